@@ -1,0 +1,43 @@
+/** Paths, close codes and limits that the relay, the agent and Connect must agree on. */
+export const API_PREFIX = '/api/v1';
+
+export const WS_PATHS = {
+  /** The agent's long-lived, authenticated control socket. */
+  agentControl: '/ws/agent',
+  /** The agent's per-session data socket (`?sid=`). */
+  agentSession: '/ws/agent/session',
+  /** Connect's per-session data socket (`?sid=`, ticket in the Authorization header). */
+  connect: '/ws/connect',
+} as const;
+
+/** Session ids are not secrets (the ticket is); they may appear in URLs and logs. */
+export const SESSION_ID_PARAM = 'sid';
+
+/**
+ * WebSocket close codes (4000–4999 is the application range). The reason string carries the
+ * human message; the code lets programs branch without parsing text.
+ */
+export const CloseCode = {
+  normal: 1000,
+  peerClosed: 4000,
+  unpairedTimeout: 4001,
+  ticketRejected: 4002,
+  agentRefused: 4003,
+  agentOffline: 4004,
+  replaced: 4005,
+  unauthorized: 4006,
+  protocolError: 4007,
+  shuttingDown: 4008,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** WebSocket close reasons are limited to 123 bytes by RFC 6455. */
+export function closeReason(text: string): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= 123) return text;
+  return buf.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '...';
+}
+
+export const TICKET_TTL_SECONDS = 60;
+export const ACCESS_TOKEN_TTL_SECONDS = 30 * 60;
+export const LOGIN_NONCE_TTL_SECONDS = 60;
