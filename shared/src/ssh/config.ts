@@ -1,0 +1,52 @@
+import {
+  SshAlgorithms,
+  SshProtocolExtensionNames,
+  SshSessionConfiguration,
+  type EncryptionAlgorithm,
+  type KeyExchangeAlgorithm,
+  type PublicKeyAlgorithm,
+} from '@microsoft/dev-tunnels-ssh';
+
+/** Channel window for bulk channels (forwards, sftp): throughput through a relay ≈ window ÷ RTT. */
+export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Seconds of silence after which either side sends a keep-alive and, failing that, gives up. */
+export const SSH_KEEPALIVE_SECONDS = 15;
+
+function pick<T>(table: Record<string, T | null>, names: string[]): T[] {
+  return names.map((n) => {
+    const a = table[n];
+    if (!a) throw new Error(`dev-tunnels-ssh has no algorithm ${n}`);
+    return a;
+  });
+}
+
+/**
+ * The one SSH configuration both ends use. aes256-gcm is the only cipher: it is the fastest
+ * the library offers here and, being an AEAD, sidesteps the Terrapin class of prefix attacks.
+ * The `open-channel-request` extension is removed because requests bundled into a channel open
+ * are mis-parsed by the library (see shared/notes/dev-tunnels-ssh.md, trap 4).
+ */
+export function createSshConfig(): SshSessionConfiguration {
+  const config = new SshSessionConfiguration(true);
+  replace(config.keyExchangeAlgorithms, pick<KeyExchangeAlgorithm>(SshAlgorithms.keyExchange, ['ecdhNistp384Sha384', 'ecdhNistp256Sha256']));
+  replace(
+    config.publicKeyAlgorithms,
+    pick<PublicKeyAlgorithm>(SshAlgorithms.publicKey, [
+      'ecdsaSha2Nistp384',
+      'ecdsaSha2Nistp256',
+      'ecdsaSha2Nistp521',
+      'rsaWithSha512',
+      'rsaWithSha256',
+    ]),
+  );
+  replace(config.encryptionAlgorithms, pick<EncryptionAlgorithm>(SshAlgorithms.encryption, ['aes256Gcm']));
+  replace(config.compressionAlgorithms, [null]);
+  const idx = config.protocolExtensions.indexOf(SshProtocolExtensionNames.openChannelRequest);
+  if (idx >= 0) config.protocolExtensions.splice(idx, 1);
+  config.keepAliveTimeoutInSeconds = SSH_KEEPALIVE_SECONDS;
+  return config;
+}
+
+function replace<T>(list: T[], items: T[]): void {
+  list.splice(0, list.length, ...items);
+}

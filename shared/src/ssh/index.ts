@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './messages.js';
+export * from './websocket-stream.js';
+export * from './channel-bridge.js';
+export * from './keys.js';

@@ -1,0 +1,54 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { SshAuthenticationType, SshClientSession, SshServerSession, type KeyPair } from '@microsoft/dev-tunnels-ssh';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createSshConfig } from './config.js';
+import { generateHostKey } from './keys.js';
+import { webSocketSshStream } from './websocket-stream.js';
+
+/**
+ * Test helper: an authenticated SSH client/server pair over a real WebSocket on 127.0.0.1.
+ * The server accepts any client key and the client any host key; the callers add handlers.
+ */
+export async function connectedSshPair(setupServer: (server: SshServerSession) => void): Promise<{
+  client: SshClientSession;
+  server: SshServerSession;
+  close: () => Promise<void>;
+}> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  const hostKey = await generateHostKey();
+  const userKey: KeyPair = await generateHostKey();
+  const serverReady = new Promise<SshServerSession>((resolve, reject) => {
+    wss.once('connection', (ws) => {
+      const server = new SshServerSession(createSshConfig());
+      server.credentials = { publicKeys: [hostKey] };
+      server.onAuthenticating((e) => {
+        if (e.authenticationType === SshAuthenticationType.clientPublicKey) e.authenticationPromise = Promise.resolve({});
+      });
+      setupServer(server);
+      server.connect(webSocketSshStream(ws)).then(() => resolve(server), reject);
+    });
+  });
+  const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const stream = webSocketSshStream(ws);
+  await once(ws, 'open');
+  const client = new SshClientSession(createSshConfig());
+  client.onAuthenticating((e) => {
+    e.authenticationPromise = Promise.resolve({});
+  });
+  await client.connect(stream);
+  const server = await serverReady;
+  if (!(await client.authenticate({ username: 'test', publicKeys: [userKey] }))) throw new Error('auth failed');
+  return {
+    client,
+    server,
+    close: async () => {
+      client.dispose();
+      server.dispose();
+      ws.terminate();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
