@@ -39,12 +39,19 @@ function nodeIsRecentEnough(version) {
 function ensureNode() {
   if (nodeIsRecentEnough(process.versions.node)) return { node: process.execPath, env: {} };
   if (!existsSync(bundledNode)) {
-    say(`Node ${process.versions.node} is older than 22.12; installing node@22 from the npm registry into .tools/ (once)…`);
+    say(
+      `Node ${process.versions.node} is older than 22.12; installing node@22 from the npm registry into .tools/ (once)…`,
+    );
     mkdirSync(toolsDir, { recursive: true });
-    const r = spawnSync('npm', ['install', '--prefix', toolsDir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', 'node@22'], {
-      stdio: 'inherit',
-    });
-    if (r.status !== 0 || !existsSync(bundledNode)) fail('could not install node@22 from the npm registry; install Node 22 yourself and retry.');
+    const r = spawnSync(
+      'npm',
+      ['install', '--prefix', toolsDir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', 'node@22'],
+      {
+        stdio: 'inherit',
+      },
+    );
+    if (r.status !== 0 || !existsSync(bundledNode))
+      fail('could not install node@22 from the npm registry; install Node 22 yourself and retry.');
   }
   return { node: bundledNode, env: existsSync(bundledHeaders) ? { npm_config_nodedir: bundledHeaders } : {} };
 }
@@ -70,5 +77,9 @@ const [task, ...rest] = process.argv.slice(2);
 if (!task || !(task in TASKS)) fail(`unknown task "${task ?? ''}"; one of: ${Object.keys(TASKS).join(', ')}`);
 const { node, env } = ensureNode();
 ensurePackages(node, env);
-const r = spawnSync(node, ['--import', 'tsx', ...TASKS[task], ...rest], { cwd: root, stdio: 'inherit', env: withNode(node, env) });
+const r = spawnSync(node, ['--import', 'tsx', ...TASKS[task], ...rest], {
+  cwd: root,
+  stdio: 'inherit',
+  env: withNode(node, env),
+});
 process.exit(r.status ?? 1);

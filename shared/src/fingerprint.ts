@@ -34,7 +34,11 @@ export function sshPublicKeyBlob(publicKey: KeyObject): Buffer {
   if (jwk.kty === 'EC' && jwk.crv && CURVES[jwk.crv] && jwk.x && jwk.y) {
     const curve = CURVES[jwk.crv]!;
     const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
-    return Buffer.concat([sshString(Buffer.from(`ecdsa-sha2-${curve}`)), sshString(Buffer.from(curve)), sshString(point)]);
+    return Buffer.concat([
+      sshString(Buffer.from(`ecdsa-sha2-${curve}`)),
+      sshString(Buffer.from(curve)),
+      sshString(point),
+    ]);
   }
   if (jwk.kty === 'RSA' && jwk.e && jwk.n) {
     return Buffer.concat([
@@ -43,7 +47,9 @@ export function sshPublicKeyBlob(publicKey: KeyObject): Buffer {
       sshMpint(Buffer.from(jwk.n, 'base64url')),
     ]);
   }
-  throw new Error(`unsupported user key type (${jwk.kty}${jwk.crv ? ' ' + jwk.crv : ''}); use ECDSA P-256/384/521 or RSA`);
+  throw new Error(
+    `unsupported user key type (${jwk.kty}${jwk.crv ? ' ' + jwk.crv : ''}); use ECDSA P-256/384/521 or RSA`,
+  );
 }
 
 export function sshFingerprintFromPem(publicKeyPem: string): string {

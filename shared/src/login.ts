@@ -15,7 +15,9 @@ export function signLogin(privateKey: KeyObject, user: string, nonce: string): s
 export function verifyLogin(publicKeyPem: string, user: string, nonce: string, signatureB64: string): boolean {
   try {
     const key = createPublicKey(publicKeyPem);
-    return createVerify('sha256').update(loginSigningInput(user, nonce)).verify(key, Buffer.from(signatureB64, 'base64'));
+    return createVerify('sha256')
+      .update(loginSigningInput(user, nonce))
+      .verify(key, Buffer.from(signatureB64, 'base64'));
   } catch {
     return false;
   }

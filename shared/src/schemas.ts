@@ -3,14 +3,21 @@ import { z } from 'zod';
 /** Names that appear in URLs, logs and file names: keep them boring. */
 export const VmId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1–63 lowercase letters, digits or dashes, starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'must be 1–63 lowercase letters, digits or dashes, starting with a letter or digit',
+  );
 export const UserName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1–63 lowercase letters, digits, dots, dashes or underscores');
 export const SessionId = z.string().uuid('must be a UUID');
 export const Port = z.number().int().min(1).max(65535);
 /** An SSH public key blob (RFC 4253 wire format), base64. */
-export const SshPublicKeyB64 = z.string().min(16).max(4096).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
+export const SshPublicKeyB64 = z
+  .string()
+  .min(16)
+  .max(4096)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
 
 export const ApiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export type ApiError = z.infer<typeof ApiError>;
@@ -67,7 +74,5 @@ export type RelayToAgent = z.infer<typeof RelayToAgent>;
 
 /** Formats a zod error as "field: problem; field: problem" for a 4xx body or CLI message. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
 }

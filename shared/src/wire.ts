@@ -35,7 +35,12 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export function closeReason(text: string): string {
   const buf = Buffer.from(text, 'utf8');
   if (buf.length <= 123) return text;
-  return buf.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '...';
+  return (
+    buf
+      .subarray(0, 120)
+      .toString('utf8')
+      .replace(/\uFFFD+$/, '') + '...'
+  );
 }
 
 export const TICKET_TTL_SECONDS = 60;

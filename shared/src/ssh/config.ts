@@ -28,7 +28,10 @@ function pick<T>(table: Record<string, T | null>, names: string[]): T[] {
  */
 export function createSshConfig(): SshSessionConfiguration {
   const config = new SshSessionConfiguration(true);
-  replace(config.keyExchangeAlgorithms, pick<KeyExchangeAlgorithm>(SshAlgorithms.keyExchange, ['ecdhNistp384Sha384', 'ecdhNistp256Sha256']));
+  replace(
+    config.keyExchangeAlgorithms,
+    pick<KeyExchangeAlgorithm>(SshAlgorithms.keyExchange, ['ecdhNistp384Sha384', 'ecdhNistp256Sha256']),
+  );
   replace(
     config.publicKeyAlgorithms,
     pick<PublicKeyAlgorithm>(SshAlgorithms.publicKey, [

@@ -24,7 +24,8 @@ export async function connectedSshPair(setupServer: (server: SshServerSession) =
       const server = new SshServerSession(createSshConfig());
       server.credentials = { publicKeys: [hostKey] };
       server.onAuthenticating((e) => {
-        if (e.authenticationType === SshAuthenticationType.clientPublicKey) e.authenticationPromise = Promise.resolve({});
+        if (e.authenticationType === SshAuthenticationType.clientPublicKey)
+          e.authenticationPromise = Promise.resolve({});
       });
       setupServer(server);
       server.connect(webSocketSshStream(ws)).then(() => resolve(server), reject);

@@ -1,0 +1,46 @@
+// One lint setup for the whole tree.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '.tools/**', '.demo/**', '.test-tmp/**', 'bench/results/**', '**/dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        Buffer: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    // The renderer never touches Node or Electron; Connect's core never touches Electron or React.
+    files: ['apps/connect/src/renderer/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'electron', 'fs', 'path', 'child_process', '@airlock/connect/*'] },
+      ],
+    },
+  },
+  {
+    files: ['apps/connect/src/core/**', 'apps/connect/src/cli/**', 'relay/**', 'apps/agent/**', 'shared/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['electron', 'react', 'react-dom'] }] },
+  },
+);

@@ -1,0 +1,3 @@
+import { lint } from './tools.js';
+
+process.exit(lint() ? 0 : 1);

@@ -1,0 +1,3 @@
+import { typecheck } from './tools.js';
+
+process.exit(typecheck() ? 0 : 1);
