@@ -1,0 +1,238 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AccessTokenVerifier,
+  SessionResponse,
+  TicketVerifier,
+  TokenIssuer,
+  VmListResponse,
+  signLogin,
+  sshFingerprintB64,
+  sshFingerprintFromPem,
+} from '@airlock/shared';
+import {
+  FakeAgent,
+  OTHER_VM,
+  TEST_VM,
+  api,
+  login,
+  startHarness,
+  waitFor,
+  type Harness,
+} from '../test-support/harness.js';
+
+describe('control API', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  describe('login', () => {
+    test('a signed challenge yields an access token for that user', async () => {
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
+      assert.equal(ch.status, 200);
+      assert.match(ch.body.nonce, /^[A-Za-z0-9_-]{43}$/);
+      assert.ok(Date.parse(ch.body.expiresAt) > Date.now());
+      const signature = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
+      const res = await api(h.relay, 'POST', '/login', { body: { user: 'alice', nonce: ch.body.nonce, signature } });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.user, 'alice');
+      const claims = await new AccessTokenVerifier(h.relay.signingKey.publicKey).verify(res.body.accessToken);
+      assert.ok(claims.ok && claims.value.sub === 'alice');
+    });
+
+    test('a challenge is single-use', async () => {
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
+      const signature = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
+      const body = { user: 'alice', nonce: ch.body.nonce, signature };
+      assert.equal((await api(h.relay, 'POST', '/login', { body })).status, 200);
+      const again = await api(h.relay, 'POST', '/login', { body });
+      assert.equal(again.status, 401);
+      assert.equal(again.body.error.code, 'login_failed');
+      assert.match(again.body.error.message, /unknown, expired or already used/);
+    });
+
+    test('a signature by another key fails, and consumes the challenge', async () => {
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
+      const forged = signLogin(h.bob.privateKey, 'alice', ch.body.nonce);
+      const res = await api(h.relay, 'POST', '/login', {
+        body: { user: 'alice', nonce: ch.body.nonce, signature: forged },
+      });
+      assert.equal(res.status, 401);
+      assert.deepEqual(Object.keys(res.body), ['error']);
+      assert.equal(res.body.error.code, 'login_failed');
+      assert.match(res.body.error.message, /signature does not match/);
+      const good = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
+      const retry = await api(h.relay, 'POST', '/login', {
+        body: { user: 'alice', nonce: ch.body.nonce, signature: good },
+      });
+      assert.equal(retry.status, 401);
+    });
+
+    test('a challenge issued for one user does not log in another', async () => {
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'bob' } });
+      const signature = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
+      const res = await api(h.relay, 'POST', '/login', { body: { user: 'alice', nonce: ch.body.nonce, signature } });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error.code, 'login_failed');
+    });
+
+    test('unknown users get a challenge but fail exactly like a wrong key', async () => {
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'mallory' } });
+      assert.equal(ch.status, 200);
+      const signature = signLogin(h.alice.privateKey, 'mallory', ch.body.nonce);
+      const unknown = await api(h.relay, 'POST', '/login', {
+        body: { user: 'mallory', nonce: ch.body.nonce, signature },
+      });
+      const ch2 = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'bob' } });
+      const wrongKey = signLogin(h.alice.privateKey, 'bob', ch2.body.nonce);
+      const known = await api(h.relay, 'POST', '/login', {
+        body: { user: 'bob', nonce: ch2.body.nonce, signature: wrongKey },
+      });
+      assert.equal(unknown.status, 401);
+      assert.deepEqual(unknown.body, known.body);
+    });
+
+    test('bad bodies are 400 naming the field; malformed JSON is 400, not 500', async () => {
+      const noUser = await api(h.relay, 'POST', '/login/challenge', { body: {} });
+      assert.equal(noUser.status, 400);
+      assert.equal(noUser.body.error.code, 'bad_request');
+      assert.match(noUser.body.error.message, /^user: /);
+      const badName = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'Not Valid' } });
+      assert.match(badName.body.error.message, /^user: must be/);
+      const extra = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice', admin: true } });
+      assert.equal(extra.status, 400);
+      assert.match(extra.body.error.message, /admin/);
+      const noSig = await api(h.relay, 'POST', '/login', { body: { user: 'alice', nonce: 'x'.repeat(43) } });
+      assert.equal(noSig.status, 400);
+      assert.match(noSig.body.error.message, /signature: /);
+      const malformed = await api(h.relay, 'POST', '/login', { rawBody: '{"user": "alice",' });
+      assert.equal(malformed.status, 400);
+      assert.match(malformed.body.error.message, /not valid JSON/);
+      const notJson = await api(h.relay, 'POST', '/login/challenge', {
+        rawBody: 'user=alice',
+        contentType: 'text/plain',
+      });
+      assert.equal(notJson.status, 400);
+      assert.match(notJson.body.error.message, /\(body\)/);
+      const huge = await api(h.relay, 'POST', '/login', { body: { user: 'alice', pad: 'x'.repeat(100_000) } });
+      assert.equal(huge.status, 413);
+      assert.equal(huge.body.error.code, 'payload_too_large');
+    });
+  });
+
+  describe('access token', () => {
+    test('is required, and a missing/bad/expired one is 401 with a code', async () => {
+      const none = await api(h.relay, 'GET', '/vms');
+      assert.equal(none.status, 401);
+      assert.equal(none.body.error.code, 'unauthenticated');
+      assert.match(none.body.error.message, /log in/);
+      const garbage = await api(h.relay, 'GET', '/vms', { token: 'not.a.token' });
+      assert.equal(garbage.status, 401);
+      assert.equal(garbage.body.error.code, 'unauthenticated');
+      const issuedLongAgo = new TokenIssuer(h.relay.signingKey.privateKey, () => Date.now() - 3600_000);
+      const expired = await issuedLongAgo.issueAccessToken('alice', 60);
+      const exp = await api(h.relay, 'GET', '/vms', { token: expired.token });
+      assert.equal(exp.status, 401);
+      assert.equal(exp.body.error.code, 'token_expired');
+      // A ticket is signed by the same key but is not an access token.
+      const ticket = await h.relay.issuer.issueTicket({
+        sub: 'alice',
+        sid: crypto.randomUUID(),
+        vm: TEST_VM,
+        ukey: 'SHA256:x',
+        ports: [],
+      });
+      assert.equal((await api(h.relay, 'GET', '/vms', { token: ticket.token })).status, 401);
+    });
+  });
+
+  describe('vms and sessions', () => {
+    test('GET /vms lists granted VMs with online status and ports', async () => {
+      const token = await login(h.relay, h.alice);
+      const before = await api(h.relay, 'GET', '/vms', { token });
+      assert.equal(before.status, 200);
+      assert.deepEqual(
+        VmListResponse.parse(before.body).vms,
+        [
+          { id: TEST_VM, online: false, ports: [22, 8888] },
+          { id: OTHER_VM, online: false, ports: [22] },
+        ].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+      const agent = await FakeAgent.connect(h.relay, h.credential, h.hostKey);
+      try {
+        const after = await api(h.relay, 'GET', '/vms', { token });
+        assert.equal(after.body.vms.find((v: { id: string }) => v.id === TEST_VM).online, true);
+        const bobs = await api(h.relay, 'GET', '/vms', { token: await login(h.relay, h.bob) });
+        assert.deepEqual(bobs.body, { vms: [] });
+      } finally {
+        agent.close();
+        await waitFor(() => !h.relay.isAgentOnline(TEST_VM), 'agent offline');
+      }
+    });
+
+    test('POST /sessions: 404 for unknown and ungranted VMs alike, 409 when offline, 400 for a bad body', async () => {
+      const alice = await login(h.relay, h.alice);
+      const bob = await login(h.relay, h.bob);
+      const unknown = await api(h.relay, 'POST', '/sessions', { token: alice, body: { vm: 'no-such-vm' } });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, 'vm_not_found');
+      const ungranted = await api(h.relay, 'POST', '/sessions', { token: bob, body: { vm: TEST_VM } });
+      assert.equal(ungranted.status, 404);
+      assert.equal(ungranted.body.error.code, 'vm_not_found');
+      assert.equal(ungranted.body.error.message, unknown.body.error.message.replace('no-such-vm', TEST_VM));
+      const offline = await api(h.relay, 'POST', '/sessions', { token: alice, body: { vm: TEST_VM } });
+      assert.equal(offline.status, 409);
+      assert.equal(offline.body.error.code, 'vm_offline');
+      const bad = await api(h.relay, 'POST', '/sessions', { token: alice, body: { vm: 'BAD VM' } });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error.message, /^vm: /);
+    });
+
+    test('POST /sessions returns a ticket, the registered host key, and dials the agent', async () => {
+      const agent = await FakeAgent.connect(h.relay, h.credential, h.hostKey);
+      try {
+        const token = await login(h.relay, h.alice);
+        const res = await api(h.relay, 'POST', '/sessions', { token, body: { vm: TEST_VM } });
+        assert.equal(res.status, 200);
+        const session = SessionResponse.parse(res.body);
+        assert.equal(session.hostKey, h.hostKey);
+        assert.equal(session.hostKeyFingerprint, sshFingerprintB64(h.hostKey));
+        assert.deepEqual(session.ports, [22, 8888]);
+        const claims = await new TicketVerifier(h.relay.signingKey.publicKey).verify(session.ticket, {
+          vm: TEST_VM,
+          sessionId: session.sessionId,
+        });
+        assert.ok(claims.ok);
+        assert.equal(claims.value.sub, 'alice');
+        assert.equal(claims.value.ukey, sshFingerprintFromPem(h.alice.publicKeyPem));
+        await waitFor(() => agent.dials.length === 1, 'dial');
+        assert.deepEqual(agent.dials[0], { sessionId: session.sessionId, ticket: session.ticket });
+        assert.equal(h.relay.sessionStats(session.sessionId)?.state, 'pending');
+      } finally {
+        agent.close();
+        await waitFor(() => !h.relay.isAgentOnline(TEST_VM), 'agent offline');
+      }
+    });
+
+    test('ports are the grant narrowed to what the VM allows', async () => {
+      await h.relay.directory.grant({ user: 'bob', vm: TEST_VM, ports: [8888, 3389] });
+      try {
+        const res = await api(h.relay, 'GET', '/vms', { token: await login(h.relay, h.bob) });
+        assert.deepEqual(res.body.vms, [{ id: TEST_VM, online: false, ports: [8888] }]);
+      } finally {
+        await h.relay.directory.revoke('bob', TEST_VM);
+      }
+    });
+  });
+
+  test('unknown routes are 404 JSON; healthz answers', async () => {
+    const res = await api(h.relay, 'GET', '/api/v1/nope');
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'not_found');
+    assert.equal((await api(h.relay, 'GET', '/elsewhere')).status, 404);
+    assert.deepEqual((await api(h.relay, 'GET', '/healthz')).body, { status: 'ok' });
+    assert.deepEqual((await api(h.relay, 'GET', '/api/v1/healthz')).body, { status: 'ok' });
+  });
+});

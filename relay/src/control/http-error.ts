@@ -1,0 +1,41 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+
+/** An expected API failure: becomes `{"error":{"code","message"}}` with its status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+export const notFound: RequestHandler = (req, res) => {
+  sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}; the API lives under /api/v1`);
+};
+
+/** Body-parser errors carry `type` and `status`; everything else unexpected is a 500 without details. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof HttpError) return sendError(res, error.status, error.code, error.message);
+    const e = error as { type?: string; status?: number; limit?: number };
+    if (e.type === 'entity.parse.failed')
+      return sendError(res, 400, 'bad_request', '(body): request body is not valid JSON');
+    if (e.type === 'entity.too.large')
+      return sendError(res, 413, 'payload_too_large', `(body): request body is larger than ${e.limit} bytes`);
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      return sendError(res, 415, 'unsupported_media_type', '(body): send JSON in UTF-8');
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+      return sendError(res, e.status, 'bad_request', '(body): request could not be read');
+    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error in API route');
+    sendError(res, 500, 'internal', 'internal error in the relay; see the relay log');
+  };
+}

@@ -1,0 +1,222 @@
+import { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode, closeReason } from '@airlock/shared';
+import type { Heartbeat } from './heartbeat.js';
+import type { DataPlaneObserver, SessionCloseStats, SessionSnapshot } from './observer.js';
+import { SessionPipe, type FlowLimits } from './session-pipe.js';
+
+export type Side = 'agent' | 'connect';
+
+export interface PairerOptions extends FlowLimits {
+  unpairedTimeoutMs: number;
+  /** How long a session created by the API waits for its first socket. */
+  pendingTtlMs: number;
+  logger: Logger;
+  heartbeat: Heartbeat;
+  observer?: DataPlaneObserver;
+}
+
+interface Session {
+  sid: string;
+  vm: string;
+  user: string;
+  createdAt: number;
+  state: 'pending' | 'paired' | 'refused';
+  refusedReason?: string;
+  agent?: WebSocket;
+  connect?: WebSocket;
+  pipe?: SessionPipe;
+  lifetimeTimer?: NodeJS.Timeout;
+  unpairedTimer?: NodeJS.Timeout;
+  /** Set when the relay closes a socket itself, so the close event does not overwrite the reason. */
+  endReason?: string;
+}
+
+export type AttachCheck = { ok: true } | { ok: false; status: number; reason: string };
+
+const who = (side: Side) => (side === 'agent' ? 'agent' : 'Connect');
+
+/**
+ * Sessions by id, in memory: created by `POST /sessions`, joined by one agent data socket and
+ * one Connect data socket in either order, then handed to a SessionPipe. Nothing here is
+ * persisted — a session is only meaningful while both sockets live on this instance.
+ */
+export class SessionPairer {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly opts: PairerOptions) {}
+
+  create(s: { sid: string; vm: string; user: string }): void {
+    const session: Session = { ...s, createdAt: Date.now(), state: 'pending' };
+    session.lifetimeTimer = setTimeout(() => {
+      if (!session.agent && !session.connect) this.end(session, 'nobody joined before the ticket expired');
+    }, this.opts.pendingTtlMs);
+    this.sessions.set(s.sid, session);
+    this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session created');
+  }
+
+  /** vm/user of a session (what the upgrade router needs to check a ticket), if it exists. */
+  describe(sid: string): { vm: string; user: string } | undefined {
+    const s = this.sessions.get(sid);
+    return s && { vm: s.vm, user: s.user };
+  }
+
+  /** Whether a socket for `side` may join `sid` now; `vm` is the authenticated agent's VM for the agent side. */
+  canAttach(side: Side, sid: string, vm?: string): AttachCheck {
+    const s = this.sessions.get(sid);
+    if (!s || (side === 'agent' && s.vm !== vm))
+      return { ok: false, status: 404, reason: `no pending session ${sid}${side === 'agent' ? ' for this VM' : ''}` };
+    if (s[side]) return { ok: false, status: 409, reason: `session ${sid} already has a ${who(side)} side` };
+    if (s.state === 'refused' && side === 'agent')
+      return { ok: false, status: 409, reason: `session ${sid} was refused by the agent` };
+    return { ok: true };
+  }
+
+  /** Joins an upgraded socket to its session. Call `canAttach` first, in the same tick. */
+  attach(side: Side, sid: string, ws: WebSocket): void {
+    const s = this.sessions.get(sid);
+    const check = this.canAttach(side, sid, s?.vm);
+    if (!s || !check.ok) {
+      ws.close(CloseCode.protocolError, closeReason(check.ok ? 'session is gone' : check.reason));
+      return;
+    }
+    const log = this.opts.logger.child({ sid, vm: s.vm, user: s.user });
+    ws.on('error', (error) => log.debug({ side, error: error.message }, 'data socket error'));
+    this.opts.heartbeat.watch(ws, {
+      exempt: () => ws.isPaused,
+      onDead: () => log.warn({ side }, `${who(side)} data socket stopped answering pings; terminating`),
+    });
+    s[side] = ws;
+    log.info({ side }, `${who(side)} joined session`);
+
+    if (s.state === 'refused') {
+      this.end(s, `agent refused the session: ${s.refusedReason}`);
+      ws.close(CloseCode.agentRefused, closeReason(s.refusedReason ?? 'agent refused the session'));
+      return;
+    }
+    const other = side === 'agent' ? s.connect : s.agent;
+    if (other) return this.pair(s);
+
+    clearTimeout(s.lifetimeTimer);
+    const secs = Math.round(this.opts.unpairedTimeoutMs / 100) / 10;
+    const missing = who(side === 'agent' ? 'connect' : 'agent');
+    s.unpairedTimer = setTimeout(() => {
+      const reason = `the ${missing} did not join session ${sid} within ${secs} s`;
+      this.end(s, reason);
+      ws.close(CloseCode.unpairedTimeout, closeReason(reason));
+    }, this.opts.unpairedTimeoutMs);
+    ws.once('close', (code, reason) => {
+      if (s.state === 'paired') return;
+      this.end(s, `${who(side)} left before the ${missing} joined (code ${code}${reason.length ? `: ${reason}` : ''})`);
+    });
+  }
+
+  /** The agent refused to dial: the waiting Connect side (now or when it arrives) is closed with the agent's reason. */
+  refuse(sid: string, vm: string, reason: string): boolean {
+    const s = this.sessions.get(sid);
+    if (!s || s.vm !== vm || s.state !== 'pending') return false;
+    s.state = 'refused';
+    s.refusedReason = reason;
+    this.opts.logger.info({ sid, vm, user: s.user, reason }, 'agent refused session');
+    if (s.connect) {
+      this.end(s, `agent refused the session: ${reason}`);
+      s.connect.close(CloseCode.agentRefused, closeReason(reason));
+    }
+    return true;
+  }
+
+  /** The VM's agent went offline: Connect sides still waiting for that agent are told so now. */
+  agentOffline(vm: string): void {
+    for (const s of [...this.sessions.values()]) {
+      if (s.vm !== vm || s.state === 'paired' || s.agent) continue;
+      const reason = `the agent of VM ${vm} went offline before joining the session`;
+      this.end(s, reason);
+      s.connect?.close(CloseCode.agentOffline, closeReason(reason));
+    }
+  }
+
+  snapshot(sid: string): SessionSnapshot | undefined {
+    const s = this.sessions.get(sid);
+    if (!s) return undefined;
+    const up = s.pipe?.up;
+    const down = s.pipe?.down;
+    return {
+      sid: s.sid,
+      vm: s.vm,
+      user: s.user,
+      state: s.state,
+      agentJoined: !!s.agent,
+      connectJoined: !!s.connect,
+      bytesUp: up?.bytes ?? 0,
+      bytesDown: down?.bytes ?? 0,
+      inFlightUp: up?.inFlight ?? 0,
+      inFlightDown: down?.inFlight ?? 0,
+      maxInFlightUp: up?.maxInFlight ?? 0,
+      maxInFlightDown: down?.maxInFlight ?? 0,
+      agentPaused: !!s.agent?.isPaused,
+      connectPaused: !!s.connect?.isPaused,
+      pauses: (up?.pauses ?? 0) + (down?.pauses ?? 0),
+    };
+  }
+
+  list(): SessionSnapshot[] {
+    return [...this.sessions.keys()].map((sid) => this.snapshot(sid)!);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Ends every session (relay shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const s of [...this.sessions.values()]) {
+      this.end(s, reason);
+      if (s.pipe) s.pipe.close(code, reason);
+      for (const ws of [s.agent, s.connect])
+        if (ws && ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
+    }
+  }
+
+  private pair(s: Session): void {
+    clearTimeout(s.unpairedTimer);
+    clearTimeout(s.lifetimeTimer);
+    s.state = 'paired';
+    const hb = this.opts.heartbeat;
+    s.pipe = new SessionPipe(
+      s.sid,
+      s.agent!,
+      s.connect!,
+      this.opts,
+      this.opts.observer,
+      (ws) => hb.touch(ws),
+      (end) => this.end(s, end.reason),
+    );
+    this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
+  }
+
+  /** Removes the session and reports it once; closing sockets is the caller's job. */
+  private end(s: Session, reason: string): void {
+    if (s.endReason !== undefined) return;
+    s.endReason = reason;
+    clearTimeout(s.unpairedTimer);
+    clearTimeout(s.lifetimeTimer);
+    this.sessions.delete(s.sid);
+    const started = s.pipe?.startedAt ?? s.createdAt;
+    const stats: SessionCloseStats = {
+      sid: s.sid,
+      vm: s.vm,
+      user: s.user,
+      paired: !!s.pipe,
+      bytesUp: s.pipe?.up.bytes ?? 0,
+      bytesDown: s.pipe?.down.bytes ?? 0,
+      durationMs: Date.now() - started,
+      reason,
+    };
+    this.opts.logger.info(stats, 'session closed');
+    try {
+      this.opts.observer?.onSessionClosed?.(stats);
+    } catch (error) {
+      this.opts.logger.error({ sid: s.sid, error: (error as Error).message }, 'data-plane observer threw');
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
+import { SESSION_ID_PARAM, SessionId, WS_PATHS, type TicketVerifier } from '@airlock/shared';
+import { authenticateAgent } from '../directory/agent-credential.js';
+import type { Directory } from '../directory/directory.js';
+import { bearerToken } from '../control/require-access-token.js';
+import { refuseUpgrade } from './http-refusal.js';
+import type { SessionPairer, Side } from './session-pairer.js';
+
+export interface UpgradeDeps {
+  wss: WebSocketServer;
+  directory: Directory;
+  tickets: TicketVerifier;
+  pairer: SessionPairer;
+  logger: Logger;
+  onAgentControl(ws: WebSocket, vm: string): void;
+  /** Every socket the relay accepts, so shutdown can close it. */
+  track(ws: WebSocket): void;
+}
+
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * Routes `upgrade` requests. Every check (credential, session, ticket) runs before the
+ * WebSocket handshake completes; a refusal is a plain HTTP status with a one-line reason.
+ * Logs carry the path and session id only — never the query string or headers.
+ */
+export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const agentVm = async (req: IncomingMessage): Promise<string> => {
+    const credential = bearerToken(req.headers.authorization);
+    if (!credential) throw new Refusal(401, 'missing agent credential: send "Authorization: Bearer <vmId>.<secret>"');
+    const vm = await authenticateAgent(deps.directory, credential);
+    if (!vm) throw new Refusal(401, 'agent credential rejected: unknown VM or wrong secret');
+    return vm;
+  };
+
+  const sessionId = (url: URL): string => {
+    const sid = url.searchParams.get(SESSION_ID_PARAM);
+    if (!sid) throw new Refusal(400, `missing ?${SESSION_ID_PARAM}=<session id>`);
+    if (!SessionId.safeParse(sid).success) throw new Refusal(400, `${SESSION_ID_PARAM}: must be a UUID`);
+    return sid;
+  };
+
+  const join = (
+    side: Side,
+    sid: string,
+    vm: string | undefined,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ) => {
+    // Checked again right before the handshake: the awaits above may have let another socket in.
+    const check = deps.pairer.canAttach(side, sid, vm);
+    if (!check.ok) throw new Refusal(check.status, check.reason);
+    deps.wss.handleUpgrade(req, socket, head, (ws) => {
+      deps.track(ws);
+      deps.pairer.attach(side, sid, ws);
+    });
+  };
+
+  const route = async (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> => {
+    switch (url.pathname) {
+      case WS_PATHS.agentControl: {
+        const vm = await agentVm(req);
+        deps.wss.handleUpgrade(req, socket, head, (ws) => {
+          deps.track(ws);
+          deps.onAgentControl(ws, vm);
+        });
+        return;
+      }
+      case WS_PATHS.agentSession: {
+        const vm = await agentVm(req);
+        const sid = sessionId(url);
+        return join('agent', sid, vm, req, socket, head);
+      }
+      case WS_PATHS.connect: {
+        const sid = sessionId(url);
+        const session = deps.pairer.describe(sid);
+        if (!session)
+          throw new Refusal(404, `no pending session ${sid}; it expired or never existed — start a new one`);
+        const ticket = bearerToken(req.headers.authorization);
+        if (!ticket) throw new Refusal(401, 'missing session ticket: send "Authorization: Bearer <ticket>"');
+        const r = await deps.tickets.verify(ticket, { vm: session.vm, sessionId: sid });
+        if (!r.ok) throw new Refusal(401, `ticket rejected: ${r.error.message}`);
+        if (r.value.sub !== session.user) throw new Refusal(401, 'ticket rejected: ticket is for another user');
+        return join('connect', sid, undefined, req, socket, head);
+      }
+      default:
+        throw new Refusal(404, `no WebSocket endpoint at ${url.pathname}`);
+    }
+  };
+
+  return (req, socket, head) => {
+    socket.on('error', () => {}); // a client vanishing mid-check is not an error of ours
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://relay.invalid');
+    } catch {
+      return refuseUpgrade(socket, 400, 'malformed request URL');
+    }
+    const sid = url.searchParams.get(SESSION_ID_PARAM)?.slice(0, 64);
+    route(req, socket, head, url).catch((error: unknown) => {
+      if (error instanceof Refusal) {
+        deps.logger.info({ path: url.pathname, sid, status: error.status, reason: error.reason }, 'upgrade refused');
+        return refuseUpgrade(socket, error.status, error.reason);
+      }
+      deps.logger.error({ path: url.pathname, sid, error: (error as Error).message }, 'upgrade failed');
+      refuseUpgrade(socket, 500, 'internal error in the relay; see the relay log');
+    });
+  };
+}
