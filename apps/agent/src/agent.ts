@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
+import { sshFingerprint } from '@airlock/shared';
+import type { Logger } from 'pino';
+import type { AgentConfig } from './config.js';
+import { ControlLink, type LinkState, type LinkStateEvent } from './control-link.js';
+import type { Connector } from './direct-tcpip.js';
+import { createAgentLogger } from './logger.js';
+import { resolveOsUser } from './os-user.js';
+import { SessionHost } from './session-host.js';
+
+export const AGENT_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export interface StartAgentOptions {
+  logger?: Logger;
+  /** Test seam: how forwards connect to 127.0.0.1:port. */
+  connector?: Connector;
+  /** Test seam: jitter source for the reconnect backoff. */
+  random?: () => number;
+  /** Test seam: clock used for ticket expiry. */
+  now?: () => number;
+}
+
+export interface RunningAgent {
+  hostKeyFingerprint: string;
+  /** The SSH public key blob (base64) registered with the relay. */
+  hostKeyBlobB64: string;
+  readonly state: LinkState;
+  onState(listener: (e: LinkStateEvent) => void): () => void;
+  /** Resolves when the control link is next 'online' (at once if it already is). */
+  whenOnline(timeoutMs?: number): Promise<void>;
+  readonly activeSessions: number;
+  /** Stops reconnecting, ends all sessions and their processes, closes every socket. */
+  close(): Promise<void>;
+}
+
+/** Starts an agent in this process: fresh host key, control link, session host. */
+export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
+  const log = options.logger ?? createAgentLogger({ level: config.logLevel, vm: config.vmId });
+  const user = resolveOsUser(config.osUser);
+
+  // A fresh host key on every start; it lives only in memory.
+  const hostKey = await generateHostKey();
+  const blob = await publicKeyBlob(hostKey);
+  const hostKeyBlobB64 = blob.toString('base64');
+  const hostKeyFingerprint = sshFingerprint(blob);
+  log.info(
+    { hostKeyFingerprint, version: AGENT_VERSION, osUser: user.name, allowedPorts: config.policy.allowedPorts },
+    'agent starting',
+  );
+  if (!config.credential.startsWith(`${config.vmId}.`))
+    log.warn('the configured credential does not look like one issued for this VM id (expected "<vmId>.<secret>")');
+
+  let link: ControlLink | undefined = undefined;
+  const host = new SessionHost({
+    config,
+    hostKey,
+    user,
+    log,
+    connector: options.connector,
+    now: options.now,
+    refuse: (sessionId, reason) => {
+      if (!link?.send({ type: 'dial-refused', sessionId, reason }))
+        log.warn({ sid: sessionId }, 'could not report the refused dial: control link is down');
+    },
+  });
+  link = new ControlLink({
+    relayUrl: config.relayUrl,
+    vmId: config.vmId,
+    credential: config.credential,
+    hostKeyB64: hostKeyBlobB64,
+    version: AGENT_VERSION,
+    backoff: config.backoff,
+    keepAlive: config.keepAlive,
+    log,
+    random: options.random,
+    onDial: (d) => host.handleDial(d),
+  });
+  const theLink = link;
+  theLink.start();
+
+  let closed = false;
+  return {
+    hostKeyFingerprint,
+    hostKeyBlobB64,
+    get state() {
+      return theLink.state;
+    },
+    onState: (l) => theLink.onState(l),
+    whenOnline(timeoutMs = 10_000) {
+      if (theLink.state === 'online') return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          off();
+          reject(new Error(`agent not online within ${timeoutMs} ms (state ${theLink.state})`));
+        }, timeoutMs);
+        const off = theLink.onState((e) => {
+          if (e.state !== 'online') return;
+          clearTimeout(t);
+          off();
+          resolve();
+        });
+      });
+    },
+    get activeSessions() {
+      return host.activeSessions;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await theLink.close();
+      await host.closeAll();
+      log.info('agent stopped');
+    },
+  };
+}

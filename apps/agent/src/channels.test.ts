@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
+import { userInfo } from 'node:os';
+import { after, before, describe, test } from 'node:test';
+import {
+  ChannelRequestMessage,
+  CommandRequestMessage,
+  SessionRequestMessage,
+  SshChannelError,
+  type SshChannel,
+} from '@microsoft/dev-tunnels-ssh';
+import { BULK_WINDOW_BYTES, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
+import type { RunningAgent } from './agent.js';
+import { directTcpip } from './direct-tcpip.js';
+import { FakeRelay } from './testing/fake-relay.js';
+import { collect, connectClient, startTestAgent, withTimeout, type TestClient } from './testing/harness.js';
+
+function exec(command: string): CommandRequestMessage {
+  const m = new CommandRequestMessage();
+  m.command = command;
+  m.wantReply = true;
+  return m;
+}
+
+function shellRequest(): ChannelRequestMessage {
+  const req = new ChannelRequestMessage();
+  req.requestType = 'shell';
+  req.wantReply = true;
+  return req;
+}
+
+async function listen(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** Reads until the client half-closes, then answers with byte count and SHA-256. */
+function digestServer(): Server {
+  return createServer({ allowHalfOpen: true }, (sock) => {
+    const h = createHash('sha256');
+    let n = 0;
+    sock.on('data', (d: Buffer) => {
+      h.update(d);
+      n += d.length;
+    });
+    sock.on('end', () => sock.end(`${n}:${h.digest('hex')}`));
+  });
+}
+
+describe('channels on an authenticated session', () => {
+  let relay: FakeRelay;
+  let agent: RunningAgent;
+  let c: TestClient;
+  let svc: Server;
+  let svcPort: number;
+  let otherPort: number;
+  let other: Server;
+  const hangingPort = 1; // the connector below never connects to this one
+
+  before(async () => {
+    relay = await FakeRelay.start();
+    svc = digestServer();
+    svcPort = await listen(svc);
+    other = createServer((s) => s.end('should not be reachable'));
+    otherPort = await listen(other);
+    agent = await startTestAgent(
+      relay,
+      // dash keeps these fast; root's ~/.bashrc on a dev box can take a second (bash sources it
+      // when stdin is a socket, as with sshd). bash itself is covered below.
+      { policy: { allowedPorts: [svcPort, hangingPort] }, forwardConnectTimeoutMs: 400, shell: '/bin/sh' },
+      {
+        // A target that never answers the TCP connect (a SYN into the void) for hangingPort.
+        connector: (port) =>
+          port === hangingPort ? new Socket() : new Socket({ allowHalfOpen: true }).connect(port, '127.0.0.1'),
+      },
+    );
+    await agent.whenOnline();
+    c = await connectClient(relay, agent, { ports: [svcPort, otherPort, hangingPort] });
+    assert.equal(c.authenticated, true);
+  });
+  after(async () => {
+    await c.close();
+    await agent.close();
+    await relay.close();
+    svc.close();
+    other.close();
+  });
+
+  async function ptyShell(cols = 80, rows = 24): Promise<{ ch: SshChannel; out: ReturnType<typeof collect> }> {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(ptyRequest({ term: 'xterm-256color', cols, rows })), true);
+    assert.equal(await ch.request(shellRequest()), true);
+    return { ch, out };
+  }
+
+  test('pty shell: command output and exit status', async () => {
+    const { ch, out } = await ptyShell();
+    await ch.send(Buffer.from('echo h""i-there; exit 3\n'));
+    const closed = await withTimeout(out.closed, 10000, 'shell exit');
+    assert.match(out.text(), /hi-there/);
+    assert.equal(closed.exitStatus, 3);
+  });
+
+  test('pty shell: window-change resizes the terminal', async () => {
+    const { ch, out } = await ptyShell(80, 24);
+    await ch.send(Buffer.from('stty size; '));
+    await ch.request(windowChange(132, 43));
+    await ch.send(Buffer.from('echo S=$(stty size)=; exit\n'));
+    await withTimeout(out.closed, 10000, 'shell exit');
+    assert.match(out.text(), /S=43 132=/);
+  });
+
+  test('pty shell: the environment is clean (no agent secrets), TERM and HOME are set', async () => {
+    process.env.AIRLOCK_TEST_SECRET_IN_AGENT_ENV = 'leak-me';
+    try {
+      const ch = await c.client.openChannel();
+      const out = collect(ch);
+      assert.equal(await ch.request(ptyRequest({ term: 'xterm-256color', cols: 80, rows: 24 })), true);
+      assert.equal(await ch.request(exec('env; echo END')), true);
+      await withTimeout(out.closed, 10000, 'env exit');
+      const env = out.text();
+      assert.match(env, /TERM=xterm-256color/);
+      assert.match(env, new RegExp(`HOME=${userInfo().homedir}`));
+      assert.match(env, /AIRLOCK_SESSION_ID=/);
+      assert.doesNotMatch(env, /leak-me/);
+    } finally {
+      delete process.env.AIRLOCK_TEST_SECRET_IN_AGENT_ENV;
+    }
+  });
+
+  test('exec without pty: stdin EOF ends cat, which echoes the input and exits 0', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(exec('cat')), true);
+    await ch.send(Buffer.from('hello through the tunnel\n'));
+    await ch.send(Buffer.alloc(0)); // EOF
+    const closed = await withTimeout(out.closed, 10000, 'cat exit');
+    assert.equal(out.text(), 'hello through the tunnel\n');
+    assert.equal(closed.exitStatus, 0);
+  });
+
+  test('exec: stderr is separate, exit code propagates, EOF precedes close', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    let eofBeforeClose = false;
+    void out.eof.then(() => (eofBeforeClose = !ch.isClosed));
+    assert.equal(await ch.request(exec('echo out; echo err >&2; exit 7')), true);
+    const closed = await withTimeout(out.closed, 10000, 'exec exit');
+    assert.equal(out.text(), 'out\n');
+    assert.equal(out.errText(), 'err\n');
+    assert.equal(closed.exitStatus, 7);
+    assert.equal(eofBeforeClose, true);
+  });
+
+  test('exec: a process killed by a signal reports exit-signal', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(exec('kill -TERM $$')), true);
+    const closed = await withTimeout(out.closed, 10000, 'exec exit');
+    assert.equal(closed.exitSignal, 'TERM');
+  });
+
+  test('exec: large output arrives complete and in order (flow control)', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(exec('head -c 5000000 /dev/zero | od -v -A d -t x1 | tail -c 5000000')), true);
+    const closed = await withTimeout(out.closed, 20000, 'bulk exec exit');
+    assert.equal(closed.exitStatus, 0);
+    assert.equal(Buffer.concat(out.stdout).length, 5000000);
+  });
+
+  test('window-change while the terminal output window is full does not stall the session', async () => {
+    const ch = await c.client.openChannel();
+    // Client does not acknowledge output: the agent's send window runs dry.
+    const out = collect(ch, { adjust: false });
+    assert.equal(await ch.request(ptyRequest({ term: 'xterm', cols: 80, rows: 24 })), true);
+    assert.equal(await ch.request(exec('yes 0123456789 | head -c 3000000; sleep 5')), true);
+    await withTimeout(
+      (async () => {
+        while (Buffer.concat(out.stdout).length < 1024 * 1024 - 4096) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      5000,
+      'window filled',
+    );
+    await ch.request(windowChange(100, 30));
+    // The session must still serve other channels.
+    const ch2 = await withTimeout(c.client.openChannel(), 3000, 'open another channel');
+    const out2 = collect(ch2);
+    assert.equal(await withTimeout(ch2.request(exec('echo alive')), 3000, 'exec on the second channel'), true);
+    await withTimeout(out2.closed, 5000, 'second channel exit');
+    assert.equal(out2.text(), 'alive\n');
+    // Now drain the first channel: everything arrives.
+    ch.adjustWindow(Buffer.concat(out.stdout).length);
+    await ch.close();
+  });
+
+  test('sftp subsystem answers SSH_FXP_INIT with SSH_FXP_VERSION', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(subsystemRequest('sftp')), true);
+    const init = Buffer.from([0, 0, 0, 5, 1, 0, 0, 0, 3]); // length 5, INIT, version 3
+    await ch.send(init);
+    await out.waitFor(/[\s\S]{9}/);
+    const reply = Buffer.concat(out.stdout);
+    assert.equal(reply[4], 2, 'SSH_FXP_VERSION');
+    assert.equal(reply.readUInt32BE(5), 3);
+    await ch.send(Buffer.alloc(0));
+    const closed = await withTimeout(out.closed, 5000, 'sftp-server exit on EOF');
+    assert.equal(closed.exitStatus, 0);
+  });
+
+  test('an unknown subsystem and env requests are refused', async () => {
+    const ch = await c.client.openChannel();
+    collect(ch);
+    assert.equal(await ch.request(subsystemRequest('netconf')), false);
+    const env = new ChannelRequestMessage();
+    env.requestType = 'env';
+    env.wantReply = true;
+    assert.equal(await ch.request(env), false);
+    await ch.close();
+  });
+
+  test('direct-tcpip to an allowed port: data both ways with TCP half-close', async () => {
+    const ch = await c.client.openChannel(directTcpip('127.0.0.1', svcPort, BULK_WINDOW_BYTES));
+    const out = collect(ch);
+    const payload = randomBytes(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < payload.length; i += 256 * 1024) await ch.send(payload.subarray(i, i + 256 * 1024));
+    await ch.send(Buffer.alloc(0)); // half-close: done sending, still waiting for the answer
+    await withTimeout(out.eof, 10000, 'reply after half-close');
+    assert.equal(out.text(), `${payload.length}:${createHash('sha256').update(payload).digest('hex')}`);
+    await withTimeout(out.closed, 5000, 'forward closed');
+  });
+
+  test('direct-tcpip via "localhost" works too', async () => {
+    const ch = await c.client.openChannel(directTcpip('localhost', svcPort));
+    const out = collect(ch);
+    await ch.send(Buffer.from('abc'));
+    await ch.send(Buffer.alloc(0));
+    await withTimeout(out.eof, 5000, 'reply');
+    assert.match(out.text(), /^3:/);
+  });
+
+  async function refused(host: string, port: number): Promise<SshChannelError> {
+    const e = await c.client.openChannel(directTcpip(host, port)).then(
+      () => assert.fail('channel should have been refused'),
+      (e: unknown) => e,
+    );
+    assert.ok(e instanceof SshChannelError, String(e));
+    return e;
+  }
+
+  test('direct-tcpip to a port in the ticket but not in the policy is refused with a message', async () => {
+    const e = await refused('127.0.0.1', otherPort);
+    assert.match(e.message, new RegExp(`port ${otherPort} is not allowed on this VM`));
+  });
+
+  test('direct-tcpip to a port in the policy but not in the ticket is refused', async () => {
+    const c2 = await connectClient(relay, agent, { ports: [] });
+    try {
+      const e = await c2.client.openChannel(directTcpip('127.0.0.1', svcPort)).then(
+        () => assert.fail('should be refused'),
+        (x: unknown) => x as Error,
+      );
+      assert.match(e.message, new RegExp(`port ${svcPort} is not allowed for this session`));
+    } finally {
+      await c2.close();
+    }
+  });
+
+  test('direct-tcpip to a non-loopback host is refused', async () => {
+    const e = await refused('10.1.2.3', svcPort);
+    assert.match(e.message, /host 10\.1\.2\.3 is not allowed/);
+  });
+
+  test('reverse forwarding (tcpip-forward) is refused', async () => {
+    const m = new SessionRequestMessage('tcpip-forward', true);
+    assert.equal(await c.client.request(m), false);
+  });
+
+  test('a forward target that never answers is closed after the timeout; the terminal keeps echoing', async () => {
+    const { ch: sh, out } = await ptyShell();
+    await sh.send(Buffer.from('stty -echo; echo READY\n'));
+    await out.waitFor('READY');
+    const t0 = Date.now();
+    const fwd = await withTimeout(
+      c.client.openChannel(directTcpip('127.0.0.1', hangingPort)),
+      1000,
+      'accepted at once',
+    );
+    assert.ok(Date.now() - t0 < 300, 'channel open is answered without waiting for the connect');
+    const fwdClosed = collect(fwd).closed;
+    // While the connect hangs, the shell on the same session answers promptly.
+    const e0 = Date.now();
+    await sh.send(Buffer.from('echo PING1\n'));
+    await out.waitFor('PING1', 1000);
+    assert.ok(Date.now() - e0 < 300, `echo took ${Date.now() - e0} ms`);
+    await withTimeout(fwdClosed, 2000, 'forward closed after the connect timeout');
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 350 && waited < 1500, `closed after ${waited} ms`);
+    await sh.send(Buffer.from('exit 0\n'));
+    await withTimeout(out.closed, 5000, 'shell exit');
+  });
+});
+
+describe('agent configuration edges', () => {
+  test('pty shell with bash (the default shell)', async () => {
+    const relay = await FakeRelay.start();
+    const agent = await startTestAgent(relay, { shell: '/bin/bash' });
+    try {
+      await agent.whenOnline();
+      const c = await connectClient(relay, agent);
+      try {
+        const ch = await c.client.openChannel();
+        const out = collect(ch);
+        assert.equal(await ch.request(ptyRequest({ term: 'xterm-256color', cols: 90, rows: 30 })), true);
+        assert.equal(await ch.request(shellRequest()), true);
+        await ch.send(Buffer.from('echo "B=$BASH_VERSION S=$(stty size)"; exit 4\n'));
+        const closed = await withTimeout(out.closed, 10000, 'bash exit');
+        assert.match(out.text(), /B=\d+\.\S+ S=30 90/);
+        assert.equal(closed.exitStatus, 4);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await agent.close();
+      await relay.close();
+    }
+  });
+
+  test('sftp subsystem with sftp-server missing: refused, with a clear stderr message', async () => {
+    const relay = await FakeRelay.start();
+    const agent = await startTestAgent(relay, { sftpServerPath: '/nonexistent/sftp-server' });
+    try {
+      await agent.whenOnline();
+      const c = await connectClient(relay, agent);
+      try {
+        const ch = await c.client.openChannel();
+        const out = collect(ch);
+        assert.equal(await ch.request(subsystemRequest('sftp')), false);
+        await withTimeout(out.closed, 5000, 'channel closed');
+        assert.match(
+          out.errText(),
+          /sftp-server not found at \/nonexistent\/sftp-server — install openssh-sftp-server/,
+        );
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await agent.close();
+      await relay.close();
+    }
+  });
+
+  test('osUser: processes run as that user with its own groups only', { skip: process.getuid?.() !== 0 }, async () => {
+    const relay = await FakeRelay.start();
+    const agent = await startTestAgent(relay, { osUser: 'nobody', shell: '/bin/sh' });
+    try {
+      await agent.whenOnline();
+      const c = await connectClient(relay, agent);
+      try {
+        for (const withPty of [false, true]) {
+          const ch = await c.client.openChannel();
+          const out = collect(ch);
+          if (withPty) assert.equal(await ch.request(ptyRequest({ term: 'xterm', cols: 80, rows: 24 })), true);
+          assert.equal(await ch.request(exec('echo U=$(id -u) G=$(id -G) H=$HOME')), true);
+          await withTimeout(out.closed, 5000, 'id exit');
+          const m = /U=(\d+) G=([\d ]+) H=(\S+)/.exec(out.text());
+          assert.ok(m, out.text());
+          assert.equal(m[1], '65534');
+          assert.ok(!m[2]!.split(' ').includes('0'), `no root group (pty=${withPty}): ${m[2]}`);
+        }
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await agent.close();
+      await relay.close();
+    }
+  });
+});

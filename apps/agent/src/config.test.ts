@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { generateRelaySigningKey } from '@airlock/shared';
+import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig } from './config.js';
+
+const pem = generateRelaySigningKey().publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const base = {
+  relayUrl: 'wss://relay.example.org/',
+  vmId: 'demo-vm',
+  credential: 'demo-vm.secret',
+  relayPublicKeyPem: pem,
+};
+
+test('defaults are filled and the relay URL is normalised', () => {
+  const c = resolveAgentConfig(base, {});
+  assert.equal(c.relayUrl, 'wss://relay.example.org');
+  assert.deepEqual(c.policy.allowedPorts, []);
+  assert.equal(c.sftpServerPath, '/usr/lib/openssh/sftp-server');
+  assert.equal(c.forwardConnectTimeoutMs, 3000);
+  assert.deepEqual(c.backoff, { minDelayMs: 500, maxDelayMs: 30000, stableAfterMs: 10000 });
+  assert.deepEqual(c.keepAlive, { pingIntervalMs: 15000, pongTimeoutMs: 10000 });
+  assert.equal(c.shell, '/bin/bash');
+  assert.equal(c.relayPublicKey.asymmetricKeyType, 'ed25519');
+});
+
+test('bad configuration names the field', () => {
+  const bad = (input: unknown, re: RegExp) =>
+    assert.throws(
+      () => resolveAgentConfig(input, {}),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+    );
+  bad({ ...base, relayUrl: 'https://relay' }, /relayUrl: must be a ws:\/\/ or wss:\/\/ URL/);
+  bad({ ...base, vmId: 'Demo VM' }, /vmId:/);
+  bad({ ...base, policy: { allowedPorts: [0] } }, /policy\.allowedPorts\.0/);
+  bad({ ...base, credential: undefined }, /credential: missing/);
+  bad({ ...base, relayPublicKeyPem: 'nope' }, /relayPublicKeyPem: not a PEM public key/);
+  bad({ ...base, relayPublicKeyPem: undefined }, /relayPublicKeyPem: missing/);
+  bad({ ...base, backoff: { minDelayMs: 100, maxDelayMs: 10 } }, /backoff\.maxDelayMs/);
+  bad({ ...base, typo: 1 }, /typo/);
+  bad(
+    { ...base, credential: undefined, credentialFile: '/nonexistent/cred' },
+    /credentialFile: cannot read \/nonexistent\/cred \(ENOENT\)/,
+  );
+});
+
+test('environment overrides the file; file/inline pairs are replaced together', () => {
+  const env = configFromEnv({
+    AIRLOCK_RELAY_URL: 'ws://127.0.0.1:9',
+    AIRLOCK_ALLOWED_PORTS: '3389, 8888',
+    AIRLOCK_AGENT_CREDENTIAL_FILE: '/run/secret',
+  });
+  const merged = mergeConfigInput(base, env);
+  assert.equal(merged.relayUrl, 'ws://127.0.0.1:9');
+  assert.deepEqual(merged.policy, { allowedPorts: [3389, 8888] });
+  assert.equal(merged.credentialFile, '/run/secret');
+  assert.equal('credential' in merged, false);
+});
+
+test('airlock-agent exits non-zero with a one-line message on bad config (no stack trace)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-cfg-'));
+  try {
+    const file = join(dir, 'agent.json');
+    writeFileSync(file, JSON.stringify({ ...base, relayUrl: 'http://nope' }));
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('AIRLOCK_')) delete env[k];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, '--config', file], {
+      encoding: 'utf8',
+      env,
+      timeout: 20000,
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^airlock-agent: invalid agent configuration: relayUrl: must be a ws:\/\/ or wss:\/\/ URL/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.doesNotMatch(r.stderr + r.stdout, /secret/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('airlock-agent runs from env config, registers, and stops cleanly on SIGTERM', async () => {
+  const { FakeRelay } = await import('./testing/fake-relay.js');
+  const { spawn } = await import('node:child_process');
+  const relay = await FakeRelay.start();
+  const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
+  try {
+    const keyFile = join(dir, 'relay.pem');
+    writeFileSync(keyFile, relay.relayPublicKeyPem);
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+      env: {
+        PATH: process.env.PATH,
+        AIRLOCK_RELAY_URL: relay.url,
+        AIRLOCK_VM_ID: relay.vmId,
+        AIRLOCK_AGENT_CREDENTIAL: relay.credential,
+        AIRLOCK_RELAY_PUBLIC_KEY_FILE: keyFile,
+        AIRLOCK_ALLOWED_PORTS: '8888',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await relay.until(() => relay.messages.some((m) => m.type === 'register'), 15000, 'register from the CLI agent');
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(out, /"msg":"agent starting"/);
+    assert.match(out, /"hostKeyFingerprint":"SHA256:/);
+    assert.ok(!out.includes(relay.credential), 'the credential is never logged');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await relay.close();
+  }
+});

@@ -1,0 +1,154 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import {
+  ChannelOpenMessage,
+  type SshChannel,
+  type SshDataReader,
+  type SshDataWriter,
+} from '@microsoft/dev-tunnels-ssh';
+import { bridgeChannel } from '@airlock/shared/ssh';
+import type { Logger } from 'pino';
+
+/** RFC 4254 §7.2 `direct-tcpip` channel open: where to connect, and who asked. */
+export class DirectTcpipOpenMessage extends ChannelOpenMessage {
+  host = '';
+  port = 0;
+  originatorAddress = '127.0.0.1';
+  originatorPort = 0;
+
+  constructor() {
+    super();
+    this.channelType = 'direct-tcpip';
+  }
+
+  protected override onRead(reader: SshDataReader): void {
+    super.onRead(reader);
+    this.host = reader.readString('utf8');
+    this.port = reader.readUInt32();
+    this.originatorAddress = reader.readString('utf8');
+    this.originatorPort = reader.readUInt32();
+  }
+
+  protected override onWrite(writer: SshDataWriter): void {
+    super.onWrite(writer);
+    writer.writeString(this.host, 'utf8');
+    writer.writeUInt32(this.port);
+    writer.writeString(this.originatorAddress, 'utf8');
+    writer.writeUInt32(this.originatorPort);
+  }
+}
+
+export function directTcpip(host: string, port: number, maxWindowSize?: number): DirectTcpipOpenMessage {
+  const m = new DirectTcpipOpenMessage();
+  m.host = host;
+  m.port = port;
+  if (maxWindowSize) m.maxWindowSize = maxWindowSize;
+  return m;
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export type ForwardDecision = { ok: true } | { ok: false; reason: string };
+
+/** Policy: a loopback host and a port that both the agent's policy and the ticket allow. */
+export function checkForward(
+  host: string,
+  port: number,
+  policyPorts: number[],
+  ticketPorts: number[],
+): ForwardDecision {
+  if (!LOOPBACK_NAMES.has(host.toLowerCase()))
+    return { ok: false, reason: `host ${host} is not allowed; forwards reach only the VM's loopback (127.0.0.1)` };
+  if (!policyPorts.includes(port)) return { ok: false, reason: `port ${port} is not allowed on this VM` };
+  if (!ticketPorts.includes(port)) return { ok: false, reason: `port ${port} is not allowed for this session` };
+  return { ok: true };
+}
+
+export type Connector = (port: number) => Socket;
+
+export const loopbackConnector: Connector = (port) => netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+
+/**
+ * Runs an accepted direct-tcpip channel: connects to 127.0.0.1:port in the background (the
+ * channel-open handler must not wait: one slow handler stalls the whole session), holds the
+ * client's bytes until connected (no window adjust, so nothing piles up), and closes the
+ * channel if the target does not answer in time.
+ */
+export function runForward(
+  channel: SshChannel,
+  port: number,
+  opts: { timeoutMs: number; log: Logger; connector?: Connector },
+): void {
+  const { log } = opts;
+  const held: Buffer[] = [];
+  let heldEof = false;
+  let connected = false;
+  let done = false;
+  const startedAt = Date.now();
+
+  // Buffer early data; bridgeChannel takes over once the socket is up.
+  const holdData = channel.onDataReceived((d) => held.push(Buffer.from(d)));
+  const holdEof = channel.onEof(() => (heldEof = true));
+  const onClose = channel.onClosed(() => {
+    done = true;
+    if (!connected) sock.destroy();
+  });
+
+  const sock = (opts.connector ?? loopbackConnector)(port);
+  const timer = setTimeout(() => {
+    if (connected || done) return;
+    log.warn({ port, timeoutMs: opts.timeoutMs }, 'forward target did not answer; closing channel');
+    fail();
+  }, opts.timeoutMs);
+
+  const fail = (): void => {
+    clearTimeout(timer);
+    done = true;
+    sock.destroy();
+    holdData.dispose();
+    holdEof.dispose();
+    onClose.dispose();
+    void channel.close().catch(() => {});
+  };
+
+  sock.once('error', (e: NodeJS.ErrnoException) => {
+    if (connected) return; // bridgeChannel owns errors from here
+    log.warn({ port, code: e.code }, `forward to 127.0.0.1:${port} failed: ${e.code ?? e.message}`);
+    fail();
+  });
+  sock.once('connect', () => {
+    clearTimeout(timer);
+    if (done) return sock.destroy();
+    connected = true;
+    sock.setNoDelay(true);
+    holdData.dispose();
+    holdEof.dispose();
+    onClose.dispose();
+    log.info({ port, connectMs: Date.now() - startedAt }, 'forward connected');
+    bridgeChannel(
+      channel,
+      { readable: sock, writable: sock },
+      {
+        onDone: (err) => {
+          log.info(
+            { port, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten, error: err?.message },
+            'forward closed',
+          );
+          sock.destroy();
+        },
+      },
+    );
+    // Replay what arrived while connecting, then acknowledge it.
+    for (const d of held) {
+      sock.write(d);
+      channel.adjustWindow(d.length);
+    }
+    if (heldEof) replayEof(channel, sock);
+  });
+}
+
+/** Re-raises an EOF that arrived before the bridge listened, so the bridge sees the half-close. */
+function replayEof(channel: SshChannel, sock: Socket): void {
+  const internal = channel as unknown as { handleEof?: () => void };
+  if (typeof internal.handleEof === 'function') internal.handleEof();
+  else sock.end();
+}

@@ -1,0 +1,189 @@
+import { accessSync, constants as fsConstants } from 'node:fs';
+import {
+  ChannelRequestMessage,
+  CommandRequestMessage,
+  type SshChannel,
+  type SshDataReader,
+  type SshRequestEventArgs,
+} from '@microsoft/dev-tunnels-ssh';
+import { PtyRequestMessage, SubsystemRequestMessage, WindowChangeMessage } from '@airlock/shared/ssh';
+import type { Logger } from 'pino';
+import { ChannelOutput } from './channel-output.js';
+import type { OsUser } from './os-user.js';
+import { spawnPiped, spawnPty, type ProcessExit, type SpawnSpec, type UserProcess } from './processes.js';
+
+export interface SessionChannelContext {
+  sid: string;
+  log: Logger;
+  user: OsUser;
+  shell: string;
+  sftpServerPath: string;
+}
+
+/** RFC 4254 §6.9 `signal` request (the library does not export its own class for it). */
+class SignalRequestMessage extends ChannelRequestMessage {
+  signal = '';
+
+  protected override onRead(reader: SshDataReader): void {
+    super.onRead(reader);
+    this.signal = reader.readString('ascii');
+  }
+}
+
+const FORWARDABLE_SIGNALS = new Set(['HUP', 'INT', 'KILL', 'QUIT', 'TERM', 'USR1', 'USR2', 'ALRM']);
+
+/**
+ * One SSH "session" channel: pty-req, shell, exec, subsystem sftp, window-change, signal.
+ * Request handlers are synchronous and quick; the process runs beside the session loop.
+ */
+export class SessionChannel {
+  private pty: { term: string; cols: number; rows: number } | undefined;
+  private proc: UserProcess | undefined;
+  private readonly output: ChannelOutput;
+  private pendingInput: Buffer[] = [];
+  private inputEof = false;
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly channel: SshChannel,
+    private readonly ctx: SessionChannelContext,
+  ) {
+    this.log = ctx.log.child({ channel: channel.channelId });
+    this.output = new ChannelOutput(channel, (pause) => this.proc?.setPaused(pause));
+    channel.onRequest((e) => this.onRequest(e));
+    channel.onDataReceived((data) => this.onData(data));
+    channel.onEof(() => {
+      this.inputEof = true;
+      if (this.proc && this.pendingInput.length === 0) this.proc.endInput();
+    });
+    channel.onClosed(() => this.onClosed());
+  }
+
+  /** Ends the process (session closing, agent stopping). */
+  terminate(): void {
+    this.onClosed();
+  }
+
+  private onData(data: Buffer): void {
+    if (!this.proc) {
+      // Held until a process exists; the window is not adjusted, so the client cannot flood us.
+      this.pendingInput.push(Buffer.from(data));
+      return;
+    }
+    const n = data.length;
+    this.proc.write(data, () => this.channel.adjustWindow(n));
+  }
+
+  private onRequest(e: SshRequestEventArgs<ChannelRequestMessage>): void {
+    try {
+      e.isAuthorized = this.handle(e);
+    } catch (err) {
+      this.log.warn({ request: e.requestType, err: (err as Error).message }, 'channel request failed');
+      e.isAuthorized = false;
+    }
+  }
+
+  private handle(e: SshRequestEventArgs<ChannelRequestMessage>): boolean {
+    switch (e.requestType) {
+      case 'pty-req': {
+        if (this.proc) return false;
+        const m = e.request.convertTo(new PtyRequestMessage()) as PtyRequestMessage;
+        this.pty = { term: m.term, cols: m.cols, rows: m.rows };
+        return true;
+      }
+      case 'window-change': {
+        const m = e.request.convertTo(new WindowChangeMessage()) as WindowChangeMessage;
+        if (this.pty) Object.assign(this.pty, { cols: m.cols, rows: m.rows });
+        this.proc?.resize(m.cols, m.rows);
+        return true;
+      }
+      case 'shell':
+        return this.start('shell', this.ctx.shell, ['-l']);
+      case 'exec': {
+        const m = e.request.convertTo(new CommandRequestMessage()) as CommandRequestMessage;
+        return this.start('exec', this.ctx.shell, ['-c', m.command ?? '']);
+      }
+      case 'subsystem': {
+        const m = e.request.convertTo(new SubsystemRequestMessage()) as SubsystemRequestMessage;
+        if (m.subsystem !== 'sftp') {
+          this.log.info({ subsystem: m.subsystem }, 'refused unknown subsystem');
+          return false;
+        }
+        return this.startSftp();
+      }
+      case 'signal': {
+        const m = e.request.convertTo(new SignalRequestMessage()) as SignalRequestMessage;
+        const sig = m.signal.replace(/^SIG/, '');
+        if (!this.proc || !FORWARDABLE_SIGNALS.has(sig)) return false;
+        this.proc.signal(`SIG${sig}` as NodeJS.Signals);
+        return true;
+      }
+      case 'env': // not honoured: the environment is the agent's clean one
+      default:
+        return false;
+    }
+  }
+
+  private startSftp(): boolean {
+    if (this.proc) return false;
+    const path = this.ctx.sftpServerPath;
+    try {
+      accessSync(path, fsConstants.X_OK);
+    } catch {
+      const msg = `sftp-server not found at ${path} — install openssh-sftp-server on the VM`;
+      this.log.warn({ path }, msg);
+      // The failure reply goes out first (this handler holds the channel's send lock); the
+      // explanation follows on stderr, then the channel closes.
+      this.output.write(Buffer.from(`airlock-agent: ${msg}\n`), true);
+      void this.output.flushed().then(() => this.channel.close().catch(() => {}));
+      return false;
+    }
+    // sftp-server runs without a shell in between, like OpenSSH's internal subsystem exec.
+    return this.start('sftp', path, [], false);
+  }
+
+  private start(kind: string, file: string, args: string[], allowPty = true): boolean {
+    if (this.proc || this.closed) return false;
+    const spec: SpawnSpec = {
+      user: this.ctx.user,
+      shell: this.ctx.shell,
+      file,
+      args,
+      env: { AIRLOCK_SESSION_ID: this.ctx.sid },
+    };
+    const sinks = {
+      stdout: (d: Buffer) => this.output.write(d),
+      stderr: (d: Buffer) => this.output.write(d, true),
+      exit: (x: ProcessExit) => void this.onExit(kind, x),
+    };
+    const withPty = allowPty && this.pty !== undefined;
+    this.proc = withPty ? spawnPty(spec, this.pty!, sinks) : spawnPiped(spec, sinks);
+    this.log.info({ kind, pty: withPty, pid: this.proc.pid, user: this.ctx.user.name }, 'process started');
+    const held = this.pendingInput;
+    this.pendingInput = [];
+    for (const d of held) this.onData(d);
+    if (this.inputEof) this.proc.endInput();
+    return true;
+  }
+
+  private async onExit(kind: string, exit: ProcessExit): Promise<void> {
+    this.log.info({ kind, ...exit }, 'process exited');
+    await this.output.flushed();
+    if (this.closed || this.channel.isClosed) return;
+    this.closed = true;
+    try {
+      await this.channel.send(Buffer.alloc(0)); // EOF after the last byte of output
+      if (exit.signal) await this.channel.close(exit.signal, '');
+      else await this.channel.close(exit.code ?? 0);
+    } catch {
+      // The client closed first.
+    }
+  }
+
+  private onClosed(): void {
+    this.closed = true;
+    this.output.abort();
+    this.proc?.hangup();
+  }
+}

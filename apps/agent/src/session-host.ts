@@ -1,0 +1,172 @@
+import { CloseCode, SESSION_ID_PARAM, TicketVerifier, WS_PATHS, type TicketClaims } from '@airlock/shared';
+import { webSocketSshStream } from '@airlock/shared/ssh';
+import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
+import type { Logger } from 'pino';
+import { WebSocket } from 'ws';
+import type { AgentConfig } from './config.js';
+import type { Connector } from './direct-tcpip.js';
+import type { OsUser } from './os-user.js';
+import { AgentSshSession } from './ssh-session.js';
+
+export interface SessionHostOptions {
+  config: AgentConfig;
+  hostKey: KeyPair;
+  user: OsUser;
+  log: Logger;
+  /** Tells the relay a dial was refused (over the control link). */
+  refuse: (sessionId: string, reason: string) => void;
+  connector?: Connector;
+  now?: () => number;
+}
+
+const DATA_SOCKET_OPEN_TIMEOUT_MS = 10_000;
+/** Data frames are SSH packets (≤ ~256 KB incl. overhead); anything bigger is not our peer. */
+const MAX_DATA_FRAME = 4 * 1024 * 1024;
+
+/** Handles dial requests: verify the ticket, open the data socket, run the SSH server side. */
+export class SessionHost {
+  private readonly verifier: TicketVerifier;
+  private readonly sessions = new Map<string, { ws: WebSocket; ssh?: AgentSshSession }>();
+  private closing = false;
+
+  constructor(private readonly opts: SessionHostOptions) {
+    this.verifier = new TicketVerifier(opts.config.relayPublicKey, opts.now);
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Never throws; failures are logged with the session id and, for ticket problems, reported to the relay. */
+  handleDial(dial: { sessionId: string; ticket: string }): void {
+    void this.dial(dial).catch((e: unknown) => {
+      this.opts.log.error({ sid: dial.sessionId, err: (e as Error).message }, 'session failed');
+    });
+  }
+
+  private async dial({ sessionId: sid, ticket }: { sessionId: string; ticket: string }): Promise<void> {
+    const { config, log: baseLog } = this.opts;
+    const log = baseLog.child({ sid });
+    if (this.closing) return;
+    if (this.sessions.has(sid)) {
+      log.warn('duplicate dial for a live session; ignored');
+      return;
+    }
+    const verified = await this.verifier.verify(ticket, { vm: config.vmId, sessionId: sid });
+    if (!verified.ok) {
+      const reason = `ticket rejected (${verified.error.code}): ${verified.error.message}`.slice(0, 200);
+      log.warn({ audit: 'dial-refused', code: verified.error.code }, reason);
+      this.opts.refuse(sid, reason);
+      return;
+    }
+    const claims: TicketClaims = verified.value;
+    log.info({ audit: 'dial-accepted', user: claims.sub, ports: claims.ports }, 'ticket verified; opening data socket');
+
+    const url = `${config.relayUrl}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${encodeURIComponent(sid)}`;
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${config.credential}` },
+      handshakeTimeout: DATA_SOCKET_OPEN_TIMEOUT_MS,
+      maxPayload: MAX_DATA_FRAME,
+      perMessageDeflate: false,
+    });
+    // The adapter must listen before the socket opens, or the first SSH frames are lost.
+    const stream = webSocketSshStream(ws);
+    // The SSH server speaks only after the client's first frame: a relay that has not paired
+    // the two sockets yet has nowhere to put our banner (the relay in this tree drops frames
+    // that arrive before pairing). NodeStream keeps the frame for the handshake to read.
+    const clientSpoke = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), config.authTimeoutMs);
+      ws.once('message', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      ws.once('close', () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+    });
+    const entry: { ws: WebSocket; ssh?: AgentSshSession } = { ws };
+    this.sessions.set(sid, entry);
+    const startedAt = Date.now();
+    ws.once('close', (code, reason) => {
+      this.sessions.delete(sid);
+      log.info({ code, reason: reason.toString(), durationMs: Date.now() - startedAt }, 'session data socket closed');
+      void entry.ssh?.close('data socket closed');
+    });
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('unexpected-response', (req, res) => {
+          res.resume();
+          req.destroy();
+          reject(new Error(`relay answered the data socket with HTTP ${res.statusCode}`));
+        });
+        ws.once('error', reject);
+      });
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not open the session data socket');
+      this.sessions.delete(sid);
+      ws.terminate();
+      return;
+    }
+    if (!(await clientSpoke)) {
+      if (ws.readyState === WebSocket.OPEN) {
+        log.warn({ timeoutMs: config.authTimeoutMs }, 'the client never joined the session; closing');
+        ws.close(CloseCode.unpairedTimeout, 'the client did not join the session');
+      }
+      return;
+    }
+    if (this.closing) {
+      ws.close(CloseCode.shuttingDown, 'agent shutting down');
+      return;
+    }
+
+    const ssh = new AgentSshSession({
+      sid,
+      claims,
+      hostKey: this.opts.hostKey,
+      log,
+      user: this.opts.user,
+      shell: config.shell,
+      sftpServerPath: config.sftpServerPath,
+      allowedPorts: config.policy.allowedPorts,
+      forwardConnectTimeoutMs: config.forwardConnectTimeoutMs,
+      authTimeoutMs: config.authTimeoutMs,
+      connector: this.opts.connector,
+    });
+    entry.ssh = ssh;
+    void ssh.closed.then(() => {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)
+        ws.close(CloseCode.normal, 'ssh session closed');
+    });
+    try {
+      await ssh.connect(stream);
+      log.debug('ssh handshake done');
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'ssh handshake failed');
+      await ssh.close('handshake failed');
+      ws.terminate();
+    }
+  }
+
+  /** Ends every session: closes SSH (children get SIGHUP) and the data sockets. */
+  async closeAll(): Promise<void> {
+    this.closing = true;
+    const all = [...this.sessions.values()];
+    await Promise.all(
+      all.map(async ({ ws, ssh }) => {
+        await ssh?.close('agent shutting down');
+        const closed = new Promise<void>((r) =>
+          ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r()),
+        );
+        if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.shuttingDown, 'agent shutting down');
+        else ws.terminate();
+        const t = setTimeout(() => ws.terminate(), 1000);
+        await closed;
+        clearTimeout(t);
+      }),
+    );
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { generateRelaySigningKey, REDACT_PATHS, TokenIssuer } from '@airlock/shared';
+import { generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
+import { pino } from 'pino';
+import type { RunningAgent } from './agent.js';
+import { FakeRelay } from './testing/fake-relay.js';
+import { collect, connectClient, startTestAgent, waitForProcessGone, withTimeout } from './testing/harness.js';
+
+async function refusedReason(relay: FakeRelay, sid: string): Promise<string> {
+  const m = await relay.until(
+    () => relay.messages.find((x) => x.type === 'dial-refused' && x.sessionId === sid),
+    5000,
+    'dial-refused',
+  );
+  return m.type === 'dial-refused' ? m.reason : '';
+}
+
+describe('dial: the ticket is checked before anything is opened', () => {
+  let relay: FakeRelay;
+  let agent: RunningAgent;
+  before(async () => {
+    relay = await FakeRelay.start();
+    agent = await startTestAgent(relay);
+    await agent.whenOnline();
+  });
+  after(async () => {
+    await agent.close();
+    await relay.close();
+  });
+
+  const ukey = async () => keyFingerprint(await generateHostKey());
+
+  test('a ticket signed by another key is refused (bad_signature)', async () => {
+    const sid = randomUUID();
+    const other = new TokenIssuer(generateRelaySigningKey().privateKey);
+    const { token } = await other.issueTicket({ sub: 'alice', sid, vm: relay.vmId, ukey: await ukey(), ports: [] });
+    relay.dial(sid, token);
+    assert.match(await refusedReason(relay, sid), /bad_signature/);
+    assert.ok(!relay.upgrades.some((u) => u.url.includes(sid)), 'no data socket for a refused dial');
+  });
+
+  test('an expired ticket is refused (expired)', async () => {
+    const sid = randomUUID();
+    const past = new TokenIssuer(relay.key.privateKey, () => Date.now() - 10 * 60_000);
+    const { token } = await past.issueTicket({ sub: 'alice', sid, vm: relay.vmId, ukey: await ukey(), ports: [] });
+    relay.dial(sid, token);
+    assert.match(await refusedReason(relay, sid), /expired/);
+  });
+
+  test('a ticket for another VM is refused (wrong_vm)', async () => {
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid,
+      vm: 'other-vm',
+      ukey: await ukey(),
+      ports: [],
+    });
+    relay.dial(sid, token);
+    assert.match(await refusedReason(relay, sid), /wrong_vm.*other-vm/);
+  });
+
+  test('a ticket for another session is refused (wrong_session)', async () => {
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid: randomUUID(),
+      vm: relay.vmId,
+      ukey: await ukey(),
+      ports: [],
+    });
+    relay.dial(sid, token);
+    assert.match(await refusedReason(relay, sid), /wrong_session/);
+  });
+
+  test('a tampered ticket is refused', async () => {
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid,
+      vm: relay.vmId,
+      ukey: await ukey(),
+      ports: [],
+    });
+    const [h, p, s] = token.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    claims.ports = [22];
+    const forged = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), s].join('.');
+    relay.dial(sid, forged);
+    assert.match(await refusedReason(relay, sid), /bad_signature/);
+  });
+
+  test('the data socket carries the credential header and the session id, and the host key is the registered one', async () => {
+    const c = await connectClient(relay, agent);
+    try {
+      assert.equal(c.authenticated, true);
+      const up = relay.upgrades.find((u) => u.url.includes(c.sid))!;
+      assert.equal(up.path, '/ws/agent/session');
+      assert.equal(up.authorization, `Bearer ${relay.credential}`);
+      assert.equal(new URL(up.url, 'http://x').searchParams.get('sid'), c.sid);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a client key other than the one in the ticket is refused', async () => {
+    const c = await connectClient(relay, agent, { ticketKey: await generateHostKey() });
+    try {
+      assert.equal(c.authenticated, false);
+      await assert.rejects(c.client.openChannel(), 'no channels without authentication');
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('password authentication is refused', async () => {
+    const c = await connectClient(relay, agent, { authenticate: false });
+    try {
+      assert.equal(await c.client.authenticate({ username: 'alice', password: 'hunter2' }), false);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+test('the agent speaks only after the client: nothing is lost on a relay that has not paired yet', async () => {
+  const relay = await FakeRelay.start();
+  const agent = await startTestAgent(relay);
+  try {
+    await agent.whenOnline();
+    const userKey = await generateHostKey();
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid,
+      vm: relay.vmId,
+      ukey: await keyFingerprint(userKey),
+      ports: [],
+    });
+    relay.dial(sid, token);
+    await relay.sessionStream(sid);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(relay.agentFrames.get(sid), 0, 'no SSH banner before the client spoke');
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});
+
+test('a client that does not authenticate in time is disconnected', async () => {
+  const relay = await FakeRelay.start();
+  const agent = await startTestAgent(relay, { authTimeoutMs: 300 });
+  try {
+    await agent.whenOnline();
+    const c = await connectClient(relay, agent, { authenticate: false });
+    const closed = new Promise<void>((r) => c.client.onClosed(() => r()));
+    await withTimeout(closed, 3000, 'session closed by the auth timeout');
+    await c.close();
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});
+
+test('close() ends live sessions and their processes', async () => {
+  const relay = await FakeRelay.start();
+  const agent = await startTestAgent(relay);
+  try {
+    await agent.whenOnline();
+    const c = await connectClient(relay, agent);
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    const { CommandRequestMessage } = await import('@microsoft/dev-tunnels-ssh');
+    const cmd = new CommandRequestMessage();
+    cmd.command = 'echo PID=$$; exec sleep 30';
+    cmd.wantReply = true;
+    assert.equal(await ch.request(cmd), true);
+    const pid = Number(/PID=(\d+)/.exec(await out.waitFor(/PID=\d+\n/))![1]);
+    assert.equal(agent.activeSessions, 1);
+    const closed = new Promise<void>((r) => c.client.onClosed(() => r()));
+    await withTimeout(agent.close(), 5000, 'agent close');
+    await withTimeout(closed, 3000, 'client sees the session end');
+    await waitForProcessGone(pid, 3000);
+    assert.equal(agent.activeSessions, 0);
+    await c.close();
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});
+
+test('when the data socket drops, the session ends and its processes are killed', async () => {
+  const relay = await FakeRelay.start();
+  const agent = await startTestAgent(relay);
+  try {
+    await agent.whenOnline();
+    const c = await connectClient(relay, agent);
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    const { CommandRequestMessage } = await import('@microsoft/dev-tunnels-ssh');
+    const cmd = new CommandRequestMessage();
+    cmd.command = 'echo PID=$$; exec sleep 30';
+    cmd.wantReply = true;
+    assert.equal(await ch.request(cmd), true);
+    const pid = Number(/PID=(\d+)/.exec(await out.waitFor(/PID=\d+\n/))![1]);
+    relay.dropSession(c.sid);
+    await waitForProcessGone(pid, 5000);
+    await relay.until(() => agent.activeSessions === 0, 3000, 'session removed');
+    await c.close();
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});
+
+test('session logs carry the sid and never the ticket or the credential', async () => {
+  const relay = await FakeRelay.start();
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const agent = await startTestAgent(relay, {}, { logger: pino({ level: 'debug', redact: REDACT_PATHS }, sink) });
+  try {
+    await agent.whenOnline();
+    const c = await connectClient(relay, agent, { ticketKey: await generateHostKey() }); // refused key: logged
+    await c.close();
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid,
+      vm: 'elsewhere',
+      ukey: 'SHA256:x',
+      ports: [],
+    });
+    relay.dial(sid, token);
+    await refusedReason(relay, sid);
+    await relay.until(() => lines.some((l) => l.includes('dial-refused')), 2000, 'refusal logged');
+    const all = lines.join('\n');
+    assert.ok(!all.includes(relay.credential.split('.')[1]!), 'credential secret not in logs');
+    assert.ok(!all.includes(token.split('.')[2]!), 'ticket not in logs');
+    const sessionLines = lines
+      .map((l) => JSON.parse(l) as { sid?: string; msg: string })
+      .filter((l) => /ticket|client key|session/.test(l.msg));
+    assert.ok(sessionLines.length >= 3);
+    for (const l of sessionLines) assert.ok(l.sid, `line without sid: ${l.msg}`);
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import {
+  SshAuthenticationType,
+  SshClientSession,
+  SshDisconnectReason,
+  type KeyPair,
+  type SshChannel,
+} from '@microsoft/dev-tunnels-ssh';
+import { sshFingerprint } from '@airlock/shared';
+import { createSshConfig, generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
+import { pino } from 'pino';
+import { startAgent, type RunningAgent, type StartAgentOptions } from '../agent.js';
+import { resolveAgentConfig, type AgentConfigInput } from '../config.js';
+import { releaseSession } from '../ssh-dispose.js';
+import type { FakeRelay } from './fake-relay.js';
+
+/** Logs go to stderr only when AIRLOCK_TEST_LOG is set (e.g. AIRLOCK_TEST_LOG=debug). */
+export function testLogger() {
+  const level = process.env.AIRLOCK_TEST_LOG;
+  return level ? pino({ level }, pino.destination(2)) : pino({ level: 'silent' });
+}
+
+export async function startTestAgent(
+  relay: FakeRelay,
+  overrides: Partial<AgentConfigInput> = {},
+  options: StartAgentOptions = {},
+): Promise<RunningAgent> {
+  const config = resolveAgentConfig({
+    relayUrl: relay.url,
+    vmId: relay.vmId,
+    credential: relay.credential,
+    relayPublicKeyPem: relay.relayPublicKeyPem,
+    policy: { allowedPorts: [] },
+    shell: '/bin/bash',
+    ...overrides,
+  });
+  return startAgent(config, { logger: testLogger(), ...options });
+}
+
+export interface TestClient {
+  sid: string;
+  client: SshClientSession;
+  authenticated: boolean;
+  close(): Promise<void>;
+}
+
+/** Issues a ticket, dials the agent through the fake relay, connects and authenticates a real SSH client. */
+export async function connectClient(
+  relay: FakeRelay,
+  agent: RunningAgent,
+  opts: { userKey?: KeyPair; ticketKey?: KeyPair; ports?: number[]; authenticate?: boolean } = {},
+): Promise<TestClient> {
+  const userKey = opts.userKey ?? (await generateHostKey());
+  const sid = randomUUID();
+  const { token } = await relay.issuer.issueTicket({
+    sub: 'alice',
+    sid,
+    vm: relay.vmId,
+    ukey: await keyFingerprint(opts.ticketKey ?? userKey),
+    ports: opts.ports ?? [],
+  });
+  relay.dial(sid, token);
+  const stream = await relay.sessionStream(sid);
+  const client = new SshClientSession(createSshConfig());
+  client.onAuthenticating((e) => {
+    if (e.authenticationType !== SshAuthenticationType.serverPublicKey || !e.publicKey) return;
+    const key = e.publicKey;
+    // Pin the host key the agent registered, as Connect does.
+    e.authenticationPromise = key
+      .getPublicKeyBytes()
+      .then((b) => (b && sshFingerprint(Buffer.from(b)) === agent.hostKeyFingerprint ? {} : null));
+  });
+  await client.connect(stream);
+  let authenticated = false;
+  if (opts.authenticate !== false)
+    authenticated = await client.authenticate({ username: 'alice', publicKeys: [userKey] });
+  return {
+    sid,
+    client,
+    authenticated,
+    close: async () => {
+      await client.close(SshDisconnectReason.byApplication).catch(() => {});
+      releaseSession(client);
+    },
+  };
+}
+
+export interface Collected {
+  stdout: Buffer[];
+  stderr: Buffer[];
+  text(): string;
+  errText(): string;
+  closed: Promise<{ exitStatus?: number; exitSignal?: string }>;
+  eof: Promise<void>;
+  /** Resolves when stdout contains `needle`. */
+  waitFor(needle: string | RegExp, timeoutMs?: number): Promise<string>;
+}
+
+export function collect(channel: SshChannel, opts: { adjust?: boolean } = {}): Collected {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let notify: (() => void) | undefined;
+  channel.onDataReceived((d) => {
+    stdout.push(Buffer.from(d));
+    if (opts.adjust !== false) channel.adjustWindow(d.length);
+    notify?.();
+  });
+  channel.onExtendedDataReceived((e) => {
+    stderr.push(Buffer.from(e.data));
+    channel.adjustWindow(e.data.length);
+  });
+  const text = () => Buffer.concat(stdout).toString();
+  return {
+    stdout,
+    stderr,
+    text,
+    errText: () => Buffer.concat(stderr).toString(),
+    closed: new Promise((r) => channel.onClosed((e) => r({ exitStatus: e.exitStatus, exitSignal: e.exitSignal }))),
+    eof: new Promise((r) => channel.onEof(() => r())),
+    waitFor(needle, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const t = text();
+          if (typeof needle === 'string' ? t.includes(needle) : needle.test(t)) {
+            clearTimeout(timer);
+            notify = undefined;
+            resolve(t);
+          }
+        };
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${String(needle)}; got ${JSON.stringify(text())}`)),
+          timeoutMs,
+        );
+        notify = check;
+        check();
+      });
+    },
+  };
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export async function waitForProcessGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process ${pid} still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
