@@ -161,6 +161,35 @@ describe('session pairing', () => {
     });
   }
 
+  for (const first of ['connect', 'agent'] as const) {
+    test(`frames the ${first} sends before its peer joins are delivered, in order, once paired`, async () => {
+      // SSH speaks first (version line, KEXINIT): losing those frames hangs the handshake.
+      const { agent, session } = await startSession(h);
+      const sid = session.sessionId;
+      const early = Array.from({ length: 5 }, (_, i) => randomBytes(100 + i));
+      let firstWs: WebSocket;
+      let secondWs: WebSocket;
+      let got: Buffer[] = [];
+      const listen = (ws: WebSocket) => void (got = collect(ws));
+      if (first === 'connect') {
+        firstWs = await openConnect(h.relay, sid, session.ticket);
+        for (const f of early) firstWs.send(f);
+        await new Promise((r) => setTimeout(r, 100));
+        secondWs = await agent.openSession(h.relay, h.credential, sid, listen);
+      } else {
+        firstWs = await agent.openSession(h.relay, h.credential, sid);
+        for (const f of early) firstWs.send(f);
+        await new Promise((r) => setTimeout(r, 100));
+        secondWs = await openConnect(h.relay, sid, session.ticket, listen);
+      }
+      await waitFor(() => got.length === early.length, 'early frames');
+      assert.deepEqual(got, early);
+      firstWs.terminate();
+      secondWs.terminate();
+      agent.close();
+    });
+  }
+
   test('Connect closing closes the agent side with a reason, and the session is reported once', async () => {
     const { agent, agentWs, connectWs, sid, upBytes, downBytes } = await roundTrip('agent-first');
     const agentClosed = closed(agentWs);

@@ -1,9 +1,9 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, closeReason } from '@airlock/shared';
 import type { Heartbeat } from './heartbeat.js';
 import type { DataPlaneObserver, SessionCloseStats, SessionSnapshot } from './observer.js';
-import { SessionPipe, type FlowLimits } from './session-pipe.js';
+import { asBuffer, SessionPipe, type FlowLimits } from './session-pipe.js';
 
 export type Side = 'agent' | 'connect';
 
@@ -30,7 +30,18 @@ interface Session {
   unpairedTimer?: NodeJS.Timeout;
   /** Set when the relay closes a socket itself, so the close event does not overwrite the reason. */
   endReason?: string;
+  /** Frames the first side sent before the other joined, held (not read further) until pairing. */
+  early?: EarlyFrames;
 }
+
+interface EarlyFrames {
+  ws: WebSocket;
+  frames: Buffer[];
+  hold: (data: RawData) => void;
+}
+
+/** What one side may send before the other joins (an SSH version line and KEXINIT are < 4 KiB). */
+const EARLY_FRAMES_LIMIT_BYTES = 256 * 1024;
 
 export type AttachCheck = { ok: true } | { ok: false; status: number; reason: string };
 
@@ -98,6 +109,7 @@ export class SessionPairer {
     if (other) return this.pair(s);
 
     clearTimeout(s.lifetimeTimer);
+    this.holdEarlyFrames(s, ws, log);
     const secs = Math.round(this.opts.unpairedTimeoutMs / 100) / 10;
     const missing = who(side === 'agent' ? 'connect' : 'agent');
     s.unpairedTimer = setTimeout(() => {
@@ -177,11 +189,36 @@ export class SessionPairer {
     }
   }
 
+  /**
+   * The side that joins first may already be talking (SSH sends its version line at once).
+   * Its frames are kept and the socket is paused until the other side is there, so nothing is
+   * lost and an early side cannot make the relay buffer more than a small bound.
+   */
+  private holdEarlyFrames(s: Session, ws: WebSocket, log: Logger): void {
+    const frames: Buffer[] = [];
+    let bytes = 0;
+    const hold = (data: RawData): void => {
+      const buf = asBuffer(data);
+      bytes += buf.length;
+      if (bytes > EARLY_FRAMES_LIMIT_BYTES) {
+        log.warn({ bytes }, 'data socket sent too much before its peer joined');
+        ws.close(CloseCode.protocolError, 'too much data before the other side joined');
+        return;
+      }
+      frames.push(buf);
+    };
+    ws.on('message', hold);
+    ws.pause();
+    s.early = { ws, frames, hold };
+  }
+
   private pair(s: Session): void {
     clearTimeout(s.unpairedTimer);
     clearTimeout(s.lifetimeTimer);
     s.state = 'paired';
     const hb = this.opts.heartbeat;
+    const early = s.early;
+    if (early) early.ws.off('message', early.hold);
     s.pipe = new SessionPipe(
       s.sid,
       s.agent!,
@@ -191,6 +228,12 @@ export class SessionPairer {
       (ws) => hb.touch(ws),
       (end) => this.end(s, end.reason),
     );
+    if (early) {
+      s.early = undefined;
+      // Replayed through the pipe's own listener, in order, before anything read after resume().
+      for (const frame of early.frames) early.ws.emit('message', frame, true);
+      early.ws.resume();
+    }
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
   }
 
@@ -198,6 +241,9 @@ export class SessionPairer {
   private end(s: Session, reason: string): void {
     if (s.endReason !== undefined) return;
     s.endReason = reason;
+    // A held socket must be read again, or the closing handshake that follows never completes.
+    s.early?.ws.resume();
+    s.early = undefined;
     clearTimeout(s.unpairedTimer);
     clearTimeout(s.lifetimeTimer);
     this.sessions.delete(s.sid);

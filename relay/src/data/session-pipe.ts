@@ -7,7 +7,7 @@ export interface FlowLimits {
   lowWaterMarkBytes: number;
 }
 
-function asBuffer(data: RawData): Buffer {
+export function asBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);

@@ -139,9 +139,16 @@ export class UpgradeRefused extends Error {
 }
 
 /** Opens a WebSocket; rejects with UpgradeRefused when the relay answers with an HTTP status instead. */
-export function openWs(url: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<WebSocket> {
+export function openWs(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 5000,
+  onCreated?: (ws: WebSocket) => void,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    // Messages can arrive together with the upgrade response, before 'open' resolves.
+    onCreated?.(ws);
     const timer = setTimeout(() => {
       ws.terminate();
       reject(new Error(`WebSocket ${url} did not open within ${timeoutMs} ms`));
@@ -201,10 +208,13 @@ export class FakeAgent {
   }
 
   /** Opens the agent's data socket for a session. */
-  openSession(relay: Relay, credential: string, sid: string): Promise<WebSocket> {
-    return openWs(`${relay.wsUrl}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${sid}`, {
-      authorization: `Bearer ${credential}`,
-    });
+  openSession(relay: Relay, credential: string, sid: string, onCreated?: (ws: WebSocket) => void): Promise<WebSocket> {
+    return openWs(
+      `${relay.wsUrl}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${sid}`,
+      { authorization: `Bearer ${credential}` },
+      5000,
+      onCreated,
+    );
   }
 
   close(): void {
@@ -212,10 +222,17 @@ export class FakeAgent {
   }
 }
 
-export function openConnect(relay: Relay, sid: string, ticket: string | undefined): Promise<WebSocket> {
+export function openConnect(
+  relay: Relay,
+  sid: string,
+  ticket: string | undefined,
+  onCreated?: (ws: WebSocket) => void,
+): Promise<WebSocket> {
   return openWs(
     `${relay.wsUrl}${WS_PATHS.connect}?${SESSION_ID_PARAM}=${sid}`,
     ticket === undefined ? {} : { authorization: `Bearer ${ticket}` },
+    5000,
+    onCreated,
   );
 }
 
