@@ -1,0 +1,37 @@
+import { describeError, nextStep, type ConnectError } from '../core/explain.js';
+
+/** Exit codes: like ssh, 255 for connection and authentication failures; remote exit codes pass through. */
+export const EXIT = {
+  ok: 0,
+  /** An unexpected internal error (a bug). */
+  internal: 1,
+  /** Bad arguments. */
+  usage: 2,
+  /** Could not connect, log in, or open what was asked for. */
+  failure: 255,
+} as const;
+
+/** An expected failure: printed as one line (`airlock: what. what to do.`), no stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+  }
+
+  static from(error: ConnectError): CliError {
+    return new CliError(describeError(error), nextStep(error));
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, hint, EXIT.usage);
+  }
+}
+
+export function formatCliError(e: CliError): string {
+  return `airlock: ${e.message}${e.hint ? ` — ${e.hint}` : ''}`;
+}

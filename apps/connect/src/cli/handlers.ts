@@ -1,0 +1,23 @@
+import { CliContext, type GlobalOptions } from './context.js';
+import type { Handlers } from './program.js';
+import { execCommand } from './commands/exec.js';
+import { forwardCommand } from './commands/forward.js';
+import { keyGenerateCommand, keyShowCommand, loginCommand, logoutCommand } from './commands/login.js';
+import { sftpStdioCommand } from './commands/sftp-stdio.js';
+import { shellCommand } from './commands/shell.js';
+import { vmsCommand } from './commands/vms.js';
+
+export function realHandlers(global: GlobalOptions): Handlers {
+  const ctx = new CliContext(global);
+  return {
+    login: (o) => loginCommand(ctx, o),
+    logout: () => logoutCommand(ctx),
+    keyShow: (o) => keyShowCommand(ctx, o),
+    keyGenerate: (o) => keyGenerateCommand(ctx, o),
+    vms: (o) => vmsCommand(ctx, o),
+    shell: (vm, o) => shellCommand(ctx, vm, o),
+    exec: (vm, command, o) => execCommand(ctx, vm, command, o),
+    forward: (vm, specs, o) => forwardCommand(ctx, vm, specs, o),
+    sftpStdio: (vm) => sftpStdioCommand(ctx, vm),
+  };
+}

@@ -1,0 +1,159 @@
+import { Command, CommanderError, Option } from 'commander';
+import { VmId } from '@airlock/shared';
+import { execCommandLine } from './command-line.js';
+import { CliError, EXIT, formatCliError, UsageError } from './errors.js';
+import { ForwardSpecError, parseForwardSpecs, type ForwardSpec } from './forward-spec.js';
+import type { GlobalOptions } from './context.js';
+
+/** What each command does once its arguments are parsed; each returns the process exit code. */
+export interface Handlers {
+  login(options: { relay?: string; user?: string; json?: boolean }): Promise<number>;
+  logout(): Promise<number>;
+  keyShow(options: { json?: boolean }): Promise<number>;
+  keyGenerate(options: { json?: boolean }): Promise<number>;
+  vms(options: { json?: boolean }): Promise<number>;
+  shell(vm: string, options: { tty?: boolean }): Promise<number>;
+  exec(vm: string, command: string, options: { stdin: boolean }): Promise<number>;
+  forward(vm: string, forwards: ForwardSpec[], options: { json?: boolean }): Promise<number>;
+  sftpStdio(vm: string): Promise<number>;
+}
+
+export interface ProgramIo {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+}
+
+const processIo: ProgramIo = {
+  writeOut: (t) => process.stdout.write(t),
+  writeErr: (t) => process.stderr.write(t),
+};
+
+function vmArg(value: string): string {
+  const parsed = VmId.safeParse(value);
+  if (!parsed.success) throw new UsageError(`bad VM name "${value}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return value;
+}
+
+/**
+ * Builds the `airlock` command line. Parsing is separate from doing (`handlers`) so argument
+ * handling is testable without a relay.
+ */
+export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, io: ProgramIo = processIo) {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('airlock')
+    .description('Airlock Connect: end-to-end encrypted shells, commands, files and ports on enclave VMs')
+    .option('-v, --verbose', 'debug logs on stderr (JSON lines, every line with the session id)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').env('AIRLOCK_LOG_LEVEL'))
+    .enablePositionalOptions()
+    .showHelpAfterError('(run `airlock --help` for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
+  const handlers = () => makeHandlers(program.opts<GlobalOptions>());
+  const run = (fn: () => Promise<number>) => async () => {
+    exitCode = await fn();
+  };
+
+  program
+    .command('login')
+    .description('log in to the relay (creates your user key the first time)')
+    .option('--relay <url>', 'relay URL, e.g. https://relay.example.org (saved for next time)')
+    .option('--user <name>', 'your user name on the relay (saved for next time)')
+    .option('--json', 'print the result as JSON')
+    .action((opts: { relay?: string; user?: string; json?: boolean }) => run(() => handlers().login(opts))());
+
+  program
+    .command('logout')
+    .description('forget the saved access token')
+    .action(() => run(() => handlers().logout())());
+
+  const key = program.command('key').description('your user key');
+  key
+    .command('show')
+    .description('print your public key and its fingerprint (what an admin registers)')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }) => run(() => handlers().keyShow(opts))());
+  key
+    .command('generate')
+    .description('create your user key if there is none yet (never overwrites)')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }) => run(() => handlers().keyGenerate(opts))());
+
+  program
+    .command('vms')
+    .description('list the VMs you may reach, with online status')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }) => run(() => handlers().vms(opts))());
+
+  program
+    .command('shell')
+    .description('interactive shell on a VM; the remote exit code becomes ours')
+    .argument('<vm>', 'VM name', vmArg)
+    .option('-t, --tty', 'force a terminal (pty) even when stdin is not a terminal')
+    .option('-T, --no-tty', 'no terminal (pty) even when stdin is a terminal')
+    .action((vm: string, opts: { tty?: boolean }) => run(() => handlers().shell(vm, opts))());
+
+  program
+    .command('exec')
+    .description('run a command on a VM: stdout/stderr separate, stdin forwarded, exit code propagated')
+    .argument('<vm>', 'VM name', vmArg)
+    .argument(
+      '<command...>',
+      'after --: one word is a shell command line; several are an argv (quoted for the remote shell)',
+    )
+    .option('-n, --no-stdin', 'do not forward stdin (the command sees end of input at once)')
+    .passThroughOptions()
+    .usage('[options] <vm> -- <command...>')
+    .action((vm: string, command: string[], opts: { stdin: boolean }) =>
+      run(() => {
+        // With pass-through options the `--` separator arrives as an argument.
+        const words = command[0] === '--' ? command.slice(1) : command;
+        if (words.length === 0) throw new UsageError('no command given', 'usage: airlock exec <vm> -- <command…>');
+        return handlers().exec(vm, execCommandLine(words), opts);
+      })(),
+    );
+
+  program
+    .command('forward')
+    .description('forward local ports on 127.0.0.1 to ports inside a VM until Ctrl-C')
+    .argument('<vm>', 'VM name', vmArg)
+    .argument('<forward...>', '<remotePort>[:<localPort>] — local port 0 or omitted picks a free one')
+    .option('--json', 'print the forwards as one JSON line')
+    .action((vm: string, specs: string[], opts: { json?: boolean }) =>
+      run(() => {
+        let forwards: ForwardSpec[];
+        try {
+          forwards = parseForwardSpecs(specs);
+        } catch (e) {
+          if (e instanceof ForwardSpecError) throw new UsageError(e.message);
+          throw e;
+        }
+        return handlers().forward(vm, forwards, opts);
+      })(),
+    );
+
+  program
+    .command('sftp-stdio')
+    .description('the sftp subsystem on stdin/stdout, for: sftp -D "airlock sftp-stdio <vm>"')
+    .argument('<vm>', 'VM name', vmArg)
+    .action((vm: string) => run(() => handlers().sftpStdio(vm))());
+
+  /** Parses and runs; never throws for expected failures. Resolves with the exit code. */
+  async function main(argv: string[]): Promise<number> {
+    exitCode = EXIT.ok;
+    try {
+      await program.parseAsync(argv, { from: 'user' });
+      return exitCode;
+    } catch (e) {
+      if (e instanceof CommanderError) {
+        // Commander already printed help or its message.
+        return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      }
+      if (e instanceof CliError) {
+        io.writeErr(formatCliError(e) + '\n');
+        return e.exitCode;
+      }
+      throw e;
+    }
+  }
+  return { program, main };
+}

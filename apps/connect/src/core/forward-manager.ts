@@ -1,0 +1,192 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { err, ok, type Result } from '@airlock/shared';
+import { bridgeChannel } from '@airlock/shared/ssh';
+import { portNotAllowed, type ChannelError, type VmSession } from './vm-session.js';
+
+/** Forwards bind loopback only: a forward must never expose the VM to the user's network. */
+export const FORWARD_BIND_HOST = '127.0.0.1';
+
+export interface Forward {
+  remotePort: number;
+  localPort: number;
+  /** Always 127.0.0.1. */
+  localHost: string;
+  /** `127.0.0.1:<localPort>` */
+  localAddress: string;
+}
+
+export type ForwardError =
+  | Extract<ChannelError, { code: 'port_not_allowed' }>
+  | { code: 'local_port_in_use'; localPort: number; message: string }
+  | { code: 'local_bind_failed'; localPort: number; message: string }
+  | { code: 'session_closed'; sessionId: string; message: string };
+
+export type ForwardEvent =
+  | { type: 'connection-opened'; sessionId: string; remotePort: number; localPort: number; connectionId: number }
+  | {
+      type: 'connection-closed';
+      sessionId: string;
+      remotePort: number;
+      localPort: number;
+      connectionId: number;
+      error?: string;
+    }
+  | {
+      type: 'connection-refused';
+      sessionId: string;
+      remotePort: number;
+      localPort: number;
+      connectionId: number;
+      error: ChannelError;
+    };
+
+interface Listener {
+  forward: Forward;
+  server: Server;
+  sockets: Set<Socket>;
+}
+
+/**
+ * Local TCP listeners on 127.0.0.1 whose connections each become a `direct-tcpip` channel to
+ * the VM, bridged with half-close and flow control. Several forwards share one session.
+ */
+export class ForwardManager {
+  private readonly listeners: Listener[] = [];
+  private readonly eventListeners = new Set<(e: ForwardEvent) => void>();
+  private nextConnectionId = 1;
+  private closed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly session: VmSession) {
+    this.unsubscribe = session.onClosed(() => void this.close());
+  }
+
+  get forwards(): Forward[] {
+    return this.listeners.map((l) => ({ ...l.forward }));
+  }
+
+  onEvent(listener: (e: ForwardEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  private emit(e: ForwardEvent): void {
+    for (const l of this.eventListeners) l(e);
+  }
+
+  /** Starts listening on 127.0.0.1:`localPort` (0 = any free port) and resolves with the real port. */
+  async add(remotePort: number, localPort = 0): Promise<Result<Forward, ForwardError>> {
+    const { session } = this;
+    if (this.closed || session.isClosed)
+      return err({
+        code: 'session_closed',
+        sessionId: session.sessionId,
+        message: `the session to ${session.vm} is closed`,
+      });
+    if (!session.ports.includes(remotePort)) {
+      const e = portNotAllowed(session.sessionId, session.vm, remotePort, session.ports);
+      return err(e as Extract<ChannelError, { code: 'port_not_allowed' }>);
+    }
+    const sockets = new Set<Socket>();
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
+      this.accept(listener, socket),
+    );
+    const listener: Listener = {
+      forward: { remotePort, localPort: 0, localHost: FORWARD_BIND_HOST, localAddress: '' },
+      server,
+      sockets,
+    };
+    server.listen({ host: FORWARD_BIND_HOST, port: localPort, exclusive: true });
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      server.close();
+      if (code === 'EADDRINUSE')
+        return err({
+          code: 'local_port_in_use',
+          localPort,
+          message: `local port ${localPort} is already in use; pick another (e.g. ${remotePort}:0 for any free port)`,
+        });
+      return err({
+        code: 'local_bind_failed',
+        localPort,
+        message: `cannot listen on ${FORWARD_BIND_HOST}:${localPort}: ${code ?? (e as Error).message}`,
+      });
+    }
+    server.on('error', (e) => session.log.warn({ remotePort, error: e.message }, 'forward listener error'));
+    const port = (server.address() as AddressInfo).port;
+    listener.forward = {
+      remotePort,
+      localPort: port,
+      localHost: FORWARD_BIND_HOST,
+      localAddress: `${FORWARD_BIND_HOST}:${port}`,
+    };
+    this.listeners.push(listener);
+    session.log.info({ remotePort, localPort: port }, 'forward listening');
+    return ok({ ...listener.forward });
+  }
+
+  private accept(listener: Listener, socket: Socket): void {
+    const { session } = this;
+    const { remotePort, localPort } = listener.forward;
+    const connectionId = this.nextConnectionId++;
+    const base = { sessionId: session.sessionId, remotePort, localPort, connectionId };
+    listener.sockets.add(socket);
+    socket.on('close', () => listener.sockets.delete(socket));
+    socket.on('error', () => {}); // reported through the bridge's onDone
+    void session.openDirectTcpip(remotePort).then((opened) => {
+      if (!opened.ok) {
+        session.log.info({ ...base, code: opened.error.code }, `forwarded connection refused: ${opened.error.message}`);
+        socket.destroy();
+        this.emit({ type: 'connection-refused', ...base, error: opened.error });
+        return;
+      }
+      if (socket.destroyed || this.closed) {
+        void opened.value.close().catch(() => {});
+        socket.destroy();
+        return;
+      }
+      this.emit({ type: 'connection-opened', ...base });
+      bridgeChannel(
+        opened.value,
+        { readable: socket, writable: socket },
+        {
+          onDone: (error) => {
+            if (error) socket.destroy();
+            session.log.debug({ ...base, error: error?.message }, 'forwarded connection closed');
+            this.emit({ type: 'connection-closed', ...base, ...(error ? { error: error.message } : {}) });
+          },
+        },
+      );
+      socket.resume();
+    });
+  }
+
+  /** Stops one forward's listener (open connections keep running until they end). */
+  async remove(localPort: number): Promise<boolean> {
+    const i = this.listeners.findIndex((l) => l.forward.localPort === localPort);
+    if (i < 0) return false;
+    const [l] = this.listeners.splice(i, 1);
+    await new Promise<void>((r) => l!.server.close(() => r()));
+    return true;
+  }
+
+  /** Stops all listeners and drops their open connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    const all = this.listeners.splice(0);
+    await Promise.all(
+      all.map(
+        (l) =>
+          new Promise<void>((r) => {
+            for (const s of l.sockets) s.destroy();
+            l.server.close(() => r());
+          }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,37 @@
+import { mkdir, chmod } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Where Connect keeps its files. Everything lives under one folder so tests and scripts can point `AIRLOCK_HOME` elsewhere. */
+export interface AirlockPaths {
+  home: string;
+  /** `{ relayUrl, user }` — not secret. */
+  config: string;
+  /** The user's private key (PKCS#8 PEM), mode 0600. */
+  userKey: string;
+  /** The user's public key (SPKI PEM), for handing to an admin. */
+  userPublicKey: string;
+  /** The access token and its expiry, mode 0600. */
+  session: string;
+}
+
+export function airlockHome(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.AIRLOCK_HOME?.trim();
+  return fromEnv ? resolve(fromEnv) : join(homedir(), '.airlock');
+}
+
+export function airlockPaths(home: string = airlockHome()): AirlockPaths {
+  return {
+    home,
+    config: join(home, 'config.json'),
+    userKey: join(home, 'user-key.pem'),
+    userPublicKey: join(home, 'user-key.pub.pem'),
+    session: join(home, 'session.json'),
+  };
+}
+
+/** Creates the home folder (0700) if needed and tightens its mode if it already existed. */
+export async function ensureHome(paths: AirlockPaths): Promise<void> {
+  await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  await chmod(paths.home, 0o700);
+}

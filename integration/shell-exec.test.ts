@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { spawn as spawnPty } from 'node-pty';
+import { airlockBin, startSystem, waitFor, type System } from './harness.js';
+
+let sys: System;
+before(async () => {
+  sys = await startSystem();
+});
+after(async () => {
+  await sys?.close();
+});
+
+test('exec: stdout, stderr and the exit code come back separately through the relay', async () => {
+  const r = await sys.cli(['exec', sys.vm, '--', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 7']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'to-stdout\n');
+  assert.match(r.stderr, /to-stderr/);
+  assert.doesNotMatch(r.stdout, /to-stderr/);
+});
+
+test('exec: stdin is forwarded and its end reaches the remote command', async () => {
+  const r = await sys.cli(['exec', sys.vm, '--', 'sh', '-c', 'tr a-z A-Z; echo done'], { input: 'hello airlock\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'HELLO AIRLOCK\ndone\n');
+});
+
+test('shell without a terminal: commands from a pipe run and the exit status comes back', async () => {
+  const r = await sys.cli(['shell', sys.vm], { input: 'echo round-$((40+2))\nexit 5\n' });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stdout, /round-42/);
+});
+
+test('shell in a real terminal: PTY, resize and exit status', async () => {
+  const term = spawnPty(airlockBin, ['shell', sys.vm], {
+    name: 'xterm-256color',
+    cols: 100,
+    rows: 30,
+    env: { ...process.env, AIRLOCK_HOME: sys.home } as Record<string, string>,
+  });
+  let screen = '';
+  term.onData((d) => (screen += d));
+  const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+  try {
+    term.write('stty size; tty\r');
+    // `tty` printing a /dev/pts path is the proof that the remote shell runs on a PTY.
+    await waitFor(
+      () => /30 100/.test(screen) && /\/dev\/pts\//.test(screen),
+      15_000,
+      () => `no "30 100" and /dev/pts/ from stty size; tty — screen: ${screen}`,
+    );
+    term.resize(120, 40);
+    // The resize travels as an SSH window-change; poll until the remote PTY reports it.
+    await waitFor(
+      async () => {
+        term.write('stty size\r');
+        await new Promise((r) => setTimeout(r, 200));
+        return /40 120/.test(screen);
+      },
+      15_000,
+      () => `resize never reached the remote PTY; screen: ${screen}`,
+    );
+    term.write('exit 3\r');
+    assert.equal(await exited, 3);
+  } finally {
+    term.kill();
+  }
+});
