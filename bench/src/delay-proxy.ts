@@ -27,5 +27,8 @@ function delayPipe(from: Socket, to: Socket, ms: number): void {
   });
   from.on('end', () => setTimeout(() => to.end(), ms + 1));
   from.on('error', () => to.destroy());
-  from.on('close', () => setTimeout(() => to.destroy(), ms + 5));
+  // After a clean end the other socket must flush what it holds; only an abort tears it down.
+  from.on('close', (hadError) => {
+    if (hadError) setTimeout(() => to.destroy(), ms + 5);
+  });
 }

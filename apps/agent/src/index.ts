@@ -11,3 +11,5 @@ export { ControlLink, type LinkState, type LinkStateEvent } from './control-link
 export { DirectTcpipOpenMessage, directTcpip, checkForward } from './direct-tcpip.js';
 export { backoffDelay } from './backoff.js';
 export { createAgentLogger } from './logger.js';
+export { AgentSshSession, type SshSessionOptions } from './ssh-session.js';
+export { resolveOsUser, type OsUser } from './os-user.js';
