@@ -176,23 +176,6 @@ async function main(): Promise<void> {
     setup.push(performance.now() - t0);
     await s.value.close();
   }
-  const cmd = (args: string[], env: Record<string, string> = {}) => {
-    const xs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const t0 = performance.now();
-      const r = spawnSync(args[0]!, args.slice(1), { env: { ...process.env, ...env }, stdio: 'ignore' });
-      if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
-      xs.push(performance.now() - t0);
-    }
-    return median(xs);
-  };
-  const airlockExecTrue = cmd([airlockBin, 'exec', 'bench-vm', '--', 'true'], { AIRLOCK_HOME: home });
-  const sshTrue = haveSshd ? cmd(['ssh', ...(sshd as PrivateSshd).sshArgs, 'true']) : undefined;
-  results.setupMs = { sessionToExitInProcess: median(setup), airlockExecTrue, sshTrue: sshTrue ?? null };
-  row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
-  row('`airlock exec vm -- true` whole command (ms)', airlockExecTrue, '');
-  row('`ssh host true` whole command (ms)', sshTrue ?? 'n/a', '');
-
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
   const s = await openVmSession({ relayUrl: relay.info.url, token: token.value.accessToken, vm: 'bench-vm', user: 'bench', userKey: key.value });
   if (!s.ok) throw new Error(s.error.message);
@@ -219,6 +202,24 @@ async function main(): Promise<void> {
   await s.value.close();
   results.echoMs = { p50: pct(echo, 0.5), p99: pct(echo, 0.99), samples: echo.length };
   row('keystroke echo p50 / p99 (ms)', pct(echo, 0.5).toFixed(2), pct(echo, 0.99).toFixed(2));
+
+  // Whole commands last: spawnSync blocks this process, which would starve its own sockets.
+  const cmd = (args: string[], env: Record<string, string> = {}) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(args[0]!, args.slice(1), { env: { ...process.env, ...env }, stdio: 'ignore' });
+      if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
+      xs.push(performance.now() - t0);
+    }
+    return median(xs);
+  };
+  const airlockExecTrue = cmd([airlockBin, 'exec', 'bench-vm', '--', 'true'], { AIRLOCK_HOME: home });
+  const sshTrue = haveSshd ? cmd(['ssh', ...(sshd as PrivateSshd).sshArgs, 'true']) : undefined;
+  results.setupMs = { sessionToExitInProcess: median(setup), airlockExecTrue, sshTrue: sshTrue ?? null };
+  row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
+  row('`airlock exec vm -- true` whole command (ms)', airlockExecTrue, '');
+  row('`ssh host true` whole command (ms)', sshTrue ?? 'n/a', '');
 
   // --- report ----------------------------------------------------------------------------------
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;
