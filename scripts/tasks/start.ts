@@ -2,7 +2,7 @@
 // 127.0.0.1, an agent that treats this machine as "demo-vm", a small web page on the VM's
 // port 8888 for the forward demo, and a demo user already logged in. Then it prints what
 // to type next. State lives in .demo/ (ignored by git) and survives restarts.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -26,9 +26,16 @@ function die(message: string): never {
   process.exit(1);
 }
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(airlock, args, { env: { ...process.env, AIRLOCK_HOME: connectHome }, encoding: 'utf8' });
-  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+/** Async on purpose: the relay lives in this process, so a blocking spawn would starve it. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(airlock, args, { env: { ...process.env, AIRLOCK_HOME: connectHome } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
 }
 
 async function agentCredential(relay: Relay): Promise<string> {
@@ -43,13 +50,13 @@ async function agentCredential(relay: Relay): Promise<string> {
 
 async function demoUser(relay: Relay): Promise<void> {
   // The user side goes through the real CLI, as a person would: make a key, show it, log in.
-  if (cli(['login', '--relay', relay.url, '--user', USER]).code === 0) return;
-  const shown = cli(['key', 'show', '--json']);
+  if ((await cli(['login', '--relay', relay.url, '--user', USER])).code === 0) return;
+  const shown = await cli(['key', 'show', '--json']);
   if (shown.code !== 0) die(`could not read the demo user's key: ${shown.stderr.trim()}`);
   const { publicKeyPem } = JSON.parse(shown.stdout) as { publicKeyPem: string };
   if (!(await relay.directory.getUser(USER))) await relay.directory.addUser({ name: USER, publicKeyPem });
   if (!(await relay.directory.getGrant(USER, VM))) await relay.directory.grant({ user: USER, vm: VM, ports: PORTS });
-  const login = cli(['login', '--relay', relay.url, '--user', USER]);
+  const login = await cli(['login', '--relay', relay.url, '--user', USER]);
   if (login.code !== 0) die(`demo login failed: ${login.stderr.trim()}`);
 }
 
