@@ -5,7 +5,8 @@ import { ForwardManager, UserKeyStore, airlockPaths, connectVmSession } from '@a
 import { sshFingerprintB64 } from '@airlock/shared';
 
 const [url, hostKey, home, portArg] = process.argv.slice(2);
-if (!url || !hostKey || !home || !portArg) throw new Error('usage: connect-forward-process.ts <url> <hostKey> <home> <port>');
+if (!url || !hostKey || !home || !portArg)
+  throw new Error('usage: connect-forward-process.ts <url> <hostKey> <home> <port>');
 const port = Number(portArg);
 const key = await new UserKeyStore(airlockPaths(home)).load();
 if (!key.ok) throw new Error(key.error.message);

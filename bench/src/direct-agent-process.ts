@@ -35,6 +35,7 @@ wss.on('connection', (ws, req) => {
 });
 const port = (wss.address() as AddressInfo).port;
 process.stdout.write(
-  JSON.stringify({ url: `http://127.0.0.1:${port}`, hostKey: (await publicKeyBlob(hostKey)).toString('base64') }) + '\n',
+  JSON.stringify({ url: `http://127.0.0.1:${port}`, hostKey: (await publicKeyBlob(hostKey)).toString('base64') }) +
+    '\n',
 );
 process.on('SIGTERM', () => process.exit(0));

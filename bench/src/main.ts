@@ -37,7 +37,8 @@ function cliAsync(home: string, args: string[]): Promise<string> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const best = async (f: () => Promise<number>, n = 3) => {
   const xs: number[] = [];
   for (let i = 0; i < n; i++) xs.push(await f());
@@ -62,7 +63,9 @@ async function main(): Promise<void> {
   const credential = await enrollVm(dir, 'bench-vm', ports);
   await dir.addUser({ name: 'bench', publicKeyPem });
   await dir.grant({ user: 'bench', vm: 'bench-vm', ports });
-  const relay = await tsxChild<{ url: string; wsUrl: string; publicKeyPem: string }>('bench/src/relay-process.ts', [dataDir]);
+  const relay = await tsxChild<{ url: string; wsUrl: string; publicKeyPem: string }>('bench/src/relay-process.ts', [
+    dataDir,
+  ]);
   stops.push(relay.stop);
   const agentCfg = join(tmp, 'agent.json');
   writeFileSync(
@@ -82,7 +85,8 @@ async function main(): Promise<void> {
   stops.push(agentChild.stop);
   cli(home, ['login', '--relay', relay.info.url, '--user', 'bench']);
   for (let i = 0; ; i++) {
-    const vms = JSON.parse(cli(home, ['vms', '--json'])) as { vms?: Array<{ online: boolean }> } | Array<{ online: boolean }>;
+    const vms = JSON.parse(cli(home, ['vms', '--json'])) as
+      { vms?: Array<{ online: boolean }> } | Array<{ online: boolean }>;
     const list = Array.isArray(vms) ? vms : (vms.vms ?? []);
     if (list.some((v) => v.online)) break;
     if (i > 100) throw new Error('the bench agent never came online');
@@ -92,9 +96,13 @@ async function main(): Promise<void> {
   // --- the paths to compare ---------------------------------------------------------------
   const viaRelay = async (relayUrl: string, homeDir: string) => {
     if (relayUrl !== relay.info.url) await cliAsync(homeDir, ['login', '--relay', relayUrl, '--user', 'bench']);
-    const f = await startJsonChild<{ localPort: number }>(airlockBin, ['forward', 'bench-vm', `${source.port}:0`, '--json'], {
-      AIRLOCK_HOME: homeDir,
-    });
+    const f = await startJsonChild<{ localPort: number }>(
+      airlockBin,
+      ['forward', 'bench-vm', `${source.port}:0`, '--json'],
+      {
+        AIRLOCK_HOME: homeDir,
+      },
+    );
     stops.push(f.stop);
     return f;
   };
@@ -104,7 +112,12 @@ async function main(): Promise<void> {
   ]);
   stops.push(direct.stop);
   const directForward = (url: string) =>
-    tsxChild<{ localPort: number }>('bench/src/connect-forward-process.ts', [url, direct.info.hostKey, home, String(source.port)]);
+    tsxChild<{ localPort: number }>('bench/src/connect-forward-process.ts', [
+      url,
+      direct.info.hostKey,
+      home,
+      String(source.port),
+    ]);
   const sshd = await startPrivateSshd();
   const haveSshd = !('unavailable' in sshd);
   if (haveSshd) stops.push((sshd as PrivateSshd).stop);
@@ -132,7 +145,8 @@ async function main(): Promise<void> {
   const relayProxy = await startDelayProxy(Number(new URL(relay.info.url).port), oneWay);
   const home40 = join(tmp, 'connect-40');
   mkdirSync(home40, { mode: 0o700 });
-  for (const f of ['user-key.pem', 'user-key.pub.pem']) writeFileSync(join(home40, f), readFileSync(join(home, f)), { mode: 0o600 });
+  for (const f of ['user-key.pem', 'user-key.pub.pem'])
+    writeFileSync(join(home40, f), readFileSync(join(home, f)), { mode: 0o600 });
   const fRelay40 = await viaRelay(`http://127.0.0.1:${relayProxy.port}`, home40);
   throughput.viaRelay!.rtt40 = await best(() => measureDownload(fRelay40.info.localPort, BYTES / 4), 2);
   const directProxy = await startDelayProxy(Number(new URL(direct.info.url).port), oneWay);
@@ -168,7 +182,13 @@ async function main(): Promise<void> {
   const setup: number[] = [];
   for (let i = 0; i < 15; i++) {
     const t0 = performance.now();
-    const s = await openVmSession({ relayUrl: relay.info.url, token: token.value.accessToken, vm: 'bench-vm', user: 'bench', userKey: key.value });
+    const s = await openVmSession({
+      relayUrl: relay.info.url,
+      token: token.value.accessToken,
+      vm: 'bench-vm',
+      user: 'bench',
+      userKey: key.value,
+    });
     if (!s.ok) throw new Error(s.error.message);
     const ex = await s.value.exec('true');
     if (!ex.ok) throw new Error(ex.error.message);
@@ -177,7 +197,13 @@ async function main(): Promise<void> {
     await s.value.close();
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
-  const s = await openVmSession({ relayUrl: relay.info.url, token: token.value.accessToken, vm: 'bench-vm', user: 'bench', userKey: key.value });
+  const s = await openVmSession({
+    relayUrl: relay.info.url,
+    token: token.value.accessToken,
+    vm: 'bench-vm',
+    user: 'bench',
+    userKey: key.value,
+  });
   if (!s.ok) throw new Error(s.error.message);
   const sh = await s.value.openShell({ pty: true, cols: 80, rows: 24 });
   if (!sh.ok) throw new Error(sh.error.message);

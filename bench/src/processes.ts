@@ -14,7 +14,11 @@ export interface Child<T> {
 /** Starts a child and resolves with the first JSON line it prints on stdout. */
 export function startJsonChild<T>(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Child<T>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => fail(new Error(`${args.join(' ')} did not start: ${err}`)), 30_000);

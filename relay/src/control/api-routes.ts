@@ -123,7 +123,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     const { vm: vmId } = parseBody(SessionRequest, req);
     const [vm, grant] = await Promise.all([deps.directory.getVm(vmId), deps.directory.getGrant(user.name, vmId)]);
     // A VM the user may not use is reported exactly like one that does not exist.
-    if (!vm || !grant) throw new HttpError(404, 'vm_not_found', `no VM "${vmId}" that you may use; see GET /vms`);
+    if (!vm || !grant) throw new HttpError(404, 'vm_not_found', `no VM "${vmId}" that you may use`);
     const agent = deps.registry.get(vm.id);
     if (!agent || !deps.registry.isOnline(vm.id))
       throw new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`);

@@ -25,7 +25,15 @@ export const notFound: RequestHandler = (req, res) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    if (error instanceof HttpError) return sendError(res, error.status, error.code, error.message);
+    if (error instanceof HttpError) {
+      // Every refusal is logged with its reason (and the user, once authenticated).
+      const user = typeof res.locals.user === 'string' ? res.locals.user : undefined;
+      logger.info(
+        { method: req.method, path: req.path, user, status: error.status, code: error.code, reason: error.message },
+        'request refused',
+      );
+      return sendError(res, error.status, error.code, error.message);
+    }
     const e = error as { type?: string; status?: number; limit?: number };
     if (e.type === 'entity.parse.failed')
       return sendError(res, 400, 'bad_request', '(body): request body is not valid JSON');

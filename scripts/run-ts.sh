@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# run-ts.sh <entry.ts> [args…] — runs one of Airlock's TypeScript entry points with Node >= 22:
+# the system node when it is new enough, else the repo's bootstrapped Node 22 (.tools/node22,
+# installed by `npm start` / `npm test`). Arguments and stdio pass through untouched.
+set -euo pipefail
+repo="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+name="$(basename "${AIRLOCK_WRAPPER_NAME:-airlock}")"
+entry="$1"
+shift
+
+node_bin=""
+if command -v node >/dev/null 2>&1; then
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "${major:-0}" -ge 22 ] 2>/dev/null; then node_bin="$(command -v node)"; fi
+fi
+if [ -z "$node_bin" ]; then
+  node_bin="$repo/.tools/node22/node_modules/node/bin/node"
+  if [ ! -x "$node_bin" ]; then
+    echo "$name: needs Node.js 22 or newer; none found (run \`npm start\` or \`npm test\` once to bootstrap it into .tools/)" >&2
+    exit 255
+  fi
+fi
+
+tsx_loader="$repo/node_modules/tsx/dist/loader.mjs"
+if [ ! -f "$tsx_loader" ]; then
+  echo "$name: dependencies are not installed (no $tsx_loader); run \`npm start\` or \`npm test\` once in $repo" >&2
+  exit 255
+fi
+
+exec "$node_bin" --import "$tsx_loader" "$repo/$entry" "$@"
