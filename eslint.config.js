@@ -40,7 +40,22 @@ export default tseslint.config(
     },
   },
   {
+    // Production code never imports test support (`@airlock/shared/testing`, `testing/`, `test-support/`).
     files: ['apps/connect/src/core/**', 'apps/connect/src/cli/**', 'relay/**', 'apps/agent/**', 'shared/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron', 'react', 'react-dom'] },
+            { group: ['@airlock/shared/testing', '**/testing/**', '**/test-support/**'], message: 'test support only' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', '**/testing/**', '**/test-support/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['electron', 'react', 'react-dom'] }] },
   },
 );

@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { portOf as port, sendAndHalfClose as send, startDigestService } from '@airlock/shared/testing';
 import { startSystem, type System } from './harness.js';
-
-/** A service "in the VM": reads until the client half-closes, then replies with length and SHA-256. */
-async function digestService(): Promise<Server> {
-  const srv = createServer({ allowHalfOpen: true }, (sock) => {
-    const h = createHash('sha256');
-    let n = 0;
-    sock.on('data', (d: Buffer) => {
-      h.update(d);
-      n += d.length;
-    });
-    sock.on('end', () => sock.end(`${n} ${h.digest('hex')}`));
-    sock.on('error', () => {});
-  });
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  return srv;
-}
 
 /** A service that sends `size` pseudo-random bytes from a seed given in the first line. */
 async function sourceService(): Promise<Server> {
@@ -54,10 +38,9 @@ let source: Server;
 let forward: ChildProcess;
 let localDigest: number;
 let localSource: number;
-const port = (s: Server) => (s.address() as AddressInfo).port;
 
 before(async () => {
-  digest = await digestService();
+  digest = await startDigestService({ separator: ' ' });
   source = await sourceService();
   sys = await startSystem({ ports: [port(digest), port(source)] });
   forward = sys.spawnCli(['forward', sys.vm, `${port(digest)}`, `${port(source)}:0`, '--json']);
@@ -86,17 +69,6 @@ after(async () => {
   digest?.close();
   source?.close();
 });
-
-async function send(portNo: number, payload: Buffer): Promise<string> {
-  const sock = connect({ host: '127.0.0.1', port: portNo, allowHalfOpen: true });
-  await once(sock, 'connect');
-  const chunks: Buffer[] = [];
-  sock.on('data', (d: Buffer) => chunks.push(d));
-  sock.end(payload); // half-close: done sending, still listening
-  await once(sock, 'end');
-  sock.destroy();
-  return Buffer.concat(chunks).toString();
-}
 
 test('forward: bytes both ways and TCP half-close (client ends, still receives the reply)', async () => {
   const payload = Buffer.from('ping through airlock');

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -11,9 +10,9 @@ import {
   SshChannelError,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
-import { BULK_WINDOW_BYTES, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
+import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
+import { createDigestServer, listenOnLoopback } from '@airlock/shared/testing';
 import type { RunningAgent } from './agent.js';
-import { directTcpip } from './direct-tcpip.js';
 import { FakeRelay } from './testing/fake-relay.js';
 import { collect, connectClient, startTestAgent, withTimeout, type TestClient } from './testing/harness.js';
 
@@ -31,23 +30,8 @@ function shellRequest(): ChannelRequestMessage {
   return req;
 }
 
-async function listen(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
-
-/** Reads until the client half-closes, then answers with byte count and SHA-256. */
-function digestServer(): Server {
-  return createServer({ allowHalfOpen: true }, (sock) => {
-    const h = createHash('sha256');
-    let n = 0;
-    sock.on('data', (d: Buffer) => {
-      h.update(d);
-      n += d.length;
-    });
-    sock.on('end', () => sock.end(`${n}:${h.digest('hex')}`));
-  });
+function directTcpip(host: string, port: number, maxWindowSize?: number) {
+  return directTcpipOpen({ host, port, maxWindowSize });
 }
 
 describe('channels on an authenticated session', () => {
@@ -62,10 +46,10 @@ describe('channels on an authenticated session', () => {
 
   before(async () => {
     relay = await FakeRelay.start();
-    svc = digestServer();
-    svcPort = await listen(svc);
+    svc = createDigestServer();
+    svcPort = await listenOnLoopback(svc);
     other = createServer((s) => s.end('should not be reachable'));
-    otherPort = await listen(other);
+    otherPort = await listenOnLoopback(other);
     agent = await startTestAgent(
       relay,
       // dash keeps these fast; root's ~/.bashrc on a dev box can take a second (bash sources it

@@ -1,49 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import {
-  ChannelOpenMessage,
-  type SshChannel,
-  type SshDataReader,
-  type SshDataWriter,
-} from '@microsoft/dev-tunnels-ssh';
+import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
 import { bridgeChannel } from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
-
-/** RFC 4254 §7.2 `direct-tcpip` channel open: where to connect, and who asked. */
-export class DirectTcpipOpenMessage extends ChannelOpenMessage {
-  host = '';
-  port = 0;
-  originatorAddress = '127.0.0.1';
-  originatorPort = 0;
-
-  constructor() {
-    super();
-    this.channelType = 'direct-tcpip';
-  }
-
-  protected override onRead(reader: SshDataReader): void {
-    super.onRead(reader);
-    this.host = reader.readString('utf8');
-    this.port = reader.readUInt32();
-    this.originatorAddress = reader.readString('utf8');
-    this.originatorPort = reader.readUInt32();
-  }
-
-  protected override onWrite(writer: SshDataWriter): void {
-    super.onWrite(writer);
-    writer.writeString(this.host, 'utf8');
-    writer.writeUInt32(this.port);
-    writer.writeString(this.originatorAddress, 'utf8');
-    writer.writeUInt32(this.originatorPort);
-  }
-}
-
-export function directTcpip(host: string, port: number, maxWindowSize?: number): DirectTcpipOpenMessage {
-  const m = new DirectTcpipOpenMessage();
-  m.host = host;
-  m.port = port;
-  if (maxWindowSize) m.maxWindowSize = maxWindowSize;
-  return m;
-}
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

@@ -8,7 +8,7 @@ export {
   type AgentConfig,
 } from './config.js';
 export { ControlLink, type LinkState, type LinkStateEvent } from './control-link.js';
-export { DirectTcpipOpenMessage, directTcpip, checkForward } from './direct-tcpip.js';
+export { checkForward } from './direct-tcpip.js';
 export { backoffDelay } from './backoff.js';
 export { createAgentLogger } from './logger.js';
 export { AgentSshSession, type SshSessionOptions } from './ssh-session.js';

@@ -7,9 +7,9 @@ import {
   type Stream,
 } from '@microsoft/dev-tunnels-ssh';
 import { sshFingerprint, type TicketClaims } from '@airlock/shared';
-import { BULK_WINDOW_BYTES, createSshConfig } from '@airlock/shared/ssh';
+import { BULK_WINDOW_BYTES, createSshConfig, DirectTcpipOpenMessage } from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
-import { checkForward, DirectTcpipOpenMessage, runForward, type Connector } from './direct-tcpip.js';
+import { checkForward, runForward, type Connector } from './direct-tcpip.js';
 import type { OsUser } from './os-user.js';
 import { SessionChannel } from './session-channel.js';
 import { releaseSession } from './ssh-dispose.js';

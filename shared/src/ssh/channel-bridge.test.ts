@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { ChannelOpenMessage } from '@microsoft/dev-tunnels-ssh';
 import { bridgeChannel } from './channel-bridge.js';
 import { BULK_WINDOW_BYTES } from './config.js';
-import { connectedSshPair } from './test-pair.js';
-
-/** A TCP service that reads everything until the client half-closes, then answers with a digest. */
-async function digestService(): Promise<Server> {
-  const srv = createServer({ allowHalfOpen: true }, (sock) => {
-    const h = createHash('sha256');
-    let n = 0;
-    sock.on('data', (d: Buffer) => {
-      h.update(d);
-      n += d.length;
-    });
-    sock.on('end', () => sock.end(`${n}:${h.digest('hex')}`));
-  });
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  return srv;
-}
+import { connectedSshPair, portOf, startDigestService } from '../testing/index.js';
 
 test('bridge keeps TCP half-close and moves bulk data intact both ways', async () => {
-  const svc = await digestService();
-  const port = (svc.address() as AddressInfo).port;
+  const svc = await startDigestService();
+  const port = portOf(svc);
   const pair = await connectedSshPair((server) => {
     server.onChannelOpening((e) => {
       e.channel.maxWindowSize = BULK_WINDOW_BYTES;

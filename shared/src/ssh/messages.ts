@@ -1,4 +1,9 @@
-import { ChannelRequestMessage, type SshDataReader, type SshDataWriter } from '@microsoft/dev-tunnels-ssh';
+import {
+  ChannelOpenMessage,
+  ChannelRequestMessage,
+  type SshDataReader,
+  type SshDataWriter,
+} from '@microsoft/dev-tunnels-ssh';
 
 /**
  * Channel requests the library has no classes for (RFC 4254 §6.2, §6.5, §6.7). The library
@@ -83,6 +88,39 @@ export class SubsystemRequestMessage extends ChannelRequestMessage {
   }
 }
 
+/**
+ * `direct-tcpip` channel open (RFC 4254 §7.2): the host and port to connect to on the far side,
+ * and who asked. Connect writes it and the agent reads it, so both use this one class (the
+ * library's own lives in the separate `-ssh-tcp` package, which neither end otherwise needs).
+ */
+export class DirectTcpipOpenMessage extends ChannelOpenMessage {
+  host = '';
+  port = 0;
+  originatorIPAddress = '127.0.0.1';
+  originatorPort = 0;
+
+  constructor() {
+    super();
+    this.channelType = 'direct-tcpip';
+  }
+
+  protected override onRead(reader: SshDataReader): void {
+    super.onRead(reader);
+    this.host = reader.readString('utf8');
+    this.port = reader.readUInt32();
+    this.originatorIPAddress = reader.readString('utf8');
+    this.originatorPort = reader.readUInt32();
+  }
+
+  protected override onWrite(writer: SshDataWriter): void {
+    super.onWrite(writer);
+    writer.writeString(this.host, 'utf8');
+    writer.writeUInt32(this.port);
+    writer.writeString(this.originatorIPAddress, 'utf8');
+    writer.writeUInt32(this.originatorPort);
+  }
+}
+
 export function ptyRequest(init: { term: string; cols: number; rows: number }): PtyRequestMessage {
   const m = new PtyRequestMessage();
   Object.assign(m, init);
@@ -99,5 +137,24 @@ export function windowChange(cols: number, rows: number): WindowChangeMessage {
 export function subsystemRequest(name: string): SubsystemRequestMessage {
   const m = new SubsystemRequestMessage();
   m.subsystem = name;
+  return m;
+}
+
+export function directTcpipOpen(init: {
+  host: string;
+  port: number;
+  /** The opener's receive window; the library default when left out. */
+  maxWindowSize?: number;
+  /** Who asked; 127.0.0.1:0 when left out. */
+  originator?: { address: string; port: number };
+}): DirectTcpipOpenMessage {
+  const m = new DirectTcpipOpenMessage();
+  m.host = init.host;
+  m.port = init.port;
+  if (init.maxWindowSize !== undefined) m.maxWindowSize = init.maxWindowSize;
+  if (init.originator) {
+    m.originatorIPAddress = init.originator.address;
+    m.originatorPort = init.originator.port;
+  }
   return m;
 }

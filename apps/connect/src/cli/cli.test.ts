@@ -3,11 +3,12 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { portOf, startDigestService } from '@airlock/shared/testing';
 import { startFakeRelay, type FakeRelay } from '../core/test-support/fake-relay.js';
 
 /** The real `airlock` wrapper script at the repo root, run as a child process. */
@@ -39,21 +40,12 @@ function airlock(home: string, args: string[], input?: string | Buffer): Promise
 let home: string;
 let relay: FakeRelay;
 let svcPort: number;
-const svc = createServer({ allowHalfOpen: true }, (sock) => {
-  const h = createHash('sha256');
-  let n = 0;
-  sock.on('data', (d: Buffer) => {
-    h.update(d);
-    n += d.length;
-  });
-  sock.on('end', () => sock.end(`${n}:${h.digest('hex')}`));
-});
+let svc: Server;
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'airlock-cli-'));
-  svc.listen(0, '127.0.0.1');
-  await once(svc, 'listening');
-  svcPort = (svc.address() as AddressInfo).port;
+  svc = await startDigestService();
+  svcPort = portOf(svc);
   const key = await airlock(home, ['key', 'generate', '--json']);
   assert.equal(key.code, 0, key.stderr);
   const { publicKeyPem, fingerprint } = JSON.parse(key.stdout) as { publicKeyPem: string; fingerprint: string };
@@ -62,7 +54,7 @@ before(async () => {
 
 after(async () => {
   await relay?.close();
-  svc.close();
+  svc?.close();
   await rm(home, { recursive: true, force: true });
 });
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { test } from 'node:test';
+import { portOf, sendAndHalfClose as roundTrip, startDigestService } from '@airlock/shared/testing';
 import { ForwardManager, type ForwardEvent } from './forward-manager.js';
 import { startFakeRelay } from './test-support/fake-relay.js';
 import { userKeyFromPrivateKey } from './user-key-store.js';
@@ -10,36 +11,9 @@ import { openVmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
 
-/** Reads until the client half-closes, then answers with a digest of what it got. */
-async function digestService(): Promise<Server> {
-  const srv = createServer({ allowHalfOpen: true }, (sock) => {
-    const h = createHash('sha256');
-    let n = 0;
-    sock.on('data', (d: Buffer) => {
-      h.update(d);
-      n += d.length;
-    });
-    sock.on('end', () => sock.end(`${n}:${h.digest('hex')}`));
-  });
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  return srv;
-}
-
-async function roundTrip(port: number, payload: Buffer): Promise<string> {
-  const sock = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-  await once(sock, 'connect');
-  const reply: Buffer[] = [];
-  sock.on('data', (d: Buffer) => reply.push(d));
-  sock.end(payload); // half-close: done sending, still want the answer
-  await once(sock, 'end');
-  sock.destroy();
-  return Buffer.concat(reply).toString();
-}
-
 test('forwards bind 127.0.0.1, carry bytes with half-close, refuse ports outside the ticket', TIMEOUT, async () => {
-  const svc = await digestService();
-  const svcPort = (svc.address() as AddressInfo).port;
+  const svc = await startDigestService();
+  const svcPort = portOf(svc);
   const userKey = userKeyFromPrivateKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
   // 5901 is in the ticket but the agent refuses it: the connection is dropped with a reason.
   const relay = await startFakeRelay({

@@ -5,7 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { startFakeRelay, type FakeRelayOptions } from './test-support/fake-relay.js';
 import { userKeyFromPrivateKey, type UserKey } from './user-key-store.js';
-import { dataSocketUrl, openVmSession, type VmSession } from './vm-session.js';
+import { dataSocketUrl } from './data-socket.js';
+import { openVmSession, type VmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
 

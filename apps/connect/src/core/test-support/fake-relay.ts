@@ -16,6 +16,7 @@ import {
   BULK_WINDOW_BYTES,
   bridgeChannel,
   createSshConfig,
+  DirectTcpipOpenMessage,
   generateHostKey,
   PtyRequestMessage,
   publicKeyBlob,
@@ -23,7 +24,6 @@ import {
   webSocketSshStream,
   WindowChangeMessage,
 } from '@airlock/shared/ssh';
-import { DirectTcpipOpenMessage } from '../direct-tcpip.js';
 
 export interface FakeRelayOptions {
   /** Fingerprint of the one user key the fake agent accepts (undefined: accept any). */

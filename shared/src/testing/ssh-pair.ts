@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { SshAuthenticationType, SshClientSession, SshServerSession, type KeyPair } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createSshConfig } from './config.js';
-import { generateHostKey } from './keys.js';
-import { webSocketSshStream } from './websocket-stream.js';
+import { createSshConfig } from '../ssh/config.js';
+import { generateHostKey } from '../ssh/keys.js';
+import { webSocketSshStream } from '../ssh/websocket-stream.js';
 
 /**
  * Test helper: an authenticated SSH client/server pair over a real WebSocket on 127.0.0.1.

@@ -1,0 +1,107 @@
+import { SshAuthenticationType, SshClientSession } from '@microsoft/dev-tunnels-ssh';
+import { err, ok, sshFingerprint, type Result, type SessionResponse } from '@airlock/shared';
+import { createSshConfig, publicKeyBlob } from '@airlock/shared/ssh';
+import type { DataSocket } from './data-socket.js';
+import type { UserKey } from './user-key-store.js';
+import type { VmSessionError } from './vm-session.js';
+
+export interface SshHandshakeOptions {
+  /** The open data socket to run SSH over. */
+  socket: DataSocket;
+  session: SessionResponse;
+  /** The user name the relay knows (SSH username). */
+  user: string;
+  userKey: UserKey;
+  /** Resolves when the session setup's time is up. */
+  deadline: Promise<'timeout'>;
+  timeoutError: (phase: 'handshake' | 'auth') => VmSessionError;
+}
+
+export interface AuthenticatedSsh {
+  client: SshClientSession;
+  /** Fingerprint of the VM's host key: the one the relay registered, which the VM presented. */
+  hostKey: string;
+}
+
+/**
+ * SSH over the data socket: the key exchange, with the VM's host key pinned to the one the relay
+ * registered for it, then public-key auth with the user's key. On failure the client is disposed
+ * (the caller still owns the socket).
+ */
+export async function sshHandshake(options: SshHandshakeOptions): Promise<Result<AuthenticatedSsh, VmSessionError>> {
+  const { session, socket, deadline, timeoutError } = options;
+  const sessionId = session.sessionId;
+  const registeredBlob = Buffer.from(session.hostKey, 'base64');
+  const registered = sshFingerprint(registeredBlob);
+
+  const client = new SshClientSession(createSshConfig());
+  client.onClosed(() => clearKeepAliveTimer(client));
+  let presented: string | undefined;
+  client.onAuthenticating((e) => {
+    if (e.authenticationType !== SshAuthenticationType.serverPublicKey || !e.publicKey) return;
+    const key = e.publicKey;
+    e.authenticationPromise = (async () => {
+      const blob = await publicKeyBlob(key);
+      if (blob.equals(registeredBlob)) return { vm: session.vm, hostKey: registered };
+      presented = sshFingerprint(blob);
+      return null;
+    })();
+  });
+  const fail = (error: VmSessionError): Result<never, VmSessionError> => {
+    client.dispose();
+    return err(error);
+  };
+
+  const connected = await Promise.race([
+    client.connect(socket.stream).then(
+      () => ({ ok: true as const }),
+      (e: unknown) => ({ ok: false as const, message: (e as Error).message }),
+    ),
+    deadline,
+  ]);
+  if (connected === 'timeout') return fail(timeoutError('handshake'));
+  if (!connected.ok) return fail(await socket.explainFailure(connected.message));
+
+  const sshKey = await options.userKey.sshKeyPair();
+  const authed = await Promise.race([
+    client.authenticate({ username: options.user, publicKeys: [sshKey] }).then(
+      (r) => ({ ok: r, message: '' }),
+      (e: unknown) => ({ ok: false, message: (e as Error).message }),
+    ),
+    deadline,
+  ]);
+  if (authed === 'timeout') return fail(timeoutError('auth'));
+  if (presented)
+    return fail({
+      code: 'host_key_mismatch',
+      sessionId,
+      presented,
+      registered,
+      message:
+        `the VM presented host key ${presented} but the relay registered ${registered}; ` +
+        'someone may be intercepting — refusing',
+    });
+  if (!authed.ok) {
+    if (client.isClosed || socket.end)
+      return fail(await socket.explainFailure(authed.message || 'session closed during authentication'));
+    return fail({
+      code: 'auth_failed',
+      sessionId,
+      message: `the agent on ${session.vm} refused your user key ${options.userKey.fingerprint} (it accepts only the key the relay put in the session ticket)`,
+    });
+  }
+  return ok({ client, hostKey: registered });
+}
+
+/**
+ * dev-tunnels-ssh 3.12.42: `close()` marks the session disposed before calling `dispose()`, which
+ * then skips clearing the keep-alive timer — a closed session keeps the process alive for up to
+ * `keepAliveTimeoutInSeconds`. Clear it ourselves once the session has closed.
+ */
+function clearKeepAliveTimer(session: SshClientSession): void {
+  const s = session as unknown as { keepAliveTimer?: NodeJS.Timeout };
+  if (s.keepAliveTimer) {
+    clearTimeout(s.keepAliveTimer);
+    s.keepAliveTimer = undefined;
+  }
+}

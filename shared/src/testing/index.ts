@@ -1,0 +1,3 @@
+// Test support only (`@airlock/shared/testing`): never import it from production code.
+export * from './ssh-pair.js';
+export * from './tcp-services.js';
