@@ -150,11 +150,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 }
 
 function spawnAgent(configFile: string): AgentProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'apps/agent/src/main.ts'), '--config', configFile],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug' } },
-  );
+  const child = spawn(join(repoRoot, 'airlock-agent'), ['--config', configFile], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug' },
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -148,19 +148,19 @@ async function main(): Promise<void> {
   for (const f of ['user-key.pem', 'user-key.pub.pem'])
     writeFileSync(join(home40, f), readFileSync(join(home, f)), { mode: 0o600 });
   const fRelay40 = await viaRelay(`http://127.0.0.1:${relayProxy.port}`, home40);
-  throughput.viaRelay!.rtt40 = await best(() => measureDownload(fRelay40.info.localPort, BYTES / 4), 2);
+  throughput.viaRelay!.rtt40 = await best(() => measureDownload(fRelay40.info.localPort, BYTES / 2), 2);
   const directProxy = await startDelayProxy(Number(new URL(direct.info.url).port), oneWay);
   const fDirect40 = await directForward(`http://127.0.0.1:${directProxy.port}`);
   stops.push(fDirect40.stop);
-  throughput.withoutRelay!.rtt40 = await best(() => measureDownload(fDirect40.info.localPort, BYTES / 4), 2);
+  throughput.withoutRelay!.rtt40 = await best(() => measureDownload(fDirect40.info.localPort, BYTES / 2), 2);
   if (haveSshd) {
     const sshProxy = await startDelayProxy((sshd as PrivateSshd).port, oneWay);
     const s40 = await startSshForward(sshd as PrivateSshd, source.port, ['-p', String(sshProxy.port)]);
     stops.push(s40.stop);
-    throughput.opensshL!.rtt40 = await best(() => measureDownload(s40.port, BYTES / 4), 2);
+    throughput.opensshL!.rtt40 = await best(() => measureDownload(s40.port, BYTES / 2), 2);
   }
   const rawProxy = await startDelayProxy(source.port, oneWay);
-  throughput.rawTcp!.rtt40 = await best(() => measureDownload(rawProxy.port, BYTES / 4), 2);
+  throughput.rawTcp!.rtt40 = await best(() => measureDownload(rawProxy.port, BYTES / 2), 2);
   results.throughputMBps = throughput;
 
   for (const [k, label] of [
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;
   results.machine = machine;
   results.date = new Date().toISOString();
-  results.transferMB = { loopback: MB, rtt40: MB / 4 };
+  results.transferMB = { loopback: MB, rtt40: MB / 2 };
   const w = Math.max(...table.map((r) => r[0].length));
   console.log(`\nAirlock bench — ${results.date} — ${machine}`);
   console.log(`${'measure'.padEnd(w)}  ${'loopback'.padStart(9)}  ${`${RTT_MS} ms RTT`.padStart(10)}`);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { resolveAgentConfig, startAgent } from '@airlock/agent';
 import { createRelay, enrollVm, rotateVmCredential, type Relay } from '@airlock/relay';
+import { bundlePrograms } from './bundle.js';
 import { repoRoot } from './tools.js';
 
 const VM = 'demo-vm';
@@ -71,6 +72,7 @@ async function demoApp(): Promise<Server | undefined> {
   });
 }
 
+await bundlePrograms();
 mkdirSync(connectHome, { recursive: true, mode: 0o700 });
 let relay: Relay;
 try {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { globSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundlePrograms } from './bundle.js';
 import { lint, repoRoot, typecheck } from './tools.js';
 
 const filters = process.argv.slice(2);
@@ -19,6 +20,9 @@ const files = patterns
   .flatMap((p) => globSync(p, { cwd: repoRoot, exclude: (f) => f.includes('node_modules') }))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
+
+// The tests drive ./airlock, ./airlock-agent … as users do: through the fresh bundles.
+await bundlePrograms();
 
 let passed = 0;
 let failed = 0;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import agentPackage from '../package.json' with { type: 'json' };
 import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
 import { sshFingerprint } from '@airlock/shared';
 import type { Logger } from 'pino';
@@ -9,14 +9,7 @@ import { createAgentLogger } from './logger.js';
 import { resolveOsUser } from './os-user.js';
 import { SessionHost } from './session-host.js';
 
-export const AGENT_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
+export const AGENT_VERSION: string = agentPackage.version;
 
 export interface StartAgentOptions {
   logger?: Logger;
