@@ -43,6 +43,12 @@ export function closeReason(text: string): string {
   );
 }
 
+/**
+ * Largest WebSocket message a data socket accepts. SSH packets are at most ~35 KB, so this
+ * only bounds what a misbehaving peer can make the receiver buffer for one frame.
+ */
+export const DATA_FRAME_MAX_BYTES = 4 * 1024 * 1024;
+
 export const TICKET_TTL_SECONDS = 60;
 export const ACCESS_TOKEN_TTL_SECONDS = 30 * 60;
 export const LOGIN_NONCE_TTL_SECONDS = 60;

@@ -20,7 +20,10 @@ export function enterRawMode(stdin: NodeJS.ReadStream = process.stdin): () => vo
   };
   const onCrash = (e: Error) => {
     restore();
-    process.stderr.write(`airlock: internal error: ${e.stack ?? e.message}\n`);
+    const detail = process.env.AIRLOCK_DEBUG
+      ? (e.stack ?? e.message)
+      : `${e.message} (set AIRLOCK_DEBUG=1 for details)`;
+    process.stderr.write(`airlock: internal error: ${detail}\n`);
     process.exit(1);
   };
   process.on('exit', restore);

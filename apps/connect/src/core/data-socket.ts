@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Stream } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket } from 'ws';
-import { CloseCode, SESSION_ID_PARAM, WS_PATHS } from '@airlock/shared';
+import { CloseCode, DATA_FRAME_MAX_BYTES, SESSION_ID_PARAM, WS_PATHS } from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
 import type { VmSessionError } from './vm-session.js';
 
@@ -49,6 +49,7 @@ export function openDataSocket(options: {
     headers: { authorization: `Bearer ${options.ticket}` },
     handshakeTimeout: options.handshakeTimeoutMs,
     perMessageDeflate: false,
+    maxPayload: DATA_FRAME_MAX_BYTES,
   });
   // Before awaiting 'open' (notes, trap 7).
   const stream = quietAfterClose(

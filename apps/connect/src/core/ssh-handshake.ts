@@ -1,4 +1,4 @@
-import { SshAuthenticationType, SshClientSession } from '@microsoft/dev-tunnels-ssh';
+import { SshAuthenticationType, SshChannelOpenFailureReason, SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, sshFingerprint, type Result, type SessionResponse } from '@airlock/shared';
 import { createSshConfig, publicKeyBlob } from '@airlock/shared/ssh';
 import type { DataSocket } from './data-socket.js';
@@ -36,6 +36,13 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
 
   const client = new SshClientSession(createSshConfig());
   client.onClosed(() => clearKeepAliveTimer(client));
+  // Connect opens every channel itself; one the VM side tries to open (an agent or relay gone
+  // bad pushing data at the workstation) is refused.
+  client.onChannelOpening((e) => {
+    if (!e.isRemoteRequest) return;
+    e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
+    e.failureDescription = 'Connect accepts no channels opened by the VM';
+  });
   let presented: string | undefined;
   client.onAuthenticating((e) => {
     if (e.authenticationType !== SshAuthenticationType.serverPublicKey || !e.publicKey) return;

@@ -253,3 +253,10 @@ test('onClosed fires with the session id when the session ends', TIMEOUT, async 
     assert.equal(after.error.code, 'session_closed');
   });
 });
+
+test('a channel the VM side tries to open towards Connect is refused', TIMEOUT, async () => {
+  await withSession({}, async (_session, relay) => {
+    const agentSide = relay.agentSessions.at(-1)!;
+    await assert.rejects(agentSide.openChannel('session'), /accepts no channels opened by the VM/);
+  });
+});

@@ -48,6 +48,8 @@ export interface FakeRelay {
   /** What the fake agent saw: requests on session channels, by kind. */
   seen: { requests: string[]; windowChanges: Array<[number, number]>; authorization: string[]; urls: string[] };
   lastSession?: SessionResponse;
+  /** The fake agent's SSH server sessions, so a test can act as a hostile VM. */
+  agentSessions: SshServerSession[];
   close(): Promise<void>;
 }
 
@@ -286,6 +288,7 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
   const relay: FakeRelay = {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     seen,
+    agentSessions: servers,
     close: async () => {
       for (const s of servers) s.dispose();
       for (const c of wss.clients) c.terminate();
