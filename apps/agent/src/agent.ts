@@ -1,12 +1,14 @@
 import agentPackage from '../package.json' with { type: 'json' };
 import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
 import { sshFingerprint } from '@airlock/shared';
+import { statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config.js';
 import { ControlLink, type LinkState, type LinkStateEvent } from './control-link.js';
 import type { Connector } from './direct-tcpip.js';
 import { createAgentLogger } from './logger.js';
-import { resolveOsUser } from './os-user.js';
+import { resolveOsUser, type OsUser } from './os-user.js';
 import { SessionHost } from './session-host.js';
 
 export const AGENT_VERSION: string = agentPackage.version;
@@ -34,6 +36,30 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
+/**
+ * Not refused (the local demo runs this way), but said at every start: a shell running as the
+ * agent's own uid can read the credential (its file, or /proc/<agent>/environ).
+ */
+function warnAboutCredentialExposure(config: AgentConfig, user: OsUser, log: Logger): void {
+  if (user.uid === userInfo().uid)
+    log.warn(
+      { osUser: user.name },
+      `sessions run as the agent's own user ${user.name}, who can read the agent credential; ` +
+        'run the agent as a dedicated user and set osUser',
+    );
+  if (!config.credentialFile) return;
+  try {
+    const mode = statSync(config.credentialFile).mode & 0o777;
+    if (mode & 0o077)
+      log.warn(
+        { credentialFile: config.credentialFile, mode: mode.toString(8).padStart(4, '0') },
+        'the credential file is readable by group or others; chmod 600 it',
+      );
+  } catch {
+    // Read a moment ago by resolveAgentConfig; nothing to add if it has gone since.
+  }
+}
+
 /** Starts an agent in this process: fresh host key, control link, session host. */
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.logger ?? createAgentLogger({ level: config.logLevel, vm: config.vmId });
@@ -50,6 +76,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   );
   if (!config.credential.startsWith(`${config.vmId}.`))
     log.warn('the configured credential does not look like one issued for this VM id (expected "<vmId>.<secret>")');
+  warnAboutCredentialExposure(config, user, log);
 
   let link: ControlLink | undefined = undefined;
   const host = new SessionHost({

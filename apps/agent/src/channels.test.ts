@@ -4,17 +4,28 @@ import { createServer, Socket, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import {
+  ChannelOpenMessage,
   ChannelRequestMessage,
   CommandRequestMessage,
   SessionRequestMessage,
   SshChannelError,
+  SshChannelOpenFailureReason,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
 import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
 import { createDigestServer, listenOnLoopback } from '@airlock/shared/testing';
 import type { RunningAgent } from './agent.js';
 import { FakeRelay } from './testing/fake-relay.js';
-import { collect, connectClient, startTestAgent, withTimeout, type TestClient } from './testing/harness.js';
+import { MAX_PENDING_INPUT_BYTES } from './session-channel.js';
+import { MAX_CHANNELS_PER_SESSION } from './ssh-session.js';
+import {
+  collect,
+  connectClient,
+  startTestAgent,
+  waitForProcessGone,
+  withTimeout,
+  type TestClient,
+} from './testing/harness.js';
 
 function exec(command: string): CommandRequestMessage {
   const m = new CommandRequestMessage();
@@ -258,6 +269,94 @@ describe('channels on an authenticated session', () => {
   test('direct-tcpip to a non-loopback host is refused', async () => {
     const e = await refused('10.1.2.3', svcPort);
     assert.match(e.message, /host 10\.1\.2\.3 is not allowed/);
+  });
+
+  test('a malformed direct-tcpip open (no host or port) is refused, and the session carries on', async () => {
+    const bare = new ChannelOpenMessage();
+    bare.channelType = 'direct-tcpip'; // nothing after the common fields: parsing it fails
+    const e = await c.client.openChannel(bare).then(
+      () => assert.fail('a channel the agent could not parse must not be accepted'),
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof SshChannelError, String(e));
+    assert.equal(e.reason, SshChannelOpenFailureReason.administrativelyProhibited);
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(exec('echo still-here')), true);
+    await withTimeout(out.closed, 5000, 'exec after the refusal');
+    assert.equal(out.text(), 'still-here\n');
+  });
+
+  test('a session holds at most MAX_CHANNELS_PER_SESSION open channels', async () => {
+    const c2 = await connectClient(relay, agent);
+    try {
+      const open: SshChannel[] = [];
+      for (let i = 0; i < MAX_CHANNELS_PER_SESSION; i++) open.push(await c2.client.openChannel());
+      const e = await c2.client.openChannel().then(
+        () => assert.fail('one channel too many was accepted'),
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof SshChannelError, String(e));
+      assert.equal(e.reason, SshChannelOpenFailureReason.resourceShortage);
+      assert.match(e.message, /too many open channels/);
+      // Forwards count too.
+      await assert.rejects(c2.client.openChannel(directTcpip('127.0.0.1', svcPort)), /too many open channels/);
+      // A closed channel frees its place.
+      const closed = collect(open[0]!).closed;
+      await open[0]!.close();
+      await closed;
+      const again = await withTimeout(c2.client.openChannel(), 3000, 'open after a close');
+      const out = collect(again);
+      assert.equal(await again.request(exec('echo ok')), true);
+      await withTimeout(out.closed, 5000, 'exec');
+      assert.equal(out.text(), 'ok\n');
+    } finally {
+      await c2.close();
+    }
+  });
+
+  test('input beyond the cap before any process started closes the channel with a message', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    for (let sent = 0; sent <= MAX_PENDING_INPUT_BYTES; sent += chunk.length) await ch.send(chunk);
+    await withTimeout(out.closed, 5000, 'channel closed by the agent');
+    assert.match(out.errText(), /more than 1048576 bytes of input before a process started/);
+  });
+
+  test('exec: a background job is killed when the channel closes, though the shell exited', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(exec('sleep 37 & echo started $!')), true);
+    const pid = Number(/started (\d+)/.exec(await out.waitFor(/started \d+\n/))![1]);
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // the shell has exited by now; sleep holds its pipes
+      await ch.close();
+      await waitForProcessGone(pid, 3000);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    }
+  });
+
+  test('exec: a job that ignores SIGHUP and left the pipes gets SIGKILL once the channel ends', async () => {
+    const ch = await c.client.openChannel();
+    const out = collect(ch);
+    assert.equal(await ch.request(exec("trap '' HUP; sleep 38 >/dev/null 2>&1 & echo started $!")), true);
+    const pid = Number(/started (\d+)/.exec(await out.waitFor(/started \d+\n/))![1]);
+    try {
+      await withTimeout(out.closed, 5000, 'the shell exits; its job no longer holds the pipes');
+      await waitForProcessGone(pid, 5000);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    }
   });
 
   test('reverse forwarding (tcpip-forward) is refused', async () => {

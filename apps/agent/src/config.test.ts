@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateRelaySigningKey } from '@airlock/shared';
-import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig } from './config.js';
+import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 
 const pem = generateRelaySigningKey().publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const base = {
@@ -22,6 +22,7 @@ test('defaults are filled and the relay URL is normalised', () => {
   assert.deepEqual(c.policy.allowedPorts, []);
   assert.equal(c.sftpServerPath, '/usr/lib/openssh/sftp-server');
   assert.equal(c.forwardConnectTimeoutMs, 3000);
+  assert.equal(c.maxSessions, 64);
   assert.deepEqual(c.backoff, { minDelayMs: 500, maxDelayMs: 30000, stableAfterMs: 10000 });
   assert.deepEqual(c.keepAlive, { pingIntervalMs: 15000, pongTimeoutMs: 10000 });
   assert.equal(c.shell, '/bin/bash');
@@ -59,6 +60,19 @@ test('environment overrides the file; file/inline pairs are replaced together', 
   assert.deepEqual(merged.policy, { allowedPorts: [3389, 8888] });
   assert.equal(merged.credentialFile, '/run/secret');
   assert.equal('credential' in merged, false);
+});
+
+test('the inline credential is taken out of the environment once read (the _FILE path stays)', () => {
+  const env: NodeJS.ProcessEnv = {
+    AIRLOCK_AGENT_CREDENTIAL: 'demo-vm.secret',
+    AIRLOCK_AGENT_CREDENTIAL_FILE: '/run/secret',
+    AIRLOCK_VM_ID: 'demo-vm',
+  };
+  const out = takeConfigFromEnv(env);
+  assert.equal(out.credential, 'demo-vm.secret');
+  assert.equal('AIRLOCK_AGENT_CREDENTIAL' in env, false);
+  assert.equal(env.AIRLOCK_AGENT_CREDENTIAL_FILE, '/run/secret');
+  assert.equal(env.AIRLOCK_VM_ID, 'demo-vm');
 });
 
 test('airlock-agent exits non-zero with a one-line message on bad config (no stack trace)', () => {

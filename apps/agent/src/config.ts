@@ -28,6 +28,8 @@ export const AgentConfigInput = z
     forwardConnectTimeoutMs: z.number().int().positive().default(3000),
     /** A session that has not authenticated within this time is closed. */
     authTimeoutMs: z.number().int().positive().default(15000),
+    /** Sessions served at once; a dial beyond this is refused. */
+    maxSessions: z.number().int().positive().default(64),
     backoff: z
       .object({
         minDelayMs: z.number().int().positive().default(500),
@@ -56,10 +58,7 @@ export type AgentConfigInput = z.input<typeof AgentConfigInput>;
 type Parsed = z.output<typeof AgentConfigInput>;
 
 /** The validated configuration the agent runs with: secrets and keys loaded, defaults filled. */
-export interface AgentConfig extends Omit<
-  Parsed,
-  'credential' | 'credentialFile' | 'relayPublicKeyPem' | 'relayPublicKeyFile' | 'shell'
-> {
+export interface AgentConfig extends Omit<Parsed, 'credential' | 'relayPublicKeyPem' | 'relayPublicKeyFile' | 'shell'> {
   credential: string;
   relayPublicKey: KeyObject;
   shell: string;
@@ -109,7 +108,7 @@ export function resolveAgentConfig(input: unknown, env: NodeJS.ProcessEnv = proc
       `relayPublicKeyPem: expected an Ed25519 key, got ${relayPublicKey.asymmetricKeyType ?? 'unknown'}`,
     );
 
-  const { credential: _c, credentialFile: _cf, relayPublicKeyPem: _p, relayPublicKeyFile: _pf, shell, ...rest } = c;
+  const { credential: _c, relayPublicKeyPem: _p, relayPublicKeyFile: _pf, shell, ...rest } = c;
   return { ...rest, credential, relayPublicKey, shell: shell ?? env.SHELL ?? '/bin/bash' };
 }
 
@@ -138,6 +137,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
         .filter(Boolean)
         .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
     };
+  return out;
+}
+
+/**
+ * `configFromEnv` for the process's own environment, which then loses the inline credential:
+ * nothing started later (with the default environment) can inherit it.
+ */
+export function takeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const out = configFromEnv(env);
+  delete env.AIRLOCK_AGENT_CREDENTIAL;
   return out;
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { startAgent, AGENT_VERSION } from './agent.js';
-import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig } from './config.js';
+import { ConfigError, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { createAgentLogger } from './logger.js';
 
 function fail(message: string): never {
@@ -41,7 +41,7 @@ AIRLOCK_SHELL, AIRLOCK_SFTP_SERVER, AIRLOCK_LOG_LEVEL.`,
     const file = opts.config ? readConfigFile(opts.config) : {};
     let config;
     try {
-      config = resolveAgentConfig(mergeConfigInput(file, configFromEnv(process.env)));
+      config = resolveAgentConfig(mergeConfigInput(file, takeConfigFromEnv(process.env)));
     } catch (e) {
       if (e instanceof ConfigError) fail(e.message);
       throw e;

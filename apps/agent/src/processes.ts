@@ -1,4 +1,5 @@
 import { spawn as spawnChild } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as pty from 'node-pty';
 import { commandAs, userEnv, type OsUser } from './os-user.js';
@@ -39,7 +40,67 @@ export interface SpawnSpec {
   env?: Record<string, string | undefined>;
 }
 
-const KILL_GRACE_MS = 5000;
+/** After SIGHUP, what is still running in the process's group or session gets SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+/** Live processes in the session led by `sid` (Linux /proc; empty where there is none). */
+function sessionMembers(sid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[3]) === sid && f[0] !== 'Z') pids.push(Number(name));
+  }
+  return pids;
+}
+
+/**
+ * Signals everything a user process started: its process group and every process in its session
+ * (each child is a session and group leader: node-pty and `detached` both call setsid). The
+ * leader having exited changes nothing: background jobs live on in the group. Signal 0 only
+ * tests. Returns whether anything was there.
+ */
+function signalTree(leader: number, sig: NodeJS.Signals | 0): boolean {
+  if (leader <= 0) return false;
+  let found = false;
+  try {
+    process.kill(-leader, sig);
+    found = true;
+  } catch {
+    // no such group (any more)
+  }
+  for (const pid of sessionMembers(leader)) {
+    try {
+      process.kill(pid, sig);
+      found = true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+/** SIGHUP to the whole tree now; SIGKILL to whatever is left after the grace period. */
+function hangupTree(leader: number): void {
+  signalTree(leader, 'SIGHUP');
+  const t = setTimeout(() => {
+    if (signalTree(leader, 0)) signalTree(leader, 'SIGKILL');
+  }, KILL_GRACE_MS);
+  t.unref();
+}
 
 function signalName(sig: number | string | null | undefined): string | undefined {
   if (sig === null || sig === undefined || sig === 0) return undefined;
@@ -90,12 +151,11 @@ export function spawnPty(
       if (!exited) p.kill(sig);
     },
     hangup() {
-      if (exited) return;
-      p.kill('SIGHUP');
-      const t = setTimeout(() => {
-        if (!exited) p.kill('SIGKILL');
-      }, KILL_GRACE_MS);
-      t.unref();
+      // Even after the shell exited: background jobs may still hold the terminal.
+      hangupTree(p.pid);
+      // Closing our side hangs the terminal up and frees its descriptor, whatever is left
+      // (UnixTerminal has destroy(); the IPty typings leave it out).
+      (p as unknown as { destroy?: () => void }).destroy?.();
     },
   };
 }
@@ -109,7 +169,9 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
     // Own process group, so a hang-up reaches the whole command line (pipelines, subshells).
     detached: true,
   });
-  let exited = false;
+  // 'exit' is the shell itself; 'close' comes once every holder of its output pipes is done,
+  // background jobs included. Until then the group is still ours to signal.
+  let closed = false;
   let exitReported = false;
   const report = (exit: ProcessExit): void => {
     if (exitReported) return;
@@ -119,25 +181,17 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
   child.stdout.on('data', (d: Buffer) => sinks.stdout(d));
   child.stderr.on('data', (d: Buffer) => sinks.stderr(d));
   child.stdin.on('error', () => {}); // EPIPE when the process stops reading: not our failure
-  child.on('exit', () => (exited = true));
   // 'close' comes after all stdio has ended, so every byte has reached the sinks.
   child.on('close', (code, signal) => {
+    closed = true;
     const sig = signalName(signal);
     report(sig ? { signal: sig } : { code: code ?? 0 });
   });
   child.on('error', (e) => {
-    exited = true;
+    closed = true;
     sinks.stderr(Buffer.from(`airlock-agent: cannot start ${spec.file}: ${e.message}\n`));
     report({ code: 127 });
   });
-  const killGroup = (sig: NodeJS.Signals): void => {
-    if (exited || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      child.kill(sig);
-    }
-  };
   return {
     pid: child.pid ?? -1,
     write(data, done) {
@@ -156,14 +210,15 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
     },
     resize() {},
     signal(sig) {
-      killGroup(sig);
+      if (!closed && child.pid !== undefined) signalTree(child.pid, sig);
     },
     hangup() {
-      if (exited) return;
+      // Always, even after the shell exited: `sleep 99 &` outlives it in the same group.
+      if (child.pid !== undefined) hangupTree(child.pid);
+      // Nobody reads the output any more; let go of the pipes so 'close' is not held up.
       child.stdin.destroy();
-      killGroup('SIGHUP');
-      const t = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-      t.unref();
+      child.stdout.destroy();
+      child.stderr.destroy();
     },
   };
 }

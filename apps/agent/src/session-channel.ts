@@ -30,6 +30,9 @@ class SignalRequestMessage extends ChannelRequestMessage {
   }
 }
 
+/** Client input held for a channel whose process has not started yet. */
+export const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
+
 const FORWARDABLE_SIGNALS = new Set(['HUP', 'INT', 'KILL', 'QUIT', 'TERM', 'USR1', 'USR2', 'ALRM']);
 
 /**
@@ -41,6 +44,7 @@ export class SessionChannel {
   private proc: UserProcess | undefined;
   private readonly output: ChannelOutput;
   private pendingInput: Buffer[] = [];
+  private pendingBytes = 0;
   private inputEof = false;
   private closed = false;
   private readonly log: Logger;
@@ -66,8 +70,20 @@ export class SessionChannel {
   }
 
   private onData(data: Buffer): void {
+    if (this.closed) return;
     if (!this.proc) {
-      // Held until a process exists; the window is not adjusted, so the client cannot flood us.
+      // Held until a process exists; the window is not adjusted, but a session channel's window
+      // is large, so the amount held is capped too.
+      this.pendingBytes += data.length;
+      if (this.pendingBytes > MAX_PENDING_INPUT_BYTES) {
+        this.pendingInput = [];
+        this.closed = true;
+        const msg = `more than ${MAX_PENDING_INPUT_BYTES} bytes of input before a process started`;
+        this.log.warn({ limit: MAX_PENDING_INPUT_BYTES }, `closing channel: ${msg}`);
+        this.output.write(Buffer.from(`airlock-agent: ${msg}\n`), true);
+        void this.output.flushed().then(() => this.channel.close().catch(() => {}));
+        return;
+      }
       this.pendingInput.push(Buffer.from(data));
       return;
     }
@@ -162,6 +178,7 @@ export class SessionChannel {
     this.log.info({ kind, pty: withPty, pid: this.proc.pid, user: this.ctx.user.name }, 'process started');
     const held = this.pendingInput;
     this.pendingInput = [];
+    this.pendingBytes = 0;
     for (const d of held) this.onData(d);
     if (this.inputEof) this.proc.endInput();
     return true;

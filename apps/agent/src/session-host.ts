@@ -52,6 +52,7 @@ export class SessionHost {
       log.warn('duplicate dial for a live session; ignored');
       return;
     }
+    if (this.atSessionLimit(sid, log)) return;
     const verified = await this.verifier.verify(ticket, { vm: config.vmId, sessionId: sid });
     if (!verified.ok) {
       const reason = `ticket rejected (${verified.error.code}): ${verified.error.message}`.slice(0, 200);
@@ -59,6 +60,8 @@ export class SessionHost {
       this.opts.refuse(sid, reason);
       return;
     }
+    // Checked again: other dials may have taken the last places while this ticket was verified.
+    if (this.atSessionLimit(sid, log)) return;
     const claims: TicketClaims = verified.value;
     log.info({ audit: 'dial-accepted', user: claims.sub, ports: claims.ports }, 'ticket verified; opening data socket');
 
@@ -148,6 +151,15 @@ export class SessionHost {
       await ssh.close('handshake failed');
       ws.terminate();
     }
+  }
+
+  private atSessionLimit(sid: string, log: Logger): boolean {
+    const limit = this.opts.config.maxSessions;
+    if (this.sessions.size < limit) return false;
+    const reason = 'agent is at its session limit';
+    log.warn({ audit: 'dial-refused', limit }, reason);
+    this.opts.refuse(sid, reason);
+    return true;
   }
 
   /** Ends every session: closes SSH (children get SIGHUP) and the data sockets. */

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { generateRelaySigningKey, REDACT_PATHS, TokenIssuer } from '@airlock/shared';
 import { generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { RunningAgent } from './agent.js';
 import { FakeRelay } from './testing/fake-relay.js';
 import { collect, connectClient, startTestAgent, waitForProcessGone, withTimeout } from './testing/harness.js';
@@ -246,11 +249,84 @@ test('session logs carry the sid and never the ticket or the credential', async 
     assert.ok(!all.includes(token.split('.')[2]!), 'ticket not in logs');
     const sessionLines = lines
       .map((l) => JSON.parse(l) as { sid?: string; msg: string })
-      .filter((l) => /ticket|client key|session/.test(l.msg));
+      // (the start-up warning about the agent's own user mentions sessions but is not about one)
+      .filter((l) => /ticket|client key|session/.test(l.msg) && !l.msg.startsWith('sessions run as'));
     assert.ok(sessionLines.length >= 3);
     for (const l of sessionLines) assert.ok(l.sid, `line without sid: ${l.msg}`);
   } finally {
     await agent.close();
+    await relay.close();
+  }
+});
+
+test('a dial beyond maxSessions is refused before any socket is opened', async () => {
+  const relay = await FakeRelay.start();
+  const agent = await startTestAgent(relay, { maxSessions: 1 });
+  try {
+    await agent.whenOnline();
+    const c1 = await connectClient(relay, agent);
+    assert.equal(c1.authenticated, true);
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid,
+      vm: relay.vmId,
+      ukey: await keyFingerprint(await generateHostKey()),
+      ports: [],
+    });
+    relay.dial(sid, token);
+    assert.equal(await refusedReason(relay, sid), 'agent is at its session limit');
+    assert.ok(!relay.upgrades.some((u) => u.url.includes(sid)), 'no data socket beyond the limit');
+    await c1.close();
+    await relay.until(() => agent.activeSessions === 0, 3000, 'first session gone');
+    const c2 = await connectClient(relay, agent);
+    assert.equal(c2.authenticated, true, 'a place is free again');
+    await c2.close();
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});
+
+function captureLogger(): { logger: Logger; lines: { level: number; msg: string }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as never);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
+}
+
+test('start-up warns about a credential file readable by others and about sessions under the agent user', async () => {
+  const relay = await FakeRelay.start();
+  const dir = mkdtempSync(join(tmpdir(), 'agent-cred-'));
+  try {
+    const file = join(dir, 'credential');
+    writeFileSync(file, `${relay.credential}\n`);
+    const warnings = async (mode: number): Promise<string[]> => {
+      chmodSync(file, mode);
+      const { logger, lines } = captureLogger();
+      const agent = await startTestAgent(relay, { credential: undefined, credentialFile: file }, { logger });
+      await agent.whenOnline();
+      await agent.close();
+      return lines.filter((l) => l.level === 40).map((l) => l.msg);
+    };
+    const loose = await warnings(0o644);
+    assert.ok(
+      loose.some((m) => /credential file is readable by group or others/.test(m)),
+      loose.join('\n'),
+    );
+    // Tests run as the agent's own user (no osUser): warned, not refused.
+    assert.ok(
+      loose.some((m) => /^sessions run as the agent's own user \S+, who can read the agent credential/.test(m)),
+      loose.join('\n'),
+    );
+    const tight = await warnings(0o600);
+    assert.ok(!tight.some((m) => /credential file/.test(m)), tight.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     await relay.close();
   }
 });

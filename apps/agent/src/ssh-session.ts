@@ -4,6 +4,7 @@ import {
   SshDisconnectReason,
   SshServerSession,
   type KeyPair,
+  type SshChannelOpeningEventArgs,
   type Stream,
 } from '@microsoft/dev-tunnels-ssh';
 import { sshFingerprint, type TicketClaims } from '@airlock/shared';
@@ -26,7 +27,11 @@ export interface SshSessionOptions {
   forwardConnectTimeoutMs: number;
   authTimeoutMs: number;
   connector?: Connector;
+  /** Channels open at once on this session (default 32); further opens are refused. */
+  maxChannels?: number;
 }
+
+export const MAX_CHANNELS_PER_SESSION = 32;
 
 /** Keep-alive failures in a row after which a silent client is given up. */
 const KEEPALIVE_FAILURES_TO_CLOSE = 2;
@@ -38,6 +43,8 @@ const KEEPALIVE_FAILURES_TO_CLOSE = 2;
 export class AgentSshSession {
   readonly server: SshServerSession;
   private readonly channels = new Set<SessionChannel>();
+  private openChannels = 0;
+  private readonly maxChannels: number;
   private authTimer: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
 
@@ -45,6 +52,7 @@ export class AgentSshSession {
     const { log, claims } = opts;
     const server = new SshServerSession(createSshConfig());
     this.server = server;
+    this.maxChannels = opts.maxChannels ?? MAX_CHANNELS_PER_SESSION;
     server.credentials = { publicKeys: [opts.hostKey] };
 
     server.onAuthenticating((e) => {
@@ -81,36 +89,20 @@ export class AgentSshSession {
     });
 
     server.onChannelOpening((e) => {
-      const type = e.request.channelType;
-      if (type === 'session') {
-        // Session channels may carry sftp: a large window keeps transfers fast through the relay.
-        e.channel.maxWindowSize = BULK_WINDOW_BYTES;
-        const sc = new SessionChannel(e.channel, { ...opts, log });
-        this.channels.add(sc);
-        e.channel.onClosed(() => this.channels.delete(sc));
-        return;
-      }
-      if (type === 'direct-tcpip') {
-        const m = e.request.convertTo(new DirectTcpipOpenMessage()) as DirectTcpipOpenMessage;
-        const decision = checkForward(m.host, m.port, opts.allowedPorts, claims.ports);
-        if (!decision.ok) {
-          log.warn({ host: m.host, port: m.port }, `refused forward: ${decision.reason}`);
-          e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
-          e.failureDescription = decision.reason;
-          return;
-        }
-        e.channel.maxWindowSize = BULK_WINDOW_BYTES;
-        // Accepted now; the TCP connect happens in the background (never await in this handler).
-        runForward(e.channel, m.port, {
-          timeoutMs: opts.forwardConnectTimeoutMs,
-          log: log.child({ channel: e.channel.channelId }),
-          connector: opts.connector,
-        });
-        return;
-      }
-      log.warn({ channelType: type }, 'refused channel type');
+      // Refused unless every check below passes: the library swallows a throwing handler and
+      // would otherwise accept the channel (e.g. a direct-tcpip open too short to parse).
       e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
-      e.failureDescription = `channel type ${type} is not allowed`;
+      e.failureDescription = 'channel open refused';
+      try {
+        this.onChannelOpening(e);
+      } catch (err) {
+        e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
+        e.failureDescription = 'malformed channel open';
+        log.warn(
+          { channelType: e.request.channelType, err: (err as Error).message },
+          'refused channel: malformed open request',
+        );
+      }
     });
 
     let keepAliveFailures = 0;
@@ -128,6 +120,60 @@ export class AgentSshSession {
       for (const c of this.channels) c.terminate();
       this.channels.clear();
       setImmediate(() => releaseSession(server));
+    });
+  }
+
+  private onChannelOpening(e: SshChannelOpeningEventArgs): void {
+    const { log, claims } = this.opts;
+    const type = e.request.channelType;
+    if (this.openChannels >= this.maxChannels) {
+      log.warn({ channelType: type, limit: this.maxChannels }, 'refused channel: too many open channels');
+      e.failureReason = SshChannelOpenFailureReason.resourceShortage;
+      e.failureDescription = `too many open channels on this session (limit ${this.maxChannels})`;
+      return;
+    }
+    if (type === 'session') {
+      // Session channels may carry sftp: a large window keeps transfers fast through the relay.
+      e.channel.maxWindowSize = BULK_WINDOW_BYTES;
+      const sc = new SessionChannel(e.channel, { ...this.opts, log });
+      this.channels.add(sc);
+      this.accept(e, () => this.channels.delete(sc));
+      return;
+    }
+    if (type === 'direct-tcpip') {
+      const m = e.request.convertTo(new DirectTcpipOpenMessage()) as DirectTcpipOpenMessage;
+      const decision = checkForward(m.host, m.port, this.opts.allowedPorts, claims.ports);
+      if (!decision.ok) {
+        log.warn({ host: m.host, port: m.port }, `refused forward: ${decision.reason}`);
+        e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
+        e.failureDescription = decision.reason;
+        return;
+      }
+      e.channel.maxWindowSize = BULK_WINDOW_BYTES;
+      // Accepted now; the TCP connect happens in the background (never await in this handler).
+      runForward(e.channel, m.port, {
+        timeoutMs: this.opts.forwardConnectTimeoutMs,
+        log: log.child({ channel: e.channel.channelId }),
+        connector: this.opts.connector,
+      });
+      this.accept(e);
+      return;
+    }
+    log.warn({ channelType: type }, 'refused channel type');
+    e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
+    e.failureDescription = `channel type ${type} is not allowed`;
+  }
+
+  /** Every check passed: clear the default refusal and count the channel until it closes. */
+  private accept(e: SshChannelOpeningEventArgs, onClosed?: () => void): void {
+    e.failureReason = SshChannelOpenFailureReason.none;
+    e.failureDescription = null;
+    this.openChannels++;
+    let counted = true;
+    e.channel.onClosed(() => {
+      if (counted) this.openChannels--;
+      counted = false;
+      onClosed?.();
     });
   }
 
