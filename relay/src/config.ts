@@ -44,6 +44,10 @@ export const RelayConfig = z
       .default(16 * 1024),
     /** Upper bound on outstanding login challenges kept in memory. */
     maxPendingChallenges: z.number().int().positive().default(10_000),
+    /** Sessions one user may have created but not yet paired (each lives ~65 s and dials an agent). */
+    maxPendingSessionsPerUser: z.number().int().positive().default(8),
+    /** Sessions created but not yet paired, over all users. */
+    maxPendingSessions: z.number().int().positive().default(1000),
   })
   .strict()
   .refine((c) => c.lowWaterMarkBytes < c.highWaterMarkBytes, {

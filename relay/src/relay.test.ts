@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,28 @@ test('with a data dir the relay keeps its signing key (0600) and publishes the p
   const second = await createRelay({ config: { port: 0, dataDir: dir }, logger });
   t.after(() => second.close());
   assert.equal(second.publicKeyPem, pem);
+});
+
+test('a data dir that group or others can write to is made private (0700) on open, and the relay says so', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-relay-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const sink = { write: (s: string) => void lines.push(s) } as unknown as NodeJS.WritableStream;
+  const logger = createRelayLogger('info', sink);
+  const changed = () => lines.map((l) => JSON.parse(l)).filter((l) => /changed its mode to 0700/.test(l.msg));
+
+  await chmod(dir, 0o750);
+  await (await createRelay({ config: { port: 0, dataDir: dir }, logger })).close();
+  assert.equal((await stat(dir)).mode & 0o777, 0o750, 'a dir only its owner can write to is left alone');
+  assert.deepEqual(changed(), []);
+
+  await chmod(dir, 0o777);
+  const relay = await createRelay({ config: { port: 0, dataDir: dir }, logger });
+  t.after(() => relay.close());
+  assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  assert.equal(changed().length, 1, 'the change is logged');
+  assert.equal(changed()[0].dataDir, dir);
+  assert.equal(changed()[0].oldMode, '0777');
 });
 
 test('an invalid config is rejected with the field named', async () => {

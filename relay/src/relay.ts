@@ -13,6 +13,7 @@ import {
 } from '@airlock/shared';
 import { RelayConfig, type RelayConfigInput } from './config.js';
 import { createApiApp } from './control/api-routes.js';
+import { prepareDataDir } from './data-dir.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
 import { runAgentControl } from './data/agent-control.js';
 import { Heartbeat } from './data/heartbeat.js';
@@ -71,6 +72,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = RelayConfig.parse(options.config ?? {});
   const logger = options.logger ?? createRelayLogger();
 
+  if (config.dataDir) await prepareDataDir(config.dataDir, logger);
   let signingKey = options.signingKey;
   let publicKeyPath: string | undefined;
   if (!signingKey && config.dataDir) {
@@ -90,6 +92,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const pairer = new SessionPairer({
     unpairedTimeoutMs: config.unpairedTimeoutMs,
     pendingTtlMs: TICKET_TTL_SECONDS * 1000 + 5000,
+    maxPendingSessionsPerUser: config.maxPendingSessionsPerUser,
+    maxPendingSessions: config.maxPendingSessions,
     highWaterMarkBytes: config.highWaterMarkBytes,
     lowWaterMarkBytes: config.lowWaterMarkBytes,
     logger,

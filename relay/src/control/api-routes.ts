@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -34,6 +34,8 @@ export interface ApiDeps {
   logger: Logger;
   jsonBodyLimitBytes: number;
   maxPendingChallenges: number;
+  /** Checks a login signature; replaceable so tests can see which key it is asked about. */
+  verifyLogin?: typeof verifyLogin;
 }
 
 function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
@@ -53,6 +55,12 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.set('etag', false);
   const challenges = new LoginChallenges(LOGIN_NONCE_TTL_SECONDS * 1000, deps.maxPendingChallenges);
   const log = deps.logger;
+  const verifySignature = deps.verifyLogin ?? verifyLogin;
+  // An unknown user's signature is checked against this key (whose private half is dropped), so
+  // a login takes the same work whether or not the user exists.
+  const dummyLoginKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
 
   app.use((req, res, next) => {
     const started = Date.now();
@@ -86,7 +94,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
       throw new HttpError(401, 'login_failed', LOGIN_FAILED_NONCE);
     }
     const record = await deps.directory.getUser(user);
-    if (!record || !verifyLogin(record.publicKeyPem, user, nonce, signature)) {
+    const signatureOk = verifySignature(record?.publicKeyPem ?? dummyLoginKeyPem, user, nonce, signature);
+    if (!record || !signatureOk) {
       log.info({ user, why: record ? 'bad signature' : 'unknown user' }, 'login failed');
       throw new HttpError(401, 'login_failed', LOGIN_FAILED_SIGNATURE);
     }
@@ -129,16 +138,25 @@ export function createApiApp(deps: ApiDeps): express.Express {
       throw new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`);
 
     const sessionId = randomUUID();
+    // Counted against the pending-session limits before any further work is done for it.
+    const created = deps.pairer.create({ sid: sessionId, vm: vm.id, user: user.name });
+    if (!created.ok) throw new HttpError(429, 'too_many_sessions', created.message);
     const ports = effectivePorts(vm, grant);
-    const ukey = sshFingerprintFromPem(user.publicKeyPem);
-    const { token: ticket, expiresAt } = await deps.issuer.issueTicket({
-      sub: user.name,
-      sid: sessionId,
-      vm: vm.id,
-      ukey,
-      ports,
-    });
-    deps.pairer.create({ sid: sessionId, vm: vm.id, user: user.name });
+    let ticket: string;
+    let expiresAt: Date;
+    try {
+      const ukey = sshFingerprintFromPem(user.publicKeyPem);
+      ({ token: ticket, expiresAt } = await deps.issuer.issueTicket({
+        sub: user.name,
+        sid: sessionId,
+        vm: vm.id,
+        ukey,
+        ports,
+      }));
+    } catch (error) {
+      deps.pairer.cancel(sessionId, 'no ticket could be issued');
+      throw error;
+    }
     if (!deps.registry.send(vm.id, { type: 'dial', sessionId, ticket })) {
       deps.pairer.refuse(sessionId, vm.id, 'agent went offline');
       throw new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`);

@@ -136,15 +136,22 @@ describe('control API', () => {
       const exp = await api(h.relay, 'GET', '/vms', { token: expired.token });
       assert.equal(exp.status, 401);
       assert.equal(exp.body.error.code, 'token_expired');
-      // A ticket is signed by the same key but is not an access token.
+    });
+
+    test('a ticket, signed by the same key for the same user, is not an access token', async () => {
       const ticket = await h.relay.issuer.issueTicket({
         sub: 'alice',
         sid: crypto.randomUUID(),
         vm: TEST_VM,
-        ukey: 'SHA256:x',
-        ports: [],
+        ukey: sshFingerprintFromPem(h.alice.publicKeyPem),
+        ports: [22],
       });
-      assert.equal((await api(h.relay, 'GET', '/vms', { token: ticket.token })).status, 401);
+      const res = await api(h.relay, 'GET', '/vms', { token: ticket.token });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error.code, 'unauthenticated');
+      assert.match(res.body.error.message, /access token rejected \(.*("typ"|"aud").*\)/);
+      const session = await api(h.relay, 'POST', '/sessions', { token: ticket.token, body: { vm: TEST_VM } });
+      assert.equal(session.status, 401);
     });
   });
 

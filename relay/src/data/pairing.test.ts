@@ -103,6 +103,38 @@ describe('session pairing', () => {
       }
     });
 
+    test('an access token is not a ticket, even one for the same user', async () => {
+      const { agent, session, token } = await startSession(h);
+      try {
+        const e = await refusal(openConnect(h.relay, session.sessionId, token));
+        assert.equal(e.status, 401);
+        assert.match(e.body, /^ticket rejected: .*("typ"|"aud")/);
+        assert.equal(h.relay.sessionStats(session.sessionId)?.connectJoined, false);
+      } finally {
+        agent.close();
+      }
+    });
+
+    test('a ticket for this session and VM but another user is refused', async () => {
+      const { agent, session } = await startSession(h);
+      try {
+        const sid = session.sessionId;
+        const forBob = await h.relay.issuer.issueTicket({
+          sub: 'bob',
+          sid,
+          vm: TEST_VM,
+          ukey: sshFingerprintFromPem(h.bob.publicKeyPem),
+          ports: [22],
+        });
+        const e = await refusal(openConnect(h.relay, sid, forBob.token));
+        assert.equal(e.status, 401);
+        assert.equal(e.body, 'ticket rejected: ticket is for another user');
+        assert.equal(h.relay.sessionStats(sid)?.connectJoined, false);
+      } finally {
+        agent.close();
+      }
+    });
+
     test('an agent data socket needs its credential and a session of its own VM', async () => {
       const { agent, session } = await startSession(h);
       try {

@@ -11,6 +11,10 @@ export interface PairerOptions extends FlowLimits {
   unpairedTimeoutMs: number;
   /** How long a session created by the API waits for its first socket. */
   pendingTtlMs: number;
+  /** Sessions not yet paired that one user may have at a time. */
+  maxPendingSessionsPerUser: number;
+  /** Sessions not yet paired, over all users. */
+  maxPendingSessions: number;
   logger: Logger;
   heartbeat: Heartbeat;
   observer?: DataPlaneObserver;
@@ -32,6 +36,8 @@ interface Session {
   endReason?: string;
   /** Frames the first side sent before the other joined, held (not read further) until pairing. */
   early?: EarlyFrames;
+  /** Counted against the pending limits until it pairs or ends. */
+  countedPending: boolean;
 }
 
 interface EarlyFrames {
@@ -45,6 +51,9 @@ const EARLY_FRAMES_LIMIT_BYTES = 256 * 1024;
 
 export type AttachCheck = { ok: true } | { ok: false; status: number; reason: string };
 
+export type CreateRefusal = { ok: false; reason: 'user_limit' | 'relay_limit'; message: string };
+export type CreateResult = { ok: true } | CreateRefusal;
+
 const who = (side: Side) => (side === 'agent' ? 'agent' : 'Connect');
 
 /**
@@ -54,16 +63,63 @@ const who = (side: Side) => (side === 'agent' ? 'agent' : 'Connect');
  */
 export class SessionPairer {
   private readonly sessions = new Map<string, Session>();
+  /** Sessions not yet paired (pending or refused), per user and in total. */
+  private readonly pendingByUser = new Map<string, number>();
+  private pendingTotal = 0;
 
   constructor(private readonly opts: PairerOptions) {}
 
-  create(s: { sid: string; vm: string; user: string }): void {
-    const session: Session = { ...s, createdAt: Date.now(), state: 'pending' };
+  /**
+   * Registers a new session unless the user, or the relay as a whole, already has as many
+   * unpaired sessions as allowed: each one holds memory for about a minute and makes an agent dial.
+   */
+  create(s: { sid: string; vm: string; user: string }): CreateResult {
+    const { maxPendingSessionsPerUser: perUser, maxPendingSessions: total } = this.opts;
+    const mine = this.pendingByUser.get(s.user) ?? 0;
+    let refusal: CreateRefusal | undefined;
+    if (mine >= perUser)
+      refusal = {
+        ok: false,
+        reason: 'user_limit',
+        message:
+          `you already have ${mine} sessions waiting to connect (the limit is ${perUser}); ` +
+          'wait for them to connect or expire (about a minute), or close sessions you no longer use',
+      };
+    else if (this.pendingTotal >= total)
+      refusal = {
+        ok: false,
+        reason: 'relay_limit',
+        message:
+          `the relay already has ${this.pendingTotal} sessions waiting to connect (the limit is ${total}); ` +
+          'wait a minute and try again, or close sessions you no longer use',
+      };
+    if (refusal) {
+      this.opts.logger.warn(
+        { vm: s.vm, user: s.user, reason: refusal.reason, userPending: mine, relayPending: this.pendingTotal },
+        'session refused: too many pending sessions',
+      );
+      return refusal;
+    }
+    const session: Session = { ...s, createdAt: Date.now(), state: 'pending', countedPending: true };
+    this.pendingByUser.set(s.user, mine + 1);
+    this.pendingTotal++;
     session.lifetimeTimer = setTimeout(() => {
       if (!session.agent && !session.connect) this.end(session, 'nobody joined before the ticket expired');
     }, this.opts.pendingTtlMs);
     this.sessions.set(s.sid, session);
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session created');
+    return { ok: true };
+  }
+
+  /** Ends a session nobody has joined yet (its creation could not be completed). */
+  cancel(sid: string, reason: string): void {
+    const s = this.sessions.get(sid);
+    if (s && !s.agent && !s.connect) this.end(s, reason);
+  }
+
+  /** How many sessions are waiting to pair: for `user`, or in total. */
+  pendingCount(user?: string): number {
+    return user === undefined ? this.pendingTotal : (this.pendingByUser.get(user) ?? 0);
   }
 
   /** vm/user of a session (what the upgrade router needs to check a ticket), if it exists. */
@@ -109,7 +165,7 @@ export class SessionPairer {
     if (other) return this.pair(s);
 
     clearTimeout(s.lifetimeTimer);
-    this.holdEarlyFrames(s, ws, log);
+    this.holdEarlyFrames(s, side, ws, log);
     const secs = Math.round(this.opts.unpairedTimeoutMs / 100) / 10;
     const missing = who(side === 'agent' ? 'connect' : 'agent');
     s.unpairedTimer = setTimeout(() => {
@@ -194,7 +250,7 @@ export class SessionPairer {
    * Its frames are kept and the socket is paused until the other side is there, so nothing is
    * lost and an early side cannot make the relay buffer more than a small bound.
    */
-  private holdEarlyFrames(s: Session, ws: WebSocket, log: Logger): void {
+  private holdEarlyFrames(s: Session, side: Side, ws: WebSocket, log: Logger): void {
     const frames: Buffer[] = [];
     let bytes = 0;
     const hold = (data: RawData): void => {
@@ -202,7 +258,11 @@ export class SessionPairer {
       bytes += buf.length;
       if (bytes > EARLY_FRAMES_LIMIT_BYTES) {
         log.warn({ bytes }, 'data socket sent too much before its peer joined');
-        ws.close(CloseCode.protocolError, 'too much data before the other side joined');
+        ws.off('message', hold);
+        // The session goes (a late peer gets 404) and the socket is dropped at once: a paused
+        // socket cannot finish a closing handshake, and buffering more of it is what we refuse.
+        this.end(s, `the ${who(side)} sent more than ${EARLY_FRAMES_LIMIT_BYTES} bytes before its peer joined`);
+        ws.terminate();
         return;
       }
       frames.push(buf);
@@ -216,6 +276,7 @@ export class SessionPairer {
     clearTimeout(s.unpairedTimer);
     clearTimeout(s.lifetimeTimer);
     s.state = 'paired';
+    this.releasePending(s);
     const hb = this.opts.heartbeat;
     const early = s.early;
     if (early) early.ws.off('message', early.hold);
@@ -237,16 +298,28 @@ export class SessionPairer {
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
   }
 
+  private releasePending(s: Session): void {
+    if (!s.countedPending) return;
+    s.countedPending = false;
+    this.pendingTotal--;
+    const left = (this.pendingByUser.get(s.user) ?? 1) - 1;
+    if (left > 0) this.pendingByUser.set(s.user, left);
+    else this.pendingByUser.delete(s.user);
+  }
+
   /** Removes the session and reports it once; closing sockets is the caller's job. */
   private end(s: Session, reason: string): void {
     if (s.endReason !== undefined) return;
     s.endReason = reason;
-    // A held socket must be read again, or the closing handshake that follows never completes.
+    // A held socket must be read again, or the closing handshake that follows never completes;
+    // what it still sends is dropped, not held.
+    s.early?.ws.off('message', s.early.hold);
     s.early?.ws.resume();
     s.early = undefined;
     clearTimeout(s.unpairedTimer);
     clearTimeout(s.lifetimeTimer);
     this.sessions.delete(s.sid);
+    this.releasePending(s);
     const started = s.pipe?.startedAt ?? s.createdAt;
     const stats: SessionCloseStats = {
       sid: s.sid,
