@@ -40,7 +40,7 @@ export interface SpawnSpec {
   env?: Record<string, string | undefined>;
 }
 
-/** After SIGHUP, what is still running in the process's group or session gets SIGKILL. */
+/** After SIGHUP, the process we started (not its detached jobs) gets SIGKILL if it still runs. */
 const KILL_GRACE_MS = 2000;
 
 /** Live processes in the session led by `sid` (Linux /proc; empty where there is none). */
@@ -93,11 +93,19 @@ function signalTree(leader: number, sig: NodeJS.Signals | 0): boolean {
   return found;
 }
 
-/** SIGHUP to the whole tree now; SIGKILL to whatever is left after the grace period. */
+/**
+ * What a terminal hang-up does under OpenSSH: SIGHUP to the whole tree, so ordinary background
+ * jobs end with the session, while a job that chose to ignore it (`nohup python train.py &`,
+ * the way researchers keep long runs alive) survives. Only the process we started is forced.
+ */
 function hangupTree(leader: number): void {
   signalTree(leader, 'SIGHUP');
   const t = setTimeout(() => {
-    if (signalTree(leader, 0)) signalTree(leader, 'SIGKILL');
+    try {
+      process.kill(leader, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }, KILL_GRACE_MS);
   t.unref();
 }
