@@ -179,33 +179,32 @@ async function main(): Promise<void> {
   if (!token.ok) throw new Error(token.error.message);
   const key = await new UserKeyStore(airlockPaths(home)).load();
   if (!key.ok) throw new Error(key.error.message);
+  const userKey = key.value;
+  const accessToken = token.value.accessToken;
+  const newSession = async () => {
+    const r = await openVmSession({
+      relayUrl: relay.info.url,
+      token: accessToken,
+      vm: 'bench-vm',
+      user: 'bench',
+      userKey,
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
   const setup: number[] = [];
   for (let i = 0; i < 15; i++) {
     const t0 = performance.now();
-    const s = await openVmSession({
-      relayUrl: relay.info.url,
-      token: token.value.accessToken,
-      vm: 'bench-vm',
-      user: 'bench',
-      userKey: key.value,
-    });
-    if (!s.ok) throw new Error(s.error.message);
-    const ex = await s.value.exec('true');
+    const s = await newSession();
+    const ex = await s.exec('true');
     if (!ex.ok) throw new Error(ex.error.message);
     await ex.value.exit;
     setup.push(performance.now() - t0);
-    await s.value.close();
+    await s.close();
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
-  const s = await openVmSession({
-    relayUrl: relay.info.url,
-    token: token.value.accessToken,
-    vm: 'bench-vm',
-    user: 'bench',
-    userKey: key.value,
-  });
-  if (!s.ok) throw new Error(s.error.message);
-  const sh = await s.value.openShell({ pty: true, cols: 80, rows: 24 });
+  const s = await newSession();
+  const sh = await s.openShell({ pty: true, cols: 80, rows: 24 });
   if (!sh.ok) throw new Error(sh.error.message);
   let seen = '';
   let waiter: (() => void) | undefined;
@@ -225,7 +224,7 @@ async function main(): Promise<void> {
     while (!seen.includes(ch)) await new Promise<void>((r) => (waiter = r));
     echo.push(performance.now() - t0);
   }
-  await s.value.close();
+  await s.close();
   results.echoMs = { p50: pct(echo, 0.5), p99: pct(echo, 0.99), samples: echo.length };
   row('keystroke echo p50 / p99 (ms)', pct(echo, 0.5).toFixed(2), pct(echo, 0.99).toFixed(2));
 

@@ -1,9 +1,11 @@
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, closeReason } from '@airlock/shared';
 import type { Heartbeat } from './heartbeat.js';
 import type { DataPlaneObserver, SessionCloseStats, SessionSnapshot } from './observer.js';
-import { asBuffer, SessionPipe, type FlowLimits } from './session-pipe.js';
+import { EarlyFrameHold } from './early-frames.js';
+import { PendingSessionQuota, type QuotaRefusal } from './pending-quota.js';
+import { SessionPipe, type FlowLimits } from './session-pipe.js';
 
 export type Side = 'agent' | 'connect';
 
@@ -35,15 +37,9 @@ interface Session {
   /** Set when the relay closes a socket itself, so the close event does not overwrite the reason. */
   endReason?: string;
   /** Frames the first side sent before the other joined, held (not read further) until pairing. */
-  early?: EarlyFrames;
+  early?: EarlyFrameHold;
   /** Counted against the pending limits until it pairs or ends. */
   countedPending: boolean;
-}
-
-interface EarlyFrames {
-  ws: WebSocket;
-  frames: Buffer[];
-  hold: (data: RawData) => void;
 }
 
 /** What one side may send before the other joins (an SSH version line and KEXINIT are < 4 KiB). */
@@ -51,7 +47,7 @@ const EARLY_FRAMES_LIMIT_BYTES = 256 * 1024;
 
 export type AttachCheck = { ok: true } | { ok: false; status: number; reason: string };
 
-export type CreateRefusal = { ok: false; reason: 'user_limit' | 'relay_limit'; message: string };
+export type CreateRefusal = QuotaRefusal;
 export type CreateResult = { ok: true } | CreateRefusal;
 
 const who = (side: Side) => (side === 'agent' ? 'agent' : 'Connect');
@@ -63,46 +59,34 @@ const who = (side: Side) => (side === 'agent' ? 'agent' : 'Connect');
  */
 export class SessionPairer {
   private readonly sessions = new Map<string, Session>();
-  /** Sessions not yet paired (pending or refused), per user and in total. */
-  private readonly pendingByUser = new Map<string, number>();
-  private pendingTotal = 0;
+  /** Sessions not yet paired (pending or refused). */
+  private readonly pending: PendingSessionQuota;
 
-  constructor(private readonly opts: PairerOptions) {}
+  constructor(private readonly opts: PairerOptions) {
+    this.pending = new PendingSessionQuota({ perUser: opts.maxPendingSessionsPerUser, total: opts.maxPendingSessions });
+  }
 
   /**
    * Registers a new session unless the user, or the relay as a whole, already has as many
    * unpaired sessions as allowed: each one holds memory for about a minute and makes an agent dial.
    */
   create(s: { sid: string; vm: string; user: string }): CreateResult {
-    const { maxPendingSessionsPerUser: perUser, maxPendingSessions: total } = this.opts;
-    const mine = this.pendingByUser.get(s.user) ?? 0;
-    let refusal: CreateRefusal | undefined;
-    if (mine >= perUser)
-      refusal = {
-        ok: false,
-        reason: 'user_limit',
-        message:
-          `you already have ${mine} sessions waiting to connect (the limit is ${perUser}); ` +
-          'wait for them to connect or expire (about a minute), or close sessions you no longer use',
-      };
-    else if (this.pendingTotal >= total)
-      refusal = {
-        ok: false,
-        reason: 'relay_limit',
-        message:
-          `the relay already has ${this.pendingTotal} sessions waiting to connect (the limit is ${total}); ` +
-          'wait a minute and try again, or close sessions you no longer use',
-      };
+    const refusal = this.pending.check(s.user);
     if (refusal) {
       this.opts.logger.warn(
-        { vm: s.vm, user: s.user, reason: refusal.reason, userPending: mine, relayPending: this.pendingTotal },
+        {
+          vm: s.vm,
+          user: s.user,
+          reason: refusal.reason,
+          userPending: this.pending.count(s.user),
+          relayPending: this.pending.count(),
+        },
         'session refused: too many pending sessions',
       );
       return refusal;
     }
     const session: Session = { ...s, createdAt: Date.now(), state: 'pending', countedPending: true };
-    this.pendingByUser.set(s.user, mine + 1);
-    this.pendingTotal++;
+    this.pending.take(s.user);
     session.lifetimeTimer = setTimeout(() => {
       if (!session.agent && !session.connect) this.end(session, 'nobody joined before the ticket expired');
     }, this.opts.pendingTtlMs);
@@ -119,7 +103,7 @@ export class SessionPairer {
 
   /** How many sessions are waiting to pair: for `user`, or in total. */
   pendingCount(user?: string): number {
-    return user === undefined ? this.pendingTotal : (this.pendingByUser.get(user) ?? 0);
+    return this.pending.count(user);
   }
 
   /** vm/user of a session (what the upgrade router needs to check a ticket), if it exists. */
@@ -251,25 +235,13 @@ export class SessionPairer {
    * lost and an early side cannot make the relay buffer more than a small bound.
    */
   private holdEarlyFrames(s: Session, side: Side, ws: WebSocket, log: Logger): void {
-    const frames: Buffer[] = [];
-    let bytes = 0;
-    const hold = (data: RawData): void => {
-      const buf = asBuffer(data);
-      bytes += buf.length;
-      if (bytes > EARLY_FRAMES_LIMIT_BYTES) {
-        log.warn({ bytes }, 'data socket sent too much before its peer joined');
-        ws.off('message', hold);
-        // The session goes (a late peer gets 404) and the socket is dropped at once: a paused
-        // socket cannot finish a closing handshake, and buffering more of it is what we refuse.
-        this.end(s, `the ${who(side)} sent more than ${EARLY_FRAMES_LIMIT_BYTES} bytes before its peer joined`);
-        ws.terminate();
-        return;
-      }
-      frames.push(buf);
-    };
-    ws.on('message', hold);
-    ws.pause();
-    s.early = { ws, frames, hold };
+    s.early = new EarlyFrameHold(ws, EARLY_FRAMES_LIMIT_BYTES, (bytes) => {
+      log.warn({ bytes }, 'data socket sent too much before its peer joined');
+      // The session goes (a late peer gets 404) and the socket is dropped at once: a paused
+      // socket cannot finish a closing handshake, and buffering more of it is what we refuse.
+      this.end(s, `the ${who(side)} sent more than ${EARLY_FRAMES_LIMIT_BYTES} bytes before its peer joined`);
+      ws.terminate();
+    });
   }
 
   private pair(s: Session): void {
@@ -278,8 +250,8 @@ export class SessionPairer {
     s.state = 'paired';
     this.releasePending(s);
     const hb = this.opts.heartbeat;
-    const early = s.early;
-    if (early) early.ws.off('message', early.hold);
+    const early = s.early?.stop();
+    s.early = undefined;
     s.pipe = new SessionPipe(
       s.sid,
       s.agent!,
@@ -289,32 +261,21 @@ export class SessionPairer {
       (ws) => hb.touch(ws),
       (end) => this.end(s, end.reason),
     );
-    if (early) {
-      s.early = undefined;
-      // Replayed through the pipe's own listener, in order, before anything read after resume().
-      for (const frame of early.frames) early.ws.emit('message', frame, true);
-      early.ws.resume();
-    }
+    early?.replay();
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
   }
 
   private releasePending(s: Session): void {
     if (!s.countedPending) return;
     s.countedPending = false;
-    this.pendingTotal--;
-    const left = (this.pendingByUser.get(s.user) ?? 1) - 1;
-    if (left > 0) this.pendingByUser.set(s.user, left);
-    else this.pendingByUser.delete(s.user);
+    this.pending.release(s.user);
   }
 
   /** Removes the session and reports it once; closing sockets is the caller's job. */
   private end(s: Session, reason: string): void {
     if (s.endReason !== undefined) return;
     s.endReason = reason;
-    // A held socket must be read again, or the closing handshake that follows never completes;
-    // what it still sends is dropped, not held.
-    s.early?.ws.off('message', s.early.hold);
-    s.early?.ws.resume();
+    s.early?.drop();
     s.early = undefined;
     clearTimeout(s.unpairedTimer);
     clearTimeout(s.lifetimeTimer);
