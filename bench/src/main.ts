@@ -6,6 +6,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileDirectory, enrollVm } from '@airlock/relay';
 import { ConfigStore, UserKeyStore, airlockPaths, openVmSession } from '@airlock/connect';
+import { bundlePrograms } from '../../scripts/tasks/bundle.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
 import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
@@ -46,6 +47,8 @@ const best = async (f: () => Promise<number>, n = 3) => {
 };
 
 async function main(): Promise<void> {
+  // The CLI is measured as users run it: from the fresh bundle, not through tsx.
+  await bundlePrograms();
   const source = await startSourceService();
   stops.push(() => source.server.close());
   const ports = [source.port];
