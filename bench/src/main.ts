@@ -1,11 +1,20 @@
 // `npm run bench`: throughput, setup time and echo latency, side by side in one run.
 // Prints a table and writes bench/results/bench-<date>.json. Not part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileDirectory, enrollVm } from '@airlock/relay';
-import { ConfigStore, UserKeyStore, airlockPaths, openVmSession } from '@airlock/connect';
+import { sshFingerprintB64 } from '@airlock/shared';
+import {
+  ConfigStore,
+  UserKeyStore,
+  airlockPaths,
+  connectVmSession,
+  openVmSession,
+  type VmSession,
+} from '@airlock/connect';
 import { bundlePrograms } from '../../scripts/tasks/bundle.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
@@ -206,30 +215,26 @@ async function main(): Promise<void> {
     await s.close();
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
-  const s = await newSession();
-  const sh = await s.openShell({ pty: true, cols: 80, rows: 24 });
-  if (!sh.ok) throw new Error(sh.error.message);
-  let seen = '';
-  let waiter: (() => void) | undefined;
-  sh.value.stdout.on('data', (d: Buffer) => {
-    seen += d.toString('latin1');
-    waiter?.();
+  const viaRelayEcho = await measureEcho(await newSession());
+  const direct0 = await connectVmSession({
+    relayUrl: direct.info.url,
+    session: {
+      sessionId: randomUUID(),
+      vm: 'bench-vm',
+      ticket: 'unused-without-relay',
+      hostKey: direct.info.hostKey,
+      hostKeyFingerprint: sshFingerprintB64(direct.info.hostKey),
+      ports: [source.port],
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    },
+    user: 'bench',
+    userKey,
   });
-  sh.value.stdin.write('stty raw -echo; echo READY; exec cat\r');
-  while (!seen.includes('READY')) await new Promise<void>((r) => (waiter = r));
-  await new Promise((r) => setTimeout(r, 300));
-  const echo: number[] = [];
-  for (let i = 0; i < 400; i++) {
-    seen = '';
-    const ch = String.fromCharCode(97 + (i % 26));
-    const t0 = performance.now();
-    sh.value.stdin.write(ch);
-    while (!seen.includes(ch)) await new Promise<void>((r) => (waiter = r));
-    echo.push(performance.now() - t0);
-  }
-  await s.close();
-  results.echoMs = { p50: pct(echo, 0.5), p99: pct(echo, 0.99), samples: echo.length };
-  row('keystroke echo p50 / p99 (ms)', pct(echo, 0.5).toFixed(2), pct(echo, 0.99).toFixed(2));
+  if (!direct0.ok) throw new Error(direct0.error.message);
+  const directEcho = await measureEcho(direct0.value);
+  results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho };
+  row('keystroke echo via relay p50 / p99 (ms)', viaRelayEcho.p50.toFixed(2), viaRelayEcho.p99.toFixed(2));
+  row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));
 
   // Whole commands last: spawnSync blocks this process, which would starve its own sockets.
   const cmd = (args: string[], env: Record<string, string> = {}) => {
@@ -263,6 +268,32 @@ async function main(): Promise<void> {
   const file = join(outDir, `bench-${(results.date as string).slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   console.log(`\nwritten to ${file}`);
+}
+
+/** One byte at a time through a PTY running `cat` in raw mode; closes the session. */
+async function measureEcho(s: VmSession): Promise<{ p50: number; p99: number; samples: number }> {
+  const sh = await s.openShell({ pty: true, cols: 80, rows: 24 });
+  if (!sh.ok) throw new Error(sh.error.message);
+  let seen = '';
+  let waiter: (() => void) | undefined;
+  sh.value.stdout.on('data', (d: Buffer) => {
+    seen += d.toString('latin1');
+    waiter?.();
+  });
+  sh.value.stdin.write('stty raw -echo; echo READY; exec cat\r');
+  while (!seen.includes('READY')) await new Promise<void>((r) => (waiter = r));
+  await new Promise((r) => setTimeout(r, 300));
+  const echo: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    seen = '';
+    const ch = String.fromCharCode(97 + (i % 26));
+    const t0 = performance.now();
+    sh.value.stdin.write(ch);
+    while (!seen.includes(ch)) await new Promise<void>((r) => (waiter = r));
+    echo.push(performance.now() - t0);
+  }
+  await s.close();
+  return { p50: pct(echo, 0.5), p99: pct(echo, 0.99), samples: echo.length };
 }
 
 function startAgentChild(cfg: string): Promise<Child<unknown>> {
