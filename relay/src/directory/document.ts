@@ -115,7 +115,16 @@ export abstract class DocumentDirectory implements Directory {
     return this.update((doc) => {
       if (!doc.users.some((u) => u.name === grant.user))
         throw new DirectoryError('not_found', `no user "${grant.user}"`);
-      if (!doc.vms.some((v) => v.id === grant.vm)) throw new DirectoryError('not_found', `no VM "${grant.vm}"`);
+      const vm = doc.vms.find((v) => v.id === grant.vm);
+      if (!vm) throw new DirectoryError('not_found', `no VM "${grant.vm}"`);
+      // A grant to a port the VM does not allow would silently open nothing: say so instead.
+      const outside = (ports ?? []).filter((p) => !vm.ports.includes(p));
+      if (outside.length > 0)
+        throw new DirectoryError(
+          'invalid',
+          `VM "${vm.id}" does not allow port${outside.length > 1 ? 's' : ''} ${outside.join(', ')} ` +
+            `(it allows ${vm.ports.join(', ') || 'none'})`,
+        );
       const record: GrantRecord = { user: grant.user, vm: grant.vm, createdAt: new Date().toISOString() };
       if (ports !== undefined) record.ports = ports;
       doc.grants = doc.grants.filter((g) => !(g.user === grant.user && g.vm === grant.vm));

@@ -63,6 +63,10 @@ test('directory rules: duplicates, unknown names, invalid keys and names', async
   await assert.rejects(enrollVm(d, 'vm2', [70000]), /ports/);
   await assert.rejects(d.grant({ user: 'nobody', vm: 'vm1' }), /no user "nobody"/);
   await assert.rejects(d.grant({ user: 'alice', vm: 'nope' }), /no VM "nope"/);
+  await assert.rejects(
+    d.grant({ user: 'alice', vm: 'vm1', ports: [22, 9999] }),
+    (e: unknown) => e instanceof DirectoryError && e.code === 'invalid' && /does not allow port 9999/.test(e.message),
+  );
   const g = await d.grant({ user: 'alice', vm: 'vm1' });
   assert.deepEqual(effectivePorts((await d.getVm('vm1'))!, g), [22]);
   assert.equal(await d.revoke('alice', 'vm1'), true);
