@@ -208,17 +208,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
   }
 }
 
-/** Every byte the relay copied for all sessions, per direction. */
-export function allFrames(sys: System): { up: Buffer; down: Buffer } {
-  const up: Buffer[] = [];
-  const down: Buffer[] = [];
-  for (const f of sys.frames.values()) {
-    up.push(...f.up);
-    down.push(...f.down);
-  }
-  return { up: Buffer.concat(up), down: Buffer.concat(down) };
-}
-
 export function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }

@@ -19,6 +19,12 @@ test('exec: stdout, stderr and the exit code come back separately through the re
   assert.doesNotMatch(r.stdout, /to-stderr/);
 });
 
+test('exec: a command killed by a signal exits 128+n, like ssh, and says so', async () => {
+  const r = await sys.cli(['exec', sys.vm, '--', 'sh', '-c', 'kill -TERM $$']);
+  assert.equal(r.code, 128 + 15, r.stderr);
+  assert.match(r.stderr, /TERM/);
+});
+
 test('exec: stdin is forwarded and its end reaches the remote command', async () => {
   const r = await sys.cli(['exec', sys.vm, '--', 'sh', '-c', 'tr a-z A-Z; echo done'], { input: 'hello airlock\n' });
   assert.equal(r.code, 0, r.stderr);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATA_FRAME_MAX_BYTES } from '@airlock/shared';
 
 /**
  * Everything a relay instance can be told. Defaults are the embedded single-box setup; every
@@ -27,11 +28,7 @@ export const RelayConfig = z
       .nonnegative()
       .default(256 * 1024),
     /** Largest WebSocket message accepted on any socket (data frames are copied whole). */
-    maxPayloadBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(4 * 1024 * 1024),
+    maxPayloadBytes: z.number().int().positive().default(DATA_FRAME_MAX_BYTES),
     /** An agent's control socket must send `register` within this time. */
     agentRegisterTimeoutMs: z.number().int().positive().default(10_000),
     /** Ping period; a socket that shows no sign of life for a whole period is terminated. */

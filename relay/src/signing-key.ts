@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@airlock/shared';
 import { generateRelaySigningKey, relaySigningKeyFromPem, type RelaySigningKey } from '@airlock/shared';
 
 export const SIGNING_KEY_FILE = 'relay-signing-key.pem';

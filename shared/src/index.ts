@@ -5,3 +5,4 @@ export * from './login.js';
 export * from './fingerprint.js';
 export * from './signed-tokens.js';
 export * from './logger.js';
+export * from './files.js';

@@ -1,4 +1,11 @@
-import { CloseCode, SESSION_ID_PARAM, TicketVerifier, WS_PATHS, type TicketClaims } from '@airlock/shared';
+import {
+  CloseCode,
+  DATA_FRAME_MAX_BYTES,
+  SESSION_ID_PARAM,
+  TicketVerifier,
+  WS_PATHS,
+  type TicketClaims,
+} from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import type { Logger } from 'pino';
@@ -20,8 +27,6 @@ export interface SessionHostOptions {
 }
 
 const DATA_SOCKET_OPEN_TIMEOUT_MS = 10_000;
-/** Data frames are SSH packets (≤ ~256 KB incl. overhead); anything bigger is not our peer. */
-const MAX_DATA_FRAME = 4 * 1024 * 1024;
 
 /** Handles dial requests: verify the ticket, open the data socket, run the SSH server side. */
 export class SessionHost {
@@ -69,14 +74,15 @@ export class SessionHost {
     const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${config.credential}` },
       handshakeTimeout: DATA_SOCKET_OPEN_TIMEOUT_MS,
-      maxPayload: MAX_DATA_FRAME,
+      maxPayload: DATA_FRAME_MAX_BYTES,
       perMessageDeflate: false,
     });
     // The adapter must listen before the socket opens, or the first SSH frames are lost.
     const stream = webSocketSshStream(ws);
-    // The SSH server speaks only after the client's first frame: a relay that has not paired
-    // the two sockets yet has nowhere to put our banner (the relay in this tree drops frames
-    // that arrive before pairing). NodeStream keeps the frame for the handshake to read.
+    // The SSH server speaks only after the client's first frame. The relay holds what a side
+    // sends before pairing, so this is a second safeguard, not a need: it keeps the agent from
+    // talking into a socket that no client will ever join. NodeStream keeps the frame for the
+    // handshake to read.
     const clientSpoke = new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), config.authTimeoutMs);
       ws.once('message', () => {

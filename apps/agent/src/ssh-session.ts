@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { checkForward, runForward, type Connector } from './direct-tcpip.js';
 import type { OsUser } from './os-user.js';
 import { SessionChannel } from './session-channel.js';
-import { releaseSession } from './ssh-dispose.js';
+import { releaseSession } from '@airlock/shared/ssh';
 
 export interface SshSessionOptions {
   sid: string;

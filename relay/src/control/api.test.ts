@@ -224,11 +224,14 @@ describe('control API', () => {
     });
 
     test('ports are the grant narrowed to what the VM allows', async () => {
-      await h.relay.directory.grant({ user: 'bob', vm: TEST_VM, ports: [8888, 3389] });
+      // Granted while the VM allowed both ports; the VM then stops allowing 22.
+      await h.relay.directory.grant({ user: 'bob', vm: TEST_VM, ports: [8888, 22] });
+      await h.relay.directory.setVmPorts(TEST_VM, [8888]);
       try {
         const res = await api(h.relay, 'GET', '/vms', { token: await login(h.relay, h.bob) });
         assert.deepEqual(res.body.vms, [{ id: TEST_VM, online: false, ports: [8888] }]);
       } finally {
+        await h.relay.directory.setVmPorts(TEST_VM, [22, 8888]);
         await h.relay.directory.revoke('bob', TEST_VM);
       }
     });

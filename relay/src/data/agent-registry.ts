@@ -53,8 +53,4 @@ export class AgentRegistry {
     link.ws.send(JSON.stringify(message));
     return true;
   }
-
-  all(): AgentLink[] {
-    return [...this.links.values()];
-  }
 }

@@ -215,10 +215,6 @@ export class SessionPairer {
     return [...this.sessions.keys()].map((sid) => this.snapshot(sid)!);
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Ends every session (relay shutdown). */
   closeAll(code: number, reason: string): void {
     for (const s of [...this.sessions.values()]) {
@@ -259,7 +255,7 @@ export class SessionPairer {
       this.opts,
       this.opts.observer,
       (ws) => hb.touch(ws),
-      (end) => this.end(s, end.reason),
+      (reason) => this.end(s, reason),
     );
     early?.replay();
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');

@@ -69,12 +69,6 @@ export class Flow {
   }
 }
 
-export interface PipeEnd {
-  /** Which side closed first. */
-  closedBy: 'agent' | 'connect';
-  reason: string;
-}
-
 /** Copies bytes both ways between a paired agent socket and Connect socket; either closing closes the other. */
 export class SessionPipe {
   readonly up: Flow;
@@ -89,7 +83,8 @@ export class SessionPipe {
     limits: FlowLimits,
     observer: DataPlaneObserver | undefined,
     onProgress: (ws: WebSocket) => void,
-    private readonly onEnd: (end: PipeEnd) => void,
+    /** Called once with the reason the session ended. */
+    private readonly onEnd: (reason: string) => void,
   ) {
     this.up = new Flow('up', sid, connect, agent, limits, observer, onProgress);
     this.down = new Flow('down', sid, agent, connect, limits, observer, onProgress);
@@ -100,7 +95,7 @@ export class SessionPipe {
   /** Ends the session from the relay's side (shutdown). */
   close(code: number, reason: string): void {
     if (this.ended) return;
-    this.finish({ closedBy: 'agent', reason });
+    this.finish(reason);
     for (const ws of [this.agent, this.connect]) this.closeSocket(ws, code, reason);
   }
 
@@ -108,13 +103,13 @@ export class SessionPipe {
     if (this.ended) return;
     const who = side === 'agent' ? 'agent' : 'Connect';
     const text = `${who} closed the session` + (peerReason ? `: ${peerReason}` : '');
-    this.finish({ closedBy: side, reason: `${text} (code ${code})` });
+    this.finish(`${text} (code ${code})`);
     this.closeSocket(side === 'agent' ? this.connect : this.agent, CloseCode.peerClosed, closeReason(text));
   }
 
-  private finish(end: PipeEnd): void {
+  private finish(reason: string): void {
     this.ended = true;
-    this.onEnd(end);
+    this.onEnd(reason);
   }
 
   private closeSocket(ws: WebSocket, code: number, reason: string): void {

@@ -52,6 +52,11 @@ export interface Directory {
   addVm(vm: { id: string; secretSha256: string; ports: number[] }): Promise<VmRecord>;
   /** Replaces the stored credential hash (credential rotation). Throws DirectoryError('not_found'). */
   setVmSecret(id: string, secretSha256: string): Promise<void>;
+  /**
+   * Replaces the ports a VM allows. Grants are not rewritten: what they open is always narrowed to
+   * the VM's ports at session time (`effectivePorts`). Throws DirectoryError('not_found').
+   */
+  setVmPorts(id: string, ports: number[]): Promise<void>;
 
   getGrant(user: string, vm: string): Promise<GrantRecord | undefined>;
   listGrants(filter?: { user?: string; vm?: string }): Promise<GrantRecord[]>;

@@ -100,6 +100,15 @@ export abstract class DocumentDirectory implements Directory {
     });
   }
 
+  async setVmPorts(id: string, ports: number[]): Promise<void> {
+    const checked = sortedPorts(check(z.array(Port), ports, 'ports'));
+    return this.update((doc) => {
+      const vm = doc.vms.find((v) => v.id === id);
+      if (!vm) throw new DirectoryError('not_found', `no VM "${id}"`);
+      vm.ports = checked;
+    });
+  }
+
   async getGrant(user: string, vm: string): Promise<GrantRecord | undefined> {
     return (await this.read()).grants.find((g) => g.user === user && g.vm === vm);
   }

@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomic } from '@airlock/shared';
 import { DocumentDirectory, DirectoryDocument, emptyDocument } from './document.js';
 
 export const DIRECTORY_FILE = 'directory.json';

@@ -3,3 +3,4 @@ export * from './messages.js';
 export * from './websocket-stream.js';
 export * from './channel-bridge.js';
 export * from './keys.js';
+export * from './session-release.js';

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SshAlgorithms, type KeyPair } from '@microsoft/dev-tunnels-ssh';
-import { importKey, exportPublicKey, type KeyFormat } from '@microsoft/dev-tunnels-ssh-keys';
+import { importKey, type KeyFormat } from '@microsoft/dev-tunnels-ssh-keys';
 import { sshFingerprint } from '../fingerprint.js';
 
 // KeyFormat is an ambient const enum, which isolated modules cannot read; its PKCS#8 value.
@@ -27,10 +27,6 @@ export async function keyFingerprint(key: KeyPair): Promise<string> {
 /** Imports an unencrypted PKCS#8 PEM private key (the user key) for SSH client authentication. */
 export async function sshKeyPairFromPem(privatePem: string): Promise<KeyPair> {
   return importKey(privatePem, null, PKCS8);
-}
-
-export async function spkiPemFromKeyPair(key: KeyPair): Promise<string> {
-  return exportPublicKey(key, PKCS8);
 }
 
 export function spkiPemFromPrivateKey(privateKey: KeyObject): string {

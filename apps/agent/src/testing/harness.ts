@@ -11,7 +11,7 @@ import { createSshConfig, generateHostKey, keyFingerprint } from '@airlock/share
 import { pino } from 'pino';
 import { startAgent, type RunningAgent, type StartAgentOptions } from '../agent.js';
 import { resolveAgentConfig, type AgentConfigInput } from '../config.js';
-import { releaseSession } from '../ssh-dispose.js';
+import { releaseSession } from '@airlock/shared/ssh';
 import type { FakeRelay } from './fake-relay.js';
 
 /** Logs go to stderr only when AIRLOCK_TEST_LOG is set (e.g. AIRLOCK_TEST_LOG=debug). */

@@ -117,7 +117,7 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
     .description('forward local ports on 127.0.0.1 to ports inside a VM until Ctrl-C')
     .argument('<vm>', 'VM name', vmArg)
     .argument('<forward...>', '<remotePort>[:<localPort>] — local port 0 or omitted picks a free one')
-    .option('--json', 'print the forwards as one JSON line')
+    .option('--json', 'print one JSON line per forward')
     .action((vm: string, specs: string[], opts: { json?: boolean }) =>
       run(() => {
         let forwards: ForwardSpec[];

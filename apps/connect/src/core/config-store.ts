@@ -2,7 +2,7 @@ import { unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { err, ok, UserName, type Result } from '@airlock/shared';
 import { ensureHome, type AirlockPaths } from './paths.js';
-import { readFileIfExists, writeFileAtomic } from './files.js';
+import { readFileIfExists, writeFileAtomic } from '@airlock/shared';
 
 export const ConnectConfig = z.object({
   relayUrl: z.string().url().optional(),

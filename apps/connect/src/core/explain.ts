@@ -22,8 +22,6 @@ export function nextStep(error: ConnectError): string | undefined {
       return 'check the user name, and that an admin registered your public key (`airlock key show`)';
     case 'vm_not_found':
       return 'run `airlock vms` to see the VMs you can reach';
-    case 'not_granted':
-      return 'ask an admin to grant you access to this VM';
     case 'vm_offline':
     case 'agent_unavailable':
       return "the VM's agent is not connected to the relay; start the VM or its agent, or ask an admin";

@@ -20,7 +20,6 @@ export type RelayError =
   | { code: 'token_expired'; message: string }
   | { code: 'login_failed'; message: string }
   | { code: 'vm_not_found'; message: string }
-  | { code: 'not_granted'; message: string }
   | { code: 'vm_offline'; message: string }
   | { code: 'bad_response'; url: string; message: string }
   | { code: 'http_error'; status: number; relayCode?: string; message: string };
@@ -34,14 +33,7 @@ export interface RelayClientOptions {
   fetch?: typeof fetch;
 }
 
-const PASSTHROUGH_CODES = new Set([
-  'unauthenticated',
-  'token_expired',
-  'login_failed',
-  'vm_not_found',
-  'not_granted',
-  'vm_offline',
-]);
+const PASSTHROUGH_CODES = new Set(['unauthenticated', 'token_expired', 'login_failed', 'vm_not_found', 'vm_offline']);
 
 /** The relay's REST API (`<relayUrl>/api/v1`), every response checked against the shared schemas. */
 export class RelayClient {
@@ -55,10 +47,6 @@ export class RelayClient {
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
-  }
-
-  withToken(token: string): RelayClient {
-    return new RelayClient({ relayUrl: this.relayUrl, token, timeoutMs: this.timeoutMs, fetch: this.fetchImpl });
   }
 
   challenge(user: string): Promise<Result<ChallengeResponse, RelayError>> {

@@ -1,6 +1,6 @@
 import { SshAuthenticationType, SshChannelOpenFailureReason, SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, sshFingerprint, type Result, type SessionResponse } from '@airlock/shared';
-import { createSshConfig, publicKeyBlob } from '@airlock/shared/ssh';
+import { clearKeepAliveTimer, createSshConfig, publicKeyBlob } from '@airlock/shared/ssh';
 import type { DataSocket } from './data-socket.js';
 import type { UserKey } from './user-key-store.js';
 import type { VmSessionError } from './vm-session.js';
@@ -98,17 +98,4 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
     });
   }
   return ok({ client, hostKey: registered });
-}
-
-/**
- * dev-tunnels-ssh 3.12.42: `close()` marks the session disposed before calling `dispose()`, which
- * then skips clearing the keep-alive timer — a closed session keeps the process alive for up to
- * `keepAliveTimeoutInSeconds`. Clear it ourselves once the session has closed.
- */
-function clearKeepAliveTimer(session: SshClientSession): void {
-  const s = session as unknown as { keepAliveTimer?: NodeJS.Timeout };
-  if (s.keepAliveTimer) {
-    clearTimeout(s.keepAliveTimer);
-    s.keepAliveTimer = undefined;
-  }
 }

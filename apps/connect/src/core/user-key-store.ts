@@ -4,7 +4,7 @@ import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, sshFingerprintFromPem, type Result } from '@airlock/shared';
 import { sshKeyPairFromPem, spkiPemFromPrivateKey } from '@airlock/shared/ssh';
 import { ensureHome, type AirlockPaths } from './paths.js';
-import { readFileIfExists, writeFileAtomic } from './files.js';
+import { readFileIfExists, writeFileAtomic } from '@airlock/shared';
 
 /** The user's key pair, loaded. The private key never leaves this process. */
 export interface UserKey {

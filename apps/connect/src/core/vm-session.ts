@@ -123,7 +123,7 @@ export interface ConnectVmSessionOptions {
 export async function connectVmSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { session } = options;
   const sessionId = session.sessionId;
-  const log = (options.logger ?? silentLogger).child({ sessionId, vm: session.vm });
+  const log = (options.logger ?? silentLogger).child({ sid: sessionId, vm: session.vm });
   const timeoutMs = options.timeoutMs ?? 20_000;
 
   const socket = openDataSocket({

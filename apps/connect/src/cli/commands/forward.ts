@@ -1,3 +1,4 @@
+import { portNotAllowed } from '../../core/channel-opener.js';
 import { ForwardManager } from '../../core/forward-manager.js';
 import { describeError, nextStep } from '../../core/explain.js';
 import type { CliContext } from '../context.js';
@@ -19,11 +20,7 @@ export async function forwardCommand(
     // Fail fast on a port the ticket does not allow, before binding anything.
     for (const s of specs) {
       if (!session.ports.includes(s.remotePort))
-        throw new CliError(
-          `port ${s.remotePort} on ${vm} is not allowed for you` +
-            (session.ports.length ? ` (allowed: ${session.ports.join(', ')})` : ' (no ports are allowed on this VM)'),
-          'forward one of the allowed ports, or ask an admin to allow this one',
-        );
+        throw CliError.from(portNotAllowed(session.sessionId, vm, s.remotePort, session.ports));
     }
     const manager = new ForwardManager(session);
     manager.onEvent((e) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 
 /**
  * Writes a file atomically with the given mode: a new temp file in the same folder, then rename.
@@ -26,6 +26,16 @@ export async function writeFileAtomic(
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** The file's text, or undefined when it does not exist. Other errors (permissions…) are thrown. */
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
 }

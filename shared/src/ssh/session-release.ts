@@ -7,10 +7,15 @@ import type { SshSession } from '@microsoft/dev-tunnels-ssh';
  * process (test runner, CLI) open that long. Idempotent; call after close or on `onClosed`.
  */
 export function releaseSession(session: SshSession): void {
+  clearKeepAliveTimer(session);
+  session.dispose();
+}
+
+/** The timer part alone, for a session that is already closed (its `onClosed`). */
+export function clearKeepAliveTimer(session: SshSession): void {
   const s = session as unknown as { keepAliveTimer?: NodeJS.Timeout };
   if (s.keepAliveTimer) {
     clearTimeout(s.keepAliveTimer);
     s.keepAliveTimer = undefined;
   }
-  session.dispose();
 }
