@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { CommandRequestMessage, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { generateRelaySigningKey, REDACT_PATHS, TokenIssuer } from '@airlock/shared';
 import { generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
 import { pino, type Logger } from 'pino';
@@ -168,20 +169,24 @@ test('a client that does not authenticate in time is disconnected', async () => 
   }
 });
 
+/** Runs `sleep 30` on a new session channel and returns its pid. */
+async function startSleeper(client: SshClientSession): Promise<number> {
+  const ch = await client.openChannel();
+  const out = collect(ch);
+  const cmd = new CommandRequestMessage();
+  cmd.command = 'echo PID=$$; exec sleep 30';
+  cmd.wantReply = true;
+  assert.equal(await ch.request(cmd), true);
+  return Number(/PID=(\d+)/.exec(await out.waitFor(/PID=\d+\n/))![1]);
+}
+
 test('close() ends live sessions and their processes', async () => {
   const relay = await FakeRelay.start();
   const agent = await startTestAgent(relay);
   try {
     await agent.whenOnline();
     const c = await connectClient(relay, agent);
-    const ch = await c.client.openChannel();
-    const out = collect(ch);
-    const { CommandRequestMessage } = await import('@microsoft/dev-tunnels-ssh');
-    const cmd = new CommandRequestMessage();
-    cmd.command = 'echo PID=$$; exec sleep 30';
-    cmd.wantReply = true;
-    assert.equal(await ch.request(cmd), true);
-    const pid = Number(/PID=(\d+)/.exec(await out.waitFor(/PID=\d+\n/))![1]);
+    const pid = await startSleeper(c.client);
     assert.equal(agent.activeSessions, 1);
     const closed = new Promise<void>((r) => c.client.onClosed(() => r()));
     await withTimeout(agent.close(), 5000, 'agent close');
@@ -201,14 +206,7 @@ test('when the data socket drops, the session ends and its processes are killed'
   try {
     await agent.whenOnline();
     const c = await connectClient(relay, agent);
-    const ch = await c.client.openChannel();
-    const out = collect(ch);
-    const { CommandRequestMessage } = await import('@microsoft/dev-tunnels-ssh');
-    const cmd = new CommandRequestMessage();
-    cmd.command = 'echo PID=$$; exec sleep 30';
-    cmd.wantReply = true;
-    assert.equal(await ch.request(cmd), true);
-    const pid = Number(/PID=(\d+)/.exec(await out.waitFor(/PID=\d+\n/))![1]);
+    const pid = await startSleeper(c.client);
     relay.dropSession(c.sid);
     await waitForProcessGone(pid, 5000);
     await relay.until(() => agent.activeSessions === 0, 3000, 'session removed');
