@@ -20,6 +20,10 @@ async function readAll(r: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
+function openAt(relayUrl: string, userKey: UserKey, timeoutMs: number) {
+  return openVmSession({ relayUrl, token: 't', vm: 'demo-vm', user: 'alice', userKey, timeoutMs });
+}
+
 async function withSession<T>(
   options: FakeRelayOptions,
   body: (session: VmSession, relay: Awaited<ReturnType<typeof startFakeRelay>>) => Promise<T>,
@@ -27,14 +31,7 @@ async function withSession<T>(
   const userKey = newUserKey();
   const relay = await startFakeRelay({ acceptUserKey: userKey.fingerprint, ...options });
   try {
-    const opened = await openVmSession({
-      relayUrl: relay.url,
-      token: 't',
-      vm: 'demo-vm',
-      user: 'alice',
-      userKey,
-      timeoutMs: 10_000,
-    });
+    const opened = await openAt(relay.url, userKey, 10_000);
     if (!opened.ok) throw new Error(`${opened.error.code}: ${opened.error.message}`);
     try {
       return await body(opened.value, relay);
@@ -115,14 +112,7 @@ test('host key pinning: a host key other than the registered one is refused', TI
   const userKey = newUserKey();
   const relay = await startFakeRelay({ acceptUserKey: userKey.fingerprint, registerWrongHostKey: true });
   try {
-    const opened = await openVmSession({
-      relayUrl: relay.url,
-      token: 't',
-      vm: 'demo-vm',
-      user: 'alice',
-      userKey,
-      timeoutMs: 10_000,
-    });
+    const opened = await openAt(relay.url, userKey, 10_000);
     assert.ok(!opened.ok);
     assert.equal(opened.error.code, 'host_key_mismatch');
     if (opened.error.code !== 'host_key_mismatch') return;
@@ -137,14 +127,7 @@ test('host key pinning: a host key other than the registered one is refused', TI
 test('a user key the agent does not accept is auth_failed', TIMEOUT, async () => {
   const relay = await startFakeRelay({ acceptUserKey: newUserKey().fingerprint });
   try {
-    const opened = await openVmSession({
-      relayUrl: relay.url,
-      token: 't',
-      vm: 'demo-vm',
-      user: 'alice',
-      userKey: newUserKey(),
-      timeoutMs: 10_000,
-    });
+    const opened = await openAt(relay.url, newUserKey(), 10_000);
     assert.ok(!opened.ok);
     assert.equal(opened.error.code, 'auth_failed');
   } finally {
@@ -161,14 +144,7 @@ test('data plane refusals map to typed errors with the reason', TIMEOUT, async (
   for (const [dataPlane, code, message] of cases) {
     const relay = await startFakeRelay({ dataPlane });
     try {
-      const opened = await openVmSession({
-        relayUrl: relay.url,
-        token: 't',
-        vm: 'demo-vm',
-        user: 'alice',
-        userKey: newUserKey(),
-        timeoutMs: 10_000,
-      });
+      const opened = await openAt(relay.url, newUserKey(), 10_000);
       assert.ok(!opened.ok, String(dataPlane));
       assert.equal(opened.error.code, code, opened.error.message);
       assert.match(opened.error.message, message);
@@ -225,14 +201,7 @@ test(
 test('an agent that never answers the SSH handshake is a connect_timeout, not a hang', TIMEOUT, async () => {
   const relay = await startFakeRelay({ dataPlane: 'silent-agent' });
   try {
-    const opened = await openVmSession({
-      relayUrl: relay.url,
-      token: 't',
-      vm: 'demo-vm',
-      user: 'alice',
-      userKey: newUserKey(),
-      timeoutMs: 300,
-    });
+    const opened = await openAt(relay.url, newUserKey(), 300);
     assert.ok(!opened.ok);
     assert.equal(opened.error.code, 'connect_timeout');
     assert.match(opened.error.message, /no SSH handshake from the agent of demo-vm/);
