@@ -25,6 +25,7 @@ import {
   waitForProcessGone,
   withTimeout,
   type TestClient,
+  withOnlineAgent,
 } from './testing/harness.js';
 
 function exec(command: string): CommandRequestMessage {
@@ -392,10 +393,7 @@ describe('channels on an authenticated session', () => {
 
 describe('agent configuration edges', () => {
   test('pty shell with bash (the default shell)', async () => {
-    const relay = await FakeRelay.start();
-    const agent = await startTestAgent(relay, { shell: '/bin/bash' });
-    try {
-      await agent.whenOnline();
+    await withOnlineAgent({ shell: '/bin/bash' }, async ({ relay, agent }) => {
       const c = await connectClient(relay, agent);
       try {
         const ch = await c.client.openChannel();
@@ -409,17 +407,11 @@ describe('agent configuration edges', () => {
       } finally {
         await c.close();
       }
-    } finally {
-      await agent.close();
-      await relay.close();
-    }
+    });
   });
 
   test('sftp subsystem with sftp-server missing: refused, with a clear stderr message', async () => {
-    const relay = await FakeRelay.start();
-    const agent = await startTestAgent(relay, { sftpServerPath: '/nonexistent/sftp-server' });
-    try {
-      await agent.whenOnline();
+    await withOnlineAgent({ sftpServerPath: '/nonexistent/sftp-server' }, async ({ relay, agent }) => {
       const c = await connectClient(relay, agent);
       try {
         const ch = await c.client.openChannel();
@@ -433,17 +425,11 @@ describe('agent configuration edges', () => {
       } finally {
         await c.close();
       }
-    } finally {
-      await agent.close();
-      await relay.close();
-    }
+    });
   });
 
   test('osUser: processes run as that user with its own groups only', { skip: process.getuid?.() !== 0 }, async () => {
-    const relay = await FakeRelay.start();
-    const agent = await startTestAgent(relay, { osUser: 'nobody', shell: '/bin/sh' });
-    try {
-      await agent.whenOnline();
+    await withOnlineAgent({ osUser: 'nobody', shell: '/bin/sh' }, async ({ relay, agent }) => {
       const c = await connectClient(relay, agent);
       try {
         for (const withPty of [false, true]) {
@@ -460,9 +446,6 @@ describe('agent configuration edges', () => {
       } finally {
         await c.close();
       }
-    } finally {
-      await agent.close();
-      await relay.close();
-    }
+    });
   });
 });

@@ -11,7 +11,14 @@ import { generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
 import { pino, type Logger } from 'pino';
 import type { RunningAgent } from './agent.js';
 import { FakeRelay } from './testing/fake-relay.js';
-import { collect, connectClient, startTestAgent, waitForProcessGone, withTimeout } from './testing/harness.js';
+import {
+  collect,
+  connectClient,
+  startTestAgent,
+  waitForProcessGone,
+  withTimeout,
+  withOnlineAgent,
+} from './testing/harness.js';
 
 async function refusedReason(relay: FakeRelay, sid: string): Promise<string> {
   const m = await relay.until(
@@ -131,10 +138,7 @@ describe('dial: the ticket is checked before anything is opened', () => {
 });
 
 test('the agent speaks only after the client: nothing is lost on a relay that has not paired yet', async () => {
-  const relay = await FakeRelay.start();
-  const agent = await startTestAgent(relay);
-  try {
-    await agent.whenOnline();
+  await withOnlineAgent({}, async ({ relay }) => {
     const userKey = await generateHostKey();
     const sid = randomUUID();
     const { token } = await relay.issuer.issueTicket({
@@ -148,25 +152,16 @@ test('the agent speaks only after the client: nothing is lost on a relay that ha
     await relay.sessionStream(sid);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(relay.agentFrames.get(sid), 0, 'no SSH banner before the client spoke');
-  } finally {
-    await agent.close();
-    await relay.close();
-  }
+  });
 });
 
 test('a client that does not authenticate in time is disconnected', async () => {
-  const relay = await FakeRelay.start();
-  const agent = await startTestAgent(relay, { authTimeoutMs: 300 });
-  try {
-    await agent.whenOnline();
+  await withOnlineAgent({ authTimeoutMs: 300 }, async ({ relay, agent }) => {
     const c = await connectClient(relay, agent, { authenticate: false });
     const closed = new Promise<void>((r) => c.client.onClosed(() => r()));
     await withTimeout(closed, 3000, 'session closed by the auth timeout');
     await c.close();
-  } finally {
-    await agent.close();
-    await relay.close();
-  }
+  });
 });
 
 /** Runs `sleep 30` on a new session channel and returns its pid. */
@@ -181,10 +176,7 @@ async function startSleeper(client: SshClientSession): Promise<number> {
 }
 
 test('close() ends live sessions and their processes', async () => {
-  const relay = await FakeRelay.start();
-  const agent = await startTestAgent(relay);
-  try {
-    await agent.whenOnline();
+  await withOnlineAgent({}, async ({ relay, agent }) => {
     const c = await connectClient(relay, agent);
     const pid = await startSleeper(c.client);
     assert.equal(agent.activeSessions, 1);
@@ -194,27 +186,18 @@ test('close() ends live sessions and their processes', async () => {
     await waitForProcessGone(pid, 3000);
     assert.equal(agent.activeSessions, 0);
     await c.close();
-  } finally {
-    await agent.close();
-    await relay.close();
-  }
+  });
 });
 
 test('when the data socket drops, the session ends and its processes are killed', async () => {
-  const relay = await FakeRelay.start();
-  const agent = await startTestAgent(relay);
-  try {
-    await agent.whenOnline();
+  await withOnlineAgent({}, async ({ relay, agent }) => {
     const c = await connectClient(relay, agent);
     const pid = await startSleeper(c.client);
     relay.dropSession(c.sid);
     await waitForProcessGone(pid, 5000);
     await relay.until(() => agent.activeSessions === 0, 3000, 'session removed');
     await c.close();
-  } finally {
-    await agent.close();
-    await relay.close();
-  }
+  });
 });
 
 test('session logs carry the sid and never the ticket or the credential', async () => {
@@ -258,10 +241,7 @@ test('session logs carry the sid and never the ticket or the credential', async 
 });
 
 test('a dial beyond maxSessions is refused before any socket is opened', async () => {
-  const relay = await FakeRelay.start();
-  const agent = await startTestAgent(relay, { maxSessions: 1 });
-  try {
-    await agent.whenOnline();
+  await withOnlineAgent({ maxSessions: 1 }, async ({ relay, agent }) => {
     const c1 = await connectClient(relay, agent);
     assert.equal(c1.authenticated, true);
     const sid = randomUUID();
@@ -280,10 +260,7 @@ test('a dial beyond maxSessions is refused before any socket is opened', async (
     const c2 = await connectClient(relay, agent);
     assert.equal(c2.authenticated, true, 'a place is free again');
     await c2.close();
-  } finally {
-    await agent.close();
-    await relay.close();
-  }
+  });
 });
 
 function captureLogger(): { logger: Logger; lines: { level: number; msg: string }[] } {

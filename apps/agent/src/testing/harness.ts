@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { startAgent, type RunningAgent, type StartAgentOptions } from '../agent.js';
 import { resolveAgentConfig, type AgentConfigInput } from '../config.js';
 import { releaseSession } from '@airlock/shared/ssh';
-import type { FakeRelay } from './fake-relay.js';
+import { FakeRelay } from './fake-relay.js';
 
 /** Logs go to stderr only when AIRLOCK_TEST_LOG is set (e.g. AIRLOCK_TEST_LOG=debug). */
 export function testLogger() {
@@ -35,6 +35,22 @@ export async function startTestAgent(
     ...overrides,
   });
   return startAgent(config, { logger: testLogger(), ...options });
+}
+
+/** A fake relay and an online agent for one test; both are closed afterwards, pass or fail. */
+export async function withOnlineAgent<T>(
+  overrides: Partial<AgentConfigInput>,
+  body: (ctx: { relay: FakeRelay; agent: RunningAgent }) => Promise<T>,
+): Promise<T> {
+  const relay = await FakeRelay.start();
+  const agent = await startTestAgent(relay, overrides);
+  try {
+    await agent.whenOnline();
+    return await body({ relay, agent });
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
 }
 
 export interface TestClient {
