@@ -6,3 +6,4 @@ export * from './fingerprint.js';
 export * from './signed-tokens.js';
 export * from './logger.js';
 export * from './files.js';
+export * from './enrollment-code.js';

@@ -1,0 +1,330 @@
+/**
+ * The relay's persistent state, seen only through these interfaces. The embedded default is one
+ * SQLite file (`SqliteStore`); a PostgreSQL implementation can be added behind the same shapes,
+ * which is why every method is async even though better-sqlite3 is synchronous.
+ *
+ * Times are ISO-8601 strings (UTC). Secrets are never stored: only their sha256 (hex) — they
+ * are 256-bit random values, so a fast hash is enough (no password hashing needed).
+ */
+
+export type UserStatus = 'active' | 'disabled';
+
+export interface UserRecord {
+  /** The user name is the key: it appears in tickets, grants and audit entries. */
+  name: string;
+  status: UserStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** Whether a TOTP secret has been confirmed (at the user's first enrollment). */
+  totpConfirmed: boolean;
+}
+
+export interface UserTotp {
+  /** Base32 TOTP secret (the relay needs it to verify codes). */
+  secretBase32: string;
+  confirmedAt?: string;
+  /** Highest TOTP time step accepted so far; a code is accepted only for a later step (no reuse). */
+  lastUsedStep: number;
+}
+
+export interface DeviceRecord {
+  /** UUID. */
+  id: string;
+  user: string;
+  /** Free text from Connect ("laptop"), for people. */
+  name: string;
+  /** SPKI PEM of the device's long-term user key (ECDSA P-256 or RSA). */
+  publicKeyPem: string;
+  /** `SHA256:…` fingerprint of that key. */
+  fingerprint: string;
+  createdAt: string;
+  lastLoginAt?: string;
+  revokedAt?: string;
+}
+
+export interface VmRecord {
+  id: string;
+  /** Ports the VM allows to be forwarded at all. */
+  ports: number[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AgentCredentialRecord {
+  /** UUID. */
+  id: string;
+  vm: string;
+  secretSha256: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export interface GrantRecord {
+  user: string;
+  vm: string;
+  /** Ports this user may forward on this VM; absent means every port the VM allows. */
+  ports?: number[];
+  /** After this instant the grant no longer opens anything. */
+  expiresAt?: string;
+  createdAt: string;
+}
+
+/** A one-time secret: a user enrollment code or an agent enrollment token. */
+export interface OneTimeCodeRecord {
+  /** UUID. */
+  id: string;
+  kind: 'user-enrollment' | 'agent-enrollment';
+  /** User name (user-enrollment) or VM id (agent-enrollment). */
+  subject: string;
+  secretSha256: string;
+  createdAt: string;
+  expiresAt: string;
+  usedAt?: string;
+}
+
+export type ConsumeRefusal = 'unknown' | 'used' | 'expired';
+export type ConsumeResult = { ok: true; code: OneTimeCodeRecord } | { ok: false; reason: ConsumeRefusal };
+
+/** A device enrollment between "code accepted" and "TOTP confirmed". */
+export interface PendingEnrollmentRecord {
+  /** UUID, handed to Connect. */
+  id: string;
+  user: string;
+  deviceName: string;
+  publicKeyPem: string;
+  /** A new TOTP secret when the user has none yet; absent when the user's existing TOTP must be used. */
+  newTotpSecretBase32?: string;
+  createdAt: string;
+  expiresAt: string;
+  failedAttempts: number;
+}
+
+export interface ApiClientRecord {
+  clientId: string;
+  name: string;
+  secretSha256: string;
+  scopes: string[];
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export interface SessionRecord {
+  /** The session id (UUID) carried through Connect, relay and agent logs. */
+  id: string;
+  user: string;
+  device: string;
+  vm: string;
+  ports: number[];
+  /** Ticket issued. */
+  createdAt: string;
+  /** Both sides paired. */
+  openedAt?: string;
+  endedAt?: string;
+  endReason?: string;
+  bytesFromClient: number;
+  bytesFromAgent: number;
+  /** An admin asked for this session to be closed; the relay that holds it closes it. */
+  killRequestedAt?: string;
+  killRequestedBy?: string;
+}
+
+export interface AuditEventInput {
+  /** Dotted event type, e.g. `login.failure`, `session.close`, `admin.user.create`. */
+  type: string;
+  /** Who did it: `user:<name>`, `device:<id>`, `agent:<vm>`, `client:<id>`, `cli:<os user>`, `relay`. */
+  actor: string;
+  /** Whether the action was allowed; refusals carry a `reason` in data. */
+  outcome: 'success' | 'failure' | 'info';
+  /** Session id when the event belongs to one. */
+  sid?: string;
+  /** Source address for network events. */
+  source?: string;
+  data: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditEventInput {
+  /** 1, 2, 3… with no gaps. */
+  seq: number;
+  ts: string;
+  /** Hex sha256 of the previous entry (64 zeros for seq 1). */
+  prevHash: string;
+  /** Hex sha256 over this entry, see `audit/chain.ts`. */
+  hash: string;
+}
+
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  ts: string;
+  /** base64url Ed25519 signature by the relay signing key over `checkpointSigningInput`. */
+  signature: string;
+  /** SPKI PEM of the key that signed it, so verification survives key rotation. */
+  publicKeyPem: string;
+}
+
+export interface AuditQuery {
+  afterSeq?: number;
+  limit?: number;
+  type?: string;
+  actor?: string;
+  sid?: string;
+  since?: string;
+  until?: string;
+  /** Newest first (for `tail`). */
+  descending?: boolean;
+}
+
+export interface UserStore {
+  get(name: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  /** Throws StoreError('exists'). */
+  create(name: string): Promise<UserRecord>;
+  /** Throws StoreError('not_found'). */
+  setStatus(name: string, status: UserStatus): Promise<UserRecord>;
+  getTotp(name: string): Promise<UserTotp | undefined>;
+  setTotp(name: string, secretBase32: string): Promise<void>;
+  /**
+   * Atomically records that TOTP step `step` was used, only if it is later than the last used
+   * step. Returns false when the step was already used (a replayed code).
+   */
+  useTotpStep(name: string, step: number): Promise<boolean>;
+}
+
+export interface DeviceStore {
+  get(id: string): Promise<DeviceRecord | undefined>;
+  list(filter?: { user?: string }): Promise<DeviceRecord[]>;
+  create(device: { user: string; name: string; publicKeyPem: string; fingerprint: string }): Promise<DeviceRecord>;
+  /** Returns false when unknown or already revoked. */
+  revoke(id: string): Promise<boolean>;
+  /** Revokes every device of a user; returns how many. */
+  revokeAllOf(user: string): Promise<number>;
+  touchLogin(id: string): Promise<void>;
+}
+
+export interface VmStore {
+  get(id: string): Promise<VmRecord | undefined>;
+  list(): Promise<VmRecord[]>;
+  /** Throws StoreError('exists'). */
+  create(vm: { id: string; ports: number[] }): Promise<VmRecord>;
+  /** Throws StoreError('not_found'). */
+  setPorts(id: string, ports: number[]): Promise<VmRecord>;
+}
+
+export interface AgentCredentialStore {
+  /** Throws StoreError('not_found') for an unknown VM. */
+  create(vm: string, secretSha256: string): Promise<AgentCredentialRecord>;
+  /** Active (not revoked) credentials of a VM. */
+  listActive(vm: string): Promise<AgentCredentialRecord[]>;
+  list(vm?: string): Promise<AgentCredentialRecord[]>;
+  get(id: string): Promise<AgentCredentialRecord | undefined>;
+  revoke(id: string): Promise<boolean>;
+  revokeAllOf(vm: string): Promise<number>;
+}
+
+export interface GrantStore {
+  get(user: string, vm: string): Promise<GrantRecord | undefined>;
+  list(filter?: { user?: string; vm?: string }): Promise<GrantRecord[]>;
+  /** Creates or replaces. Throws StoreError('not_found') for an unknown user or VM. */
+  put(grant: { user: string; vm: string; ports?: number[]; expiresAt?: string }): Promise<GrantRecord>;
+  delete(user: string, vm: string): Promise<boolean>;
+}
+
+export interface OneTimeCodeStore {
+  create(code: {
+    kind: OneTimeCodeRecord['kind'];
+    subject: string;
+    secretSha256: string;
+    expiresAt: string;
+  }): Promise<OneTimeCodeRecord>;
+  /** Atomically marks the code used if it exists, is unused and has not expired at `now`. */
+  consume(kind: OneTimeCodeRecord['kind'], secretSha256: string, now: Date): Promise<ConsumeResult>;
+  list(filter?: { kind?: OneTimeCodeRecord['kind']; subject?: string }): Promise<OneTimeCodeRecord[]>;
+  /** Voids every unused code of a subject (user disabled, VM credential reset). */
+  revokeAllOf(kind: OneTimeCodeRecord['kind'], subject: string): Promise<number>;
+}
+
+export interface PendingEnrollmentStore {
+  create(p: Omit<PendingEnrollmentRecord, 'id' | 'createdAt' | 'failedAttempts'>): Promise<PendingEnrollmentRecord>;
+  get(id: string): Promise<PendingEnrollmentRecord | undefined>;
+  /** Returns the new count. */
+  recordFailure(id: string): Promise<number>;
+  delete(id: string): Promise<void>;
+}
+
+export interface ApiClientStore {
+  /** Throws StoreError('exists'). */
+  create(client: { clientId: string; name: string; secretSha256: string; scopes: string[] }): Promise<ApiClientRecord>;
+  get(clientId: string): Promise<ApiClientRecord | undefined>;
+  list(): Promise<ApiClientRecord[]>;
+  revoke(clientId: string): Promise<boolean>;
+}
+
+export interface SessionStore {
+  create(s: { id: string; user: string; device: string; vm: string; ports: number[] }): Promise<SessionRecord>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  markOpened(id: string): Promise<void>;
+  markEnded(id: string, end: { reason: string; bytesFromClient: number; bytesFromAgent: number }): Promise<void>;
+  /** Sessions not yet ended (newest first). */
+  listLive(): Promise<SessionRecord[]>;
+  list(filter?: { user?: string; vm?: string; limit?: number }): Promise<SessionRecord[]>;
+  /** Returns false when unknown or already ended. */
+  requestKill(id: string, by: string): Promise<boolean>;
+  /** Ends every session still marked live (relay start after a crash). Returns how many. */
+  endAllLive(reason: string): Promise<number>;
+}
+
+export interface AuditStore {
+  /**
+   * Appends one entry, chained to the last one inside one write transaction, so two processes
+   * (relay and admin CLI) appending at once still produce a single chain.
+   */
+  append(event: AuditEventInput, now?: Date): Promise<AuditEntry>;
+  last(): Promise<AuditEntry | undefined>;
+  query(q?: AuditQuery): Promise<AuditEntry[]>;
+  /** All entries in seq order, in pages (for verify and sinks). */
+  range(afterSeq: number, limit: number): Promise<AuditEntry[]>;
+  addCheckpoint(c: AuditCheckpoint): Promise<void>;
+  checkpoints(): Promise<AuditCheckpoint[]>;
+  /** Delivery cursor of a named sink (last seq delivered), 0 when new. */
+  getCursor(sink: string): Promise<number>;
+  setCursor(sink: string, seq: number): Promise<void>;
+}
+
+export interface RelayStore {
+  users: UserStore;
+  devices: DeviceStore;
+  vms: VmStore;
+  agentCredentials: AgentCredentialStore;
+  grants: GrantStore;
+  codes: OneTimeCodeStore;
+  pendingEnrollments: PendingEnrollmentStore;
+  apiClients: ApiClientStore;
+  sessions: SessionStore;
+  audit: AuditStore;
+  close(): Promise<void>;
+}
+
+export type StoreErrorCode = 'exists' | 'not_found' | 'invalid';
+
+/** An expected failure of a store write (duplicate name, unknown user…), with a message for people. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** The ports a grant actually opens: the grant's ports that the VM also allows. */
+export function effectivePorts(vm: VmRecord, grant: GrantRecord): number[] {
+  const allowed = new Set(vm.ports);
+  const wanted = grant.ports ?? vm.ports;
+  return [...new Set(wanted.filter((p) => allowed.has(p)))].sort((a, b) => a - b);
+}
+
+/** Whether a grant is in force at `now`. */
+export function grantActive(grant: GrantRecord, now: Date = new Date()): boolean {
+  return grant.expiresAt === undefined || Date.parse(grant.expiresAt) > now.getTime();
+}
