@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import { DATA_FRAME_MAX_BYTES } from '@airlock/shared';
+import { AuditSinksConfig } from './audit/sinks.js';
 
 /**
- * Everything a relay instance can be told. Defaults are the embedded single-box setup; every
- * field has a default except `dataDir`, which is optional so tests and benchmarks can run a
- * relay with an in-memory directory and an ephemeral signing key.
+ * Everything a relay instance can be told. Defaults are the embedded single-box setup. `dataDir`
+ * holds the SQLite store, the signing key, the TLS key and the audit copy; without it (tests,
+ * benchmarks) the store is in memory and the keys are ephemeral.
  */
 export const RelayConfig = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     /** 0 picks a free port (tests, benchmarks). */
     port: z.number().int().min(0).max(65535).default(7443),
-    /** Holds directory.json and the signing key. Omitted: nothing is persisted. */
+    /** Holds relay.db, the keys and the audit copy. Omitted: nothing is persisted. */
     dataDir: z.string().min(1).optional(),
     /** How long one side of a session may wait for the other before it is closed. */
     unpairedTimeoutMs: z.number().int().positive().default(15_000),
@@ -45,6 +46,31 @@ export const RelayConfig = z
     maxPendingSessionsPerUser: z.number().int().positive().default(8),
     /** Sessions created but not yet paired, over all users. */
     maxPendingSessions: z.number().int().positive().default(1000),
+    /**
+     * The URL people and agents use to reach this relay; it goes into enrollment codes.
+     * Default: `https://<host>:<port>`.
+     */
+    publicUrl: z.string().url().optional(),
+    /** An institution's certificate instead of the self-signed one minted on first start. */
+    tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+    /** Extra names (DNS or IP) for the self-signed certificate, besides localhost and the loopback addresses. */
+    tlsHostnames: z.array(z.string().min(1)).default([]),
+    /** Lifetime of a user's access token (and of the client certificate it is bound to). */
+    accessTokenTtlSeconds: z.number().int().min(10).max(86_400).default(30 * 60),
+    /** Lifetime of one-time user enrollment codes and agent enrollment tokens. */
+    enrollmentCodeTtlSeconds: z.number().int().positive().default(24 * 3600),
+    /** How often live sessions and agent links are checked against revocations and kill requests. */
+    revocationCheckMs: z.number().int().positive().default(1000),
+    /** Login failures per user before the account is locked for `lockoutSeconds`. */
+    loginMaxFailuresPerUser: z.number().int().positive().default(5),
+    /** Login or enrollment failures per source address before it is locked out. */
+    maxFailuresPerSource: z.number().int().positive().default(20),
+    failureWindowSeconds: z.number().int().positive().default(15 * 60),
+    lockoutSeconds: z.number().int().positive().default(15 * 60),
+    /** Unauthenticated requests (challenges, enrollment, token) per source address per minute. */
+    unauthenticatedRequestsPerMinute: z.number().int().positive().default(120),
+    /** Where audit entries are pushed, one way, at least once. */
+    auditSinks: AuditSinksConfig,
   })
   .strict()
   .refine((c) => c.lowWaterMarkBytes < c.highWaterMarkBytes, {

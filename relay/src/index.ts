@@ -1,24 +1,11 @@
 export { createRelay, type Relay, type RelayOptions } from './relay.js';
 export { RelayConfig, type RelayConfigInput } from './config.js';
-export {
-  DirectoryError,
-  effectivePorts,
-  type Directory,
-  type DirectoryErrorCode,
-  type GrantRecord,
-  type UserRecord,
-  type VmRecord,
-} from './directory/directory.js';
-export { MemoryDirectory } from './directory/document.js';
-export { JsonFileDirectory, DIRECTORY_FILE } from './directory/json-file-directory.js';
-export {
-  authenticateAgent,
-  enrollVm,
-  formatAgentCredential,
-  hashAgentSecret,
-  parseAgentCredential,
-  rotateVmCredential,
-} from './directory/agent-credential.js';
+export { STORE_FILE } from './relay-state.js';
+export { openSqliteStore } from './store/sqlite-store.js';
+export * from './store/types.js';
+export { AdminService } from './admin/admin-service.js';
+export type { AuditRecorder } from './audit/recorder.js';
+export { totpCodeAt } from './identity/totp.js';
 export type { DataPlaneObserver, Direction, SessionCloseStats, SessionSnapshot } from './data/observer.js';
 export type { AgentLink } from './data/agent-registry.js';
 export { loadOrCreateSigningKey, SIGNING_KEY_FILE, SIGNING_PUBLIC_KEY_FILE } from './signing-key.js';

@@ -1,68 +1,78 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   AccessTokenVerifier,
+  AdminTokenIssuer,
+  AdminTokenVerifier,
   CloseCode,
+  LOGIN_NONCE_TTL_SECONDS,
   TICKET_TTL_SECONDS,
   TicketVerifier,
   TokenIssuer,
-  generateRelaySigningKey,
   type RelaySigningKey,
 } from '@airlock/shared';
+import { AdminService } from './admin/admin-service.js';
+import { createAdminRouter } from './admin/admin-routes.js';
+import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
 import { createApiApp } from './control/api-routes.js';
-import { prepareDataDir } from './data-dir.js';
+import { LoginLimits } from './control/login-limits.js';
+import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
 import { runAgentControl } from './data/agent-control.js';
 import { Heartbeat } from './data/heartbeat.js';
+import { refuseUpgrade } from './data/http-refusal.js';
 import type { DataPlaneObserver, SessionSnapshot } from './data/observer.js';
 import { SessionPairer } from './data/session-pairer.js';
+import { combineObservers, sessionRecorder } from './data/session-recorder.js';
 import { createUpgradeHandler } from './data/upgrade-router.js';
-import { refuseUpgrade } from './data/http-refusal.js';
-import type { Directory } from './directory/directory.js';
-import { MemoryDirectory } from './directory/document.js';
-import { JsonFileDirectory } from './directory/json-file-directory.js';
 import { createRelayLogger } from './logger.js';
-import { loadOrCreateSigningKey, publicKeyPemOf } from './signing-key.js';
+import { openRelayState, type RelayTls } from './relay-state.js';
+import { publicKeyPemOf } from './signing-key.js';
+import type { RelayStore } from './store/types.js';
 
 export interface RelayOptions {
   /** Validated with the RelayConfig schema; omitted fields take their defaults. */
   config?: RelayConfigInput;
-  /** Defaults to `<dataDir>/directory.json`, or an in-memory directory without a data dir. */
-  directory?: Directory;
+  /** Defaults to `<dataDir>/relay.db`, or an in-memory SQLite store without a data dir. */
+  store?: RelayStore;
   /** Defaults to `<dataDir>/relay-signing-key.pem` (created on first start), or an ephemeral key. */
   signingKey?: RelaySigningKey;
   /** Defaults to a pino JSON logger on stdout at `info`. */
   logger?: Logger;
   observer?: DataPlaneObserver;
+  /** Clock for tokens, TOTP and limits (tests). */
+  now?: () => number;
 }
 
 export interface Relay {
-  /** `http://host:port` */
+  /** `https://host:port` */
   url: string;
-  /** `ws://host:port` */
+  /** `wss://host:port` */
   wsUrl: string;
+  /** What goes into enrollment codes (config.publicUrl, else `url`). */
+  publicUrl: string;
   host: string;
   port: number;
   config: RelayConfig;
-  directory: Directory;
+  store: RelayStore;
+  admin: AdminService;
+  audit: AuditTrail;
+  tls: RelayTls;
   /** SPKI PEM of the relay's Ed25519 signing key: agents pin it to verify tickets. */
   publicKeyPem: string;
-  /** Where that public key was written (only with a data dir). */
   publicKeyPath?: string;
   signingKey: RelaySigningKey;
-  /** Issues tickets/tokens with the relay's key (tests, `npm start`). */
   issuer: TokenIssuer;
   logger: Logger;
-  /** Whether the VM's agent has a registered control socket. */
+  guard: SessionGuard;
   isAgentOnline(vm: string): boolean;
   agent(vm: string): Omit<AgentLink, 'ws'> | undefined;
-  /** Live view of one session (byte counts, in-flight bytes, paused sides). */
   sessionStats(sid: string): SessionSnapshot | undefined;
   sessions(): SessionSnapshot[];
-  /** Closes every socket (CloseCode.shuttingDown), the listener and all timers. */
+  /** Closes every socket (CloseCode.shuttingDown), the listener, timers, the audit trail and the store. */
   close(): Promise<void>;
 }
 
@@ -71,22 +81,13 @@ const SHUTDOWN_GRACE_MS = 1000;
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = RelayConfig.parse(options.config ?? {});
   const logger = options.logger ?? createRelayLogger();
-
-  if (config.dataDir) await prepareDataDir(config.dataDir, logger);
-  let signingKey = options.signingKey;
-  let publicKeyPath: string | undefined;
-  if (!signingKey && config.dataDir) {
-    const loaded = await loadOrCreateSigningKey(config.dataDir);
-    signingKey = loaded.key;
-    publicKeyPath = loaded.publicKeyPath;
-    if (loaded.created) logger.info({ publicKeyPath }, 'created a new relay signing key');
-  }
-  signingKey ??= generateRelaySigningKey();
+  const now = options.now ?? (() => Date.now());
+  const state = await openRelayState(config, logger, options);
+  const { store, signingKey, tls } = state;
   const publicKeyPem = publicKeyPemOf(signingKey);
+  const audit = await openAuditTrail({ store, config, signingKey, logger });
 
-  const directory =
-    options.directory ?? (config.dataDir ? await JsonFileDirectory.open(config.dataDir) : new MemoryDirectory());
-  const issuer = new TokenIssuer(signingKey.privateKey);
+  const issuer = new TokenIssuer(signingKey.privateKey, now);
   const heartbeat = new Heartbeat(config.pingIntervalMs);
   const registry = new AgentRegistry();
   const pairer = new SessionPairer({
@@ -98,27 +99,26 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     lowWaterMarkBytes: config.lowWaterMarkBytes,
     logger,
     heartbeat,
-    ...(options.observer ? { observer: options.observer } : {}),
+    observer: combineObservers(sessionRecorder(store, audit, logger), options.observer),
   });
 
-  const app = createApiApp({
-    directory,
-    registry,
-    pairer,
-    issuer,
-    accessTokens: new AccessTokenVerifier(signingKey.publicKey),
-    logger,
-    jsonBodyLimitBytes: config.jsonBodyLimitBytes,
-    maxPendingChallenges: config.maxPendingChallenges,
+  // Client certificates are self-signed by Connect; what binds one to a user is the access
+  // token's `cnf`, checked per request — so the TLS layer asks for a certificate but does not judge it.
+  const server: Server = createServer({
+    cert: tls.certPem,
+    key: tls.keyPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
   });
-  const server: Server = createServer(app);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
   let shuttingDown = false;
   const routeUpgrade = createUpgradeHandler({
     wss,
-    directory,
-    tickets: new TicketVerifier(signingKey.publicKey),
+    store,
+    audit,
+    tickets: new TicketVerifier(signingKey.publicKey, now),
     pairer,
     logger,
     track: (ws) => {
@@ -127,12 +127,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
     },
-    onAgentControl: (ws, vm) =>
-      runAgentControl(ws, vm, {
+    onAgentControl: (ws, agent) =>
+      runAgentControl(ws, agent, {
         registry,
         pairer,
         heartbeat,
         logger,
+        audit,
         registerTimeoutMs: config.agentRegisterTimeoutMs,
       }),
   });
@@ -140,6 +141,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     if (shuttingDown) return refuseUpgrade(socket, 503, 'relay is shutting down');
     routeUpgrade(req, socket, head);
   });
+  // A client that fails the TLS handshake (wrong pin, plain HTTP) is not a relay error.
+  server.on('tlsClientError', (error) => logger.debug({ error: error.message }, 'TLS handshake failed'));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -150,8 +153,48 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
-  logger.info({ url, publicKeyPath }, 'relay listening');
+  const url = `https://${hostForUrl}:${port}`;
+  const publicUrl = config.publicUrl ?? url;
+
+  const admin = new AdminService({
+    store,
+    audit,
+    enrollment: { relayUrl: publicUrl, pin: tls.pin },
+    userCodeTtlMs: config.enrollmentCodeTtlSeconds * 1000,
+    agentTokenTtlMs: config.enrollmentCodeTtlSeconds * 1000,
+    now: () => new Date(now()),
+  });
+  const adminRouter = createAdminRouter({
+    service: admin,
+    store,
+    audit,
+    logger,
+    issuer: new AdminTokenIssuer(signingKey.privateKey, now),
+    verifier: new AdminTokenVerifier(signingKey.publicKey, now),
+  });
+  const app = createApiApp({
+    store,
+    audit,
+    admin,
+    adminRouter,
+    registry,
+    pairer,
+    issuer,
+    accessTokens: new AccessTokenVerifier(signingKey.publicKey, now),
+    limits: new LoginLimits(config, now),
+    logger,
+    jsonBodyLimitBytes: config.jsonBodyLimitBytes,
+    maxPendingChallenges: config.maxPendingChallenges,
+    loginNonceTtlSeconds: LOGIN_NONCE_TTL_SECONDS,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    relaySigningKeyPem: publicKeyPem,
+    totpIssuerLabel: new URL(publicUrl).hostname,
+    now,
+  });
+  server.on('request', app);
+  const guard = new SessionGuard({ store, pairer, registry, audit, logger, intervalMs: config.revocationCheckMs, now });
+  guard.start();
+  logger.info({ url, publicUrl, tlsPin: tls.pin, publicKeyPath: state.publicKeyPath }, 'relay listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -159,6 +202,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       const reason = 'relay is shutting down';
       shuttingDown = true;
       heartbeat.close();
+      await guard.close();
       pairer.closeAll(CloseCode.shuttingDown, reason);
       for (const ws of sockets) ws.close(CloseCode.shuttingDown, reason);
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -169,21 +213,30 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       server.closeAllConnections();
       wss.close();
       await serverClosed;
+      // Session-close records are written in the background; let them land before the store closes.
+      await new Promise((r) => setImmediate(r));
+      await audit.close();
+      if (!options.store) await store.close();
       logger.info('relay stopped');
     })());
 
   return {
     url,
-    wsUrl: url.replace(/^http/, 'ws'),
+    wsUrl: url.replace(/^https/, 'wss'),
+    publicUrl,
     host: config.host,
     port,
     config,
-    directory,
+    store,
+    admin,
+    audit,
+    tls,
     publicKeyPem,
-    ...(publicKeyPath ? { publicKeyPath } : {}),
+    ...(state.publicKeyPath ? { publicKeyPath: state.publicKeyPath } : {}),
     signingKey,
     issuer,
     logger,
+    guard,
     isAgentOnline: (vm) => registry.isOnline(vm),
     agent: (vm) => {
       const link = registry.get(vm);

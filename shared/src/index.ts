@@ -7,3 +7,6 @@ export * from './signed-tokens.js';
 export * from './logger.js';
 export * from './files.js';
 export * from './enrollment-code.js';
+export * from './admin-schemas.js';
+export * from './admin-tokens.js';
+export * from './tls/index.js';

@@ -29,7 +29,20 @@ export const TicketClaims = z.object({
 });
 export type TicketClaims = z.infer<typeof TicketClaims>;
 
-export const AccessTokenClaims = z.object({ sub: UserName, iat: z.number(), exp: z.number() });
+/**
+ * An access token names the device that logged in and is bound (RFC 8705 `cnf`) to the client
+ * certificate Connect minted for this login: the relay accepts it only on a TLS connection that
+ * presents that certificate. `ukey` is the SSH fingerprint of that certificate's key, which the
+ * agent accepts as the user's key for sessions opened with this token.
+ */
+export const AccessTokenClaims = z.object({
+  sub: UserName,
+  did: z.string().uuid(),
+  cnf: z.object({ 'x5t#S256': z.string().min(1) }),
+  ukey: z.string().startsWith('SHA256:'),
+  iat: z.number(),
+  exp: z.number(),
+});
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
 
 export type TokenRejection =
@@ -83,11 +96,16 @@ export class TokenIssuer {
 
   async issueAccessToken(
     user: string,
+    binding: { deviceId: string; certThumbprint: string; userKeyFingerprint: string },
     ttlSeconds = ACCESS_TOKEN_TTL_SECONDS,
   ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(this.now() / 1000);
     const exp = iat + ttlSeconds;
-    const token = await new SignJWT({})
+    const token = await new SignJWT({
+      did: binding.deviceId,
+      cnf: { 'x5t#S256': binding.certThumbprint },
+      ukey: binding.userKeyFingerprint,
+    })
       .setProtectedHeader({ alg: ALG, typ: ACCESS.typ })
       .setIssuer(ISSUER)
       .setAudience(ACCESS.aud)

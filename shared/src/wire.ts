@@ -28,6 +28,8 @@ export const CloseCode = {
   unauthorized: 4006,
   protocolError: 4007,
   shuttingDown: 4008,
+  /** The user, device, grant or agent credential was revoked, or an admin killed the session. */
+  revoked: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

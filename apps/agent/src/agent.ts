@@ -1,6 +1,6 @@
 import agentPackage from '../package.json' with { type: 'json' };
 import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
-import { sshFingerprint } from '@airlock/shared';
+import { createPinnedHttpsAgent, sshFingerprint } from '@airlock/shared';
 import { statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Logger } from 'pino';
@@ -9,6 +9,7 @@ import { ControlLink, type LinkState, type LinkStateEvent } from './control-link
 import type { Connector } from './direct-tcpip.js';
 import { createAgentLogger } from './logger.js';
 import { resolveOsUser, type OsUser } from './os-user.js';
+import { RefusalReporter } from './refusal-reporter.js';
 import { SessionHost } from './session-host.js';
 
 export const AGENT_VERSION: string = agentPackage.version;
@@ -21,6 +22,8 @@ export interface StartAgentOptions {
   random?: () => number;
   /** Test seam: clock used for ticket expiry. */
   now?: () => number;
+  /** Channel refusals reported to the relay per session per second (default 5). */
+  refusalsPerSecond?: number;
 }
 
 export interface RunningAgent {
@@ -74,12 +77,22 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     { hostKeyFingerprint, version: AGENT_VERSION, osUser: user.name, allowedPorts: config.policy.allowedPorts },
     'agent starting',
   );
+  log.info({ relay: config.relayUrl, relayPin: config.relayPin }, 'relay TLS key pinned');
   if (!config.credential.startsWith(`${config.vmId}.`))
     log.warn('the configured credential does not look like one issued for this VM id (expected "<vmId>.<secret>")');
   warnAboutCredentialExposure(config, user, log);
 
+  // One pinned agent for the control link and every data socket: the relay's TLS key is checked
+  // on each connection before the credential is written to it.
+  const tlsAgent = createPinnedHttpsAgent({ pin: config.relayPin });
   let link: ControlLink | undefined = undefined;
+  const refusals = new RefusalReporter({
+    send: (msg) => link?.send(msg) ?? false,
+    perSecond: options.refusalsPerSecond,
+  });
   const host = new SessionHost({
+    tlsAgent,
+    refusals,
     config,
     hostKey,
     user,
@@ -95,6 +108,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     relayUrl: config.relayUrl,
     vmId: config.vmId,
     credential: config.credential,
+    tlsAgent,
     hostKeyB64: hostKeyBlobB64,
     version: AGENT_VERSION,
     backoff: config.backoff,
@@ -137,6 +151,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       closed = true;
       await theLink.close();
       await host.closeAll();
+      tlsAgent.destroy();
       log.info('agent stopped');
     },
   };

@@ -267,6 +267,56 @@ describe('channels on an authenticated session', () => {
     }
   });
 
+  test('a refused forward is reported to the relay as channel-refused', async () => {
+    const c2 = await connectClient(relay, agent, { ports: [otherPort] });
+    try {
+      await refusedOn(c2, '127.0.0.1', otherPort);
+      const m = await relay.until(
+        () => relay.messages.find((x) => x.type === 'channel-refused' && x.sessionId === c2.sid),
+        5000,
+        'channel-refused',
+      );
+      assert.deepEqual(m, {
+        type: 'channel-refused',
+        sessionId: c2.sid,
+        channel: 'direct-tcpip',
+        target: `127.0.0.1:${otherPort}`,
+        reason: `port ${otherPort} is not allowed on this VM`,
+      });
+    } finally {
+      await c2.close();
+    }
+  });
+
+  test('channel-refused reports are rate limited per session; the rest is counted and summed up', async () => {
+    const c2 = await connectClient(relay, agent);
+    const attempts = 20;
+    try {
+      for (let i = 0; i < attempts; i++) await refusedOn(c2, '10.0.0.1', 1000 + i);
+    } finally {
+      await c2.close();
+    }
+    const count = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+    const tally = () => {
+      const mine = relay.messages.flatMap((x) => (x.type === 'channel-refused' && x.sessionId === c2.sid ? [x] : []));
+      const reports = mine.filter((x) => x.channel !== 'summary');
+      const announced = reports.reduce((n, r) => n + count(r.reason, /\(\+(\d+) earlier/), 0);
+      const summed = mine.reduce((n, r) => n + (r.channel === 'summary' ? count(r.reason, /^(\d+) further/) : 0), 0);
+      return { reports: reports.length, total: reports.length + announced + summed };
+    };
+    // Every refusal is accounted for: reported, announced in a later report, or in the summary
+    // sent when the session ended.
+    await relay.until(() => tally().total === attempts, 5000, `all ${attempts} refusals accounted for`);
+    assert.ok(tally().reports < attempts, `${tally().reports} reports for ${attempts} refusals`);
+  });
+
+  async function refusedOn(client: TestClient, host: string, port: number): Promise<void> {
+    await client.client.openChannel(directTcpip(host, port)).then(
+      () => assert.fail('channel should have been refused'),
+      (e: unknown) => assert.ok(e instanceof SshChannelError, String(e)),
+    );
+  }
+
   test('direct-tcpip to a non-loopback host is refused', async () => {
     const e = await refused('10.1.2.3', svcPort);
     assert.match(e.message, /host 10\.1\.2\.3 is not allowed/);

@@ -3,14 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateRelaySigningKey } from '@airlock/shared';
 import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
+import { defaultStateDir, STATE_FILES, writeEnrollment } from './state-dir.js';
 
 const pem = generateRelaySigningKey().publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const pin = `sha256/${Buffer.alloc(32, 7).toString('base64')}`;
 const base = {
   relayUrl: 'wss://relay.example.org/',
+  relayPin: pin,
   vmId: 'demo-vm',
   credential: 'demo-vm.secret',
   relayPublicKeyPem: pem,
@@ -19,6 +22,11 @@ const base = {
 test('defaults are filled and the relay URL is normalised', () => {
   const c = resolveAgentConfig(base, {});
   assert.equal(c.relayUrl, 'wss://relay.example.org');
+  assert.equal(c.relayPin, pin);
+  assert.equal(
+    resolveAgentConfig({ ...base, relayUrl: 'https://relay.example.org:7443//' }, {}).relayUrl,
+    'wss://relay.example.org:7443',
+  );
   assert.deepEqual(c.policy.allowedPorts, []);
   assert.equal(c.sftpServerPath, '/usr/lib/openssh/sftp-server');
   assert.equal(c.forwardConnectTimeoutMs, 3000);
@@ -35,7 +43,11 @@ test('bad configuration names the field', () => {
       () => resolveAgentConfig(input, {}),
       (e: unknown) => e instanceof ConfigError && re.test(e.message),
     );
-  bad({ ...base, relayUrl: 'https://relay' }, /relayUrl: must be a ws:\/\/ or wss:\/\/ URL/);
+  bad({ ...base, relayUrl: 'ws://relay' }, /relayUrl: the relay is reached over TLS only: use https:\/\/ or wss:\/\//);
+  bad({ ...base, relayUrl: 'http://relay:7443' }, /relayUrl: the relay is reached over TLS only.*not http:\/\//);
+  bad({ ...base, relayUrl: 'ftp://relay' }, /relayUrl: must be an https:\/\/ or wss:\/\/ URL/);
+  bad({ ...base, relayPin: undefined }, /relayPin: missing/);
+  bad({ ...base, relayPin: 'sha256/short' }, /relayPin: expected a TLS pin/);
   bad({ ...base, vmId: 'Demo VM' }, /vmId:/);
   bad({ ...base, policy: { allowedPorts: [0] } }, /policy\.allowedPorts\.0/);
   bad({ ...base, credential: undefined }, /credential: missing/);
@@ -89,7 +101,7 @@ test('airlock-agent exits non-zero with a one-line message on bad config (no sta
       timeout: 20000,
     });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^airlock-agent: invalid agent configuration: relayUrl: must be a ws:\/\/ or wss:\/\/ URL/);
+    assert.match(r.stderr, /^airlock-agent: invalid agent configuration: relayUrl: the relay is reached over TLS only/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.doesNotMatch(r.stderr + r.stdout, /secret/);
   } finally {
@@ -110,6 +122,7 @@ test('airlock-agent runs from env config, registers, and stops cleanly on SIGTER
       env: {
         PATH: process.env.PATH,
         AIRLOCK_RELAY_URL: relay.url,
+        AIRLOCK_RELAY_PIN: relay.pin,
         AIRLOCK_VM_ID: relay.vmId,
         AIRLOCK_AGENT_CREDENTIAL: relay.credential,
         AIRLOCK_RELAY_PUBLIC_KEY_FILE: keyFile,
@@ -131,4 +144,78 @@ test('airlock-agent runs from env config, registers, and stops cleanly on SIGTER
     rmSync(dir, { recursive: true, force: true });
     await relay.close();
   }
+});
+
+describe('the state directory written by airlock-agent enroll', () => {
+  let dir: string;
+  const enrollment = {
+    relayUrl: 'https://relay.example.org:7443',
+    relayPin: pin,
+    vm: 'lab-vm-01',
+    credential: 'lab-vm-01.enrolled-secret',
+    relaySigningKeyPem: pem,
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+    await writeEnrollment(dir, enrollment);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('supplies the relay, pin, VM, credential and relay key', () => {
+    const c = resolveAgentConfig({ stateDir: dir }, {});
+    assert.equal(c.relayUrl, 'wss://relay.example.org:7443');
+    assert.equal(c.relayPin, pin);
+    assert.equal(c.vmId, 'lab-vm-01');
+    assert.equal(c.credential, 'lab-vm-01.enrolled-secret');
+    assert.equal(c.credentialFile, join(dir, STATE_FILES.credential));
+    assert.equal(c.relayPublicKey.asymmetricKeyType, 'ed25519');
+    assert.equal(c.stateDir, dir);
+    assert.equal(resolveAgentConfig({}, { AIRLOCK_AGENT_STATE_DIR: dir }).vmId, 'lab-vm-01');
+  });
+
+  test('explicit configuration wins over the state', () => {
+    const otherPin = `sha256/${Buffer.alloc(32, 9).toString('base64')}`;
+    const c = resolveAgentConfig({ stateDir: dir, relayUrl: 'wss://10.0.0.5:7443', relayPin: otherPin }, {});
+    assert.equal(c.relayUrl, 'wss://10.0.0.5:7443');
+    assert.equal(c.relayPin, otherPin);
+    assert.equal(c.credential, 'lab-vm-01.enrolled-secret');
+    assert.throws(
+      () => resolveAgentConfig({ stateDir: dir, vmId: 'other-vm' }, {}),
+      /vmId: "other-vm" but .* is enrolled for VM "lab-vm-01"/,
+    );
+  });
+
+  test('an incomplete state is an error, an empty one says how to enroll', () => {
+    const partial = mkdtempSync(join(tmpdir(), 'agent-partial-'));
+    try {
+      writeFileSync(join(partial, STATE_FILES.credential), 'lab-vm-01.x\n', { mode: 0o600 });
+      assert.throws(
+        () => resolveAgentConfig({ stateDir: partial }, {}),
+        /stateDir: state directory .* holds an incomplete enrollment: cannot read .*relay\.json \(ENOENT\)/,
+      );
+      assert.throws(
+        () => resolveAgentConfig({ stateDir: join(partial, 'none') }, {}),
+        /relayUrl: missing \(set relayUrl, or enroll the agent: airlock-agent enroll <relay-url> <token>\)/,
+      );
+    } finally {
+      rmSync(partial, { recursive: true, force: true });
+    }
+  });
+
+  test('environment: pin, state dir and enrollment token; the token leaves the environment once read', () => {
+    const env: NodeJS.ProcessEnv = {
+      AIRLOCK_RELAY_PIN: pin,
+      AIRLOCK_AGENT_STATE_DIR: '/srv/agent',
+      AIRLOCK_AGENT_ENROLLMENT_TOKEN: 'a1.x.y',
+    };
+    assert.deepEqual(takeConfigFromEnv(env), { relayPin: pin, stateDir: '/srv/agent', enrollmentToken: 'a1.x.y' });
+    assert.equal('AIRLOCK_AGENT_ENROLLMENT_TOKEN' in env, false);
+    assert.equal(env.AIRLOCK_AGENT_STATE_DIR, '/srv/agent');
+  });
+
+  test('default state dir: /var/lib for root, the home folder otherwise, the environment over both', () => {
+    assert.equal(defaultStateDir({}, 0), '/var/lib/airlock-agent');
+    assert.equal(defaultStateDir({ HOME: '/home/ops' }, 1000), '/home/ops/.airlock-agent');
+    assert.equal(defaultStateDir({ AIRLOCK_AGENT_STATE_DIR: '/srv/a', HOME: '/home/ops' }, 0), '/srv/a');
+  });
 });

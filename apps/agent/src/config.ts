@@ -1,16 +1,27 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { describeZodError, Port, publicKeyFromPem, VmId } from '@airlock/shared';
+import { describeZodError, Port, publicKeyFromPem, tlsPinSchema, VmId } from '@airlock/shared';
+import { parseRelayUrl } from './relay-url.js';
+import { defaultStateDir, readEnrollment, STATE_FILES, type AgentEnrollment } from './state-dir.js';
+import { join } from 'node:path';
 
-/** What an operator writes (JSON file and/or environment). Files are read by `resolveAgentConfig`. */
+/**
+ * What an operator writes (JSON file and/or environment). Files are read by `resolveAgentConfig`.
+ * After `airlock-agent enroll`, the relay URL, pin, VM id, credential and relay key come from the
+ * state directory; anything given here explicitly wins over it.
+ */
 export const AgentConfigInput = z
   .object({
-    relayUrl: z
-      .string()
-      .regex(/^wss?:\/\/[^\s/]+/, 'must be a ws:// or wss:// URL, e.g. wss://relay.example.org')
-      .transform((u) => u.replace(/\/+$/, '')),
-    vmId: VmId,
+    /** `wss://…` or `https://…` (one listener); plain ws:// and http:// are refused. */
+    relayUrl: z.string().optional(),
+    /** SPKI pin of the relay's TLS certificate, `sha256/<base64>`: the only trust anchor for TLS. */
+    relayPin: tlsPinSchema.optional(),
+    vmId: VmId.optional(),
+    /** Where `airlock-agent enroll` keeps the agent's state (default: see defaultStateDir). */
+    stateDir: z.string().min(1).optional(),
+    /** One-time token for enrolling on first start (VM images); ignored once the state dir is enrolled. */
+    enrollmentToken: z.string().min(1).optional(),
     /** `<vmId>.<secret>`, sent only in the Authorization header. */
     credential: z.string().min(1, 'must not be empty').optional(),
     credentialFile: z.string().min(1).optional(),
@@ -58,7 +69,15 @@ export type AgentConfigInput = z.input<typeof AgentConfigInput>;
 type Parsed = z.output<typeof AgentConfigInput>;
 
 /** The validated configuration the agent runs with: secrets and keys loaded, defaults filled. */
-export interface AgentConfig extends Omit<Parsed, 'credential' | 'relayPublicKeyPem' | 'relayPublicKeyFile' | 'shell'> {
+export interface AgentConfig extends Omit<
+  Parsed,
+  'credential' | 'relayPublicKeyPem' | 'relayPublicKeyFile' | 'shell' | 'relayUrl' | 'relayPin' | 'vmId' | 'stateDir'
+> {
+  /** Always `wss://…`. */
+  relayUrl: string;
+  relayPin: string;
+  vmId: string;
+  stateDir: string;
   credential: string;
   relayPublicKey: KeyObject;
   shell: string;
@@ -76,25 +95,70 @@ function readSecretFile(path: string, field: string): string {
   }
 }
 
-/** Validates input, reads the credential and relay key files, and fills defaults. Throws ConfigError. */
+const ENROLL_HINT = 'or enroll the agent: airlock-agent enroll <relay-url> <token>';
+
+/** The enrollment in the state dir, read only when the explicit configuration leaves a gap. */
+function enrollmentFor(c: Parsed, stateDir: string): AgentEnrollment | undefined {
+  const complete =
+    c.relayUrl &&
+    c.relayPin &&
+    c.vmId &&
+    (c.credential || c.credentialFile) &&
+    (c.relayPublicKeyPem || c.relayPublicKeyFile);
+  if (complete) return undefined;
+  const read = readEnrollment(stateDir);
+  if (!read.ok) throw new ConfigError(`stateDir: ${read.message}`);
+  return read.value;
+}
+
+/**
+ * Validates input, reads the state directory, credential and relay key files, and fills defaults.
+ * Throws ConfigError.
+ */
 export function resolveAgentConfig(input: unknown, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const parsed = AgentConfigInput.safeParse(input);
   if (!parsed.success) throw new ConfigError(`invalid agent configuration: ${describeZodError(parsed.error)}`);
   const c = parsed.data;
+  const stateDir = c.stateDir ?? defaultStateDir(env);
+  const state = enrollmentFor(c, stateDir);
+
+  const urlText = c.relayUrl ?? state?.relayUrl;
+  if (!urlText) throw new ConfigError(`relayUrl: missing (set relayUrl, ${ENROLL_HINT})`);
+  const url = parseRelayUrl(urlText);
+  if (!url.ok) throw new ConfigError(`invalid agent configuration: relayUrl: ${url.message}`);
+
+  const relayPin = c.relayPin ?? state?.relayPin;
+  if (!relayPin)
+    throw new ConfigError(
+      `relayPin: missing (the relay's TLS pin, sha256/…, shown by the relay at start; ${ENROLL_HINT})`,
+    );
+
+  if (c.vmId && state && c.vmId !== state.vm)
+    throw new ConfigError(`vmId: "${c.vmId}" but ${stateDir} is enrolled for VM "${state.vm}"`);
+  const vmId = c.vmId ?? state?.vm;
+  if (!vmId) throw new ConfigError(`vmId: missing (set vmId, ${ENROLL_HINT})`);
 
   if (c.credential && c.credentialFile)
     throw new ConfigError('credential: give either credential or credentialFile, not both');
-  const credential =
-    c.credential ?? (c.credentialFile ? readSecretFile(c.credentialFile, 'credentialFile') : undefined);
+  let credentialFile = c.credentialFile;
+  let credential = c.credential ?? (c.credentialFile ? readSecretFile(c.credentialFile, 'credentialFile') : undefined);
+  if (!credential && state) {
+    credential = state.credential;
+    // So the start-up check of the file's mode covers the enrolled credential too.
+    credentialFile = join(stateDir, STATE_FILES.credential);
+  }
   if (!credential)
-    throw new ConfigError('credential: missing (set credential, credentialFile or AIRLOCK_AGENT_CREDENTIAL)');
+    throw new ConfigError(
+      `credential: missing (set credential, credentialFile or AIRLOCK_AGENT_CREDENTIAL, ${ENROLL_HINT})`,
+    );
   if (/\s/.test(credential)) throw new ConfigError('credential: must not contain whitespace');
 
   if (c.relayPublicKeyPem && c.relayPublicKeyFile)
     throw new ConfigError('relayPublicKeyPem: give either relayPublicKeyPem or relayPublicKeyFile, not both');
   const pem =
     c.relayPublicKeyPem ??
-    (c.relayPublicKeyFile ? readSecretFile(c.relayPublicKeyFile, 'relayPublicKeyFile') : undefined);
+    (c.relayPublicKeyFile ? readSecretFile(c.relayPublicKeyFile, 'relayPublicKeyFile') : undefined) ??
+    state?.relaySigningKeyPem;
   if (!pem)
     throw new ConfigError('relayPublicKeyPem: missing (the relay signing key that tickets must verify against)');
   let relayPublicKey: KeyObject;
@@ -108,8 +172,30 @@ export function resolveAgentConfig(input: unknown, env: NodeJS.ProcessEnv = proc
       `relayPublicKeyPem: expected an Ed25519 key, got ${relayPublicKey.asymmetricKeyType ?? 'unknown'}`,
     );
 
-  const { credential: _c, relayPublicKeyPem: _p, relayPublicKeyFile: _pf, shell, ...rest } = c;
-  return { ...rest, credential, relayPublicKey, shell: shell ?? env.SHELL ?? '/bin/bash' };
+  const {
+    credential: _c,
+    relayPublicKeyPem: _p,
+    relayPublicKeyFile: _pf,
+    enrollmentToken: _t,
+    shell,
+    relayUrl: _u,
+    relayPin: _pin,
+    vmId: _vm,
+    stateDir: _sd,
+    credentialFile: _cf,
+    ...rest
+  } = c;
+  return {
+    ...rest,
+    relayUrl: url.value.wss,
+    relayPin,
+    vmId,
+    stateDir,
+    credential,
+    ...(credentialFile ? { credentialFile } : {}),
+    relayPublicKey,
+    shell: shell ?? env.SHELL ?? '/bin/bash',
+  };
 }
 
 /** Environment overrides, applied on top of the JSON file. Only set keys override. */
@@ -120,6 +206,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (v !== undefined && v !== '') out[key] = map(v);
   };
   set('AIRLOCK_RELAY_URL', 'relayUrl');
+  set('AIRLOCK_RELAY_PIN', 'relayPin');
+  set('AIRLOCK_AGENT_STATE_DIR', 'stateDir');
+  set('AIRLOCK_AGENT_ENROLLMENT_TOKEN', 'enrollmentToken');
   set('AIRLOCK_VM_ID', 'vmId');
   set('AIRLOCK_AGENT_CREDENTIAL', 'credential');
   set('AIRLOCK_AGENT_CREDENTIAL_FILE', 'credentialFile');
@@ -141,12 +230,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 }
 
 /**
- * `configFromEnv` for the process's own environment, which then loses the inline credential:
- * nothing started later (with the default environment) can inherit it.
+ * `configFromEnv` for the process's own environment, which then loses the inline credential and
+ * enrollment token: nothing started later (with the default environment) can inherit them.
  */
 export function takeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const out = configFromEnv(env);
   delete env.AIRLOCK_AGENT_CREDENTIAL;
+  delete env.AIRLOCK_AGENT_ENROLLMENT_TOKEN;
   return out;
 }
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { sshFingerprint } from '@airlock/shared';
 import { backoffDelay, maxAttempt } from './backoff.js';
 import type { LinkStateEvent } from './control-link.js';
@@ -132,6 +135,43 @@ test('a wrong credential (401) is reported as unauthorized and retried at maximu
     assert.equal(offline.reason, 'unauthorized');
     assert.ok(offline.retryInMs! >= 100, `retry ${offline.retryInMs} uses the maximum backoff step`);
     assert.equal(relay.controls.length, 0);
+  } finally {
+    await agent.close();
+    await relay.close();
+  }
+});
+
+test('a relay whose TLS key does not match the pin gets no upgrade: logged loudly and retried', async () => {
+  const relay = await FakeRelay.start();
+  const lines: { level: number; msg: string; reason?: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as (typeof lines)[0]);
+      cb();
+    },
+  });
+  const events: LinkStateEvent[] = [];
+  const agent = await startTestAgent(
+    relay,
+    { relayPin: `sha256/${randomBytes(32).toString('base64')}`, backoff: { minDelayMs: 20, maxDelayMs: 100 } },
+    { logger: pino({ level: 'info' }, sink) },
+  );
+  agent.onState((e) => events.push(e));
+  try {
+    await relay.until(() => relay.tcpConnections >= 3, 5000, 'the agent to retry');
+    await relay.until(() => events.filter((e) => e.state === 'offline').length >= 2, 5000, 'offline events');
+    assert.equal(relay.upgrades.length, 0, 'no HTTP request, so no credential, reached the relay');
+    assert.equal(relay.controls.length, 0);
+    assert.equal(agent.state === 'online', false);
+    const offline = events.filter((e) => e.state === 'offline');
+    assert.ok(
+      offline.every((e) => e.reason === 'tls-pin-mismatch'),
+      JSON.stringify(offline),
+    );
+    const loud = lines.find((l) => l.level === 50 && /does not match this agent's pinned key/.test(l.msg));
+    assert.ok(loud, 'an error-level log line says what happened');
+    assert.match(loud.msg, /enroll this agent again with a new token/);
+    assert.ok(!lines.some((l) => JSON.stringify(l).includes(relay.credential)), 'the credential is never logged');
   } finally {
     await agent.close();
     await relay.close();

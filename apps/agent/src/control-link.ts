@@ -1,4 +1,5 @@
-import { AgentToRelay, RelayToAgent, WS_PATHS } from '@airlock/shared';
+import { AgentToRelay, RelayToAgent, TlsPinMismatchError, WS_PATHS } from '@airlock/shared';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { backoffDelay, maxAttempt, type BackoffPolicy } from './backoff.js';
@@ -7,7 +8,10 @@ export type LinkState = 'connecting' | 'online' | 'offline' | 'closed';
 
 export interface LinkStateEvent {
   state: LinkState;
-  /** Why the link went offline: 'unauthorized', 'pong-timeout', a close code/reason, an error. */
+  /**
+   * Why the link went offline: 'unauthorized', 'tls-pin-mismatch', 'pong-timeout', a close
+   * code/reason, an error.
+   */
   reason?: string;
   /** For 'offline': the delay before the next attempt. */
   retryInMs?: number;
@@ -17,6 +21,8 @@ export interface ControlLinkOptions {
   relayUrl: string;
   vmId: string;
   credential: string;
+  /** Pinned to the relay's TLS key (createPinnedHttpsAgent): no byte goes to an unpinned relay. */
+  tlsAgent: HttpsAgent;
   hostKeyB64: string;
   version: string;
   backoff: BackoffPolicy & { stableAfterMs: number };
@@ -27,6 +33,11 @@ export interface ControlLinkOptions {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+const PIN_MISMATCH_ADVICE =
+  "the relay's TLS key does not match this agent's pinned key (relayPin); nothing was sent. Someone may be " +
+  "intercepting the connection — or, if the admin replaced the relay's TLS key, enroll this agent again with a " +
+  'new token (airlock-agent enroll --force <relay-url> <token>). Retrying with backoff';
 const MAX_CONTROL_FRAME = 64 * 1024;
 
 /**
@@ -102,6 +113,7 @@ export class ControlLink {
     this.setState({ state: 'connecting' });
     log.debug({ url, attempt: this.attempt }, 'connecting to relay');
     const ws = new WebSocket(url, {
+      agent: this.opts.tlsAgent,
       headers: { Authorization: `Bearer ${credential}` },
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       maxPayload: MAX_CONTROL_FRAME,
@@ -137,6 +149,10 @@ export class ControlLink {
       this.pongTimer = undefined;
     });
     ws.on('error', (e) => {
+      if (e instanceof TlsPinMismatchError) {
+        this.offlineReason = 'tls-pin-mismatch';
+        log.error({ relay: `${e.host}:${e.port}`, expected: e.expected, presented: e.actual }, PIN_MISMATCH_ADVICE);
+      }
       if (!this.offlineReason) this.offlineReason = e.message;
     });
     ws.on('close', (code, reason) => {

@@ -13,3 +13,15 @@ export { backoffDelay } from './backoff.js';
 export { createAgentLogger } from './logger.js';
 export { AgentSshSession, type SshSessionOptions } from './ssh-session.js';
 export { resolveOsUser, type OsUser } from './os-user.js';
+export { enrollAgent, type EnrollError, type EnrollErrorCode, type EnrollOptions } from './enroll.js';
+export { enrollOnFirstStart, type FirstStartOutcome } from './first-start.js';
+export {
+  defaultStateDir,
+  hasEnrollment,
+  readEnrollment,
+  writeEnrollment,
+  STATE_FILES,
+  type AgentEnrollment,
+} from './state-dir.js';
+export { parseRelayUrl, type RelayAddress } from './relay-url.js';
+export { RefusalReporter, type ChannelRefusal } from './refusal-reporter.js';

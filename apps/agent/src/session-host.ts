@@ -3,16 +3,19 @@ import {
   DATA_FRAME_MAX_BYTES,
   SESSION_ID_PARAM,
   TicketVerifier,
+  TlsPinMismatchError,
   WS_PATHS,
   type TicketClaims,
 } from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import type { AgentConfig } from './config.js';
 import type { Connector } from './direct-tcpip.js';
 import type { OsUser } from './os-user.js';
+import type { RefusalReporter } from './refusal-reporter.js';
 import { AgentSshSession } from './ssh-session.js';
 
 export interface SessionHostOptions {
@@ -22,6 +25,10 @@ export interface SessionHostOptions {
   log: Logger;
   /** Tells the relay a dial was refused (over the control link). */
   refuse: (sessionId: string, reason: string) => void;
+  /** Tells the relay about channels and forwards refused inside a session (rate limited). */
+  refusals: RefusalReporter;
+  /** Pinned to the relay's TLS key, like the control link. */
+  tlsAgent: HttpsAgent;
   connector?: Connector;
   now?: () => number;
 }
@@ -72,6 +79,7 @@ export class SessionHost {
 
     const url = `${config.relayUrl}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${encodeURIComponent(sid)}`;
     const ws = new WebSocket(url, {
+      agent: this.opts.tlsAgent,
       headers: { Authorization: `Bearer ${config.credential}` },
       handshakeTimeout: DATA_SOCKET_OPEN_TIMEOUT_MS,
       maxPayload: DATA_FRAME_MAX_BYTES,
@@ -99,6 +107,7 @@ export class SessionHost {
     const startedAt = Date.now();
     ws.once('close', (code, reason) => {
       this.sessions.delete(sid);
+      this.opts.refusals.endSession(sid);
       log.info({ code, reason: reason.toString(), durationMs: Date.now() - startedAt }, 'session data socket closed');
       void entry.ssh?.close('data socket closed');
     });
@@ -114,7 +123,12 @@ export class SessionHost {
         ws.once('error', reject);
       });
     } catch (e) {
-      log.warn({ err: (e as Error).message }, 'could not open the session data socket');
+      if (e instanceof TlsPinMismatchError)
+        log.error(
+          { expected: e.expected, presented: e.actual },
+          "could not open the session data socket: the relay's TLS key does not match the pinned key; nothing was sent",
+        );
+      else log.warn({ err: (e as Error).message }, 'could not open the session data socket');
       this.sessions.delete(sid);
       ws.terminate();
       return;
@@ -143,6 +157,10 @@ export class SessionHost {
       forwardConnectTimeoutMs: config.forwardConnectTimeoutMs,
       authTimeoutMs: config.authTimeoutMs,
       connector: this.opts.connector,
+      onRefused: (r) => {
+        if (this.opts.refusals.report(sid, r) === 'link-down')
+          log.warn({ channel: r.channel }, 'could not report the refused channel: control link is down');
+      },
     });
     entry.ssh = ssh;
     void ssh.closed.then(() => {

@@ -12,6 +12,7 @@ import { BULK_WINDOW_BYTES, createSshConfig, DirectTcpipOpenMessage } from '@air
 import type { Logger } from 'pino';
 import { checkForward, runForward, type Connector } from './direct-tcpip.js';
 import type { OsUser } from './os-user.js';
+import type { ChannelRefusal } from './refusal-reporter.js';
 import { SessionChannel } from './session-channel.js';
 import { releaseSession } from '@airlock/shared/ssh';
 
@@ -29,6 +30,8 @@ export interface SshSessionOptions {
   connector?: Connector;
   /** Channels open at once on this session (default 32); further opens are refused. */
   maxChannels?: number;
+  /** Told of every refused channel open or forward request (the relay audits them). */
+  onRefused?: (refusal: ChannelRefusal) => void;
 }
 
 export const MAX_CHANNELS_PER_SESSION = 32;
@@ -86,6 +89,9 @@ export class AgentSshSession {
     server.onRequest((e) => {
       log.warn({ request: e.requestType }, 'refused session request');
       e.isAuthorized = false;
+      // Reverse forwards are forwards too; other global requests are not the audit's business.
+      if (/forward/.test(e.requestType))
+        this.refused({ channel: e.requestType, reason: 'reverse forwarding is not allowed' });
     });
 
     server.onChannelOpening((e) => {
@@ -102,6 +108,7 @@ export class AgentSshSession {
           { channelType: e.request.channelType, err: (err as Error).message },
           'refused channel: malformed open request',
         );
+        this.refused({ channel: String(e.request.channelType), reason: 'malformed channel open' });
       }
     });
 
@@ -129,7 +136,9 @@ export class AgentSshSession {
     if (this.openChannels >= this.maxChannels) {
       log.warn({ channelType: type, limit: this.maxChannels }, 'refused channel: too many open channels');
       e.failureReason = SshChannelOpenFailureReason.resourceShortage;
-      e.failureDescription = `too many open channels on this session (limit ${this.maxChannels})`;
+      const reason = `too many open channels on this session (limit ${this.maxChannels})`;
+      e.failureDescription = reason;
+      this.refused({ channel: type ?? '(none)', reason });
       return;
     }
     if (type === 'session') {
@@ -147,6 +156,7 @@ export class AgentSshSession {
         log.warn({ host: m.host, port: m.port }, `refused forward: ${decision.reason}`);
         e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
         e.failureDescription = decision.reason;
+        this.refused({ channel: type, target: `${m.host}:${m.port}`, reason: decision.reason });
         return;
       }
       e.channel.maxWindowSize = BULK_WINDOW_BYTES;
@@ -161,7 +171,18 @@ export class AgentSshSession {
     }
     log.warn({ channelType: type }, 'refused channel type');
     e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
-    e.failureDescription = `channel type ${type} is not allowed`;
+    const reason = `channel type ${type} is not allowed`;
+    e.failureDescription = reason;
+    this.refused({ channel: type ?? '(none)', reason });
+  }
+
+  /** Never lets a reporting problem change the refusal itself. */
+  private refused(r: ChannelRefusal): void {
+    try {
+      this.opts.onRefused?.(r);
+    } catch (err) {
+      this.opts.log.error({ err: (err as Error).message }, 'could not report a channel refusal');
+    }
   }
 
   /** Every check passed: clear the default refusal and count the channel until it closes. */

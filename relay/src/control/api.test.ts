@@ -6,7 +6,6 @@ import {
   TicketVerifier,
   TokenIssuer,
   VmListResponse,
-  signLogin,
   sshFingerprintB64,
   sshFingerprintFromPem,
 } from '@airlock/shared';
@@ -15,6 +14,7 @@ import {
   OTHER_VM,
   TEST_VM,
   api,
+  certOf,
   login,
   startHarness,
   waitFor,
@@ -28,72 +28,7 @@ describe('control API', () => {
   });
   after(() => h.close());
 
-  describe('login', () => {
-    test('a signed challenge yields an access token for that user', async () => {
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-      assert.equal(ch.status, 200);
-      assert.match(ch.body.nonce, /^[A-Za-z0-9_-]{43}$/);
-      assert.ok(Date.parse(ch.body.expiresAt) > Date.now());
-      const signature = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
-      const res = await api(h.relay, 'POST', '/login', { body: { user: 'alice', nonce: ch.body.nonce, signature } });
-      assert.equal(res.status, 200);
-      assert.equal(res.body.user, 'alice');
-      const claims = await new AccessTokenVerifier(h.relay.signingKey.publicKey).verify(res.body.accessToken);
-      assert.ok(claims.ok && claims.value.sub === 'alice');
-    });
-
-    test('a challenge is single-use', async () => {
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-      const signature = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
-      const body = { user: 'alice', nonce: ch.body.nonce, signature };
-      assert.equal((await api(h.relay, 'POST', '/login', { body })).status, 200);
-      const again = await api(h.relay, 'POST', '/login', { body });
-      assert.equal(again.status, 401);
-      assert.equal(again.body.error.code, 'login_failed');
-      assert.match(again.body.error.message, /unknown, expired or already used/);
-    });
-
-    test('a signature by another key fails, and consumes the challenge', async () => {
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-      const forged = signLogin(h.bob.privateKey, 'alice', ch.body.nonce);
-      const res = await api(h.relay, 'POST', '/login', {
-        body: { user: 'alice', nonce: ch.body.nonce, signature: forged },
-      });
-      assert.equal(res.status, 401);
-      assert.deepEqual(Object.keys(res.body), ['error']);
-      assert.equal(res.body.error.code, 'login_failed');
-      assert.match(res.body.error.message, /signature does not match/);
-      const good = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
-      const retry = await api(h.relay, 'POST', '/login', {
-        body: { user: 'alice', nonce: ch.body.nonce, signature: good },
-      });
-      assert.equal(retry.status, 401);
-    });
-
-    test('a challenge issued for one user does not log in another', async () => {
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'bob' } });
-      const signature = signLogin(h.alice.privateKey, 'alice', ch.body.nonce);
-      const res = await api(h.relay, 'POST', '/login', { body: { user: 'alice', nonce: ch.body.nonce, signature } });
-      assert.equal(res.status, 401);
-      assert.equal(res.body.error.code, 'login_failed');
-    });
-
-    test('unknown users get a challenge but fail exactly like a wrong key', async () => {
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'mallory' } });
-      assert.equal(ch.status, 200);
-      const signature = signLogin(h.alice.privateKey, 'mallory', ch.body.nonce);
-      const unknown = await api(h.relay, 'POST', '/login', {
-        body: { user: 'mallory', nonce: ch.body.nonce, signature },
-      });
-      const ch2 = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'bob' } });
-      const wrongKey = signLogin(h.alice.privateKey, 'bob', ch2.body.nonce);
-      const known = await api(h.relay, 'POST', '/login', {
-        body: { user: 'bob', nonce: ch2.body.nonce, signature: wrongKey },
-      });
-      assert.equal(unknown.status, 401);
-      assert.deepEqual(unknown.body, known.body);
-    });
-
+  describe('input validation', () => {
     test('bad bodies are 400 naming the field; malformed JSON is 400, not 500', async () => {
       const noUser = await api(h.relay, 'POST', '/login/challenge', { body: {} });
       assert.equal(noUser.status, 400);
@@ -106,7 +41,12 @@ describe('control API', () => {
       assert.match(extra.body.error.message, /admin/);
       const noSig = await api(h.relay, 'POST', '/login', { body: { user: 'alice', nonce: 'x'.repeat(43) } });
       assert.equal(noSig.status, 400);
-      assert.match(noSig.body.error.message, /signature: /);
+      assert.match(noSig.body.error.message, /deviceId: .*totp: .*signature: /);
+      const badTotp = await api(h.relay, 'POST', '/enroll/complete', {
+        body: { enrollmentId: crypto.randomUUID(), totp: '12345', signature: 'A'.repeat(40) },
+      });
+      assert.equal(badTotp.status, 400);
+      assert.match(badTotp.body.error.message, /^totp: must be the 6-digit code/);
       const malformed = await api(h.relay, 'POST', '/login', { rawBody: '{"user": "alice",' });
       assert.equal(malformed.status, 400);
       assert.match(malformed.body.error.message, /not valid JSON/);
@@ -131,9 +71,12 @@ describe('control API', () => {
       const garbage = await api(h.relay, 'GET', '/vms', { token: 'not.a.token' });
       assert.equal(garbage.status, 401);
       assert.equal(garbage.body.error.code, 'unauthenticated');
-      const issuedLongAgo = new TokenIssuer(h.relay.signingKey.privateKey, () => Date.now() - 3600_000);
-      const expired = await issuedLongAgo.issueAccessToken('alice', 60);
-      const exp = await api(h.relay, 'GET', '/vms', { token: expired.token });
+      const token = await login(h.relay, h.alice);
+      const cert = certOf(token)!;
+      const issuedLongAgo = new TokenIssuer(h.relay.signingKey.privateKey, () => h.clock.now() - 3600_000);
+      const binding = { deviceId: h.alice.deviceId, certThumbprint: cert.thumbprint, userKeyFingerprint: 'SHA256:x' };
+      const expired = await issuedLongAgo.issueAccessToken('alice', binding, 60);
+      const exp = await api(h.relay, 'GET', '/vms', { token: expired.token, cert });
       assert.equal(exp.status, 401);
       assert.equal(exp.body.error.code, 'token_expired');
     });
@@ -213,7 +156,8 @@ describe('control API', () => {
         });
         assert.ok(claims.ok);
         assert.equal(claims.value.sub, 'alice');
-        assert.equal(claims.value.ukey, sshFingerprintFromPem(h.alice.publicKeyPem));
+        // The agent is to accept the login's ephemeral certificate key, not the long-term device key.
+        assert.equal(claims.value.ukey, sshFingerprintFromPem(certOf(token)!.publicKeyPem));
         await waitFor(() => agent.dials.length === 1, 'dial');
         assert.deepEqual(agent.dials[0], { sessionId: session.sessionId, ticket: session.ticket });
         assert.equal(h.relay.sessionStats(session.sessionId)?.state, 'pending');
@@ -225,14 +169,14 @@ describe('control API', () => {
 
     test('ports are the grant narrowed to what the VM allows', async () => {
       // Granted while the VM allowed both ports; the VM then stops allowing 22.
-      await h.relay.directory.grant({ user: 'bob', vm: TEST_VM, ports: [8888, 22] });
-      await h.relay.directory.setVmPorts(TEST_VM, [8888]);
+      await h.relay.store.grants.put({ user: 'bob', vm: TEST_VM, ports: [8888, 22] });
+      await h.relay.store.vms.setPorts(TEST_VM, [8888]);
       try {
         const res = await api(h.relay, 'GET', '/vms', { token: await login(h.relay, h.bob) });
         assert.deepEqual(res.body.vms, [{ id: TEST_VM, online: false, ports: [8888] }]);
       } finally {
-        await h.relay.directory.setVmPorts(TEST_VM, [22, 8888]);
-        await h.relay.directory.revoke('bob', TEST_VM);
+        await h.relay.store.vms.setPorts(TEST_VM, [22, 8888]);
+        await h.relay.store.grants.delete('bob', TEST_VM);
       }
     });
   });

@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra response headers, e.g. Retry-After on a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -32,6 +34,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         { method: req.method, path: req.path, user, status: error.status, code: error.code, reason: error.message },
         'request refused',
       );
+      for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
       return sendError(res, error.status, error.code, error.message);
     }
     const e = error as { type?: string; status?: number; limit?: number };

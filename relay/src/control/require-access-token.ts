@@ -1,6 +1,9 @@
 import type { RequestHandler } from 'express';
 import type { AccessTokenVerifier } from '@airlock/shared';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
+import { connectionThumbprint, sourceAddress } from './request-source.js';
 
 /** Reads `Authorization: Bearer <token>`; returns undefined when absent or not a bearer token. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -9,22 +12,72 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Checks the access token; on success the user name is in `res.locals.user`. */
-export function requireAccessToken(verifier: AccessTokenVerifier): RequestHandler {
+/** Who is calling, once the token, its certificate and the account have all been checked. */
+export interface CallerIdentity {
+  user: string;
+  deviceId: string;
+  certThumbprint: string;
+  /** SSH fingerprint of the client certificate's key: the key the agent will accept. */
+  userKeyFingerprint: string;
+}
+
+/**
+ * Checks the access token, that this TLS connection presents the certificate the token is
+ * bound to (RFC 8705), and that user and device are still active — so a revocation refuses
+ * new tickets at once. On success the caller is in `res.locals.caller` (and the name in `user`).
+ */
+export function requireAccessToken(deps: {
+  verifier: AccessTokenVerifier;
+  store: RelayStore;
+  audit: AuditRecorder;
+}): RequestHandler {
   return async (req, res, next) => {
-    const token = bearerToken(req.headers.authorization);
-    // Refusals go through the error handler, which logs each one with its reason.
-    if (!token)
-      return next(
-        new HttpError(401, 'unauthenticated', 'missing "Authorization: Bearer <access token>"; log in first'),
-      );
-    const r = await verifier.verify(token);
-    if (!r.ok) {
-      if (r.error.code === 'expired')
-        return next(new HttpError(401, 'token_expired', 'access token has expired; log in again'));
-      return next(new HttpError(401, 'unauthenticated', `access token rejected (${r.error.message}); log in again`));
+    try {
+      const token = bearerToken(req.headers.authorization);
+      if (!token)
+        throw new HttpError(401, 'unauthenticated', 'missing "Authorization: Bearer <access token>"; log in first');
+      const r = await deps.verifier.verify(token);
+      if (!r.ok) {
+        if (r.error.code === 'expired')
+          throw new HttpError(401, 'token_expired', 'access token has expired; log in again');
+        throw new HttpError(401, 'unauthenticated', `access token rejected (${r.error.message}); log in again`);
+      }
+      const claims = r.value;
+      res.locals.user = claims.sub;
+      const presented = connectionThumbprint(req);
+      const bound = claims.cnf['x5t#S256'];
+      if (presented !== bound) {
+        const reason = presented ? 'token presented with another certificate' : 'token presented without its certificate';
+        await deps.audit.record({
+          type: 'token.refused',
+          actor: `user:${claims.sub}`,
+          outcome: 'failure',
+          source: sourceAddress(req),
+          data: { reason, device: claims.did },
+        });
+        throw new HttpError(
+          401,
+          'certificate_mismatch',
+          presented
+            ? 'this access token is bound to another client certificate; log in again from this machine'
+            : 'this access token must be presented with its client certificate (mutual TLS); log in again',
+        );
+      }
+      const [user, device] = await Promise.all([deps.store.users.get(claims.sub), deps.store.devices.get(claims.did)]);
+      if (!user || user.status !== 'active')
+        throw new HttpError(401, 'revoked', `user "${claims.sub}" is disabled or was removed; ask your admin`);
+      if (!device || device.revokedAt || device.user !== claims.sub)
+        throw new HttpError(401, 'revoked', 'this device was revoked; enroll it again with a new code from your admin');
+      const caller: CallerIdentity = {
+        user: claims.sub,
+        deviceId: claims.did,
+        certThumbprint: bound,
+        userKeyFingerprint: claims.ukey,
+      };
+      res.locals.caller = caller;
+      next();
+    } catch (error) {
+      next(error);
     }
-    res.locals.user = r.value.sub;
-    next();
   };
 }

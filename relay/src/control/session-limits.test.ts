@@ -30,7 +30,7 @@ describe('pending-session limits', () => {
       { maxPendingSessionsPerUser: 2, maxPendingSessions: 3, unpairedTimeoutMs: 300 },
       { logger: createRelayLogger('info', sink) },
     );
-    await h.relay.directory.grant({ user: 'bob', vm: TEST_VM });
+    await h.relay.store.grants.put({ user: 'bob', vm: TEST_VM });
     agent = await FakeAgent.connect(h.relay, h.credential, h.hostKey);
   });
   after(async () => {

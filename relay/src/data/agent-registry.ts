@@ -10,6 +10,8 @@ export interface AgentLink {
   hostKeyFingerprint: string;
   version: string;
   registeredAt: Date;
+  /** The agent credential this link authenticated with; revoking it closes the link. */
+  credentialId?: string;
 }
 
 /** Which VMs have a live control socket on this relay instance, and their current host keys. */
@@ -17,7 +19,13 @@ export class AgentRegistry {
   private readonly links = new Map<string, AgentLink>();
 
   /** Records the link; returns the link it replaces, if any (the caller closes that one). */
-  register(vm: string, ws: WebSocket, hostKey: string, version: string): { link: AgentLink; replaced?: AgentLink } {
+  register(
+    vm: string,
+    ws: WebSocket,
+    hostKey: string,
+    version: string,
+    credentialId?: string,
+  ): { link: AgentLink; replaced?: AgentLink } {
     const replaced = this.links.get(vm);
     const link: AgentLink = {
       vm,
@@ -26,6 +34,7 @@ export class AgentRegistry {
       hostKeyFingerprint: sshFingerprintB64(hostKey),
       version,
       registeredAt: new Date(),
+      ...(credentialId ? { credentialId } : {}),
     };
     this.links.set(vm, link);
     return replaced && replaced.ws !== ws ? { link, replaced } : { link };
@@ -36,6 +45,18 @@ export class AgentRegistry {
     if (this.links.get(vm)?.ws !== ws) return false;
     this.links.delete(vm);
     return true;
+  }
+
+  list(): AgentLink[] {
+    return [...this.links.values()];
+  }
+
+  /** Closes a VM's control link from the relay's side (credential revoked). */
+  disconnect(vm: string, code: number, reason: string): void {
+    const link = this.links.get(vm);
+    if (!link) return;
+    this.links.delete(vm);
+    link.ws.close(code, reason);
   }
 
   get(vm: string): AgentLink | undefined {

@@ -43,5 +43,6 @@ export interface SessionSnapshot {
  */
 export interface DataPlaneObserver {
   onFrame?(sessionId: string, direction: Direction, data: Buffer): void;
+  onSessionPaired?(s: { sid: string; vm: string; user: string }): void;
   onSessionClosed?(stats: SessionCloseStats): void;
 }

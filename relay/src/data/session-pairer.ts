@@ -26,6 +26,8 @@ interface Session {
   sid: string;
   vm: string;
   user: string;
+  /** Thumbprint of the client certificate the user's access token is bound to; Connect's data socket must present it. */
+  certThumbprint?: string;
   createdAt: number;
   state: 'pending' | 'paired' | 'refused';
   refusedReason?: string;
@@ -70,7 +72,7 @@ export class SessionPairer {
    * Registers a new session unless the user, or the relay as a whole, already has as many
    * unpaired sessions as allowed: each one holds memory for about a minute and makes an agent dial.
    */
-  create(s: { sid: string; vm: string; user: string }): CreateResult {
+  create(s: { sid: string; vm: string; user: string; certThumbprint?: string }): CreateResult {
     const refusal = this.pending.check(s.user);
     if (refusal) {
       this.opts.logger.warn(
@@ -106,10 +108,21 @@ export class SessionPairer {
     return this.pending.count(user);
   }
 
-  /** vm/user of a session (what the upgrade router needs to check a ticket), if it exists. */
-  describe(sid: string): { vm: string; user: string } | undefined {
+  /** What the upgrade router needs to check a ticket and the client certificate, if the session exists. */
+  describe(sid: string): { vm: string; user: string; certThumbprint?: string } | undefined {
     const s = this.sessions.get(sid);
-    return s && { vm: s.vm, user: s.user };
+    return s && { vm: s.vm, user: s.user, ...(s.certThumbprint ? { certThumbprint: s.certThumbprint } : {}) };
+  }
+
+  /** Closes one session from the relay's side (revocation, an admin's kill), with the reason sent to both sides. */
+  terminate(sid: string, code: number, reason: string): boolean {
+    const s = this.sessions.get(sid);
+    if (!s) return false;
+    this.end(s, reason);
+    if (s.pipe) s.pipe.close(code, reason);
+    for (const ws of [s.agent, s.connect])
+      if (ws && ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
+    return true;
   }
 
   /** Whether a socket for `side` may join `sid` now; `vm` is the authenticated agent's VM for the agent side. */
@@ -217,12 +230,7 @@ export class SessionPairer {
 
   /** Ends every session (relay shutdown). */
   closeAll(code: number, reason: string): void {
-    for (const s of [...this.sessions.values()]) {
-      this.end(s, reason);
-      if (s.pipe) s.pipe.close(code, reason);
-      for (const ws of [s.agent, s.connect])
-        if (ws && ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
-    }
+    for (const sid of [...this.sessions.keys()]) this.terminate(sid, code, reason);
   }
 
   /**
@@ -259,6 +267,11 @@ export class SessionPairer {
     );
     early?.replay();
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
+    try {
+      this.opts.observer?.onSessionPaired?.({ sid: s.sid, vm: s.vm, user: s.user });
+    } catch (error) {
+      this.opts.logger.error({ sid: s.sid, error: (error as Error).message }, 'data-plane observer threw');
+    }
   }
 
   private releasePending(s: Session): void {

@@ -3,19 +3,22 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { SESSION_ID_PARAM, SessionId, WS_PATHS, type TicketVerifier } from '@airlock/shared';
-import { authenticateAgent } from '../directory/agent-credential.js';
-import type { Directory } from '../directory/directory.js';
+import type { AuditRecorder } from '../audit/recorder.js';
 import { bearerToken } from '../control/require-access-token.js';
+import { connectionThumbprint, sourceAddress } from '../control/request-source.js';
+import { authenticateAgent } from '../identity/agent-auth.js';
+import type { RelayStore } from '../store/types.js';
 import { refuseUpgrade } from './http-refusal.js';
 import type { SessionPairer, Side } from './session-pairer.js';
 
 export interface UpgradeDeps {
   wss: WebSocketServer;
-  directory: Directory;
+  store: RelayStore;
+  audit: AuditRecorder;
   tickets: TicketVerifier;
   pairer: SessionPairer;
   logger: Logger;
-  onAgentControl(ws: WebSocket, vm: string): void;
+  onAgentControl(ws: WebSocket, agent: { vm: string; credentialId: string; source: string }): void;
   /** Every socket the relay accepts, so shutdown can close it. */
   track(ws: WebSocket): void;
 }
@@ -33,12 +36,12 @@ class Refusal {
  * Logs carry the path and session id only — never the query string or headers.
  */
 export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const agentVm = async (req: IncomingMessage): Promise<string> => {
+  const agentAuth = async (req: IncomingMessage): Promise<{ vm: string; credentialId: string }> => {
     const credential = bearerToken(req.headers.authorization);
     if (!credential) throw new Refusal(401, 'missing agent credential: send "Authorization: Bearer <vmId>.<secret>"');
-    const vm = await authenticateAgent(deps.directory, credential);
-    if (!vm) throw new Refusal(401, 'agent credential rejected: unknown VM or wrong secret');
-    return vm;
+    const agent = await authenticateAgent(deps.store.agentCredentials, credential);
+    if (!agent) throw new Refusal(401, 'agent credential rejected: unknown VM, wrong or revoked secret');
+    return agent;
   };
 
   const sessionId = (url: URL): string => {
@@ -68,15 +71,15 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
   const route = async (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> => {
     switch (url.pathname) {
       case WS_PATHS.agentControl: {
-        const vm = await agentVm(req);
+        const agent = await agentAuth(req);
         deps.wss.handleUpgrade(req, socket, head, (ws) => {
           deps.track(ws);
-          deps.onAgentControl(ws, vm);
+          deps.onAgentControl(ws, { ...agent, source: sourceAddress(req) });
         });
         return;
       }
       case WS_PATHS.agentSession: {
-        const vm = await agentVm(req);
+        const { vm } = await agentAuth(req);
         const sid = sessionId(url);
         return join('agent', sid, vm, req, socket, head);
       }
@@ -90,6 +93,10 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
         const r = await deps.tickets.verify(ticket, { vm: session.vm, sessionId: sid });
         if (!r.ok) throw new Refusal(401, `ticket rejected: ${r.error.message}`);
         if (r.value.sub !== session.user) throw new Refusal(401, 'ticket rejected: ticket is for another user');
+        // The ticket alone is not enough: the data socket must come from the client certificate
+        // the user's access token is bound to.
+        if (session.certThumbprint && connectionThumbprint(req) !== session.certThumbprint)
+          throw new Refusal(401, 'this session must be joined with the client certificate it was opened with');
         return join('connect', sid, undefined, req, socket, head);
       }
       default:
@@ -109,6 +116,14 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     route(req, socket, head, url).catch((error: unknown) => {
       if (error instanceof Refusal) {
         deps.logger.info({ path: url.pathname, sid, status: error.status, reason: error.reason }, 'upgrade refused');
+        void deps.audit.record({
+          type: url.pathname.startsWith(WS_PATHS.agentControl) ? 'agent.refused' : 'session.join_refused',
+          actor: 'anonymous',
+          outcome: 'failure',
+          ...(sid && SessionId.safeParse(sid).success ? { sid } : {}),
+          source: sourceAddress(req),
+          data: { path: url.pathname, status: error.status, reason: error.reason },
+        });
         return refuseUpgrade(socket, error.status, error.reason);
       }
       deps.logger.error({ path: url.pathname, sid, error: (error as Error).message }, 'upgrade failed');

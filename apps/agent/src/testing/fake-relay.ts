@@ -1,12 +1,20 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
+  AgentEnrollRequest,
   AgentToRelay,
+  API_PREFIX,
+  formatOneTimeCode,
   generateRelaySigningKey,
+  mintServerCertificate,
+  newOneTimeSecret,
   SESSION_ID_PARAM,
+  spkiPin,
   TokenIssuer,
   WS_PATHS,
+  type MintedCertificate,
   type RelaySigningKey,
 } from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
@@ -20,10 +28,30 @@ export interface UpgradeRecord {
   status: number;
 }
 
+let sharedCert: Promise<MintedCertificate> | undefined;
+
+/** One RSA-3072 certificate per test process: minting takes a noticeable moment. */
+export function fakeRelayCertificate(): Promise<MintedCertificate> {
+  return (sharedCert ??= mintServerCertificate({
+    commonName: 'fake-relay',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+  }));
+}
+
+export interface FakeRelayOptions {
+  credential?: string;
+  vmId?: string;
+  autoPong?: boolean;
+  /** The TLS certificate (default: one minted once per process). */
+  cert?: MintedCertificate;
+}
+
 /**
- * A tiny stand-in for the relay, for agent tests: authenticates the agent's Authorization
- * header, records control messages, sends dials, and hands the agent's session socket to the
- * test as an SSH stream (the test's SSH client talks to the agent directly over it).
+ * A tiny stand-in for the relay, for agent tests, on HTTPS/WSS with a self-signed certificate
+ * (as the real relay): authenticates the agent's Authorization header, records control messages,
+ * sends dials, hands the agent's session socket to the test as an SSH stream (the test's SSH
+ * client talks to the agent directly over it), and answers agent enrollment for tokens it issued.
  */
 export class FakeRelay {
   readonly key: RelaySigningKey = generateRelaySigningKey();
@@ -41,27 +69,90 @@ export class FakeRelay {
   private readonly sessionSockets = new Map<string, WebSocket>();
   /** Frames the agent sent on each session's data socket. */
   readonly agentFrames = new Map<string, number>();
+  /** TCP connections accepted (whether or not TLS and an upgrade followed). */
+  tcpConnections = 0;
+  /** Agent enrollment requests received (after TLS), and the secrets still unused. */
+  enrollRequests = 0;
+  private readonly enrollSecrets = new Set<string>();
+  /** When set, enrollment answers 429 with this Retry-After. */
+  enrollRateLimitSeconds: number | undefined;
+  /** The relay's TLS pin, `sha256/…`. */
+  readonly pin: string;
 
   private constructor(
     readonly credential: string,
     readonly vmId: string,
     autoPong: boolean,
+    readonly cert: MintedCertificate,
   ) {
-    this.server = createServer((_req, res) => res.writeHead(404).end());
+    this.pin = spkiPin(cert.certPem);
+    this.server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => this.request(req, res));
+    this.server.on('connection', () => {
+      this.tcpConnections++;
+      this.changed();
+    });
+    this.server.on('tlsClientError', () => {}); // a client that rejects our key hangs up mid-handshake
     this.wss = new WebSocketServer({ noServer: true, autoPong });
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
   }
 
-  static async start(opts: { credential?: string; vmId?: string; autoPong?: boolean } = {}): Promise<FakeRelay> {
+  static async start(opts: FakeRelayOptions = {}): Promise<FakeRelay> {
     const vmId = opts.vmId ?? 'test-vm';
-    const relay = new FakeRelay(opts.credential ?? `${vmId}.s3cret-credential`, vmId, opts.autoPong ?? true);
+    const cert = opts.cert ?? (await fakeRelayCertificate());
+    const relay = new FakeRelay(opts.credential ?? `${vmId}.s3cret-credential`, vmId, opts.autoPong ?? true, cert);
     relay.server.listen(0, '127.0.0.1');
     await once(relay.server, 'listening');
     return relay;
   }
 
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
   get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `wss://127.0.0.1:${this.port}`;
+  }
+
+  get httpsUrl(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** A one-time agent enrollment token (`a1.<secret>.<pin>`) this relay accepts once. */
+  newEnrollmentToken(pin = this.pin): string {
+    const secret = newOneTimeSecret();
+    this.enrollSecrets.add(secret);
+    return formatOneTimeCode('agent', secret, pin);
+  }
+
+  private request(req: IncomingMessage, res: ServerResponse): void {
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+    if (req.method !== 'POST' || req.url !== `${API_PREFIX}/agent/enroll`) return void res.writeHead(404).end();
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      this.enrollRequests++;
+      this.changed();
+      if (this.enrollRateLimitSeconds !== undefined)
+        return send(
+          429,
+          { error: { code: 'rate_limited', message: 'too many enrollment attempts' } },
+          {
+            'Retry-After': String(this.enrollRateLimitSeconds),
+          },
+        );
+      let body: AgentEnrollRequest;
+      try {
+        body = AgentEnrollRequest.parse(JSON.parse(Buffer.concat(chunks).toString()));
+      } catch {
+        return send(400, { error: { code: 'bad_request', message: 'token: missing' } });
+      }
+      if (!this.enrollSecrets.delete(body.token))
+        return send(401, {
+          error: { code: 'enrollment_token_rejected', message: 'this agent enrollment token was already used' },
+        });
+      send(200, { vm: this.vmId, credential: this.credential, relaySigningKeyPem: this.relayPublicKeyPem });
+    });
   }
 
   get control(): WebSocket | undefined {

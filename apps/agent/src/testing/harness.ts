@@ -27,6 +27,7 @@ export async function startTestAgent(
 ): Promise<RunningAgent> {
   const config = resolveAgentConfig({
     relayUrl: relay.url,
+    relayPin: relay.pin,
     vmId: relay.vmId,
     credential: relay.credential,
     relayPublicKeyPem: relay.relayPublicKeyPem,

@@ -1,0 +1,179 @@
+import { request } from 'node:https';
+import {
+  AgentEnrollResponse,
+  API_PREFIX,
+  ApiError,
+  createPinnedHttpsAgent,
+  parseOneTimeCode,
+  publicKeyFromPem,
+  TlsConnectError,
+  TlsPinMismatchError,
+  type Result,
+} from '@airlock/shared';
+import { parseRelayUrl } from './relay-url.js';
+import { prepareStateDir, readEnrollment, hasEnrollment, writeEnrollment, type AgentEnrollment } from './state-dir.js';
+
+export type EnrollErrorCode =
+  | 'bad-url'
+  | 'bad-token'
+  | 'already-enrolled'
+  | 'state-dir'
+  | 'tls-pin-mismatch'
+  | 'unreachable'
+  | 'rejected'
+  | 'rate-limited'
+  | 'bad-response';
+
+export interface EnrollError {
+  code: EnrollErrorCode;
+  /** One line, for a human; never contains the token or the credential. */
+  message: string;
+  /** For 'rate-limited': the relay's Retry-After. */
+  retryAfterSeconds?: number;
+}
+
+export interface EnrollOptions {
+  /** `https://…` (or `wss://…`, the same listener). */
+  relayUrl: string;
+  /** The whole one-time token `a1.<secret>.<pin>` as the admin handed it out. */
+  token: string;
+  stateDir: string;
+  /** Replace an existing enrollment in `stateDir`. */
+  force?: boolean;
+  timeoutMs?: number;
+}
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/**
+ * `airlock-agent enroll`: exchanges a one-time token for the agent's long-term credential over a
+ * TLS connection pinned to the key named in the token, and saves the result in the state dir.
+ * Everything that can be checked locally is checked before the token is spent.
+ */
+export async function enrollAgent(o: EnrollOptions): Promise<Result<AgentEnrollment, EnrollError>> {
+  const fail = (code: EnrollErrorCode, message: string, extra: Partial<EnrollError> = {}) =>
+    ({ ok: false, error: { code, message, ...extra } }) as const;
+  const url = parseRelayUrl(o.relayUrl);
+  if (!url.ok) return fail('bad-url', `relay URL: ${url.message}`);
+  const code = parseOneTimeCode(o.token, 'agent');
+  if (!code.ok) return fail('bad-token', `enrollment token: ${code.message}`);
+  const { secret, pin } = code.value;
+
+  if (!o.force && hasEnrollment(o.stateDir)) {
+    const existing = readEnrollment(o.stateDir);
+    const what = existing.ok && existing.value ? ` for VM ${existing.value.vm} (${existing.value.relayUrl})` : '';
+    return fail(
+      'already-enrolled',
+      `${o.stateDir} already holds an agent enrollment${what}; use --force to replace it`,
+    );
+  }
+  const prepared = await prepareStateDir(o.stateDir);
+  if (!prepared.ok) return fail('state-dir', prepared.message);
+
+  const res = await post(`${url.value.https}${API_PREFIX}/agent/enroll`, { token: secret }, pin, o.timeoutMs);
+  if (!res.ok) {
+    const e = res.error;
+    if (e instanceof TlsPinMismatchError)
+      return fail(
+        'tls-pin-mismatch',
+        `the relay at ${e.host}:${e.port} presented TLS key ${e.actual ?? '(none)'}, but the token pins ${e.expected}: ` +
+          'someone may be intercepting the connection, or the token is for another relay; nothing was sent',
+      );
+    if (e instanceof TlsConnectError) return fail('unreachable', e.message);
+    return fail('unreachable', `cannot reach the relay at ${url.value.https}: ${e.message}`);
+  }
+  const { status, body, retryAfter } = res.value;
+  const apiMessage = (): string | undefined => {
+    const p = ApiError.safeParse(tryJson(body));
+    return p.success ? p.data.error.message : undefined;
+  };
+  if (status === 401 || status === 403)
+    return fail('rejected', `the relay refused the token: ${apiMessage() ?? `HTTP ${status}`}`);
+  if (status === 429) {
+    const seconds = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+    return fail(
+      'rate-limited',
+      `the relay is rate limiting enrollment: ${apiMessage() ?? 'too many attempts'}` +
+        (seconds !== undefined ? `; try again in ${seconds} s` : ''),
+      seconds !== undefined ? { retryAfterSeconds: seconds } : {},
+    );
+  }
+  if (status !== 200)
+    return fail('bad-response', `the relay answered HTTP ${status}${apiMessage() ? `: ${apiMessage()}` : ''}`);
+
+  const parsed = AgentEnrollResponse.safeParse(tryJson(body));
+  if (!parsed.success)
+    return fail('bad-response', 'the relay sent an enrollment response this agent does not understand');
+  const { vm, credential, relaySigningKeyPem } = parsed.data;
+  if (!credential.startsWith(`${vm}.`) || /\s/.test(credential))
+    return fail('bad-response', `the relay sent a credential that is not for VM ${vm}`);
+  try {
+    if (publicKeyFromPem(relaySigningKeyPem).asymmetricKeyType !== 'ed25519') throw new Error('not ed25519');
+  } catch {
+    return fail('bad-response', 'the relay sent a signing key that is not an Ed25519 public key');
+  }
+  const enrollment: AgentEnrollment = { relayUrl: url.value.https, relayPin: pin, vm, credential, relaySigningKeyPem };
+  try {
+    await writeEnrollment(o.stateDir, enrollment);
+  } catch (e) {
+    // The token is spent: say plainly that a new one is needed.
+    const why = (e as NodeJS.ErrnoException).code ?? String(e);
+    return fail('state-dir', `enrolled, but could not save the state in ${o.stateDir} (${why}); ask for a new token`);
+  }
+  return { ok: true, value: enrollment };
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+type PostResult = Result<{ status: number; body: string; retryAfter: string | undefined }, Error>;
+
+/** One pinned HTTPS POST with a bounded response; the pinned agent checks the key before any byte is sent. */
+function post(url: string, json: unknown, pin: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PostResult> {
+  const agent = createPinnedHttpsAgent({ pin, timeoutMs });
+  const payload = JSON.stringify(json);
+  return new Promise<PostResult>((resolve) => {
+    const done = (r: PostResult) => {
+      clearTimeout(timer);
+      agent.destroy();
+      resolve(r);
+    };
+    const req = request(url, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+    });
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (e) => done({ ok: false, error: e }));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > MAX_RESPONSE_BYTES) req.destroy(new Error('the relay sent an oversized response'));
+        else chunks.push(d);
+      });
+      res.on('error', (e) => done({ ok: false, error: e }));
+      res.on('end', () => {
+        const retry = res.headers['retry-after'];
+        done({
+          ok: true,
+          value: {
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            retryAfter: Array.isArray(retry) ? retry[0] : retry,
+          },
+        });
+      });
+    });
+    req.end(payload);
+  });
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseOneTimeCode, spkiPin } from '@airlock/shared';
+import { main } from '../cli.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { CliIo } from './cli-context.js';
+import { addDevice } from './test-support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** The CLI in-process on a fresh data dir, output captured, acting as `cli:tester`. */
+async function cliIn(t: TestContext, env: NodeJS.ProcessEnv = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-relay-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const run = async (...args: string[]): Promise<Run> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { out: (l) => void out.push(l), err: (l) => void err.push(l), actor: 'cli:tester', env };
+    const code = await main(['--data-dir', dir, ...args], io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const json = async (...args: string[]) => {
+    const r = await run(...args, '--json');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  };
+  return { dir, run, json };
+}
+
+test('user add prints an enroll command whose code carries the pin of the relay certificate it minted', async (t) => {
+  const { dir, run, json } = await cliIn(t, { AIRLOCK_RELAY_PUBLIC_URL: 'https://relay.example.org:7443' });
+  const add = await run('user', 'add', 'bob');
+  assert.equal(add.code, 0, add.err);
+  const command = /^ {2}(airlock enroll https:\/\/relay\.example\.org:7443 (u1\.\S+))$/m.exec(add.out);
+  assert.ok(command, add.out);
+  assert.match(add.err, /minted the relay's TLS certificate/);
+  const certPem = await readFile(join(dir, 'tls', 'relay-cert.pem'), 'utf8');
+  const parsed = parseOneTimeCode(command[2]!, 'user');
+  assert.ok(parsed.ok);
+  assert.equal(parsed.value.pin, spkiPin(certPem));
+
+  const tls = await json('tls', 'show');
+  assert.equal(tls.pin, spkiPin(certPem));
+  assert.match(tls.names, /relay\.example\.org/);
+  const tlsText = await run('tls', 'show');
+  assert.match(tlsText.out, /^pin: +sha256\//);
+
+  const users = await json('user', 'list');
+  assert.deepEqual(
+    users.map((u: { name: string; status: string; devices: number }) => [u.name, u.status, u.devices]),
+    [['bob', 'active', 0]],
+  );
+  const more = await json('user', 'enroll-code', 'bob');
+  assert.match(more.enrollment.code, /^u1\./);
+  assert.ok((await json('user', 'disable', 'bob')).user.status === 'disabled');
+  const refused = await run('user', 'enroll-code', 'bob');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /^error: user "bob" is disabled; enable the user first\nhint: /);
+  assert.equal((await run('user', 'enable', 'bob')).code, 0);
+
+  // Every change is in the audit log as cli:tester, and readable through `audit query`.
+  const audit = await run('audit', 'query', '--actor', 'cli:tester', '--json');
+  assert.equal(audit.code, 0, audit.err);
+  const types = audit.out.split('\n').map((l) => JSON.parse(l).type);
+  assert.deepEqual(types, [
+    'admin.user.create',
+    'admin.enrollment_code.create',
+    'admin.user.disable',
+    'admin.enrollment_code.create',
+    'admin.user.enable',
+  ]);
+  assert.ok(!audit.out.includes(parsed.value.secret));
+});
+
+test('vm, grant, device, session and client commands over one SQLite file', async (t) => {
+  const { dir, run, json } = await cliIn(t);
+  const vm = await json('vm', 'add', 'vm1', '--ports', '22,8888');
+  assert.match(vm.agentEnrollment.token, /^a1\./);
+  assert.match(vm.agentEnrollment.command, /^airlock-agent enroll https:\/\/127\.0\.0\.1:7443 a1\./);
+  assert.deepEqual(
+    (await json('vm', 'list')).map((v: { id: string; ports: number[] }) => [v.id, v.ports]),
+    [['vm1', [22, 8888]]],
+  );
+  assert.deepEqual((await json('vm', 'set-ports', 'vm1', '--ports', '22')).vm.ports, [22]);
+  assert.match((await json('vm', 'new-token', 'vm1')).agentEnrollment.token, /^a1\./);
+  assert.deepEqual(await json('vm', 'credentials', 'vm1'), []);
+
+  await json('user', 'add', 'bob');
+  const wide = await run('grant', 'add', 'bob', 'vm1', '--ports', '22,8888');
+  assert.equal(wide.code, 1);
+  assert.match(wide.err, /^error: ports: 8888 not allowed on VM "vm1"/);
+  const grant = await json('grant', 'add', 'bob', 'vm1', '--expires', '8h');
+  assert.ok(Date.parse(grant.grant.expiresAt) > Date.now() + 7.9 * 3600_000);
+  const text = await run('grant', 'list');
+  assert.match(text.out, /^USER +VM +PORTS +EXPIRES +ACTIVE\nbob +vm1 +all /);
+
+  // A device and a live session, as the relay would have recorded them.
+  const store = openSqliteStore(join(dir, 'relay.db'));
+  const dev = await addDevice(store, 'bob');
+  const sid = randomUUID();
+  await store.sessions.create({ id: sid, user: 'bob', device: dev.id, vm: 'vm1', ports: [22] });
+  await store.close();
+  assert.deepEqual(
+    (await json('device', 'list', '--user', 'bob')).map((d: { id: string }) => d.id),
+    [dev.id],
+  );
+  assert.deepEqual(
+    (await json('session', 'list')).map((s: { id: string }) => s.id),
+    [sid],
+  );
+  const kill = await run('session', 'kill', sid);
+  assert.equal(kill.code, 0, kill.err);
+  assert.match(kill.out, /is being closed/);
+  const again = await run('session', 'kill', randomUUID());
+  assert.equal(again.code, 1);
+  assert.match(again.err, /^error: no session/);
+  const revoked = await json('device', 'revoke', dev.id);
+  assert.equal(revoked.changed, true);
+  assert.equal((await run('grant', 'remove', 'bob', 'vm1')).code, 0);
+  assert.equal((await run('grant', 'remove', 'bob', 'vm1')).code, 1);
+  assert.equal((await json('user', 'revoke', 'bob')).user.status, 'disabled');
+
+  const client = await json('client', 'add', 'provisioning', '--scopes', 'users.read,vms.write');
+  assert.match(client.client.clientId, /^ac_/);
+  assert.match(client.clientSecret, /^[A-Za-z0-9_-]{43}$/);
+  const listed = await run('client', 'list');
+  assert.ok(listed.out.includes(client.client.clientId));
+  assert.ok(!listed.out.includes(client.clientSecret), 'the secret is shown once');
+  assert.equal((await run('client', 'revoke', client.client.clientId)).code, 0);
+  assert.ok((await json('client', 'list'))[0].revokedAt);
+});
+
+test('usage errors exit 2, refusals exit 1, both without a stack trace', async (t) => {
+  const { run } = await cliIn(t);
+  const cases: [string[], number, RegExp][] = [
+    [['vm', 'add', 'vm1', '--ports', '22,abc'], 2, /ports/],
+    [['vm', 'add', 'Bad_VM', '--ports', '22'], 2, /lowercase/],
+    [['user', 'add', 'Bad Name'], 2, /lowercase/],
+    [['client', 'add', 'x', '--scopes', 'root'], 2, /unknown scope root/],
+    [['grant', 'add', 'bob', 'vm1', '--expires', 'soon'], 2, /duration/],
+    [['user', 'frobnicate'], 2, /unknown command/],
+    [['user', 'list'], 1, /^error: no relay store at .*relay\.db\nhint: /],
+  ];
+  for (const [args, code, pattern] of cases) {
+    const r = await run(...args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, pattern, args.join(' '));
+    assert.ok(!r.err.includes('    at '), 'no stack trace');
+  }
+  await run('vm', 'add', 'vm1', '--ports', '22');
+  const dup = await run('vm', 'add', 'vm1', '--ports', '22');
+  assert.equal(dup.code, 1);
+  assert.match(dup.err, /^error: VM "?vm1"? already exists\nhint: /);
+  const nobody = await run('grant', 'add', 'nobody', 'vm1');
+  assert.equal(nobody.code, 1);
+  assert.match(nobody.err, /no user "nobody"/);
+});
+
+test('the airlock-relay binary: exit codes and output as a real process', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-relay-bin-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const bin = (...args: string[]) =>
+    spawnSync(process.execPath, [join(here, '..', '..', 'bin', 'airlock-relay.js'), '--data-dir', dir, ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, USER: 'opsperson' },
+    });
+  const add = bin('vm', 'add', 'vm1', '--ports', '22', '--json');
+  assert.equal(add.status, 0, add.stderr);
+  assert.match(JSON.parse(add.stdout).agentEnrollment.token, /^a1\./);
+  const dup = bin('vm', 'add', 'vm1', '--ports', '22');
+  assert.equal(dup.status, 1);
+  assert.match(dup.stderr, /^error: VM "?vm1"? already exists\nhint: /);
+  const usage = bin('vm', 'add', 'vm2');
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /required option '--ports <ports>'/);
+  const audit = bin('audit', 'query', '--type', 'admin.vm.create', '--json');
+  assert.equal(audit.status, 0, audit.stderr);
+  const entries = audit.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    entries.map((e) => [e.outcome, e.actor.startsWith('cli:')]),
+    [
+      ['success', true],
+      ['failure', true],
+    ],
+  );
+  const verify = bin('audit', 'verify');
+  assert.equal(verify.status, 0, verify.stderr);
+});

@@ -1,0 +1,63 @@
+/** Helpers for the admin tests: a real SQLite file, the real audit log and an AdminService on them. */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { pino } from 'pino';
+import { sshFingerprintFromPem } from '@airlock/shared';
+import { AuditLog } from '../audit/audit-log.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
+import type { AuditEntry } from '../store/types.js';
+import { AdminService } from './admin-service.js';
+
+export const TEST_PIN = `sha256/${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_RELAY_URL = 'https://relay.test:7443';
+
+/** A clock the test moves by hand, so expiry does not depend on the wall clock. */
+export class TestClock {
+  constructor(private ms = Date.parse('2030-01-01T00:00:00.000Z')) {}
+  now = (): Date => new Date(this.ms);
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export interface AdminFixture {
+  dir: string;
+  dbPath: string;
+  store: SqliteStore;
+  audit: AuditLog;
+  service: AdminService;
+  clock: TestClock;
+  /** Every audit entry so far, oldest first. */
+  entries(): Promise<AuditEntry[]>;
+}
+
+export async function adminFixture(t: TestContext): Promise<AdminFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-admin-'));
+  const dbPath = join(dir, 'relay.db');
+  const clock = new TestClock();
+  const store = openSqliteStore(dbPath, { now: clock.now });
+  const audit = await AuditLog.open({ store: store.audit, logger: pino({ level: 'silent' }), now: clock.now });
+  t.after(async () => {
+    await audit.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const service = new AdminService({
+    store,
+    audit,
+    enrollment: { relayUrl: TEST_RELAY_URL, pin: TEST_PIN },
+    now: clock.now,
+  });
+  return { dir, dbPath, store, audit, service, clock, entries: () => store.audit.range(0, 10_000) };
+}
+
+/** A device as Connect would register it after enrollment. */
+export async function addDevice(store: SqliteStore, user: string, name = 'laptop') {
+  const publicKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+  return store.devices.create({ user, name, publicKeyPem, fingerprint: sshFingerprintFromPem(publicKeyPem) });
+}

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import type { RelaySigningKey } from '@airlock/shared';
+import type { RelayConfig } from '../config.js';
+import type { AuditEntry, AuditEventInput, RelayStore } from '../store/types.js';
+import { AuditLog } from './audit-log.js';
+import { Checkpointer } from './checkpoints.js';
+import type { AuditRecorder } from './recorder.js';
+import { SinkPusher, createSinks } from './sinks.js';
+
+/** The relay's whole audit machinery: the chained log (+ JSONL copy), signed checkpoints and sink pushers. */
+export interface AuditTrail extends AuditRecorder {
+  log: AuditLog;
+  checkpointer: Checkpointer;
+  sinks: SinkPusher;
+  /** Final checkpoint, copy flushed, sinks stopped (what they missed they deliver after the next start). */
+  close(): Promise<void>;
+}
+
+export async function openAuditTrail(deps: {
+  store: RelayStore;
+  config: RelayConfig;
+  signingKey: RelaySigningKey;
+  logger: Logger;
+}): Promise<AuditTrail> {
+  const { store, config, logger } = deps;
+  const dataDir = config.dataDir;
+  const log = await AuditLog.open({ store: store.audit, logger, ...(dataDir ? { dataDir } : {}) });
+  const checkpointer = new Checkpointer({
+    store: store.audit,
+    privateKey: deps.signingKey.privateKey,
+    publicKeyPem: deps.signingKey.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    logger,
+    beforeSign: (seq) => log.copyUpTo(seq),
+  });
+  await checkpointer.start();
+  if (config.auditSinks.length > 0 && !dataDir)
+    throw new Error('auditSinks need a dataDir (sink cursors and file paths live there)');
+  const sinks = new SinkPusher({ store: store.audit, sinks: createSinks(config.auditSinks, dataDir ?? '.'), logger });
+  sinks.start();
+  log.onAppended((entry) => {
+    checkpointer.noteEntry(entry);
+    sinks.wake();
+  });
+  return {
+    log,
+    checkpointer,
+    sinks,
+    record: (event: AuditEventInput): Promise<AuditEntry | undefined> => log.record(event),
+    async close() {
+      await checkpointer.close();
+      await sinks.close();
+      await log.close();
+    },
+  };
+}

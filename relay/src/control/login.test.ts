@@ -1,0 +1,163 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AccessTokenVerifier, signLogin } from '@airlock/shared';
+import { totpCodeAt } from '../identity/totp.js';
+import {
+  api,
+  certOf,
+  login,
+  loginWith,
+  mintCert,
+  newDeviceKey,
+  nextTotp,
+  startHarness,
+  type Harness,
+} from '../test-support/harness.js';
+
+describe('login: device signature + TOTP + certificate binding', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ loginMaxFailuresPerUser: 1000, maxFailuresPerSource: 1000 });
+  });
+  after(() => h.close());
+
+  test('a signed challenge and a fresh TOTP code yield a token bound to the certificate on the connection', async () => {
+    const res = await loginWith(h.relay, h.alice);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const claims = await new AccessTokenVerifier(h.relay.signingKey.publicKey, h.clock.now).verify(
+      res.body.accessToken,
+    );
+    assert.ok(claims.ok);
+    assert.equal(claims.value.sub, 'alice');
+    assert.equal(claims.value.did, h.alice.deviceId);
+    assert.equal(claims.value.cnf['x5t#S256'], res.cert.thumbprint);
+    assert.equal(claims.value.exp - claims.value.iat, 30 * 60, 'tokens last 30 minutes by default');
+    const vms = await api(h.relay, 'GET', '/vms', { token: res.body.accessToken });
+    assert.equal(vms.status, 200);
+  });
+
+  test('a replayed challenge is refused', async () => {
+    const cert = await mintCert();
+    const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
+    const statement = { user: 'alice', deviceId: h.alice.deviceId, nonce: ch.body.nonce, certThumbprint: cert.thumbprint };
+    const body = { ...statement, signature: signLogin(h.alice.privateKey, statement) };
+    const first = await api(h.relay, 'POST', '/login', { body: { ...body, totp: nextTotp(h.relay, h.alice) }, cert });
+    assert.equal(first.status, 200);
+    const replay = await api(h.relay, 'POST', '/login', { body: { ...body, totp: nextTotp(h.relay, h.alice) }, cert });
+    assert.equal(replay.status, 401);
+    assert.equal(replay.body.error.code, 'login_failed');
+    assert.match(replay.body.error.message, /challenge is unknown, expired or already used/);
+  });
+
+  test('a wrong signature, another device, or an unknown device all get the same answer', async () => {
+    const cert = await mintCert();
+    const attempt = async (deviceId: string, key = h.alice.privateKey, user = 'alice') => {
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user } });
+      const statement = { user, deviceId, nonce: ch.body.nonce, certThumbprint: cert.thumbprint };
+      return api(h.relay, 'POST', '/login', {
+        body: { ...statement, totp: nextTotp(h.relay, h.alice), signature: signLogin(key, statement) },
+        cert,
+      });
+    };
+    const wrongKey = await attempt(h.alice.deviceId, newDeviceKey().privateKey);
+    const bobsDevice = await attempt(h.bob.deviceId);
+    const unknown = await attempt(crypto.randomUUID());
+    for (const r of [wrongKey, bobsDevice, unknown]) {
+      assert.equal(r.status, 401);
+      assert.equal(r.body.error.code, 'login_failed');
+    }
+    assert.equal(wrongKey.body.error.message, unknown.body.error.message);
+    assert.equal(bobsDevice.body.error.message, unknown.body.error.message);
+  });
+
+  test('a TOTP code is accepted once; a wrong code is refused', async () => {
+    const code = nextTotp(h.relay, h.alice);
+    assert.equal((await loginWith(h.relay, h.alice, { totp: code })).status, 200);
+    const reused = await loginWith(h.relay, h.alice, { totp: code });
+    assert.equal(reused.status, 401);
+    assert.equal(reused.body.error.code, 'totp_failed');
+    assert.match(reused.body.error.message, /already used/);
+    const wrong = await loginWith(h.relay, h.alice, { totp: code === '000000' ? '111111' : '000000' });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, 'totp_failed');
+    // An older step than the last accepted one is a replay too, even if still inside the window.
+    const older = totpCodeAt(h.alice.totpSecret, h.clock.now() - 30_000);
+    assert.equal((await loginWith(h.relay, h.alice, { totp: older })).status, 401);
+  });
+
+  test('the login must come over the certificate it names', async () => {
+    const named = await mintCert();
+    const presented = await mintCert();
+    const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
+    const statement = { user: 'alice', deviceId: h.alice.deviceId, nonce: ch.body.nonce, certThumbprint: named.thumbprint };
+    const body = { ...statement, totp: nextTotp(h.relay, h.alice), signature: signLogin(h.alice.privateKey, statement) };
+    const other = await api(h.relay, 'POST', '/login', { body, cert: presented });
+    assert.equal(other.status, 401);
+    assert.equal(other.body.error.code, 'certificate_required');
+    const none = await api(h.relay, 'POST', '/login', { body, cert: null });
+    assert.equal(none.status, 401);
+    assert.equal(none.body.error.code, 'certificate_required');
+  });
+
+  test('a token is refused without its certificate and with another one', async () => {
+    const token = await login(h.relay, h.alice);
+    const without = await api(h.relay, 'GET', '/vms', { token, cert: null });
+    assert.equal(without.status, 401);
+    assert.equal(without.body.error.code, 'certificate_mismatch');
+    assert.match(without.body.error.message, /must be presented with its client certificate/);
+    const other = await api(h.relay, 'GET', '/vms', { token, cert: await mintCert() });
+    assert.equal(other.status, 401);
+    assert.equal(other.body.error.code, 'certificate_mismatch');
+    assert.match(other.body.error.message, /bound to another client certificate/);
+    assert.equal((await api(h.relay, 'GET', '/vms', { token, cert: certOf(token)! })).status, 200);
+    const refused = await h.relay.store.audit.query({ type: 'token.refused', descending: true, limit: 2 });
+    assert.deepEqual(
+      refused.map((e) => e.data.reason),
+      ['token presented with another certificate', 'token presented without its certificate'],
+    );
+  });
+
+  test('a token expires with the clock', async () => {
+    const token = await login(h.relay, h.alice);
+    h.clock.advance(30 * 60 * 1000 + 10_000);
+    const res = await api(h.relay, 'GET', '/vms', { token });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'token_expired');
+  });
+
+  test('every failure and success is in the audit log with its reason', async () => {
+    const entries = await h.relay.store.audit.query({ type: 'login.failure' });
+    const reasons = new Set(entries.map((e) => e.data.reason));
+    for (const r of ['challenge unknown', 'bad signature', 'unknown device', 'totp reused_code', 'totp wrong_code'])
+      assert.ok(reasons.has(r), `audit has "${r}" (has: ${[...reasons].join(', ')})`);
+    assert.ok((await h.relay.store.audit.query({ type: 'login.success' })).length >= 3);
+  });
+});
+
+describe('login: rate limits and lockout', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ loginMaxFailuresPerUser: 3, maxFailuresPerSource: 50, lockoutSeconds: 600 });
+  });
+  after(() => h.close());
+
+  test('brute force on one user locks the account; the right code is refused while locked', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await loginWith(h.relay, h.alice, { totp: '000000' });
+      assert.equal(r.status, 401, `attempt ${i + 1}`);
+    }
+    const locked = await loginWith(h.relay, h.alice);
+    assert.equal(locked.status, 429);
+    assert.equal(locked.body.error.code, 'rate_limited');
+    assert.match(locked.body.error.message, /too many failed logins for "alice".*locked for 10 min/);
+    // The clock moved one TOTP step (30 s) for the attempt itself.
+    assert.equal(locked.headers.get('retry-after'), '570');
+    // Another user from the same address is not locked out by alice's failures.
+    assert.equal((await loginWith(h.relay, h.bob)).status, 200);
+    const audit = await h.relay.store.audit.query({ type: 'login.failure', actor: 'user:alice' });
+    assert.ok(audit.some((e) => e.data.lockout === 'started'));
+    assert.ok(audit.some((e) => e.data.reason === 'locked out'));
+    h.clock.advance(601_000);
+    assert.equal((await loginWith(h.relay, h.alice)).status, 200, 'the lockout ends');
+  });
+});

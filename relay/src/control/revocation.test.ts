@@ -1,0 +1,110 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CloseCode } from '@airlock/shared';
+import {
+  FakeAgent,
+  TEST_VM,
+  api,
+  closed,
+  login,
+  openConnect,
+  startHarness,
+  startSession,
+  waitFor,
+  type Harness,
+} from '../test-support/harness.js';
+
+/** A paired session between a fake agent and a Connect data socket. */
+async function pairedSession(h: Harness) {
+  const s = await startSession(h);
+  const agentWs = await s.agent.openSession(h.relay, h.credential, s.session.sessionId);
+  const connectWs = await openConnect(h.relay, s.session.sessionId, s.session.ticket);
+  await waitFor(() => h.relay.sessionStats(s.session.sessionId)?.state === 'paired', 'pairing');
+  return { ...s, agentWs, connectWs };
+}
+
+describe('revocation reaches live sessions', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ revocationCheckMs: 100 });
+  });
+  after(() => h.close());
+
+  test('an admin kill closes the session on both sides with the reason', async () => {
+    const s = await pairedSession(h);
+    try {
+      const connectClosed = closed(s.connectWs);
+      const agentClosed = closed(s.agentWs);
+      const killed = await h.relay.admin.killSession('test', s.session.sessionId);
+      assert.ok(killed.ok);
+      const c = await connectClosed;
+      assert.equal(c.code, CloseCode.revoked);
+      assert.match(c.reason, /administrator closed this session/);
+      assert.equal((await agentClosed).code, CloseCode.revoked);
+      await waitFor(async () => !!(await h.relay.store.sessions.get(s.session.sessionId))?.endedAt, 'session ended');
+      const audit = await h.relay.store.audit.query({ sid: s.session.sessionId });
+      const types = audit.map((e) => e.type);
+      for (const t of ['session.authorize', 'session.open', 'admin.session.kill', 'session.revoked', 'session.close'])
+        assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
+    } finally {
+      s.agent.close();
+    }
+  });
+
+  test('revoking the device closes its session and refuses its token', async () => {
+    const s = await pairedSession(h);
+    try {
+      const connectClosed = closed(s.connectWs);
+      const revoked = await h.relay.admin.revokeDevice('test', h.alice.deviceId);
+      assert.ok(revoked.ok);
+      const c = await connectClosed;
+      assert.equal(c.code, CloseCode.revoked);
+      const again = await api(h.relay, 'POST', '/sessions', { token: s.token, body: { vm: TEST_VM } });
+      assert.equal(again.status, 401);
+      assert.equal(again.body.error.code, 'revoked');
+    } finally {
+      s.agent.close();
+    }
+  });
+});
+
+describe('revocation: users, grants and agents', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ revocationCheckMs: 100 });
+  });
+  after(() => h.close());
+
+  test('removing the grant closes the session', async () => {
+    const s = await pairedSession(h);
+    try {
+      const connectClosed = closed(s.connectWs);
+      await h.relay.admin.deleteGrant('test', 'alice', TEST_VM);
+      const c = await connectClosed;
+      assert.equal(c.code, CloseCode.revoked);
+      assert.match(c.reason, /access to VM demo-vm was withdrawn/);
+    } finally {
+      s.agent.close();
+      await h.relay.admin.putGrant('test', { user: 'alice', vm: TEST_VM });
+    }
+  });
+
+  test('revoking the agent credential closes the control link and refuses reconnection', async () => {
+    const agent = await FakeAgent.connect(h.relay, h.credential, h.hostKey);
+    const linkClosed = closed(agent.ws);
+    const creds = await h.relay.store.agentCredentials.listActive(TEST_VM);
+    assert.equal(creds.length, 1);
+    assert.ok((await h.relay.admin.revokeAgentCredential('test', creds[0]!.id)).ok);
+    assert.equal((await linkClosed).code, CloseCode.revoked);
+    await assert.rejects(FakeAgent.connect(h.relay, h.credential, h.hostKey), /upgrade refused 401/);
+  });
+
+  test('revoking a user refuses their logins; other users are unaffected', async () => {
+    const token = await login(h.relay, h.alice);
+    assert.ok(token);
+    await h.relay.admin.revokeUser('test', 'bob');
+    const res = await api(h.relay, 'GET', '/vms', { token: await login(h.relay, h.alice) });
+    assert.equal(res.status, 200, 'alice is unaffected');
+    await assert.rejects(login(h.relay, h.bob), /user_disabled|login_failed/);
+  });
+});

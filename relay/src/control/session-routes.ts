@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import express, { type RequestHandler, type Router } from 'express';
+import { SessionRequest, type SessionResponse, type TokenIssuer, type VmListResponse } from '@airlock/shared';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { AgentRegistry } from '../data/agent-registry.js';
+import type { SessionPairer } from '../data/session-pairer.js';
+import { effectivePorts, grantActive, type RelayStore } from '../store/types.js';
+import { HttpError } from './http-error.js';
+import { parseBody } from './parse-body.js';
+import { sourceAddress } from './request-source.js';
+import type { CallerIdentity } from './require-access-token.js';
+
+export interface SessionRouteDeps {
+  store: RelayStore;
+  audit: AuditRecorder;
+  registry: AgentRegistry;
+  pairer: SessionPairer;
+  issuer: TokenIssuer;
+  /** `requireAccessToken`: applied per route so an unknown path stays a 404, not a 401. */
+  auth: RequestHandler;
+  now: () => number;
+}
+
+/** What an authenticated user may see and open. */
+export function createSessionRouter(deps: SessionRouteDeps): Router {
+  const r = express.Router();
+  const { store, audit } = deps;
+
+  r.get('/vms', deps.auth, async (_req, res) => {
+    const caller = res.locals.caller as CallerIdentity;
+    const now = new Date(deps.now());
+    const vms: VmListResponse['vms'] = [];
+    for (const grant of await store.grants.list({ user: caller.user })) {
+      if (!grantActive(grant, now)) continue;
+      const vm = await store.vms.get(grant.vm);
+      if (vm) vms.push({ id: vm.id, online: deps.registry.isOnline(vm.id), ports: effectivePorts(vm, grant) });
+    }
+    vms.sort((a, b) => a.id.localeCompare(b.id));
+    const body: VmListResponse = { vms };
+    res.json(body);
+  });
+
+  r.post('/sessions', deps.auth, async (req, res) => {
+    const caller = res.locals.caller as CallerIdentity;
+    const { vm: vmId } = parseBody(SessionRequest, req);
+    const source = sourceAddress(req);
+    const [vm, grant] = await Promise.all([store.vms.get(vmId), store.grants.get(caller.user, vmId)]);
+    const deny = async (reason: string, error: HttpError) => {
+      await audit.record({
+        type: 'session.deny',
+        actor: `user:${caller.user}`,
+        outcome: 'failure',
+        source,
+        data: { vm: vmId, device: caller.deviceId, reason },
+      });
+      return error;
+    };
+    // A VM the user may not use is reported exactly like one that does not exist.
+    if (!vm || !grant || !grantActive(grant, new Date(deps.now())))
+      throw await deny(
+        !vm ? 'no such VM' : !grant ? 'no grant' : 'grant expired',
+        new HttpError(404, 'vm_not_found', `no VM "${vmId}" that you may use`),
+      );
+    const agent = deps.registry.get(vm.id);
+    if (!agent || !deps.registry.isOnline(vm.id))
+      throw await deny(
+        'agent offline',
+        new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`),
+      );
+
+    const sessionId = randomUUID();
+    const ports = effectivePorts(vm, grant);
+    // Counted against the pending-session limits before any further work is done for it.
+    const created = deps.pairer.create({
+      sid: sessionId,
+      vm: vm.id,
+      user: caller.user,
+      certThumbprint: caller.certThumbprint,
+    });
+    if (!created.ok) throw await deny('too many pending sessions', new HttpError(429, 'too_many_sessions', created.message));
+    let ticket: string;
+    let expiresAt: Date;
+    try {
+      await store.sessions.create({ id: sessionId, user: caller.user, device: caller.deviceId, vm: vm.id, ports });
+      ({ token: ticket, expiresAt } = await deps.issuer.issueTicket({
+        sub: caller.user,
+        sid: sessionId,
+        vm: vm.id,
+        ukey: caller.userKeyFingerprint,
+        ports,
+      }));
+    } catch (error) {
+      deps.pairer.cancel(sessionId, 'no ticket could be issued');
+      throw error;
+    }
+    if (!deps.registry.send(vm.id, { type: 'dial', sessionId, ticket })) {
+      deps.pairer.refuse(sessionId, vm.id, 'agent went offline');
+      throw await deny(
+        'agent went offline',
+        new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`),
+      );
+    }
+    await audit.record({
+      type: 'session.authorize',
+      actor: `user:${caller.user}`,
+      outcome: 'success',
+      sid: sessionId,
+      source,
+      data: { vm: vm.id, device: caller.deviceId, ports, ticketExpiresAt: expiresAt.toISOString() },
+    });
+    const body: SessionResponse = {
+      sessionId,
+      vm: vm.id,
+      ticket,
+      hostKey: agent.hostKey,
+      hostKeyFingerprint: agent.hostKeyFingerprint,
+      ports,
+      expiresAt: expiresAt.toISOString(),
+    };
+    res.json(body);
+  });
+
+  return r;
+}

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FailureLimiter, RequestRateLimiter } from './rate-limiter.js';
+
+test('a key is locked after maxFailures in the window, then released after the lockout', () => {
+  let now = 1_000_000;
+  const l = new FailureLimiter({ maxFailures: 3, windowMs: 60_000, lockoutMs: 300_000 }, () => now);
+  assert.equal(l.fail('user:a'), false);
+  assert.equal(l.fail('user:a'), false);
+  assert.deepEqual(l.check('user:a'), { allowed: true });
+  assert.equal(l.fail('user:a'), true);
+  assert.deepEqual(l.check('user:a'), { allowed: false, retryAfterSeconds: 300 });
+  assert.deepEqual(l.check('user:b'), { allowed: true }, 'other keys are unaffected');
+  now += 300_001;
+  assert.deepEqual(l.check('user:a'), { allowed: true });
+});
+
+test('failures outside the window do not add up, and a success clears the count', () => {
+  let now = 0;
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 10_000, lockoutMs: 1000 }, () => now);
+  l.fail('k');
+  now += 10_001;
+  assert.equal(l.fail('k'), false, 'the first failure fell out of the window');
+  l.succeed('k');
+  assert.equal(l.fail('k'), false);
+});
+
+test('the tracked key count stays bounded', () => {
+  const l = new FailureLimiter({ maxFailures: 5, windowMs: 1000, lockoutMs: 1000 }, () => 0, 10);
+  for (let i = 0; i < 50; i++) l.fail(`ip:${i}`);
+  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 10);
+});
+
+test('the request limiter refuses past the per-window budget and resets with the window', () => {
+  let now = 0;
+  const r = new RequestRateLimiter(2, 1000, () => now);
+  assert.equal(r.take('ip:x').allowed, true);
+  assert.equal(r.take('ip:x').allowed, true);
+  assert.deepEqual(r.take('ip:x'), { allowed: false, retryAfterSeconds: 1 });
+  now = 1000;
+  assert.equal(r.take('ip:x').allowed, true);
+});

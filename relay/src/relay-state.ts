@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { generateRelaySigningKey, mintServerCertificate, spkiPin, type RelaySigningKey } from '@airlock/shared';
+import type { RelayConfig } from './config.js';
+import { prepareDataDir } from './data-dir.js';
+import { loadOrCreateSigningKey } from './signing-key.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { RelayStore } from './store/types.js';
+import { loadOrCreateRelayTls, loadRelayTlsFromFiles } from './tls.js';
+
+export const STORE_FILE = 'relay.db';
+
+export interface RelayTls {
+  certPem: string;
+  keyPem: string;
+  /** `sha256/<base64>` of the certificate's SubjectPublicKeyInfo: what clients pin. */
+  pin: string;
+  certPath?: string;
+}
+
+export interface RelayState {
+  store: RelayStore;
+  signingKey: RelaySigningKey;
+  publicKeyPath?: string;
+  tls: RelayTls;
+}
+
+/**
+ * Opens (or creates on first start) everything the relay keeps: the SQLite store, the Ed25519
+ * signing key and the TLS certificate. Without a data dir all of it is in memory and ephemeral.
+ */
+export async function openRelayState(
+  config: RelayConfig,
+  logger: Logger,
+  given: { store?: RelayStore; signingKey?: RelaySigningKey },
+): Promise<RelayState> {
+  const dataDir = config.dataDir;
+  if (dataDir) await prepareDataDir(dataDir, logger);
+
+  let signingKey = given.signingKey;
+  let publicKeyPath: string | undefined;
+  if (!signingKey && dataDir) {
+    const loaded = await loadOrCreateSigningKey(dataDir);
+    signingKey = loaded.key;
+    publicKeyPath = loaded.publicKeyPath;
+    if (loaded.created) logger.info({ publicKeyPath }, 'created a new relay signing key');
+  }
+  signingKey ??= generateRelaySigningKey();
+
+  let tls: RelayTls;
+  if (config.tls) {
+    const loaded = await loadRelayTlsFromFiles(config.tls.certFile, config.tls.keyFile);
+    tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: config.tls.certFile };
+  } else if (dataDir) {
+    const loaded = await loadOrCreateRelayTls(dataDir, { hostnames: [config.host, ...config.tlsHostnames] });
+    if (loaded.created) logger.info({ certPath: loaded.certPath, pin: loaded.pin }, 'minted a self-signed TLS certificate');
+    tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: loaded.certPath };
+  } else {
+    const minted = await mintServerCertificate({
+      commonName: 'airlock-relay',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1', '::1'],
+      days: 1,
+    });
+    tls = { certPem: minted.certPem, keyPem: minted.keyPem, pin: spkiPin(minted.certPem) };
+  }
+
+  const store = given.store ?? openSqliteStore(dataDir ? join(dataDir, STORE_FILE) : ':memory:');
+  // Sessions marked live belong to a previous run of this relay; none of their sockets survived.
+  const stale = await store.sessions.endAllLive('relay restarted');
+  if (stale > 0) logger.info({ sessions: stale }, 'marked sessions of the previous run as ended');
+  return { store, signingKey, ...(publicKeyPath ? { publicKeyPath } : {}), tls };
+}

@@ -1,0 +1,60 @@
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** The store's database file mode: it holds TOTP secrets and the whole audit log. */
+const FILE_MODE = 0o600;
+
+function isMemory(path: string): boolean {
+  return path === ':memory:' || path === '';
+}
+
+/**
+ * Creates the file with mode 0600 before SQLite sees it, so it is never readable by others, not
+ * even for the instant between SQLite creating it and a later chmod.
+ */
+function createPrivateFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', FILE_MODE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
+ * SQLite gives -wal and -shm the main file's mode, so they start 0600; an older or copied file
+ * may have been looser, and a secret-bearing file readable by others is worth fixing in place.
+ */
+export function tightenFileModes(path: string): void {
+  if (isMemory(path)) return;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    if ((mode & 0o077) !== 0) chmodSync(file, FILE_MODE);
+  }
+}
+
+/**
+ * Opens (creating when missing) the database with the settings every connection needs: WAL so
+ * readers never block the writer, a busy timeout so the relay and the admin CLI can share the
+ * file, and enforced foreign keys (SQLite leaves them off by default).
+ */
+export function openDatabase(path: string): Db {
+  if (!isMemory(path)) createPrivateFile(path);
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    db.pragma('journal_mode = WAL');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

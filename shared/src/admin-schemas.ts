@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { Port, SessionId, UserName, VmId } from './schemas.js';
+
+/**
+ * The admin REST API (`/api/v1/admin`) and the `airlock-relay` admin CLI share these shapes:
+ * every body, query and path parameter is parsed with one of them, so bad input is refused
+ * with a message naming the field before anything touches the store.
+ */
+
+/** `admin` implies every other scope. */
+export const ADMIN_SCOPES = [
+  'admin',
+  'users.read',
+  'users.write',
+  'vms.read',
+  'vms.write',
+  'sessions.read',
+  'sessions.write',
+  'audit.read',
+] as const;
+export const AdminScope = z.enum(ADMIN_SCOPES);
+export type AdminScope = z.infer<typeof AdminScope>;
+
+/** Whether a set of granted scopes allows `needed` (`admin` allows everything). */
+export function scopeAllows(granted: readonly string[], needed: AdminScope): boolean {
+  return granted.includes('admin') || granted.includes(needed);
+}
+
+/** OAuth 2.0 scope strings are space-separated (RFC 6749 §3.3). */
+export function parseScopeString(scope: string): string[] {
+  return [...new Set(scope.split(' ').filter((s) => s.length > 0))];
+}
+
+/** `ac_` plus 16 random bytes in base64url: safe in URLs, Basic auth and logs (it is not a secret). */
+export const ClientId = z.string().regex(/^ac_[A-Za-z0-9_-]{22}$/, 'must be a client id like ac_…');
+/** A 32-byte base64url secret; the length check keeps hashing cheap for junk input. */
+export const ClientSecret = z.string().min(1).max(200);
+export const PortList = z
+  .array(Port)
+  .min(1, 'must list at least one port')
+  .max(64)
+  .transform((ports) => [...new Set(ports)].sort((a, b) => a - b));
+/** An ISO-8601 instant with a time zone (`2025-01-31T12:00:00Z`). */
+export const IsoInstant = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO-8601 time such as 2025-01-31T12:00:00Z',
+});
+
+// --- Token endpoint (RFC 6749 §4.4) ------------------------------------------------------
+export const AdminTokenRequest = z
+  .object({
+    grant_type: z.literal('client_credentials', { message: 'must be "client_credentials"' }),
+    client_id: z.string().min(1).max(200).optional(),
+    client_secret: ClientSecret.optional(),
+    scope: z.string().max(1000).optional(),
+  })
+  // RFC 6749 §3.2: unknown request parameters are ignored, not refused.
+  .strip();
+export type AdminTokenRequest = z.infer<typeof AdminTokenRequest>;
+export interface AdminTokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+// --- Path parameters ---------------------------------------------------------------------
+export const UserNameParam = z.object({ name: UserName });
+export const VmIdParam = z.object({ id: VmId });
+export const UuidParam = z.object({ id: z.string().uuid('must be a UUID') });
+export const SessionIdParam = z.object({ id: SessionId });
+export const ClientIdParam = z.object({ id: ClientId });
+
+// --- Bodies ------------------------------------------------------------------------------
+export const CreateUserBody = z.object({ name: UserName }).strict();
+export const CreateVmBody = z.object({ id: VmId, ports: PortList }).strict();
+export const SetVmPortsBody = z.object({ ports: PortList }).strict();
+export const PutGrantBody = z
+  .object({ user: UserName, vm: VmId, ports: PortList.optional(), expiresAt: IsoInstant.optional() })
+  .strict();
+export type PutGrantBody = z.infer<typeof PutGrantBody>;
+export const CreateClientBody = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(100),
+    scopes: z.array(AdminScope).min(1, 'must list at least one scope'),
+  })
+  .strict();
+
+// --- Queries -----------------------------------------------------------------------------
+/** Query strings carry text only: booleans arrive as "true"/"false". */
+const QueryBool = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
+export const DevicesQuery = z.object({ user: UserName.optional() }).strict();
+export const GrantsQuery = z.object({ user: UserName.optional(), vm: VmId.optional() }).strict();
+export const DeleteGrantQuery = z.object({ user: UserName, vm: VmId }).strict();
+export const SessionsQuery = z.object({ live: QueryBool.optional() }).strict();
+export const AuditQueryParams = z
+  .object({
+    type: z.string().min(1).max(100).optional(),
+    actor: z.string().min(1).max(200).optional(),
+    sid: SessionId.optional(),
+    since: IsoInstant.optional(),
+    until: IsoInstant.optional(),
+    after: z.coerce.number().int().min(0).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    order: z.enum(['asc', 'desc']).default('asc'),
+  })
+  .strict();
+export type AuditQueryParams = z.infer<typeof AuditQueryParams>;
+
+// --- Responses (what the relay sends; never a secret hash) --------------------------------
+export interface AdminUser {
+  name: string;
+  status: 'active' | 'disabled';
+  createdAt: string;
+  updatedAt: string;
+  totpConfirmed: boolean;
+  /** Devices not revoked. */
+  devices: number;
+}
+export interface AdminDevice {
+  id: string;
+  user: string;
+  name: string;
+  fingerprint: string;
+  createdAt: string;
+  lastLoginAt?: string;
+  revokedAt?: string;
+}
+export interface AdminVm {
+  id: string;
+  ports: number[];
+  createdAt: string;
+  updatedAt: string;
+  /** Agent credentials not revoked. */
+  activeCredentials: number;
+}
+export interface AdminAgentCredential {
+  id: string;
+  vm: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+export interface AdminGrant {
+  user: string;
+  vm: string;
+  ports?: number[];
+  expiresAt?: string;
+  createdAt: string;
+  /** False once expired. */
+  active: boolean;
+}
+export interface AdminClient {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  revokedAt?: string;
+}
+/** A user enrollment code as handed to a person: shown once. */
+export interface IssuedCode {
+  code: string;
+  /** The command the user runs (`airlock enroll <relay-url> <code>`). */
+  command: string;
+  expiresAt: string;
+}
+/** An agent enrollment token as handed to a VM: shown once. */
+export interface IssuedAgentToken {
+  token: string;
+  /** The command to run on the VM (`airlock-agent enroll <relay-url> <token>`). */
+  command: string;
+  expiresAt: string;
+}

@@ -1,0 +1,39 @@
+import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { z } from 'zod';
+
+/** A certificate as PEM text, PEM or DER bytes, or an already parsed certificate. */
+export type CertificateInput = string | Buffer | X509Certificate;
+
+/** `sha256/` + standard base64 of 32 bytes: the form `curl --pinnedpubkey` and the relay banner use. */
+export const tlsPinSchema = z
+  .string()
+  .regex(/^sha256\/[A-Za-z0-9+/]{43}=$/, 'expected a TLS pin of the form sha256/<base64 of 32 bytes>');
+
+export function toX509(cert: CertificateInput): X509Certificate {
+  return cert instanceof X509Certificate ? cert : new X509Certificate(cert);
+}
+
+/**
+ * The pin of a certificate: SHA-256 of its SubjectPublicKeyInfo (DER). Pinning the key rather
+ * than the certificate lets the relay renew its certificate with the same key without
+ * invalidating the pins already handed out in enrollment codes.
+ */
+export function spkiPin(cert: CertificateInput): string {
+  const spki = toX509(cert).publicKey.export({ type: 'spki', format: 'der' });
+  return 'sha256/' + createHash('sha256').update(spki).digest('base64');
+}
+
+/** RFC 8705 `x5t#S256`: base64url (unpadded) SHA-256 of the certificate's DER encoding. */
+export function certThumbprint(cert: CertificateInput): string {
+  return createHash('sha256').update(toX509(cert).raw).digest('base64url');
+}
+
+/**
+ * Compares two pins (or thumbprints) in constant time. Hashing first gives equal-length inputs,
+ * so the comparison does not even leak whether the lengths differ.
+ */
+export function pinsEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb);
+}
