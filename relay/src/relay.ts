@@ -19,6 +19,7 @@ import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
 import { createApiApp } from './control/api-routes.js';
 import { LoginLimits } from './control/login-limits.js';
+import { sourceAddress } from './control/request-source.js';
 import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
 import { runAgentControl } from './data/agent-control.js';
@@ -164,6 +165,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     agentTokenTtlMs: config.enrollmentCodeTtlSeconds * 1000,
     now: () => new Date(now()),
   });
+  const limits = new LoginLimits(config, now);
   const adminRouter = createAdminRouter({
     service: admin,
     store,
@@ -171,6 +173,15 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     logger,
     issuer: new AdminTokenIssuer(signingKey.privateKey, now),
     verifier: new AdminTokenVerifier(signingKey.publicKey, now),
+    // Client secrets are 256-bit random, so this only bounds the work a flood can cause.
+    tokenRateLimit: (req, _res, next) => {
+      try {
+        limits.takeRequest(sourceAddress(req));
+        next();
+      } catch (error) {
+        next(error);
+      }
+    },
   });
   const app = createApiApp({
     store,
@@ -181,7 +192,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     pairer,
     issuer,
     accessTokens: new AccessTokenVerifier(signingKey.publicKey, now),
-    limits: new LoginLimits(config, now),
+    limits,
     logger,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     maxPendingChallenges: config.maxPendingChallenges,

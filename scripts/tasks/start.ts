@@ -1,14 +1,14 @@
 // `npm start`: the whole system on this machine with embedded defaults — a relay on
-// 127.0.0.1, an agent that treats this machine as "demo-vm", a small web page on the VM's
-// port 8888 for the forward demo, and a demo user already logged in. Then it prints what
-// to type next. State lives in .demo/ (ignored by git) and survives restarts.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// 127.0.0.1 (HTTPS with its own self-signed certificate), an agent enrolled as "demo-vm" on this
+// machine, a small web page on the VM's port 8888 for the forward demo, and a demo user with a
+// one-time enrollment code. Then it prints what to type next. State lives in .demo/ (ignored by
+// git) and survives restarts.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import pino from 'pino';
-import { resolveAgentConfig, startAgent } from '@airlock/agent';
-import { createRelay, enrollVm, rotateVmCredential, type Relay } from '@airlock/relay';
+import { enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
+import { createRelay, type Relay } from '@airlock/relay';
 import { bundlePrograms } from './bundle.js';
 import { repoRoot } from './tools.js';
 
@@ -19,7 +19,7 @@ const PORTS = [DEMO_APP_PORT, 2222];
 const relayPort = Number(process.env.AIRLOCK_RELAY_PORT ?? 7443);
 const demo = join(repoRoot, '.demo');
 const connectHome = join(demo, 'connect');
-const airlock = join(repoRoot, 'airlock');
+const agentState = join(demo, 'agent');
 const log = pino({ level: process.env.AIRLOCK_LOG_LEVEL ?? 'warn' });
 
 function die(message: string): never {
@@ -27,38 +27,43 @@ function die(message: string): never {
   process.exit(1);
 }
 
-/** Async on purpose: the relay lives in this process, so a blocking spawn would starve it. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(airlock, args, { env: { ...process.env, AIRLOCK_HOME: connectHome } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+/** The demo VM exists and this machine's agent holds a credential for it (enrolled once, like a real VM). */
+async function enrollDemoAgent(relay: Relay): Promise<void> {
+  const vm = await relay.store.vms.get(VM);
+  if (vm && hasEnrollment(agentState) && (await relay.store.agentCredentials.listActive(VM)).length > 0) return;
+  // A relay whose data was wiped no longer knows the old credential: start the agent state afresh.
+  if (existsSync(agentState)) rmSync(agentState, { recursive: true, force: true });
+  const issued = vm
+    ? await relay.admin.newAgentToken('npm-start', VM)
+    : await relay.admin.createVm('npm-start', VM, PORTS);
+  if (!issued.ok) die(`could not create the demo VM: ${issued.error.message}`);
+  const enrolled = await enrollAgent({
+    relayUrl: relay.url,
+    token: issued.value.agentEnrollment.token,
+    stateDir: agentState,
+    force: true,
   });
+  if (!enrolled.ok) die(`the demo agent could not enroll: ${enrolled.error.message}`);
 }
 
-async function agentCredential(relay: Relay): Promise<string> {
-  const file = join(demo, 'agent-credential');
-  if ((await relay.directory.getVm(VM)) && existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const credential = (await relay.directory.getVm(VM))
-    ? await rotateVmCredential(relay.directory, VM)
-    : await enrollVm(relay.directory, VM, PORTS);
-  writeFileSync(file, credential + '\n', { mode: 0o600 });
-  return credential;
-}
-
-async function demoUser(relay: Relay): Promise<void> {
-  // The user side goes through the real CLI, as a person would: make a key, show it, log in.
-  if ((await cli(['login', '--relay', relay.url, '--user', USER])).code === 0) return;
-  const shown = await cli(['key', 'show', '--json']);
-  if (shown.code !== 0) die(`could not read the demo user's key: ${shown.stderr.trim()}`);
-  const { publicKeyPem } = JSON.parse(shown.stdout) as { publicKeyPem: string };
-  if (!(await relay.directory.getUser(USER))) await relay.directory.addUser({ name: USER, publicKeyPem });
-  if (!(await relay.directory.getGrant(USER, VM))) await relay.directory.grant({ user: USER, vm: VM, ports: PORTS });
-  const login = await cli(['login', '--relay', relay.url, '--user', USER]);
-  if (login.code !== 0) die(`demo login failed: ${login.stderr.trim()}`);
+/** The demo user and its grant; an enrollment code while no device is enrolled yet. */
+async function demoUser(relay: Relay): Promise<{ enrollCommand?: string }> {
+  const existing = await relay.store.users.get(USER);
+  let command: string | undefined;
+  if (!existing) {
+    const created = await relay.admin.createUser('npm-start', USER);
+    if (!created.ok) die(`could not create the demo user: ${created.error.message}`);
+    command = created.value.enrollment.command;
+  }
+  if (!(await relay.store.grants.get(USER, VM)))
+    await relay.admin.putGrant('npm-start', { user: USER, vm: VM, ports: PORTS });
+  const devices = (await relay.store.devices.list({ user: USER })).filter((d) => !d.revokedAt);
+  if (!command && devices.length === 0) {
+    const code = await relay.admin.newEnrollmentCode('npm-start', USER);
+    if (!code.ok) die(`could not issue an enrollment code: ${code.error.message}`);
+    command = code.value.enrollment.command;
+  }
+  return command ? { enrollCommand: command } : {};
 }
 
 async function demoApp(): Promise<Server | undefined> {
@@ -85,31 +90,36 @@ try {
   if (code === 'EADDRINUSE') die(`port ${relayPort} is in use; stop what uses it or set AIRLOCK_RELAY_PORT.`);
   throw e;
 }
-const credential = await agentCredential(relay);
+await enrollDemoAgent(relay);
 const agent = await startAgent(
   resolveAgentConfig({
-    relayUrl: relay.wsUrl,
-    vmId: VM,
-    credential,
-    relayPublicKeyPem: relay.publicKeyPem,
+    stateDir: agentState,
     policy: { allowedPorts: PORTS },
     logLevel: process.env.AIRLOCK_LOG_LEVEL ?? 'warn',
   }),
 );
 await agent.whenOnline(15_000);
-await demoUser(relay);
+const user = await demoUser(relay);
 const app = await demoApp();
 
-const home = connectHome;
+const next = user.enrollCommand
+  ? `Enroll the demo user once (choose a password, then scan the QR code with an authenticator app):
+  export AIRLOCK_HOME=${connectHome}
+  ./${user.enrollCommand.replace(/^airlock /, 'airlock ')}`
+  : `The demo user is enrolled; log in (password + authenticator code):
+  export AIRLOCK_HOME=${connectHome}
+  ./airlock login`;
 console.log(`
 Airlock is running on this machine (Ctrl-C stops everything):
-  relay   ${relay.url}   (data in .demo/relay, signing key ${relay.publicKeyPath ?? 'in memory'})
+  relay   ${relay.url}   TLS pin ${relay.tls.pin}   (data in .demo/relay)
   agent   ${VM}  host key ${agent.hostKeyFingerprint}  (this machine plays the VM; ports ${PORTS.join(', ')})
-  user    ${USER}  (logged in; Connect's files in .demo/connect)
+  user    ${USER}  (Connect's files in .demo/connect)
   app     ${app ? `http://127.0.0.1:${DEMO_APP_PORT} inside the "VM"` : `port ${DEMO_APP_PORT} was busy, no demo page`}
+  admin   ./airlock-relay --data-dir .demo/relay user list | session list | audit tail
 
-Try, in another terminal:
-  export AIRLOCK_HOME=${home}
+${next}
+
+Then:
   ./airlock vms
   ./airlock shell ${VM}
   ./airlock exec ${VM} -- uname -a

@@ -24,6 +24,10 @@ export async function openAuditTrail(deps: {
 }): Promise<AuditTrail> {
   const { store, config, logger } = deps;
   const dataDir = config.dataDir;
+  // Configuration errors surface before anything starts, so nothing is left running.
+  if (config.auditSinks.length > 0 && !dataDir)
+    throw new Error('auditSinks need a dataDir (sink cursors and file paths live there)');
+  const sinkTargets = createSinks(config.auditSinks, dataDir ?? '.');
   const log = await AuditLog.open({ store: store.audit, logger, ...(dataDir ? { dataDir } : {}) });
   const checkpointer = new Checkpointer({
     store: store.audit,
@@ -33,9 +37,7 @@ export async function openAuditTrail(deps: {
     beforeSign: (seq) => log.copyUpTo(seq),
   });
   await checkpointer.start();
-  if (config.auditSinks.length > 0 && !dataDir)
-    throw new Error('auditSinks need a dataDir (sink cursors and file paths live there)');
-  const sinks = new SinkPusher({ store: store.audit, sinks: createSinks(config.auditSinks, dataDir ?? '.'), logger });
+  const sinks = new SinkPusher({ store: store.audit, sinks: sinkTargets, logger });
   sinks.start();
   log.onAppended((entry) => {
     checkpointer.noteEntry(entry);
