@@ -10,10 +10,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { createRelay, enrollVm, type Direction, type Relay } from '@airlock/relay';
+import { fetch as undiciFetch } from 'undici';
+import { WebSocket } from 'ws';
+import { createRelay, type Direction, type Relay } from '@airlock/relay';
+import { API_PREFIX, SESSION_ID_PARAM, WS_PATHS, createPinnedDispatcher, createPinnedHttpsAgent } from '@airlock/shared';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const airlockBin = join(repoRoot, 'airlock');
+const askpass = join(repoRoot, 'integration', 'support', 'askpass.sh');
+/** The password the test user chooses for their key file. */
+export const TEST_PASSWORD = 'correct horse battery staple';
 
 export interface Frames {
   up: Buffer[];
@@ -35,6 +41,14 @@ export interface System {
   ): Promise<CliResult>;
   /** Starts `airlock …` and leaves it running. */
   spawnCli(args: string[]): ChildProcess;
+  /** The environment `airlock` runs with here: its home, and the askpass stand-in for the person. */
+  cliEnv: Record<string, string>;
+  /** The logged-in user's token and the client certificate it is bound to (from Connect's session file). */
+  userSession(): UserSession;
+  /** One API call to the relay as the logged-in user, over pinned mutual TLS. */
+  api(method: string, path: string, body?: unknown, as?: { token?: string; cert?: ClientCert | null }): Promise<ApiReply>;
+  /** Connect's data socket for a session, presenting the user's client certificate. */
+  connectWs(sid: string, ticket: string, cert?: ClientCert | null): WebSocket;
   startAgent(overrides?: Record<string, unknown>): Promise<AgentProcess>;
   close(): Promise<void>;
 }
@@ -44,6 +58,22 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   stdoutBytes: Buffer;
+}
+
+export interface ClientCert {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface UserSession {
+  accessToken: string;
+  cert: ClientCert;
+}
+
+export interface ApiReply {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect bodies loosely
+  body: any;
 }
 
 export interface AgentProcess {
@@ -59,6 +89,8 @@ export interface SystemOptions {
   agentPorts?: number[];
   /** Do not start the agent (tests that start their own). */
   noAgent?: boolean;
+  /** Extra relay configuration (short token lifetimes, low lockout thresholds…). */
+  relayConfig?: Record<string, unknown>;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -69,7 +101,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   mkdirSync(home, { mode: 0o700 });
   const frames = new Map<string, Frames>();
   const relay = await createRelay({
-    config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'relay') },
+    config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'relay'), ...options.relayConfig },
     logger: quietLogger(),
     observer: {
       onFrame(sid: string, direction: Direction, data: Buffer) {
@@ -82,30 +114,34 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const vm = 'test-vm';
   const user = 'alice';
   const ports = options.ports ?? [];
-  const credential = await enrollVm(relay.directory, vm, ports);
-  const credentialFile = join(dir, 'agent-credential');
-  writeFileSync(credentialFile, credential + '\n', { mode: 0o600 });
-
-  const cli: System['cli'] = (args, opts = {}) => runCli(args, home, opts);
+  const cliEnv: Record<string, string> = {
+    AIRLOCK_HOME: home,
+    AIRLOCK_ASKPASS: askpass,
+    AIRLOCK_TEST_PASSWORD: TEST_PASSWORD,
+    AIRLOCK_TEST_RELAY_DB: join(dir, 'relay', 'relay.db'),
+    AIRLOCK_TEST_USER: user,
+  };
+  const cli: System['cli'] = (args, opts = {}) => runCli(args, home, { ...opts, env: { ...cliEnv, ...opts.env } });
   const spawnCli: System['spawnCli'] = (args) =>
-    spawn(airlockBin, args, { env: { ...process.env, AIRLOCK_HOME: home }, stdio: 'pipe' });
+    spawn(airlockBin, args, { env: { ...process.env, ...cliEnv }, stdio: 'pipe' });
 
-  // The user makes a key with the CLI; the admin registers its public key and grants the VM.
-  const login1 = await cli(['login', '--relay', relay.url, '--user', user]);
-  if (login1.code === 0) throw new Error('login with an unregistered key should fail');
-  const pub = await cli(['key', 'show', '--json']);
-  if (pub.code !== 0) throw new Error(`airlock key show failed: ${pub.stderr}`);
-  const { publicKeyPem } = JSON.parse(pub.stdout) as { publicKeyPem: string };
-  await relay.directory.addUser({ name: user, publicKeyPem });
-  await relay.directory.grant({ user, vm, ports });
-  const login2 = await cli(['login', '--relay', relay.url, '--user', user]);
-  if (login2.code !== 0) throw new Error(`airlock login failed: ${login2.stderr}`);
+  // The admin creates the VM and the user; the agent enrolls with its one-time token on first
+  // start; the user enrolls with the real CLI (password, TOTP) and logs in, as a person would.
+  const createdVm = await relay.admin.createVm('test', vm, ports);
+  if (!createdVm.ok) throw new Error(createdVm.error.message);
+  const createdUser = await relay.admin.createUser('test', user);
+  if (!createdUser.ok) throw new Error(createdUser.error.message);
+  const granted = await relay.admin.putGrant('test', { user, vm, ports });
+  if (!granted.ok) throw new Error(granted.error.message);
+  const enrolled = await cli(['enroll', relay.url, createdUser.value.enrollment.code, '--device-name', 'test laptop']);
+  if (enrolled.code !== 0) throw new Error(`airlock enroll failed: ${enrolled.stderr}`);
+  const login = await cli(['login']);
+  if (login.code !== 0) throw new Error(`airlock login failed: ${login.stderr}`);
 
   const agentConfigBase = {
-    relayUrl: relay.wsUrl,
-    vmId: vm,
-    credentialFile,
-    relayPublicKeyPem: relay.publicKeyPem,
+    relayUrl: relay.url,
+    stateDir: join(dir, 'agent-state'),
+    enrollmentToken: createdVm.value.agentEnrollment.token,
     policy: { allowedPorts: options.agentPorts ?? ports },
   };
   const agents: AgentProcess[] = [];
@@ -140,6 +176,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     cli,
     spawnCli,
+    cliEnv,
+    userSession: () => readUserSession(home),
+    api: (method, path, body, as) => relayApi(relay, readUserSession(home), method, path, body, as),
+    connectWs: (sid, ticket, cert) => {
+      const presented = cert === null ? undefined : (cert ?? readUserSession(home).cert);
+      return new WebSocket(`${relay.wsUrl}${WS_PATHS.connect}?${SESSION_ID_PARAM}=${sid}`, {
+        headers: { authorization: `Bearer ${ticket}` },
+        agent: createPinnedHttpsAgent({ pin: relay.tls.pin, ...(presented ? { clientCert: presented } : {}) }),
+      });
+    },
     startAgent: startAgentProc,
     async close() {
       await Promise.all(agents.map((a) => a.stop()));
@@ -147,6 +193,44 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function readUserSession(home: string): UserSession {
+  const s = JSON.parse(readFileSync(join(home, 'session.json'), 'utf8')) as {
+    accessToken: string;
+    clientCertPem: string;
+    clientKeyPem: string;
+  };
+  return { accessToken: s.accessToken, cert: { certPem: s.clientCertPem, keyPem: s.clientKeyPem } };
+}
+
+async function relayApi(
+  relay: Relay,
+  session: UserSession,
+  method: string,
+  path: string,
+  body?: unknown,
+  as: { token?: string; cert?: ClientCert | null } = {},
+): Promise<ApiReply> {
+  const cert = as.cert === null ? undefined : (as.cert ?? session.cert);
+  const res = await undiciFetch(`${relay.url}${API_PREFIX}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${as.token ?? session.accessToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    dispatcher: createPinnedDispatcher({ pin: relay.tls.pin, ...(cert ? { clientCert: cert } : {}) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
 }
 
 function spawnAgent(configFile: string): AgentProcess {

@@ -6,9 +6,15 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket } from 'ws';
-import { SessionResponse, WS_PATHS, RelayToAgent } from '@airlock/shared';
+import {
+  SessionResponse,
+  WS_PATHS,
+  RelayToAgent,
+  createPinnedHttpsAgent,
+  mintClientCertificate,
+} from '@airlock/shared';
 import { createSshConfig, generateHostKey, publicKeyBlob, webSocketSshStream } from '@airlock/shared/ssh';
-import { readText, startSystem, waitFor, type System } from './harness.js';
+import { readText, startSystem, waitFor, type ClientCert, type System } from './harness.js';
 
 let sys: System;
 before(async () => {
@@ -19,21 +25,18 @@ after(async () => {
 });
 
 async function newSession(): Promise<SessionResponse> {
-  const { token } = await sys.relay.issuer.issueAccessToken(sys.user);
-  const res = await fetch(`${sys.relay.url}/api/v1/sessions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ vm: sys.vm }),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return SessionResponse.parse(await res.json());
+  const res = await sys.api('POST', '/sessions', { vm: sys.vm });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return SessionResponse.parse(res.body);
 }
 
 /** Opens Connect's data socket with a ticket; resolves with the HTTP refusal, if any. */
-async function connectWithTicket(sid: string, ticket: string): Promise<{ status: number; body: string } | 'open'> {
-  const ws = new WebSocket(`${sys.relay.wsUrl}${WS_PATHS.connect}?sid=${sid}`, {
-    headers: { authorization: `Bearer ${ticket}` },
-  });
+async function connectWithTicket(
+  sid: string,
+  ticket: string,
+  cert?: ClientCert | null,
+): Promise<{ status: number; body: string } | 'open'> {
+  const ws = sys.connectWs(sid, ticket, cert);
   return new Promise((resolve, reject) => {
     ws.on('open', () => {
       ws.terminate();
@@ -96,6 +99,18 @@ test('relay refuses a ticket for another VM', async () => {
   if (r === 'open') return;
   assert.equal(r.status, 401);
   assert.match(r.body, /other-vm/);
+});
+
+test("a genuine ticket presented without the session's client certificate is refused", async () => {
+  const s = await newSession();
+  const none = await connectWithTicket(s.sessionId, s.ticket, null);
+  assert.notEqual(none, 'open');
+  if (none === 'open') return;
+  assert.equal(none.status, 401);
+  assert.match(none.body, /client certificate/);
+  const other = await mintClientCertificate({ commonName: 'thief', ttlSeconds: 600 });
+  const r = await connectWithTicket(s.sessionId, s.ticket, other);
+  assert.notEqual(r, 'open');
 });
 
 test('the genuine ticket is accepted (the checks above are not refusing everything)', async () => {
@@ -189,11 +204,13 @@ test('Connect refuses a host key other than the one the relay registered', async
     10_000,
     () => 'agent still online',
   );
-  const credential = readText(join(sys.dir, 'agent-credential')).trim();
+  const credential = readText(join(sys.dir, 'agent-state', 'credential')).trim();
+  const agent = createPinnedHttpsAgent({ pin: sys.relay.tls.pin });
   const registered = await generateHostKey();
   const served = await generateHostKey();
   const control = new WebSocket(`${sys.relay.wsUrl}${WS_PATHS.agentControl}`, {
     headers: { authorization: `Bearer ${credential}` },
+    agent,
   });
   const sessions: SshServerSession[] = [];
   const sockets: WebSocket[] = [control];
@@ -202,6 +219,7 @@ test('Connect refuses a host key other than the one the relay registered', async
     if (msg.type !== 'dial') return;
     const data = new WebSocket(`${sys.relay.wsUrl}${WS_PATHS.agentSession}?sid=${msg.sessionId}`, {
       headers: { authorization: `Bearer ${credential}` },
+      agent,
     });
     sockets.push(data);
     const server = new SshServerSession(createSshConfig());

@@ -15,13 +15,17 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-if (/code|totp|authenticator/i.test(prompt)) {
+if (/code|totp|authenticator/i.test(prompt) && env.AIRLOCK_TEST_TOTP_OVERRIDE) {
+  // A person typing a wrong code (brute-force and wrong-code tests).
+  process.stdout.write(env.AIRLOCK_TEST_TOTP_OVERRIDE + '\n');
+} else if (/code|totp|authenticator/i.test(prompt)) {
   const dbPath = env.AIRLOCK_TEST_RELAY_DB ?? fail('AIRLOCK_TEST_RELAY_DB is not set');
   const user = env.AIRLOCK_TEST_USER ?? fail('AIRLOCK_TEST_USER is not set');
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   const row = db
     .prepare('SELECT totp_secret, totp_confirmed_at, totp_last_used_step FROM users WHERE name = ?')
-    .get(user) as { totp_secret: string | null; totp_confirmed_at: string | null; totp_last_used_step: number } | undefined;
+    .get(user) as
+    { totp_secret: string | null; totp_confirmed_at: string | null; totp_last_used_step: number } | undefined;
   if (!row) fail(`no user ${user} in ${dbPath}`);
   let secret = row.totp_confirmed_at ? row.totp_secret : null;
   if (!secret) {

@@ -53,7 +53,8 @@ export async function openRelayState(
     tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: config.tls.certFile };
   } else if (dataDir) {
     const loaded = await loadOrCreateRelayTls(dataDir, { hostnames: [config.host, ...config.tlsHostnames] });
-    if (loaded.created) logger.info({ certPath: loaded.certPath, pin: loaded.pin }, 'minted a self-signed TLS certificate');
+    if (loaded.created)
+      logger.info({ certPath: loaded.certPath, pin: loaded.pin }, 'minted a self-signed TLS certificate');
     tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: loaded.certPath };
   } else {
     const minted = await mintServerCertificate({

@@ -17,7 +17,7 @@ import type { AuditRecorder } from '../audit/recorder.js';
 import { matchTotpStep, newTotpSecret, totpUri } from '../identity/totp.js';
 import type { RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
-import { LoginLimits, tooMany } from './login-limits.js';
+import { tooMany, type LoginLimits } from './login-limits.js';
 import { parseBody } from './parse-body.js';
 import { sourceAddress } from './request-source.js';
 

@@ -2,7 +2,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enrollSigningInput, parseOneTimeCode, signStatement } from '@airlock/shared';
 import { totpCodeAt } from '../identity/totp.js';
-import { api, enrollDevice, loginWith, newDeviceKey, nextTotp, startHarness, type Harness } from '../test-support/harness.js';
+import {
+  api,
+  enrollDevice,
+  loginWith,
+  newDeviceKey,
+  nextTotp,
+  startHarness,
+  type Harness,
+} from '../test-support/harness.js';
 
 describe('enrollment', () => {
   let h: Harness;

@@ -106,7 +106,8 @@ export function createLoginRouter(deps: LoginDeps): Router {
     const deviceOk = !!device && device.user === user && !device.revokedAt;
     const signatureOk = verifyLogin(deviceOk ? device.publicKeyPem : dummyKeyPem, body, body.signature);
     if (!deviceOk || !signatureOk) {
-      const reason = !device || device.user !== user ? 'unknown device' : device.revokedAt ? 'device revoked' : 'bad signature';
+      const reason =
+        !device || device.user !== user ? 'unknown device' : device.revokedAt ? 'device revoked' : 'bad signature';
       throw await refuse(reason, 401, 'login_failed', LOGIN_FAILED);
     }
     if (!account || account.status !== 'active')

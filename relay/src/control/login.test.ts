@@ -39,7 +39,12 @@ describe('login: device signature + TOTP + certificate binding', () => {
   test('a replayed challenge is refused', async () => {
     const cert = await mintCert();
     const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-    const statement = { user: 'alice', deviceId: h.alice.deviceId, nonce: ch.body.nonce, certThumbprint: cert.thumbprint };
+    const statement = {
+      user: 'alice',
+      deviceId: h.alice.deviceId,
+      nonce: ch.body.nonce,
+      certThumbprint: cert.thumbprint,
+    };
     const body = { ...statement, signature: signLogin(h.alice.privateKey, statement) };
     const first = await api(h.relay, 'POST', '/login', { body: { ...body, totp: nextTotp(h.relay, h.alice) }, cert });
     assert.equal(first.status, 200);
@@ -89,8 +94,17 @@ describe('login: device signature + TOTP + certificate binding', () => {
     const named = await mintCert();
     const presented = await mintCert();
     const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-    const statement = { user: 'alice', deviceId: h.alice.deviceId, nonce: ch.body.nonce, certThumbprint: named.thumbprint };
-    const body = { ...statement, totp: nextTotp(h.relay, h.alice), signature: signLogin(h.alice.privateKey, statement) };
+    const statement = {
+      user: 'alice',
+      deviceId: h.alice.deviceId,
+      nonce: ch.body.nonce,
+      certThumbprint: named.thumbprint,
+    };
+    const body = {
+      ...statement,
+      totp: nextTotp(h.relay, h.alice),
+      signature: signLogin(h.alice.privateKey, statement),
+    };
     const other = await api(h.relay, 'POST', '/login', { body, cert: presented });
     assert.equal(other.status, 401);
     assert.equal(other.body.error.code, 'certificate_required');

@@ -47,7 +47,9 @@ export function requireAccessToken(deps: {
       const presented = connectionThumbprint(req);
       const bound = claims.cnf['x5t#S256'];
       if (presented !== bound) {
-        const reason = presented ? 'token presented with another certificate' : 'token presented without its certificate';
+        const reason = presented
+          ? 'token presented with another certificate'
+          : 'token presented without its certificate';
         await deps.audit.record({
           type: 'token.refused',
           actor: `user:${claims.sub}`,

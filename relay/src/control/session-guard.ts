@@ -31,7 +31,9 @@ export class SessionGuard {
   start(): void {
     this.timer = setInterval(() => {
       this.running ??= this.sweep()
-        .catch((error: unknown) => this.deps.logger.error({ error: (error as Error).message }, 'revocation sweep failed'))
+        .catch((error: unknown) =>
+          this.deps.logger.error({ error: (error as Error).message }, 'revocation sweep failed'),
+        )
         .finally(() => (this.running = undefined));
     }, this.deps.intervalMs);
     this.timer.unref();

@@ -77,7 +77,8 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       user: caller.user,
       certThumbprint: caller.certThumbprint,
     });
-    if (!created.ok) throw await deny('too many pending sessions', new HttpError(429, 'too_many_sessions', created.message));
+    if (!created.ok)
+      throw await deny('too many pending sessions', new HttpError(429, 'too_many_sessions', created.message));
     let ticket: string;
     let expiresAt: Date;
     try {

@@ -2,40 +2,18 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { portOf, startDigestService } from '@airlock/shared/testing';
+import { CloseCode, formatOneTimeCode } from '@airlock/shared';
+import { portOf, sendAndHalfClose, startDigestService } from '@airlock/shared/testing';
+import { enrolledHome } from '../core/test-support/enrolled-home.js';
 import { startFakeRelay, type FakeRelay } from '../core/test-support/fake-relay.js';
+import { AIRLOCK, airlock } from './test-support/run-airlock.js';
 
-/** The real `airlock` wrapper script at the repo root, run as a child process. */
-const AIRLOCK = fileURLToPath(new URL('../../../../airlock', import.meta.url));
 const TIMEOUT = { timeout: 30_000 };
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function airlock(home: string, args: string[], input?: string | Buffer): Promise<Run> {
-  const child = spawn(AIRLOCK, args, { env: { ...process.env, AIRLOCK_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (d: Buffer) => out.push(d));
-  child.stderr.on('data', (d: Buffer) => err.push(d));
-  child.stdin.end(input);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
 
 let home: string;
 let relay: FakeRelay;
@@ -46,10 +24,7 @@ before(async () => {
   home = await mkdtemp(join(tmpdir(), 'airlock-cli-'));
   svc = await startDigestService();
   svcPort = portOf(svc);
-  const key = await airlock(home, ['key', 'generate', '--json']);
-  assert.equal(key.code, 0, key.stderr);
-  const { publicKeyPem, fingerprint } = JSON.parse(key.stdout) as { publicKeyPem: string; fingerprint: string };
-  relay = await startFakeRelay({ users: { alice: publicKeyPem }, acceptUserKey: fingerprint, ports: [svcPort] });
+  relay = await startFakeRelay({ ports: [svcPort] });
 });
 
 after(async () => {
@@ -58,32 +33,68 @@ after(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-test('before login: commands say to log in; unknown user gets the admin command', TIMEOUT, async () => {
-  const vms = await airlock(home, ['vms']);
-  assert.equal(vms.code, 255);
-  assert.match(vms.stderr, /^airlock: no relay configured — run `airlock login --relay <url> --user <name>` first\n$/);
-
-  const bob = await airlock(home, ['login', '--relay', relay.url, '--user', 'bob']);
-  assert.equal(bob.code, 255);
-  assert.match(bob.stderr, /did not accept user "bob"/);
-  assert.match(bob.stderr, new RegExp(`airlock-relay user add bob --public-key ${join(home, 'user-key.pub.pem')}`));
-  assert.match(bob.stderr, /-----BEGIN PUBLIC KEY-----/);
-  assert.match(bob.stderr, /Fingerprint: SHA256:/);
-  assert.equal(bob.stdout, '');
-
-  const notYet = await airlock(home, ['vms']);
-  assert.equal(notYet.code, 255);
-  assert.match(notYet.stderr, /not logged in to .* — run `airlock login`/);
+test('before enrolling: commands say to enroll; login no longer takes --relay/--user', TIMEOUT, async () => {
+  const fresh = await mkdtemp(join(tmpdir(), 'airlock-cli-fresh-'));
+  try {
+    const vms = await airlock(fresh, ['vms']);
+    assert.equal(vms.code, 255);
+    assert.match(
+      vms.stderr,
+      /^airlock: this device is not enrolled with a relay yet — enroll this device with `airlock enroll <relay-url> <code>`/,
+    );
+    const old = await airlock(fresh, ['login', '--relay', relay.url, '--user', 'alice']);
+    assert.equal(old.code, 2);
+    assert.match(old.stderr, /no longer takes --relay or --user.*airlock enroll <relay-url> <code>/);
+    const key = await airlock(fresh, ['key', 'show']);
+    assert.equal(key.code, 255);
+    assert.match(key.stderr, /no user key at .* — enroll this device/);
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+  }
 });
 
-test('login, vms, exec, shell, sftp-stdio, refusals', TIMEOUT, async () => {
-  const login = await airlock(home, ['login', '--relay', relay.url, '--user', 'alice']);
-  assert.equal(login.code, 0, login.stderr);
-  assert.match(login.stdout, /^logged in to http:\/\/127\.0\.0\.1:\d+ as alice/);
+test(
+  'enroll refuses http://, foreign codes, and a relay whose key is not the pinned one (before any request)',
+  TIMEOUT,
+  async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-cli-refuse-'));
+    try {
+      const code = relay.enrollmentCode('carol');
+      const plain = await airlock(fresh, ['enroll', relay.url.replace('https:', 'http:'), code]);
+      assert.equal(plain.code, 255);
+      assert.match(
+        plain.stderr,
+        /^airlock: the relay is HTTPS only; use https:\/\/127\.0\.0\.1:\d+ instead of http:\/\//,
+      );
+
+      const agentToken = formatOneTimeCode('agent', 'a'.repeat(43), relay.pin);
+      const foreign = await airlock(fresh, ['enroll', relay.url, agentToken]);
+      assert.equal(foreign.code, 255);
+      assert.match(foreign.stderr, /bad enrollment code: this is an agent enrollment token/);
+
+      const requestsBefore = relay.seen.http.length;
+      const wrongPin = formatOneTimeCode(
+        'user',
+        code.split('.')[1]!,
+        'sha256/' + Buffer.alloc(32, 7).toString('base64'),
+      );
+      const mismatch = await airlock(fresh, ['enroll', relay.url, wrongPin]);
+      assert.equal(mismatch.code, 255);
+      assert.match(mismatch.stderr, /does not match the pin from your enrollment code.*tell your admin/s);
+      assert.equal(relay.seen.http.length, requestsBefore, 'no HTTP request reached the relay');
+      assert.doesNotMatch(mismatch.stderr, /password/i, 'refused before asking for a password');
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  },
+);
+
+test('vms, exec, shell, sftp-stdio and refusals on the saved login (no terminal, no password)', TIMEOUT, async () => {
+  await enrolledHome(relay, home);
   assert.equal((await stat(join(home, 'session.json'))).mode & 0o777, 0o600);
   assert.equal(JSON.parse(await readFile(join(home, 'config.json'), 'utf8')).user, 'alice');
 
-  const [vmsJson, vmsTable, failing, cat, shell, sftp, offline, notAllowed, dropped] = await Promise.all([
+  const [vmsJson, vmsTable, failing, cat, shell, sftp, offline, notAllowed, dropped, keyShow] = await Promise.all([
     airlock(home, ['vms', '--json']),
     airlock(home, ['vms']),
     airlock(home, ['exec', 'demo-vm', '--', 'fail', '3']),
@@ -93,7 +104,9 @@ test('login, vms, exec, shell, sftp-stdio, refusals', TIMEOUT, async () => {
     airlock(home, ['exec', 'off-vm', '--', 'true']),
     airlock(home, ['forward', 'demo-vm', '22']),
     airlock(home, ['exec', 'demo-vm', '--', 'drop']),
+    airlock(home, ['key', 'show', '--json']),
   ]);
+
   assert.equal(vmsJson.code, 0, vmsJson.stderr);
   assert.deepEqual(JSON.parse(vmsJson.stdout).vms[0], { id: 'demo-vm', online: true, ports: [svcPort] });
   assert.match(vmsTable.stdout, /^VM\s+STATUS\s+PORTS\ndemo-vm\s+online\s+\d+\noff-vm\s+offline\s+-\n$/);
@@ -122,6 +135,9 @@ test('login, vms, exec, shell, sftp-stdio, refusals', TIMEOUT, async () => {
     dropped.stderr,
     /^airlock: the agent closed the session: agent went away \[session [0-9a-f-]{36}\] — try again/,
   );
+
+  assert.equal(keyShow.code, 0, keyShow.stderr);
+  assert.match(JSON.parse(keyShow.stdout).fingerprint, /^SHA256:/);
 
   assert.equal(notAllowed.code, 255);
   assert.match(
@@ -176,16 +192,92 @@ test('an unreachable relay is one clear line and exit 255', TIMEOUT, async () =>
     const srv = createServer();
     srv.listen(0, '127.0.0.1');
     await once(srv, 'listening');
-    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const url = `https://127.0.0.1:${(srv.address() as AddressInfo).port}`;
     srv.close();
-    const r = await airlock(dead, ['login', '--relay', url, '--user', 'alice']);
+    const r = await airlock(dead, ['enroll', url, relay.enrollmentCode('dave')]);
     assert.equal(r.code, 255);
     assert.match(
       r.stderr,
-      new RegExp(`airlock: cannot reach the relay at ${url}: connection refused — check the relay URL`),
+      new RegExp(`^airlock: cannot reach the relay at ${url}: connection refused — check the relay URL`),
     );
     assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
   } finally {
     await rm(dead, { recursive: true, force: true });
   }
 });
+
+test('an expired login off a terminal says to log in again, exit 255', TIMEOUT, async () => {
+  const session = JSON.parse(await readFile(join(home, 'session.json'), 'utf8')) as { expiresAt: string };
+  const expiredHome = await mkdtemp(join(tmpdir(), 'airlock-cli-expired-'));
+  try {
+    for (const f of ['config.json', 'user-key.json', 'user-key.pub.pem'])
+      await writeFile(join(expiredHome, f), await readFile(join(home, f)));
+    await writeFile(
+      join(expiredHome, 'session.json'),
+      JSON.stringify({ ...session, expiresAt: new Date(Date.now() - 1000).toISOString() }),
+      { mode: 0o600 },
+    );
+    for (const args of [['vms'], ['exec', 'demo-vm', '--', 'true'], ['forward', 'demo-vm', String(svcPort)]]) {
+      const r = await airlock(expiredHome, args);
+      assert.equal(r.code, 255, args.join(' '));
+      assert.equal(r.stderr, 'airlock: your login expired — run `airlock login`\n', args.join(' '));
+    }
+  } finally {
+    await rm(expiredHome, { recursive: true, force: true });
+  }
+});
+
+test(
+  'forward survives its session ending: same local port after reconnecting; a revocation stops it',
+  TIMEOUT,
+  async () => {
+    const child = spawn(AIRLOCK, ['forward', 'demo-vm', `${svcPort}:0`, '--json'], {
+      env: { ...process.env, AIRLOCK_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let out = '';
+    const waitFor = (what: () => boolean, label: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${label}; stderr: ${stderr}`)), 15_000);
+        const check = () => {
+          if (!what()) return;
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          child.stderr.off('data', check);
+          resolve();
+        };
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
+        check();
+      });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitFor(() => out.includes('\n'), 'the forward line');
+      const { localPort, sessionId } = JSON.parse(out.split('\n')[0]!) as { localPort: number; sessionId: string };
+      const payload = randomBytes(100_000);
+      const expected = `${payload.length}:${createHash('sha256').update(payload).digest('hex')}`;
+      assert.equal(await sendAndHalfClose(localPort, payload), expected);
+
+      relay.dropSessions(CloseCode.peerClosed, 'agent restarted');
+      await waitFor(() => /reconnected to demo-vm \[session [0-9a-f-]{36}\]/.test(stderr), 'the reconnect');
+      assert.match(stderr, /the agent closed the session: agent restarted \[session [0-9a-f-]{36}\]; reconnecting/);
+      assert.ok(!stderr.includes(`reconnected to demo-vm [session ${sessionId}]`));
+      assert.equal(await sendAndHalfClose(localPort, payload), expected);
+
+      relay.dropSessions(CloseCode.revoked, 'this device was revoked');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, 255, stderr);
+      assert.match(
+        stderr,
+        /airlock: the relay ended the session: this device was revoked \[session [0-9a-f-]{36}\] — ask your admin\n$/,
+      );
+      const sock = connect({ host: '127.0.0.1', port: localPort });
+      const [e] = (await once(sock, 'error')) as [NodeJS.ErrnoException];
+      assert.equal(e.code, 'ECONNREFUSED');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  },
+);

@@ -1,8 +1,13 @@
-import { ConfigStore, normalizeRelayUrl } from '../core/config-store.js';
+import { err, type Result } from '@airlock/shared';
+import { ConfigStore, enrollmentOf, type Enrollment } from '../core/config-store.js';
 import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../core/logger.js';
+import { credentialsOf, type RelayCredentials } from '../core/login.js';
 import { airlockHome, airlockPaths, type AirlockPaths } from '../core/paths.js';
-import { UserKeyStore, type UserKey } from '../core/user-key-store.js';
-import { openVmSession, type VmSession } from '../core/vm-session.js';
+import { createPrompter, NoTerminalPrompter, type Prompter } from '../core/prompter.js';
+import { RelayClient, type RelayError } from '../core/relay-client.js';
+import { UserKeyStore } from '../core/user-key-store.js';
+import { openVmSession, type VmSession, type VmSessionError } from '../core/vm-session.js';
+import { loginInteractively } from './authenticate.js';
 import { CliError, UsageError } from './errors.js';
 
 export interface GlobalOptions {
@@ -10,14 +15,21 @@ export interface GlobalOptions {
   verbose?: boolean;
 }
 
+/** Relay answers that mean "log in again" rather than "you may not". */
+const LOGIN_AGAIN = new Set(['token_expired', 'unauthenticated', 'certificate_mismatch', 'not_logged_in']);
+
 /** Everything a command needs, built once from the environment (AIRLOCK_HOME, AIRLOCK_LOG_LEVEL). */
 export class CliContext {
   readonly paths: AirlockPaths;
   readonly store: ConfigStore;
   readonly keys: UserKeyStore;
   readonly log: Logger;
+  private prompterInstance: Prompter | undefined;
 
-  constructor(options: GlobalOptions = {}, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    options: GlobalOptions = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.paths = airlockPaths(airlockHome(env));
     this.store = new ConfigStore(this.paths);
     this.keys = new UserKeyStore(this.paths);
@@ -27,12 +39,14 @@ export class CliContext {
     this.log = createConnectLogger(level as LogLevel);
   }
 
-  /** The configured relay URL, or a clear error saying how to set one. */
-  async relayUrl(): Promise<string> {
-    const config = await this.readConfig();
-    if (!config.relayUrl)
-      throw new CliError('no relay configured', 'run `airlock login --relay <url> --user <name>` first');
-    return normalizeRelayUrl(config.relayUrl);
+  /** The terminal (or AIRLOCK_ASKPASS); without either, every prompt fails with what to do. */
+  get prompter(): Prompter {
+    return (this.prompterInstance ??= createPrompter(this.env));
+  }
+
+  /** Whether someone can be asked for the password and a code right now. */
+  get canPrompt(): boolean {
+    return !(this.prompter instanceof NoTerminalPrompter);
   }
 
   async readConfig() {
@@ -43,25 +57,78 @@ export class CliContext {
     }
   }
 
-  async userKey(): Promise<UserKey> {
-    const key = await this.keys.load();
-    if (!key.ok) throw CliError.from(key.error);
-    return key.value;
+  /** This device's enrollment, or a clear error saying how to enroll. */
+  async enrollment(): Promise<Enrollment> {
+    const e = enrollmentOf(await this.readConfig());
+    if (!e.ok) throw CliError.from(e.error);
+    return e.value;
   }
 
-  /** Relay URL, user, token and key for commands that talk to the relay as the logged-in user. */
-  async loggedIn(): Promise<{ relayUrl: string; user: string; token: string }> {
-    const relayUrl = await this.relayUrl();
-    const saved = await this.store.accessToken(relayUrl);
-    if (!saved.ok) throw CliError.from(saved.error);
-    return { relayUrl, user: saved.value.user, token: saved.value.accessToken };
+  /**
+   * The saved login, or — when it is missing or expired — a new one: asked inline on a terminal,
+   * else the one-line "run `airlock login`" error (scripts and `sftp -D` cannot be asked).
+   */
+  async credentials(): Promise<RelayCredentials> {
+    const enrollment = await this.enrollment();
+    const saved = await this.store.accessToken(enrollment);
+    if (saved.ok) return credentialsOf(enrollment, saved.value);
+    return this.reauthenticate(enrollment, saved.error.code === 'token_expired' ? 'expired' : 'absent');
+  }
+
+  /** Logs in again, asking the person; refuses with the CLI's message when nobody can be asked. */
+  async reauthenticate(enrollment: Enrollment, why: 'expired' | 'absent' | 'refused'): Promise<RelayCredentials> {
+    const what =
+      why === 'absent'
+        ? `not logged in to ${enrollment.relayUrl}`
+        : why === 'expired'
+          ? 'your login expired'
+          : 'the relay no longer accepts your login';
+    if (!this.canPrompt) throw new CliError(what, 'run `airlock login`');
+    this.prompter.info(`${what}; log in to continue`);
+    const session = await loginInteractively(this, enrollment, this.prompter);
+    return credentialsOf(enrollment, session);
+  }
+
+  /**
+   * Runs `call` with the login's credentials; when the relay says the token is no good any more
+   * (expired early, clock skew, another machine's certificate), logs in again once and retries.
+   */
+  async withLogin<T, E extends RelayError | VmSessionError>(
+    call: (credentials: RelayCredentials) => Promise<Result<T, E>>,
+  ): Promise<Result<T, E>> {
+    const first = await call(await this.credentials());
+    if (first.ok || !LOGIN_AGAIN.has(first.error.code)) return first;
+    this.log.debug({ code: first.error.code }, 'relay refused the saved login; logging in again');
+    const retried = await this.reauthenticate(await this.enrollment(), 'refused').catch((e: unknown) => {
+      if (e instanceof CliError && !this.canPrompt) return undefined;
+      throw e;
+    });
+    if (!retried) return err(first.error);
+    return call(retried);
+  }
+
+  /** GET /vms and friends: a pinned client presenting the login's certificate, closed afterwards. */
+  async relayCall<T>(fn: (relay: RelayClient) => Promise<Result<T, RelayError>>): Promise<T> {
+    const res = await this.withLogin(async (c) => {
+      const relay = new RelayClient({ endpoint: c.endpoint, token: c.token });
+      try {
+        return await fn(relay);
+      } finally {
+        await relay.close();
+      }
+    });
+    if (!res.ok) throw CliError.from(res.error);
+    return res.value;
+  }
+
+  /** An end-to-end session to `vm` as a result (for callers that retry); re-logs in as needed. */
+  openVmSession(vm: string): Promise<Result<VmSession, VmSessionError>> {
+    return this.withLogin((credentials) => openVmSession({ credentials, vm, logger: this.log }));
   }
 
   /** Opens an end-to-end session to `vm`, runs `body`, and closes the session whatever happens. */
   async withVmSession<T>(vm: string, body: (session: VmSession) => Promise<T>): Promise<T> {
-    const { relayUrl, user, token } = await this.loggedIn();
-    const userKey = await this.userKey();
-    const opened = await openVmSession({ relayUrl, token, vm, user, userKey, logger: this.log });
+    const opened = await this.openVmSession(vm);
     if (!opened.ok) throw CliError.from(opened.error);
     const session = opened.value;
     try {

@@ -2,7 +2,8 @@ import { CliContext, type GlobalOptions } from './context.js';
 import type { Handlers } from './program.js';
 import { execCommand } from './commands/exec.js';
 import { forwardCommand } from './commands/forward.js';
-import { keyGenerateCommand, keyShowCommand, loginCommand, logoutCommand } from './commands/login.js';
+import { enrollCommand } from './commands/enroll.js';
+import { keyShowCommand, loginCommand, logoutCommand } from './commands/login.js';
 import { sftpStdioCommand } from './commands/sftp-stdio.js';
 import { shellCommand } from './commands/shell.js';
 import { vmsCommand } from './commands/vms.js';
@@ -10,10 +11,10 @@ import { vmsCommand } from './commands/vms.js';
 export function realHandlers(global: GlobalOptions): Handlers {
   const ctx = new CliContext(global);
   return {
+    enroll: (relayUrl, code, o) => enrollCommand(ctx, relayUrl, code, o),
     login: (o) => loginCommand(ctx, o),
     logout: () => logoutCommand(ctx),
     keyShow: (o) => keyShowCommand(ctx, o),
-    keyGenerate: (o) => keyGenerateCommand(ctx, o),
     vms: (o) => vmsCommand(ctx, o),
     shell: (vm, o) => shellCommand(ctx, vm, o),
     exec: (vm, command, o) => execCommand(ctx, vm, command, o),

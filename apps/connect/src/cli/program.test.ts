@@ -8,10 +8,10 @@ function harness() {
   const out: string[] = [];
   const err: string[] = [];
   const handlers: Handlers = {
+    enroll: async (url, code, o) => (calls.push(['enroll', url, code, o]), 0),
     login: async (o) => (calls.push(['login', o]), 0),
     logout: async () => (calls.push(['logout']), 0),
     keyShow: async (o) => (calls.push(['keyShow', o]), 0),
-    keyGenerate: async (o) => (calls.push(['keyGenerate', o]), 0),
     vms: async (o) => (calls.push(['vms', o]), 0),
     shell: async (vm, o) => (calls.push(['shell', vm, o]), 42),
     exec: async (vm, cmd, o) => (calls.push(['exec', vm, cmd, o]), 3),
@@ -24,7 +24,8 @@ function harness() {
 
 test('commands parse into handler calls; handler exit codes are returned', async () => {
   const h = harness();
-  assert.equal(await h.main(['login', '--relay', 'http://127.0.0.1:7443', '--user', 'alice']), 0);
+  assert.equal(await h.main(['enroll', 'https://relay:7443', 'u1.x.y', '--device-name', 'my laptop', '--remember']), 0);
+  assert.equal(await h.main(['login', '--remember']), 0);
   assert.equal(await h.main(['vms', '--json']), 0);
   assert.equal(await h.main(['key', 'show']), 0);
   assert.equal(await h.main(['shell', 'demo-vm']), 42);
@@ -32,7 +33,8 @@ test('commands parse into handler calls; handler exit codes are returned', async
   assert.equal(await h.main(['forward', 'demo-vm', '8888', '3389:13389', '--json']), 0);
   assert.equal(await h.main(['sftp-stdio', 'demo-vm']), 0);
   assert.deepEqual(h.calls, [
-    ['login', { relay: 'http://127.0.0.1:7443', user: 'alice' }],
+    ['enroll', 'https://relay:7443', 'u1.x.y', { deviceName: 'my laptop', remember: true }],
+    ['login', { remember: true }],
     ['vms', { json: true }],
     ['keyShow', {}],
     ['shell', 'demo-vm', {}],
@@ -75,6 +77,8 @@ test('usage errors exit 2 with one clear line and call nothing', async () => {
     [['exec', 'demo-vm'], /missing required argument 'command'/],
     [['exec', 'demo-vm', '--'], /no command given/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['enroll', 'https://relay:7443'], /missing required argument 'code'/],
+    [['key', 'generate'], /unknown command 'generate'/],
   ];
   for (const [argv, message] of cases) {
     const h = harness();

@@ -3,14 +3,24 @@ import { VmId } from '@airlock/shared';
 import { execCommandLine } from './command-line.js';
 import { CliError, EXIT, formatCliError, UsageError } from './errors.js';
 import { ForwardSpecError, parseForwardSpecs, type ForwardSpec } from './forward-spec.js';
+import { addKeyProtectionCommands } from './commands/key-protection.js';
+import type { EnrollOptions } from './commands/enroll.js';
 import type { GlobalOptions } from './context.js';
+
+export interface LoginOptions {
+  remember?: boolean;
+  json?: boolean;
+  /** Gone since enrollment: accepted only to say so. */
+  relay?: string;
+  user?: string;
+}
 
 /** What each command does once its arguments are parsed; each returns the process exit code. */
 export interface Handlers {
-  login(options: { relay?: string; user?: string; json?: boolean }): Promise<number>;
+  enroll(relayUrl: string, code: string, options: EnrollOptions): Promise<number>;
+  login(options: LoginOptions): Promise<number>;
   logout(): Promise<number>;
   keyShow(options: { json?: boolean }): Promise<number>;
-  keyGenerate(options: { json?: boolean }): Promise<number>;
   vms(options: { json?: boolean }): Promise<number>;
   shell(vm: string, options: { tty?: boolean }): Promise<number>;
   exec(vm: string, command: string, options: { stdin: boolean }): Promise<number>;
@@ -54,29 +64,41 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
   };
 
   program
-    .command('login')
-    .description('log in to the relay (creates your user key the first time)')
-    .option('--relay <url>', 'relay URL, e.g. https://relay.example.org (saved for next time)')
-    .option('--user <name>', 'your user name on the relay (saved for next time)')
+    .command('enroll')
+    .description('enroll this device with a relay: new key, password, authenticator app')
+    .argument('<relay-url>', 'the relay, e.g. https://relay.example.org:7443')
+    .argument('<code>', 'the one-time enrollment code from your admin (u1.…)')
+    .option('--device-name <name>', "how the relay lists this device (default: this computer's name)")
+    .option('--remember', 'remember the password in the OS keychain on this device')
+    .option('--force', "replace this device's existing enrollment and key")
     .option('--json', 'print the result as JSON')
-    .action((opts: { relay?: string; user?: string; json?: boolean }) => run(() => handlers().login(opts))());
+    .action((relayUrl: string, code: string, opts: EnrollOptions) =>
+      run(() => handlers().enroll(relayUrl, code, opts))(),
+    );
+
+  program
+    .command('login')
+    .description('log in for 30 minutes: your password (or the keychain) and an authenticator code')
+    .option('--remember', 'remember the password in the OS keychain on this device')
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--relay <url>').hideHelp())
+    .addOption(new Option('--user <name>').hideHelp())
+    .action((opts: LoginOptions) => run(() => handlers().login(opts))());
 
   program
     .command('logout')
-    .description('forget the saved access token')
+    .description('forget the saved access token and its client certificate')
     .action(() => run(() => handlers().logout())());
 
-  const key = program.command('key').description('your user key');
+  const key = program.command('key').description('your device key');
   key
     .command('show')
-    .description('print your public key and its fingerprint (what an admin registers)')
+    .description('print your public key and its fingerprint (no password needed)')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }) => run(() => handlers().keyShow(opts))());
-  key
-    .command('generate')
-    .description('create your user key if there is none yet (never overwrites)')
-    .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }) => run(() => handlers().keyGenerate(opts))());
+
+  // passwd, backup export|import, keychain status|forget: they build their own context.
+  addKeyProtectionCommands(program, (fn) => run(fn)());
 
   program
     .command('vms')

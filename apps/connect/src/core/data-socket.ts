@@ -1,8 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Stream } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket } from 'ws';
-import { CloseCode, DATA_FRAME_MAX_BYTES, SESSION_ID_PARAM, WS_PATHS } from '@airlock/shared';
+import { CloseCode, createPinnedHttpsAgent, DATA_FRAME_MAX_BYTES, SESSION_ID_PARAM, WS_PATHS } from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
+import type { RelayError } from './relay-client.js';
+import type { RelayEndpoint } from './relay-endpoint.js';
+import { findPinMismatch, pinMismatchError } from './relay-failure.js';
 import type { VmSessionError } from './vm-session.js';
 
 /** The data-plane URL for a session: the ticket goes in a header, never here. */
@@ -14,11 +17,12 @@ export function dataSocketUrl(relayUrl: string, sessionId: string): string {
   return url.toString();
 }
 
-/** How a data socket ended: refused over HTTP, closed with a code, or failed. */
+/** How a data socket ended: refused over HTTP, closed with a code, failed, or met the wrong relay. */
 export type SocketEnd =
   | { kind: 'refused'; status: number; reason: string }
   | { kind: 'closed'; code: number; reason: string }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  | { kind: 'pin-mismatch'; error: Extract<RelayError, { code: 'relay_pin_mismatch' }> };
 
 /** A session's data WebSocket through the relay: the SSH byte stream over it, and how it ended. */
 export interface DataSocket {
@@ -36,16 +40,26 @@ export interface DataSocket {
   explainFailure(sshMessage: string): Promise<VmSessionError>;
 }
 
-/** Opens the data WebSocket for a session, the ticket in the Authorization header; does not wait for 'open'. */
+/**
+ * Opens the data WebSocket for a session, the ticket in the Authorization header, over a TLS
+ * connection pinned to the relay's key and presenting the login's client certificate (the relay
+ * refuses a ticket from any other); does not wait for 'open'.
+ */
 export function openDataSocket(options: {
-  relayUrl: string;
+  endpoint: RelayEndpoint;
   sessionId: string;
   ticket: string;
   handshakeTimeoutMs: number;
 }): DataSocket {
-  const { sessionId } = options;
-  const url = dataSocketUrl(options.relayUrl, sessionId);
+  const { sessionId, endpoint } = options;
+  const url = dataSocketUrl(endpoint.url, sessionId);
+  const agent = createPinnedHttpsAgent({
+    pin: endpoint.pin,
+    clientCert: endpoint.clientCert,
+    timeoutMs: options.handshakeTimeoutMs,
+  });
   const ws = new WebSocket(url, {
+    agent,
     headers: { authorization: `Bearer ${options.ticket}` },
     handshakeTimeout: options.handshakeTimeoutMs,
     perMessageDeflate: false,
@@ -70,8 +84,14 @@ export function openDataSocket(options: {
       });
     });
     ws.on('close', (code, reason) => settle({ kind: 'closed', code, reason: reason.toString('utf8') }));
-    ws.on('error', (e) => settle({ kind: 'error', message: e.message }));
+    ws.on('error', (e) => {
+      const mismatch = findPinMismatch(e);
+      if (mismatch) settle({ kind: 'pin-mismatch', error: pinMismatchError(endpoint.url, mismatch) });
+      else settle({ kind: 'error', message: e.message });
+    });
   });
+  // The upgraded socket is the WebSocket's own now; the agent holds nothing worth keeping.
+  void ended.then(() => agent.destroy());
 
   const endWithin = async (ms: number): Promise<SocketEnd | undefined> =>
     end ?? (await Promise.race([ended, delay(ms).then(() => undefined)]));
@@ -105,6 +125,7 @@ export function socketEndError(sessionId: string, end: SocketEnd | undefined, fa
       message: `the relay refused the data connection (HTTP ${end.status}): ${end.reason || 'no reason given'}`,
     };
   }
+  if (end.kind === 'pin-mismatch') return end.error;
   if (end.kind === 'error')
     return { code: 'session_closed', sessionId, message: `the data connection failed: ${end.message}` };
   const reason = end.reason;
@@ -140,6 +161,12 @@ export function socketEndError(sessionId: string, end: SocketEnd | undefined, fa
         code: 'session_closed',
         sessionId,
         message: `the agent closed the session${reason ? `: ${reason}` : ''}`,
+      };
+    case CloseCode.revoked:
+      return {
+        code: 'revoked',
+        sessionId,
+        message: `the relay ended the session: ${reason || 'access was revoked'}`,
       };
     case CloseCode.shuttingDown:
       return { code: 'session_closed', sessionId, message: `the relay is shutting down${reason ? `: ${reason}` : ''}` };

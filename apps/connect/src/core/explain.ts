@@ -1,10 +1,19 @@
-import type { StoredTokenError } from './config-store.js';
+import type { EnrollmentError, StoredTokenError } from './config-store.js';
+import type { EnrollInputError } from './enroll.js';
 import type { ForwardError } from './forward-manager.js';
 import type { RelayError } from './relay-client.js';
 import type { UserKeyError } from './user-key-store.js';
 import type { ChannelError, VmSessionError } from './vm-session.js';
 
-export type ConnectError = RelayError | VmSessionError | ChannelError | ForwardError | UserKeyError | StoredTokenError;
+export type ConnectError =
+  | RelayError
+  | VmSessionError
+  | ChannelError
+  | ForwardError
+  | UserKeyError
+  | StoredTokenError
+  | EnrollmentError
+  | EnrollInputError;
 
 /**
  * What the person should do next about a failure — one short sentence. The CLI prints it after
@@ -13,13 +22,37 @@ export type ConnectError = RelayError | VmSessionError | ChannelError | ForwardE
 export function nextStep(error: ConnectError): string | undefined {
   switch (error.code) {
     case 'relay_unreachable':
-      return 'check the relay URL (`airlock login --relay <url>`) and that the relay is running';
+      return 'check the relay URL in your enrollment and that the relay is running';
+    case 'relay_pin_mismatch':
+      return 'do not continue; tell your admin — your enrollment pin does not match the relay you reached';
+    case 'bad_relay_url':
+      return 'use the https:// address your admin gave you with the enrollment code';
+    case 'bad_enrollment_code':
+      return 'copy the whole code your admin gave you (it starts with u1.)';
+    case 'not_enrolled':
+      return 'enroll this device with `airlock enroll <relay-url> <code>` (ask your admin for a code)';
     case 'not_logged_in':
     case 'unauthenticated':
     case 'token_expired':
+    case 'certificate_mismatch':
       return 'run `airlock login`';
+    case 'certificate_required':
+      return 'this relay wants a newer Connect, or something between you and the relay strips TLS client certificates';
     case 'login_failed':
-      return 'check the user name, and that an admin registered your public key (`airlock key show`)';
+      return 'check that this device is still enrolled (ask your admin), or enroll it again';
+    case 'totp_failed':
+      return 'use the current code from your authenticator app, and check the clock on your phone';
+    case 'user_disabled':
+    case 'revoked':
+      return 'ask your admin';
+    case 'rate_limited':
+      return 'wait, then try again; ask your admin if you are locked out';
+    case 'enrollment_code_rejected':
+      return 'ask your admin for a new enrollment code';
+    case 'enrollment_failed':
+      return error.voided
+        ? 'ask your admin for a new enrollment code'
+        : 'try the next code from your authenticator app';
     case 'vm_not_found':
       return 'run `airlock vms` to see the VMs you can reach';
     case 'vm_offline':
@@ -32,7 +65,7 @@ export function nextStep(error: ConnectError): string | undefined {
     case 'session_refused':
       return 'try again; if it keeps failing, ask an admin to check the relay log';
     case 'auth_failed':
-      return 'ask an admin to check that your registered public key matches `airlock key show`';
+      return 'run `airlock login` again; if it keeps failing, ask an admin to check the agent log for this session id';
     case 'host_key_mismatch':
       return 'do not continue; report this to your admin with the session id';
     case 'connect_timeout':
@@ -46,7 +79,11 @@ export function nextStep(error: ConnectError): string | undefined {
     case 'local_bind_failed':
       return 'choose another local port, or 0 for any free port';
     case 'no_user_key':
-      return 'run `airlock login` to create one';
+      return 'enroll this device with `airlock enroll <relay-url> <code>`, or restore a backup (`airlock backup import`)';
+    case 'wrong_password':
+      return 'if you forgot it, restore a backup with `airlock backup import <file> --force`';
+    case 'user_key_unencrypted':
+      return 'move it away, then run `airlock enroll` or `airlock backup import <file>`';
     case 'user_key_exists':
     case 'user_key_unreadable':
       return 'fix or move the key file (AIRLOCK_HOME sets the folder)';

@@ -1,27 +1,22 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { portOf, sendAndHalfClose as roundTrip, startDigestService } from '@airlock/shared/testing';
 import { ForwardManager, type ForwardEvent } from './forward-manager.js';
-import { startFakeRelay } from './test-support/fake-relay.js';
-import { userKeyFromPrivateKey } from './user-key-store.js';
-import { openVmSession } from './vm-session.js';
+import { CloseCode } from '@airlock/shared';
+import { fakeCredentials, startFakeRelay } from './test-support/fake-relay.js';
+import { openVmSession, type VmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
 
 test('forwards bind 127.0.0.1, carry bytes with half-close, refuse ports outside the ticket', TIMEOUT, async () => {
   const svc = await startDigestService();
   const svcPort = portOf(svc);
-  const userKey = userKeyFromPrivateKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
   // 5901 is in the ticket but the agent refuses it: the connection is dropped with a reason.
-  const relay = await startFakeRelay({
-    acceptUserKey: userKey.fingerprint,
-    ports: [svcPort, 5901],
-    agentPorts: [svcPort],
-  });
-  const opened = await openVmSession({ relayUrl: relay.url, token: 't', vm: 'demo-vm', user: 'alice', userKey });
+  const relay = await startFakeRelay({ ports: [svcPort, 5901], agentPorts: [svcPort] });
+  const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm' });
   assert.ok(opened.ok);
   const session = opened.value;
   const manager = new ForwardManager(session);
@@ -74,9 +69,8 @@ test('forwards bind 127.0.0.1, carry bytes with half-close, refuse ports outside
 });
 
 test('closing the manager stops its listeners', TIMEOUT, async () => {
-  const userKey = userKeyFromPrivateKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
   const relay = await startFakeRelay({ ports: [8888] });
-  const opened = await openVmSession({ relayUrl: relay.url, token: 't', vm: 'demo-vm', user: 'alice', userKey });
+  const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm' });
   assert.ok(opened.ok);
   const manager = new ForwardManager(opened.value);
   try {
@@ -91,6 +85,78 @@ test('closing the manager stops its listeners', TIMEOUT, async () => {
     assert.equal(after.error.code, 'session_closed');
   } finally {
     await opened.value.close();
+    await relay.close();
+  }
+});
+
+test('a new session swapped under the listeners keeps the local port working', TIMEOUT, async () => {
+  const svc = await startDigestService();
+  const svcPort = portOf(svc);
+  const relay = await startFakeRelay({ ports: [svcPort] });
+  const credentials = await fakeCredentials(relay);
+  const open = async (): Promise<VmSession> => {
+    const opened = await openVmSession({ credentials, vm: 'demo-vm' });
+    if (!opened.ok) throw new Error(opened.error.message);
+    return opened.value;
+  };
+  const first = await open();
+  const manager = new ForwardManager(first, { keepListeners: true, replacementWaitMs: 5_000 });
+  let second: VmSession | undefined;
+  try {
+    const f = await manager.add(svcPort);
+    assert.ok(f.ok);
+    const payload = randomBytes(64 * 1024);
+    const expected = `${payload.length}:${createHash('sha256').update(payload).digest('hex')}`;
+    assert.equal(await roundTrip(f.value.localPort, payload), expected);
+
+    // The agent goes away (as on a restart): the session ends, the listener stays.
+    const ended = new Promise<void>((r) => first.onClosed(() => r()));
+    relay.dropSessions(CloseCode.peerClosed, 'agent restarted');
+    await ended;
+    assert.equal(first.isClosed, true);
+
+    // A connection made while there is no session waits for the replacement.
+    const waiting = roundTrip(f.value.localPort, payload);
+    second = await open();
+    manager.replaceSession(second);
+    assert.equal(await waiting, expected);
+    assert.equal(await roundTrip(f.value.localPort, payload), expected);
+    assert.equal(manager.currentSession.sessionId, second.sessionId);
+    assert.notEqual(second.sessionId, first.sessionId);
+    assert.deepEqual(
+      manager.forwards.map((x) => x.localPort),
+      [f.value.localPort],
+    );
+  } finally {
+    await manager.close();
+    await second?.close();
+    await first.close();
+    await relay.close();
+    svc.close();
+  }
+});
+
+test('keeping listeners: a connection with no replacement in time is refused, not held forever', TIMEOUT, async () => {
+  const relay = await startFakeRelay({ ports: [8888] });
+  const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm' });
+  assert.ok(opened.ok);
+  const manager = new ForwardManager(opened.value, { keepListeners: true, replacementWaitMs: 200 });
+  const events: ForwardEvent[] = [];
+  manager.onEvent((e) => events.push(e));
+  try {
+    const f = await manager.add(8888);
+    assert.ok(f.ok);
+    const ended = new Promise<void>((r) => opened.value.onClosed(() => r()));
+    relay.dropSessions(CloseCode.peerClosed, 'agent restarted');
+    await ended;
+    const sock = connect({ host: '127.0.0.1', port: f.value.localPort });
+    sock.on('error', () => {});
+    await once(sock, 'close');
+    const refused = events.find((e) => e.type === 'connection-refused');
+    assert.ok(refused && refused.type === 'connection-refused');
+    assert.equal(refused.error.code, 'session_closed');
+  } finally {
+    await manager.close();
     await relay.close();
   }
 });

@@ -48,19 +48,79 @@ interface Listener {
   sockets: Set<Socket>;
 }
 
+export interface ForwardManagerOptions {
+  /**
+   * Keep the listeners when the session ends, for `replaceSession` to put a new one under them
+   * (`airlock forward` re-opening after an agent restart or a network drop). Default false: the
+   * manager closes with its session.
+   */
+  keepListeners?: boolean;
+  /** With `keepListeners`: how long a new local connection waits for a replacement session. */
+  replacementWaitMs?: number;
+}
+
 /**
  * Local TCP listeners on 127.0.0.1 whose connections each become a `direct-tcpip` channel to
- * the VM, bridged with half-close and flow control. Several forwards share one session.
+ * the VM, bridged with half-close and flow control. Several forwards share one session, which
+ * can be swapped for a new one under the same listeners.
  */
 export class ForwardManager {
   private readonly listeners: Listener[] = [];
   private readonly eventListeners = new Set<(e: ForwardEvent) => void>();
+  private readonly waiting = new Set<(s: VmSession | undefined) => void>();
   private nextConnectionId = 1;
   private closed = false;
-  private readonly unsubscribe: () => void;
+  private session: VmSession;
+  private unsubscribe: () => void;
+  private readonly keepListeners: boolean;
+  private readonly replacementWaitMs: number;
 
-  constructor(private readonly session: VmSession) {
-    this.unsubscribe = session.onClosed(() => void this.close());
+  constructor(session: VmSession, options: ForwardManagerOptions = {}) {
+    this.session = session;
+    this.keepListeners = options.keepListeners ?? false;
+    this.replacementWaitMs = options.replacementWaitMs ?? 30_000;
+    this.unsubscribe = this.follow(session);
+  }
+
+  private follow(session: VmSession): () => void {
+    return session.onClosed(() => {
+      if (!this.keepListeners) void this.close();
+    });
+  }
+
+  /** The session new connections use. */
+  get currentSession(): VmSession {
+    return this.session;
+  }
+
+  /**
+   * Puts `next` (a session to the same VM) under the listeners: new connections use it, and
+   * connections waiting for a session get it. Connections on the old session end with it.
+   */
+  replaceSession(next: VmSession): void {
+    if (next.vm !== this.session.vm)
+      throw new Error(`replaceSession: ${next.vm} is not the forwarded VM ${this.session.vm}`);
+    if (this.closed) return;
+    this.unsubscribe();
+    this.session = next;
+    this.unsubscribe = this.follow(next);
+    next.log.info({ forwards: this.listeners.length }, 'forwards moved to a new session');
+    for (const w of [...this.waiting]) w(next);
+  }
+
+  /** The open session for a new connection: the current one, or (keeping listeners) the next one. */
+  private sessionForConnection(): Promise<VmSession | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    if (!this.session.isClosed || !this.keepListeners) return Promise.resolve(this.session);
+    return new Promise((resolve) => {
+      const done = (s: VmSession | undefined) => {
+        clearTimeout(timer);
+        this.waiting.delete(done);
+        resolve(s);
+      };
+      const timer = setTimeout(() => done(undefined), this.replacementWaitMs);
+      this.waiting.add(done);
+    });
   }
 
   get forwards(): Forward[] {
@@ -116,7 +176,7 @@ export class ForwardManager {
         message: `cannot listen on ${FORWARD_BIND_HOST}:${localPort}: ${code ?? (e as Error).message}`,
       });
     }
-    server.on('error', (e) => session.log.warn({ remotePort, error: e.message }, 'forward listener error'));
+    server.on('error', (e) => this.session.log.warn({ remotePort, error: e.message }, 'forward listener error'));
     const port = (server.address() as AddressInfo).port;
     listener.forward = {
       remotePort,
@@ -130,16 +190,24 @@ export class ForwardManager {
   }
 
   private accept(listener: Listener, socket: Socket): void {
-    const { session } = this;
     const { remotePort, localPort } = listener.forward;
     const connectionId = this.nextConnectionId++;
-    const base = { sessionId: session.sessionId, remotePort, localPort, connectionId };
     listener.sockets.add(socket);
     socket.on('close', () => listener.sockets.delete(socket));
     socket.on('error', () => {}); // reported through the bridge's onDone
-    void session.openDirectTcpip(remotePort).then((opened) => {
+    void this.sessionForConnection().then(async (session) => {
+      const sessionId = session?.sessionId ?? this.session.sessionId;
+      const base = { sessionId, remotePort, localPort, connectionId };
+      const opened = session
+        ? await session.openDirectTcpip(remotePort)
+        : err<ChannelError>({
+            code: 'session_closed',
+            sessionId,
+            message: `no session to ${this.session.vm} (waiting for a new one timed out)`,
+          });
+      const log = (session ?? this.session).log;
       if (!opened.ok) {
-        session.log.info({ ...base, code: opened.error.code }, `forwarded connection refused: ${opened.error.message}`);
+        log.info({ ...base, code: opened.error.code }, `forwarded connection refused: ${opened.error.message}`);
         socket.destroy();
         this.emit({ type: 'connection-refused', ...base, error: opened.error });
         return;
@@ -156,7 +224,7 @@ export class ForwardManager {
         {
           onDone: (error) => {
             if (error) socket.destroy();
-            session.log.debug({ ...base, error: error?.message }, 'forwarded connection closed');
+            log.debug({ ...base, error: error?.message }, 'forwarded connection closed');
             this.emit({ type: 'connection-closed', ...base, ...(error ? { error: error.message } : {}) });
           },
         },
@@ -179,6 +247,7 @@ export class ForwardManager {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    for (const w of [...this.waiting]) w(undefined);
     const all = this.listeners.splice(0);
     await Promise.all(
       all.map(

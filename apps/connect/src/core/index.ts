@@ -1,8 +1,11 @@
 export * from './paths.js';
+export * from './relay-endpoint.js';
 export * from './config-store.js';
 export * from './user-key-store.js';
 export * from './relay-client.js';
+export { findPinMismatch, relayConnectFailure } from './relay-failure.js';
 export * from './login.js';
+export * from './enroll.js';
 export * from './channel-streams.js';
 export * from './vm-session.js';
 export { dataSocketUrl, socketEndError, type SocketEnd } from './data-socket.js';

@@ -7,8 +7,10 @@ export interface AirlockPaths {
   home: string;
   /** `{ relayUrl, user }` — not secret. */
   config: string;
-  /** The user's private key (PKCS#8 PEM), mode 0600. */
+  /** The user's private key, password-encrypted (`key-file.ts`), mode 0600. */
   userKey: string;
+  /** Where Airlock before issue 3 kept an unencrypted key: only looked at to say so. */
+  legacyUserKey: string;
   /** The user's public key (SPKI PEM), for handing to an admin. */
   userPublicKey: string;
   /** The access token and its expiry, mode 0600. */
@@ -24,7 +26,8 @@ export function airlockPaths(home: string = airlockHome()): AirlockPaths {
   return {
     home,
     config: join(home, 'config.json'),
-    userKey: join(home, 'user-key.pem'),
+    userKey: join(home, 'user-key.json'),
+    legacyUserKey: join(home, 'user-key.pem'),
     userPublicKey: join(home, 'user-key.pub.pem'),
     session: join(home, 'session.json'),
   };

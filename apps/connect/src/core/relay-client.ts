@@ -1,59 +1,106 @@
 import type { z } from 'zod';
+import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import {
   API_PREFIX,
   ApiError,
   ChallengeResponse,
+  createPinnedDispatcher,
   describeZodError,
+  EnrollBeginResponse,
+  EnrollCompleteResponse,
   err,
   LoginResponse,
   ok,
   SessionResponse,
   VmListResponse,
+  type EnrollBeginRequest,
+  type EnrollCompleteRequest,
+  type LoginRequest,
   type Result,
 } from '@airlock/shared';
-import { normalizeRelayUrl } from './config-store.js';
+import { relayConnectFailure } from './relay-failure.js';
+import { parseRelayUrl, type RelayEndpoint } from './relay-endpoint.js';
+
+/** Refusals the relay names with a code of their own, passed on as is. */
+const PASSTHROUGH = [
+  'unauthenticated',
+  'token_expired',
+  'revoked',
+  'certificate_required',
+  'certificate_mismatch',
+  'login_failed',
+  'totp_failed',
+  'user_disabled',
+  'enrollment_code_rejected',
+  'vm_not_found',
+  'vm_offline',
+] as const;
+type PassthroughCode = (typeof PASSTHROUGH)[number];
 
 /** Why a relay call failed, typed so callers branch on `code` and show `message` to people. */
 export type RelayError =
+  | { code: 'bad_relay_url'; message: string }
   | { code: 'relay_unreachable'; url: string; message: string }
-  | { code: 'unauthenticated'; message: string }
-  | { code: 'token_expired'; message: string }
-  | { code: 'login_failed'; message: string }
-  | { code: 'vm_not_found'; message: string }
-  | { code: 'vm_offline'; message: string }
+  /** The relay's TLS key is not the one pinned at enrollment: nothing was sent, and nothing may be. */
+  | { code: 'relay_pin_mismatch'; url: string; expected: string; presented?: string; message: string }
+  | { code: 'rate_limited'; retryAfterSeconds?: number; message: string }
+  | { code: PassthroughCode; message: string }
+  /** A wrong code or signature at enrollment; `voided`: the enrollment is gone and needs a new code. */
+  | { code: 'enrollment_failed'; voided: boolean; message: string }
   | { code: 'bad_response'; url: string; message: string }
   | { code: 'http_error'; status: number; relayCode?: string; message: string };
 
+/** `fetch` from undici (it takes a `dispatcher`); tests may pass their own to watch requests. */
+export type RelayFetch = (url: string, init: RequestInit & { dispatcher: Dispatcher }) => Promise<Response>;
+
 export interface RelayClientOptions {
-  relayUrl: string;
-  /** Access token for the authenticated endpoints. */
+  endpoint: RelayEndpoint;
+  /** Access token for the authenticated endpoints (needs `endpoint.clientCert`, the one it is bound to). */
   token?: string;
   /** Per-request timeout; a relay that does not answer in time counts as unreachable. */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  fetch?: RelayFetch;
 }
 
-const PASSTHROUGH_CODES = new Set(['unauthenticated', 'token_expired', 'login_failed', 'vm_not_found', 'vm_offline']);
-
-/** The relay's REST API (`<relayUrl>/api/v1`), every response checked against the shared schemas. */
+/**
+ * The relay's REST API (`<relayUrl>/api/v1`) over HTTPS, every connection pinned to the relay's
+ * SPKI from the enrollment code (a mismatch fails before a byte of the request is written) and,
+ * when logged in, presenting the client certificate the access token is bound to. Every response
+ * is checked against the shared schemas. Call `close()` when done: it ends kept-alive connections.
+ */
 export class RelayClient {
   readonly relayUrl: string;
+  private readonly endpoint: RelayEndpoint;
+  private readonly urlError: string | undefined;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: RelayFetch;
+  private dispatcher: Dispatcher | undefined;
 
   constructor(options: RelayClientOptions) {
-    this.relayUrl = normalizeRelayUrl(options.relayUrl);
+    const parsed = parseRelayUrl(options.endpoint.url);
+    this.relayUrl = parsed.ok ? parsed.value : options.endpoint.url;
+    this.urlError = parsed.ok ? undefined : parsed.error.message;
+    this.endpoint = options.endpoint;
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = options.fetch ?? (undiciFetch as RelayFetch);
+  }
+
+  enrollBegin(body: EnrollBeginRequest): Promise<Result<EnrollBeginResponse, RelayError>> {
+    return this.call('POST', '/enroll/begin', EnrollBeginResponse, body);
+  }
+
+  enrollComplete(body: EnrollCompleteRequest): Promise<Result<EnrollCompleteResponse, RelayError>> {
+    return this.call('POST', '/enroll/complete', EnrollCompleteResponse, body);
   }
 
   challenge(user: string): Promise<Result<ChallengeResponse, RelayError>> {
     return this.call('POST', '/login/challenge', ChallengeResponse, { user });
   }
 
-  login(body: { user: string; nonce: string; signature: string }): Promise<Result<LoginResponse, RelayError>> {
+  /** Must go through a client whose endpoint has the certificate `body.certThumbprint` names. */
+  login(body: LoginRequest): Promise<Result<LoginResponse, RelayError>> {
     return this.call('POST', '/login', LoginResponse, body);
   }
 
@@ -65,16 +112,27 @@ export class RelayClient {
     return this.call('POST', '/sessions', SessionResponse, { vm });
   }
 
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.destroy().catch(() => {});
+  }
+
   private async call<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     schema: S,
     body?: unknown,
   ): Promise<Result<z.infer<S>, RelayError>> {
+    if (this.urlError) return err({ code: 'bad_relay_url', message: this.urlError });
     const url = `${this.relayUrl}${API_PREFIX}${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    this.dispatcher ??= createPinnedDispatcher(
+      { pin: this.endpoint.pin, clientCert: this.endpoint.clientCert, timeoutMs: this.timeoutMs },
+      { keepAliveTimeout: 4_000 },
+    );
     let res: Response;
     let text: string;
     try {
@@ -84,17 +142,14 @@ export class RelayClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'error',
+        dispatcher: this.dispatcher,
       });
       text = await res.text();
     } catch (e) {
-      return err({
-        code: 'relay_unreachable',
-        url: this.relayUrl,
-        message: unreachableMessage(this.relayUrl, e, this.timeoutMs),
-      });
+      return err(relayConnectFailure(this.relayUrl, e, this.timeoutMs));
     }
     const json = parseJson(text);
-    if (!res.ok) return err(httpError(res.status, json, text));
+    if (!res.ok) return err(httpError(res.status, json, text, res.headers.get('retry-after')));
     if (json === undefined)
       return err({
         code: 'bad_response',
@@ -112,11 +167,18 @@ export class RelayClient {
   }
 }
 
-function httpError(status: number, json: unknown, text: string): RelayError {
+function httpError(status: number, json: unknown, text: string, retryAfter: string | null): RelayError {
   const api = ApiError.safeParse(json);
+  if (status === 429) {
+    const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : undefined;
+    const message = api.success ? api.data.error.message : `the relay asks to slow down`;
+    return { code: 'rate_limited', ...(seconds !== undefined ? { retryAfterSeconds: seconds } : {}), message };
+  }
   if (api.success) {
     const { code, message } = api.data.error;
-    if (PASSTHROUGH_CODES.has(code)) return { code, message } as RelayError;
+    if ((PASSTHROUGH as readonly string[]).includes(code)) return { code: code as PassthroughCode, message };
+    if (code === 'enrollment_failed') return { code, voided: /\bvoid\b/i.test(message), message };
+    if (code === 'enrollment_not_found') return { code: 'enrollment_failed', voided: true, message };
     return { code: 'http_error', status, relayCode: code, message };
   }
   const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
@@ -131,23 +193,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** Turns fetch's nested network errors into one line naming the relay and the cause. */
-function unreachableMessage(relayUrl: string, e: unknown, timeoutMs: number): string {
-  const error = e as Error & { cause?: { code?: string; message?: string } };
-  if (error.name === 'TimeoutError' || error.name === 'AbortError')
-    return `no answer from the relay at ${relayUrl} within ${Math.round(timeoutMs / 1000)} s`;
-  const code = error.cause?.code;
-  const cause =
-    code === 'ECONNREFUSED'
-      ? 'connection refused'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? 'host name not found'
-        : code === 'ECONNRESET'
-          ? 'connection reset'
-          : code === 'ETIMEDOUT'
-            ? 'connection timed out'
-            : (error.cause?.message ?? error.message);
-  return `cannot reach the relay at ${relayUrl}: ${cause}`;
 }

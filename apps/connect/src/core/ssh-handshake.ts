@@ -94,7 +94,7 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
     return fail({
       code: 'auth_failed',
       sessionId,
-      message: `the agent on ${session.vm} refused your user key ${options.userKey.fingerprint} (it accepts only the key the relay put in the session ticket)`,
+      message: `the agent on ${session.vm} refused this login's key ${options.userKey.fingerprint} (it accepts only the key the relay put in the session ticket); log in again`,
     });
   }
   return ok({ client, hostKey: registered });

@@ -3,9 +3,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { startFakeRelay, type FakeRelayOptions } from './test-support/fake-relay.js';
+import { certThumbprint, CloseCode, mintServerCertificate, spkiPin } from '@airlock/shared';
+import {
+  fakeCredentials,
+  fakeRelayCertificate,
+  startFakeRelay,
+  type FakeRelay,
+  type FakeRelayOptions,
+} from './test-support/fake-relay.js';
 import { userKeyFromPrivateKey, type UserKey } from './user-key-store.js';
 import { dataSocketUrl } from './data-socket.js';
+import { sessionUserKey } from './login.js';
 import { openVmSession, type VmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
@@ -20,18 +28,17 @@ async function readAll(r: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
-function openAt(relayUrl: string, userKey: UserKey, timeoutMs: number) {
-  return openVmSession({ relayUrl, token: 't', vm: 'demo-vm', user: 'alice', userKey, timeoutMs });
+async function openAt(relay: FakeRelay, timeoutMs: number) {
+  return openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm', timeoutMs });
 }
 
 async function withSession<T>(
   options: FakeRelayOptions,
-  body: (session: VmSession, relay: Awaited<ReturnType<typeof startFakeRelay>>) => Promise<T>,
+  body: (session: VmSession, relay: FakeRelay) => Promise<T>,
 ): Promise<T> {
-  const userKey = newUserKey();
-  const relay = await startFakeRelay({ acceptUserKey: userKey.fingerprint, ...options });
+  const relay = await startFakeRelay(options);
   try {
-    const opened = await openAt(relay.url, userKey, 10_000);
+    const opened = await openAt(relay, 10_000);
     if (!opened.ok) throw new Error(`${opened.error.code}: ${opened.error.message}`);
     try {
       return await body(opened.value, relay);
@@ -45,7 +52,7 @@ async function withSession<T>(
 
 test('data socket URL carries only the session id; the ticket goes in the Authorization header', TIMEOUT, async () => {
   assert.equal(dataSocketUrl('https://relay.example.org', 'abc'), 'wss://relay.example.org/ws/connect?sid=abc');
-  assert.equal(dataSocketUrl('http://127.0.0.1:7443/', 'abc'), 'ws://127.0.0.1:7443/ws/connect?sid=abc');
+  assert.equal(dataSocketUrl('https://127.0.0.1:7443/', 'abc'), 'wss://127.0.0.1:7443/ws/connect?sid=abc');
   await withSession({}, async (session, relay) => {
     assert.equal(relay.seen.authorization[0], `Bearer ${relay.lastSession!.ticket}`);
     assert.ok(!relay.seen.urls[0]!.includes(relay.lastSession!.ticket));
@@ -109,10 +116,9 @@ test('subsystem sftp opens a channel that carries bytes both ways', TIMEOUT, asy
 });
 
 test('host key pinning: a host key other than the registered one is refused', TIMEOUT, async () => {
-  const userKey = newUserKey();
-  const relay = await startFakeRelay({ acceptUserKey: userKey.fingerprint, registerWrongHostKey: true });
+  const relay = await startFakeRelay({ registerWrongHostKey: true });
   try {
-    const opened = await openAt(relay.url, userKey, 10_000);
+    const opened = await openAt(relay, 10_000);
     assert.ok(!opened.ok);
     assert.equal(opened.error.code, 'host_key_mismatch');
     if (opened.error.code !== 'host_key_mismatch') return;
@@ -127,7 +133,7 @@ test('host key pinning: a host key other than the registered one is refused', TI
 test('a user key the agent does not accept is auth_failed', TIMEOUT, async () => {
   const relay = await startFakeRelay({ acceptUserKey: newUserKey().fingerprint });
   try {
-    const opened = await openAt(relay.url, newUserKey(), 10_000);
+    const opened = await openAt(relay, 10_000);
     assert.ok(!opened.ok);
     assert.equal(opened.error.code, 'auth_failed');
   } finally {
@@ -144,7 +150,7 @@ test('data plane refusals map to typed errors with the reason', TIMEOUT, async (
   for (const [dataPlane, code, message] of cases) {
     const relay = await startFakeRelay({ dataPlane });
     try {
-      const opened = await openAt(relay.url, newUserKey(), 10_000);
+      const opened = await openAt(relay, 10_000);
       assert.ok(!opened.ok, String(dataPlane));
       assert.equal(opened.error.code, code, opened.error.message);
       assert.match(opened.error.message, message);
@@ -201,7 +207,7 @@ test(
 test('an agent that never answers the SSH handshake is a connect_timeout, not a hang', TIMEOUT, async () => {
   const relay = await startFakeRelay({ dataPlane: 'silent-agent' });
   try {
-    const opened = await openAt(relay.url, newUserKey(), 300);
+    const opened = await openAt(relay, 300);
     assert.ok(!opened.ok);
     assert.equal(opened.error.code, 'connect_timeout');
     assert.match(opened.error.message, /no SSH handshake from the agent of demo-vm/);
@@ -227,5 +233,72 @@ test('a channel the VM side tries to open towards Connect is refused', TIMEOUT, 
   await withSession({}, async (_session, relay) => {
     const agentSide = relay.agentSessions.at(-1)!;
     await assert.rejects(agentSide.openChannel('session'), /accepts no channels opened by the VM/);
+  });
+});
+
+test(
+  'the session presents the login certificate on /sessions and the data socket, and authenticates with its RSA key',
+  TIMEOUT,
+  async () => {
+    const relay = await startFakeRelay();
+    try {
+      const credentials = await fakeCredentials(relay);
+      const opened = await openVmSession({ credentials, vm: 'demo-vm', timeoutMs: 10_000 });
+      assert.ok(opened.ok, !opened.ok ? opened.error.message : '');
+      const expected = certThumbprint(credentials.endpoint.clientCert.certPem);
+      assert.deepEqual(
+        relay.seen.http.map((r) => [r.path, r.thumbprint]),
+        [['/api/v1/sessions', expected]],
+      );
+      assert.deepEqual(relay.seen.wsThumbprints, [expected]);
+      // The agent accepted the certificate's RSA key: the one the relay names in the ticket (`ukey`).
+      const key = sessionUserKey(credentials);
+      assert.equal(key.privateKey.asymmetricKeyType, 'rsa');
+      await opened.value.close();
+    } finally {
+      await relay.close();
+    }
+  },
+);
+
+test('a token presented with another certificate is refused (certificate_mismatch)', TIMEOUT, async () => {
+  const relay = await startFakeRelay();
+  try {
+    const mine = await fakeCredentials(relay);
+    const other = await fakeCredentials(relay);
+    const stolen = { ...mine, token: other.token };
+    const opened = await openVmSession({ credentials: stolen, vm: 'demo-vm', timeoutMs: 10_000 });
+    assert.ok(!opened.ok);
+    assert.equal(opened.error.code, 'certificate_mismatch');
+  } finally {
+    await relay.close();
+  }
+});
+
+test('a relay whose key is not the pinned one gets no request: relay_pin_mismatch', TIMEOUT, async () => {
+  const impostorCert = await mintServerCertificate({ commonName: 'impostor', ipAddresses: ['127.0.0.1'] });
+  const impostor = await startFakeRelay({ certificate: impostorCert });
+  try {
+    // Enrolled with the real relay's pin; the impostor answers at the same address.
+    const credentials = await fakeCredentials(impostor);
+    credentials.endpoint.pin = spkiPin((await fakeRelayCertificate()).certPem);
+    const opened = await openVmSession({ credentials, vm: 'demo-vm', timeoutMs: 10_000 });
+    assert.ok(!opened.ok);
+    assert.equal(opened.error.code, 'relay_pin_mismatch');
+    assert.match(opened.error.message, /does not match the pin from your enrollment code/);
+    assert.equal(impostor.seen.http.length, 0);
+    assert.ok(impostor.seen.connections >= 1);
+  } finally {
+    await impostor.close();
+  }
+});
+
+test('a revocation close (4009) is a typed revoked error with the reason', TIMEOUT, async () => {
+  await withSession({}, async (session, relay) => {
+    const closed = new Promise<{ error?: { code: string; message: string } }>((r) => session.onClosed(r));
+    relay.dropSessions(CloseCode.revoked, 'device revoked by admin');
+    const e = await closed;
+    assert.equal(e.error?.code, 'revoked');
+    assert.match(e.error!.message, /device revoked by admin/);
   });
 });

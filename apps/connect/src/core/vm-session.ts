@@ -5,7 +5,9 @@ import type { ChannelStreams } from './channel-streams.js';
 import { ConnectedVmSession } from './connected-vm-session.js';
 import { openDataSocket } from './data-socket.js';
 import { silentLogger, type Logger } from './logger.js';
-import { RelayClient, type RelayError } from './relay-client.js';
+import { sessionUserKey, type RelayCredentials } from './login.js';
+import { RelayClient, type RelayError, type RelayFetch } from './relay-client.js';
+import type { RelayEndpoint } from './relay-endpoint.js';
 import { sshHandshake } from './ssh-handshake.js';
 import type { UserKey } from './user-key-store.js';
 
@@ -24,6 +26,8 @@ export type VmSessionError =
   | { code: 'auth_failed'; sessionId: string; message: string }
   | { code: 'host_key_mismatch'; sessionId: string; presented: string; registered: string; message: string }
   | { code: 'connect_timeout'; sessionId: string; message: string }
+  /** The relay closed the session because the user, device, grant or agent was revoked (or an admin killed it). */
+  | { code: 'revoked'; sessionId: string; message: string }
   | { code: 'session_closed'; sessionId: string; message: string };
 
 /** Why a channel on an open session could not be opened. */
@@ -83,35 +87,38 @@ export interface VmSession {
 }
 
 export interface OpenVmSessionOptions {
-  relayUrl: string;
-  token: string;
+  /** The login: pinned endpoint with its client certificate, the token bound to it, the user. */
+  credentials: RelayCredentials;
   vm: string;
-  /** The user name the relay knows (SSH username). */
-  user: string;
-  userKey: UserKey;
   logger?: Logger;
   /** Whole setup (ticket → authenticated SSH session); default 20 s. */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  fetch?: RelayFetch;
 }
 
-/** POST /sessions, then the encrypted SSH session to the VM's agent through the relay. */
+/**
+ * POST /sessions, then the encrypted SSH session to the VM's agent through the relay. The agent
+ * accepts the login certificate's key (the relay put its fingerprint in the ticket).
+ */
 export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
-  const relay = new RelayClient({ relayUrl: options.relayUrl, token: options.token, fetch: options.fetch });
+  const { credentials } = options;
+  const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
   const created = await relay.createSession(options.vm);
+  await relay.close();
   if (!created.ok) return created;
   return connectVmSession({
-    relayUrl: relay.relayUrl,
+    endpoint: credentials.endpoint,
     session: created.value,
-    user: options.user,
-    userKey: options.userKey,
+    user: credentials.user,
+    userKey: sessionUserKey(credentials),
     logger: options.logger,
     timeoutMs: options.timeoutMs,
   });
 }
 
 export interface ConnectVmSessionOptions {
-  relayUrl: string;
+  /** Pinned, and with the client certificate the ticket's token is bound to. */
+  endpoint: RelayEndpoint;
   session: SessionResponse;
   user: string;
   userKey: UserKey;
@@ -127,7 +134,7 @@ export async function connectVmSession(options: ConnectVmSessionOptions): Promis
   const timeoutMs = options.timeoutMs ?? 20_000;
 
   const socket = openDataSocket({
-    relayUrl: options.relayUrl,
+    endpoint: options.endpoint,
     sessionId,
     ticket: session.ticket,
     handshakeTimeoutMs: Math.min(timeoutMs, 15_000),

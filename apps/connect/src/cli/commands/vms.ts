@@ -1,14 +1,11 @@
-import { RelayClient } from '../../core/relay-client.js';
 import type { CliContext } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
+import { EXIT } from '../errors.js';
 
 export async function vmsCommand(ctx: CliContext, opts: { json?: boolean }): Promise<number> {
-  const { relayUrl, token } = await ctx.loggedIn();
-  const res = await new RelayClient({ relayUrl, token }).listVms();
-  if (!res.ok) throw CliError.from(res.error);
-  const { vms } = res.value;
+  const list = await ctx.relayCall((relay) => relay.listVms());
+  const { vms } = list;
   if (opts.json) {
-    process.stdout.write(JSON.stringify(res.value) + '\n');
+    process.stdout.write(JSON.stringify(list) + '\n');
     return EXIT.ok;
   }
   if (vms.length === 0) {

@@ -1,0 +1,78 @@
+import { TotpCode } from '@airlock/shared';
+import type { Enrollment, SavedSession } from '../core/config-store.js';
+import { KeychainCache } from '../core/keychain.js';
+import { login, mintLoginCertificate } from '../core/login.js';
+import { promptFailure, type PromptFailure, type Prompter } from '../core/prompter.js';
+import { UserKeyVault } from '../core/user-key-vault.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
+
+/** Wrong authenticator codes accepted before giving up (each try costs the relay a failure count). */
+const TOTP_TRIES = 3;
+
+/** A prompt that could not be answered, as the CLI's one-line error. */
+export function promptError(e: PromptFailure): CliError {
+  switch (e.code) {
+    case 'cancelled':
+      return new CliError(e.message === 'cancelled' ? 'cancelled' : e.message);
+    case 'askpass_failed':
+      return new CliError(e.message, 'check the program AIRLOCK_ASKPASS names');
+    case 'no_terminal':
+      return new CliError(e.message);
+  }
+}
+
+/**
+ * Asks for the 6-digit authenticator code until it looks like one (spaces are dropped: apps show
+ * "123 456"). Whether it is right is the relay's call.
+ */
+export async function askTotpCode(prompter: Prompter, prompt = 'Authenticator code: '): Promise<string> {
+  for (let i = 0; ; i++) {
+    let answer: string;
+    try {
+      answer = (await prompter.text(prompt)).replace(/\s+/g, '');
+    } catch (e) {
+      throw promptError(promptFailure(e));
+    }
+    if (TotpCode.safeParse(answer).success) return answer;
+    if (i === 2) throw new CliError('no 6-digit authenticator code given');
+    prompter.info('the code is the 6 digits your authenticator app shows for Airlock; try again');
+  }
+}
+
+export function keychainFor(ctx: CliContext, user: string | undefined): KeychainCache {
+  return new KeychainCache({ home: ctx.paths.home, user });
+}
+
+/**
+ * The interactive login: the device key unlocked (from the OS keychain when remembered, else the
+ * password), an authenticator code, then challenge–sign–login over mutual TLS. A wrong code is
+ * asked again with a fresh challenge; the certificate minted for the first try is reused.
+ */
+export async function loginInteractively(
+  ctx: CliContext,
+  enrollment: Enrollment,
+  prompter: Prompter,
+  options: { remember?: boolean } = {},
+): Promise<SavedSession> {
+  const vault = new UserKeyVault(ctx.keys, ctx.store);
+  const unlocked = await vault.unlock(prompter, {
+    keychain: keychainFor(ctx, enrollment.user),
+    remember: options.remember,
+  });
+  if (!unlocked.ok) {
+    const e = unlocked.error;
+    if (e.code === 'cancelled' || e.code === 'no_terminal' || e.code === 'askpass_failed') throw promptError(e);
+    throw CliError.from(e);
+  }
+  if (unlocked.value.source === 'keychain')
+    prompter.info('unlocked your key with the password remembered on this device');
+  const clientCert = await mintLoginCertificate(enrollment.user);
+  for (let attempt = 1; ; attempt++) {
+    const totp = await askTotpCode(prompter);
+    const res = await login({ enrollment, key: unlocked.value.key, totp, store: ctx.store, clientCert });
+    if (res.ok) return res.value;
+    if (res.error.code !== 'totp_failed' || attempt === TOTP_TRIES) throw CliError.from(res.error);
+    prompter.info(`${res.error.message}; try again`);
+  }
+}
