@@ -18,10 +18,10 @@ after(async () => {
   if (empty) rmSync(empty, { recursive: true, force: true });
 });
 
-test('not logged in: says to run airlock login', async () => {
+test('not enrolled: says to run airlock enroll', async () => {
   const r = await runCli(['vms'], empty);
   assert.equal(r.code, 255);
-  assert.match(r.stderr, /airlock login/);
+  assert.match(r.stderr, /airlock enroll <relay-url> <code>/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
@@ -32,7 +32,8 @@ test('relay unreachable: names the URL and says to check it', async () => {
   await new Promise<void>((r) => s.close(() => r()));
   const home = mkdtempSync(join(tmpdir(), 'airlock-unreach-'));
   try {
-    const r = await runCli(['login', '--relay', `http://127.0.0.1:${port}`, '--user', 'alice'], home);
+    const code = `u1.${'A'.repeat(43)}.${'B'.repeat(43)}`;
+    const r = await runCli(['enroll', `https://127.0.0.1:${port}`, code], home);
     assert.equal(r.code, 255);
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
     assert.match(r.stderr, /relay/i);

@@ -111,6 +111,23 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       },
     },
   });
+  try {
+    return await setUpSystem(relay, dir, home, frames, options);
+  } catch (error) {
+    // A half-built system must not keep the test process alive.
+    await relay.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function setUpSystem(
+  relay: Relay,
+  dir: string,
+  home: string,
+  frames: Map<string, Frames>,
+  options: SystemOptions,
+): Promise<System> {
   const vm = 'test-vm';
   const user = 'alice';
   const ports = options.ports ?? [];

@@ -1,25 +1,17 @@
 // `npm run bench`: throughput, setup time and echo latency, side by side in one run.
 // Prints a table and writes bench/results/bench-<date>.json. Not part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { JsonFileDirectory, enrollVm } from '@airlock/relay';
-import { sshFingerprintB64 } from '@airlock/shared';
-import {
-  ConfigStore,
-  UserKeyStore,
-  airlockPaths,
-  connectVmSession,
-  openVmSession,
-  type VmSession,
-} from '@airlock/connect';
+import { openVmSession, sessionUserKey, type VmSession } from '@airlock/connect';
 import { bundlePrograms } from '../../scripts/tasks/bundle.js';
+import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
 import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
 import { measureDownload, startSourceService } from './traffic.js';
+import { connectDirect, type DirectAgentInfo } from './direct-session.js';
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const BYTES = MB * 1_000_000;
@@ -27,12 +19,6 @@ const RTT_MS = 40;
 const results: Record<string, unknown> = {};
 const stops: Array<() => void> = [];
 const tmp = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
-
-function cli(home: string, args: string[]): string {
-  const r = spawnSync(airlockBin, args, { env: { ...process.env, AIRLOCK_HOME: home }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`airlock ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** For commands whose traffic passes through this process (the delay proxies): never block the loop. */
 function cliAsync(home: string, args: string[]): Promise<string> {
@@ -44,6 +30,16 @@ function cliAsync(home: string, args: string[]): Promise<string> {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`airlock ${args.join(' ')}: ${err}`))));
   });
+}
+
+/** What relay-process.ts prints. */
+interface RelayInfo {
+  url: string;
+  wsUrl: string;
+  pin: string;
+  publicKeyPem: string;
+  agentToken: string;
+  userCode: string;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -62,31 +58,24 @@ async function main(): Promise<void> {
   stops.push(() => source.server.close());
   const ports = [source.port];
 
-  // --- the system: relay child, agent child, the user set up through the real CLI ----------
+  // --- the system: relay child (VM, user and grant made by its admin service), the agent child
+  // enrolled with its one-time token, the user enrolled and logged in here with Connect's core ----
   const dataDir = join(tmp, 'relay');
-  mkdirSync(dataDir);
   const home = join(tmp, 'connect');
-  cli(home, ['key', 'generate']);
-  const { publicKeyPem, fingerprint } = JSON.parse(cli(home, ['key', 'show', '--json'])) as {
-    publicKeyPem: string;
-    fingerprint: string;
-  };
-  const dir = await JsonFileDirectory.open(dataDir);
-  const credential = await enrollVm(dir, 'bench-vm', ports);
-  await dir.addUser({ name: 'bench', publicKeyPem });
-  await dir.grant({ user: 'bench', vm: 'bench-vm', ports });
-  const relay = await tsxChild<{ url: string; wsUrl: string; publicKeyPem: string }>('bench/src/relay-process.ts', [
+  const relay = await tsxChild<RelayInfo>('bench/src/relay-process.ts', [
     dataDir,
+    'bench-vm',
+    'bench',
+    ports.join(','),
   ]);
   stops.push(relay.stop);
   const agentCfg = join(tmp, 'agent.json');
   writeFileSync(
     agentCfg,
     JSON.stringify({
-      relayUrl: relay.info.wsUrl,
-      vmId: 'bench-vm',
-      credential,
-      relayPublicKeyPem: relay.info.publicKeyPem,
+      relayUrl: relay.info.url,
+      stateDir: join(tmp, 'agent-state'),
+      enrollmentToken: relay.info.agentToken,
       policy: { allowedPorts: ports },
       shell: '/bin/sh',
       logLevel: 'warn',
@@ -95,9 +84,9 @@ async function main(): Promise<void> {
   );
   const agentChild = await startAgentChild(agentCfg);
   stops.push(agentChild.stop);
-  cli(home, ['login', '--relay', relay.info.url, '--user', 'bench']);
+  await enrollAndLogin(relay.info.url, relay.info.userCode, 'bench', home);
   for (let i = 0; ; i++) {
-    const vms = JSON.parse(cli(home, ['vms', '--json'])) as
+    const vms = JSON.parse(await cliAsync(home, ['vms', '--json'])) as
       { vms?: Array<{ online: boolean }> } | Array<{ online: boolean }>;
     const list = Array.isArray(vms) ? vms : (vms.vms ?? []);
     if (list.some((v) => v.online)) break;
@@ -106,8 +95,8 @@ async function main(): Promise<void> {
   }
 
   // --- the paths to compare ---------------------------------------------------------------
-  const viaRelay = async (relayUrl: string, homeDir: string) => {
-    if (relayUrl !== relay.info.url) await cliAsync(homeDir, ['login', '--relay', relayUrl, '--user', 'bench']);
+  const credentials = await loadCredentials(home);
+  const viaRelay = async (homeDir: string) => {
     const f = await startJsonChild<{ localPort: number }>(
       airlockBin,
       ['forward', 'bench-vm', `${source.port}:0`, '--json'],
@@ -118,14 +107,16 @@ async function main(): Promise<void> {
     stops.push(f.stop);
     return f;
   };
-  const direct = await tsxChild<{ url: string; hostKey: string }>('bench/src/direct-agent-process.ts', [
-    fingerprint,
+  // The direct agent accepts what the relay's tickets name: the login certificate's key.
+  const direct = await tsxChild<DirectAgentInfo>('bench/src/direct-agent-process.ts', [
+    sessionUserKey(credentials).fingerprint,
     String(source.port),
   ]);
   stops.push(direct.stop);
   const directForward = (url: string) =>
     tsxChild<{ localPort: number }>('bench/src/connect-forward-process.ts', [
       url,
+      direct.info.pin,
       direct.info.hostKey,
       home,
       String(source.port),
@@ -140,7 +131,7 @@ async function main(): Promise<void> {
   const throughput: Record<string, { loopback: number; rtt40?: number }> = {};
 
   // loopback
-  const fRelay = await viaRelay(relay.info.url, home);
+  const fRelay = await viaRelay(home);
   throughput.viaRelay = { loopback: await best(() => measureDownload(fRelay.info.localPort, BYTES)) };
   const fDirect = await directForward(direct.info.url);
   stops.push(fDirect.stop);
@@ -155,14 +146,13 @@ async function main(): Promise<void> {
   // 40 ms round trip between the workstation and the enclave edge
   const oneWay = RTT_MS / 2;
   const relayProxy = await startDelayProxy(Number(new URL(relay.info.url).port), oneWay);
+  // Same login, other address: the token is bound to the client certificate, not to the URL.
   const home40 = join(tmp, 'connect-40');
-  mkdirSync(home40, { mode: 0o700 });
-  for (const f of ['user-key.pem', 'user-key.pub.pem'])
-    writeFileSync(join(home40, f), readFileSync(join(home, f)), { mode: 0o600 });
-  const fRelay40 = await viaRelay(`http://127.0.0.1:${relayProxy.port}`, home40);
+  homeVia(home, home40, `https://127.0.0.1:${relayProxy.port}`);
+  const fRelay40 = await viaRelay(home40);
   throughput.viaRelay!.rtt40 = await best(() => measureDownload(fRelay40.info.localPort, BYTES / 2), 2);
   const directProxy = await startDelayProxy(Number(new URL(direct.info.url).port), oneWay);
-  const fDirect40 = await directForward(`http://127.0.0.1:${directProxy.port}`);
+  const fDirect40 = await directForward(`https://127.0.0.1:${directProxy.port}`);
   stops.push(fDirect40.stop);
   throughput.withoutRelay!.rtt40 = await best(() => measureDownload(fDirect40.info.localPort, BYTES / 2), 2);
   if (haveSshd) {
@@ -186,21 +176,8 @@ async function main(): Promise<void> {
   }
 
   // --- setup time: ticket → first byte, and whole commands -----------------------------------
-  const store = new ConfigStore(airlockPaths(home));
-  const token = await store.accessToken(relay.info.url);
-  if (!token.ok) throw new Error(token.error.message);
-  const key = await new UserKeyStore(airlockPaths(home)).load();
-  if (!key.ok) throw new Error(key.error.message);
-  const userKey = key.value;
-  const accessToken = token.value.accessToken;
   const newSession = async () => {
-    const r = await openVmSession({
-      relayUrl: relay.info.url,
-      token: accessToken,
-      vm: 'bench-vm',
-      user: 'bench',
-      userKey,
-    });
+    const r = await openVmSession({ credentials, vm: 'bench-vm' });
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
@@ -216,22 +193,7 @@ async function main(): Promise<void> {
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
   const viaRelayEcho = await measureEcho(await newSession());
-  const direct0 = await connectVmSession({
-    relayUrl: direct.info.url,
-    session: {
-      sessionId: randomUUID(),
-      vm: 'bench-vm',
-      ticket: 'unused-without-relay',
-      hostKey: direct.info.hostKey,
-      hostKeyFingerprint: sshFingerprintB64(direct.info.hostKey),
-      ports: [source.port],
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    },
-    user: 'bench',
-    userKey,
-  });
-  if (!direct0.ok) throw new Error(direct0.error.message);
-  const directEcho = await measureEcho(direct0.value);
+  const directEcho = await measureEcho(await connectDirect(direct.info, credentials, [source.port]));
   results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho };
   row('keystroke echo via relay p50 / p99 (ms)', viaRelayEcho.p50.toFixed(2), viaRelayEcho.p99.toFixed(2));
   row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +96,11 @@ export async function startPrivateSshd(): Promise<PrivateSshd | { unavailable: s
       'LogLevel=ERROR',
       `${user}@127.0.0.1`,
     ],
-    stop: () => child.kill(),
+    // The keys and config are throwaway: nothing of this sshd outlives the bench.
+    stop: () => {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -18,8 +18,11 @@ function thirdPartyDependencies(): string[] {
   for (const pkg of ['shared', 'relay', 'apps/agent', 'apps/connect']) {
     const json = JSON.parse(readFileSync(join(repoRoot, pkg, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
     };
-    for (const name of Object.keys(json.dependencies ?? {})) if (!name.startsWith('@airlock/')) deps.add(name);
+    // Optional ones too: keytar is native (a .node file) and may be missing; it is loaded at run time.
+    for (const name of Object.keys({ ...json.dependencies, ...json.optionalDependencies }))
+      if (!name.startsWith('@airlock/')) deps.add(name);
   }
   return [...deps];
 }

@@ -35,9 +35,9 @@ export function parseScopeString(scope: string): string[] {
 export const ClientId = z.string().regex(/^ac_[A-Za-z0-9_-]{22}$/, 'must be a client id like ac_…');
 /** A 32-byte base64url secret; the length check keeps hashing cheap for junk input. */
 export const ClientSecret = z.string().min(1).max(200);
+/** Ports a VM or grant opens to forwarding; empty means shell and file transfer only. */
 export const PortList = z
   .array(Port)
-  .min(1, 'must list at least one port')
   .max(64)
   .transform((ports) => [...new Set(ports)].sort((a, b) => a - b));
 /** An ISO-8601 instant with a time zone (`2025-01-31T12:00:00Z`). */
