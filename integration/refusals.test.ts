@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SshServerSession } from '@microsoft/dev-tunnels-ssh';
@@ -14,6 +13,7 @@ import {
   mintClientCertificate,
 } from '@airlock/shared';
 import { createSshConfig, generateHostKey, publicKeyBlob, webSocketSshStream } from '@airlock/shared/ssh';
+import { connectVmSession, userKeyFromPrivateKey } from '@airlock/connect';
 import { readText, startSystem, waitFor, type ClientCert, type System } from './harness.js';
 
 let sys: System;
@@ -158,20 +158,20 @@ test("forward to a port the agent's policy does not allow: the agent refuses the
 });
 
 test('user key other than the one in the ticket: the agent refuses authentication', async () => {
-  // Same account and token, but Connect now holds a different private key than the relay
-  // registered, so the ticket names a key Connect cannot present.
-  const keyFile = join(sys.home, 'user-key.pem');
-  const original = readText(keyFile);
+  // A genuine session (ticket, certificate) but SSH authentication with another key than the
+  // login's certificate key, which is the one the ticket names.
+  const s = await newSession();
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  try {
-    const r = await sys.cli(['exec', sys.vm, '--', 'true']);
-    assert.equal(r.code, 255, r.stderr);
-    assert.match(r.stderr, /key/i);
-    assert.match(r.stderr, /refused|rejected|not accepted|denied/i);
-  } finally {
-    writeFileSync(keyFile, original, { mode: 0o600 });
-  }
+  const r = await connectVmSession({
+    endpoint: { url: sys.relay.url, pin: sys.relay.tls.pin, clientCert: sys.userSession().cert },
+    session: s,
+    user: sys.user,
+    userKey: userKeyFromPrivateKey(privateKey),
+  });
+  assert.equal(r.ok, false, 'the agent must not accept the session');
+  if (r.ok) return;
+  assert.match(r.error.message, /key/i);
+  assert.match(r.error.message, /refused|rejected|not accepted|denied/i);
   const ok = await sys.cli(['exec', sys.vm, '--', 'true']);
   assert.equal(ok.code, 0, ok.stderr);
 });

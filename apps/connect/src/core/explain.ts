@@ -46,7 +46,8 @@ export function nextStep(error: ConnectError): string | undefined {
     case 'revoked':
       return 'ask your admin';
     case 'rate_limited':
-      return 'wait, then try again; ask your admin if you are locked out';
+      // The relay's message already says how long to wait and whom to ask.
+      return undefined;
     case 'enrollment_code_rejected':
       return 'ask your admin for a new enrollment code';
     case 'enrollment_failed':
