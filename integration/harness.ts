@@ -13,7 +13,13 @@ import pino from 'pino';
 import { fetch as undiciFetch } from 'undici';
 import { WebSocket } from 'ws';
 import { createRelay, type Direction, type Relay } from '@airlock/relay';
-import { API_PREFIX, SESSION_ID_PARAM, WS_PATHS, createPinnedDispatcher, createPinnedHttpsAgent } from '@airlock/shared';
+import {
+  API_PREFIX,
+  SESSION_ID_PARAM,
+  WS_PATHS,
+  createPinnedDispatcher,
+  createPinnedHttpsAgent,
+} from '@airlock/shared';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const airlockBin = join(repoRoot, 'airlock');
@@ -46,7 +52,12 @@ export interface System {
   /** The logged-in user's token and the client certificate it is bound to (from Connect's session file). */
   userSession(): UserSession;
   /** One API call to the relay as the logged-in user, over pinned mutual TLS. */
-  api(method: string, path: string, body?: unknown, as?: { token?: string; cert?: ClientCert | null }): Promise<ApiReply>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    as?: { token?: string; cert?: ClientCert | null },
+  ): Promise<ApiReply>;
   /** Connect's data socket for a session, presenting the user's client certificate. */
   connectWs(sid: string, ticket: string, cert?: ClientCert | null): WebSocket;
   startAgent(overrides?: Record<string, unknown>): Promise<AgentProcess>;

@@ -36,7 +36,14 @@ test('the chain works: enrolled, logged in with TOTP, and a shell command runs',
   const keyFile = JSON.parse(readFileSync(join(sys.home, 'user-key.json'), 'utf8')) as { kdf: { name: string } };
   assert.equal(keyFile.kdf.name, 'scrypt', 'the user key is encrypted at rest');
   const types = (await sys.relay.store.audit.query({ limit: 1000 })).map((e) => e.type);
-  for (const t of ['agent.enroll', 'enroll.begin', 'enroll.complete', 'login.success', 'session.authorize', 'session.open'])
+  for (const t of [
+    'agent.enroll',
+    'enroll.begin',
+    'enroll.complete',
+    'login.success',
+    'session.authorize',
+    'session.open',
+  ])
     assert.ok(types.includes(t), `audit has ${t}`);
 });
 
@@ -118,7 +125,11 @@ test('an admin API client is held to its scopes, and its revocation is immediate
   assert.equal(await sys.relay.store.vms.get('not-allowed'), undefined);
   const revoked = await relayCli(dataDir(), ['client', 'revoke', client.clientId]);
   assert.equal(revoked.code, 0, revoked.stderr);
-  assert.equal((await call('GET', '/users', accessToken)).status, 401, 'the still-unexpired token dies with its client');
+  assert.equal(
+    (await call('GET', '/users', accessToken)).status,
+    401,
+    'the still-unexpired token dies with its client',
+  );
 });
 
 test('revoking the user closes their live session within seconds and refuses the next login', async () => {

@@ -2,6 +2,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ZodError } from 'zod';
+import { describeZodError } from '@airlock/shared';
 import { registerAuditCommands } from './audit/audit-commands.js';
 import { registerAccessCommands } from './admin/cli-access.js';
 import { CliError, dataDirOf, defaultIo, storePathOf, withStoreOnly, type CliIo } from './admin/cli-context.js';
@@ -24,33 +26,83 @@ function registerServe(program: Command, io: CliIo): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', parsePort, 7443)
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (opts: { host: string; port: number; logLevel: string }, cmd: Command) => {
-      // Loaded here so the admin commands do not pay for the whole relay at start-up.
-      const [{ createRelayLogger }, { createRelay }] = await Promise.all([import('./logger.js'), import('./relay.js')]);
-      const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-      const level = levels.find((l) => l === opts.logLevel);
-      if (!level) throw new CliError(`unknown log level "${opts.logLevel}"`, `use one of ${levels.join(', ')}`);
-      const publicUrl = (cmd.optsWithGlobals() as { relayUrl?: string }).relayUrl ?? io.env.AIRLOCK_RELAY_PUBLIC_URL;
-      const relay = await createRelay({
-        config: { host: opts.host, port: opts.port, dataDir: dataDirOf(cmd), ...(publicUrl ? { publicUrl } : {}) },
-        logger: createRelayLogger(level),
-      }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'EADDRINUSE')
+    .option('--config <file>', 'JSON relay configuration (limits, token lifetime, auditSinks…); flags win')
+    .option(
+      '--tls-key <file>',
+      'private key of --tls-cert (both, or neither: a self-signed certificate) [env AIRLOCK_RELAY_TLS_KEY]',
+    )
+    .action(
+      async (
+        opts: { host: string; port: number; logLevel: string; tlsKey?: string; config?: string },
+        cmd: Command,
+      ) => {
+        // Loaded here so the admin commands do not pay for the whole relay at start-up.
+        const [{ createRelayLogger }, { createRelay }] = await Promise.all([
+          import('./logger.js'),
+          import('./relay.js'),
+        ]);
+        const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+        const level = levels.find((l) => l === opts.logLevel);
+        if (!level) throw new CliError(`unknown log level "${opts.logLevel}"`, `use one of ${levels.join(', ')}`);
+        const globals = cmd.optsWithGlobals() as { relayUrl?: string; tlsCert?: string };
+        const publicUrl = globals.relayUrl ?? io.env.AIRLOCK_RELAY_PUBLIC_URL;
+        const certFile = globals.tlsCert ?? io.env.AIRLOCK_RELAY_TLS_CERT;
+        const keyFile = opts.tlsKey ?? io.env.AIRLOCK_RELAY_TLS_KEY;
+        if (!certFile !== !keyFile)
           throw new CliError(
-            `port ${opts.port} on ${opts.host} is already in use`,
-            'stop the other process or pass --port',
+            'give both --tls-cert and --tls-key, or neither',
+            'without them the relay uses its own certificate',
           );
-        if (e.code === 'EACCES')
-          throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
-        throw e;
-      });
-      io.err(`airlock-relay listening on ${relay.url}`);
-      io.err(`TLS pin: ${relay.tls.pin}`);
-      if (relay.publicKeyPath) io.err(`relay public key: ${relay.publicKeyPath}`);
-      const stop = () => void relay.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+        const fileConfig = opts.config ? await readConfigFile(opts.config) : {};
+        const relay = await createRelay({
+          config: {
+            ...fileConfig,
+            host: opts.host,
+            port: opts.port,
+            dataDir: dataDirOf(cmd),
+            ...(publicUrl ? { publicUrl } : {}),
+            ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
+          },
+          logger: createRelayLogger(level),
+        }).catch((e: NodeJS.ErrnoException & { issues?: unknown }) => {
+          if (e instanceof ZodError) throw new CliError(`bad relay configuration: ${describeZodError(e)}`);
+          if (e.code === 'EADDRINUSE')
+            throw new CliError(
+              `port ${opts.port} on ${opts.host} is already in use`,
+              'stop the other process or pass --port',
+            );
+          if (e.code === 'EACCES')
+            throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
+          throw e;
+        });
+        io.err(`airlock-relay listening on ${relay.url}`);
+        io.err(`TLS pin: ${relay.tls.pin}`);
+        if (relay.publicKeyPath) io.err(`relay public key: ${relay.publicKeyPath}`);
+        const stop = () => void relay.close().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
+}
+
+/** A relay config file: JSON, an object; its fields are checked by RelayConfig when the relay starts. */
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read the config file ${path}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CliError(`${path} is not valid JSON`, 'fix the file; it must hold one JSON object');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new CliError(`${path} must hold one JSON object`);
+  return parsed as Record<string, unknown>;
 }
 
 export function buildProgram(io: CliIo = defaultIo()): Command {

@@ -52,21 +52,41 @@ export const RelayConfig = z
      */
     publicUrl: z.string().url().optional(),
     /** An institution's certificate instead of the self-signed one minted on first start. */
-    tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Extra names (DNS or IP) for the self-signed certificate, besides localhost and the loopback addresses. */
     tlsHostnames: z.array(z.string().min(1)).default([]),
     /** Lifetime of a user's access token (and of the client certificate it is bound to). */
-    accessTokenTtlSeconds: z.number().int().min(10).max(86_400).default(30 * 60),
+    accessTokenTtlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(86_400)
+      .default(30 * 60),
     /** Lifetime of one-time user enrollment codes and agent enrollment tokens. */
-    enrollmentCodeTtlSeconds: z.number().int().positive().default(24 * 3600),
+    enrollmentCodeTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(24 * 3600),
     /** How often live sessions and agent links are checked against revocations and kill requests. */
     revocationCheckMs: z.number().int().positive().default(1000),
     /** Login failures per user before the account is locked for `lockoutSeconds`. */
     loginMaxFailuresPerUser: z.number().int().positive().default(5),
     /** Login or enrollment failures per source address before it is locked out. */
     maxFailuresPerSource: z.number().int().positive().default(20),
-    failureWindowSeconds: z.number().int().positive().default(15 * 60),
-    lockoutSeconds: z.number().int().positive().default(15 * 60),
+    failureWindowSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(15 * 60),
+    lockoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(15 * 60),
     /** Unauthenticated requests (challenges, enrollment, token) per source address per minute. */
     unauthenticatedRequestsPerMinute: z.number().int().positive().default(120),
     /** Where audit entries are pushed, one way, at least once. */

@@ -52,7 +52,9 @@ export async function openRelayState(
     const loaded = await loadRelayTlsFromFiles(config.tls.certFile, config.tls.keyFile);
     tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: config.tls.certFile };
   } else if (dataDir) {
-    const loaded = await loadOrCreateRelayTls(dataDir, { hostnames: [config.host, ...config.tlsHostnames] });
+    const publicHost = config.publicUrl ? new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
+    const hostnames = [config.host, ...config.tlsHostnames, ...(publicHost ? [publicHost] : [])];
+    const loaded = await loadOrCreateRelayTls(dataDir, { hostnames });
     if (loaded.created)
       logger.info({ certPath: loaded.certPath, pin: loaded.pin }, 'minted a self-signed TLS certificate');
     tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: loaded.certPath };

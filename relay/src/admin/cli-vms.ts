@@ -17,7 +17,12 @@ export function registerVmCommands(program: Command, io: CliIo): void {
   vm.command('add')
     .description("register a VM and print its agent's one-time enrollment token")
     .argument('<id>', 'VM id (lowercase letters, digits, dashes)', vmArg)
-    .option('--ports <ports>', 'ports users may forward, e.g. 22,8888 (default: none — shell and file transfer only)', parsePorts, [] as number[])
+    .option(
+      '--ports <ports>',
+      'ports users may forward, e.g. 22,8888 (default: none — shell and file transfer only)',
+      parsePorts,
+      [] as number[],
+    )
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { ports: number[]; json?: boolean }, cmd: Command) => {
       const v = unwrap(

@@ -10,7 +10,9 @@ import type { DataPlaneObserver } from './observer.js';
  */
 export function sessionRecorder(store: RelayStore, audit: AuditRecorder, logger: Logger): DataPlaneObserver {
   const background = (what: string, sid: string, p: Promise<unknown>) =>
-    void p.catch((error: unknown) => logger.error({ sid, error: (error as Error).message }, `could not record ${what}`));
+    void p.catch((error: unknown) =>
+      logger.error({ sid, error: (error as Error).message }, `could not record ${what}`),
+    );
   return {
     onSessionPaired: ({ sid, vm, user }) => {
       background('session open', sid, store.sessions.markOpened(sid));
