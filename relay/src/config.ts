@@ -89,6 +89,8 @@ export const RelayConfig = z
       .default(15 * 60),
     /** Unauthenticated requests (challenges, enrollment, token) per source address per minute. */
     unauthenticatedRequestsPerMinute: z.number().int().positive().default(120),
+    /** Refused WebSocket upgrades per source address per minute before its upgrades are refused outright. */
+    refusedUpgradesPerMinute: z.number().int().positive().default(60),
     /** Where audit entries are pushed, one way, at least once. */
     auditSinks: AuditSinksConfig,
   })

@@ -19,6 +19,7 @@ import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
 import { createApiApp } from './control/api-routes.js';
 import { LoginLimits } from './control/login-limits.js';
+import { RequestRateLimiter } from './identity/rate-limiter.js';
 import { sourceAddress } from './control/request-source.js';
 import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
@@ -128,6 +129,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
     },
+    refusals: new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now),
     onAgentControl: (ws, agent) =>
       runAgentControl(ws, agent, {
         registry,

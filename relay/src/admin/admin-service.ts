@@ -71,6 +71,8 @@ export class AdminService extends VmAdmin {
       async () => {
         const user = await this.setStatus(name, 'disabled');
         if (!user.ok) return user;
+        // An enrollment begun before the disable must not finish into a device later.
+        await this.store.pendingEnrollments.deleteAllOf(name);
         const liveSessions = await this.liveSessions((s) => s.user === name);
         return ok({ user: user.value, liveSessions });
       },
@@ -112,6 +114,7 @@ export class AdminService extends VmAdmin {
         if (!user.ok) return user;
         const devicesRevoked = await this.store.devices.revokeAllOf(name);
         const codesVoided = await this.store.codes.revokeAllOf('user-enrollment', name);
+        await this.store.pendingEnrollments.deleteAllOf(name);
         const liveSessions = await this.liveSessions((s) => s.user === name);
         return ok({ user: { ...user.value, devices: 0 }, devicesRevoked, codesVoided, liveSessions });
       },

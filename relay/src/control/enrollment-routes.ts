@@ -159,11 +159,20 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     };
     if (!verifyStatement(pending.publicKeyPem, enrollSigningInput(pending.id), body.signature))
       throw await fail('bad signature', 'the enrollment signature does not match the key being registered');
-    const secret = pending.newTotpSecretBase32 ?? (await store.users.getTotp(pending.user))?.secretBase32;
+    const account = await store.users.get(pending.user);
+    if (!account || account.status !== 'active') {
+      await store.pendingEnrollments.delete(pending.id);
+      throw new HttpError(403, 'user_disabled', `user "${pending.user}" is disabled; ask your admin`);
+    }
+    // If another enrollment confirmed a TOTP secret since this one began, that secret is the
+    // user's now: this enrollment must prove it, and can never replace it with its own.
+    const current = await store.users.getTotp(pending.user);
+    const newSecret = current?.confirmedAt ? undefined : pending.newTotpSecretBase32;
+    const secret = newSecret ?? current?.secretBase32;
     const step = secret === undefined ? undefined : matchTotpStep(secret, body.totp, deps.now());
     if (secret === undefined || step === undefined)
       throw await fail('wrong totp', 'the authenticator code is wrong; check the phone clock and try the next code');
-    if (pending.newTotpSecretBase32) await store.users.setTotp(pending.user, pending.newTotpSecretBase32);
+    if (newSecret) await store.users.setTotp(pending.user, newSecret);
     // Burning the step means the code typed here cannot be replayed for a login.
     if (!(await store.users.useTotpStep(pending.user, step)))
       throw await fail('reused totp', 'that authenticator code was already used; wait for the next one');

@@ -84,6 +84,50 @@ describe('enrollment', () => {
     assert.equal((await loginWith(h.relay, second)).status, 200);
   });
 
+  test('an enrollment begun before the user was revoked cannot complete', async () => {
+    const { secret } = await newCode('henry');
+    const key = newDeviceKey();
+    const started = await begin(secret, key);
+    assert.equal(started.status, 200);
+    assert.ok((await h.relay.admin.revokeUser('test', 'henry')).ok);
+    assert.ok((await h.relay.admin.enableUser('test', 'henry')).ok, 'even once the user is enabled again');
+    const id = started.body.enrollmentId as string;
+    const res = await api(h.relay, 'POST', '/enroll/complete', {
+      body: {
+        enrollmentId: id,
+        totp: nextTotp(h.relay, { totpSecret: started.body.totp.secretBase32 }),
+        signature: signStatement(key.privateKey, enrollSigningInput(id)),
+      },
+    });
+    assert.equal(res.status, 404);
+    assert.deepEqual(await h.relay.store.devices.list({ user: 'henry' }), []);
+  });
+
+  test('a second pending enrollment cannot replace the TOTP secret another one confirmed', async () => {
+    const { secret: first } = await newCode('ivy');
+    const second = await h.relay.admin.newEnrollmentCode('test', 'ivy');
+    assert.ok(second.ok);
+    const secondSecret = parseOneTimeCode(second.value.enrollment.code, 'user');
+    assert.ok(secondSecret.ok);
+    const keyA = newDeviceKey();
+    const keyB = newDeviceKey();
+    const a = await begin(first, keyA);
+    const b = await begin(secondSecret.value.secret, keyB);
+    const complete = (started: typeof a, key: typeof keyA, totpSecret: string) =>
+      api(h.relay, 'POST', '/enroll/complete', {
+        body: {
+          enrollmentId: started.body.enrollmentId,
+          totp: nextTotp(h.relay, { totpSecret }),
+          signature: signStatement(key.privateKey, enrollSigningInput(started.body.enrollmentId)),
+        },
+      });
+    assert.equal((await complete(a, keyA, a.body.totp.secretBase32)).status, 200);
+    const withOwnSecret = await complete(b, keyB, b.body.totp.secretBase32);
+    assert.equal(withOwnSecret.status, 401, 'B must prove the secret A confirmed');
+    assert.equal((await h.relay.store.users.getTotp('ivy'))?.secretBase32, a.body.totp.secretBase32);
+    assert.equal((await complete(b, keyB, a.body.totp.secretBase32)).status, 200);
+  });
+
   test('weak or foreign keys are refused with the field named', async () => {
     const { secret } = await newCode('frank');
     const { generateKeyPairSync } = await import('node:crypto');

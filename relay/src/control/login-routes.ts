@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import express, { type Router } from 'express';
 import {
   ChallengeRequest,
@@ -26,6 +26,16 @@ export interface LoginDeps {
   issuer: TokenIssuer;
   accessTokenTtlSeconds: number;
   now: () => number;
+}
+
+/** The client certificate's key becomes the SSH user key of the sessions: only types the agent supports. */
+function unsupportedCertificateKey(pem: string): string | undefined {
+  const key = createPublicKey(pem);
+  const d = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa' && (d.modulusLength ?? 0) >= 2048) return undefined;
+  if (key.asymmetricKeyType === 'ec' && ['prime256v1', 'secp384r1', 'secp521r1'].includes(d.namedCurve ?? ''))
+    return undefined;
+  return `the client certificate's key (${key.asymmetricKeyType ?? 'unknown'}) is not supported: use RSA ≥ 2048 or ECDSA P-256/384/521; update Connect`;
 }
 
 const LOGIN_FAILED =
@@ -92,6 +102,9 @@ export function createLoginRouter(deps: LoginDeps): Router {
         'the login must arrive over a TLS connection presenting the client certificate it names; update Connect',
         false,
       );
+
+    const unsupported = unsupportedCertificateKey(certKeyPem);
+    if (unsupported) throw new HttpError(400, 'certificate_unsupported', unsupported);
 
     const challenge = deps.challenges.consume(body.nonce, user);
     if (challenge !== 'ok')

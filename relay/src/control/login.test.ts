@@ -1,6 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AccessTokenVerifier, signLogin } from '@airlock/shared';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AccessTokenVerifier, certThumbprint, signLogin } from '@airlock/shared';
 import { totpCodeAt } from '../identity/totp.js';
 import {
   api,
@@ -11,6 +15,7 @@ import {
   newDeviceKey,
   nextTotp,
   startHarness,
+  type ClientCert,
   type Harness,
 } from '../test-support/harness.js';
 
@@ -111,6 +116,48 @@ describe('login: device signature + TOTP + certificate binding', () => {
     const none = await api(h.relay, 'POST', '/login', { body, cert: null });
     assert.equal(none.status, 401);
     assert.equal(none.body.error.code, 'certificate_required');
+  });
+
+  test('a client certificate with a key the agent cannot use is a 400, and consumes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-ed25519-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ed25519',
+          '-nodes',
+          '-subj',
+          '/CN=x',
+          '-days',
+          '1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+      const cert = { certPem, keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), thumbprint: certThumbprint(certPem) };
+      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
+      const statement = {
+        user: 'alice',
+        deviceId: h.alice.deviceId,
+        nonce: ch.body.nonce,
+        certThumbprint: cert.thumbprint,
+      };
+      const res = await api(h.relay, 'POST', '/login', {
+        body: { ...statement, totp: nextTotp(h.relay, h.alice), signature: signLogin(h.alice.privateKey, statement) },
+        cert: cert as unknown as ClientCert,
+      });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, 'certificate_unsupported');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a token is refused without its certificate and with another one', async () => {

@@ -68,6 +68,22 @@ describe('revocation reaches live sessions', () => {
   });
 });
 
+describe('refused upgrades are budgeted per source', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ refusedUpgradesPerMinute: 3 });
+  });
+  after(() => h.close());
+
+  test('past the budget a source is refused at once and no longer fills the audit log', async () => {
+    const junk = () => openConnect(h.relay, crypto.randomUUID(), 'not-a-ticket');
+    for (let i = 0; i < 3; i++) await assert.rejects(junk(), /upgrade refused 404/);
+    await assert.rejects(junk(), /upgrade refused 429: too many refused connections from your address/);
+    const audited = await h.relay.store.audit.query({ type: 'session.join_refused' });
+    assert.equal(audited.length, 3);
+  });
+});
+
 describe('revocation: users, grants and agents', () => {
   let h: Harness;
   before(async () => {
@@ -83,6 +99,21 @@ describe('revocation: users, grants and agents', () => {
       const c = await connectClosed;
       assert.equal(c.code, CloseCode.revoked);
       assert.match(c.reason, /access to VM demo-vm was withdrawn/);
+    } finally {
+      s.agent.close();
+      await h.relay.admin.putGrant('test', { user: 'alice', vm: TEST_VM });
+    }
+  });
+
+  test('narrowing the ports of a grant closes a session whose ticket allowed more', async () => {
+    const s = await pairedSession(h);
+    try {
+      const connectClosed = closed(s.connectWs);
+      assert.deepEqual(s.session.ports, [22, 8888]);
+      assert.ok((await h.relay.admin.putGrant('test', { user: 'alice', vm: TEST_VM, ports: [22] })).ok);
+      const c = await connectClosed;
+      assert.equal(c.code, CloseCode.revoked);
+      assert.match(c.reason, /ports you may use on VM demo-vm were narrowed/);
     } finally {
       s.agent.close();
       await h.relay.admin.putGrant('test', { user: 'alice', vm: TEST_VM });

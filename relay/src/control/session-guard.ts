@@ -3,7 +3,7 @@ import { CloseCode } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AgentRegistry } from '../data/agent-registry.js';
 import type { SessionPairer } from '../data/session-pairer.js';
-import { grantActive, type RelayStore } from '../store/types.js';
+import { effectivePorts, grantActive, type RelayStore } from '../store/types.js';
 
 /**
  * Makes revocation reach live connections. Every `intervalMs` it re-checks each live session
@@ -71,20 +71,25 @@ export class SessionGuard {
   }
 
   private async sessionRevocation(
-    record: { user: string; device: string; vm: string; killRequestedAt?: string },
+    record: { user: string; device: string; vm: string; ports: number[]; killRequestedAt?: string },
     now: Date,
   ): Promise<string | undefined> {
     const { store } = this.deps;
     // The specific reasons come first: an admin change that also asks for a kill (revoking a
     // device, say) should tell the user what changed, not just that someone closed the session.
-    const [user, device, grant] = await Promise.all([
+    const [user, device, grant, vm] = await Promise.all([
       store.users.get(record.user),
       store.devices.get(record.device),
       store.grants.get(record.user, record.vm),
+      store.vms.get(record.vm),
     ]);
     if (!user || user.status !== 'active') return `user ${record.user} was disabled`;
     if (!device || device.revokedAt) return 'this device was revoked';
-    if (!grant || !grantActive(grant, now)) return `access to VM ${record.vm} was withdrawn or expired`;
+    if (!grant || !grantActive(grant, now) || !vm) return `access to VM ${record.vm} was withdrawn or expired`;
+    // The ticket let the agent open these ports; if the grant or the VM no longer allows one, the
+    // session goes (a new one gets a ticket with what is allowed now).
+    const allowed = new Set(effectivePorts(vm, grant));
+    if (record.ports.some((p) => !allowed.has(p))) return `the ports you may use on VM ${record.vm} were narrowed`;
     if (record.killRequestedAt) return 'an administrator closed this session';
     return undefined;
   }

@@ -7,6 +7,7 @@ import type { AuditRecorder } from '../audit/recorder.js';
 import { bearerToken } from '../control/require-access-token.js';
 import { connectionThumbprint, sourceAddress } from '../control/request-source.js';
 import { authenticateAgent } from '../identity/agent-auth.js';
+import type { RequestRateLimiter } from '../identity/rate-limiter.js';
 import type { RelayStore } from '../store/types.js';
 import { refuseUpgrade } from './http-refusal.js';
 import type { SessionPairer, Side } from './session-pairer.js';
@@ -19,6 +20,12 @@ export interface UpgradeDeps {
   pairer: SessionPairer;
   logger: Logger;
   onAgentControl(ws: WebSocket, agent: { vm: string; credentialId: string; source: string }): void;
+  /**
+   * Refused upgrades per source address and window. Past it, a source's upgrades are refused at
+   * once, before any lookup, and no longer audited one by one: anonymous junk must not be able
+   * to grow the audit chain or load the loop that carries live sessions.
+   */
+  refusals: RequestRateLimiter;
   /** Every socket the relay accepts, so shutdown can close it. */
   track(ws: WebSocket): void;
 }
@@ -113,15 +120,30 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
       return refuseUpgrade(socket, 400, 'malformed request URL');
     }
     const sid = url.searchParams.get(SESSION_ID_PARAM)?.slice(0, 64);
+    const source = sourceAddress(req);
+    const budget = deps.refusals.peek(source);
+    if (!budget.allowed)
+      return refuseUpgrade(
+        socket,
+        429,
+        `too many refused connections from your address; try again in ${budget.retryAfterSeconds} s`,
+      );
     route(req, socket, head, url).catch((error: unknown) => {
       if (error instanceof Refusal) {
         deps.logger.info({ path: url.pathname, sid, status: error.status, reason: error.reason }, 'upgrade refused');
+        if (!deps.refusals.take(source).allowed) {
+          deps.logger.warn(
+            { source },
+            'refused-upgrade budget used up; further refusals from this source are not audited',
+          );
+          return refuseUpgrade(socket, error.status, error.reason);
+        }
         void deps.audit.record({
           type: url.pathname.startsWith(WS_PATHS.agentControl) ? 'agent.refused' : 'session.join_refused',
           actor: 'anonymous',
           outcome: 'failure',
           ...(sid && SessionId.safeParse(sid).success ? { sid } : {}),
-          source: sourceAddress(req),
+          source,
           data: { path: url.pathname, status: error.status, reason: error.reason },
         });
         return refuseUpgrade(socket, error.status, error.reason);

@@ -76,6 +76,14 @@ export class RequestRateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
+  /** Whether `key` still has budget in this window, without using any. */
+  peek(key: string): LimitCheck {
+    const t = this.now();
+    const c = this.counts.get(key);
+    if (!c || c.windowStart + this.windowMs <= t || c.count < this.maxPerWindow) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000) };
+  }
+
   take(key: string): LimitCheck {
     const t = this.now();
     let c = this.counts.get(key);

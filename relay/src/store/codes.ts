@@ -225,4 +225,8 @@ export class SqlitePendingEnrollmentStore implements PendingEnrollmentStore {
   async delete(id: string): Promise<void> {
     this.db.prepare('DELETE FROM pending_enrollments WHERE id = ?').run(id);
   }
+
+  async deleteAllOf(user: string): Promise<number> {
+    return this.db.prepare('DELETE FROM pending_enrollments WHERE user_name = ?').run(user).changes;
+  }
 }

@@ -249,6 +249,8 @@ export interface PendingEnrollmentStore {
   /** Returns the new count. */
   recordFailure(id: string): Promise<number>;
   delete(id: string): Promise<void>;
+  /** Drops every pending enrollment of a user (user disabled or revoked); returns how many. */
+  deleteAllOf(user: string): Promise<number>;
 }
 
 export interface ApiClientStore {

@@ -95,6 +95,8 @@ async function enrollWith(
   } catch (e) {
     await undo();
     if (created.value.remembered) await keychain?.delete();
+    // The relay consumed the code at `begin`: say so, or the user retries a dead code.
+    prompter.info('this enrollment code has now been used; to try again, ask your admin for a new one');
     throw e;
   }
   await ctx.store.clearSession();
