@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type forgeNs from 'node-forge';
 import { z } from 'zod';
 import { certThumbprint } from './pin.js';
 
@@ -60,7 +60,7 @@ export async function mintServerCertificate(options: ServerCertificateOptions): 
     ...o.dnsNames.map((value) => ({ type: 2, value })),
     ...o.ipAddresses.map((ip) => ({ type: 7, ip })),
   ];
-  const certPem = buildCertificate({
+  const certPem = await buildCertificate({
     privateKey,
     commonName: o.commonName,
     notBefore: new Date(now - SERVER_BACKDATE_MS),
@@ -80,7 +80,7 @@ export async function mintClientCertificate(options: ClientCertificateOptions): 
   const { privateKey, keyPem } = await newRsaKey(2048);
   const now = Date.now();
   const notAfter = new Date(Math.floor((now + o.ttlSeconds * 1000) / 1000) * 1000);
-  const certPem = buildCertificate({
+  const certPem = await buildCertificate({
     privateKey,
     commonName: o.commonName,
     notBefore: new Date(now - CLIENT_BACKDATE_MS),
@@ -107,7 +107,15 @@ interface CertificateSpec {
   altNames: Array<{ type: number; value?: string; ip?: string }>;
 }
 
-function buildCertificate(spec: CertificateSpec): string {
+type Forge = typeof forgeNs;
+let forgeModule: Promise<Forge> | undefined;
+/** node-forge is large (~50 ms to load) and only needed when a certificate is minted. */
+function loadForge(): Promise<Forge> {
+  return (forgeModule ??= import('node-forge').then((m) => (m as unknown as { default: Forge }).default));
+}
+
+async function buildCertificate(spec: CertificateSpec): Promise<string> {
+  const forge = await loadForge();
   const publicPem = createPublicKey(spec.privateKey).export({ type: 'spki', format: 'pem' }).toString();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
@@ -125,7 +133,7 @@ function buildCertificate(spec: CertificateSpec): string {
   ];
   if (spec.altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames: spec.altNames });
   cert.setExtensions(extensions);
-  signWithNode(cert, spec.privateKey);
+  signWithNode(forge, cert, spec.privateKey);
   return forge.pki.certificateToPem(cert);
 }
 
@@ -133,17 +141,17 @@ function buildCertificate(spec: CertificateSpec): string {
  * What forge's `cert.sign()` does, with the RSA operation done by Node's native crypto instead of
  * forge's big-integer JavaScript (which needs tens of milliseconds per 3072-bit signature).
  */
-function signWithNode(cert: forge.pki.Certificate, privateKey: KeyObject): void {
+function signWithNode(forge: Forge, cert: forgeNs.pki.Certificate, privateKey: KeyObject): void {
   const oid = forge.pki.oids['sha256WithRSAEncryption']!;
   cert.signatureOid = oid;
   cert.siginfo.algorithmOid = oid;
   // Exported by forge at runtime but missing from @types/node-forge.
-  const pki = forge.pki as typeof forge.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const pki = forge.pki as Forge['pki'] & { getTBSCertificate(c: forgeNs.pki.Certificate): forgeNs.asn1.Asn1 };
   const tbs = pki.getTBSCertificate(cert);
   const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', tbsDer, privateKey).toString('binary');
   // certificateToPem serialises this cached TBS when present: exactly the bytes that were signed.
-  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+  (cert as unknown as { tbsCertificate: forgeNs.asn1.Asn1 }).tbsCertificate = tbs;
 }
 
 /** 16 random bytes, first byte in 0x40–0x7f: a positive DER INTEGER with no leading zero octet. */

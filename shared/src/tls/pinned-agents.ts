@@ -1,7 +1,17 @@
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { Agent as UndiciAgent } from 'undici';
+import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
+import type { Agent as UndiciAgent } from 'undici';
 import { connectPinned, type PinnedTlsOptions } from './pinned-connect.js';
+
+/**
+ * undici costs ~120 ms to load; programs that never make a REST call (the agent at run time, a
+ * CLI command answered locally) should not pay for it, so it is required on first use.
+ */
+export function loadUndici(): typeof Undici {
+  return createRequire(import.meta.url)('undici') as typeof Undici;
+}
 
 /**
  * An undici dispatcher whose every connection is pinned: `fetch(url, { dispatcher })` from the
@@ -12,7 +22,7 @@ export function createPinnedDispatcher(
   options: PinnedTlsOptions,
   agentOptions: Omit<UndiciAgent.Options, 'connect'> = {},
 ): UndiciAgent {
-  return new UndiciAgent({
+  return new (loadUndici().Agent)({
     ...agentOptions,
     connect: (target, callback) => {
       if (target.protocol !== 'https:') {

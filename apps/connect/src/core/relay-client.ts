@@ -1,10 +1,11 @@
 import type { z } from 'zod';
-import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import type { Dispatcher, RequestInit, Response } from 'undici';
 import {
   API_PREFIX,
   ApiError,
   ChallengeResponse,
   createPinnedDispatcher,
+  loadUndici,
   describeZodError,
   EnrollBeginResponse,
   EnrollCompleteResponse,
@@ -84,7 +85,7 @@ export class RelayClient {
     this.endpoint = options.endpoint;
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.fetchImpl = options.fetch ?? (undiciFetch as RelayFetch);
+    this.fetchImpl = options.fetch ?? ((url, init) => loadUndici().fetch(url, init));
   }
 
   enrollBegin(body: EnrollBeginRequest): Promise<Result<EnrollBeginResponse, RelayError>> {

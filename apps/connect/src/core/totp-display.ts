@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { err, ok, type Result } from '@airlock/shared';
 
 /** What `airlock enroll` shows to set up TOTP: the otpauth URI as a terminal QR code, plus text to type by hand. */
@@ -35,6 +34,8 @@ export async function renderTotpSetup(uri: string): Promise<Result<TotpSetup, To
   const issuer = parsed.searchParams.get('issuer') ?? prefix;
   const label = issuer ? `${issuer} (${account?.trim()})` : (account ?? '');
   // Small (half-block) rendering fits an 80×24 terminal for the URI lengths we produce.
+  // Loaded here: only `airlock enroll` draws a QR code.
+  const QRCode = (await import('qrcode')).default;
   const qr = withQuietZone(await QRCode.toString(uri, { type: 'terminal', small: true, errorCorrectionLevel: 'M' }));
   const secretGrouped = secret.match(/.{1,4}/g)!.join(' ');
   const text = [
