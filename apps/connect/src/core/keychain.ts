@@ -30,7 +30,13 @@ export function loadKeytar(): Promise<Result<KeytarLike, string>> {
       const k = ((m as { default?: KeytarLike }).default ?? m) as KeytarLike;
       return typeof k.setPassword === 'function' ? ok(k) : err('the keytar module has no setPassword');
     },
-    (e: unknown) => err(`the keytar module is not available (${oneLine(e)})`),
+    // keytar is optional: it only builds where libsecret's headers were present at install time.
+    (e: unknown) =>
+      (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
+        ? err(
+            'the keychain module (keytar) is not installed; on Debian/Ubuntu: apt-get install libsecret-1-dev, then npm ci',
+          )
+        : err(`the keychain module (keytar) does not load (${oneLine(e)})`),
   );
   return loaded;
 }
