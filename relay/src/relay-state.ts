@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { generateRelaySigningKey, mintServerCertificate, spkiPin, type RelaySigningKey } from '@airlock/shared';
+import {
+  generateRelaySigningKey,
+  mintServerCertificate,
+  spkiPin,
+  writeFileAtomic,
+  type RelaySigningKey,
+} from '@airlock/shared';
 import type { RelayConfig } from './config.js';
 import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
@@ -9,6 +16,26 @@ import type { RelayStore } from './store/types.js';
 import { loadOrCreateRelayTls, loadRelayTlsFromFiles } from './tls.js';
 
 export const STORE_FILE = 'relay.db';
+/** Where the running relay says how it is reached: `{ publicUrl, tlsCertFile }` (not secret). */
+export const SERVED_AT_FILE = 'served-at.json';
+
+export async function writeServedAt(dataDir: string, publicUrl: string, tlsCertFile?: string): Promise<void> {
+  const body = JSON.stringify({ publicUrl, ...(tlsCertFile ? { tlsCertFile } : {}) }, null, 2) + '\n';
+  await writeFileAtomic(join(dataDir, SERVED_AT_FILE), body, 0o644);
+}
+
+/** What the last relay started on this data dir said about itself, if anything readable. */
+export function readServedAt(dataDir: string): { publicUrl?: string; tlsCertFile?: string } {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dataDir, SERVED_AT_FILE), 'utf8')) as Record<string, unknown>;
+    return {
+      ...(typeof parsed.publicUrl === 'string' ? { publicUrl: parsed.publicUrl } : {}),
+      ...(typeof parsed.tlsCertFile === 'string' ? { tlsCertFile: parsed.tlsCertFile } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
 
 export interface RelayTls {
   certPem: string;

@@ -31,7 +31,7 @@ import { SessionPairer } from './data/session-pairer.js';
 import { combineObservers, sessionRecorder } from './data/session-recorder.js';
 import { createUpgradeHandler } from './data/upgrade-router.js';
 import { createRelayLogger } from './logger.js';
-import { openRelayState, type RelayTls } from './relay-state.js';
+import { openRelayState, writeServedAt, type RelayTls } from './relay-state.js';
 import { publicKeyPemOf } from './signing-key.js';
 import type { RelayStore } from './store/types.js';
 
@@ -158,6 +158,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `https://${hostForUrl}:${port}`;
   const publicUrl = config.publicUrl ?? url;
+  // The admin CLI reads this so the codes it prints name the URL and certificate this relay serves.
+  if (config.dataDir) await writeServedAt(config.dataDir, publicUrl, state.tls.certPath);
 
   const admin = new AdminService({
     store,

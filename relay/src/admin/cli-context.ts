@@ -8,7 +8,7 @@ import { ADMIN_SCOPES, PortList, spkiPin } from '@airlock/shared';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { prepareDataDir } from '../data-dir.js';
-import { STORE_FILE } from '../relay-state.js';
+import { STORE_FILE, readServedAt } from '../relay-state.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
 import { loadOrCreateRelayTls, TLS_CERT_FILE, TLS_DIR } from '../tls.js';
 import type { AdminFailure, AdminResult } from './admin-core.js';
@@ -134,9 +134,11 @@ export async function withAdmin<T>(
   }
 }
 
+/** --relay-url, else the env, else what the relay last serving this data dir said, else the default. */
 function relayUrlOf(cmd: Command, io: CliIo): string {
   const given = (cmd.optsWithGlobals() as GlobalOptions).relayUrl ?? io.env.AIRLOCK_RELAY_PUBLIC_URL;
-  return given && given.length > 0 ? given : DEFAULT_RELAY_URL;
+  if (given && given.length > 0) return given;
+  return readServedAt(dataDirOf(cmd)).publicUrl ?? DEFAULT_RELAY_URL;
 }
 
 /**
@@ -145,7 +147,10 @@ function relayUrlOf(cmd: Command, io: CliIo): string {
  * URL's host among its names) — the relay then loads that same certificate.
  */
 async function relayPin(cmd: Command, io: CliIo, dataDir: string): Promise<string> {
-  const certFile = (cmd.optsWithGlobals() as GlobalOptions).tlsCert ?? io.env.AIRLOCK_RELAY_TLS_CERT;
+  const certFile =
+    (cmd.optsWithGlobals() as GlobalOptions).tlsCert ??
+    io.env.AIRLOCK_RELAY_TLS_CERT ??
+    readServedAt(dataDir).tlsCertFile;
   if (certFile) return pinOfFile(certFile);
   const host = new URL(relayUrlOf(cmd, io)).hostname.replace(/^\[|\]$/g, '');
   const tls = await loadOrCreateRelayTls(dataDir, { hostnames: [host] });

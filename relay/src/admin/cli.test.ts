@@ -202,3 +202,21 @@ test('the airlock-relay binary: exit codes and output as a real process', async 
   const verify = bin('audit', 'verify');
   assert.equal(verify.status, 0, verify.stderr);
 });
+
+test('codes name the URL and certificate the relay last served this data dir with', async (t) => {
+  const { run, dir } = await cliIn(t);
+  const { createRelay } = await import('../relay.js');
+  const { createRelayLogger } = await import('../logger.js');
+  const relay = await createRelay({
+    config: { port: 0, dataDir: dir, publicUrl: 'https://relay.example.org:7443' },
+    logger: createRelayLogger('silent'),
+  });
+  t.after(() => relay.close());
+  const added = await run('user', 'add', 'una', '--json');
+  assert.equal(added.code, 0, added.err);
+  const { enrollment } = JSON.parse(added.out) as { enrollment: { code: string; command: string } };
+  assert.match(enrollment.command, /^airlock enroll https:\/\/relay\.example\.org:7443 u1\./);
+  const code = parseOneTimeCode(enrollment.code, 'user');
+  assert.ok(code.ok);
+  assert.equal(code.value.pin, relay.tls.pin);
+});
