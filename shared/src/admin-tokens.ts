@@ -1,8 +1,14 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { ClientId, parseScopeString } from './admin-schemas.js';
-import { err, ok, type Result } from './result.js';
+import { ok, type Result } from './result.js';
+import {
+  RELAY_JWT_ALG as ALG,
+  RELAY_JWT_ISSUER as ISSUER,
+  verifyRelayJwt,
+  type JwtRejection,
+} from './signed-tokens.js';
 
 /**
  * Admin access tokens: what an API client gets for its client credentials (RFC 6749 §4.4).
@@ -10,10 +16,7 @@ import { err, ok, type Result } from './result.js';
  * own `typ` and audience so none of them passes as another. They are short-lived because the
  * relay also checks on every request that the client has not been revoked.
  */
-const ISSUER = 'airlock-relay';
 const ADMIN = { typ: 'airlock-admin+jwt', aud: 'airlock-admin' } as const;
-const ALG = 'EdDSA';
-const CLOCK_TOLERANCE_SECONDS = 5;
 export const ADMIN_TOKEN_TTL_SECONDS = 600;
 
 export const AdminTokenClaims = z.object({
@@ -32,10 +35,7 @@ export interface VerifiedAdminToken {
   expiresAt: Date;
 }
 
-export type AdminTokenRejection =
-  | { code: 'expired'; message: string }
-  | { code: 'bad_signature'; message: string }
-  | { code: 'malformed'; message: string };
+export type AdminTokenRejection = JwtRejection;
 
 export class AdminTokenIssuer {
   constructor(
@@ -72,25 +72,9 @@ export class AdminTokenVerifier {
 
   /** Checks signature, type, audience and expiry; whether the client still exists is the caller's check. */
   async verify(token: string): Promise<Result<VerifiedAdminToken, AdminTokenRejection>> {
-    try {
-      const { payload } = await jwtVerify(token, this.relayPublicKey, {
-        algorithms: [ALG],
-        issuer: ISSUER,
-        audience: ADMIN.aud,
-        typ: ADMIN.typ,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: new Date(this.now()),
-      });
-      const parsed = AdminTokenClaims.safeParse(payload);
-      if (!parsed.success) return err({ code: 'malformed', message: 'token claims are malformed' });
-      const c = parsed.data;
-      return ok({ clientId: c.sub, scopes: parseScopeString(c.scope), expiresAt: new Date(c.exp * 1000) });
-    } catch (e) {
-      if (e instanceof errors.JWTExpired) return err({ code: 'expired', message: 'token has expired' });
-      if (e instanceof errors.JWSSignatureVerificationFailed)
-        return err({ code: 'bad_signature', message: 'token signature does not verify' });
-      if (e instanceof errors.JOSEError) return err({ code: 'malformed', message: `token rejected: ${e.message}` });
-      throw e;
-    }
+    const r = await verifyRelayJwt(this.relayPublicKey, token, ADMIN, AdminTokenClaims, this.now);
+    if (!r.ok) return r;
+    const c = r.value;
+    return ok({ clientId: c.sub, scopes: parseScopeString(c.scope), expiresAt: new Date(c.exp * 1000) });
   }
 }

@@ -1,5 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
-
 /**
  * One-time codes handed out of band: a user enrollment code (admin → user → `airlock enroll`)
  * or an agent enrollment token (admin → VM → `airlock-agent enroll`). The code carries the
@@ -20,14 +18,6 @@ export interface ParsedOneTimeCode {
   secret: string;
   /** `sha256/<base64>` (the format `curl --pinnedpubkey` and the relay's banner use). */
   pin: string;
-}
-
-export function newOneTimeSecret(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-export function hashOneTimeSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
 export function formatOneTimeCode(kind: OneTimeCodeKind, secret: string, pin: string): string {

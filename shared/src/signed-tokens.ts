@@ -10,10 +10,12 @@ import { ACCESS_TOKEN_TTL_SECONDS, TICKET_TTL_SECONDS } from './wire.js';
  * public key alone, so any relay instance (and the agent, which pins the key) checks them with
  * no database lookup. Distinct `typ` headers and audiences keep one from passing as the other.
  */
-const ISSUER = 'airlock-relay';
+export const RELAY_JWT_ISSUER = 'airlock-relay';
+const ISSUER = RELAY_JWT_ISSUER;
 const TICKET = { typ: 'airlock-ticket+jwt', aud: 'airlock-session' } as const;
 const ACCESS = { typ: 'at+jwt', aud: 'airlock-api' } as const;
-const ALG = 'EdDSA';
+export const RELAY_JWT_ALG = 'EdDSA';
+const ALG = RELAY_JWT_ALG;
 /** Tolerated clock difference between relay and agent. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 
@@ -45,12 +47,14 @@ export const AccessTokenClaims = z.object({
 });
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
 
-export type TokenRejection =
+/** Why any relay-signed JWT is refused. */
+export type JwtRejection =
   | { code: 'expired'; message: string }
   | { code: 'bad_signature'; message: string }
-  | { code: 'malformed'; message: string }
-  | { code: 'wrong_vm'; message: string }
-  | { code: 'wrong_session'; message: string };
+  | { code: 'malformed'; message: string };
+
+export type TokenRejection =
+  JwtRejection | { code: 'wrong_vm'; message: string } | { code: 'wrong_session'; message: string };
 
 export interface RelaySigningKey {
   privateKey: KeyObject;
@@ -117,13 +121,14 @@ export class TokenIssuer {
   }
 }
 
-async function verifyJwt<T>(
+/** Verifies a JWT the relay signed: signature, issuer, this `typ` and audience, expiry, then the claims' schema. */
+export async function verifyRelayJwt<T>(
   key: KeyObject,
   token: string,
   kind: { typ: string; aud: string },
   schema: z.ZodType<T>,
   now: () => number,
-): Promise<Result<T, TokenRejection>> {
+): Promise<Result<T, JwtRejection>> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: [ALG],
@@ -156,7 +161,7 @@ export class TicketVerifier {
     ticket: string,
     expect: { vm?: string; sessionId?: string },
   ): Promise<Result<TicketClaims, TokenRejection>> {
-    const r = await verifyJwt(this.relayPublicKey, ticket, TICKET, TicketClaims, this.now);
+    const r = await verifyRelayJwt(this.relayPublicKey, ticket, TICKET, TicketClaims, this.now);
     if (!r.ok) return r;
     if (expect.vm !== undefined && r.value.vm !== expect.vm)
       return err({ code: 'wrong_vm', message: `ticket is for VM "${r.value.vm}", not "${expect.vm}"` });
@@ -173,6 +178,6 @@ export class AccessTokenVerifier {
   ) {}
 
   verify(token: string): Promise<Result<AccessTokenClaims, TokenRejection>> {
-    return verifyJwt(this.relayPublicKey, token, ACCESS, AccessTokenClaims, this.now);
+    return verifyRelayJwt(this.relayPublicKey, token, ACCESS, AccessTokenClaims, this.now);
   }
 }

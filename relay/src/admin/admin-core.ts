@@ -3,8 +3,8 @@ import {
   describeZodError,
   err,
   formatOneTimeCode,
-  hashOneTimeSecret,
-  newOneTimeSecret,
+  hashSecret,
+  newSecret,
   ok,
   type IssuedAgentToken,
   type IssuedCode,
@@ -98,13 +98,13 @@ export abstract class AdminCore {
   protected async issueCode(kind: 'user-enrollment', subject: string): Promise<IssuedCode>;
   protected async issueCode(kind: 'agent-enrollment', subject: string): Promise<IssuedAgentToken>;
   protected async issueCode(kind: OneTimeCodeRecord['kind'], subject: string): Promise<IssuedCode | IssuedAgentToken> {
-    const secret = newOneTimeSecret();
+    const secret = newSecret();
     const user = kind === 'user-enrollment';
     const expiresAt = new Date(this.now().getTime() + (user ? this.userCodeTtlMs : this.agentTokenTtlMs));
     await this.store.codes.create({
       kind,
       subject,
-      secretSha256: hashOneTimeSecret(secret),
+      secretSha256: hashSecret(secret),
       expiresAt: expiresAt.toISOString(),
     });
     const code = formatOneTimeCode(user ? 'user' : 'agent', secret, this.enrollment.pin);

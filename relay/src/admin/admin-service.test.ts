@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { hashOneTimeSecret, parseOneTimeCode } from '@airlock/shared';
+import { hashSecret, parseOneTimeCode } from '@airlock/shared';
 import { authenticateAgent } from '../identity/agent-auth.js';
 import { TEST_PIN, TEST_RELAY_URL, addDevice, adminFixture } from './test-support.js';
 
@@ -22,7 +22,7 @@ test('createUser returns a one-time code carrying the pin; only its hash is stor
   assert.equal(enrollment.expiresAt, '2030-01-02T00:00:00.000Z', '24 h by default');
   const codes = await store.codes.list({ kind: 'user-enrollment', subject: 'bob' });
   assert.equal(codes.length, 1);
-  assert.equal(codes[0]!.secretSha256, hashOneTimeSecret(parsed.value.secret));
+  assert.equal(codes[0]!.secretSha256, hashSecret(parsed.value.secret));
   const all = JSON.stringify(await entries());
   assert.ok(!all.includes(parsed.value.secret), 'the secret is not in the audit log');
   const last = (await entries()).at(-1)!;
@@ -104,7 +104,7 @@ test('revokeUser disables, revokes all devices, voids unused codes and counts li
   // The voided code no longer enrolls.
   const secret = parseOneTimeCode(created.value.enrollment.code, 'user');
   assert.ok(secret.ok);
-  const consumed = await store.codes.consume('user-enrollment', hashOneTimeSecret(secret.value.secret), clock.now());
+  const consumed = await store.codes.consume('user-enrollment', hashSecret(secret.value.secret), clock.now());
   assert.ok(!consumed.ok);
 });
 

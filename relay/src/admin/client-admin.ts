@@ -5,14 +5,17 @@ import {
   CreateClientBody,
   SessionIdParam,
   err,
+  hashSecret,
+  newSecret,
   ok,
   parseScopeString,
+  secretMatches,
   type AdminClient,
   type Result,
 } from '@airlock/shared';
 import type { ApiClientRecord, SessionRecord } from '../store/types.js';
 import { AdminCore, fail, parseInput, type AdminResult } from './admin-core.js';
-import { newClientId, newSecret, secretMatches, sha256Hex } from './credentials.js';
+import { newClientId } from './credentials.js';
 
 export type ClientAuthFailure =
   { code: 'invalid_client'; message: string } | { code: 'invalid_scope'; message: string };
@@ -45,7 +48,7 @@ export abstract class ClientAdmin extends AdminCore {
         const record = await this.store.apiClients.create({
           clientId: newClientId(),
           name: input.value.name,
-          secretSha256: sha256Hex(clientSecret),
+          secretSha256: hashSecret(clientSecret),
           scopes: [...new Set(input.value.scopes)],
         });
         return ok({ client: toAdminClient(record), clientSecret });

@@ -5,7 +5,8 @@ import {
   SetVmPortsBody,
   UuidParam,
   VmIdParam,
-  hashOneTimeSecret,
+  hashSecret,
+  newSecret,
   ok,
   type AdminAgentCredential,
   type AdminGrant,
@@ -21,7 +22,7 @@ import {
 } from '../store/types.js';
 import { fail, parseInput, type AdminResult } from './admin-core.js';
 import { ClientAdmin } from './client-admin.js';
-import { formatAgentCredential, newSecret, sha256Hex } from './credentials.js';
+import { formatAgentCredential } from './credentials.js';
 
 export function toAdminVm(vm: VmRecord, activeCredentials: number): AdminVm {
   return { id: vm.id, ports: vm.ports, createdAt: vm.createdAt, updatedAt: vm.updatedAt, activeCredentials };
@@ -142,13 +143,13 @@ export abstract class VmAdmin extends ClientAdmin {
     };
     // Real secrets are 43 characters; anything far longer is junk not worth hashing.
     if (secret.length === 0 || secret.length > 200) return refuse('unknown');
-    const consumed = await this.store.codes.consume('agent-enrollment', hashOneTimeSecret(secret), this.now());
+    const consumed = await this.store.codes.consume('agent-enrollment', hashSecret(secret), this.now());
     if (!consumed.ok) return refuse(consumed.reason);
     const vmId = consumed.code.subject;
     const vm = await this.store.vms.get(vmId);
     if (!vm) return refuse('unknown', `agent:${vmId}`);
     const credentialSecret = newSecret();
-    const record = await this.store.agentCredentials.create(vm.id, sha256Hex(credentialSecret));
+    const record = await this.store.agentCredentials.create(vm.id, hashSecret(credentialSecret));
     await this.audit.record({
       type: 'agent.enroll',
       actor: `agent:${vm.id}`,

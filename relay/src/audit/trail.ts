@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RelaySigningKey } from '@airlock/shared';
 import type { RelayConfig } from '../config.js';
 import type { AuditEntry, AuditEventInput, RelayStore } from '../store/types.js';
+import { publicKeyPemOf } from '../signing-key.js';
 import { AuditLog } from './audit-log.js';
 import { Checkpointer } from './checkpoints.js';
 import type { AuditRecorder } from './recorder.js';
@@ -32,7 +33,7 @@ export async function openAuditTrail(deps: {
   const checkpointer = new Checkpointer({
     store: store.audit,
     privateKey: deps.signingKey.privateKey,
-    publicKeyPem: deps.signingKey.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    publicKeyPem: publicKeyPemOf(deps.signingKey),
     logger,
     beforeSign: (seq) => log.copyUpTo(seq),
   });

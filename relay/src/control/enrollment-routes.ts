@@ -1,11 +1,10 @@
-import { createPublicKey } from 'node:crypto';
 import express, { type Router } from 'express';
 import {
   AgentEnrollRequest,
   EnrollBeginRequest,
   EnrollCompleteRequest,
   enrollSigningInput,
-  hashOneTimeSecret,
+  hashSecret,
   sshFingerprintFromPem,
   verifyStatement,
   type AgentEnrollResponse,
@@ -14,6 +13,7 @@ import {
 } from '@airlock/shared';
 import type { AdminService } from '../admin/admin-service.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import { checkPublicKey } from '../identity/key-policy.js';
 import { matchTotpStep, newTotpSecret, totpUri } from '../identity/totp.js';
 import type { RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
@@ -32,6 +32,8 @@ export interface EnrollmentDeps {
   now: () => number;
 }
 
+/** A device key is long-term: RSA keys must be at least this large. */
+const DEVICE_KEY_MIN_RSA_BITS = 3072;
 /** Between "code accepted" and "TOTP confirmed" a device enrollment lives this long. */
 const PENDING_ENROLLMENT_MS = 10 * 60 * 1000;
 /** Wrong TOTP codes or signatures before a pending enrollment is voided (a new code is needed). */
@@ -42,20 +44,6 @@ const CODE_REFUSED: Record<'unknown' | 'used' | 'expired', string> = {
   used: 'this enrollment code was already used; ask your admin for a new one',
   expired: 'this enrollment code has expired; ask your admin for a new one',
 };
-
-/** Accepts only key types the agent's SSH library and our signatures support, at sane sizes. */
-function checkUserKey(pem: string): string | undefined {
-  try {
-    const key = createPublicKey(pem);
-    const d = key.asymmetricKeyDetails ?? {};
-    if (key.asymmetricKeyType === 'ec' && ['prime256v1', 'secp384r1', 'secp521r1'].includes(d.namedCurve ?? ''))
-      return undefined;
-    if (key.asymmetricKeyType === 'rsa' && (d.modulusLength ?? 0) >= 3072) return undefined;
-    return 'publicKeyPem: must be an ECDSA P-256/384/521 or RSA ≥ 3072-bit public key';
-  } catch {
-    return 'publicKeyPem: not a valid public key';
-  }
-}
 
 /** Unauthenticated routes that turn one-time codes into a device (user) or a credential (agent). */
 export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
@@ -72,9 +60,16 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     const source = sourceAddress(req);
     guard(source);
     const body = parseBody(EnrollBeginRequest, req);
-    const keyProblem = checkUserKey(body.publicKeyPem);
-    if (keyProblem) throw new HttpError(400, 'bad_request', keyProblem);
-    const consumed = await store.codes.consume('user-enrollment', hashOneTimeSecret(body.code), new Date(deps.now()));
+    const key = checkPublicKey(body.publicKeyPem, DEVICE_KEY_MIN_RSA_BITS);
+    if (!key.ok)
+      throw new HttpError(
+        400,
+        'bad_request',
+        key.reason === 'unreadable'
+          ? 'publicKeyPem: not a valid public key'
+          : `publicKeyPem: must be an ECDSA P-256/384/521 or RSA ≥ ${DEVICE_KEY_MIN_RSA_BITS}-bit public key`,
+      );
+    const consumed = await store.codes.consume('user-enrollment', hashSecret(body.code), new Date(deps.now()));
     if (!consumed.ok) {
       limits.fail(source);
       await audit.record({

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import express, { type Router } from 'express';
 import {
   ChallengeRequest,
@@ -10,6 +10,7 @@ import {
   type TokenIssuer,
 } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
+import { checkPublicKey } from '../identity/key-policy.js';
 import { checkUserTotp } from '../identity/totp.js';
 import type { RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
@@ -26,16 +27,6 @@ export interface LoginDeps {
   issuer: TokenIssuer;
   accessTokenTtlSeconds: number;
   now: () => number;
-}
-
-/** The client certificate's key becomes the SSH user key of the sessions: only types the agent supports. */
-function unsupportedCertificateKey(pem: string): string | undefined {
-  const key = createPublicKey(pem);
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa' && (d.modulusLength ?? 0) >= 2048) return undefined;
-  if (key.asymmetricKeyType === 'ec' && ['prime256v1', 'secp384r1', 'secp521r1'].includes(d.namedCurve ?? ''))
-    return undefined;
-  return `the client certificate's key (${key.asymmetricKeyType ?? 'unknown'}) is not supported: use RSA ≥ 2048 or ECDSA P-256/384/521; update Connect`;
 }
 
 const LOGIN_FAILED =
@@ -103,8 +94,14 @@ export function createLoginRouter(deps: LoginDeps): Router {
         false,
       );
 
-    const unsupported = unsupportedCertificateKey(certKeyPem);
-    if (unsupported) throw new HttpError(400, 'certificate_unsupported', unsupported);
+    // The certificate's key becomes the SSH user key of the sessions: only types the agent supports.
+    const certKey = checkPublicKey(certKeyPem, 2048);
+    if (!certKey.ok)
+      throw new HttpError(
+        400,
+        'certificate_unsupported',
+        `the client certificate's key (${certKey.keyType ?? 'unreadable'}) is not supported: use RSA ≥ 2048 or ECDSA P-256/384/521; update Connect`,
+      );
 
     const challenge = deps.challenges.consume(body.nonce, user);
     if (challenge !== 'ok')

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccessTokenVerifier, certThumbprint, signLogin } from '@airlock/shared';
+import { AccessTokenVerifier, certThumbprint } from '@airlock/shared';
 import { totpCodeAt } from '../identity/totp.js';
 import {
   api,
@@ -14,6 +14,7 @@ import {
   mintCert,
   newDeviceKey,
   nextTotp,
+  signedLoginBody,
   startHarness,
   type ClientCert,
   type Harness,
@@ -43,14 +44,7 @@ describe('login: device signature + TOTP + certificate binding', () => {
 
   test('a replayed challenge is refused', async () => {
     const cert = await mintCert();
-    const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-    const statement = {
-      user: 'alice',
-      deviceId: h.alice.deviceId,
-      nonce: ch.body.nonce,
-      certThumbprint: cert.thumbprint,
-    };
-    const body = { ...statement, signature: signLogin(h.alice.privateKey, statement) };
+    const body = await signedLoginBody(h.relay, h.alice, cert.thumbprint);
     const first = await api(h.relay, 'POST', '/login', { body: { ...body, totp: nextTotp(h.relay, h.alice) }, cert });
     assert.equal(first.status, 200);
     const replay = await api(h.relay, 'POST', '/login', { body: { ...body, totp: nextTotp(h.relay, h.alice) }, cert });
@@ -61,13 +55,9 @@ describe('login: device signature + TOTP + certificate binding', () => {
 
   test('a wrong signature, another device, or an unknown device all get the same answer', async () => {
     const cert = await mintCert();
-    const attempt = async (deviceId: string, key = h.alice.privateKey, user = 'alice') => {
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user } });
-      const statement = { user, deviceId, nonce: ch.body.nonce, certThumbprint: cert.thumbprint };
-      return api(h.relay, 'POST', '/login', {
-        body: { ...statement, totp: nextTotp(h.relay, h.alice), signature: signLogin(key, statement) },
-        cert,
-      });
+    const attempt = async (deviceId: string, privateKey = h.alice.privateKey) => {
+      const body = await signedLoginBody(h.relay, { name: 'alice', deviceId, privateKey }, cert.thumbprint);
+      return api(h.relay, 'POST', '/login', { body: { ...body, totp: nextTotp(h.relay, h.alice) }, cert });
     };
     const wrongKey = await attempt(h.alice.deviceId, newDeviceKey().privateKey);
     const bobsDevice = await attempt(h.bob.deviceId);
@@ -98,17 +88,9 @@ describe('login: device signature + TOTP + certificate binding', () => {
   test('the login must come over the certificate it names', async () => {
     const named = await mintCert();
     const presented = await mintCert();
-    const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-    const statement = {
-      user: 'alice',
-      deviceId: h.alice.deviceId,
-      nonce: ch.body.nonce,
-      certThumbprint: named.thumbprint,
-    };
     const body = {
-      ...statement,
+      ...(await signedLoginBody(h.relay, h.alice, named.thumbprint)),
       totp: nextTotp(h.relay, h.alice),
-      signature: signLogin(h.alice.privateKey, statement),
     };
     const other = await api(h.relay, 'POST', '/login', { body, cert: presented });
     assert.equal(other.status, 401);
@@ -142,15 +124,9 @@ describe('login: device signature + TOTP + certificate binding', () => {
       );
       const certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
       const cert = { certPem, keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), thumbprint: certThumbprint(certPem) };
-      const ch = await api(h.relay, 'POST', '/login/challenge', { body: { user: 'alice' } });
-      const statement = {
-        user: 'alice',
-        deviceId: h.alice.deviceId,
-        nonce: ch.body.nonce,
-        certThumbprint: cert.thumbprint,
-      };
+      const body = await signedLoginBody(h.relay, h.alice, cert.thumbprint);
       const res = await api(h.relay, 'POST', '/login', {
-        body: { ...statement, totp: nextTotp(h.relay, h.alice), signature: signLogin(h.alice.privateKey, statement) },
+        body: { ...body, totp: nextTotp(h.relay, h.alice) },
         cert: cert as unknown as ClientCert,
       });
       assert.equal(res.status, 400);

@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { VmId } from '@airlock/shared';
+import { VmId, secretMatches } from '@airlock/shared';
 import type { AgentCredentialStore } from '../store/types.js';
 
 /**
@@ -22,12 +21,9 @@ export async function authenticateAgent(
 ): Promise<{ vm: string; credentialId: string } | undefined> {
   const parsed = parseAgentCredential(credential);
   if (!parsed) return undefined;
-  const presented = createHash('sha256').update(parsed.secret, 'utf8').digest();
   let match: string | undefined;
   // Every active credential of the VM is compared (rotation keeps old and new for a while).
-  for (const c of await credentials.listActive(parsed.vmId)) {
-    const stored = Buffer.from(c.secretSha256, 'hex');
-    if (stored.length === presented.length && timingSafeEqual(stored, presented)) match = c.id;
-  }
+  for (const c of await credentials.listActive(parsed.vmId))
+    if (secretMatches(parsed.secret, c.secretSha256)) match = c.id;
   return match ? { vm: parsed.vmId, credentialId: match } : undefined;
 }

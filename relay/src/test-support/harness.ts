@@ -218,6 +218,17 @@ export async function api<T = any>(
   return { status: res.status, body: parsed as T, headers: res.headers as unknown as Headers };
 }
 
+/** A fresh challenge for `who`, signed with its device key, naming the certificate `certThumbprint` (no TOTP code yet). */
+export async function signedLoginBody(
+  relay: Relay,
+  who: Pick<TestUser, 'name' | 'deviceId' | 'privateKey'>,
+  certThumbprint: string,
+): Promise<{ user: string; deviceId: string; nonce: string; certThumbprint: string; signature: string }> {
+  const ch = await api<{ nonce: string }>(relay, 'POST', '/login/challenge', { body: { user: who.name } });
+  const statement = { user: who.name, deviceId: who.deviceId, nonce: ch.body.nonce, certThumbprint };
+  return { ...statement, signature: signLogin(who.privateKey, statement) };
+}
+
 /** Challenge → signature with the device key + a fresh TOTP code, over a new client certificate. */
 export async function loginWith(
   relay: Relay,
@@ -226,12 +237,8 @@ export async function loginWith(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- success or error body
 ): Promise<ApiResult<any> & { cert: ClientCert }> {
   const cert = over.cert ?? (await mintCert());
-  const ch = await api<{ nonce: string }>(relay, 'POST', '/login/challenge', { body: { user: user.name } });
-  const statement = { user: user.name, deviceId: user.deviceId, nonce: ch.body.nonce, certThumbprint: cert.thumbprint };
-  const res = await api(relay, 'POST', '/login', {
-    body: { ...statement, totp: over.totp ?? nextTotp(relay, user), signature: signLogin(user.privateKey, statement) },
-    cert,
-  });
+  const body = await signedLoginBody(relay, user, cert.thumbprint);
+  const res = await api(relay, 'POST', '/login', { body: { ...body, totp: over.totp ?? nextTotp(relay, user) }, cert });
   if (res.status === 200) certOfToken.set(res.body.accessToken, cert);
   return { ...res, cert };
 }

@@ -5,7 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatOneTimeCode, newOneTimeSecret, parseOneTimeCode } from '../enrollment-code.js';
+import { formatOneTimeCode, parseOneTimeCode } from '../enrollment-code.js';
+import { newSecret } from '../secrets.js';
 import { mintServerCertificate } from './mint.js';
 import { certThumbprint, pinsEqual, spkiPin, tlsPinSchema } from './pin.js';
 
@@ -51,7 +52,7 @@ test('a certificate re-issued for the same key keeps the pin but not the thumbpr
 
 test('the pin survives the trip through an enrollment code', async () => {
   const pin = spkiPin((await mintServerCertificate({ commonName: 'relay' })).certPem);
-  const parsed = parseOneTimeCode(formatOneTimeCode('user', newOneTimeSecret(), pin), 'user');
+  const parsed = parseOneTimeCode(formatOneTimeCode('user', newSecret(), pin), 'user');
   assert.ok(parsed.ok);
   assert.equal(parsed.value.pin, pin);
 });

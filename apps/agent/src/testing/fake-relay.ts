@@ -9,7 +9,7 @@ import {
   formatOneTimeCode,
   generateRelaySigningKey,
   mintServerCertificate,
-  newOneTimeSecret,
+  newSecret,
   SESSION_ID_PARAM,
   spkiPin,
   TokenIssuer,
@@ -119,7 +119,7 @@ export class FakeRelay {
 
   /** A one-time agent enrollment token (`a1.<secret>.<pin>`) this relay accepts once. */
   newEnrollmentToken(pin = this.pin): string {
-    const secret = newOneTimeSecret();
+    const secret = newSecret();
     this.enrollSecrets.add(secret);
     return formatOneTimeCode('agent', secret, pin);
   }

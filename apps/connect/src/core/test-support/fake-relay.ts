@@ -13,7 +13,7 @@ import {
   formatOneTimeCode,
   mintClientCertificate,
   mintServerCertificate,
-  newOneTimeSecret,
+  newSecret,
   peerCertificateThumbprint,
   spkiPin,
   sshFingerprint,
@@ -296,7 +296,7 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
     agentSessions,
     devices,
     enrollmentCode: (user) => {
-      const secret = newOneTimeSecret();
+      const secret = newSecret();
       codes.set(secret, user);
       return formatOneTimeCode('user', secret, pin);
     },
