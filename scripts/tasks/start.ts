@@ -1,8 +1,8 @@
 // `npm start`: the whole system on this machine with embedded defaults — a relay on
 // 127.0.0.1 (HTTPS with its own self-signed certificate), an agent enrolled as "demo-vm" on this
-// machine, a small web page on the VM's port 8888 for the forward demo, and a demo user with a
-// one-time enrollment code. Then it prints what to type next. State lives in .demo/ (ignored by
-// git) and survives restarts.
+// machine, a small web page on the VM's one allowed port (8888, or AIRLOCK_DEMO_APP_PORT) for
+// the forward demo, and a demo user with a one-time enrollment code. Then it prints what to type
+// next. State lives in .demo/ (ignored by git) and survives restarts.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,9 +14,9 @@ import { repoRoot } from './tools.js';
 
 const VM = 'demo-vm';
 const USER = 'demo';
-const DEMO_APP_PORT = 8888;
-const PORTS = [DEMO_APP_PORT, 2222];
-const relayPort = Number(process.env.AIRLOCK_RELAY_PORT ?? 7443);
+const relayPort = portFromEnv('AIRLOCK_RELAY_PORT', 7443);
+const DEMO_APP_PORT = portFromEnv('AIRLOCK_DEMO_APP_PORT', 8888);
+const PORTS = [DEMO_APP_PORT];
 const demo = join(repoRoot, '.demo');
 const connectHome = join(demo, 'connect');
 const agentState = join(demo, 'agent');
@@ -25,6 +25,22 @@ const log = pino({ level: process.env.AIRLOCK_LOG_LEVEL ?? 'warn' });
 function die(message: string): never {
   console.error(`npm start: ${message}`);
   process.exit(1);
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) die(`${name}=${text} is not a port number (1–65535).`);
+  return port;
+}
+
+/** A demo VM from an earlier start with other ports follows AIRLOCK_DEMO_APP_PORT (VM and grant). */
+async function alignDemoPorts(relay: Relay): Promise<void> {
+  const vm = await relay.store.vms.get(VM);
+  if (!vm || (vm.ports.length === PORTS.length && vm.ports.every((p, i) => p === PORTS[i]))) return;
+  const set = await relay.admin.setVmPorts('npm-start', VM, PORTS);
+  if (!set.ok) die(`could not set the demo VM's ports: ${set.error.message}`);
 }
 
 /** The demo VM exists and this machine's agent holds a credential for it (enrolled once, like a real VM). */
@@ -55,7 +71,8 @@ async function demoUser(relay: Relay): Promise<{ enrollCommand?: string }> {
     if (!created.ok) die(`could not create the demo user: ${created.error.message}`);
     command = created.value.enrollment.command;
   }
-  if (!(await relay.store.grants.get(USER, VM)))
+  const grant = await relay.store.grants.get(USER, VM);
+  if (!grant || grant.ports?.join() !== PORTS.join())
     await relay.admin.putGrant('npm-start', { user: USER, vm: VM, ports: PORTS });
   const devices = (await relay.store.devices.list({ user: USER })).filter((d) => !d.revokedAt);
   if (!command && devices.length === 0) {
@@ -87,10 +104,12 @@ try {
   });
 } catch (e) {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') die(`port ${relayPort} is in use; stop what uses it or set AIRLOCK_RELAY_PORT.`);
+  if (code === 'EADDRINUSE')
+    die(`port ${relayPort} is in use (another \`npm start\`?); stop what uses it or set AIRLOCK_RELAY_PORT.`);
   throw e;
 }
 await enrollDemoAgent(relay);
+await alignDemoPorts(relay);
 const agent = await startAgent(
   resolveAgentConfig({
     stateDir: agentState,
@@ -114,7 +133,7 @@ Airlock is running on this machine (Ctrl-C stops everything):
   relay   ${relay.url}   TLS pin ${relay.tls.pin}   (data in .demo/relay)
   agent   ${VM}  host key ${agent.hostKeyFingerprint}  (this machine plays the VM; ports ${PORTS.join(', ')})
   user    ${USER}  (Connect's files in .demo/connect)
-  app     ${app ? `http://127.0.0.1:${DEMO_APP_PORT} inside the "VM"` : `port ${DEMO_APP_PORT} was busy, no demo page`}
+  app     ${app ? `http://127.0.0.1:${DEMO_APP_PORT} inside the "VM"` : `port ${DEMO_APP_PORT} was busy, no demo page (set AIRLOCK_DEMO_APP_PORT)`}
   admin   ./airlock-relay --data-dir .demo/relay user list | session list | audit tail
 
 ${next}

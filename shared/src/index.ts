@@ -11,3 +11,4 @@ export * from './enrollment-code.js';
 export * from './admin-schemas.js';
 export * from './admin-tokens.js';
 export * from './tls/index.js';
+export * from './secret-input.js';

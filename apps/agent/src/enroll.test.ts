@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -145,15 +145,16 @@ describe('enrollAgent', () => {
   });
 });
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
     env: { PATH: process.env.PATH, HOME: root, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  child.stdin?.end(input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
@@ -181,6 +182,26 @@ describe('airlock-agent enroll (CLI)', () => {
       second.output().stderr,
       /^airlock-agent: .* already holds an agent enrollment .*use --force to replace it\n$/,
     );
+  });
+
+  test('the token can stay out of argv: from stdin or --token-file', async () => {
+    const viaStdin = runCli(
+      ['enroll', relay.httpsUrl, '--state-dir', freshDir()],
+      {},
+      `${relay.newEnrollmentToken()}\n`,
+    );
+    assert.equal(await viaStdin.exited, 0, viaStdin.output().stderr);
+    assert.match(viaStdin.output().stdout, /^enrolled VM lab-vm-01/);
+
+    const dir = freshDir();
+    const file = join(root, `token-${Date.now()}`);
+    writeFileSync(file, relay.newEnrollmentToken(), { mode: 0o600 });
+    const viaFile = runCli(['enroll', relay.httpsUrl, '--token-file', file, '--state-dir', dir]);
+    assert.equal(await viaFile.exited, 0, viaFile.output().stderr);
+
+    const empty = runCli(['enroll', relay.httpsUrl, '-', '--state-dir', freshDir()], {}, '');
+    assert.equal(await empty.exited, 2);
+    assert.match(empty.output().stderr, /^airlock-agent: no enrollment token in standard input\n$/);
   });
 
   test('a refused token exits 1 with a one-line message', async () => {

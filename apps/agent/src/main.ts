@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { readSecretLine } from '@airlock/shared';
 import { startAgent, AGENT_VERSION } from './agent.js';
 import { ConfigError, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { enrollAgent } from './enroll.js';
@@ -72,7 +73,12 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function enroll(relayUrl: string, token: string, opts: { stateDir?: string; force?: boolean }): Promise<void> {
+async function enroll(
+  relayUrl: string,
+  tokenArg: string | undefined,
+  opts: { stateDir?: string; force?: boolean; tokenFile?: string },
+): Promise<void> {
+  const token = await enrollmentTokenFrom(tokenArg, opts.tokenFile);
   const stateDir = opts.stateDir ?? defaultStateDir(process.env);
   const result = await enrollAgent({ relayUrl, token, stateDir, force: opts.force ?? false });
   if (!result.ok) fail(result.error.message, USAGE_ERRORS.has(result.error.code) ? 2 : 1);
@@ -81,6 +87,17 @@ async function enroll(relayUrl: string, token: string, opts: { stateDir?: string
     `enrolled VM ${e.vm} with ${e.relayUrl} (TLS pin ${e.relayPin}); state in ${stateDir}\n` +
       `start the agent: airlock-agent${opts.stateDir ? ` --state-dir ${stateDir}` : ''} [--config agent.json]\n`,
   );
+}
+
+/** argv is readable by every local user (`ps`); a file or stdin keeps the token out of it. */
+async function enrollmentTokenFrom(arg: string | undefined, file: string | undefined): Promise<string> {
+  if (arg !== undefined && file !== undefined)
+    fail('give the token either as an argument or with --token-file, not both');
+  if (arg !== undefined && arg !== '-') return arg;
+  if (file === undefined && process.stdin.isTTY) process.stderr.write('One-time agent enrollment token (a1.…): ');
+  const read = await readSecretLine(file !== undefined ? { file } : { stream: process.stdin }, 'enrollment token');
+  if (!read.ok) fail(read.error.message);
+  return read.value;
 }
 
 const program = new Command('airlock-agent')
@@ -107,7 +124,11 @@ program
   .command('enroll')
   .description("exchange a one-time agent enrollment token for this VM's credential and save it in the state dir")
   .argument('<relay-url>', 'the relay, e.g. https://relay.example.org:7443')
-  .argument('<token>', 'the one-time token from `airlock-relay vm add` (it carries the relay TLS pin)')
+  .argument(
+    '[token]',
+    'the one-time token from `airlock-relay vm add` (it carries the relay TLS pin); "-" or omitted: read from stdin',
+  )
+  .option('--token-file <file>', 'read the one-time token from this file')
   .option('--state-dir <dir>', 'where to keep the state (env AIRLOCK_AGENT_STATE_DIR)')
   .option('--force', 'replace an existing enrollment in the state dir')
   .action(enroll);

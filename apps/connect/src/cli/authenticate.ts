@@ -68,11 +68,37 @@ export async function loginInteractively(
   if (unlocked.value.source === 'keychain')
     prompter.info('unlocked your key with the password remembered on this device');
   const clientCert = await mintLoginCertificate(enrollment.user);
-  for (let attempt = 1; ; attempt++) {
+  let wrong = 0;
+  let reused: string | undefined;
+  for (let reuses = 0; ;) {
     const totp = await askTotpCode(prompter);
+    if (totp === reused) {
+      // Sending it again could only fail again: an askpass helper (or a person) repeats the
+      // code until the authenticator moves on, so wait for that instead.
+      if (++reuses > MAX_REUSED_CODE_WAITS)
+        throw new CliError('that authenticator code was already used', 'run `airlock login` with the next code');
+      const wait = secondsToNextTotpStep();
+      prompter.info(`that code was already used; waiting ${wait} s for the next one`);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+      continue;
+    }
     const res = await login({ enrollment, key: unlocked.value.key, totp, store: ctx.store, clientCert });
     if (res.ok) return res.value;
-    if (res.error.code !== 'totp_failed' || attempt === TOTP_TRIES) throw CliError.from(res.error);
+    if (res.error.code === 'totp_reused') {
+      reused = totp;
+      prompter.info(res.error.message);
+      continue;
+    }
+    if (res.error.code !== 'totp_failed' || ++wrong === TOTP_TRIES) throw CliError.from(res.error);
     prompter.info(`${res.error.message}; try again`);
   }
+}
+
+/** Times the same (already used) code is met again before giving up; each wait is one TOTP step. */
+const MAX_REUSED_CODE_WAITS = 2;
+const TOTP_STEP_SECONDS = 30;
+
+/** Seconds until the authenticator shows its next code (+1 for clocks a little behind). */
+function secondsToNextTotpStep(now = Date.now()): number {
+  return TOTP_STEP_SECONDS - (Math.floor(now / 1000) % TOTP_STEP_SECONDS) + 1;
 }

@@ -40,8 +40,9 @@ test('before enrolling: commands say to enroll; login no longer takes --relay/--
     assert.equal(vms.code, 255);
     assert.match(
       vms.stderr,
-      /^airlock: this device is not enrolled with a relay yet — enroll this device with `airlock enroll <relay-url> <code>`/,
+      /^airlock: this device is not enrolled with a relay yet \(nothing in (\S+); AIRLOCK_HOME sets the folder\) — enroll this device with `airlock enroll <relay-url> <code>`/,
     );
+    assert.ok(vms.stderr.includes(`nothing in ${fresh};`), 'names the folder it looked in');
     const old = await airlock(fresh, ['login', '--relay', relay.url, '--user', 'alice']);
     assert.equal(old.code, 2);
     assert.match(old.stderr, /no longer takes --relay or --user.*airlock enroll <relay-url> <code>/);
@@ -127,7 +128,7 @@ test('vms, exec, shell, sftp-stdio and refusals on the saved login (no terminal,
   assert.equal(sftp.stderr, '');
 
   assert.equal(offline.code, 255);
-  assert.match(offline.stderr, /^airlock: the agent of off-vm is not connected — the VM's agent is not connected/);
+  assert.match(offline.stderr, /^airlock: the agent of off-vm is not connected — start the VM or its agent, or ask an admin/);
 
   assert.equal(dropped.code, 255);
   assert.equal(dropped.stdout, 'partial\n');

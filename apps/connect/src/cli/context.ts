@@ -59,7 +59,7 @@ export class CliContext {
 
   /** This device's enrollment, or a clear error saying how to enroll. */
   async enrollment(): Promise<Enrollment> {
-    const e = enrollmentOf(await this.readConfig());
+    const e = enrollmentOf(await this.readConfig(), this.paths.home);
     if (!e.ok) throw CliError.from(e.error);
     return e.value;
   }

@@ -133,3 +133,44 @@ test('too many wrong codes void the enrollment: clear error, no key left behind'
     await rm(fresh, { recursive: true, force: true });
   }
 });
+
+test('the code can stay out of argv: asked without echo, from --code-file, or from stdin', TIMEOUT, async () => {
+  const asked = await mkdtemp(join(tmpdir(), 'airlock-enroll-ask-'));
+  const fromFile = await mkdtemp(join(tmpdir(), 'airlock-enroll-file-'));
+  try {
+    const secretCode = relay.enrollmentCode('carol');
+    const run = onPty(asked, ['enroll', relay.url, '--device-name', 'asked']);
+    await run.expect(/One-time enrollment code from your admin \(u1\.…\): /);
+    run.line(secretCode);
+    await choosePassword(run);
+    await run.expect(/Code from your authenticator app, to confirm: /);
+    run.line(code('carol'));
+    await run.expect(/enrolled this device \("asked", key SHA256:\S+\) as carol/);
+    assert.equal(await run.exit, 0, run.output);
+    assert.ok(!run.output.includes(secretCode), 'the code typed at the prompt is not echoed');
+
+    const file = join(fromFile, 'code.txt');
+    await writeFile(file, `\n${relay.enrollmentCode('dave')}\n`, { mode: 0o600 });
+    const viaFile = onPty(fromFile, ['enroll', relay.url, '--code-file', file, '--device-name', 'file']);
+    await choosePassword(viaFile);
+    await viaFile.expect(/Code from your authenticator app, to confirm: /);
+    viaFile.line(code('dave'));
+    await viaFile.expect(/enrolled this device \("file", key SHA256:\S+\) as dave/);
+    assert.equal(await viaFile.exit, 0, viaFile.output);
+
+    // Without a terminal, stdin is read: what it holds decides the answer.
+    const empty = await airlock(fromFile, ['enroll', relay.url], '');
+    assert.equal(empty.code, 255);
+    assert.match(empty.stderr, /no enrollment code in standard input — pass the code your admin gave you/);
+    const junk = await airlock(fromFile, ['enroll', relay.url, '-'], 'not-a-code\n');
+    assert.match(junk.stderr, /bad enrollment code/);
+    const both = await airlock(fromFile, ['enroll', relay.url, 'u1.x.y', '--code-file', file]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /either as an argument or with --code-file, not both/);
+    const missing = await airlock(fromFile, ['enroll', relay.url, '--code-file', join(fromFile, 'nope')]);
+    assert.match(missing.stderr, /cannot read the enrollment code from .*nope \(ENOENT\)/);
+  } finally {
+    await rm(asked, { recursive: true, force: true });
+    await rm(fromFile, { recursive: true, force: true });
+  }
+});

@@ -33,5 +33,7 @@ export class UsageError extends CliError {
 }
 
 export function formatCliError(e: CliError): string {
-  return `airlock: ${e.message}${e.hint ? ` — ${e.hint}` : ''}`;
+  // A relay message may already end in the same advice ("…; ask your admin"): say it once.
+  const hint = e.hint && !e.message.toLowerCase().includes(e.hint.toLowerCase()) ? ` — ${e.hint}` : '';
+  return `airlock: ${e.message}${hint}`;
 }

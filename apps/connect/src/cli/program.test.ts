@@ -25,6 +25,7 @@ function harness() {
 test('commands parse into handler calls; handler exit codes are returned', async () => {
   const h = harness();
   assert.equal(await h.main(['enroll', 'https://relay:7443', 'u1.x.y', '--device-name', 'my laptop', '--remember']), 0);
+  assert.equal(await h.main(['enroll', 'https://relay:7443', '--code-file', 'code.txt']), 0);
   assert.equal(await h.main(['login', '--remember']), 0);
   assert.equal(await h.main(['vms', '--json']), 0);
   assert.equal(await h.main(['key', 'show']), 0);
@@ -34,6 +35,7 @@ test('commands parse into handler calls; handler exit codes are returned', async
   assert.equal(await h.main(['sftp-stdio', 'demo-vm']), 0);
   assert.deepEqual(h.calls, [
     ['enroll', 'https://relay:7443', 'u1.x.y', { deviceName: 'my laptop', remember: true }],
+    ['enroll', 'https://relay:7443', undefined, { codeFile: 'code.txt' }],
     ['login', { remember: true }],
     ['vms', { json: true }],
     ['keyShow', {}],
@@ -77,7 +79,7 @@ test('usage errors exit 2 with one clear line and call nothing', async () => {
     [['exec', 'demo-vm'], /missing required argument 'command'/],
     [['exec', 'demo-vm', '--'], /no command given/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['enroll', 'https://relay:7443'], /missing required argument 'code'/],
+    [['enroll'], /missing required argument 'relay-url'/],
     [['key', 'generate'], /unknown command 'generate'/],
   ];
   for (const [argv, message] of cases) {

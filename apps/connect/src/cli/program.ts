@@ -17,7 +17,8 @@ export interface LoginOptions {
 
 /** What each command does once its arguments are parsed; each returns the process exit code. */
 export interface Handlers {
-  enroll(relayUrl: string, code: string, options: EnrollOptions): Promise<number>;
+  /** `code` undefined: read it from `--code-file`, stdin or the terminal (argv is visible in `ps`). */
+  enroll(relayUrl: string, code: string | undefined, options: EnrollOptions): Promise<number>;
   login(options: LoginOptions): Promise<number>;
   logout(): Promise<number>;
   keyShow(options: { json?: boolean }): Promise<number>;
@@ -67,12 +68,16 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
     .command('enroll')
     .description('enroll this device with a relay: new key, password, authenticator app')
     .argument('<relay-url>', 'the relay, e.g. https://relay.example.org:7443')
-    .argument('<code>', 'the one-time enrollment code from your admin (u1.…)')
+    .argument(
+      '[code]',
+      'the one-time enrollment code from your admin (u1.…); "-" reads it from stdin; omit it to be asked (other users can see arguments in `ps`)',
+    )
+    .option('--code-file <file>', 'read the one-time code from this file')
     .option('--device-name <name>', "how the relay lists this device (default: this computer's name)")
     .option('--remember', 'remember the password in the OS keychain on this device')
     .option('--force', "replace this device's existing enrollment and key")
     .option('--json', 'print the result as JSON')
-    .action((relayUrl: string, code: string, opts: EnrollOptions) =>
+    .action((relayUrl: string, code: string | undefined, opts: EnrollOptions) =>
       run(() => handlers().enroll(relayUrl, code, opts))(),
     );
 

@@ -51,8 +51,8 @@ export type SavedSession = z.infer<typeof SavedSession>;
 export type StoredTokenError = { code: 'not_logged_in'; message: string } | { code: 'token_expired'; message: string };
 export type EnrollmentError = { code: 'not_enrolled'; message: string };
 
-/** The enrollment in `config`, or what is missing from it. */
-export function enrollmentOf(config: ConnectConfig): Result<Enrollment, EnrollmentError> {
+/** The enrollment in `config` (read from the folder `home`), or what is missing from it. */
+export function enrollmentOf(config: ConnectConfig, home: string): Result<Enrollment, EnrollmentError> {
   const { relayUrl, relayPin, user, deviceId } = config;
   if (relayUrl && relayPin && user && deviceId)
     return ok({ relayUrl: normalizeRelayUrl(relayUrl), relayPin, user, deviceId });
@@ -62,9 +62,10 @@ export function enrollmentOf(config: ConnectConfig): Result<Enrollment, Enrollme
   return err({
     code: 'not_enrolled',
     message:
+      // Naming the folder tells apart "never enrolled" from "AIRLOCK_HOME points elsewhere".
       missing.length === 4
-        ? 'this device is not enrolled with a relay yet'
-        : `this device's enrollment is incomplete (config.json lacks ${missing.join(', ')})`,
+        ? `this device is not enrolled with a relay yet (nothing in ${home}; AIRLOCK_HOME sets the folder)`
+        : `this device's enrollment is incomplete (${home}/config.json lacks ${missing.join(', ')})`,
   });
 }
 

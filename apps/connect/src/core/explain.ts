@@ -40,13 +40,13 @@ export function nextStep(error: ConnectError): string | undefined {
       return 'this relay wants a newer Connect, or something between you and the relay strips TLS client certificates';
     case 'login_failed':
       return 'check that this device is still enrolled (ask your admin), or enroll it again';
-    case 'totp_failed':
-      return 'use the current code from your authenticator app, and check the clock on your phone';
     case 'user_disabled':
     case 'revoked':
       return 'ask your admin';
+    case 'totp_failed':
+    case 'totp_reused':
     case 'rate_limited':
-      // The relay's message already says how long to wait and whom to ask.
+      // The relay's message already says what to do (wait for the next code, ask an admin…).
       return undefined;
     case 'enrollment_code_rejected':
       return 'ask your admin for a new enrollment code';
@@ -58,7 +58,8 @@ export function nextStep(error: ConnectError): string | undefined {
       return 'run `airlock vms` to see the VMs you can reach';
     case 'vm_offline':
     case 'agent_unavailable':
-      return "the VM's agent is not connected to the relay; start the VM or its agent, or ask an admin";
+      // The message says the agent is not connected; this says what to do about it.
+      return 'start the VM or its agent, or ask an admin';
     case 'agent_refused':
       return 'ask an admin to check the agent log for this session id';
     case 'ticket_rejected':

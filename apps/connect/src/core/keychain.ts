@@ -25,7 +25,9 @@ let loaded: Promise<Result<KeytarLike, string>> | undefined;
 
 /** Loads keytar once; a missing or broken native module becomes a reason, not an exception. */
 export function loadKeytar(): Promise<Result<KeytarLike, string>> {
-  loaded ??= import('keytar').then(
+  // A specifier held in a variable: keytar is optional, so the type-check must not need it installed.
+  const specifier: string = 'keytar';
+  loaded ??= import(specifier).then(
     (m) => {
       const k = ((m as { default?: KeytarLike }).default ?? m) as KeytarLike;
       return typeof k.setPassword === 'function' ? ok(k) : err('the keytar module has no setPassword');

@@ -31,6 +31,8 @@ const PASSTHROUGH = [
   'certificate_mismatch',
   'login_failed',
   'totp_failed',
+  /** A right code used a second time: not a guess, so the relay does not count it (wait for the next). */
+  'totp_reused',
   'user_disabled',
   'enrollment_code_rejected',
   'vm_not_found',

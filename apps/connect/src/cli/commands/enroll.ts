@@ -1,8 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
-import { DeviceName, writeFileAtomic, type EnrollBeginResponse } from '@airlock/shared';
+import { DeviceName, readSecretLine, writeFileAtomic, type EnrollBeginResponse } from '@airlock/shared';
 import { enrollmentOf } from '../../core/config-store.js';
 import { defaultDeviceName, DeviceEnrollment, generateDeviceKey, parseEnrollmentInput } from '../../core/enroll.js';
-import { confirmNewPassword, type Prompter } from '../../core/prompter.js';
+import { confirmNewPassword, promptFailure, type Prompter } from '../../core/prompter.js';
 import { renderTotpSetup } from '../../core/totp-display.js';
 import { UserKeyVault } from '../../core/user-key-vault.js';
 import { askTotpCode, keychainFor, promptError } from '../authenticate.js';
@@ -10,6 +10,7 @@ import type { CliContext } from '../context.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 
 export interface EnrollOptions {
+  codeFile?: string;
   deviceName?: string;
   remember?: boolean;
   force?: boolean;
@@ -25,7 +26,13 @@ const MAX_CODE_TRIES = 10;
  * authenticator (TOTP) set up or confirmed. Nothing is sent before the password is chosen, since
  * the relay uses up the code on the first request.
  */
-export async function enrollCommand(ctx: CliContext, relayUrl: string, code: string, opts: EnrollOptions) {
+export async function enrollCommand(
+  ctx: CliContext,
+  relayUrl: string,
+  codeArg: string | undefined,
+  opts: EnrollOptions,
+) {
+  const code = await enrollmentCodeFrom(ctx.prompter, codeArg, opts.codeFile);
   const target = parseEnrollmentInput(relayUrl, code);
   if (!target.ok) throw CliError.from(target.error);
   const deviceName = opts.deviceName ?? defaultDeviceName();
@@ -34,7 +41,7 @@ export async function enrollCommand(ctx: CliContext, relayUrl: string, code: str
     throw new UsageError(`bad device name "${deviceName}": ${validName.error.issues[0]?.message}`);
 
   const config = await ctx.readConfig();
-  const existing = enrollmentOf(config);
+  const existing = enrollmentOf(config, ctx.paths.home);
   const keyExists = await ctx.keys.exists();
   if (!opts.force && (existing.ok || keyExists))
     throw new CliError(
@@ -114,6 +121,26 @@ async function enrollWith(
         'next: `airlock login`\n',
     );
   return EXIT.ok;
+}
+
+/**
+ * The one-time code: from argv, `-` (stdin), `--code-file`, or asked on the terminal without
+ * echo. Only argv exposes it to other local users (`ps`), so the others are what the README shows.
+ */
+async function enrollmentCodeFrom(prompter: Prompter, arg: string | undefined, file: string | undefined) {
+  if (arg !== undefined && file !== undefined)
+    throw new UsageError('give the code either as an argument or with --code-file, not both');
+  if (arg !== undefined && arg !== '-') return arg;
+  if (arg === '-' || file !== undefined || !process.stdin.isTTY) {
+    const read = await readSecretLine(file !== undefined ? { file } : { stream: process.stdin }, 'enrollment code');
+    if (!read.ok) throw new CliError(read.error.message, 'pass the code your admin gave you (it starts with u1.)');
+    return read.value;
+  }
+  try {
+    return (await prompter.password('One-time enrollment code from your admin (u1.…): ')).replace(/\s+/g, '');
+  } catch (e) {
+    throw promptError(promptFailure(e));
+  }
 }
 
 /** Shows the new authenticator secret (or asks for the existing one's code) and confirms a code; the device id. */
