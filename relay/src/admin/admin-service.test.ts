@@ -284,7 +284,9 @@ test('API clients: secret shown once and stored hashed; authenticate, scope subs
   assert.ok(!wide.ok);
   assert.equal(wide.error.code, 'invalid_scope');
   assert.match(wide.error.message, /users\.write/);
-  const wrong = await service.authenticateClient(client.clientId, clientSecret.slice(0, -1) + 'A', undefined);
+  // The last character changed (to one it was not: a fixed 'A' was the same secret 1 time in 64).
+  const wrongSecret = clientSecret.slice(0, -1) + (clientSecret.endsWith('A') ? 'B' : 'A');
+  const wrong = await service.authenticateClient(client.clientId, wrongSecret, undefined);
   assert.deepEqual(!wrong.ok && wrong.error.code, 'invalid_client');
   const unknown = await service.authenticateClient('ac_' + 'x'.repeat(22), clientSecret, undefined);
   assert.deepEqual(!unknown.ok && unknown.error.code, 'invalid_client');
