@@ -1,7 +1,9 @@
 // Token lifetime and brute force, through the real CLI against a real relay.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { join } from 'node:path';
 import { startSystem, type System } from './harness.js';
+import { relayCli } from './support/relay-cli.js';
 
 let sys: System;
 before(async () => {
@@ -50,6 +52,23 @@ test('guessing TOTP codes locks the account; the right code is then refused with
   assert.match(locked.stderr, /too many failed logins for "alice"; the account is locked for 15 min/);
   const after = await sys.relay.store.audit.query({ type: 'login.failure', actor: 'user:alice' });
   assert.ok(after.some((e) => e.data.reason === 'locked out'));
+});
+
+test('an admin unlocks the account with airlock-relay (another process); the running relay honours it at once', async () => {
+  const dataDir = join(sys.dir, 'relay');
+  const listed = await relayCli(dataDir, ['user', 'list', '--json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  const alice = (JSON.parse(listed.stdout) as { name: string; lockedUntil?: string }[]).find((u) => u.name === 'alice');
+  assert.ok(alice?.lockedUntil, 'user list shows the lock');
+  const unlock = await relayCli(dataDir, ['user', 'unlock', 'alice']);
+  assert.equal(unlock.code, 0, unlock.stderr);
+  assert.match(unlock.stdout, /user "alice" unlocked; they can log in again now/);
+  const login = await sys.cli(['login']);
+  assert.equal(login.code, 0, login.stderr);
+  const [entry] = await sys.relay.store.audit.query({ type: 'admin.user.unlock', descending: true, limit: 1 });
+  assert.equal(entry?.outcome, 'success');
+  assert.match(entry?.actor ?? '', /^cli:/);
+  assert.equal(entry?.data.wasLocked, true);
 });
 
 async function readSession(): Promise<string> {

@@ -3,10 +3,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
-import { describeZodError } from '@airlock/shared';
+import { curlPin, describeZodError, endQuietlyWhenReaderGoes } from '@airlock/shared';
 import { registerAuditCommands } from './audit/audit-commands.js';
 import { registerAccessCommands } from './admin/cli-access.js';
-import { CliError, dataDirOf, defaultIo, storePathOf, withStoreOnly, type CliIo } from './admin/cli-context.js';
+import { CliError, dataDirOf, defaultIo, withStoreOnly, type CliIo } from './admin/cli-context.js';
 import { registerUserCommands } from './admin/cli-users.js';
 import { registerVmCommands } from './admin/cli-vms.js';
 
@@ -37,9 +37,10 @@ function registerServe(program: Command, io: CliIo): void {
         cmd: Command,
       ) => {
         // Loaded here so the admin commands do not pay for the whole relay at start-up.
-        const [{ createRelayLogger }, { createRelay }] = await Promise.all([
+        const [{ createRelayLogger }, { createRelay }, { DataDirInUseError }] = await Promise.all([
           import('./logger.js'),
           import('./relay.js'),
+          import('./data-dir-lock.js'),
         ]);
         const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
         const level = levels.find((l) => l === opts.logLevel);
@@ -66,6 +67,11 @@ function registerServe(program: Command, io: CliIo): void {
           logger: createRelayLogger(level),
         }).catch((e: NodeJS.ErrnoException & { issues?: unknown }) => {
           if (e instanceof ZodError) throw new CliError(`bad relay configuration: ${describeZodError(e)}`);
+          if (e instanceof DataDirInUseError)
+            throw new CliError(
+              e.message,
+              'one relay per data dir: use the running one, or stop it first (a second one would fight it for the same agents)',
+            );
           if (e.code === 'EADDRINUSE')
             throw new CliError(
               `port ${opts.port} on ${opts.host} is already in use`,
@@ -75,8 +81,10 @@ function registerServe(program: Command, io: CliIo): void {
             throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
           throw e;
         });
+        // From here on a lost log stream means a relay its supervisor should restart, not a finished command.
+        endQuietlyWhenReaderGoes({ exitCode: 1 });
         io.err(`airlock-relay listening on ${relay.url}`);
-        io.err(`TLS pin: ${relay.tls.pin}`);
+        io.err(`TLS pin: ${curlPin(relay.tls.pin)}   (as curl --pinnedpubkey takes it)`);
         if (relay.publicKeyPath) io.err(`relay public key: ${relay.publicKeyPath}`);
         const stop = () => void relay.close().then(() => process.exit(0));
         process.once('SIGINT', stop);
@@ -137,15 +145,20 @@ export function buildProgram(io: CliIo = defaultIo()): Command {
     program,
     async () => {
       const dataDir = dataDirOf(program);
-      return { store: await withStoreOnly(storePathOf(dataDir)), dataDir };
+      return { store: await withStoreOnly(dataDir, io), dataDir };
     },
     { out: io.out, err: io.err },
   );
   return program;
 }
 
-/** Runs the CLI; returns the exit code: 0 done, 1 refused or failed (one line + hint), 2 usage. */
-export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+/**
+ * Runs the CLI; returns the exit code: 0 done, 1 refused or failed (one line + hint), 2 usage.
+ * Without `io` (a real process) it writes to stdout/stderr and ends quietly when their reader goes.
+ */
+export async function main(argv: string[], given?: CliIo): Promise<number> {
+  if (!given) endQuietlyWhenReaderGoes();
+  const io = given ?? defaultIo();
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });

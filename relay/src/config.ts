@@ -89,8 +89,16 @@ export const RelayConfig = z
       .default(15 * 60),
     /** Unauthenticated requests (challenges, enrollment, token) per source address per minute. */
     unauthenticatedRequestsPerMinute: z.number().int().positive().default(120),
-    /** Refused WebSocket upgrades per source address per minute before its upgrades are refused outright. */
+    /**
+     * Refused WebSocket upgrades per source address per minute before its upgrades are refused
+     * outright; also how many refused access tokens per source and minute are audited one by one.
+     */
     refusedUpgradesPerMinute: z.number().int().positive().default(60),
+    /**
+     * Refusals an agent may report per minute (its VM's budget, with a burst of as many) that
+     * reach the audit log; past it they are counted and summed up in one entry.
+     */
+    agentReportsPerMinute: z.number().int().positive().default(60),
     /** Where audit entries are pushed, one way, at least once. */
     auditSinks: AuditSinksConfig,
   })

@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   generateRelaySigningKey,
   mintServerCertificate,
+  curlPin,
   spkiPin,
-  writeFileAtomic,
   type RelaySigningKey,
 } from '@airlock/shared';
 import type { RelayConfig } from './config.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { openSqliteStore } from './store/sqlite-store.js';
@@ -16,27 +16,6 @@ import type { RelayStore } from './store/types.js';
 import { loadOrCreateRelayTls, loadRelayTlsFromFiles } from './tls.js';
 
 export const STORE_FILE = 'relay.db';
-/** Where the running relay says how it is reached: `{ publicUrl, tlsCertFile }` (not secret). */
-export const SERVED_AT_FILE = 'served-at.json';
-
-export async function writeServedAt(dataDir: string, publicUrl: string, tlsCertFile?: string): Promise<void> {
-  const body = JSON.stringify({ publicUrl, ...(tlsCertFile ? { tlsCertFile } : {}) }, null, 2) + '\n';
-  await writeFileAtomic(join(dataDir, SERVED_AT_FILE), body, 0o644);
-}
-
-/** What the last relay started on this data dir said about itself, if anything readable. */
-export function readServedAt(dataDir: string): { publicUrl?: string; tlsCertFile?: string } {
-  try {
-    const parsed = JSON.parse(readFileSync(join(dataDir, SERVED_AT_FILE), 'utf8')) as Record<string, unknown>;
-    return {
-      ...(typeof parsed.publicUrl === 'string' ? { publicUrl: parsed.publicUrl } : {}),
-      ...(typeof parsed.tlsCertFile === 'string' ? { tlsCertFile: parsed.tlsCertFile } : {}),
-    };
-  } catch {
-    return {};
-  }
-}
-
 export interface RelayTls {
   certPem: string;
   keyPem: string;
@@ -46,6 +25,8 @@ export interface RelayTls {
 }
 
 export interface RelayState {
+  /** Lets another relay start on the data dir (call once the store is closed). */
+  releaseDataDir(): void;
   store: RelayStore;
   signingKey: RelaySigningKey;
   publicKeyPath?: string;
@@ -62,8 +43,24 @@ export async function openRelayState(
   given: { store?: RelayStore; signingKey?: RelaySigningKey },
 ): Promise<RelayState> {
   const dataDir = config.dataDir;
-  if (dataDir) await prepareDataDir(dataDir, logger);
+  if (!dataDir) return { ...(await openState(config, logger, given)), releaseDataDir: () => {} };
+  await prepareDataDir(dataDir, logger);
+  // Before anything in the dir is read or written: a second relay must not even mint a key.
+  const lock = lockDataDir(dataDir);
+  try {
+    return { ...(await openState(config, logger, given)), releaseDataDir: () => lock.release() };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
 
+async function openState(
+  config: RelayConfig,
+  logger: Logger,
+  given: { store?: RelayStore; signingKey?: RelaySigningKey },
+): Promise<Omit<RelayState, 'releaseDataDir'>> {
+  const dataDir = config.dataDir;
   let signingKey = given.signingKey;
   let publicKeyPath: string | undefined;
   if (!signingKey && dataDir) {
@@ -83,7 +80,7 @@ export async function openRelayState(
     const hostnames = [config.host, ...config.tlsHostnames, ...(publicHost ? [publicHost] : [])];
     const loaded = await loadOrCreateRelayTls(dataDir, { hostnames });
     if (loaded.created)
-      logger.info({ certPath: loaded.certPath, pin: loaded.pin }, 'minted a self-signed TLS certificate');
+      logger.info({ certPath: loaded.certPath, pin: curlPin(loaded.pin) }, 'minted a self-signed TLS certificate');
     tls = { certPem: loaded.certPem, keyPem: loaded.keyPem, pin: loaded.pin, certPath: loaded.certPath };
   } else {
     const minted = await mintServerCertificate({

@@ -31,7 +31,7 @@ test('with a data dir the relay keeps its signing key, TLS key and store (0600) 
   assert.equal((await second.store.users.get('kept'))?.name, 'kept');
 });
 
-test('a data dir that group or others can write to is made private (0700) on open, and the relay says so', async (t) => {
+test('a data dir that group or others can read or write is made private (0700) on open, and the relay says so', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-relay-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const lines: string[] = [];
@@ -39,18 +39,22 @@ test('a data dir that group or others can write to is made private (0700) on ope
   const logger = createRelayLogger('info', sink);
   const changed = () => lines.map((l) => JSON.parse(l)).filter((l) => /changed its mode to 0700/.test(l.msg));
 
-  await chmod(dir, 0o750);
+  await chmod(dir, 0o700);
   await (await createRelay({ config: { port: 0, dataDir: dir }, logger })).close();
-  assert.equal((await stat(dir)).mode & 0o777, 0o750, 'a dir only its owner can write to is left alone');
-  assert.deepEqual(changed(), []);
+  assert.deepEqual(changed(), [], 'a private dir is left alone');
 
-  await chmod(dir, 0o777);
-  const relay = await createRelay({ config: { port: 0, dataDir: dir }, logger });
-  t.after(() => relay.close());
-  assert.equal((await stat(dir)).mode & 0o777, 0o700);
-  assert.equal(changed().length, 1, 'the change is logged');
-  assert.equal(changed()[0].dataDir, dir);
-  assert.equal(changed()[0].oldMode, '0777');
+  for (const [mode, text] of [
+    [0o755, '0755'],
+    [0o777, '0777'],
+    [0o750, '0750'],
+  ] as const) {
+    await chmod(dir, mode);
+    await (await createRelay({ config: { port: 0, dataDir: dir }, logger })).close();
+    assert.equal((await stat(dir)).mode & 0o777, 0o700, `${text} became 0700`);
+    assert.equal(changed().at(-1).dataDir, dir);
+    assert.equal(changed().at(-1).oldMode, text, 'the change is logged');
+  }
+  assert.equal(changed().length, 3);
 });
 
 test('an invalid config is rejected with the field named', async () => {

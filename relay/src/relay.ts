@@ -11,10 +11,12 @@ import {
   TICKET_TTL_SECONDS,
   TicketVerifier,
   TokenIssuer,
+  curlPin,
   type RelaySigningKey,
 } from '@airlock/shared';
 import { AdminService } from './admin/admin-service.js';
 import { createAdminRouter } from './admin/admin-routes.js';
+import { RefusalAuditBudget } from './audit/refusal-budget.js';
 import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
 import { createApiApp } from './control/api-routes.js';
@@ -24,6 +26,7 @@ import { sourceAddress } from './control/request-source.js';
 import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
 import { runAgentControl } from './data/agent-control.js';
+import { AgentReportBudget } from './data/agent-reports.js';
 import { Heartbeat } from './data/heartbeat.js';
 import { refuseUpgrade } from './data/http-refusal.js';
 import type { DataPlaneObserver, SessionSnapshot } from './data/observer.js';
@@ -31,7 +34,8 @@ import { SessionPairer } from './data/session-pairer.js';
 import { combineObservers, sessionRecorder } from './data/session-recorder.js';
 import { createUpgradeHandler } from './data/upgrade-router.js';
 import { createRelayLogger } from './logger.js';
-import { openRelayState, writeServedAt, type RelayTls } from './relay-state.js';
+import { openRelayState, type RelayTls } from './relay-state.js';
+import { writeServedAt } from './served-at.js';
 import { publicKeyPemOf } from './signing-key.js';
 import type { RelayStore } from './store/types.js';
 
@@ -87,11 +91,18 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const state = await openRelayState(config, logger, options);
   const { store, signingKey, tls } = state;
   const publicKeyPem = publicKeyPemOf(signingKey);
-  const audit = await openAuditTrail({ store, config, signingKey, logger });
+  /** A relay that could not start must not keep the data dir (or the store) from the next one. */
+  const abandon = async (error: unknown): Promise<never> => {
+    if (!options.store) await store.close();
+    state.releaseDataDir();
+    throw error;
+  };
+  const audit = await openAuditTrail({ store, config, signingKey, logger }).catch(abandon);
 
   const issuer = new TokenIssuer(signingKey.privateKey, now);
   const heartbeat = new Heartbeat(config.pingIntervalMs);
   const registry = new AgentRegistry();
+  const reportBudget = new AgentReportBudget(config.agentReportsPerMinute, now);
   const pairer = new SessionPairer({
     unpairedTimeoutMs: config.unpairedTimeoutMs,
     pendingTtlMs: TICKET_TTL_SECONDS * 1000 + 5000,
@@ -138,6 +149,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         logger,
         audit,
         registerTimeoutMs: config.agentRegisterTimeoutMs,
+        sessions: store.sessions,
+        reportBudget,
       }),
   });
   server.on('upgrade', (req, socket, head) => {
@@ -153,13 +166,25 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    heartbeat.close();
+    await audit.close();
+    return abandon(error);
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `https://${hostForUrl}:${port}`;
   const publicUrl = config.publicUrl ?? url;
-  // The admin CLI reads this so the codes it prints name the URL and certificate this relay serves.
-  if (config.dataDir) await writeServedAt(config.dataDir, publicUrl, state.tls.certPath);
+  // The admin CLI reads this so the codes it prints name the URL and certificate this relay
+  // serves; a relay refused the data dir reads it to name the process that holds it.
+  if (config.dataDir)
+    await writeServedAt(config.dataDir, {
+      pid: process.pid,
+      url,
+      publicUrl,
+      startedAt: new Date().toISOString(),
+      ...(state.tls.certPath ? { tlsCertFile: state.tls.certPath } : {}),
+    });
 
   const admin = new AdminService({
     store,
@@ -169,7 +194,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     agentTokenTtlMs: config.enrollmentCodeTtlSeconds * 1000,
     now: () => new Date(now()),
   });
-  const limits = new LoginLimits(config, now);
+  const limits = new LoginLimits(config, store.loginLockouts, now);
   const adminRouter = createAdminRouter({
     service: admin,
     store,
@@ -197,6 +222,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     issuer,
     accessTokens: new AccessTokenVerifier(signingKey.publicKey, now),
     limits,
+    refusals: new RefusalAuditBudget(audit, config.refusedUpgradesPerMinute, now),
     logger,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     maxPendingChallenges: config.maxPendingChallenges,
@@ -209,7 +235,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   server.on('request', app);
   const guard = new SessionGuard({ store, pairer, registry, audit, logger, intervalMs: config.revocationCheckMs, now });
   guard.start();
-  logger.info({ url, publicUrl, tlsPin: tls.pin, publicKeyPath: state.publicKeyPath }, 'relay listening');
+  logger.info({ url, publicUrl, tlsPin: curlPin(tls.pin), publicKeyPath: state.publicKeyPath }, 'relay listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -232,6 +258,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       await new Promise((r) => setImmediate(r));
       await audit.close();
       if (!options.store) await store.close();
+      state.releaseDataDir();
       logger.info('relay stopped');
     })());
 

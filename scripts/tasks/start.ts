@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import pino from 'pino';
 import { enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
-import { createRelay, type Relay } from '@airlock/relay';
+import { DataDirInUseError, createRelay, type Relay } from '@airlock/relay';
+import { curlPin } from '@airlock/shared';
 import { bundlePrograms } from './bundle.js';
 import { repoRoot } from './tools.js';
 
@@ -104,8 +105,9 @@ try {
   });
 } catch (e) {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE')
-    die(`port ${relayPort} is in use (another \`npm start\`?); stop what uses it or set AIRLOCK_RELAY_PORT.`);
+  if (e instanceof DataDirInUseError)
+    die(`Airlock is already running here: ${e.message}. Use that one, or stop it first (Ctrl-C in its terminal).`);
+  if (code === 'EADDRINUSE') die(`port ${relayPort} is in use; stop what uses it or set AIRLOCK_RELAY_PORT.`);
   throw e;
 }
 await enrollDemoAgent(relay);
@@ -130,7 +132,7 @@ const next = user.enrollCommand
   ./airlock login`;
 console.log(`
 Airlock is running on this machine (Ctrl-C stops everything):
-  relay   ${relay.url}   TLS pin ${relay.tls.pin}   (data in .demo/relay)
+  relay   ${relay.url}   TLS pin ${curlPin(relay.tls.pin)}   (data in .demo/relay)
   agent   ${VM}  host key ${agent.hostKeyFingerprint}  (this machine plays the VM; ports ${PORTS.join(', ')})
   user    ${USER}  (Connect's files in .demo/connect)
   app     ${app ? `http://127.0.0.1:${DEMO_APP_PORT} inside the "VM"` : `port ${DEMO_APP_PORT} was busy, no demo page (set AIRLOCK_DEMO_APP_PORT)`}

@@ -7,13 +7,19 @@ import { Port, SessionId, UserName, VmId } from './schemas.js';
  * with a message naming the field before anything touches the store.
  */
 
-/** `admin` implies every other scope. */
+/**
+ * `admin` implies every other scope. Grants have scopes of their own: who may reach which VM is
+ * a separate power from registering VMs (a provisioning system that adds VMs must not be able to
+ * grant itself, or anyone, access to them).
+ */
 export const ADMIN_SCOPES = [
   'admin',
   'users.read',
   'users.write',
   'vms.read',
   'vms.write',
+  'grants.read',
+  'grants.write',
   'sessions.read',
   'sessions.write',
   'audit.read',
@@ -116,6 +122,8 @@ export interface AdminUser {
   totpConfirmed: boolean;
   /** Devices not revoked. */
   devices: number;
+  /** Present while too many failed logins lock the user out (`airlock-relay user unlock` lifts it). */
+  lockedUntil?: string;
 }
 export interface AdminDevice {
   id: string;

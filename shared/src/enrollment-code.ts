@@ -16,7 +16,7 @@ const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
 export interface ParsedOneTimeCode {
   kind: OneTimeCodeKind;
   secret: string;
-  /** `sha256/<base64>` (the format `curl --pinnedpubkey` and the relay's banner use). */
+  /** `sha256/<base64>`, the stored form (people are shown `curlPin`'s `sha256//<base64>`). */
   pin: string;
 }
 

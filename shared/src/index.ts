@@ -6,6 +6,7 @@ export * from './fingerprint.js';
 export * from './signed-tokens.js';
 export * from './logger.js';
 export * from './files.js';
+export * from './broken-pipe.js';
 export * from './secrets.js';
 export * from './enrollment-code.js';
 export * from './admin-schemas.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { readSecretLine } from '@airlock/shared';
+import { endQuietlyWhenReaderGoes, readSecretLine } from '@airlock/shared';
 import { startAgent, AGENT_VERSION } from './agent.js';
 import { ConfigError, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { enrollAgent } from './enroll.js';
@@ -34,6 +34,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 const USAGE_ERRORS = new Set(['bad-url', 'bad-token', 'already-enrolled', 'state-dir']);
 
 async function run(opts: { config?: string; stateDir?: string }): Promise<void> {
+  endQuietlyWhenReaderGoes({ exitCode: 1 }); // a daemon without its log stream: let the supervisor restart it
   const file = opts.config ? readConfigFile(opts.config) : {};
   const input = mergeConfigInput(file, takeConfigFromEnv(process.env));
   if (opts.stateDir) input.stateDir = opts.stateDir;
@@ -99,6 +100,9 @@ async function enrollmentTokenFrom(arg: string | undefined, file: string | undef
   if (!read.ok) fail(read.error.message);
   return read.value;
 }
+
+// A reader that goes away (`airlock-agent … | head`) ends the program quietly, not with a stack trace.
+endQuietlyWhenReaderGoes();
 
 const program = new Command('airlock-agent')
   .description('Airlock VM agent: dials out to the relay and serves end-to-end encrypted sessions')

@@ -170,6 +170,58 @@ test('a call outside the token’s scopes is 403 insufficient_scope naming the s
   assert.equal((await api.call('POST', '/users', { token: root.token, body: { name: 'bob' } })).status, 201);
 });
 
+test('vms.write does not grant access: grants need grants.write (and grants.read to list them)', async (t) => {
+  const api = await startApi(t);
+  assert.ok((await api.fx.service.createUser('cli:test', 'bob')).ok);
+  const vms = await api.clientWith(['vms.read', 'vms.write']);
+  assert.equal((await api.call('POST', '/vms', { token: vms.token, body: { id: 'lab-vm', ports: [22] } })).status, 201);
+  const grant = { user: 'bob', vm: 'lab-vm' };
+  for (const [method, path, body, needed] of [
+    ['PUT', '/grants', grant, 'grants.write'],
+    ['DELETE', '/grants?user=bob&vm=lab-vm', undefined, 'grants.write'],
+    ['GET', '/grants', undefined, 'grants.read'],
+  ] as const) {
+    const denied = await api.call(method, path, { token: vms.token, ...(body ? { body } : {}) });
+    assert.equal(denied.status, 403, `${method} ${path}`);
+    assert.equal(denied.body.error.code, 'insufficient_scope');
+    assert.match(denied.body.error.message, new RegExp(`"${needed.replace('.', '\\.')}"`));
+  }
+  assert.equal(await api.fx.store.grants.get('bob', 'lab-vm'), undefined, 'no grant was made');
+  const denials = (await api.fx.entries()).filter((e) => e.type === 'admin.denied').map((e) => e.data.needed);
+  assert.deepEqual(denials, ['grants.write', 'grants.write', 'grants.read']);
+
+  const granter = await api.clientWith(['grants.read', 'grants.write']);
+  const put = await api.call('PUT', '/grants', {
+    token: granter.token,
+    body: { ...grant, expiresAt: '2031-01-01T00:00:00Z' },
+  });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal((await api.call('GET', '/grants?user=bob', { token: granter.token })).body.grants.length, 1);
+  assert.equal((await api.call('DELETE', '/grants?user=bob&vm=lab-vm', { token: granter.token })).status, 204);
+  // Granting is not managing VMs.
+  assert.equal((await api.call('POST', '/vms', { token: granter.token, body: { id: 'x-vm', ports: [] } })).status, 403);
+});
+
+test('users.write unlocks a user over REST; users.read may not', async (t) => {
+  const api = await startApi(t);
+  assert.ok((await api.fx.service.createUser('cli:test', 'bob')).ok);
+  const policy = { maxFailures: 1, windowMs: 60_000, lockoutMs: 900_000 };
+  await api.fx.store.loginLockouts.recordFailure('bob', api.fx.clock.now(), policy);
+  const reader = await api.clientWith(['users.read']);
+  assert.ok((await api.call('GET', '/users/bob', { token: reader.token })).body.user.lockedUntil);
+  const denied = await api.call('POST', '/users/bob/unlock', { token: reader.token });
+  assert.equal(denied.status, 403);
+  assert.match(denied.body.error.message, /"users\.write"/);
+  const writer = await api.clientWith(['users.write']);
+  const r = await api.call('POST', '/users/bob/unlock', { token: writer.token });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.wasLocked, true);
+  assert.equal(await api.fx.store.loginLockouts.lockedUntil('bob', api.fx.clock.now()), undefined);
+  assert.equal((await api.call('POST', '/users/nobody/unlock', { token: writer.token })).status, 404);
+  const audited = (await api.fx.entries()).find((e) => e.type === 'admin.user.unlock' && e.outcome === 'success')!;
+  assert.equal(audited.actor, `client:${writer.clientId}`);
+});
+
 test('a revoked client is refused at once although its token has not expired', async (t) => {
   const api = await startApi(t);
   const admin = await api.clientWith(['admin']);

@@ -109,6 +109,9 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   r.post('/users/:name/enable', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.enableUser(actor(res), name(req))));
   });
+  r.post('/users/:name/unlock', scope('users.write'), async (req, res) => {
+    res.json(unwrap(await service.unlockUser(actor(res), name(req))));
+  });
   r.post('/users/:name/revoke', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.revokeUser(actor(res), name(req))));
   });
@@ -144,18 +147,18 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     res.json(unwrap(await service.revokeAgentCredential(actor(res), uuid(req))));
   });
 
-  // --- grants (who may reach which VM: part of a VM's access, hence the vms scopes) ---
-  r.get('/grants', scope('vms.read'), async (req, res) => {
+  // --- grants (who may reach which VM: a power of its own, not part of managing VMs) ---
+  r.get('/grants', scope('grants.read'), async (req, res) => {
     const q = parse(GrantsQuery, req.query, 'query');
     res.json({
       grants: await service.listGrants({ ...(q.user ? { user: q.user } : {}), ...(q.vm ? { vm: q.vm } : {}) }),
     });
   });
-  r.put('/grants', scope('vms.write'), async (req, res) => {
+  r.put('/grants', scope('grants.write'), async (req, res) => {
     const body = parse(PutGrantBody, req.body, 'body');
     res.json(unwrap(await service.putGrant(actor(res), body)));
   });
-  r.delete('/grants', scope('vms.write'), async (req, res) => {
+  r.delete('/grants', scope('grants.write'), async (req, res) => {
     // DELETE bodies are unusual; `?user=&vm=` is the documented form, a JSON body also works.
     const fromQuery = Object.keys(req.query as object).length > 0;
     const q = parse(DeleteGrantQuery, fromQuery ? req.query : req.body, fromQuery ? 'query' : 'body');

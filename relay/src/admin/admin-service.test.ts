@@ -284,7 +284,9 @@ test('API clients: secret shown once and stored hashed; authenticate, scope subs
   assert.ok(!wide.ok);
   assert.equal(wide.error.code, 'invalid_scope');
   assert.match(wide.error.message, /users\.write/);
-  const wrong = await service.authenticateClient(client.clientId, clientSecret.slice(0, -1) + 'A', undefined);
+  // The last character changed (to one it was not: a fixed 'A' was the same secret 1 time in 64).
+  const wrongSecret = clientSecret.slice(0, -1) + (clientSecret.endsWith('A') ? 'B' : 'A');
+  const wrong = await service.authenticateClient(client.clientId, wrongSecret, undefined);
   assert.deepEqual(!wrong.ok && wrong.error.code, 'invalid_client');
   const unknown = await service.authenticateClient('ac_' + 'x'.repeat(22), clientSecret, undefined);
   assert.deepEqual(!unknown.ok && unknown.error.code, 'invalid_client');
@@ -309,4 +311,39 @@ test('API clients: secret shown once and stored hashed; authenticate, scope subs
     ],
   );
   assert.ok(!JSON.stringify(await entries()).includes(clientSecret));
+});
+
+test('unlockUser lifts a login lockout, shows in listUsers while it lasts, and is audited', async (t) => {
+  const { service, store, clock, entries } = await adminFixture(t);
+  assert.ok((await service.createUser(CLI, 'bob')).ok);
+  const policy = { maxFailures: 2, windowMs: 60_000, lockoutMs: 900_000 };
+  await store.loginLockouts.recordFailure('bob', clock.now(), policy);
+  const { lockedUntil } = await store.loginLockouts.recordFailure('bob', clock.now(), policy);
+  assert.ok(lockedUntil);
+  assert.equal((await service.listUsers())[0]!.lockedUntil, lockedUntil.toISOString());
+  const got = await service.getUser('bob');
+  assert.ok(got.ok);
+  assert.equal(got.value.lockedUntil, lockedUntil.toISOString());
+
+  const r = await service.unlockUser(CLI, 'bob');
+  assert.ok(r.ok);
+  assert.equal(r.value.wasLocked, true);
+  assert.equal(await store.loginLockouts.lockedUntil('bob', clock.now()), undefined);
+  assert.ok(!('lockedUntil' in (await service.listUsers())[0]!));
+  const again = await service.unlockUser(CLI, 'bob');
+  assert.ok(again.ok);
+  assert.equal(again.value.wasLocked, false, 'unlocking twice is not an error');
+  const missing = await service.unlockUser(CLI, 'nobody');
+  assert.ok(!missing.ok);
+  assert.equal(missing.error.code, 'not_found');
+
+  const unlocks = (await entries()).filter((e) => e.type === 'admin.user.unlock');
+  assert.deepEqual(
+    unlocks.map((e) => [e.actor, e.outcome, e.data.user, e.data.wasLocked]),
+    [
+      [CLI, 'success', 'bob', true],
+      [CLI, 'success', 'bob', false],
+      [CLI, 'failure', 'nobody', undefined],
+    ],
+  );
 });

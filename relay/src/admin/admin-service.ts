@@ -7,7 +7,7 @@ export { type AdminFailure, type AdminFailureCode, type AdminResult, type AdminS
 export { type ClientAuthFailure } from './client-admin.js';
 export { type AgentEnrollResult } from './vm-admin.js';
 
-export function toAdminUser(u: UserRecord, devices: number): AdminUser {
+export function toAdminUser(u: UserRecord, devices: number, lockedUntil?: string): AdminUser {
   return {
     name: u.name,
     status: u.status,
@@ -15,6 +15,7 @@ export function toAdminUser(u: UserRecord, devices: number): AdminUser {
     updatedAt: u.updatedAt,
     totpConfirmed: u.totpConfirmed,
     devices,
+    ...(lockedUntil ? { lockedUntil } : {}),
   };
 }
 
@@ -52,16 +53,43 @@ export class AdminService extends VmAdmin {
   }
 
   async listUsers(): Promise<AdminUser[]> {
-    const [users, devices] = await Promise.all([this.store.users.list(), this.store.devices.list()]);
+    const [users, devices, locks] = await Promise.all([
+      this.store.users.list(),
+      this.store.devices.list(),
+      this.store.loginLockouts.listLocked(this.now()),
+    ]);
     const count = new Map<string, number>();
     for (const d of devices) if (!d.revokedAt) count.set(d.user, (count.get(d.user) ?? 0) + 1);
-    return users.map((u) => toAdminUser(u, count.get(u.name) ?? 0));
+    const lockedUntil = new Map(locks.map((l) => [l.user, l.lockedUntil]));
+    return users.map((u) => toAdminUser(u, count.get(u.name) ?? 0, lockedUntil.get(u.name)));
   }
 
   async getUser(name: string): Promise<AdminResult<AdminUser>> {
     const known = await this.knownUser(name);
     if (!known.ok) return known;
-    return ok(toAdminUser(known.value, await this.activeDevices(name)));
+    const lockedUntil = await this.store.loginLockouts.lockedUntil(name, this.now());
+    return ok(toAdminUser(known.value, await this.activeDevices(name), lockedUntil?.toISOString()));
+  }
+
+  /**
+   * Lifts a login lockout at once and forgets the user's recent failures. The relay reads
+   * lockouts from the store on every login, so this reaches it from the admin CLI too.
+   */
+  async unlockUser(
+    actor: string,
+    name: string,
+  ): Promise<AdminResult<{ user: AdminUser; wasLocked: boolean; failuresCleared: number }>> {
+    return this.audited(
+      { actor, type: 'admin.user.unlock', data: { user: name } },
+      async () => {
+        const known = await this.knownUser(name);
+        if (!known.ok) return known;
+        const { wasLocked, failures } = await this.store.loginLockouts.clear(name, this.now());
+        const user = toAdminUser(known.value, await this.activeDevices(name));
+        return ok({ user, wasLocked, failuresCleared: failures });
+      },
+      ({ wasLocked, failuresCleared }) => ({ wasLocked, failuresCleared }),
+    );
   }
 
   /** A disabled user cannot log in or enroll; the relay's session guard closes their live sessions. */

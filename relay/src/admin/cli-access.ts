@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { spkiPin } from '@airlock/shared';
+import { ADMIN_SCOPES, curlPin, spkiPin } from '@airlock/shared';
 import {
   CliError,
   dataDirOf,
@@ -57,7 +57,7 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
     .command('add')
     .description('create an API client and print its secret (shown once)')
     .argument('<name>', 'what it is for, e.g. "provisioning"')
-    .requiredOption('--scopes <scopes>', 'comma-separated: admin, users.read, users.write, vms.read, …', parseScopes)
+    .requiredOption('--scopes <scopes>', `comma-separated: ${ADMIN_SCOPES.join(', ')}`, parseScopes)
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { scopes: string[]; json?: boolean }, cmd: Command) => {
       const v = unwrap(
@@ -120,8 +120,11 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
       } catch {
         throw new CliError(`${path} is not a PEM certificate`, 'pass the relay certificate with --tls-cert');
       }
+      const pin = spkiPin(cert);
       const info = {
-        pin: spkiPin(cert),
+        pin,
+        /** The same pin as `curl --pinnedpubkey` takes it, and as people are shown it. */
+        curlPin: curlPin(pin),
         certPath: path,
         subject: cert.subject,
         names: cert.subjectAltName ?? '',
@@ -129,7 +132,7 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
         validTo: new Date(cert.validTo).toISOString(),
       };
       if (opts.json) return json(io, info);
-      io.out(`pin:         ${info.pin}`);
+      io.out(`pin:         ${info.curlPin}   (as curl --pinnedpubkey takes it)`);
       io.out(`certificate: ${info.certPath}`);
       io.out(`names:       ${info.names || '-'}`);
       io.out(`valid:       ${info.validFrom} – ${info.validTo}`);

@@ -1,31 +1,22 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import type { z } from 'zod';
-import { ADMIN_SCOPES, PortList, spkiPin } from '@airlock/shared';
+import { ADMIN_SCOPES, PortList } from '@airlock/shared';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { prepareDataDir } from '../data-dir.js';
-import { STORE_FILE, readServedAt } from '../relay-state.js';
+import { STORE_FILE } from '../relay-state.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
-import { loadOrCreateRelayTls, TLS_CERT_FILE, TLS_DIR } from '../tls.js';
+import { TLS_CERT_FILE, TLS_DIR } from '../tls.js';
 import type { AdminFailure, AdminResult } from './admin-core.js';
 import { AdminService } from './admin-service.js';
+import { CliError } from './cli-error.js';
+import { codeTarget } from './code-target.js';
 
-export const DEFAULT_RELAY_URL = 'https://127.0.0.1:7443';
-
-/** A refusal the admin can act on: one line plus a hint, exit code 1. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+export { CliError } from './cli-error.js';
 
 /** Where the CLI writes, and who it says is acting; tests replace all three. */
 export interface CliIo {
@@ -110,11 +101,9 @@ export async function withAdmin<T>(
   const path = storePathOf(dataDir);
   if (!opts.create) await requireStore(path);
   const silent = pino({ level: 'silent' });
-  await prepareDataDir(dataDir, silent);
-  const enrollment = {
-    relayUrl: relayUrlOf(cmd, io),
-    pin: opts.needsPin ? await relayPin(cmd, io, dataDir) : 'sha256/unused',
-  };
+  await prepareDataDirNoting(dataDir, io);
+  // Only codes carry the URL and pin; other commands need neither.
+  const enrollment = opts.needsPin ? await codeTarget(cmd, io, dataDir) : { relayUrl: 'unused', pin: 'unused' };
   const store = openSqliteStore(path);
   // No dataDir: the relay's own AuditLog copies entries appended by other processes into its JSONL file.
   const log = await AuditLog.open({ store: store.audit, logger: silent });
@@ -131,44 +120,6 @@ export async function withAdmin<T>(
   } finally {
     await log.close();
     await store.close();
-  }
-}
-
-/** --relay-url, else the env, else what the relay last serving this data dir said, else the default. */
-function relayUrlOf(cmd: Command, io: CliIo): string {
-  const given = (cmd.optsWithGlobals() as GlobalOptions).relayUrl ?? io.env.AIRLOCK_RELAY_PUBLIC_URL;
-  if (given && given.length > 0) return given;
-  return readServedAt(dataDirOf(cmd)).publicUrl ?? DEFAULT_RELAY_URL;
-}
-
-/**
- * The pin that goes into codes: from --tls-cert (an institution's certificate) or the relay's
- * own certificate in the data dir, minted now if the relay has never started (with the relay
- * URL's host among its names) — the relay then loads that same certificate.
- */
-async function relayPin(cmd: Command, io: CliIo, dataDir: string): Promise<string> {
-  const certFile =
-    (cmd.optsWithGlobals() as GlobalOptions).tlsCert ??
-    io.env.AIRLOCK_RELAY_TLS_CERT ??
-    readServedAt(dataDir).tlsCertFile;
-  if (certFile) return pinOfFile(certFile);
-  const host = new URL(relayUrlOf(cmd, io)).hostname.replace(/^\[|\]$/g, '');
-  const tls = await loadOrCreateRelayTls(dataDir, { hostnames: [host] });
-  if (tls.created) io.err(`minted the relay's TLS certificate ${tls.certPath} (pin ${tls.pin})`);
-  return tls.pin;
-}
-
-export async function pinOfFile(certFile: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(certFile, 'utf8');
-  } catch (e) {
-    throw new CliError(`cannot read ${certFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'check the path');
-  }
-  try {
-    return spkiPin(pem);
-  } catch {
-    throw new CliError(`${certFile} is not a PEM certificate`, 'pass the relay certificate (PEM)');
   }
 }
 
@@ -189,9 +140,18 @@ async function requireStore(path: string): Promise<void> {
 }
 
 /** The store alone (for `audit …`): refuses a data dir without one instead of creating it. */
-export async function withStoreOnly(path: string): Promise<SqliteStore> {
+export async function withStoreOnly(dataDir: string, io: Pick<CliIo, 'err'>): Promise<SqliteStore> {
+  const path = storePathOf(dataDir);
   await requireStore(path);
+  await prepareDataDirNoting(dataDir, io);
   return openSqliteStore(path);
+}
+
+/** Makes the data dir private like the relay does, and tells the admin when it had to. */
+async function prepareDataDirNoting(dataDir: string, io: Pick<CliIo, 'err'>): Promise<void> {
+  const { tightenedFrom } = await prepareDataDir(dataDir, pino({ level: 'silent' }));
+  if (tightenedFrom)
+    io.err(`note: ${dataDir} was open to group or others (mode ${tightenedFrom}); changed its mode to 0700`);
 }
 
 // --- argument parsers (a bad value is a usage error: exit 2) -----------------------------

@@ -11,7 +11,7 @@ function printCode(io: CliIo, who: string, e: IssuedCode): void {
   io.out(`  ${e.command}`);
 }
 
-/** `user add|list|disable|enable|revoke|enroll-code` and `device list|revoke`. */
+/** `user add|list|disable|enable|revoke|unlock|enroll-code` and `device list|revoke`. */
 export function registerUserCommands(program: Command, io: CliIo): void {
   const user = program.command('user').description('manage users');
 
@@ -38,8 +38,15 @@ export function registerUserCommands(program: Command, io: CliIo): void {
       if (users.length === 0) return io.out('no users yet; add one with: airlock-relay user add <name>');
       table(
         io,
-        ['NAME', 'STATUS', 'DEVICES', 'TOTP', 'CREATED'],
-        users.map((u) => [u.name, u.status, String(u.devices), u.totpConfirmed ? 'yes' : 'no', u.createdAt]),
+        ['NAME', 'STATUS', 'DEVICES', 'TOTP', 'CREATED', 'LOCKED UNTIL'],
+        users.map((u) => [
+          u.name,
+          u.status,
+          String(u.devices),
+          u.totpConfirmed ? 'yes' : 'no',
+          u.createdAt,
+          u.lockedUntil ?? '-',
+        ]),
       );
     });
 
@@ -79,6 +86,21 @@ export function registerUserCommands(program: Command, io: CliIo): void {
       `: ${v.devicesRevoked} device(s) revoked, ${v.codesVoided} code(s) voided, ` +
       `${v.liveSessions} live session(s) to be closed by the relay`,
   );
+
+  user
+    .command('unlock')
+    .description('lift a lockout after too many failed logins (the running relay honours it at once)')
+    .argument('<name>', 'user name', userArg)
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const v = unwrap(await withAdmin(cmd, io, { create: false }, (s) => s.service.unlockUser(io.actor, name)));
+      if (opts.json) return json(io, v);
+      io.out(
+        v.wasLocked
+          ? `user "${name}" unlocked; they can log in again now`
+          : `user "${name}" was not locked out; ${v.failuresCleared} recent failed login(s) forgotten`,
+      );
+    });
 
   user
     .command('enroll-code')

@@ -220,3 +220,22 @@ test('codes name the URL and certificate the relay last served this data dir wit
   assert.ok(code.ok);
   assert.equal(code.value.pin, relay.tls.pin);
 });
+
+test('an admin command on a data dir open to others makes it 0700 and says so', async (t) => {
+  const { run, dir } = await cliIn(t);
+  assert.equal((await run('vm', 'add', 'vm1', '--ports', '22')).code, 0);
+  const { chmod, stat } = await import('node:fs/promises');
+  await chmod(dir, 0o755);
+  const list = await run('vm', 'list');
+  assert.equal(list.code, 0, list.err);
+  assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  assert.match(
+    list.err,
+    new RegExp(`^note: ${dir} was open to group or others \\(mode 0755\\); changed its mode to 0700$`, 'm'),
+  );
+  await chmod(dir, 0o750);
+  const audit = await run('audit', 'verify');
+  assert.equal(audit.code, 0, audit.err);
+  assert.equal((await stat(dir)).mode & 0o777, 0o700, 'the audit commands too');
+  assert.doesNotMatch((await run('vm', 'list')).err, /note:/, 'a private dir is left alone, silently');
+});

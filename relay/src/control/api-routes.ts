@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { API_PREFIX, type AccessTokenVerifier, type TokenIssuer } from '@airlock/shared';
 import type { AdminService } from '../admin/admin-service.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { RefusalAuditBudget } from '../audit/refusal-budget.js';
 import type { AgentRegistry } from '../data/agent-registry.js';
 import type { SessionPairer } from '../data/session-pairer.js';
 import type { RelayStore } from '../store/types.js';
@@ -25,6 +26,8 @@ export interface ApiDeps {
   issuer: TokenIssuer;
   accessTokens: AccessTokenVerifier;
   limits: LoginLimits;
+  /** Per-source budget for auditing refused access tokens. */
+  refusals: RefusalAuditBudget;
   logger: Logger;
   jsonBodyLimitBytes: number;
   maxPendingChallenges: number;
@@ -85,7 +88,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   if (deps.adminRouter) api.use('/admin', deps.adminRouter);
   api.use(
     createSessionRouter({
-      auth: requireAccessToken({ verifier: deps.accessTokens, store: deps.store, audit: deps.audit }),
+      auth: requireAccessToken({ verifier: deps.accessTokens, store: deps.store, refusals: deps.refusals }),
       store: deps.store,
       audit: deps.audit,
       registry: deps.registry,

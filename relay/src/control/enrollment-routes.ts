@@ -40,9 +40,9 @@ const PENDING_ENROLLMENT_MS = 10 * 60 * 1000;
 const MAX_ENROLLMENT_FAILURES = 5;
 
 const CODE_REFUSED: Record<'unknown' | 'used' | 'expired', string> = {
-  unknown: 'this enrollment code is not valid; check you copied all of it, or ask your admin for a new one',
-  used: 'this enrollment code was already used; ask your admin for a new one',
-  expired: 'this enrollment code has expired; ask your admin for a new one',
+  unknown: 'this enrollment code is not valid; check you copied all of it',
+  used: 'this enrollment code was already used',
+  expired: 'this enrollment code has expired',
 };
 
 /** Unauthenticated routes that turn one-time codes into a device (user) or a credential (agent). */
@@ -52,7 +52,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
 
   const guard = (source: string) => {
     limits.takeRequest(source);
-    const locked = limits.lockedOut(source);
+    const locked = limits.sourceLockedOut(source);
     if (locked) throw tooMany(locked.message, locked.retryAfterSeconds);
   };
 
@@ -71,7 +71,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       );
     const consumed = await store.codes.consume('user-enrollment', hashSecret(body.code), new Date(deps.now()));
     if (!consumed.ok) {
-      limits.fail(source);
+      limits.failSource(source);
       await audit.record({
         type: 'enroll.begin',
         actor: 'anonymous',
@@ -91,7 +91,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
         source,
         data: { reason: 'user disabled' },
       });
-      throw new HttpError(403, 'user_disabled', `user "${userName}" is disabled; ask your admin`);
+      throw new HttpError(403, 'user_disabled', `user "${userName}" is disabled`);
     }
     const totp = await store.users.getTotp(userName);
     const newSecret = totp?.confirmedAt ? undefined : newTotpSecret();
@@ -126,7 +126,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     const body = parseBody(EnrollCompleteRequest, req);
     const pending = await store.pendingEnrollments.get(body.enrollmentId);
     if (!pending || Date.parse(pending.expiresAt) <= deps.now()) {
-      limits.fail(source);
+      limits.failSource(source);
       if (pending) await store.pendingEnrollments.delete(pending.id);
       throw new HttpError(
         404,
@@ -135,7 +135,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       );
     }
     const fail = async (reason: string, message: string) => {
-      limits.fail(source);
+      limits.failSource(source);
       const failures = await store.pendingEnrollments.recordFailure(pending.id);
       const voided = failures >= MAX_ENROLLMENT_FAILURES;
       if (voided) await store.pendingEnrollments.delete(pending.id);
@@ -149,7 +149,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       return new HttpError(
         401,
         'enrollment_failed',
-        voided ? `${message}; too many failures, so this enrollment is void — ask your admin for a new code` : message,
+        voided ? `${message}; too many failures, so this enrollment is void` : message,
       );
     };
     if (!verifyStatement(pending.publicKeyPem, enrollSigningInput(pending.id), body.signature))
@@ -157,7 +157,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     const account = await store.users.get(pending.user);
     if (!account || account.status !== 'active') {
       await store.pendingEnrollments.delete(pending.id);
-      throw new HttpError(403, 'user_disabled', `user "${pending.user}" is disabled; ask your admin`);
+      throw new HttpError(403, 'user_disabled', `user "${pending.user}" is disabled`);
     }
     // If another enrollment confirmed a TOTP secret since this one began, that secret is the
     // user's now: this enrollment must prove it, and can never replace it with its own.
@@ -195,7 +195,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     const body = parseBody(AgentEnrollRequest, req);
     const result = await deps.admin.exchangeAgentToken(body.token, source);
     if (!result.ok) {
-      limits.fail(source);
+      limits.failSource(source);
       const why = {
         unknown: 'this agent enrollment token is not valid; check you copied all of it',
         used: 'this agent enrollment token was already used; ask your admin for a new one (airlock-relay vm new-token)',

@@ -1,20 +1,34 @@
 import type { RelayConfig } from '../config.js';
 import { FailureLimiter, RequestRateLimiter } from '../identity/rate-limiter.js';
+import type { LockoutPolicy, LoginLockoutStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
 
+export interface Lockout {
+  message: string;
+  retryAfterSeconds: number;
+}
+
 /**
- * The brakes on guessing: per-user lockout for logins, per-source lockout for logins and
- * enrollment, and a request budget per source for every unauthenticated endpoint.
+ * The brakes on guessing. Per source address (in memory): failed logins and enrollments lock
+ * the address, and every unauthenticated endpoint has a request budget. Per user (in the store,
+ * so `airlock-relay user unlock` reaches the running relay): only failures by someone whose
+ * device signature verified count — a TOTP guess by a holder of the device key. Anything an
+ * outsider can send (unknown device, bad signature, stale challenge) counts against the source
+ * alone, so knowing a user's name is not enough to lock them out.
  */
 export class LoginLimits {
-  readonly users: FailureLimiter;
   readonly sources: FailureLimiter;
   readonly requests: RequestRateLimiter;
+  private readonly userPolicy: LockoutPolicy;
 
-  constructor(config: RelayConfig, now: () => number = () => Date.now()) {
+  constructor(
+    config: RelayConfig,
+    private readonly lockouts: LoginLockoutStore,
+    private readonly now: () => number = () => Date.now(),
+  ) {
     const windowMs = config.failureWindowSeconds * 1000;
     const lockoutMs = config.lockoutSeconds * 1000;
-    this.users = new FailureLimiter({ maxFailures: config.loginMaxFailuresPerUser, windowMs, lockoutMs }, now);
+    this.userPolicy = { maxFailures: config.loginMaxFailuresPerUser, windowMs, lockoutMs };
     this.sources = new FailureLimiter({ maxFailures: config.maxFailuresPerSource, windowMs, lockoutMs }, now);
     this.requests = new RequestRateLimiter(config.unauthenticatedRequestsPerMinute, 60_000, now);
   }
@@ -26,32 +40,46 @@ export class LoginLimits {
       throw tooMany(`too many requests from your address; try again in ${r.retryAfterSeconds} s`, r.retryAfterSeconds);
   }
 
-  /** The reason a source (and user) is locked out, or undefined. */
-  lockedOut(source: string, user?: string): { message: string; retryAfterSeconds: number } | undefined {
-    const u = user === undefined ? { allowed: true as const } : this.users.check(`user:${user}`);
-    if (!u.allowed)
-      return {
-        message: `too many failed logins for "${user}"; the account is locked for ${minutes(u.retryAfterSeconds)} — wait or ask an admin`,
-        retryAfterSeconds: u.retryAfterSeconds,
-      };
+  /** Why the source address is locked out, or undefined. */
+  sourceLockedOut(source: string): Lockout | undefined {
     const s = this.sources.check(`ip:${source}`);
-    if (!s.allowed)
-      return {
-        message: `too many failed attempts from your address; try again in ${minutes(s.retryAfterSeconds)}`,
-        retryAfterSeconds: s.retryAfterSeconds,
-      };
-    return undefined;
+    if (s.allowed) return undefined;
+    return {
+      message: `too many failed attempts from your address; try again in ${minutes(s.retryAfterSeconds)}`,
+      retryAfterSeconds: s.retryAfterSeconds,
+    };
   }
 
-  /** Records a failure; returns whether it started a lockout (for the audit entry). */
-  fail(source: string, user?: string): boolean {
-    const byUser = user === undefined ? false : this.users.fail(`user:${user}`);
-    const bySource = this.sources.fail(`ip:${source}`);
-    return byUser || bySource;
+  /** Why the user is locked out, or undefined. */
+  async userLockedOut(user: string): Promise<Lockout | undefined> {
+    const until = await this.lockouts.lockedUntil(user, new Date(this.now()));
+    if (!until) return undefined;
+    const retryAfterSeconds = Math.ceil((until.getTime() - this.now()) / 1000);
+    return {
+      message:
+        `too many failed logins for "${user}"; the account is locked for ${minutes(retryAfterSeconds)} — ` +
+        `wait, or ask an admin to unlock it (airlock-relay user unlock ${user})`,
+      retryAfterSeconds,
+    };
   }
 
-  succeed(user: string): void {
-    this.users.succeed(`user:${user}`);
+  /** A failure anyone could cause: counts against the source only. Returns whether it locked the source. */
+  failSource(source: string): boolean {
+    return this.sources.fail(`ip:${source}`);
+  }
+
+  /**
+   * A failure by someone whose device signature verified (a wrong TOTP code): counts against
+   * the user and the source. Returns whether it started a lockout of either.
+   */
+  async failVerifiedDevice(source: string, user: string): Promise<boolean> {
+    const byUser = await this.lockouts.recordFailure(user, new Date(this.now()), this.userPolicy);
+    const bySource = this.failSource(source);
+    return !!byUser.lockedUntil || bySource;
+  }
+
+  async succeed(user: string): Promise<void> {
+    await this.lockouts.clear(user, new Date(this.now()));
   }
 }
 

@@ -15,7 +15,7 @@ import { checkUserTotp } from '../identity/totp.js';
 import type { RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
 import type { LoginChallenges } from './login-challenges.js';
-import { tooMany, type LoginLimits } from './login-limits.js';
+import { tooMany, type Lockout, type LoginLimits } from './login-limits.js';
 import { parseBody } from './parse-body.js';
 import { connectionPublicKeyPem, connectionThumbprint, sourceAddress } from './request-source.js';
 
@@ -59,8 +59,18 @@ export function createLoginRouter(deps: LoginDeps): Router {
     limits.takeRequest(source);
     const body = parseBody(LoginRequest, req);
     const { user } = body;
-    const refuse = async (reason: string, status: number, code: string, message: string, lock = true) => {
-      const lockedNow = lock ? limits.fail(source, user) : false;
+    /**
+     * Audits a refused login and counts it: against the user only once the device signature has
+     * verified (a TOTP guess by a holder of the device key), against the source for anything an
+     * outsider could send, not at all when nothing was guessed.
+     */
+    const refuse = async (reason: string, counts: 'user' | 'source' | 'nothing', error: HttpError) => {
+      const lockedNow =
+        counts === 'user'
+          ? await limits.failVerifiedDevice(source, user)
+          : counts === 'source'
+            ? limits.failSource(source)
+            : false;
       await audit.record({
         type: 'login.failure',
         actor: `user:${user}`,
@@ -68,11 +78,9 @@ export function createLoginRouter(deps: LoginDeps): Router {
         source,
         data: { reason, device: body.deviceId, ...(lockedNow ? { lockout: 'started' } : {}) },
       });
-      return new HttpError(status, code, message);
+      return error;
     };
-
-    const locked = limits.lockedOut(source, user);
-    if (locked) {
+    const lockedOut = async (lock: Lockout) => {
       await audit.record({
         type: 'login.failure',
         actor: `user:${user}`,
@@ -80,18 +88,23 @@ export function createLoginRouter(deps: LoginDeps): Router {
         source,
         data: { reason: 'locked out', device: body.deviceId },
       });
-      throw tooMany(locked.message, locked.retryAfterSeconds);
-    }
+      return tooMany(lock.message, lock.retryAfterSeconds);
+    };
+
+    const sourceLock = limits.sourceLockedOut(source);
+    if (sourceLock) throw await lockedOut(sourceLock);
 
     const presented = connectionThumbprint(req);
     const certKeyPem = connectionPublicKeyPem(req);
     if (!presented || !certKeyPem || presented !== body.certThumbprint)
       throw await refuse(
         presented ? 'certificate mismatch' : 'no client certificate',
-        401,
-        'certificate_required',
-        'the login must arrive over a TLS connection presenting the client certificate it names; update Connect',
-        false,
+        'nothing',
+        new HttpError(
+          401,
+          'certificate_required',
+          'the login must arrive over a TLS connection presenting the client certificate it names; update Connect',
+        ),
       );
 
     // The certificate's key becomes the SSH user key of the sessions: only types the agent supports.
@@ -107,9 +120,12 @@ export function createLoginRouter(deps: LoginDeps): Router {
     if (challenge !== 'ok')
       throw await refuse(
         `challenge ${challenge}`,
-        401,
-        'login_failed',
-        'login failed: the challenge is unknown, expired or already used; request a new challenge',
+        'source',
+        new HttpError(
+          401,
+          'login_failed',
+          'login failed: the challenge is unknown, expired or already used; request a new challenge',
+        ),
       );
 
     const [device, account] = await Promise.all([store.devices.get(body.deviceId), store.users.get(user)]);
@@ -118,23 +134,42 @@ export function createLoginRouter(deps: LoginDeps): Router {
     if (!deviceOk || !signatureOk) {
       const reason =
         !device || device.user !== user ? 'unknown device' : device.revokedAt ? 'device revoked' : 'bad signature';
-      throw await refuse(reason, 401, 'login_failed', LOGIN_FAILED);
+      throw await refuse(reason, 'source', new HttpError(401, 'login_failed', LOGIN_FAILED));
     }
+    // From here on the caller holds this user's device key.
     if (!account || account.status !== 'active')
-      throw await refuse('user disabled', 403, 'user_disabled', `user "${user}" is disabled; ask your admin`);
+      throw await refuse('user disabled', 'source', new HttpError(403, 'user_disabled', `user "${user}" is disabled`));
+    const userLock = await limits.userLockedOut(user);
+    if (userLock) throw await lockedOut(userLock);
 
     const totp = await checkUserTotp(store.users, user, body.totp, deps.now());
     if (!totp.ok) {
-      const message =
-        totp.reason === 'reused_code'
-          ? 'that authenticator code was already used; wait for the next one'
-          : totp.reason === 'no_totp'
-            ? 'no authenticator is set up for this user; enroll again'
-            : 'the authenticator code is wrong; check the phone clock and try the next code';
-      throw await refuse(`totp ${totp.reason}`, 401, 'totp_failed', message);
+      // A reused code is the user's own from a moment ago (a second login within 30 s), not a
+      // guess: it gets a code of its own so Connect can say "wait for the next code".
+      if (totp.reason === 'reused_code')
+        throw await refuse(
+          'totp reused_code',
+          'nothing',
+          new HttpError(
+            401,
+            'totp_reused',
+            'that authenticator code was already used; wait for the next code (a new one every 30 s)',
+          ),
+        );
+      if (totp.reason === 'no_totp')
+        throw await refuse(
+          'totp no_totp',
+          'source',
+          new HttpError(401, 'totp_failed', 'no authenticator is set up for this user; enroll again'),
+        );
+      throw await refuse(
+        'totp wrong_code',
+        'user',
+        new HttpError(401, 'totp_failed', 'the authenticator code is wrong'),
+      );
     }
 
-    limits.succeed(user);
+    await limits.succeed(user);
     await store.devices.touchLogin(device.id);
     const userKeyFingerprint = sshFingerprintFromPem(certKeyPem);
     const { token, expiresAt } = await deps.issuer.issueAccessToken(

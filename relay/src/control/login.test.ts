@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccessTokenVerifier, certThumbprint } from '@airlock/shared';
+import { request as httpsRequest } from 'node:https';
+import { API_PREFIX, AccessTokenVerifier, certThumbprint } from '@airlock/shared';
 import { totpCodeAt } from '../identity/totp.js';
 import {
   api,
@@ -75,8 +76,8 @@ describe('login: device signature + TOTP + certificate binding', () => {
     assert.equal((await loginWith(h.relay, h.alice, { totp: code })).status, 200);
     const reused = await loginWith(h.relay, h.alice, { totp: code });
     assert.equal(reused.status, 401);
-    assert.equal(reused.body.error.code, 'totp_failed');
-    assert.match(reused.body.error.message, /already used/);
+    assert.equal(reused.body.error.code, 'totp_reused', 'a code of its own, so Connect can say to wait');
+    assert.match(reused.body.error.message, /already used; wait for the next code/);
     const wrong = await loginWith(h.relay, h.alice, { totp: code === '000000' ? '111111' : '000000' });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body.error.code, 'totp_failed');
@@ -154,6 +155,25 @@ describe('login: device signature + TOTP + certificate binding', () => {
     );
   });
 
+  test('junk and forged access tokens are refused and audited without trusting what they name', async () => {
+    const token = await login(h.relay, h.alice);
+    const [header, payload] = token.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(86)}`;
+    for (const junk of ['not-a-jwt', forged]) {
+      const r = await api(h.relay, 'GET', '/vms', { token: junk, cert: certOf(token)! });
+      assert.equal(r.status, 401);
+      assert.equal(r.body.error.code, 'unauthenticated');
+    }
+    const refused = await h.relay.store.audit.query({ type: 'token.refused', descending: true, limit: 2 });
+    assert.deepEqual(
+      refused.map((e) => [e.actor, e.outcome, e.source, e.data.reason, e.data.path]),
+      [
+        ['anonymous', 'failure', '127.0.0.1', 'invalid token', '/vms'],
+        ['anonymous', 'failure', '127.0.0.1', 'invalid token', '/vms'],
+      ],
+    );
+  });
+
   test('a token expires with the clock', async () => {
     const token = await login(h.relay, h.alice);
     h.clock.advance(30 * 60 * 1000 + 10_000);
@@ -197,4 +217,151 @@ describe('login: rate limits and lockout', () => {
     h.clock.advance(601_000);
     assert.equal((await loginWith(h.relay, h.alice)).status, 200, 'the lockout ends');
   });
+
+  test('logging in again with a code already used is not a failure: it never locks the account', async () => {
+    const code = nextTotp(h.relay, h.bob);
+    assert.equal((await loginWith(h.relay, h.bob, { totp: code })).status, 200);
+    for (let i = 0; i < 6; i++) {
+      const again = await loginWith(h.relay, h.bob, { totp: code });
+      assert.equal(again.status, 401, `attempt ${i + 1}`);
+      assert.equal(again.body.error.code, 'totp_reused');
+    }
+    assert.equal(await h.relay.store.loginLockouts.lockedUntil('bob', new Date(h.clock.now())), undefined);
+    assert.equal((await loginWith(h.relay, h.bob)).status, 200, 'the next code works at once');
+    const reused = await h.relay.store.audit.query({ type: 'login.failure', actor: 'user:bob' });
+    assert.equal(reused.filter((e) => e.data.reason === 'totp reused_code').length, 6, 'each one is audited');
+    assert.ok(!reused.some((e) => e.data.lockout));
+  });
 });
+
+describe('refused access tokens: audited within a budget per source', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ refusedUpgradesPerMinute: 5 });
+  });
+  after(() => h.close());
+
+  test('a flood of junk tokens grows the audit log by the budget and one note, not by the flood', async () => {
+    const before = (await h.relay.store.audit.last())?.seq ?? 0;
+    for (let i = 0; i < 40; i++) {
+      const r = await api(h.relay, 'GET', '/vms', { token: `junk-${i}` });
+      assert.equal(r.status, 401, 'every one is still refused');
+    }
+    const added = await h.relay.store.audit.query({ afterSeq: before, limit: 1000 });
+    assert.deepEqual(
+      added.map((e) => e.type),
+      [...Array.from({ length: 5 }, () => 'token.refused'), 'audit.refusals_suppressed'],
+    );
+    assert.equal(added.at(-1)!.source, '127.0.0.1');
+    assert.match(String(added.at(-1)!.data.reason), /not audited one by one/);
+  });
+});
+
+describe('login: knowing a user name is not enough to lock the account', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ loginMaxFailuresPerUser: 3, maxFailuresPerSource: 4, lockoutSeconds: 600 });
+  });
+  after(() => h.close());
+
+  /** A login from `localAddress` (127.0.0.x: each one is another source address to the relay). */
+  const loginFrom = async (localAddress: string, body: Record<string, unknown>, cert: ClientCert) => {
+    const nonce = (await postFrom(h.relay, localAddress, '/login/challenge', { user: body.user }, cert)).body.nonce;
+    return postFrom(h.relay, localAddress, '/login', { ...body, nonce }, cert);
+  };
+
+  test('bad signatures and unknown devices for bob, from several addresses, lock the addresses, not bob', async () => {
+    const cert = await mintCert();
+    const zeroSignature = Buffer.alloc(64).toString('base64');
+    const forged = (deviceId: string) => ({
+      user: 'bob',
+      deviceId,
+      certThumbprint: cert.thumbprint,
+      signature: zeroSignature,
+      totp: '123456',
+    });
+    const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+    for (let i = 0; i < 9; i++) {
+      const r = await loginFrom(sources[i % 3]!, forged(i % 2 ? crypto.randomUUID() : h.bob.deviceId), cert);
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, 'login_failed');
+    }
+    // A fourth failure from one address locks that address (4 per source here) …
+    assert.equal((await loginFrom('127.0.0.2', forged(crypto.randomUUID()), cert)).status, 401);
+    const lockedSource = await loginFrom('127.0.0.2', forged(h.bob.deviceId), cert);
+    assert.equal(lockedSource.status, 429);
+    assert.match(lockedSource.body.error.message, /from your address/);
+    // … but bob, from his own address, logs in with his device and a code.
+    assert.equal(await h.relay.store.loginLockouts.lockedUntil('bob', new Date(h.clock.now())), undefined);
+    const bob = await loginWith(h.relay, h.bob);
+    assert.equal(bob.status, 200, JSON.stringify(bob.body));
+
+    const audited = await h.relay.store.audit.query({ type: 'login.failure', actor: 'user:bob' });
+    const bySource = new Map<string, string[]>();
+    for (const e of audited) bySource.set(e.source!, [...(bySource.get(e.source!) ?? []), String(e.data.reason)]);
+    for (const s of sources) assert.ok((bySource.get(s)?.length ?? 0) >= 3, `failures from ${s} are audited`);
+    assert.ok(audited.some((e) => e.data.reason === 'bad signature'));
+    assert.ok(audited.some((e) => e.data.reason === 'unknown device'));
+    assert.ok(audited.some((e) => e.source === '127.0.0.2' && e.data.reason === 'locked out'));
+  });
+
+  test('a wrong code from the holder of the device key still counts against the user', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await loginWith(h.relay, h.alice, { totp: '000000' })).status, 401);
+    const locked = await loginWith(h.relay, h.alice);
+    assert.equal(locked.status, 429);
+    assert.match(
+      locked.body.error.message,
+      /locked for 10 min — wait, or ask an admin to unlock it \(airlock-relay user unlock alice\)/,
+    );
+    // An outsider trying alice's name learns nothing about the lock: still the plain refusal.
+    const cert = await mintCert();
+    const outsider = await loginFrom(
+      '127.0.0.5',
+      {
+        user: 'alice',
+        deviceId: h.alice.deviceId,
+        certThumbprint: cert.thumbprint,
+        signature: Buffer.alloc(64).toString('base64'),
+        totp: '123456',
+      },
+      cert,
+    );
+    assert.equal(outsider.status, 401);
+    assert.equal(outsider.body.error.code, 'login_failed');
+  });
+});
+
+/** POST over TLS from a chosen local address (the relay's tests reach it on 127.0.0.1). */
+async function postFrom(
+  relay: Harness['relay'],
+  localAddress: string,
+  path: string,
+  body: unknown,
+  cert: ClientCert,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test bodies are inspected loosely
+): Promise<{ status: number; body: any }> {
+  const url = new URL(API_PREFIX + path, relay.url);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        cert: cert.certPem,
+        key: cert.keyPem,
+        // The pin is not what this test is about; the relay's certificate is self-signed.
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json' },
+        timeout: 5000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { AccessTokenVerifier } from '@airlock/shared';
-import type { AuditRecorder } from '../audit/recorder.js';
+import type { RefusalAuditBudget } from '../audit/refusal-budget.js';
 import type { RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
 import { connectionThumbprint, sourceAddress } from './request-source.js';
@@ -29,47 +29,75 @@ export interface CallerIdentity {
 export function requireAccessToken(deps: {
   verifier: AccessTokenVerifier;
   store: RelayStore;
-  audit: AuditRecorder;
+  /** Every refusal is audited, within a per-source budget (junk tokens must not grow the chain). */
+  refusals: RefusalAuditBudget;
 }): RequestHandler {
   return async (req, res, next) => {
+    const source = sourceAddress(req);
+    const refuse = async (actor: string, reason: string, data: Record<string, unknown>, error: HttpError) => {
+      await deps.refusals.record(source, {
+        type: 'token.refused',
+        actor,
+        outcome: 'failure',
+        source,
+        data: { reason, path: req.path, ...data },
+      });
+      return error;
+    };
     try {
       const token = bearerToken(req.headers.authorization);
       if (!token)
         throw new HttpError(401, 'unauthenticated', 'missing "Authorization: Bearer <access token>"; log in first');
       const r = await deps.verifier.verify(token);
       if (!r.ok) {
+        // Nothing in a token that failed verification can be trusted, not even who it names.
         if (r.error.code === 'expired')
-          throw new HttpError(401, 'token_expired', 'access token has expired; log in again');
-        throw new HttpError(401, 'unauthenticated', `access token rejected (${r.error.message}); log in again`);
+          throw await refuse(
+            'anonymous',
+            'token expired',
+            {},
+            new HttpError(401, 'token_expired', 'access token has expired; log in again'),
+          );
+        throw await refuse(
+          'anonymous',
+          'invalid token',
+          { detail: r.error.message },
+          new HttpError(401, 'unauthenticated', `access token rejected (${r.error.message}); log in again`),
+        );
       }
       const claims = r.value;
       res.locals.user = claims.sub;
+      const actor = `user:${claims.sub}`;
       const presented = connectionThumbprint(req);
       const bound = claims.cnf['x5t#S256'];
-      if (presented !== bound) {
-        const reason = presented
-          ? 'token presented with another certificate'
-          : 'token presented without its certificate';
-        await deps.audit.record({
-          type: 'token.refused',
-          actor: `user:${claims.sub}`,
-          outcome: 'failure',
-          source: sourceAddress(req),
-          data: { reason, device: claims.did },
-        });
-        throw new HttpError(
-          401,
-          'certificate_mismatch',
-          presented
-            ? 'this access token is bound to another client certificate; log in again from this machine'
-            : 'this access token must be presented with its client certificate (mutual TLS); log in again',
+      if (presented !== bound)
+        throw await refuse(
+          actor,
+          presented ? 'token presented with another certificate' : 'token presented without its certificate',
+          { device: claims.did },
+          new HttpError(
+            401,
+            'certificate_mismatch',
+            presented
+              ? 'this access token is bound to another client certificate; log in again from this machine'
+              : 'this access token must be presented with its client certificate (mutual TLS); log in again',
+          ),
         );
-      }
       const [user, device] = await Promise.all([deps.store.users.get(claims.sub), deps.store.devices.get(claims.did)]);
       if (!user || user.status !== 'active')
-        throw new HttpError(401, 'revoked', `user "${claims.sub}" is disabled or was removed; ask your admin`);
+        throw await refuse(
+          actor,
+          'user disabled',
+          { device: claims.did },
+          new HttpError(401, 'revoked', `user "${claims.sub}" is disabled or was removed`),
+        );
       if (!device || device.revokedAt || device.user !== claims.sub)
-        throw new HttpError(401, 'revoked', 'this device was revoked; enroll it again with a new code from your admin');
+        throw await refuse(
+          actor,
+          'device revoked',
+          { device: claims.did },
+          new HttpError(401, 'revoked', 'this device was revoked; enroll it again with a new code'),
+        );
       const caller: CallerIdentity = {
         user: claims.sub,
         deviceId: claims.did,

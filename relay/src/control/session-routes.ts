@@ -63,10 +63,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       );
     const agent = deps.registry.get(vm.id);
     if (!agent || !deps.registry.isOnline(vm.id))
-      throw await deny(
-        'agent offline',
-        new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`),
-      );
+      throw await deny('agent offline', new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`));
 
     const sessionId = randomUUID();
     const ports = effectivePorts(vm, grant);
@@ -96,10 +93,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
     }
     if (!deps.registry.send(vm.id, { type: 'dial', sessionId, ticket })) {
       deps.pairer.refuse(sessionId, vm.id, 'agent went offline');
-      throw await deny(
-        'agent went offline',
-        new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline: its agent is not connected to the relay`),
-      );
+      throw await deny('agent went offline', new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`));
     }
     await audit.record({
       type: 'session.authorize',

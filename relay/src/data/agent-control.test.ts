@@ -11,10 +11,55 @@ import {
   newHostKey,
   openConnect,
   openWs,
+  OTHER_VM,
   startHarness,
+  startSession,
   waitFor,
   type Harness,
 } from '../test-support/harness.js';
+
+describe('agent reports: a flood from one VM’s credential', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ agentReportsPerMinute: 20 });
+  });
+  after(() => h.close());
+
+  test('one channel-refused per millisecond grows the audit log by the budget and one summary', async () => {
+    const { agent, session } = await startSession(h);
+    const seqBefore = (await h.relay.store.audit.last())!.seq;
+    const started = Date.now();
+    const sent = 1500;
+    const message = JSON.stringify({
+      type: 'channel-refused',
+      sessionId: session.sessionId,
+      channel: 'direct-tcpip',
+      reason: 'x'.repeat(200),
+    });
+    for (let i = 0; i < sent; i++) {
+      agent.ws.send(message);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const agentClosed = closed(agent.ws);
+    agent.ws.close();
+    await agentClosed;
+    const elapsedMinutes = (Date.now() - started) / 60_000;
+    await waitFor(
+      async () => (await h.relay.store.audit.query({ type: 'agent.reports_dropped', afterSeq: seqBefore })).length > 0,
+      'the summary of dropped reports',
+    );
+    const added = await h.relay.store.audit.query({ afterSeq: seqBefore, limit: 10_000 });
+    const recorded = added.filter((e) => e.type === 'session.channel_refused');
+    // The burst (20) plus what the bucket refilled meanwhile (20 per minute).
+    assert.ok(recorded.length >= 20 && recorded.length <= 20 + Math.ceil(20 * elapsedMinutes), `${recorded.length}`);
+    assert.ok(recorded.every((e) => e.data.agentClaim === true));
+    const summaries = added.filter((e) => e.type === 'agent.reports_dropped');
+    assert.equal(summaries.length, 1, 'one summary entry');
+    assert.equal(summaries[0]!.data.overBudget, sent - recorded.length, 'every dropped report is counted');
+    // Everything else the flood caused: the session's close and the agent's disconnect.
+    assert.ok(added.length <= recorded.length + 4, added.map((e) => e.type).join(', '));
+  });
+});
 
 describe('agent control socket', () => {
   let h: Harness;
@@ -102,7 +147,7 @@ describe('agent control socket', () => {
     await waitFor(() => !h.relay.isAgentOnline(TEST_VM), 'agent to go offline');
   });
 
-  test('dial-refused closes the waiting Connect side with agentRefused and the reason', async () => {
+  test('dial-refused closes the waiting Connect side with agentRefused and the reason, and is audited as the agent’s claim', async () => {
     const agent = await FakeAgent.connect(h.relay, h.credential, h.hostKey);
     try {
       const token = await login(h.relay, h.alice);
@@ -122,6 +167,11 @@ describe('agent control socket', () => {
       const late = await openConnect(h.relay, s2.sessionId, s2.ticket);
       assert.deepEqual(await closed(late), { code: CloseCode.agentRefused, reason: 'too many sessions' });
       assert.equal(h.relay.sessionStats(s2.sessionId), undefined);
+      const refused = await h.relay.store.audit.query({ type: 'session.agent_refused', sid: s2.sessionId });
+      assert.deepEqual(
+        refused.map((e) => [e.actor, e.outcome, e.data]),
+        [[`agent:${TEST_VM}`, 'failure', { agentClaim: true, reason: 'too many sessions' }]],
+      );
     } finally {
       agent.close();
     }
@@ -138,6 +188,75 @@ describe('agent control socket', () => {
     const r = await c;
     assert.equal(r.code, CloseCode.agentOffline);
     assert.match(r.reason, /went offline/);
+  });
+
+  test('reports about sessions of another VM, or of no session, write nothing and are counted', async () => {
+    const { agent, session } = await startSession(h);
+    const other = await FakeAgent.connect(h.relay, h.otherCredential, newHostKey());
+    try {
+      const seqBefore = (await h.relay.store.audit.last())!.seq;
+      const sid = session.sessionId;
+      for (const msg of [
+        { type: 'dial-refused', sessionId: sid, reason: 'forged by another VM' },
+        { type: 'channel-refused', sessionId: sid, channel: 'direct-tcpip', reason: 'forged by another VM' },
+        { type: 'channel-refused', sessionId: crypto.randomUUID(), channel: 'session', reason: 'no such session' },
+        { type: 'dial-refused', sessionId: crypto.randomUUID(), reason: 'no such session' },
+      ])
+        other.ws.send(JSON.stringify(msg));
+      const otherClosed = closed(other.ws);
+      other.ws.close();
+      await otherClosed;
+      await waitFor(
+        async () =>
+          (await h.relay.store.audit.query({ type: 'agent.reports_dropped', afterSeq: seqBefore })).length > 0,
+        'the summary of dropped reports',
+      );
+      const added = await h.relay.store.audit.query({ afterSeq: seqBefore, limit: 100 });
+      assert.deepEqual(
+        added.filter((e) => e.type.startsWith('session.')).map((e) => e.type),
+        [],
+        'nothing recorded about demo-vm’s session, or about unknown ones',
+      );
+      const summary = added.find((e) => e.type === 'agent.reports_dropped')!;
+      assert.equal(summary.actor, 'relay', 'the relay’s own finding');
+      assert.deepEqual(summary.data, { vm: OTHER_VM, overBudget: 0, notItsSession: 4, when: 'control link closed' });
+      assert.equal(h.relay.sessionStats(sid)?.state, 'pending', 'the forged dial-refused did not refuse the session');
+    } finally {
+      agent.close();
+      other.close();
+    }
+    await waitFor(() => !h.relay.isAgentOnline(TEST_VM), 'agent to go offline');
+  });
+
+  test('what the agent reports is recorded as its claim, with control characters removed', async () => {
+    const { agent, session } = await startSession(h);
+    try {
+      agent.ws.send(
+        JSON.stringify({
+          type: 'channel-refused',
+          sessionId: session.sessionId,
+          channel: 'direct-tcpip',
+          target: '127.0.0.1:5432',
+          reason: 'port not allowed\u001b[2J\u202e',
+        }),
+      );
+      await waitFor(
+        async () =>
+          (await h.relay.store.audit.query({ type: 'session.channel_refused', sid: session.sessionId })).length > 0,
+        'the channel refusal',
+      );
+      const [entry] = await h.relay.store.audit.query({ type: 'session.channel_refused', sid: session.sessionId });
+      assert.equal(entry!.actor, `agent:${TEST_VM}`);
+      assert.deepEqual(entry!.data, {
+        agentClaim: true,
+        channel: 'direct-tcpip',
+        target: '127.0.0.1:5432',
+        reason: 'port not allowed?[2J?',
+      });
+    } finally {
+      agent.close();
+    }
+    await waitFor(() => !h.relay.isAgentOnline(TEST_VM), 'agent to go offline');
   });
 
   test('an agent that stops answering pings is terminated', async () => {

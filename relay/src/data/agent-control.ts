@@ -2,7 +2,9 @@ import type { RawData, WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { AgentToRelay, CloseCode, closeReason, describeZodError, type RelayToAgent } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { SessionStore } from '../store/types.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { AgentReports, agentText, type AgentReportBudget } from './agent-reports.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { SessionPairer } from './session-pairer.js';
 
@@ -13,6 +15,10 @@ export interface AgentControlDeps {
   logger: Logger;
   registerTimeoutMs: number;
   audit?: AuditRecorder;
+  /** Looked up before an agent's report is recorded: it must be about a session of its own VM. */
+  sessions: Pick<SessionStore, 'get'>;
+  /** Reports per VM that reach the audit log. */
+  reportBudget: AgentReportBudget;
 }
 
 /** Largest control message the relay reads; register and dial-refused are small. */
@@ -20,7 +26,8 @@ const MAX_CONTROL_MESSAGE = 16 * 1024;
 
 /**
  * Runs one agent control socket: the first message must be `register {hostKey}` within the
- * timeout; afterwards the agent may report `dial-refused`. Anything malformed closes the socket
+ * timeout; afterwards the agent may report `dial-refused` and `channel-refused` (see
+ * AgentReports for what of that reaches the audit log). Anything malformed closes the socket
  * with CloseCode.protocolError and says what was wrong.
  */
 export function runAgentControl(
@@ -39,6 +46,13 @@ export function runAgentControl(
       data,
     });
   let registered = false;
+  const reports = new AgentReports(vm, {
+    sessions: deps.sessions,
+    pairer: deps.pairer,
+    logger: deps.logger,
+    budget: deps.reportBudget,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+  });
   const protocolError = (why: string) => {
     log.warn({ why }, 'agent control protocol error');
     ws.close(CloseCode.protocolError, closeReason(why));
@@ -70,41 +84,29 @@ export function runAgentControl(
       if (registered) return protocolError('already registered on this socket');
       registered = true;
       clearTimeout(registerTimer);
-      const { link, replaced } = deps.registry.register(vm, ws, msg.hostKey, msg.version, agent.credentialId);
+      const version = agentText(msg.version);
+      const { link, replaced } = deps.registry.register(vm, ws, msg.hostKey, version, agent.credentialId);
       if (replaced) {
         log.info('a newer control socket replaces the previous one');
         replaced.ws.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
       }
       const reply: RelayToAgent = { type: 'registered', vm };
       ws.send(JSON.stringify(reply));
-      log.info({ hostKeyFingerprint: link.hostKeyFingerprint, version: msg.version }, 'agent registered');
-      audit('agent.register', { hostKeyFingerprint: link.hostKeyFingerprint, version: msg.version });
+      log.info({ hostKeyFingerprint: link.hostKeyFingerprint, version }, 'agent registered');
+      audit('agent.register', { hostKeyFingerprint: link.hostKeyFingerprint, version });
       return;
     }
     if (!registered) return protocolError('the first control message must be register');
-    if (msg.type === 'channel-refused') {
-      void deps.audit?.record({
-        type: 'session.channel_refused',
-        actor: `agent:${vm}`,
-        outcome: 'failure',
-        sid: msg.sessionId,
-        data: { channel: msg.channel, ...(msg.target ? { target: msg.target } : {}), reason: msg.reason },
-      });
-      return;
-    }
-    void deps.audit?.record({
-      type: 'session.deny',
-      actor: `agent:${vm}`,
-      outcome: 'failure',
-      sid: msg.sessionId,
-      data: { reason: `agent refused: ${msg.reason}` },
-    });
-    if (!deps.pairer.refuse(msg.sessionId, vm, msg.reason))
-      log.debug({ sid: msg.sessionId }, 'dial-refused for a session that is not pending (ignored)');
+    reports
+      .handle(msg)
+      .catch((error: unknown) =>
+        log.error({ sid: msg.sessionId, error: (error as Error).message }, 'agent report failed'),
+      );
   });
 
   ws.on('close', (code, reason) => {
     clearTimeout(registerTimer);
+    reports.close();
     const wasCurrent = deps.registry.unregister(vm, ws);
     log.info({ code, reason: reason.toString() }, 'agent control socket closed');
     if (registered) audit('agent.disconnect', { code, reason: reason.toString() });

@@ -36,7 +36,8 @@ test('the request limiter refuses past the per-window budget and resets with the
   const r = new RequestRateLimiter(2, 1000, () => now);
   assert.equal(r.take('ip:x').allowed, true);
   assert.equal(r.take('ip:x').allowed, true);
-  assert.deepEqual(r.take('ip:x'), { allowed: false, retryAfterSeconds: 1 });
+  assert.deepEqual(r.take('ip:x'), { allowed: false, retryAfterSeconds: 1, firstDenied: true });
+  assert.deepEqual(r.take('ip:x'), { allowed: false, retryAfterSeconds: 1, firstDenied: false });
   now = 1000;
   assert.equal(r.take('ip:x').allowed, true);
 });

@@ -84,7 +84,8 @@ export class RequestRateLimiter {
     return { allowed: false, retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000) };
   }
 
-  take(key: string): LimitCheck {
+  /** Uses one unit of `key`'s budget. `firstDenied`: this is the first refusal of the window. */
+  take(key: string): LimitCheck | { allowed: false; retryAfterSeconds: number; firstDenied: boolean } {
     const t = this.now();
     let c = this.counts.get(key);
     if (!c || c.windowStart + this.windowMs <= t) {
@@ -94,7 +95,11 @@ export class RequestRateLimiter {
     }
     c.count += 1;
     if (c.count > this.maxPerWindow)
-      return { allowed: false, retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000) };
+      return {
+        allowed: false,
+        retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000),
+        firstDenied: c.count === this.maxPerWindow + 1,
+      };
     return { allowed: true };
   }
 }

@@ -1,5 +1,6 @@
 import type { Db } from './database.js';
 import { SCHEMA_V1 } from './schema-v1.js';
+import { SCHEMA_V2_LOGIN_LOCKOUTS } from './schema-v2.js';
 
 export interface Migration {
   version: number;
@@ -17,6 +18,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'initial schema',
     up: (db) => {
       db.exec(SCHEMA_V1);
+    },
+  },
+  {
+    version: 2,
+    name: 'login lockouts in the store',
+    up: (db) => {
+      db.exec(SCHEMA_V2_LOGIN_LOCKOUTS);
     },
   },
 ];

@@ -4,6 +4,7 @@ import { SqliteOneTimeCodeStore, SqlitePendingEnrollmentStore } from './codes.js
 import { type Db, openDatabase, tightenFileModes } from './database.js';
 import { SqliteDeviceStore } from './devices.js';
 import { SqliteGrantStore } from './grants.js';
+import { SqliteLoginLockoutStore } from './login-lockouts.js';
 import { migrate } from './migrations.js';
 import { SqliteSessionStore } from './sessions.js';
 import type { Clock } from './sql-util.js';
@@ -21,6 +22,7 @@ export interface SqliteStoreOptions {
 /** The embedded store: one SQLite file shared by the relay and the admin CLI. */
 export class SqliteStore implements RelayStore {
   readonly users: SqliteUserStore;
+  readonly loginLockouts: SqliteLoginLockoutStore;
   readonly devices: SqliteDeviceStore;
   readonly vms: SqliteVmStore;
   readonly agentCredentials: SqliteAgentCredentialStore;
@@ -38,6 +40,7 @@ export class SqliteStore implements RelayStore {
     const now = options.now ?? (() => new Date());
     this.db = db;
     this.users = new SqliteUserStore(db, now);
+    this.loginLockouts = new SqliteLoginLockoutStore(db);
     this.devices = new SqliteDeviceStore(db, now);
     this.vms = new SqliteVmStore(db, now);
     this.agentCredentials = new SqliteAgentCredentialStore(db, now);

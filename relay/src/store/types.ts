@@ -292,8 +292,39 @@ export interface AuditStore {
   setCursor(sink: string, seq: number): Promise<void>;
 }
 
+/** How many failed logins within a window lock a user, and for how long. */
+export interface LockoutPolicy {
+  maxFailures: number;
+  windowMs: number;
+  lockoutMs: number;
+}
+
+export interface UserLockout {
+  user: string;
+  lockedUntil: string;
+}
+
+/**
+ * Failed logins per user and the resulting lock. Times come from the caller (the relay's clock),
+ * so the relay and the admin CLI agree on what "now" means only as well as their clocks do.
+ */
+export interface LoginLockoutStore {
+  /** When the user's lock ends, if one is in force at `now`. */
+  lockedUntil(user: string, now: Date): Promise<Date | undefined>;
+  /**
+   * Atomically records a failed login and locks the user once `maxFailures` fall within
+   * `windowMs`; returns the end of the lock this failure started, if it did.
+   */
+  recordFailure(user: string, now: Date, policy: LockoutPolicy): Promise<{ lockedUntil?: Date }>;
+  /** Forgets the user's failures and lock (a successful login, an admin's unlock). */
+  clear(user: string, now: Date): Promise<{ wasLocked: boolean; failures: number }>;
+  /** Users locked at `now`, by name. */
+  listLocked(now: Date): Promise<UserLockout[]>;
+}
+
 export interface RelayStore {
   users: UserStore;
+  loginLockouts: LoginLockoutStore;
   devices: DeviceStore;
   vms: VmStore;
   agentCredentials: AgentCredentialStore;

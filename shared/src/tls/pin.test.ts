@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { formatOneTimeCode, parseOneTimeCode } from '../enrollment-code.js';
 import { newSecret } from '../secrets.js';
 import { mintServerCertificate } from './mint.js';
-import { certThumbprint, pinsEqual, spkiPin, tlsPinSchema } from './pin.js';
+import { certThumbprint, curlPin, pinsEqual, spkiPin, tlsPinSchema } from './pin.js';
 
 const sh = (script: string, file: string) =>
   execFileSync('sh', ['-c', script, 'sh', file], { encoding: 'utf8' }).trim();
@@ -55,6 +55,17 @@ test('the pin survives the trip through an enrollment code', async () => {
   const parsed = parseOneTimeCode(formatOneTimeCode('user', newSecret(), pin), 'user');
   assert.ok(parsed.ok);
   assert.equal(parsed.value.pin, pin);
+});
+
+test('people see the pin in curl --pinnedpubkey form; either form is read back as the stored one', async () => {
+  const pin = spkiPin((await mintServerCertificate({ commonName: 'relay' })).certPem);
+  const shown = curlPin(pin);
+  assert.equal(shown, pin.replace('sha256/', 'sha256//'));
+  assert.equal(curlPin(shown), shown, 'already in curl form: unchanged');
+  assert.equal(tlsPinSchema.parse(shown), pin, 'a pasted sha256//… pin is stored as sha256/…');
+  assert.equal(tlsPinSchema.parse(pin), pin);
+  for (const bad of ['sha256///' + pin.slice(7), 'sha1/' + pin.slice(7), shown.slice(0, -2)])
+    assert.equal(tlsPinSchema.safeParse(bad).success, false, bad);
 });
 
 test('pinsEqual', () => {

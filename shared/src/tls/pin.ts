@@ -4,10 +4,23 @@ import { z } from 'zod';
 /** A certificate as PEM text, PEM or DER bytes, or an already parsed certificate. */
 export type CertificateInput = string | Buffer | X509Certificate;
 
-/** `sha256/` + standard base64 of 32 bytes: the form `curl --pinnedpubkey` and the relay banner use. */
+/**
+ * A pin as stored and compared: `sha256/` + standard base64 of 32 bytes. People are shown
+ * `curlPin`'s `sha256//…` (what `curl --pinnedpubkey` takes); both are accepted wherever a pin
+ * is read, and stored in the single-slash form so existing configuration stays valid.
+ */
 export const tlsPinSchema = z
   .string()
-  .regex(/^sha256\/[A-Za-z0-9+/]{43}=$/, 'expected a TLS pin of the form sha256/<base64 of 32 bytes>');
+  .regex(
+    /^sha256\/\/?[A-Za-z0-9+/]{43}=$/,
+    'expected a TLS pin of the form sha256//<base64 of 32 bytes> (as the relay prints it)',
+  )
+  .transform((pin) => pin.replace(/^sha256\/\//, 'sha256/'));
+
+/** The pin as `curl --pinnedpubkey` takes it (`sha256//<base64>`): the form printed for people. */
+export function curlPin(pin: string): string {
+  return pin.replace(/^sha256\/(?!\/)/, 'sha256//');
+}
 
 export function toX509(cert: CertificateInput): X509Certificate {
   return cert instanceof X509Certificate ? cert : new X509Certificate(cert);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mintClientCertificate, mintServerCertificate, type MintedCertificate } from './mint.js';
-import { spkiPin } from './pin.js';
+import { curlPin, spkiPin } from './pin.js';
 import { connectPinned, fetchServerPin, TlsConnectError, TlsPinMismatchError } from './pinned-connect.js';
 import { startEchoTlsServer, within } from './testing/tls-servers.js';
 
@@ -47,7 +47,8 @@ test('a wrong pin rejects with TlsPinMismatchError and the server receives no ap
   assert.equal(error.actual, relayPin);
   assert.match(error.message, /does not match the pin from your enrollment code/);
   assert.match(error.message, /ask your admin/);
-  assert.ok(error.message.includes(otherPin) && error.message.includes(relayPin));
+  // Shown the way the relay prints its pin (curl's sha256//… form), so people can compare them.
+  assert.ok(error.message.includes(curlPin(otherPin)) && error.message.includes(curlPin(relayPin)), error.message);
   const seen = await within(server.nextConnection(), 5000, 'server connection');
   await within(seen.closed, 5000, 'the client to hang up');
   assert.equal(seen.bytes, 0);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { pinsEqual, spkiPin } from './pin.js';
+import { curlPin, pinsEqual, spkiPin } from './pin.js';
 
 export interface PinnedTlsOptions {
   /** `sha256/<base64>` from the enrollment code: the only trust anchor, no CA or hostname checks. */
@@ -30,7 +30,7 @@ export class TlsPinMismatchError extends Error {
   ) {
     super(
       `the relay's certificate does not match the pin from your enrollment code: ${host}:${port} presented ` +
-        `${actual ?? 'no certificate'}, expected ${expected}. Someone may be intercepting the connection, or the ` +
+        `${actual ? curlPin(actual) : 'no certificate'}, expected ${curlPin(expected)}. Someone may be intercepting the connection, or the ` +
         `relay's TLS key was replaced; do not continue — ask your admin for the relay's current pin`,
     );
   }

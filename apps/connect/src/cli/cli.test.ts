@@ -128,7 +128,10 @@ test('vms, exec, shell, sftp-stdio and refusals on the saved login (no terminal,
   assert.equal(sftp.stderr, '');
 
   assert.equal(offline.code, 255);
-  assert.match(offline.stderr, /^airlock: the agent of off-vm is not connected — start the VM or its agent, or ask an admin/);
+  assert.match(
+    offline.stderr,
+    /^airlock: the agent of off-vm is not connected — start the VM or its agent, or ask an admin/,
+  );
 
   assert.equal(dropped.code, 255);
   assert.equal(dropped.stdout, 'partial\n');

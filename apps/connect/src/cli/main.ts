@@ -1,12 +1,11 @@
 #!/usr/bin/env node
+import { endQuietlyWhenReaderGoes } from '@airlock/shared';
 import { EXIT } from './errors.js';
 import { realHandlers } from './handlers.js';
 import { buildProgram } from './program.js';
 
 // A reader that goes away (`airlock vms | head -1`) is not an error worth a stack trace.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(EXIT.ok);
-});
+endQuietlyWhenReaderGoes();
 
 const { main } = buildProgram(realHandlers);
 main(process.argv.slice(2)).then(

@@ -1,4 +1,4 @@
-import { TlsConnectError, TlsPinMismatchError } from '@airlock/shared';
+import { curlPin, TlsConnectError, TlsPinMismatchError } from '@airlock/shared';
 import type { RelayError } from './relay-client.js';
 
 /** The pin mismatch in `e` or its `cause` chain (undici wraps it in `TypeError('fetch failed')`). */
@@ -18,8 +18,8 @@ export function pinMismatchError(
     expected: e.expected,
     ...(e.actual ? { presented: e.actual } : {}),
     message:
-      `the relay at ${relayUrl} presented TLS key ${e.actual ?? '(none)'}, which does not match the pin ` +
-      `from your enrollment code (${e.expected}); someone may be intercepting the connection, or the ` +
+      `the relay at ${relayUrl} presented TLS key ${e.actual ? curlPin(e.actual) : '(none)'}, which does not match the pin ` +
+      `from your enrollment code (${curlPin(e.expected)}); someone may be intercepting the connection, or the ` +
       `relay's key was replaced. Nothing was sent`,
   };
 }

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DataDirInUseError, LOCK_FILE, dataDirInUse, lockDataDir } from './data-dir-lock.js';
+import { createRelayLogger } from './logger.js';
+import { createRelay } from './relay.js';
+import { SERVED_AT_FILE } from './served-at.js';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'airlock-relay.js');
+
+async function tmpDataDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-lock-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('one holder at a time: a second lock is refused until the first is released', async (t) => {
+  const dir = await tmpDataDir(t);
+  assert.equal(dataDirInUse(dir), false, 'no lock file yet');
+  const lock = lockDataDir(dir);
+  assert.equal((await stat(join(dir, LOCK_FILE))).mode & 0o777, 0o600);
+  assert.equal(dataDirInUse(dir), true);
+  assert.throws(() => lockDataDir(dir), DataDirInUseError);
+  assert.equal(dataDirInUse(dir), true, 'probing does not take the lock away');
+  lock.release();
+  assert.equal(dataDirInUse(dir), false);
+  lockDataDir(dir).release();
+});
+
+test('a second relay on the same data dir is refused, naming the process and URL of the first', async (t) => {
+  const dir = await tmpDataDir(t);
+  const logger = createRelayLogger('silent');
+  const first = await createRelay({ config: { port: 0, dataDir: dir }, logger });
+  t.after(() => first.close());
+  const served = JSON.parse(await readFile(join(dir, SERVED_AT_FILE), 'utf8')) as Record<string, unknown>;
+  assert.equal(served.pid, process.pid);
+  assert.equal(served.url, first.url);
+  const second = await createRelay({ config: { port: 0, dataDir: dir }, logger }).then(
+    () => assert.fail('a second relay started'),
+    (e: unknown) => e,
+  );
+  assert.ok(second instanceof DataDirInUseError);
+  assert.equal(second.message, `the data dir ${dir} is in use by relay process ${process.pid}, serving ${first.url}`);
+  await first.close();
+  const next = await createRelay({ config: { port: 0, dataDir: dir }, logger });
+  await next.close();
+});
+
+test('a relay that cannot listen lets go of the data dir', async (t) => {
+  const dir = await tmpDataDir(t);
+  const logger = createRelayLogger('silent');
+  const holder = await createRelay({ config: { port: 0 }, logger });
+  t.after(() => holder.close());
+  await assert.rejects(createRelay({ config: { port: holder.port, dataDir: dir }, logger }), { code: 'EADDRINUSE' });
+  assert.equal(dataDirInUse(dir), false);
+  await (await createRelay({ config: { port: 0, dataDir: dir }, logger })).close();
+});
+
+/** `airlock-relay …` as a real process (the relay or one admin command). */
+function relayProcess(dir: string, args: string[]): ChildProcessWithoutNullStreams & { stderrText(): string } {
+  const child = spawn(process.execPath, [bin, '--data-dir', dir, ...args], {
+    stdio: 'pipe',
+    env: { ...process.env, AIRLOCK_RELAY_PUBLIC_URL: '', AIRLOCK_RELAY_TLS_CERT: '' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.resume();
+  return Object.assign(child, { stderrText: () => stderr });
+}
+
+async function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function run(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = relayProcess(dir, args);
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await exited(child);
+  return { code, stdout, stderr: child.stderrText() };
+}
+
+/** Starts `serve` and waits for its banner: the URL and the pin it prints for people. */
+async function serve(
+  t: TestContext,
+  dir: string,
+): Promise<{ child: ReturnType<typeof relayProcess>; url: string; pin: string }> {
+  const child = relayProcess(dir, ['serve', '--port', '0', '--log-level', 'warn']);
+  t.after(() => void child.kill('SIGKILL'));
+  const deadline = Date.now() + 30_000;
+  while (!/TLS pin: \S+/.test(child.stderrText())) {
+    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${child.stderrText()}`);
+    if (Date.now() > deadline) throw new Error(`serve did not start: ${child.stderrText()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const url = /listening on (https:\/\/\S+)/.exec(child.stderrText())![1]!;
+  const pin = /TLS pin: (\S+)/.exec(child.stderrText())![1]!;
+  return { child, url, pin };
+}
+
+function curl(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn('curl', ['--silent', '--max-time', '10', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+}
+
+test('real processes: the second relay says who holds the data dir; the admin CLI works alongside; a killed relay leaves no stale lock', async (t) => {
+  const dir = await tmpDataDir(t);
+  const first = await serve(t, dir);
+
+  // The pin as printed is what curl takes; the stored single-slash form is not (curl error 90).
+  assert.match(first.pin, /^sha256\/\/[A-Za-z0-9+/]{43}=$/);
+  const ok = await curl(['--pinnedpubkey', first.pin, '-k', `${first.url}/healthz`]);
+  assert.deepEqual(ok, { code: 0, stdout: '{"status":"ok"}' });
+  assert.equal((await curl(['--pinnedpubkey', first.pin.replace('//', '/'), '-k', `${first.url}/healthz`])).code, 90);
+  const otherPin = `sha256//${Buffer.alloc(32, 1).toString('base64')}`;
+  assert.equal((await curl(['--pinnedpubkey', otherPin, '-k', `${first.url}/healthz`])).code, 90, 'a wrong pin');
+
+  const second = relayProcess(dir, ['serve', '--port', '0']);
+  assert.equal(await exited(second), 1);
+  assert.match(
+    second.stderrText(),
+    new RegExp(
+      `^error: the data dir ${dir} is in use by relay process ${first.child.pid}, serving ${first.url}\\nhint: one relay per data dir`,
+      'm',
+    ),
+  );
+
+  const add = await run(dir, ['user', 'add', 'bob']);
+  assert.equal(add.code, 0, add.stderr);
+  assert.match(add.stdout, new RegExp(`airlock enroll ${first.url} u1\\.`));
+  assert.doesNotMatch(add.stderr, /note:/, 'the relay is running: nothing to warn about');
+
+  first.child.kill('SIGKILL');
+  await exited(first.child);
+  const stale = await run(dir, ['user', 'add', 'carol']);
+  assert.equal(stale.code, 0, stale.stderr);
+  assert.match(
+    stale.stderr,
+    new RegExp(`note: no relay is running on ${dir}; the code names ${first.url}, where it last served`),
+  );
+
+  // The kernel dropped the killed relay's lock: the next one starts at once.
+  const third = await serve(t, dir);
+  third.child.kill('SIGTERM');
+  assert.equal(await exited(third.child), 0);
+});
+
+test('real processes: two relays started at the same moment on a fresh data dir — exactly one runs', async (t) => {
+  const dir = await tmpDataDir(t);
+  const a = relayProcess(dir, ['serve', '--port', '0', '--log-level', 'warn']);
+  const b = relayProcess(dir, ['serve', '--port', '0', '--log-level', 'warn']);
+  t.after(() => {
+    a.kill('SIGKILL');
+    b.kill('SIGKILL');
+  });
+  const deadline = Date.now() + 30_000;
+  const state = (c: typeof a) =>
+    c.exitCode !== null ? 'exited' : /listening on/.test(c.stderrText()) ? 'listening' : 'starting';
+  while ([state(a), state(b)].includes('starting')) {
+    if (Date.now() > deadline) throw new Error(`still starting:\n${a.stderrText()}\n${b.stderrText()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const states = [state(a), state(b)].sort();
+  assert.deepEqual(states, ['exited', 'listening'], `${a.stderrText()}\n---\n${b.stderrText()}`);
+  const loser = state(a) === 'exited' ? a : b;
+  assert.equal(loser.exitCode, 1);
+  assert.match(loser.stderrText(), /^error: the data dir .* is in use by /m);
+});
