@@ -61,7 +61,7 @@ export async function enrollAndLogin(relayUrl: string, code: string, user: strin
 /** The saved login in `home`: what `shell`, `exec` and `forward` run with. */
 export async function loadCredentials(home: string): Promise<RelayCredentials> {
   const store = new ConfigStore(airlockPaths(home));
-  const enrollment = enrollmentOf(await store.readConfig());
+  const enrollment = enrollmentOf(await store.readConfig(), home);
   if (!enrollment.ok) throw new Error(enrollment.error.message);
   const session = await store.accessToken(enrollment.value);
   if (!session.ok) throw new Error(session.error.message);
