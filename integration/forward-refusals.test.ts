@@ -107,7 +107,7 @@ test("at the agent's limit of forwarded connections per session the rest are res
 test('sftp on a VM without sftp-server: the user is told why, and the refusal is audited', async () => {
   const r = await sys.cli(['sftp-stdio', sys.vm]);
   assert.equal(r.code, 255);
-  assert.match(r.stderr, new RegExp(`no sftp-server on this VM \\(looked for ${SFTP_PATH}\\)`));
+  assert.match(r.stderr, new RegExp(`no sftp-server on this VM \\(looked for ${SFTP_PATH};`));
   assert.doesNotMatch(r.stderr, /check the agent log/);
   const sid = /\[session ([0-9a-f-]{36})\]/.exec(r.stderr)?.[1];
   assert.ok(sid, r.stderr);

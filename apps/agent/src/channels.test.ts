@@ -472,7 +472,7 @@ describe('agent configuration edges', () => {
         await withTimeout(out.closed, 5000, 'channel closed');
         assert.match(
           out.errText(),
-          /^airlock-agent: no sftp-server on this VM \(looked for \/nonexistent\/sftp-server\); the VM's admin can install openssh-sftp-server/,
+          /^airlock-agent: no sftp-server on this VM \(looked for \/nonexistent\/sftp-server; install openssh-sftp-server or set sftpServerPath\)$/m,
         );
         const report = await relay.until(
           () => relay.messages.find((m) => m.type === 'channel-refused' && m.sessionId === c.sid),

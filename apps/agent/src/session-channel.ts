@@ -162,10 +162,8 @@ export class SessionChannel {
       const reason = `no sftp-server on this VM (looked for ${path})`;
       // The failure reply goes out first (this handler holds the channel's send lock); the
       // explanation follows on stderr, which Connect shows, then the channel closes.
-      this.output.write(
-        Buffer.from(`airlock-agent: ${reason}; the VM's admin can install openssh-sftp-server or set sftpServerPath\n`),
-        true,
-      );
+      const fix = 'install openssh-sftp-server or set sftpServerPath';
+      this.output.write(Buffer.from(`airlock-agent: no sftp-server on this VM (looked for ${path}; ${fix})\n`), true);
       void this.output.flushed().then(() => this.channel.close().catch(() => {}));
       return this.refuse('subsystem "sftp"', reason);
     }
