@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { portOf as port, sendAndHalfClose as send, startDigestService } from '@airlock/shared/testing';
-import { startSystem, type System } from './harness.js';
+import { startSystem, waitFor, type System } from './harness.js';
+import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 
 /** A service that sends `size` pseudo-random bytes from a seed given in the first line. */
 async function sourceService(): Promise<Server> {
@@ -35,7 +35,7 @@ async function sourceService(): Promise<Server> {
 let sys: System;
 let digest: Server;
 let source: Server;
-let forward: ChildProcess;
+let forward: ForwardCli;
 let localDigest: number;
 let localSource: number;
 
@@ -43,28 +43,16 @@ before(async () => {
   digest = await startDigestService({ separator: ' ' });
   source = await sourceService();
   sys = await startSystem({ ports: [port(digest), port(source)] });
-  forward = sys.spawnCli(['forward', sys.vm, `${port(digest)}`, `${port(source)}:0`, '--json']);
-  let out = '';
-  forward.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  let err = '';
-  forward.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 20_000;
-  while (out.split('\n').filter((l) => l.startsWith('{')).length < 2) {
-    if (Date.now() > deadline || forward.exitCode !== null) throw new Error(`forward did not start: ${out} ${err}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const lines = out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { remotePort: number; localPort: number; localHost: string });
-  for (const l of lines) assert.equal(l.localHost, '127.0.0.1', 'forwards bind loopback only');
-  localDigest = lines.find((l) => l.remotePort === port(digest))!.localPort;
-  localSource = lines.find((l) => l.remotePort === port(source))!.localPort;
+  forward = await forwardStarted(
+    sys.spawnCli(['forward', sys.vm, `${port(digest)}`, `${port(source)}:0`, '--json']),
+    2,
+  );
+  localDigest = forward.localPort(port(digest));
+  localSource = forward.localPort(port(source));
 });
 
 after(async () => {
-  forward?.kill('SIGTERM');
-  if (forward && forward.exitCode === null) await once(forward, 'exit');
+  await forward?.stop();
   await sys?.close();
   digest?.close();
   source?.close();
@@ -109,4 +97,37 @@ test('forward: several connections at once on one session', async () => {
   replies.forEach((r, i) =>
     assert.equal(r, `${payloads[i]!.length} ${createHash('sha256').update(payloads[i]!).digest('hex')}`),
   );
+});
+
+test('forward: 200 connections open at once through one forward, each with its own bytes', async () => {
+  const n = 200;
+  const socks = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const sock = connect({ host: '127.0.0.1', port: localDigest, allowHalfOpen: true });
+      await once(sock, 'connect');
+      return sock;
+    }),
+  );
+  // Every one is carried through to the service in the VM before any of them ends: 200 at once.
+  const open = () => new Promise<number>((r) => digest.getConnections((_e, count) => r(count)));
+  await waitFor(
+    async () => (await open()) >= n,
+    30_000,
+    () => `not all ${n} connections reached the VM`,
+  );
+  const payloads = socks.map((_, i) => randomBytes(10_000 + i));
+  const replies = await Promise.all(
+    socks.map(async (sock, i) => {
+      const chunks: Buffer[] = [];
+      sock.on('data', (d: Buffer) => chunks.push(d));
+      sock.end(payloads[i]!);
+      await once(sock, 'end');
+      sock.destroy();
+      return Buffer.concat(chunks).toString();
+    }),
+  );
+  replies.forEach((r, i) =>
+    assert.equal(r, `${payloads[i]!.length} ${createHash('sha256').update(payloads[i]!).digest('hex')}`),
+  );
+  assert.doesNotMatch(forward.stderr(), /failed/);
 });

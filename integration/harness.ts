@@ -102,6 +102,8 @@ export interface SystemOptions {
   noAgent?: boolean;
   /** Extra relay configuration (short token lifetimes, low lockout thresholds…). */
   relayConfig?: Record<string, unknown>;
+  /** Extra agent configuration for the agent started with the system (limits, sftpServerPath…). */
+  agentConfig?: Record<string, unknown>;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -183,7 +185,7 @@ async function setUpSystem(
   };
   let agent: AgentProcess | undefined;
   if (!options.noAgent) {
-    agent = await startAgentProc();
+    agent = await startAgentProc(options.agentConfig);
     await waitFor(
       () => relay.isAgentOnline(vm),
       20_000,

@@ -14,6 +14,7 @@ import {
 } from '@airlock/shared';
 import { createSshConfig, generateHostKey, publicKeyBlob, webSocketSshStream } from '@airlock/shared/ssh';
 import { connectVmSession, userKeyFromPrivateKey } from '@airlock/connect';
+import { streamEnd } from '@airlock/shared/testing';
 import { readText, startSystem, waitFor, type ClientCert, type System } from './harness.js';
 
 let sys: System;
@@ -118,11 +119,23 @@ test('the genuine ticket is accepted (the checks above are not refusing everythi
   assert.equal(await connectWithTicket(s.sessionId, s.ticket), 'open');
 });
 
-test('forward to a port the ticket does not allow: clear error, non-zero exit', async () => {
+test('forward to a port the ticket does not allow: clear error, non-zero exit, and an audit entry', async () => {
   const r = await sys.cli(['forward', sys.vm, '5999']);
   assert.equal(r.code, 255);
   assert.match(r.stderr, /5999/);
   assert.match(r.stderr, /not allowed/i);
+  // Connect asks the agent all the same, so the refusal reaches the relay's audit log with the
+  // session (the relay records what the agent reports for a session of that VM).
+  const sid = /\[session ([0-9a-f-]{36})\]/.exec(r.stderr)?.[1];
+  assert.ok(sid, r.stderr);
+  await waitFor(
+    async () =>
+      (await sys.relay.store.audit.query({ sid })).some(
+        (e) => /channel_refused/.test(e.type) && JSON.stringify(e.data).includes('127.0.0.1:5999'),
+      ),
+    10_000,
+    () => 'no channel refusal for port 5999 in the audit log',
+  );
 });
 
 test("forward to a port the agent's policy does not allow: the agent refuses the channel", async () => {
@@ -139,11 +152,11 @@ test("forward to a port the agent's policy does not allow: the agent refuses the
     );
     const { localPort } = JSON.parse(out.split('\n')[0]!) as { localPort: number };
     const { connect } = await import('node:net');
-    const sock = connect({ host: '127.0.0.1', port: localPort });
+    const sock = connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true });
     let got = 0;
     sock.on('data', (d: Buffer) => (got += d.length));
-    sock.on('error', () => {});
-    await once(sock, 'close');
+    // Reset, not ended as if the service had answered with nothing.
+    assert.equal(await streamEnd(sock), 'ECONNRESET');
     assert.equal(got, 0);
     await waitFor(
       () => /not allowed/i.test(err),

@@ -338,8 +338,8 @@ describe('channels on an authenticated session', () => {
     assert.equal(out.text(), 'still-here\n');
   });
 
-  test('a session holds at most MAX_CHANNELS_PER_SESSION open channels', async () => {
-    const c2 = await connectClient(relay, agent);
+  test('a session holds at most MAX_CHANNELS_PER_SESSION open session channels', async () => {
+    const c2 = await connectClient(relay, agent, { ports: [svcPort] });
     try {
       const open: SshChannel[] = [];
       for (let i = 0; i < MAX_CHANNELS_PER_SESSION; i++) open.push(await c2.client.openChannel());
@@ -349,9 +349,10 @@ describe('channels on an authenticated session', () => {
       );
       assert.ok(e instanceof SshChannelError, String(e));
       assert.equal(e.reason, SshChannelOpenFailureReason.resourceShortage);
-      assert.match(e.message, /too many open channels/);
-      // Forwards count too.
-      await assert.rejects(c2.client.openChannel(directTcpip('127.0.0.1', svcPort)), /too many open channels/);
+      assert.match(e.message, /too many open session channels .* \(limit 32\)/);
+      // Forwards have a limit of their own (forwards.test.ts): one still opens.
+      const fwd = await c2.client.openChannel(directTcpip('127.0.0.1', svcPort));
+      await fwd.close();
       // A closed channel frees its place.
       const closed = collect(open[0]!).closed;
       await open[0]!.close();
@@ -433,7 +434,8 @@ describe('channels on an authenticated session', () => {
     await sh.send(Buffer.from('echo PING1\n'));
     await out.waitFor('PING1', 1000);
     assert.ok(Date.now() - e0 < 300, `echo took ${Date.now() - e0} ms`);
-    await withTimeout(fwdClosed, 2000, 'forward closed after the connect timeout');
+    const why = await withTimeout(fwdClosed, 2000, 'forward closed after the connect timeout');
+    assert.deepEqual(why, { exitStatus: undefined, exitSignal: 'connect-failed@airlock', errorMessage: 'ETIMEDOUT' });
     const waited = Date.now() - t0;
     assert.ok(waited >= 350 && waited < 1500, `closed after ${waited} ms`);
     await sh.send(Buffer.from('exit 0\n'));
@@ -460,7 +462,7 @@ describe('agent configuration edges', () => {
     });
   });
 
-  test('sftp subsystem with sftp-server missing: refused, with a clear stderr message', async () => {
+  test('sftp subsystem with sftp-server missing: refused, said on stderr and reported to the relay', async () => {
     await withOnlineAgent({ sftpServerPath: '/nonexistent/sftp-server' }, async ({ relay, agent }) => {
       const c = await connectClient(relay, agent);
       try {
@@ -470,8 +472,20 @@ describe('agent configuration edges', () => {
         await withTimeout(out.closed, 5000, 'channel closed');
         assert.match(
           out.errText(),
-          /sftp-server not found at \/nonexistent\/sftp-server — install openssh-sftp-server/,
+          /^airlock-agent: no sftp-server on this VM \(looked for \/nonexistent\/sftp-server; install openssh-sftp-server or set sftpServerPath\)$/m,
         );
+        const report = await relay.until(
+          () => relay.messages.find((m) => m.type === 'channel-refused' && m.sessionId === c.sid),
+          5000,
+          'channel-refused for sftp',
+        );
+        assert.deepEqual(report, {
+          type: 'channel-refused',
+          sessionId: c.sid,
+          channel: 'session',
+          target: 'subsystem "sftp"',
+          reason: 'no sftp-server on this VM (looked for /nonexistent/sftp-server)',
+        });
       } finally {
         await c.close();
       }

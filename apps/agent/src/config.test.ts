@@ -31,6 +31,7 @@ test('defaults are filled and the relay URL is normalised', () => {
   assert.equal(c.sftpServerPath, '/usr/lib/openssh/sftp-server');
   assert.equal(c.forwardConnectTimeoutMs, 3000);
   assert.equal(c.maxSessions, 64);
+  assert.equal(c.maxForwardsPerSession, 1024);
   assert.deepEqual(c.backoff, { minDelayMs: 500, maxDelayMs: 30000, stableAfterMs: 10000 });
   assert.deepEqual(c.keepAlive, { pingIntervalMs: 15000, pongTimeoutMs: 10000 });
   assert.equal(c.shell, '/bin/bash');
@@ -54,6 +55,7 @@ test('bad configuration names the field', () => {
   bad({ ...base, relayPublicKeyPem: 'nope' }, /relayPublicKeyPem: not a PEM public key/);
   bad({ ...base, relayPublicKeyPem: undefined }, /relayPublicKeyPem: missing/);
   bad({ ...base, backoff: { minDelayMs: 100, maxDelayMs: 10 } }, /backoff\.maxDelayMs/);
+  bad({ ...base, maxForwardsPerSession: 0 }, /maxForwardsPerSession/);
   bad({ ...base, typo: 1 }, /typo/);
   bad(
     { ...base, credential: undefined, credentialFile: '/nonexistent/cred' },

@@ -41,6 +41,8 @@ export const AgentConfigInput = z
     authTimeoutMs: z.number().int().positive().default(15000),
     /** Sessions served at once; a dial beyond this is refused. */
     maxSessions: z.number().int().positive().default(64),
+    /** Forwarded connections one session may hold open at once; beyond, opens are refused (and the user told). */
+    maxForwardsPerSession: z.number().int().positive().max(65_536).default(1024),
     backoff: z
       .object({
         minDelayMs: z.number().int().positive().default(500),

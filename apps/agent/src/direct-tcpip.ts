@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { bridgeChannel } from '@airlock/shared/ssh';
+import { bridgeChannel, closeForwardConnectFailed, type BridgeOutcome } from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -29,7 +29,9 @@ export const loopbackConnector: Connector = (port) => netConnect({ host: '127.0.
  * Runs an accepted direct-tcpip channel: connects to 127.0.0.1:port in the background (the
  * channel-open handler must not wait: one slow handler stalls the whole session), holds the
  * client's bytes until connected (no window adjust, so nothing piles up), and closes the
- * channel if the target does not answer in time.
+ * channel with the reason (connect-failed signal + error code) if the target refuses or does not
+ * answer in time, so Connect can tell the user. Once connected, a lost session or channel resets
+ * the target connection (see bridgeChannel); only the client's end of stream becomes a FIN.
  */
 export function runForward(
   channel: SshChannel,
@@ -54,24 +56,24 @@ export function runForward(
   const sock = (opts.connector ?? loopbackConnector)(port);
   const timer = setTimeout(() => {
     if (connected || done) return;
-    log.warn({ port, timeoutMs: opts.timeoutMs }, 'forward target did not answer; closing channel');
-    fail();
+    log.warn({ port, timeoutMs: opts.timeoutMs }, `forward to 127.0.0.1:${port} failed: no answer in time`);
+    fail('ETIMEDOUT');
   }, opts.timeoutMs);
 
-  const fail = (): void => {
+  const fail = (code: string): void => {
     clearTimeout(timer);
     done = true;
     sock.destroy();
     holdData.dispose();
     holdEof.dispose();
     onClose.dispose();
-    void channel.close().catch(() => {});
+    void closeForwardConnectFailed(channel, code).catch(() => {});
   };
 
   sock.once('error', (e: NodeJS.ErrnoException) => {
-    if (connected) return; // bridgeChannel owns errors from here
+    if (connected || done) return; // bridgeChannel owns errors once connected
     log.warn({ port, code: e.code }, `forward to 127.0.0.1:${port} failed: ${e.code ?? e.message}`);
-    fail();
+    fail(e.code ?? 'EUNKNOWN');
   });
   sock.once('connect', () => {
     clearTimeout(timer);
@@ -82,19 +84,7 @@ export function runForward(
     holdEof.dispose();
     onClose.dispose();
     log.info({ port, connectMs: Date.now() - startedAt }, 'forward connected');
-    bridgeChannel(
-      channel,
-      { readable: sock, writable: sock },
-      {
-        onDone: (err) => {
-          log.info(
-            { port, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten, error: err?.message },
-            'forward closed',
-          );
-          sock.destroy();
-        },
-      },
-    );
+    bridgeChannel(channel, sock, { onDone: (outcome) => logForwardEnd(log, port, sock, outcome) });
     // Replay what arrived while connecting, then acknowledge it.
     for (const d of held) {
       sock.write(d);
@@ -102,6 +92,17 @@ export function runForward(
     }
     if (heldEof) replayEof(channel, sock);
   });
+}
+
+/** Why a forward ended, for the agent's log: anything but a clean close names its cause. */
+function logForwardEnd(log: Logger, port: number, sock: Socket, outcome: BridgeOutcome): void {
+  const counts = { port, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten };
+  if (outcome.kind === 'completed') return log.info(counts, 'forward closed');
+  const message =
+    outcome.kind === 'local-failed'
+      ? `forward ended: the target connection failed (${outcome.reason})`
+      : `forward reset: ${outcome.reason}; the target connection was reset`;
+  log.info({ ...counts, reason: outcome.reason }, message);
 }
 
 /** Re-raises an EOF that arrived before the bridge listened, so the bridge sees the half-close. */

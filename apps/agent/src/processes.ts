@@ -189,6 +189,16 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
   child.stdout.on('data', (d: Buffer) => sinks.stdout(d));
   child.stderr.on('data', (d: Buffer) => sinks.stderr(d));
   child.stdin.on('error', () => {}); // EPIPE when the process stops reading: not our failure
+  // Input waiting for the pipe to drain is acknowledged by one 'drain' listener, however many
+  // chunks wait (a listener per chunk piles up on a large upload: MaxListenersExceededWarning).
+  let waitingForDrain: (() => void)[] = [];
+  const releaseWaiting = (): void => {
+    const waiting = waitingForDrain;
+    waitingForDrain = [];
+    for (const done of waiting) done();
+  };
+  child.stdin.on('drain', releaseWaiting);
+  child.stdin.on('close', releaseWaiting);
   // 'close' comes after all stdio has ended, so every byte has reached the sinks.
   child.on('close', (code, signal) => {
     closed = true;
@@ -204,8 +214,8 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
     pid: child.pid ?? -1,
     write(data, done) {
       if (child.stdin.destroyed || child.stdin.writableEnded) return done();
-      if (child.stdin.write(Buffer.from(data))) done();
-      else child.stdin.once('drain', done);
+      if (child.stdin.write(Buffer.from(data)) && waitingForDrain.length === 0) done();
+      else waitingForDrain.push(done);
     },
     endInput() {
       if (!child.stdin.writableEnded) child.stdin.end();

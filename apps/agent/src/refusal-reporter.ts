@@ -6,7 +6,7 @@ export type ChannelRefusedMessage = Extract<AgentToRelay, { type: 'channel-refus
 export interface ChannelRefusal {
   /** Channel type (`direct-tcpip`, `session`, …) or the refused request (`tcpip-forward`). */
   channel: string;
-  /** For forwards: `host:port` the client asked for. */
+  /** For forwards, `host:port` the client asked for; for session channels, the refused request (`subsystem "sftp"`, `pty-req`). */
   target?: string;
   reason: string;
 }

@@ -10,6 +10,8 @@ import { PtyRequestMessage, SubsystemRequestMessage, WindowChangeMessage } from 
 import type { Logger } from 'pino';
 import { ChannelOutput } from './channel-output.js';
 import type { OsUser } from './os-user.js';
+import { checkPtySize, checkTerm, DEFAULT_PTY_SIZE } from './pty-size.js';
+import type { ChannelRefusal } from './refusal-reporter.js';
 import { spawnPiped, spawnPty, type ProcessExit, type SpawnSpec, type UserProcess } from './processes.js';
 
 export interface SessionChannelContext {
@@ -18,6 +20,8 @@ export interface SessionChannelContext {
   user: OsUser;
   shell: string;
   sftpServerPath: string;
+  /** Told of refused requests the audit log should show (subsystems, absurd terminal sizes); never throws. */
+  onRefused?: (refusal: ChannelRefusal) => void;
 }
 
 /** RFC 4254 §6.9 `signal` request (the library does not export its own class for it). */
@@ -105,13 +109,21 @@ export class SessionChannel {
       case 'pty-req': {
         if (this.proc) return false;
         const m = e.request.convertTo(new PtyRequestMessage()) as PtyRequestMessage;
-        this.pty = { term: m.term, cols: m.cols, rows: m.rows };
+        const size = checkPtySize(m.cols, m.rows);
+        if (!size.ok) return this.refuse('pty-req', size.error);
+        const term = checkTerm(m.term);
+        if (!term.ok) return this.refuse('pty-req', term.error);
+        this.pty = { term: term.value, ...(size.value ?? DEFAULT_PTY_SIZE) };
         return true;
       }
       case 'window-change': {
         const m = e.request.convertTo(new WindowChangeMessage()) as WindowChangeMessage;
-        if (this.pty) Object.assign(this.pty, { cols: m.cols, rows: m.rows });
-        this.proc?.resize(m.cols, m.rows);
+        const size = checkPtySize(m.cols, m.rows);
+        // The terminal keeps its size; window-change wants no reply, so the log and audit say it.
+        if (!size.ok) return this.refuse('window-change', size.error);
+        if (!size.value) return true; // no size given: nothing to change
+        if (this.pty) Object.assign(this.pty, size.value);
+        this.proc?.resize(size.value.cols, size.value.rows);
         return true;
       }
       case 'shell':
@@ -123,8 +135,8 @@ export class SessionChannel {
       case 'subsystem': {
         const m = e.request.convertTo(new SubsystemRequestMessage()) as SubsystemRequestMessage;
         if (m.subsystem !== 'sftp') {
-          this.log.info({ subsystem: m.subsystem }, 'refused unknown subsystem');
-          return false;
+          const name = JSON.stringify(m.subsystem.slice(0, 32));
+          return this.refuse(`subsystem ${name}`, `subsystem ${name} is not offered (only sftp)`);
         }
         return this.startSftp();
       }
@@ -147,16 +159,23 @@ export class SessionChannel {
     try {
       accessSync(path, fsConstants.X_OK);
     } catch {
-      const msg = `sftp-server not found at ${path} — install openssh-sftp-server on the VM`;
-      this.log.warn({ path }, msg);
+      const reason = `no sftp-server on this VM (looked for ${path})`;
       // The failure reply goes out first (this handler holds the channel's send lock); the
-      // explanation follows on stderr, then the channel closes.
-      this.output.write(Buffer.from(`airlock-agent: ${msg}\n`), true);
+      // explanation follows on stderr, which Connect shows, then the channel closes.
+      const fix = 'install openssh-sftp-server or set sftpServerPath';
+      this.output.write(Buffer.from(`airlock-agent: no sftp-server on this VM (looked for ${path}; ${fix})\n`), true);
       void this.output.flushed().then(() => this.channel.close().catch(() => {}));
-      return false;
+      return this.refuse('subsystem "sftp"', reason);
     }
     // sftp-server runs without a shell in between, like OpenSSH's internal subsystem exec.
     return this.start('sftp', path, [], false);
+  }
+
+  /** Refuses a request with a logged reason that also goes to the relay's audit log. */
+  private refuse(request: string, reason: string): false {
+    this.log.warn({ request }, `refused ${request}: ${reason}`);
+    this.ctx.onRefused?.({ channel: 'session', target: request, reason });
+    return false;
   }
 
   private start(kind: string, file: string, args: string[], allowPty = true): boolean {

@@ -155,6 +155,7 @@ export class SessionHost {
       sftpServerPath: config.sftpServerPath,
       allowedPorts: config.policy.allowedPorts,
       forwardConnectTimeoutMs: config.forwardConnectTimeoutMs,
+      maxForwards: config.maxForwardsPerSession,
       authTimeoutMs: config.authTimeoutMs,
       connector: this.opts.connector,
       onRefused: (r) => {

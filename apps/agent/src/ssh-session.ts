@@ -28,13 +28,25 @@ export interface SshSessionOptions {
   forwardConnectTimeoutMs: number;
   authTimeoutMs: number;
   connector?: Connector;
-  /** Channels open at once on this session (default 32); further opens are refused. */
+  /** Session channels (shells, commands, sftp) open at once (default 32); further opens are refused. */
   maxChannels?: number;
+  /** Forwarded connections (direct-tcpip) open at once (default 1024); further opens are refused. */
+  maxForwards?: number;
   /** Told of every refused channel open or forward request (the relay audits them). */
   onRefused?: (refusal: ChannelRefusal) => void;
 }
 
 export const MAX_CHANNELS_PER_SESSION = 32;
+export const DEFAULT_MAX_FORWARDS_PER_SESSION = 1024;
+/**
+ * How many of a session's open forwards get the bulk window (fast through a distant relay); the
+ * rest get a small one. The window is what the client may send before the agent acknowledges,
+ * i.e. what the agent may have to hold for a target that does not read: 1024 forwards can then
+ * hold 16 × 16 MiB + 1008 × 256 KiB ≈ 0.5 GiB, as much as the 32 bulk channels of any kind a
+ * session was limited to before (session channels, at most 32, add their own).
+ */
+export const BULK_FORWARDS_PER_SESSION = 16;
+export const SMALL_FORWARD_WINDOW_BYTES = 256 * 1024;
 
 /** Keep-alive failures in a row after which a silent client is given up. */
 const KEEPALIVE_FAILURES_TO_CLOSE = 2;
@@ -46,8 +58,11 @@ const KEEPALIVE_FAILURES_TO_CLOSE = 2;
 export class AgentSshSession {
   readonly server: SshServerSession;
   private readonly channels = new Set<SessionChannel>();
-  private openChannels = 0;
+  private sessionChannels = 0;
+  private forwards = 0;
+  private bulkForwards = 0;
   private readonly maxChannels: number;
+  private readonly maxForwards: number;
   private authTimer: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
 
@@ -56,6 +71,7 @@ export class AgentSshSession {
     const server = new SshServerSession(createSshConfig());
     this.server = server;
     this.maxChannels = opts.maxChannels ?? MAX_CHANNELS_PER_SESSION;
+    this.maxForwards = opts.maxForwards ?? DEFAULT_MAX_FORWARDS_PER_SESSION;
     server.credentials = { publicKeys: [opts.hostKey] };
 
     server.onAuthenticating((e) => {
@@ -133,20 +149,22 @@ export class AgentSshSession {
   private onChannelOpening(e: SshChannelOpeningEventArgs): void {
     const { log, claims } = this.opts;
     const type = e.request.channelType;
-    if (this.openChannels >= this.maxChannels) {
-      log.warn({ channelType: type, limit: this.maxChannels }, 'refused channel: too many open channels');
-      e.failureReason = SshChannelOpenFailureReason.resourceShortage;
-      const reason = `too many open channels on this session (limit ${this.maxChannels})`;
-      e.failureDescription = reason;
-      this.refused({ channel: type ?? '(none)', reason });
-      return;
-    }
     if (type === 'session') {
+      if (this.sessionChannels >= this.maxChannels)
+        return this.refuseForLimit(
+          e,
+          `too many open session channels (shells, commands, sftp) on this session`,
+          this.maxChannels,
+        );
       // Session channels may carry sftp: a large window keeps transfers fast through the relay.
       e.channel.maxWindowSize = BULK_WINDOW_BYTES;
-      const sc = new SessionChannel(e.channel, { ...this.opts, log });
+      const sc = new SessionChannel(e.channel, { ...this.opts, log, onRefused: (r) => this.refused(r) });
       this.channels.add(sc);
-      this.accept(e, () => this.channels.delete(sc));
+      this.sessionChannels++;
+      this.accept(e, () => {
+        this.sessionChannels--;
+        this.channels.delete(sc);
+      });
       return;
     }
     if (type === 'direct-tcpip') {
@@ -159,14 +177,22 @@ export class AgentSshSession {
         this.refused({ channel: type, target: `${m.host}:${m.port}`, reason: decision.reason });
         return;
       }
-      e.channel.maxWindowSize = BULK_WINDOW_BYTES;
+      if (this.forwards >= this.maxForwards)
+        return this.refuseForLimit(e, 'too many forwarded connections open on this session', this.maxForwards, m);
+      const bulk = this.bulkForwards < BULK_FORWARDS_PER_SESSION;
+      e.channel.maxWindowSize = bulk ? BULK_WINDOW_BYTES : SMALL_FORWARD_WINDOW_BYTES;
       // Accepted now; the TCP connect happens in the background (never await in this handler).
       runForward(e.channel, m.port, {
         timeoutMs: this.opts.forwardConnectTimeoutMs,
         log: log.child({ channel: e.channel.channelId }),
         connector: this.opts.connector,
       });
-      this.accept(e);
+      this.forwards++;
+      if (bulk) this.bulkForwards++;
+      this.accept(e, () => {
+        this.forwards--;
+        if (bulk) this.bulkForwards--;
+      });
       return;
     }
     log.warn({ channelType: type }, 'refused channel type');
@@ -174,6 +200,21 @@ export class AgentSshSession {
     const reason = `channel type ${type} is not allowed`;
     e.failureDescription = reason;
     this.refused({ channel: type ?? '(none)', reason });
+  }
+
+  /** A limit was hit: `resourceShortage` with the limit in the description (Connect shows it), logged and reported. */
+  private refuseForLimit(
+    e: SshChannelOpeningEventArgs,
+    what: string,
+    limit: number,
+    target?: DirectTcpipOpenMessage,
+  ): void {
+    const type = e.request.channelType ?? '(none)';
+    const reason = `${what} (limit ${limit})`;
+    this.opts.log.warn({ channelType: type, limit }, `refused channel: ${reason}`);
+    e.failureReason = SshChannelOpenFailureReason.resourceShortage;
+    e.failureDescription = reason;
+    this.refused({ channel: type, ...(target ? { target: `${target.host}:${target.port}` } : {}), reason });
   }
 
   /** Never lets a reporting problem change the refusal itself. */
@@ -185,16 +226,14 @@ export class AgentSshSession {
     }
   }
 
-  /** Every check passed: clear the default refusal and count the channel until it closes. */
-  private accept(e: SshChannelOpeningEventArgs, onClosed?: () => void): void {
+  /** Every check passed: clear the default refusal; `onClosed` (once) gives the channel's place back. */
+  private accept(e: SshChannelOpeningEventArgs, onClosed: () => void): void {
     e.failureReason = SshChannelOpenFailureReason.none;
     e.failureDescription = null;
-    this.openChannels++;
     let counted = true;
     e.channel.onClosed(() => {
-      if (counted) this.openChannels--;
+      if (counted) onClosed();
       counted = false;
-      onClosed?.();
     });
   }
 

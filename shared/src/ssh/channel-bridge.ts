@@ -1,91 +1,159 @@
-import type { Readable, Writable } from 'node:stream';
-import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
+import type { Socket } from 'node:net';
+import type { SshChannel, SshChannelClosedEventArgs } from '@microsoft/dev-tunnels-ssh';
+import { forwardConnectFailure } from './forward-failure.js';
 
-export interface BridgeEnds {
-  /** Bytes from here go into the channel; its 'end' becomes channel EOF. */
-  readable: Readable;
-  /** Channel data is written here; channel EOF becomes `end()`. */
-  writable: Writable;
-}
+/** How a bridged connection ended. */
+export type BridgeOutcome =
+  /** Both directions ended with an end of stream (FIN ↔ channel EOF): a clean close. */
+  | { kind: 'completed' }
+  /**
+   * The local socket failed, or was destroyed before its end of stream. The channel was closed
+   * without EOF, so the far side resets its socket too.
+   */
+  | { kind: 'local-failed'; reason: string }
+  /**
+   * The channel ended before the far side's end of stream — the session was lost, the far side's
+   * socket failed, or (`connectFailed`) the far side could not reach the forward's target. The
+   * local socket was reset (RST), never ended with a FIN: to a protocol without its own length
+   * framing, a FIN would make a truncated transfer look complete.
+   */
+  | { kind: 'channel-lost'; reason: string; connectFailed?: string };
 
 export interface BridgeOptions {
-  /** Called once when both directions are finished or either side failed. */
-  onDone?: (error?: Error) => void;
+  /** Called once, when both directions are finished or either side failed. */
+  onDone?: (outcome: BridgeOutcome) => void;
 }
 
 /**
- * Copies bytes between an SSH channel and a Node stream pair (a TCP socket, or a child's
- * stdin/stdout), keeping TCP half-close: the library's own forwarding closes the whole channel
- * on local end and ignores incoming EOF (notes, trap 1), so a client that sends a request and
- * then shuts down its write side would never get the reply.
+ * Copies bytes between an SSH channel and a TCP socket (opened with `allowHalfOpen`), keeping
+ * TCP half-close: the library's own forwarding closes the whole channel on local end and ignores
+ * incoming EOF (notes, trap 1), so a client that sends a request and then shuts down its write
+ * side would never get the reply.
  *
- * Flow control both ways: channel data is acknowledged (`adjustWindow`) only once the writable
- * has accepted it, and the readable is paused while a channel send waits for window.
+ * Only a real end of stream becomes one on the other side: socket `end` → channel EOF, channel
+ * EOF → socket `end()`. A channel that closes before its EOF resets the socket; a socket that
+ * fails closes the channel without EOF, which the far side's bridge turns into a reset.
+ *
+ * Flow control both ways: channel data is acknowledged (`adjustWindow`) only once the socket has
+ * taken it (one `drain` listener, however many chunks wait), and the socket is paused while a
+ * channel send waits for window.
  */
-export function bridgeChannel(channel: SshChannel, ends: BridgeEnds, options: BridgeOptions = {}): void {
-  const { readable, writable } = ends;
-  let localEnded = false; // we sent EOF on the channel
+export function bridgeChannel(channel: SshChannel, socket: Socket, options: BridgeOptions = {}): void {
+  let localEndSeen = false; // the socket said end of stream
+  let localEnded = false; // … and we sent EOF on the channel
   let remoteEnded = false; // the channel told us EOF
   let finished = false;
   let sendChain: Promise<void> = Promise.resolve();
+  let unacknowledged = 0;
+  let waitingForDrain = false;
 
-  const finish = (error?: Error): void => {
+  const done = (outcome: BridgeOutcome): void => options.onDone?.(outcome);
+  const completed = (): void => {
     if (finished) return;
     finished = true;
-    if (error) {
-      readable.destroy();
-      writable.destroy();
-      void channel.close().catch(() => {});
-    } else {
-      void channel.close().catch(() => {});
-    }
-    options.onDone?.(error);
+    void channel.close().catch(() => {});
+    done({ kind: 'completed' });
   };
-  const maybeDone = (): void => {
-    if (localEnded && remoteEnded) finish();
+  const localFailed = (reason: string): void => {
+    if (finished) return;
+    finished = true;
+    socket.destroy();
+    // A close without EOF: the far side resets its end.
+    void channel.close().catch(() => {});
+    done({ kind: 'local-failed', reason });
+  };
+  const channelLost = (reason: string, connectFailed?: string): void => {
+    if (finished) return;
+    finished = true;
+    socket.resetAndDestroy();
+    done({ kind: 'channel-lost', reason, ...(connectFailed ? { connectFailed } : {}) });
+  };
+  const maybeCompleted = (): void => {
+    if (localEnded && remoteEnded) completed();
   };
 
+  const onDrain = (): void => {
+    waitingForDrain = false;
+    const n = unacknowledged;
+    unacknowledged = 0;
+    if (!finished && n > 0) channel.adjustWindow(n);
+  };
   channel.onDataReceived((data) => {
-    // The library reuses its receive buffer: copy before handing the bytes to a stream queue.
-    const copy = Buffer.from(data);
-    const n = data.length;
-    if (writable.write(copy)) channel.adjustWindow(n);
-    else writable.once('drain', () => channel.adjustWindow(n));
+    if (finished) return;
+    // The library reuses its receive buffer: copy before handing the bytes to the socket's queue.
+    const accepted = socket.write(Buffer.from(data));
+    if (accepted && !waitingForDrain) return channel.adjustWindow(data.length);
+    unacknowledged += data.length;
+    if (!waitingForDrain) {
+      waitingForDrain = true;
+      socket.once('drain', onDrain);
+    }
   });
   channel.onEof(() => {
-    remoteEnded = true;
-    writable.end();
-    maybeDone();
-  });
-  channel.onClosed(() => {
     if (finished) return;
-    finished = true;
-    readable.destroy();
-    if (!writable.writableEnded) writable.end();
-    options.onDone?.();
+    remoteEnded = true;
+    socket.end();
+    maybeCompleted();
+  });
+  channel.onClosed((e) => {
+    if (finished) return;
+    // The far side closes after both ends of stream: a normal end, whether or not our own EOF
+    // has gone out yet.
+    if (remoteEnded && localEndSeen) return completed();
+    channelLost(describeChannelClose(e), forwardConnectFailure(e));
   });
 
-  readable.on('data', (chunk: Buffer) => {
-    readable.pause();
+  socket.on('data', (chunk: Buffer) => {
+    socket.pause();
     sendChain = sendChain
       .then(() => channel.send(chunk))
       .then(
         () => {
-          if (!finished) readable.resume();
+          if (!finished) socket.resume();
         },
-        (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
+        (e: unknown) => channelLost(`sending on the channel failed: ${(e as Error).message}`),
       );
   });
-  readable.on('end', () => {
+  const endOfStream = (): void => {
+    localEndSeen = true;
     sendChain = sendChain.then(async () => {
       if (finished) return;
       // An empty send is how the library sends SSH_MSG_CHANNEL_EOF.
       await channel.send(Buffer.alloc(0));
       localEnded = true;
-      maybeDone();
+      maybeCompleted();
     });
-    sendChain.catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+    sendChain.catch((e: unknown) => channelLost(`sending EOF on the channel failed: ${(e as Error).message}`));
+  };
+  socket.on('end', () => {
+    // libuv reports a reset that arrives right behind data as a clean end (POLLHUP after a
+    // partial read: the kernel's ECONNRESET is never read). So an end is checked before it
+    // becomes channel EOF: the kernel fails a zero-length write on a reset connection and
+    // accepts it, sending nothing, on a half-closed one. (Once we have ended our side too, no
+    // write is possible; both directions then end as they are.)
+    if (socket.writableEnded || socket.destroyed) return endOfStream();
+    socket.write(NOTHING, (e) => {
+      if (!e) endOfStream(); // on error, the socket's 'error' handler resets the channel
+    });
   });
-  readable.on('error', (e) => finish(e));
-  writable.on('error', (e) => finish(e));
+  socket.on('error', (e: NodeJS.ErrnoException) => localFailed(`local socket error: ${e.code ?? e.message}`));
+  socket.on('close', () => {
+    // After both ends of stream the socket closes by itself; before that, someone destroyed it.
+    if (!(localEndSeen && remoteEnded)) localFailed('local socket closed before the end of the stream');
+  });
+}
+
+const NOTHING = Buffer.alloc(0);
+const MAX_REASON = 200;
+
+/** One line for the log: why a channel ended without its end of stream. */
+function describeChannelClose(e: SshChannelClosedEventArgs): string {
+  const failed = forwardConnectFailure(e);
+  if (failed) return `the far side could not connect to the target (${failed})`;
+  if (e.error) return `the channel failed: ${e.error.message}`.slice(0, MAX_REASON);
+  // dev-tunnels-ssh reports a channel torn down with its session as signal "SIGABRT".
+  if (e.exitSignal === 'SIGABRT' && e.exitStatus === undefined)
+    return `the session ended (${e.errorMessage ?? 'no reason given'})`.slice(0, MAX_REASON);
+  if (e.exitSignal) return `the far side closed the channel with signal ${e.exitSignal}`.slice(0, MAX_REASON);
+  return 'the far side closed the channel before the end of the stream';
 }

@@ -4,3 +4,4 @@ export * from './websocket-stream.js';
 export * from './channel-bridge.js';
 export * from './keys.js';
 export * from './session-release.js';
+export * from './forward-failure.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP "digest service": reads everything until the client half-closes, then answers with the
@@ -50,4 +50,35 @@ export async function sendAndHalfClose(port: number, payload: Buffer): Promise<s
   await once(sock, 'end');
   sock.destroy();
   return Buffer.concat(reply).toString();
+}
+
+/**
+ * How a socket's incoming stream ended, as the kernel saw it: 'end' for a FIN, else the error
+ * code ('ECONNRESET' for a reset). Open the socket with `allowHalfOpen`. Node alone cannot tell:
+ * libuv reports a reset that arrives right behind data as a clean end (POLLHUP after a partial
+ * read, so the kernel's ECONNRESET is never read), as a plain `recv()` loop like curl's would.
+ * So an 'end' is checked with a zero-length write, which the kernel fails on a reset connection
+ * and accepts, sending nothing, on a half-closed one.
+ */
+export function streamEnd(sock: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    sock.once('end', () => {
+      if (sock.writableEnded) return resolve('end');
+      sock.write(Buffer.alloc(0), (e) => {
+        if (!e) resolve('end'); // else the 'error' above resolves with its code
+      });
+    });
+  });
+}
+
+const FLOOD_BLOCK = Buffer.alloc(64 * 1024, 'airlock ');
+
+/** Writes to `sock` without end, following backpressure, until it fails or is destroyed. */
+export function flood(sock: Socket): void {
+  const pump = (): void => {
+    while (!sock.destroyed && sock.write(FLOOD_BLOCK));
+    if (!sock.destroyed) sock.once('drain', pump);
+  };
+  pump();
 }

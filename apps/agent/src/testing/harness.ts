@@ -107,7 +107,7 @@ export interface Collected {
   stderr: Buffer[];
   text(): string;
   errText(): string;
-  closed: Promise<{ exitStatus?: number; exitSignal?: string }>;
+  closed: Promise<{ exitStatus?: number; exitSignal?: string; errorMessage?: string }>;
   eof: Promise<void>;
   /** Resolves when stdout contains `needle`. */
   waitFor(needle: string | RegExp, timeoutMs?: number): Promise<string>;
@@ -132,7 +132,9 @@ export function collect(channel: SshChannel, opts: { adjust?: boolean } = {}): C
     stderr,
     text,
     errText: () => Buffer.concat(stderr).toString(),
-    closed: new Promise((r) => channel.onClosed((e) => r({ exitStatus: e.exitStatus, exitSignal: e.exitSignal }))),
+    closed: new Promise((r) =>
+      channel.onClosed((e) => r({ exitStatus: e.exitStatus, exitSignal: e.exitSignal, errorMessage: e.errorMessage })),
+    ),
     eof: new Promise((r) => channel.onEof(() => r())),
     waitFor(needle, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {

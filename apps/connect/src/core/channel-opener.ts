@@ -9,7 +9,7 @@ import {
 } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, type Result } from '@airlock/shared';
 import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
-import { channelStreams } from './channel-streams.js';
+import { channelStreams, refusalExplanation, type ChannelStreams } from './channel-streams.js';
 import type { Logger } from './logger.js';
 import type { ChannelError, ExecChannel, ShellChannel, ShellOptions, SubsystemChannel } from './vm-session.js';
 
@@ -45,12 +45,13 @@ export class ChannelOpener {
     if (pty) {
       const r = await this.request(
         channel,
+        streams,
         ptyRequest({ term: options.term ?? 'xterm-256color', cols: options.cols ?? 80, rows: options.rows ?? 24 }),
         'a terminal (pty-req)',
       );
       if (!r.ok) return r;
     }
-    const r = await this.request(channel, new ChannelRequestMessage('shell', true), 'a shell');
+    const r = await this.request(channel, streams, new ChannelRequestMessage('shell', true), 'a shell');
     if (!r.ok) return r;
     this.log.debug({ channel: channel.channelId, pty }, 'shell open');
     const resize = (cols: number, rows: number) => {
@@ -68,7 +69,7 @@ export class ChannelOpener {
     const message = new CommandRequestMessage();
     message.command = command;
     message.wantReply = true;
-    const r = await this.request(channel, message, 'the command');
+    const r = await this.request(channel, streams, message, 'the command');
     if (!r.ok) return r;
     this.log.debug({ channel: channel.channelId }, 'exec started');
     return ok({ channel, ...streams });
@@ -87,25 +88,34 @@ export class ChannelOpener {
       return err(this.channelOpenError(e));
     }
     const streams = channelStreams(channel);
-    const r = await this.request(channel, subsystemRequest(name), `the ${name} subsystem`);
+    const r = await this.request(channel, streams, subsystemRequest(name), `the ${name} subsystem`);
     if (!r.ok) return r;
     this.log.debug({ channel: channel.channelId, subsystem: name }, 'subsystem open');
     return ok({ channel, ...streams });
   }
 
+  /**
+   * A port outside the ticket is still asked for: the agent refuses it and reports the refusal to
+   * the relay's audit log, which a refusal made here alone would never reach. Connect refuses it
+   * as well, whatever the agent answers.
+   */
   async openDirectTcpip(port: number): Promise<Result<SshChannel, ChannelError>> {
     const { sessionId, vm, ports } = this.target;
-    if (!ports.includes(port)) return err(portNotAllowed(sessionId, vm, port, ports));
     const closed = this.closedError();
     if (closed) return err(closed);
+    const granted = ports.includes(port);
     try {
       const channel = await this.client.openChannel(
         directTcpipOpen({ host: '127.0.0.1', port, maxWindowSize: BULK_WINDOW_BYTES }),
       );
+      if (!granted) {
+        void channel.close().catch(() => {});
+        return err(portNotAllowed(sessionId, vm, port, ports));
+      }
       this.log.debug({ channel: channel.channelId, port }, 'direct-tcpip open');
       return ok(channel);
     } catch (e) {
-      const error = this.channelOpenError(e, port);
+      const error = granted ? this.channelOpenError(e, port) : portNotAllowed(sessionId, vm, port, ports);
       this.log.info({ port, code: error.code }, error.message);
       return err(error);
     }
@@ -134,6 +144,12 @@ export class ChannelOpener {
           allowed: [...ports],
           message: `the agent refused port ${port}: ${description}`,
         };
+      if (e.reason === SshChannelOpenFailureReason.resourceShortage)
+        return {
+          code: 'channel_limit',
+          sessionId,
+          message: `the agent of ${vm} refused ${port === undefined ? 'the channel' : 'the connection'}: ${description}`,
+        };
       if (port !== undefined && e.reason === SshChannelOpenFailureReason.connectFailed)
         return {
           code: 'port_unreachable',
@@ -146,17 +162,28 @@ export class ChannelOpener {
     return this.closedError() ?? { code: 'channel_refused', sessionId, message: (e as Error).message };
   }
 
-  /** Sends a channel request that wants a reply; on refusal or failure closes the channel. */
+  /**
+   * Sends a channel request that wants a reply; on refusal or failure closes the channel. A
+   * refusal carries the agent's explanation when it sent one on stderr right after it.
+   */
   private async request(
     channel: SshChannel,
+    streams: ChannelStreams,
     message: ChannelRequestMessage,
     what: string,
   ): Promise<Result<void, ChannelError>> {
     const { sessionId } = this.target;
     try {
       if (await channel.request(message)) return ok(undefined);
+      const agentSays = await refusalExplanation(streams);
       void channel.close().catch(() => {});
-      return err({ code: 'request_refused', sessionId, request: what, message: `the agent refused ${what}` });
+      return err({
+        code: 'request_refused',
+        sessionId,
+        request: what,
+        message: `the agent refused ${what}${agentSays ? `: ${agentSays}` : ''}`,
+        ...(agentSays ? { agentSays } : {}),
+      });
     } catch (e) {
       void channel.close().catch(() => {});
       const closed = this.closedError();
@@ -181,4 +208,20 @@ export function portNotAllowed(sessionId: string, vm: string, port: number, allo
       `port ${port} on ${vm} is not allowed for you` +
       (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ' (no ports are allowed on this VM)'),
   };
+}
+
+/** What the user sees when the agent could not connect to the forwarded port inside the VM. */
+export function portUnreachable(
+  sessionId: string,
+  vm: string,
+  port: number,
+  code: string,
+): Extract<ChannelError, { code: 'port_unreachable' }> {
+  const why =
+    code === 'ECONNREFUSED'
+      ? `nothing is listening on port ${port} in ${vm} (connection refused)`
+      : code === 'ETIMEDOUT'
+        ? `port ${port} in ${vm} did not answer in time (connection timed out)`
+        : `could not connect to port ${port} in ${vm} (${code})`;
+  return { code: 'port_unreachable', sessionId, port, message: why };
 }

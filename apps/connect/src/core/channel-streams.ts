@@ -113,3 +113,37 @@ export function channelStreams(channel: SshChannel): ChannelStreams {
   });
   return { stdout, stderr, stdin, exit };
 }
+
+/** How long a refused request waits for the agent's explanation, which follows the refusal at once. */
+const EXPLANATION_WAIT_MS = 300;
+const MAX_EXPLANATION = 300;
+
+/**
+ * The agent's explanation of a refused request: what it wrote on stderr before closing the
+ * channel (e.g. "no sftp-server on this VM (looked for …)"), as one printable line without the
+ * `airlock-agent:` prefix; undefined if it said nothing within a moment. The text comes from the
+ * far side, so control characters are dropped and the length is bounded.
+ */
+export async function refusalExplanation(streams: ChannelStreams): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (d: Buffer) => {
+    if (size >= MAX_EXPLANATION * 4) return;
+    chunks.push(d);
+    size += d.length;
+  };
+  streams.stderr.on('data', onData);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([streams.exit, new Promise((r) => (timer = setTimeout(r, EXPLANATION_WAIT_MS)))]);
+  clearTimeout(timer);
+  await new Promise((r) => setImmediate(r)); // data pushed just before the close is delivered
+  streams.stderr.off('data', onData);
+  const line = Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')[0]!
+    .replace(/^airlock-agent:\s*/, '')
+    .replace(/\p{Cc}/gu, '') // control characters: no terminal escapes from the far side
+    .trim();
+  if (!line) return undefined;
+  return line.length > MAX_EXPLANATION ? `${line.slice(0, MAX_EXPLANATION - 1)}…` : line;
+}

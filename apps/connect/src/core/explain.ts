@@ -92,8 +92,13 @@ export function nextStep(error: ConnectError): string | undefined {
     case 'bad_response':
     case 'http_error':
       return 'check that the relay URL points at an Airlock relay of a compatible version';
-    case 'channel_refused':
+    case 'channel_limit':
+      return 'wait for some connections to finish, or open fewer at once';
     case 'request_refused':
+      // The agent's own explanation is in the message; only the VM's admin can act on it.
+      if (error.agentSays) return "tell the VM's admin, with the session id";
+      return 'ask an admin to check the agent log for this session id';
+    case 'channel_refused':
       return 'ask an admin to check the agent log for this session id';
     default:
       return undefined;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
-import { portOf, sendAndHalfClose as roundTrip, startDigestService } from '@airlock/shared/testing';
+import { flood, portOf, sendAndHalfClose as roundTrip, startDigestService, streamEnd } from '@airlock/shared/testing';
 import { ForwardManager, type ForwardEvent } from './forward-manager.js';
 import { CloseCode } from '@airlock/shared';
 import { fakeCredentials, startFakeRelay } from './test-support/fake-relay.js';
@@ -27,6 +27,8 @@ test('forwards bind 127.0.0.1, carry bytes with half-close, refuse ports outside
     assert.ok(!notAllowed.ok);
     assert.equal(notAllowed.error.code, 'port_not_allowed');
     assert.match(notAllowed.error.message, /port 22 on demo-vm is not allowed/);
+    // The agent was asked all the same, so that its refusal reaches the audit log.
+    assert.ok(relay.seen.requests.includes('direct-tcpip:22'));
 
     const a = await manager.add(svcPort);
     const b = await manager.add(svcPort);
@@ -47,9 +49,9 @@ test('forwards bind 127.0.0.1, carry bytes with half-close, refuse ports outside
 
     const refused = await manager.add(5901);
     assert.ok(refused.ok);
-    const sock = connect({ host: '127.0.0.1', port: refused.value.localPort });
-    sock.on('error', () => {});
-    await once(sock, 'close');
+    const sock = connect({ host: '127.0.0.1', port: refused.value.localPort, allowHalfOpen: true });
+    // A connection that cannot be carried is reset, not ended as if the service had answered.
+    assert.equal(await streamEnd(sock), 'ECONNRESET');
     const e = events.find((x) => x.type === 'connection-refused');
     assert.ok(e && e.type === 'connection-refused');
     assert.equal(e.error.code, 'port_not_allowed');
@@ -149,14 +151,90 @@ test('keeping listeners: a connection with no replacement in time is refused, no
     const ended = new Promise<void>((r) => opened.value.onClosed(() => r()));
     relay.dropSessions(CloseCode.peerClosed, 'agent restarted');
     await ended;
-    const sock = connect({ host: '127.0.0.1', port: f.value.localPort });
-    sock.on('error', () => {});
-    await once(sock, 'close');
+    const sock = connect({ host: '127.0.0.1', port: f.value.localPort, allowHalfOpen: true });
+    assert.equal(await streamEnd(sock), 'ECONNRESET');
     const refused = events.find((e) => e.type === 'connection-refused');
     assert.ok(refused && refused.type === 'connection-refused');
     assert.equal(refused.error.code, 'session_closed');
   } finally {
     await manager.close();
     await relay.close();
+  }
+});
+
+/** A port on 127.0.0.1 where nothing listens (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = portOf(s);
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('a port where nothing listens: the connection is reset and the event says so', TIMEOUT, async () => {
+  const dead = await closedPort();
+  const relay = await startFakeRelay({ ports: [dead] });
+  const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm' });
+  assert.ok(opened.ok);
+  const manager = new ForwardManager(opened.value);
+  const events: ForwardEvent[] = [];
+  manager.onEvent((e) => events.push(e));
+  try {
+    const f = await manager.add(dead);
+    assert.ok(f.ok);
+    const sock = connect({ host: '127.0.0.1', port: f.value.localPort, allowHalfOpen: true });
+    assert.equal(await streamEnd(sock), 'ECONNRESET');
+    const closed = events.find((e) => e.type === 'connection-closed');
+    assert.ok(closed && closed.type === 'connection-closed');
+    assert.deepEqual(closed.failure, {
+      code: 'port_unreachable',
+      sessionId: opened.value.sessionId,
+      port: dead,
+      message: `nothing is listening on port ${dead} in demo-vm (connection refused)`,
+    });
+  } finally {
+    await manager.close();
+    await opened.value.close();
+    await relay.close();
+  }
+});
+
+test('a session lost mid-download resets the local connection, never a clean end', TIMEOUT, async () => {
+  const source = createServer((s) => flood(s.on('error', () => {})));
+  source.listen(0, '127.0.0.1');
+  await once(source, 'listening');
+  const relay = await startFakeRelay({ ports: [portOf(source)] });
+  const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm' });
+  assert.ok(opened.ok);
+  const manager = new ForwardManager(opened.value, { keepListeners: true });
+  const events: ForwardEvent[] = [];
+  manager.onEvent((e) => events.push(e));
+  try {
+    const f = await manager.add(portOf(source));
+    assert.ok(f.ok);
+    const reader = connect({ host: '127.0.0.1', port: f.value.localPort, allowHalfOpen: true });
+    let got = 0;
+    reader.on('data', (d: Buffer) => (got += d.length));
+    const ended = streamEnd(reader);
+    while (got < 2 * 1024 * 1024) await new Promise((r) => setTimeout(r, 10));
+    relay.dropSessions(CloseCode.peerClosed, 'relay went away');
+    assert.equal(await ended, 'ECONNRESET');
+    await new Promise((r) => setImmediate(r));
+    const closed = events.find((e) => e.type === 'connection-closed');
+    assert.ok(closed && closed.type === 'connection-closed');
+    assert.match(closed.reset ?? '', /^the session ended/);
+
+    // Stopping the forward resets what is still open, too.
+    const second = connect({ host: '127.0.0.1', port: f.value.localPort, allowHalfOpen: true });
+    const secondEnded = streamEnd(second);
+    await once(second, 'connect');
+    await manager.close();
+    assert.equal(await secondEnded, 'ECONNRESET');
+  } finally {
+    await manager.close();
+    await opened.value.close();
+    await relay.close();
+    source.close();
   }
 });

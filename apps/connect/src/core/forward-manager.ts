@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { err, ok, type Result } from '@airlock/shared';
 import { bridgeChannel } from '@airlock/shared/ssh';
-import { portNotAllowed } from './channel-opener.js';
+import { portNotAllowed, portUnreachable } from './channel-opener.js';
 import type { ChannelError, VmSession } from './vm-session.js';
 
 /** Forwards bind loopback only: a forward must never expose the VM to the user's network. */
@@ -31,7 +31,10 @@ export type ForwardEvent =
       remotePort: number;
       localPort: number;
       connectionId: number;
-      error?: string;
+      /** Set when the connection was reset rather than closed cleanly: why. */
+      reset?: string;
+      /** Set when the agent could not connect to the port inside the VM. */
+      failure?: Extract<ChannelError, { code: 'port_unreachable' }>;
     }
   | {
       type: 'connection-refused';
@@ -136,6 +139,20 @@ export class ForwardManager {
     for (const l of this.eventListeners) l(e);
   }
 
+  /**
+   * Refuses a port the ticket does not allow — after asking the agent all the same: it refuses
+   * too and reports the refusal to the relay's audit log, which a refusal made here alone would
+   * never reach.
+   */
+  async checkPort(remotePort: number): Promise<Result<void, Extract<ChannelError, { code: 'port_not_allowed' }>>> {
+    const { session } = this;
+    if (session.ports.includes(remotePort)) return ok(undefined);
+    const asked = await session.openDirectTcpip(remotePort);
+    if (asked.ok) void asked.value.close().catch(() => {});
+    const e = portNotAllowed(session.sessionId, session.vm, remotePort, session.ports);
+    return err(e as Extract<ChannelError, { code: 'port_not_allowed' }>);
+  }
+
   /** Starts listening on 127.0.0.1:`localPort` (0 = any free port) and resolves with the real port. */
   async add(remotePort: number, localPort = 0): Promise<Result<Forward, ForwardError>> {
     const { session } = this;
@@ -145,10 +162,8 @@ export class ForwardManager {
         sessionId: session.sessionId,
         message: `the session to ${session.vm} is closed`,
       });
-    if (!session.ports.includes(remotePort)) {
-      const e = portNotAllowed(session.sessionId, session.vm, remotePort, session.ports);
-      return err(e as Extract<ChannelError, { code: 'port_not_allowed' }>);
-    }
+    const allowed = await this.checkPort(remotePort);
+    if (!allowed.ok) return allowed;
     const sockets = new Set<Socket>();
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
       this.accept(listener, socket),
@@ -194,7 +209,7 @@ export class ForwardManager {
     const connectionId = this.nextConnectionId++;
     listener.sockets.add(socket);
     socket.on('close', () => listener.sockets.delete(socket));
-    socket.on('error', () => {}); // reported through the bridge's onDone
+    socket.on('error', () => {}); // reported through the bridge's outcome
     void this.sessionForConnection().then(async (session) => {
       const sessionId = session?.sessionId ?? this.session.sessionId;
       const base = { sessionId, remotePort, localPort, connectionId };
@@ -208,27 +223,33 @@ export class ForwardManager {
       const log = (session ?? this.session).log;
       if (!opened.ok) {
         log.info({ ...base, code: opened.error.code }, `forwarded connection refused: ${opened.error.message}`);
-        socket.destroy();
+        socket.resetAndDestroy();
         this.emit({ type: 'connection-refused', ...base, error: opened.error });
         return;
       }
       if (socket.destroyed || this.closed) {
         void opened.value.close().catch(() => {});
-        socket.destroy();
+        if (!socket.destroyed) socket.resetAndDestroy();
         return;
       }
       this.emit({ type: 'connection-opened', ...base });
-      bridgeChannel(
-        opened.value,
-        { readable: socket, writable: socket },
-        {
-          onDone: (error) => {
-            if (error) socket.destroy();
-            log.debug({ ...base, error: error?.message }, 'forwarded connection closed');
-            this.emit({ type: 'connection-closed', ...base, ...(error ? { error: error.message } : {}) });
-          },
+      bridgeChannel(opened.value, socket, {
+        onDone: (outcome) => {
+          if (outcome.kind === 'completed') {
+            log.debug(base, 'forwarded connection closed');
+            return this.emit({ type: 'connection-closed', ...base });
+          }
+          const failure =
+            outcome.kind === 'channel-lost' && outcome.connectFailed !== undefined
+              ? portUnreachable(sessionId, this.session.vm, remotePort, outcome.connectFailed)
+              : undefined;
+          log.info(
+            { ...base, reason: outcome.reason },
+            `forwarded connection reset: ${failure?.message ?? outcome.reason}`,
+          );
+          this.emit({ type: 'connection-closed', ...base, reset: outcome.reason, ...(failure ? { failure } : {}) });
         },
-      );
+      });
       socket.resume();
     });
   }
@@ -242,7 +263,7 @@ export class ForwardManager {
     return true;
   }
 
-  /** Stops all listeners and drops their open connections. */
+  /** Stops all listeners and resets their open connections (RST: a cut transfer must not look complete). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -253,7 +274,7 @@ export class ForwardManager {
       all.map(
         (l) =>
           new Promise<void>((r) => {
-            for (const s of l.sockets) s.destroy();
+            for (const s of l.sockets) s.resetAndDestroy();
             l.server.close(() => r());
           }),
       ),

@@ -115,6 +115,16 @@ test('subsystem sftp opens a channel that carries bytes both ways', TIMEOUT, asy
   });
 });
 
+test("a refused subsystem carries the agent's own explanation, printable and on one line", TIMEOUT, async () => {
+  await withSession({}, async (session) => {
+    const r = await session.openSubsystem('netconf');
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, 'request_refused');
+    assert.equal(r.error.message, 'the agent refused the netconf subsystem: no netconf here [2J(looked everywhere)');
+    assert.ok(r.error.code === 'request_refused' && r.error.agentSays === 'no netconf here [2J(looked everywhere)');
+  });
+});
+
 test('host key pinning: a host key other than the registered one is refused', TIMEOUT, async () => {
   const relay = await startFakeRelay({ registerWrongHostKey: true });
   try {

@@ -35,7 +35,10 @@ export type ChannelError =
   | { code: 'port_not_allowed'; sessionId: string; port: number; allowed: number[]; message: string }
   | { code: 'port_unreachable'; sessionId: string; port: number; message: string }
   | { code: 'channel_refused'; sessionId: string; message: string }
-  | { code: 'request_refused'; sessionId: string; request: string; message: string }
+  /** The agent is at its limit of channels or forwarded connections for this session. */
+  | { code: 'channel_limit'; sessionId: string; message: string }
+  /** `agentSays`: the agent's own explanation (its stderr on the refused channel), when it gave one. */
+  | { code: 'request_refused'; sessionId: string; request: string; message: string; agentSays?: string }
   | { code: 'session_closed'; sessionId: string; message: string };
 
 export interface ShellOptions {

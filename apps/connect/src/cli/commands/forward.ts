@@ -1,5 +1,5 @@
-import { portNotAllowed } from '../../core/channel-opener.js';
 import { describeError, nextStep, type ConnectError } from '../../core/explain.js';
+import { BurstNotices } from '../../core/burst-notices.js';
 import { ForwardManager } from '../../core/forward-manager.js';
 import type { SessionClosedEvent, VmSession } from '../../core/vm-session.js';
 import type { CliContext } from '../context.js';
@@ -43,17 +43,22 @@ export async function forwardCommand(
     stopSignals = onTerminationSignals(() => resolve('stopped'));
   });
   const manager = new ForwardManager(session, { keepListeners: true });
+  const notices = new BurstNotices((line) => process.stderr.write(`airlock: ${line}\n`));
   manager.onEvent((e) => {
-    if (e.type === 'connection-refused')
-      process.stderr.write(
-        `airlock: connection to ${vm}:${e.remotePort} failed: ${describeError(e.error)} — ${nextStep(e.error) ?? ''}\n`,
-      );
+    const error = e.type === 'connection-refused' ? e.error : e.type === 'connection-closed' ? e.failure : undefined;
+    if (!error) return;
+    const hint = nextStep(error);
+    notices.notice(
+      `${e.remotePort} ${error.code}`,
+      `connection to ${vm}:${e.remotePort} failed: ${describeError(error)}${hint ? ` — ${hint}` : ''}`,
+      (n) => `${n} more connection${n === 1 ? '' : 's'} to ${vm}:${e.remotePort} failed the same way`,
+    );
   });
   try {
     // Fail fast on a port the ticket does not allow, before binding anything.
     for (const s of specs) {
-      if (!session.ports.includes(s.remotePort))
-        throw CliError.from(portNotAllowed(session.sessionId, vm, s.remotePort, session.ports));
+      const allowed = await manager.checkPort(s.remotePort);
+      if (!allowed.ok) throw CliError.from(allowed.error);
     }
     for (const s of specs) {
       const added = await manager.add(s.remotePort, s.localPort);
@@ -73,6 +78,7 @@ export async function forwardCommand(
     }
   } finally {
     stopSignals();
+    notices.flush();
     await manager.close();
     await session.close();
   }

@@ -13,6 +13,7 @@ import {
   BULK_WINDOW_BYTES,
   bridgeChannel,
   clearKeepAliveTimer,
+  closeForwardConnectFailed,
   createSshConfig,
   DirectTcpipOpenMessage,
   PtyRequestMessage,
@@ -60,6 +61,7 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
     }
     if (e.request.channelType === 'direct-tcpip') {
       const open = e.request.convertTo(new DirectTcpipOpenMessage());
+      seen.requests.push(`direct-tcpip:${open.port}`);
       if (open.host !== '127.0.0.1' || !agentPorts.includes(open.port)) {
         e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
         e.failureDescription = `port ${open.port} is not allowed by the agent policy`;
@@ -68,8 +70,14 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
       e.channel.maxWindowSize = BULK_WINDOW_BYTES;
       const channel = e.channel;
       const sock = connect({ host: '127.0.0.1', port: open.port, allowHalfOpen: true });
-      sock.on('error', () => void channel.close().catch(() => {}));
-      bridgeChannel(channel, { readable: sock, writable: sock });
+      // As the real agent does: a target that cannot be reached closes the channel saying why.
+      // (Registered before the bridge's own handler, so its signal goes out first.)
+      let connected = false;
+      sock.once('connect', () => (connected = true));
+      sock.once('error', (err: NodeJS.ErrnoException) => {
+        if (!connected) void closeForwardConnectFailed(channel, err.code ?? 'EUNKNOWN').catch(() => {});
+      });
+      bridgeChannel(channel, sock);
       return;
     }
     e.failureReason = SshChannelOpenFailureReason.unknownChannelType;
@@ -104,6 +112,13 @@ function setupSessionChannel(channel: SshChannel, ws: WebSocket, seen: FakeAgent
       seen.requests.push(`subsystem:${name}`);
       e.isAuthorized = name === 'sftp';
       if (e.isAuthorized) setImmediate(() => runEcho(channel, 0));
+      // As the real agent does when a subsystem cannot start: refuse, say why on stderr, close.
+      // (With a terminal escape and a second line, which Connect must not pass on.)
+      else
+        setImmediate(() => {
+          const why = `airlock-agent: no ${name} here \u001b[2J(looked everywhere)\nsecond line\n`;
+          void channel.sendExtendedData(1, Buffer.from(why)).then(() => channel.close().catch(() => {}));
+        });
     } else {
       e.isAuthorized = false;
     }
