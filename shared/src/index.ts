@@ -11,5 +11,6 @@ export * from './secrets.js';
 export * from './enrollment-code.js';
 export * from './admin-schemas.js';
 export * from './admin-tokens.js';
+export * from './helpdesk-schemas.js';
 export * from './tls/index.js';
 export * from './secret-input.js';
