@@ -59,7 +59,7 @@ export async function agentStatus(input: {
       fail(
         'enrollment',
         `not enrolled, or not configured: ${e.message}`,
-        'enroll the agent: airlock-agent enroll <relay-url> --token-file <file> (or pass the --config / --state-dir it runs with)',
+        'enroll the agent: airlock-agent enroll <relay-url> --token-file <file>; or pass the --config / --state-dir it runs with, as its user (usually root)',
       ),
     );
     return report({});
@@ -123,7 +123,19 @@ async function runningAgent(
 ): Promise<{ checks: StatusCheck[]; alive: boolean; status?: AgentStatusFile }> {
   const startIt = 'start it: systemctl start airlock-agent (journalctl -u airlock-agent says why it stopped)';
   const read = await readStatusFile(statusFile);
-  if (!read.ok) return { checks: [fail('agent', read.message, startIt)], alive: false };
+  if (!read.ok)
+    return {
+      checks: [
+        fail(
+          'agent',
+          read.message,
+          read.message.includes('EACCES')
+            ? 'run airlock-agent status as the user the agent runs as (usually root: sudo airlock-agent status)'
+            : startIt,
+        ),
+      ],
+      alive: false,
+    };
   const status = read.status;
   if (!status)
     return {
