@@ -9,6 +9,7 @@ import { registerAccessCommands } from './admin/cli-access.js';
 import { CliError, dataDirOf, defaultIo, withStoreOnly, type CliIo } from './admin/cli-context.js';
 import { registerUserCommands } from './admin/cli-users.js';
 import { registerVmCommands } from './admin/cli-vms.js';
+import { registerExplain } from './helpdesk/cli-helpdesk.js';
 
 const DEFAULT_DATA_DIR = './relay-data';
 
@@ -26,14 +27,28 @@ function registerServe(program: Command, io: CliIo): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', parsePort, 7443)
     .option('--log-level <level>', 'pino log level', 'info')
-    .option('--config <file>', 'JSON relay configuration (limits, token lifetime, auditSinks…); flags win')
+    .option('--config <file>', 'JSON relay configuration (limits, token lifetime, auditSinks, metrics…); flags win')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics (and /healthz, /readyz) on this port (off by default)',
+      parsePort,
+    )
+    .option('--metrics-host <host>', 'address of the metrics listener', '127.0.0.1')
     .option(
       '--tls-key <file>',
       'private key of --tls-cert (both, or neither: a self-signed certificate) [env AIRLOCK_RELAY_TLS_KEY]',
     )
     .action(
       async (
-        opts: { host: string; port: number; logLevel: string; tlsKey?: string; config?: string },
+        opts: {
+          host: string;
+          port: number;
+          logLevel: string;
+          tlsKey?: string;
+          config?: string;
+          metricsPort?: number;
+          metricsHost: string;
+        },
         cmd: Command,
       ) => {
         // Loaded here so the admin commands do not pay for the whole relay at start-up.
@@ -63,9 +78,12 @@ function registerServe(program: Command, io: CliIo): void {
             dataDir: dataDirOf(cmd),
             ...(publicUrl ? { publicUrl } : {}),
             ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
+            ...(opts.metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: opts.metricsPort } } : {}),
           },
           logger: createRelayLogger(level),
-        }).catch((e: NodeJS.ErrnoException & { issues?: unknown }) => {
+        }).catch((e: NodeJS.ErrnoException & { issues?: unknown; listener?: string }) => {
+          if (e.listener === 'metrics')
+            throw new CliError(e.message, 'pass another --metrics-port, or stop what holds it');
           if (e instanceof ZodError) throw new CliError(`bad relay configuration: ${describeZodError(e)}`);
           if (e instanceof DataDirInUseError)
             throw new CliError(
@@ -85,6 +103,7 @@ function registerServe(program: Command, io: CliIo): void {
         endQuietlyWhenReaderGoes({ exitCode: 1 });
         io.err(`airlock-relay listening on ${relay.url}`);
         io.err(`TLS pin: ${curlPin(relay.tls.pin)}   (as curl --pinnedpubkey takes it)`);
+        if (relay.metricsUrl) io.err(`metrics: ${relay.metricsUrl}/metrics`);
         if (relay.publicKeyPath) io.err(`relay public key: ${relay.publicKeyPath}`);
         const stop = () => void relay.close().then(() => process.exit(0));
         process.once('SIGINT', stop);
@@ -140,6 +159,7 @@ export function buildProgram(io: CliIo = defaultIo()): Command {
   registerUserCommands(program, io);
   registerVmCommands(program, io);
   registerAccessCommands(program, io);
+  registerExplain(program, io);
   // `audit verify|tail|query` read the same store; entries are never written through them.
   registerAuditCommands(
     program,

@@ -101,8 +101,25 @@ export const RelayConfig = z
     agentReportsPerMinute: z.number().int().positive().default(60),
     /** Where audit entries are pushed, one way, at least once. */
     auditSinks: AuditSinksConfig,
+    /**
+     * Prometheus metrics (`/metrics`, plus `/healthz` and a detailed `/readyz`) on a plain-HTTP
+     * listener of their own. Off unless given: a port nobody asked for is one more thing that
+     * listens (and collides when two relays share a machine); 127.0.0.1 unless told otherwise.
+     */
+    metrics: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 0 picks a free port (tests). */
+        port: z.number().int().min(0).max(65535),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
+  .refine((c) => !c.metrics || c.metrics.port === 0 || c.metrics.port !== c.port, {
+    message: 'metrics need a port of their own, never the public one',
+    path: ['metrics', 'port'],
+  })
   .refine((c) => c.lowWaterMarkBytes < c.highWaterMarkBytes, {
     message: 'lowWaterMarkBytes must be below highWaterMarkBytes',
     path: ['lowWaterMarkBytes'],

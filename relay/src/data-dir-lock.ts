@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { processAlive } from '@airlock/shared';
 import { readServedAt } from './served-at.js';
 
 /** The file a running relay holds locked; the kernel drops the lock when the process ends, however it ends. */
@@ -83,14 +84,4 @@ function holderOf(dataDir: string): { pid?: number; url?: string } {
   const served = readServedAt(dataDir);
   if (served.pid === undefined || !processAlive(served.pid)) return {};
   return { pid: served.pid, ...(served.url ? { url: served.url } : {}) };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

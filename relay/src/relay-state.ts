@@ -96,5 +96,8 @@ async function openState(
   // Sessions marked live belong to a previous run of this relay; none of their sockets survived.
   const stale = await store.sessions.endAllLive('relay restarted');
   if (stale > 0) logger.info({ sessions: stale }, 'marked sessions of the previous run as ended');
+  // Likewise the agent links: an agent that is still up reconnects within its backoff.
+  const links = await store.agentPresence.markAllOffline('relay restarted');
+  if (links > 0) logger.info({ agents: links }, 'marked agent links of the previous run as offline');
   return { store, signingKey, ...(publicKeyPath ? { publicKeyPath } : {}), tls };
 }

@@ -21,7 +21,7 @@ test('with a data dir the relay keeps its signing key, TLS key and store (0600) 
   assert.equal((await stat(join(dir, 'tls', 'relay-key.pem'))).mode & 0o777, 0o600);
   assert.equal((await stat(join(dir, STORE_FILE))).mode & 0o777, 0o600);
   assert.match(first.tls.pin, /^sha256\/[A-Za-z0-9+/]{43}=$/);
-  assert.deepEqual((await api(first, 'GET', '/healthz')).body, { status: 'ok' });
+  assert.equal((await api(first, 'GET', '/healthz')).body.status, 'ok');
   assert.ok((await first.admin.createUser('test', 'kept')).ok);
   await first.close();
   const second = await createRelay({ config: { port: 0, dataDir: dir }, logger });

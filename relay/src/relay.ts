@@ -33,7 +33,12 @@ import type { DataPlaneObserver, SessionSnapshot } from './data/observer.js';
 import { SessionPairer } from './data/session-pairer.js';
 import { combineObservers, sessionRecorder } from './data/session-recorder.js';
 import { createUpgradeHandler } from './data/upgrade-router.js';
+import { Helpdesk } from './helpdesk/helpdesk.js';
 import { createRelayLogger } from './logger.js';
+import { RelayMetrics } from './ops/metrics.js';
+import { startOpsServer, type OpsServer } from './ops/ops-server.js';
+import { Readiness } from './ops/readiness.js';
+import { timedStore } from './ops/timed-store.js';
 import { openRelayState, type RelayTls } from './relay-state.js';
 import { writeServedAt } from './served-at.js';
 import { publicKeyPemOf } from './signing-key.js';
@@ -74,6 +79,11 @@ export interface Relay {
   issuer: TokenIssuer;
   logger: Logger;
   guard: SessionGuard;
+  helpdesk: Helpdesk;
+  metrics: RelayMetrics;
+  readiness: Readiness;
+  /** `http://host:port` of the metrics listener, when `config.metrics` asks for one. */
+  metricsUrl?: string;
   isAgentOnline(vm: string): boolean;
   agent(vm: string): Omit<AgentLink, 'ws'> | undefined;
   sessionStats(sid: string): SessionSnapshot | undefined;
@@ -89,15 +99,24 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? createRelayLogger();
   const now = options.now ?? (() => Date.now());
   const state = await openRelayState(config, logger, options);
-  const { store, signingKey, tls } = state;
+  const { signingKey, tls } = state;
   const publicKeyPem = publicKeyPemOf(signingKey);
   /** A relay that could not start must not keep the data dir (or the store) from the next one. */
   const abandon = async (error: unknown): Promise<never> => {
-    if (!options.store) await store.close();
+    if (!options.store) await state.store.close();
     state.releaseDataDir();
     throw error;
   };
+  // Read when scraped, so they may name what is defined below.
+  const metrics: RelayMetrics = new RelayMetrics({
+    sessions: (): SessionSnapshot[] => pairer.list(),
+    pendingSessions: () => pairer.pendingCount(),
+    agentsOnline: () => registry.list().filter((l) => registry.isOnline(l.vm)).length,
+  });
+  const store = timedStore(state.store, (area, seconds) => metrics.storeLatency.observe({ area }, seconds));
   const audit = await openAuditTrail({ store, config, signingKey, logger }).catch(abandon);
+  // Every audited event passes the metrics on its way: refusal counters cannot miss a refusal.
+  const recorder = metrics.meter(audit);
 
   const issuer = new TokenIssuer(signingKey.privateKey, now);
   const heartbeat = new Heartbeat(config.pingIntervalMs);
@@ -112,7 +131,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     lowWaterMarkBytes: config.lowWaterMarkBytes,
     logger,
     heartbeat,
-    observer: combineObservers(sessionRecorder(store, audit, logger), options.observer),
+    observer: combineObservers(sessionRecorder(store, recorder, logger), metrics.observer(), options.observer),
   });
 
   // Client certificates are self-signed by Connect; what binds one to a user is the access
@@ -130,7 +149,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const routeUpgrade = createUpgradeHandler({
     wss,
     store,
-    audit,
+    audit: recorder,
+    onRefused: (endpoint, status) => metrics.upgradeRefused(endpoint, status),
     tickets: new TicketVerifier(signingKey.publicKey, now),
     pairer,
     logger,
@@ -147,10 +167,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         pairer,
         heartbeat,
         logger,
-        audit,
+        audit: recorder,
         registerTimeoutMs: config.agentRegisterTimeoutMs,
         sessions: store.sessions,
         reportBudget,
+        presence: store.agentPresence,
       }),
   });
   server.on('upgrade', (req, socket, head) => {
@@ -171,6 +192,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     await audit.close();
     return abandon(error);
   });
+  const readiness = new Readiness({ store, signingKey, logger, now });
+  let ops: OpsServer | undefined;
+  if (config.metrics) {
+    metrics.enableProcessMetrics();
+    ops = await startOpsServer({ ...config.metrics, metrics, readiness, logger }).catch(async (error: unknown) => {
+      server.close();
+      heartbeat.close();
+      await audit.close();
+      return abandon(error);
+    });
+  }
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `https://${hostForUrl}:${port}`;
@@ -188,17 +220,24 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
 
   const admin = new AdminService({
     store,
-    audit,
+    audit: recorder,
     enrollment: { relayUrl: publicUrl, pin: tls.pin },
     userCodeTtlMs: config.enrollmentCodeTtlSeconds * 1000,
     agentTokenTtlMs: config.enrollmentCodeTtlSeconds * 1000,
     now: () => new Date(now()),
   });
   const limits = new LoginLimits(config, store.loginLockouts, now);
+  const helpdesk = new Helpdesk({
+    store,
+    now: () => new Date(now()),
+    relay: () => ({ running: true, url: publicUrl }),
+    live: (sid) => pairer.snapshot(sid),
+  });
   const adminRouter = createAdminRouter({
     service: admin,
+    helpdesk,
     store,
-    audit,
+    audit: recorder,
     logger,
     issuer: new AdminTokenIssuer(signingKey.privateKey, now),
     verifier: new AdminTokenVerifier(signingKey.publicKey, now),
@@ -214,15 +253,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const app = createApiApp({
     store,
-    audit,
+    audit: recorder,
     admin,
+    helpdesk,
+    readiness,
     adminRouter,
     registry,
     pairer,
     issuer,
     accessTokens: new AccessTokenVerifier(signingKey.publicKey, now),
     limits,
-    refusals: new RefusalAuditBudget(audit, config.refusedUpgradesPerMinute, now),
+    refusals: new RefusalAuditBudget(recorder, config.refusedUpgradesPerMinute, now),
     logger,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     maxPendingChallenges: config.maxPendingChallenges,
@@ -233,7 +274,15 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     now,
   });
   server.on('request', app);
-  const guard = new SessionGuard({ store, pairer, registry, audit, logger, intervalMs: config.revocationCheckMs, now });
+  const guard = new SessionGuard({
+    store,
+    pairer,
+    registry,
+    audit: recorder,
+    logger,
+    intervalMs: config.revocationCheckMs,
+    now,
+  });
   guard.start();
   logger.info({ url, publicUrl, tlsPin: curlPin(tls.pin), publicKeyPath: state.publicKeyPath }, 'relay listening');
 
@@ -254,10 +303,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       server.closeAllConnections();
       wss.close();
       await serverClosed;
+      await ops?.close();
       // Session-close records are written in the background; let them land before the store closes.
       await new Promise((r) => setImmediate(r));
       await audit.close();
-      if (!options.store) await store.close();
+      if (!options.store) await state.store.close();
       state.releaseDataDir();
       logger.info('relay stopped');
     })());
@@ -279,6 +329,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     issuer,
     logger,
     guard,
+    helpdesk,
+    metrics,
+    readiness,
+    ...(ops ? { metricsUrl: ops.url } : {}),
     isAgentOnline: (vm) => registry.isOnline(vm),
     agent: (vm) => {
       const link = registry.get(vm);

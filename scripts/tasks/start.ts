@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import pino from 'pino';
-import { enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
+import { STATUS_FILE, enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
 import { DataDirInUseError, createRelay, type Relay } from '@airlock/relay';
 import { curlPin } from '@airlock/shared';
 import { bundlePrograms } from './bundle.js';
@@ -100,7 +100,8 @@ mkdirSync(connectHome, { recursive: true, mode: 0o700 });
 let relay: Relay;
 try {
   relay = await createRelay({
-    config: { host: '127.0.0.1', port: relayPort, dataDir: join(demo, 'relay') },
+    // Metrics on a free loopback port: the demo shows them without claiming a well-known port.
+    config: { host: '127.0.0.1', port: relayPort, dataDir: join(demo, 'relay'), metrics: { port: 0 } },
     logger: log,
   });
 } catch (e) {
@@ -118,6 +119,8 @@ const agent = await startAgent(
     policy: { allowedPorts: PORTS },
     logLevel: process.env.AIRLOCK_LOG_LEVEL ?? 'warn',
   }),
+  // What `./airlock-agent status --state-dir .demo/agent` reads.
+  { statusFile: join(agentState, STATUS_FILE) },
 );
 await agent.whenOnline(15_000);
 const user = await demoUser(relay);
@@ -137,6 +140,8 @@ Airlock is running on this machine (Ctrl-C stops everything):
   user    ${USER}  (Connect's files in .demo/connect)
   app     ${app ? `http://127.0.0.1:${DEMO_APP_PORT} inside the "VM"` : `port ${DEMO_APP_PORT} was busy, no demo page (set AIRLOCK_DEMO_APP_PORT)`}
   admin   ./airlock-relay --data-dir .demo/relay user list | session list | audit tail
+  help    ./airlock-relay --data-dir .demo/relay explain ${USER} ${VM}   ./airlock-agent status --state-dir .demo/agent
+  metrics ${relay.metricsUrl}/metrics
 
 ${next}
 

@@ -11,5 +11,7 @@ export * from './secrets.js';
 export * from './enrollment-code.js';
 export * from './admin-schemas.js';
 export * from './admin-tokens.js';
+export * from './helpdesk-schemas.js';
+export * from './process-alive.js';
 export * from './tls/index.js';
 export * from './secret-input.js';

@@ -11,6 +11,7 @@ import { createAgentLogger } from './logger.js';
 import { resolveOsUser, type OsUser } from './os-user.js';
 import { RefusalReporter } from './refusal-reporter.js';
 import { SessionHost } from './session-host.js';
+import { StatusFileWriter } from './status-file.js';
 
 export const AGENT_VERSION: string = agentPackage.version;
 
@@ -24,6 +25,8 @@ export interface StartAgentOptions {
   now?: () => number;
   /** Channel refusals reported to the relay per session per second (default 5). */
   refusalsPerSecond?: number;
+  /** Where to keep the status `airlock-agent status` reads (0600); none when absent (tests, benchmarks). */
+  statusFile?: string;
 }
 
 export interface RunningAgent {
@@ -37,6 +40,8 @@ export interface RunningAgent {
   readonly activeSessions: number;
   /** Stops reconnecting, ends all sessions and their processes, closes every socket. */
   close(): Promise<void>;
+  /** Resolves once the status file holds the latest state (tests). */
+  statusWritten(): Promise<void>;
 }
 
 /**
@@ -63,6 +68,53 @@ function warnAboutCredentialExposure(config: AgentConfig, user: OsUser, log: Log
   }
 }
 
+/** The status file, following the control link's state (and keeping the last reason it went down). */
+function startStatusFile(
+  path: string,
+  config: AgentConfig,
+  link: ControlLink,
+  hostKeyFingerprint: string,
+  log: Logger,
+): StatusFileWriter {
+  const now = () => new Date().toISOString();
+  const writer = new StatusFileWriter(
+    path,
+    {
+      pid: process.pid,
+      version: AGENT_VERSION,
+      startedAt: now(),
+      vm: config.vmId,
+      relayUrl: config.relayUrl,
+      hostKeyFingerprint,
+      policyPorts: config.policy.allowedPorts,
+      link: { state: link.state, since: now() },
+      sessions: [],
+    },
+    log,
+  );
+  link.onState((e) =>
+    writer.update((s) => {
+      const at = now();
+      const lastError = e.state === 'offline' && e.reason ? { reason: e.reason, at } : s.link.lastError;
+      // `since` is when the link came up, or went down: attempts while down do not move it.
+      const up = (state: string) => (state === 'online' ? 'up' : state === 'closed' ? 'closed' : 'down');
+      const changed = up(e.state) !== up(s.link.state);
+      return {
+        ...s,
+        link: {
+          state: e.state,
+          since: changed ? at : s.link.since,
+          ...(lastError ? { lastError } : {}),
+          ...(e.state === 'offline' && e.retryInMs !== undefined
+            ? { nextAttemptAt: new Date(Date.now() + e.retryInMs).toISOString() }
+            : {}),
+        },
+      };
+    }),
+  );
+  return writer;
+}
+
 /** Starts an agent in this process: fresh host key, control link, session host. */
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.logger ?? createAgentLogger({ level: config.logLevel, vm: config.vmId });
@@ -86,6 +138,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   // on each connection before the credential is written to it.
   const tlsAgent = createPinnedHttpsAgent({ pin: config.relayPin });
   let link: ControlLink | undefined = undefined;
+  let status: StatusFileWriter | undefined = undefined;
   const refusals = new RefusalReporter({
     send: (msg) => link?.send(msg) ?? false,
     perSecond: options.refusalsPerSecond,
@@ -99,6 +152,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     log,
     connector: options.connector,
     now: options.now,
+    onSessionsChanged: () => status?.update((s) => ({ ...s, sessions: host.list() })),
     refuse: (sessionId, reason) => {
       if (!link?.send({ type: 'dial-refused', sessionId, reason }))
         log.warn({ sid: sessionId }, 'could not report the refused dial: control link is down');
@@ -118,6 +172,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     onDial: (d) => host.handleDial(d),
   });
   const theLink = link;
+  if (options.statusFile) status = startStatusFile(options.statusFile, config, theLink, hostKeyFingerprint, log);
   theLink.start();
 
   let closed = false;
@@ -152,7 +207,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       await theLink.close();
       await host.closeAll();
       tlsAgent.destroy();
+      await status?.flush();
       log.info('agent stopped');
     },
+    statusWritten: async () => status?.flush(),
   };
 }

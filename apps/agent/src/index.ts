@@ -25,3 +25,5 @@ export {
 } from './state-dir.js';
 export { parseRelayUrl, type RelayAddress } from './relay-url.js';
 export { RefusalReporter, type ChannelRefusal } from './refusal-reporter.js';
+export { agentStatus, type AgentStatusReport, type StatusCheck } from './status.js';
+export { readStatusFile, STATUS_FILE, type AgentStatusFile } from './status-file.js';

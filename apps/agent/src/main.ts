@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { endQuietlyWhenReaderGoes, readSecretLine } from '@airlock/shared';
 import { startAgent, AGENT_VERSION } from './agent.js';
-import { ConfigError, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
+import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { enrollAgent } from './enroll.js';
 import { enrollOnFirstStart } from './first-start.js';
 import { createAgentLogger } from './logger.js';
 import { defaultStateDir } from './state-dir.js';
+import { agentStatus } from './status.js';
+import { printStatus } from './status-print.js';
+import { STATUS_FILE } from './status-file.js';
 
 /** Exit codes: 2 for configuration/usage problems, 1 for an enrollment the relay or network refused. */
 function fail(message: string, code = 2): never {
@@ -58,9 +62,20 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
     );
   else if (first.value.action === 'already-enrolled')
     log.info({ stateDir: first.value.stateDir }, 'already enrolled; the configured enrollment token is not used again');
+  // The status file lives in the state dir; an agent configured without an enrollment may not have one yet.
+  let statusFile: string | undefined = join(config.stateDir, STATUS_FILE);
+  try {
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    log.warn(
+      { stateDir: config.stateDir, error: (e as NodeJS.ErrnoException).code ?? String(e) },
+      'cannot create the state dir; airlock-agent status will not see this agent',
+    );
+    statusFile = undefined;
+  }
   let agent;
   try {
-    agent = await startAgent(config, { logger: log });
+    agent = await startAgent(config, { logger: log, ...(statusFile ? { statusFile } : {}) });
   } catch (e) {
     fail((e as Error).message);
   }
@@ -101,6 +116,18 @@ async function enrollmentTokenFrom(arg: string | undefined, file: string | undef
   return read.value;
 }
 
+async function status(opts: { config?: string; stateDir?: string; json?: boolean; timeout: string }): Promise<void> {
+  const timeoutMs = Number(opts.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000)
+    fail('--timeout: expected milliseconds between 100 and 60000');
+  const input = mergeConfigInput(opts.config ? readConfigFile(opts.config) : {}, configFromEnv(process.env));
+  if (opts.stateDir) input.stateDir = opts.stateDir;
+  const report = await agentStatus({ config: input, env: process.env, timeoutMs });
+  if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else printStatus(report, (line) => process.stdout.write(`${line}\n`));
+  process.exitCode = report.ok ? 0 : 1;
+}
+
 // A reader that goes away (`airlock-agent … | head`) ends the program quietly, not with a stack trace.
 endQuietlyWhenReaderGoes();
 
@@ -136,5 +163,17 @@ program
   .option('--state-dir <dir>', 'where to keep the state (env AIRLOCK_AGENT_STATE_DIR)')
   .option('--force', 'replace an existing enrollment in the state dir')
   .action(enroll);
+
+program
+  .command('status')
+  .description(
+    'is this agent enrolled, is the relay reachable with the pinned key, is the agent running and its control link up, ' +
+      'which sessions are open, does something listen on each port of the policy (exit 0 when all is well, 1 otherwise)',
+  )
+  .option('-c, --config <file>', 'the configuration file the agent runs with')
+  .option('--state-dir <dir>', 'the state directory the agent runs with (env AIRLOCK_AGENT_STATE_DIR)')
+  .option('--json', 'print JSON')
+  .option('--timeout <ms>', 'for reaching the relay and probing ports', '5000')
+  .action(status);
 
 program.parseAsync(process.argv).catch((e: unknown) => fail((e as Error).message));

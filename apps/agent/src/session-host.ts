@@ -31,6 +31,15 @@ export interface SessionHostOptions {
   tlsAgent: HttpsAgent;
   connector?: Connector;
   now?: () => number;
+  /** Told whenever a session starts or ends (the status file). */
+  onSessionsChanged?: () => void;
+}
+
+interface HostedSession {
+  ws: WebSocket;
+  ssh?: AgentSshSession;
+  user: string;
+  since: string;
 }
 
 const DATA_SOCKET_OPEN_TIMEOUT_MS = 10_000;
@@ -38,7 +47,7 @@ const DATA_SOCKET_OPEN_TIMEOUT_MS = 10_000;
 /** Handles dial requests: verify the ticket, open the data socket, run the SSH server side. */
 export class SessionHost {
   private readonly verifier: TicketVerifier;
-  private readonly sessions = new Map<string, { ws: WebSocket; ssh?: AgentSshSession }>();
+  private readonly sessions = new Map<string, HostedSession>();
   private closing = false;
 
   constructor(private readonly opts: SessionHostOptions) {
@@ -47,6 +56,15 @@ export class SessionHost {
 
   get activeSessions(): number {
     return this.sessions.size;
+  }
+
+  /** The sessions open now: id, the user the ticket names, since when. */
+  list(): { sid: string; user: string; since: string }[] {
+    return [...this.sessions].map(([sid, s]) => ({ sid, user: s.user, since: s.since }));
+  }
+
+  private forget(sid: string): void {
+    if (this.sessions.delete(sid)) this.opts.onSessionsChanged?.();
   }
 
   /** Never throws; failures are logged with the session id and, for ticket problems, reported to the relay. */
@@ -102,11 +120,12 @@ export class SessionHost {
         resolve(false);
       });
     });
-    const entry: { ws: WebSocket; ssh?: AgentSshSession } = { ws };
-    this.sessions.set(sid, entry);
     const startedAt = Date.now();
+    const entry: HostedSession = { ws, user: claims.sub, since: new Date(startedAt).toISOString() };
+    this.sessions.set(sid, entry);
+    this.opts.onSessionsChanged?.();
     ws.once('close', (code, reason) => {
-      this.sessions.delete(sid);
+      this.forget(sid);
       this.opts.refusals.endSession(sid);
       log.info({ code, reason: reason.toString(), durationMs: Date.now() - startedAt }, 'session data socket closed');
       void entry.ssh?.close('data socket closed');
@@ -129,7 +148,7 @@ export class SessionHost {
           "could not open the session data socket: the relay's TLS key does not match the pinned key; nothing was sent",
         );
       else log.warn({ err: (e as Error).message }, 'could not open the session data socket');
-      this.sessions.delete(sid);
+      this.forget(sid);
       ws.terminate();
       return;
     }
@@ -205,5 +224,6 @@ export class SessionHost {
       }),
     );
     this.sessions.clear();
+    this.opts.onSessionsChanged?.();
   }
 }

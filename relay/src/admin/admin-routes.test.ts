@@ -14,6 +14,7 @@ import {
   type RelaySigningKey,
 } from '@airlock/shared';
 import { errorHandler, notFound } from '../control/http-error.js';
+import { Helpdesk } from '../helpdesk/helpdesk.js';
 import { createAdminRouter } from './admin-routes.js';
 import { addDevice, adminFixture, type AdminFixture } from './test-support.js';
 
@@ -40,6 +41,7 @@ async function startApi(t: TestContext, now?: () => number): Promise<Api> {
     '/admin',
     createAdminRouter({
       service: fx.service,
+      helpdesk: new Helpdesk({ store: fx.store, now: () => new Date(), relay: () => ({ running: true }) }),
       store: fx.store,
       audit: fx.audit,
       logger,

@@ -9,6 +9,7 @@ import {
   CreateVmBody,
   DeleteGrantQuery,
   DevicesQuery,
+  ExplainQuery,
   GrantsQuery,
   PutGrantBody,
   SessionIdParam,
@@ -22,6 +23,7 @@ import {
 } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { HttpError, errorHandler } from '../control/http-error.js';
+import type { Helpdesk } from '../helpdesk/helpdesk.js';
 import type { RelayStore } from '../store/types.js';
 import type { AdminFailure, AdminResult } from './admin-core.js';
 import { adminCaller, requireAdminClient, requireScope, tokenEndpoint } from './admin-auth.js';
@@ -29,6 +31,8 @@ import type { AdminService } from './admin-service.js';
 
 export interface AdminRouterDeps {
   service: AdminService;
+  /** explain and session detail (read-only, scope sessions.read). */
+  helpdesk: Helpdesk;
   store: RelayStore;
   verifier: AdminTokenVerifier;
   issuer: AdminTokenIssuer;
@@ -171,9 +175,19 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     const q = parse(SessionsQuery, req.query, 'query');
     res.json({ sessions: await service.listSessions({ live: q.live ?? false }) });
   });
+  r.get('/sessions/:id', scope('sessions.read'), async (req, res) => {
+    const { id } = parse(SessionIdParam, req.params, 'path');
+    res.json({ session: unwrap(await deps.helpdesk.session(id)) });
+  });
   r.post('/sessions/:id/kill', scope('sessions.write'), async (req, res) => {
     const { id } = parse(SessionIdParam, req.params, 'path');
     res.status(202).json(unwrap(await service.killSession(actor(res), id)));
+  });
+
+  // --- helpdesk: may this user reach this VM (and port) now, and if not, why ---
+  r.get('/explain', scope('sessions.read'), async (req, res) => {
+    const q = parse(ExplainQuery, req.query, 'query');
+    res.json(unwrap(await deps.helpdesk.explain(q)));
   });
 
   // --- API clients (admin only: a client that can mint clients can mint any scope) ---

@@ -14,8 +14,9 @@ import {
   type CliIo,
   type GlobalOptions,
 } from './cli-context.js';
+import { registerSessionShow } from '../helpdesk/cli-helpdesk.js';
 
-/** `session list|kill`, `client add|list|revoke` and `tls show`. */
+/** `session list|show|kill`, `client add|list|revoke` and `tls show`. */
 export function registerAccessCommands(program: Command, io: CliIo): void {
   const session = program.command('session').description('live sessions');
   session
@@ -51,6 +52,7 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
       if (opts.json) return json(io, v);
       io.out(`session ${id} of "${v.session.user}" on "${v.session.vm}" is being closed`);
     });
+  registerSessionShow(session, io);
 
   const client = program.command('client').description('API clients of the admin REST API (client credentials)');
   client

@@ -1,7 +1,9 @@
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
-import { API_PREFIX, type AccessTokenVerifier, type TokenIssuer } from '@airlock/shared';
+import { API_PREFIX, type AccessTokenVerifier, type HealthResponse, type TokenIssuer } from '@airlock/shared';
 import type { AdminService } from '../admin/admin-service.js';
+import type { Helpdesk } from '../helpdesk/helpdesk.js';
+import { Readiness } from '../ops/readiness.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { RefusalAuditBudget } from '../audit/refusal-budget.js';
 import type { AgentRegistry } from '../data/agent-registry.js';
@@ -13,12 +15,17 @@ import { LoginChallenges } from './login-challenges.js';
 import type { LoginLimits } from './login-limits.js';
 import { createLoginRouter } from './login-routes.js';
 import { requireAccessToken } from './require-access-token.js';
+import { createSelfExplainRouter } from './self-explain-route.js';
 import { createSessionRouter } from './session-routes.js';
 
 export interface ApiDeps {
   store: RelayStore;
   audit: AuditRecorder;
   admin: AdminService;
+  /** Answers the user's own "why can't I reach this VM" (`GET /api/v1/explain`). */
+  helpdesk?: Helpdesk;
+  /** `/readyz` (public view: which check failed, no detail). */
+  readiness?: Readiness;
   /** Mounted at /api/v1/admin (admin REST API with its own client-credential tokens). */
   adminRouter?: Router;
   registry: AgentRegistry;
@@ -38,7 +45,7 @@ export interface ApiDeps {
   now?: () => number;
 }
 
-/** The REST control plane under /api/v1, plus /healthz. */
+/** The REST control plane under /api/v1, plus /healthz and /readyz. */
 export function createApiApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -58,11 +65,25 @@ export function createApiApp(deps: ApiDeps): express.Express {
     );
     next();
   });
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  // `time` (to the millisecond) lets Connect's doctor measure its clock against the relay's.
+  const healthz: express.RequestHandler = (_req, res) => {
+    const body: HealthResponse = { status: 'ok', time: new Date(now()).toISOString() };
+    res.setHeader('cache-control', 'no-store');
+    res.json(body);
+  };
+  const readyz: express.RequestHandler = async (_req, res) => {
+    if (!deps.readiness) return void res.status(404).end();
+    const r = await deps.readiness.check();
+    res.setHeader('cache-control', 'no-store');
+    res.status(r.status === 'ready' ? 200 : 503).json(Readiness.publicView(r));
+  };
+  app.get('/healthz', healthz);
+  app.get('/readyz', readyz);
 
   const api: Router = express.Router();
   api.use(express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
-  api.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  api.get('/healthz', healthz);
+  api.get('/readyz', readyz);
   api.use(
     createEnrollmentRouter({
       store: deps.store,
@@ -86,9 +107,11 @@ export function createApiApp(deps: ApiDeps): express.Express {
     }),
   );
   if (deps.adminRouter) api.use('/admin', deps.adminRouter);
+  const auth = requireAccessToken({ verifier: deps.accessTokens, store: deps.store, refusals: deps.refusals });
+  if (deps.helpdesk) api.use(createSelfExplainRouter({ auth, helpdesk: deps.helpdesk }));
   api.use(
     createSessionRouter({
-      auth: requireAccessToken({ verifier: deps.accessTokens, store: deps.store, refusals: deps.refusals }),
+      auth,
       store: deps.store,
       audit: deps.audit,
       registry: deps.registry,

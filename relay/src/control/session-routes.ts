@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
-import { SessionRequest, type SessionResponse, type TokenIssuer, type VmListResponse } from '@airlock/shared';
+import {
+  SessionRequest,
+  type ExplainCode,
+  type SessionResponse,
+  type TokenIssuer,
+  type VmListResponse,
+} from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AgentRegistry } from '../data/agent-registry.js';
 import type { SessionPairer } from '../data/session-pairer.js';
@@ -20,6 +26,9 @@ export interface SessionRouteDeps {
   auth: RequestHandler;
   now: () => number;
 }
+
+type DenyCode =
+  Extract<ExplainCode, 'vm_unknown' | 'no_grant' | 'grant_expired' | 'agent_offline'> | 'too_many_pending';
 
 /** What an authenticated user may see and open. */
 export function createSessionRouter(deps: SessionRouteDeps): Router {
@@ -45,25 +54,29 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
     const { vm: vmId } = parseBody(SessionRequest, req);
     const source = sourceAddress(req);
     const [vm, grant] = await Promise.all([store.vms.get(vmId), store.grants.get(caller.user, vmId)]);
-    const deny = async (reason: string, error: HttpError) => {
+    /** `code` is a bounded name for the reason (the metrics count by it); `reason` is for people. */
+    const deny = async (code: DenyCode, reason: string, error: HttpError) => {
       await audit.record({
         type: 'session.deny',
         actor: `user:${caller.user}`,
         outcome: 'failure',
         source,
-        data: { vm: vmId, device: caller.deviceId, reason },
+        data: { vm: vmId, device: caller.deviceId, reason, code },
       });
       return error;
     };
     // A VM the user may not use is reported exactly like one that does not exist.
-    if (!vm || !grant || !grantActive(grant, new Date(deps.now())))
-      throw await deny(
-        !vm ? 'no such VM' : !grant ? 'no grant' : 'grant expired',
-        new HttpError(404, 'vm_not_found', `no VM "${vmId}" that you may use`),
-      );
+    if (!vm || !grant || !grantActive(grant, new Date(deps.now()))) {
+      const [code, reason]: [DenyCode, string] = !vm
+        ? ['vm_unknown', 'no such VM']
+        : !grant
+          ? ['no_grant', 'no grant']
+          : ['grant_expired', 'grant expired'];
+      throw await deny(code, reason, new HttpError(404, 'vm_not_found', `no VM "${vmId}" that you may use`));
+    }
     const agent = deps.registry.get(vm.id);
     if (!agent || !deps.registry.isOnline(vm.id))
-      throw await deny('agent offline', new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`));
+      throw await deny('agent_offline', 'agent offline', new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`));
 
     const sessionId = randomUUID();
     const ports = effectivePorts(vm, grant);
@@ -75,7 +88,11 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       certThumbprint: caller.certThumbprint,
     });
     if (!created.ok)
-      throw await deny('too many pending sessions', new HttpError(429, 'too_many_sessions', created.message));
+      throw await deny(
+        'too_many_pending',
+        'too many pending sessions',
+        new HttpError(429, 'too_many_sessions', created.message),
+      );
     let ticket: string;
     let expiresAt: Date;
     try {
@@ -93,7 +110,11 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
     }
     if (!deps.registry.send(vm.id, { type: 'dial', sessionId, ticket })) {
       deps.pairer.refuse(sessionId, vm.id, 'agent went offline');
-      throw await deny('agent went offline', new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`));
+      throw await deny(
+        'agent_offline',
+        'agent went offline',
+        new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`),
+      );
     }
     await audit.record({
       type: 'session.authorize',

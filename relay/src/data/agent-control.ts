@@ -2,7 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { AgentToRelay, CloseCode, closeReason, describeZodError, type RelayToAgent } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
-import type { SessionStore } from '../store/types.js';
+import type { AgentPresenceStore, SessionStore } from '../store/types.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { AgentReports, agentText, type AgentReportBudget } from './agent-reports.js';
 import type { Heartbeat } from './heartbeat.js';
@@ -19,6 +19,8 @@ export interface AgentControlDeps {
   sessions: Pick<SessionStore, 'get'>;
   /** Reports per VM that reach the audit log. */
   reportBudget: AgentReportBudget;
+  /** Where "online since / offline since" is kept for `explain` (written in the background). */
+  presence?: Pick<AgentPresenceStore, 'markOnline' | 'markOffline'>;
 }
 
 /** Largest control message the relay reads; register and dial-refused are small. */
@@ -46,6 +48,10 @@ export function runAgentControl(
       data,
     });
   let registered = false;
+  const recordPresence = (p: Promise<void> | undefined) =>
+    void p?.catch((error: unknown) =>
+      log.error({ error: (error as Error).message }, 'could not record the agent link state'),
+    );
   const reports = new AgentReports(vm, {
     sessions: deps.sessions,
     pairer: deps.pairer,
@@ -94,6 +100,7 @@ export function runAgentControl(
       ws.send(JSON.stringify(reply));
       log.info({ hostKeyFingerprint: link.hostKeyFingerprint, version }, 'agent registered');
       audit('agent.register', { hostKeyFingerprint: link.hostKeyFingerprint, version });
+      recordPresence(deps.presence?.markOnline(vm, { hostKeyFingerprint: link.hostKeyFingerprint, version }));
       return;
     }
     if (!registered) return protocolError('the first control message must be register');
@@ -111,5 +118,14 @@ export function runAgentControl(
     log.info({ code, reason: reason.toString() }, 'agent control socket closed');
     if (registered) audit('agent.disconnect', { code, reason: reason.toString() });
     if (wasCurrent) deps.pairer.agentOffline(vm);
+    // Offline once no link of this VM is left: a replaced link's close leaves the VM online, and
+    // a link the relay dropped (credential revoked) was already taken out of the registry.
+    if (registered && !deps.registry.get(vm))
+      recordPresence(
+        deps.presence?.markOffline(
+          vm,
+          `control link closed (code ${code}${reason.length ? `: ${agentText(reason.toString())}` : ''})`,
+        ),
+      );
   });
 }

@@ -28,7 +28,16 @@ export interface UpgradeDeps {
   refusals: RequestRateLimiter;
   /** Every socket the relay accepts, so shutdown can close it. */
   track(ws: WebSocket): void;
+  /** Told of every refusal, audited or not (metrics). */
+  onRefused?(endpoint: UpgradeEndpoint, status: number): void;
 }
+
+export type UpgradeEndpoint = 'agent_control' | 'agent_session' | 'connect' | 'other';
+const ENDPOINTS: Record<string, UpgradeEndpoint> = {
+  [WS_PATHS.agentControl]: 'agent_control',
+  [WS_PATHS.agentSession]: 'agent_session',
+  [WS_PATHS.connect]: 'connect',
+};
 
 class Refusal {
   constructor(
@@ -117,19 +126,24 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     try {
       url = new URL(req.url ?? '/', 'http://relay.invalid');
     } catch {
+      deps.onRefused?.('other', 400);
       return refuseUpgrade(socket, 400, 'malformed request URL');
     }
     const sid = url.searchParams.get(SESSION_ID_PARAM)?.slice(0, 64);
     const source = sourceAddress(req);
+    const endpoint = ENDPOINTS[url.pathname] ?? 'other';
     const budget = deps.refusals.peek(source);
-    if (!budget.allowed)
+    if (!budget.allowed) {
+      deps.onRefused?.(endpoint, 429);
       return refuseUpgrade(
         socket,
         429,
         `too many refused connections from your address; try again in ${budget.retryAfterSeconds} s`,
       );
+    }
     route(req, socket, head, url).catch((error: unknown) => {
       if (error instanceof Refusal) {
+        deps.onRefused?.(endpoint, error.status);
         deps.logger.info({ path: url.pathname, sid, status: error.status, reason: error.reason }, 'upgrade refused');
         if (!deps.refusals.take(source).allowed) {
           deps.logger.warn(

@@ -63,6 +63,7 @@ const querySchema = z.object({
   type: textSchema.optional(),
   actor: textSchema.optional(),
   sid: textSchema.optional(),
+  outcome: z.enum(['success', 'failure', 'info']).optional(),
   since: instantSchema.optional(),
   until: instantSchema.optional(),
   descending: z.boolean().optional(),
@@ -142,6 +143,7 @@ export class SqliteAuditStore implements AuditStore {
     }
     if (v.actor !== undefined) add('actor = ?', v.actor);
     if (v.sid !== undefined) add('sid = ?', v.sid);
+    if (v.outcome !== undefined) add('outcome = ?', v.outcome);
     if (v.since !== undefined) add('ts >= ?', v.since);
     if (v.until !== undefined) add('ts < ?', v.until);
     let sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -5,6 +5,8 @@ export type Db = Database.Database;
 
 /** The store's database file mode: it holds TOTP secrets and the whole audit log. */
 const FILE_MODE = 0o600;
+/** How long a statement waits for another process's lock (the relay and the admin CLI share the file). */
+export const BUSY_TIMEOUT_MS = 5000;
 
 function isMemory(path: string): boolean {
   return path === ':memory:' || path === '';
@@ -47,9 +49,9 @@ export function tightenFileModes(path: string): void {
  */
 export function openDatabase(path: string): Db {
   if (!isMemory(path)) createPrivateFile(path);
-  const db = new Database(path, { timeout: 5000 });
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   try {
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
     db.pragma('journal_mode = WAL');
     return db;

@@ -1,6 +1,7 @@
 import type { Db } from './database.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SCHEMA_V2_LOGIN_LOCKOUTS } from './schema-v2.js';
+import { SCHEMA_V3_AGENT_PRESENCE } from './schema-v3.js';
 
 export interface Migration {
   version: number;
@@ -25,6 +26,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'login lockouts in the store',
     up: (db) => {
       db.exec(SCHEMA_V2_LOGIN_LOCKOUTS);
+    },
+  },
+  {
+    version: 3,
+    name: 'agent presence in the store',
+    up: (db) => {
+      db.exec(SCHEMA_V3_AGENT_PRESENCE);
     },
   },
 ];

@@ -128,6 +128,18 @@ export interface SessionRecord {
   killRequestedBy?: string;
 }
 
+/** Whether a VM's agent has a control link to the relay, as the relay last recorded it. */
+export interface AgentPresenceRecord {
+  vm: string;
+  online: boolean;
+  /** When it came online, or went offline. */
+  since: string;
+  hostKeyFingerprint?: string;
+  version?: string;
+  /** Why the control link last went down. */
+  lastOfflineReason?: string;
+}
+
 export interface AuditEventInput {
   /** Dotted event type, e.g. `login.failure`, `session.close`, `admin.user.create`. */
   type: string;
@@ -168,6 +180,7 @@ export interface AuditQuery {
   type?: string;
   actor?: string;
   sid?: string;
+  outcome?: AuditEntry['outcome'];
   since?: string;
   until?: string;
   /** Newest first (for `tail`). */
@@ -322,6 +335,20 @@ export interface LoginLockoutStore {
   listLocked(now: Date): Promise<UserLockout[]>;
 }
 
+export interface AgentPresenceStore {
+  /** The agent registered a control link (replacing any earlier one). */
+  markOnline(vm: string, link: { hostKeyFingerprint: string; version: string }): Promise<void>;
+  /** The VM has no control link any more; a VM already offline keeps its first time and reason. */
+  markOffline(vm: string, reason: string): Promise<void>;
+  get(vm: string): Promise<AgentPresenceRecord | undefined>;
+  list(): Promise<AgentPresenceRecord[]>;
+  /** Relay start: links of a previous run are gone. Returns how many were marked. */
+  markAllOffline(reason: string): Promise<number>;
+}
+
+/** Whether the store answers, for `/readyz`: a typed result, never an exception. */
+export type StoreProbe = { ok: true; latencyMs: number } | { ok: false; reason: string; latencyMs: number };
+
 export interface RelayStore {
   users: UserStore;
   loginLockouts: LoginLockoutStore;
@@ -334,6 +361,12 @@ export interface RelayStore {
   apiClients: ApiClientStore;
   sessions: SessionStore;
   audit: AuditStore;
+  agentPresence: AgentPresenceStore;
+  /**
+   * Checks that the store is there and answers, within a short bound (the relay's readiness).
+   * Never waits long: a locked store is reported, not waited out.
+   */
+  probe(): Promise<StoreProbe>;
   close(): Promise<void>;
 }
 

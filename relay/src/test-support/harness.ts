@@ -3,7 +3,7 @@
  * enrolled users (device key + TOTP), VMs with agent credentials, and pinned TLS clients that
  * present the client certificate a login is bound to.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import {
@@ -19,6 +19,7 @@ import {
   signLogin,
   signStatement,
   sshPublicKeyBlob,
+  type AdminScope,
   type MintedClientCertificate,
   type RelayToAgent,
   type SessionResponse,
@@ -241,6 +242,18 @@ export async function loginWith(
   const res = await api(relay, 'POST', '/login', { body: { ...body, totp: over.totp ?? nextTotp(relay, user) }, cert });
   if (res.status === 200) certOfToken.set(res.body.accessToken, cert);
   return { ...res, cert };
+}
+
+/** An admin API client with these scopes, and a bearer token for it from `POST /admin/token`. */
+export async function adminToken(relay: Relay, scopes: AdminScope[]): Promise<string> {
+  const c = await must(
+    relay.admin.createClient('test', `client-${scopes.join('-')}-${randomUUID().slice(0, 8)}`, scopes),
+  );
+  const res = await api<{ access_token: string }>(relay, 'POST', '/admin/token', {
+    body: { grant_type: 'client_credentials', client_id: c.client.clientId, client_secret: c.clientSecret },
+  });
+  if (res.status !== 200) throw new Error(`admin token failed: ${JSON.stringify(res.body)}`);
+  return res.body.access_token;
 }
 
 export async function login(relay: Relay, user: TestUser): Promise<string> {

@@ -4,7 +4,13 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mintClientCertificate, mintServerCertificate, type MintedCertificate } from './mint.js';
 import { curlPin, spkiPin } from './pin.js';
-import { connectPinned, fetchServerPin, TlsConnectError, TlsPinMismatchError } from './pinned-connect.js';
+import {
+  connectPinned,
+  fetchServerCertificate,
+  fetchServerPin,
+  TlsConnectError,
+  TlsPinMismatchError,
+} from './pinned-connect.js';
 import { startEchoTlsServer, within } from './testing/tls-servers.js';
 
 let relayCert: MintedCertificate;
@@ -70,6 +76,19 @@ test('fetchServerPin reads the pin and sends nothing', async (t) => {
   const server = await startEchoTlsServer(relayCert);
   t.after(() => server.close());
   assert.equal(await fetchServerPin('127.0.0.1', server.port, 5000), relayPin);
+  const seen = await within(server.nextConnection(), 5000, 'server connection');
+  await within(seen.closed, 5000, 'the client to hang up');
+  assert.equal(seen.bytes, 0);
+});
+
+test('fetchServerCertificate names what was presented (pin, subject, issuer) and sends nothing', async (t) => {
+  const server = await startEchoTlsServer(relayCert);
+  t.after(() => server.close());
+  const presented = await fetchServerCertificate('127.0.0.1', server.port, 5000);
+  assert.equal(presented.pin, relayPin);
+  assert.equal(presented.subject, 'CN=relay');
+  assert.equal(presented.issuer, 'CN=relay', 'self-signed');
+  assert.ok(Date.parse(presented.validTo) > Date.now());
   const seen = await within(server.nextConnection(), 5000, 'server connection');
   await within(seen.closed, 5000, 'the client to hang up');
   assert.equal(seen.bytes, 0);

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { curlPin, pinsEqual, spkiPin } from './pin.js';
@@ -80,10 +81,38 @@ export async function fetchServerPin(host: string, port: number, timeoutMs = DEF
   return pin;
 }
 
+/** What a TLS server presented, for diagnosis: its pin and whom the certificate names. */
+export interface PresentedCertificate {
+  pin: string;
+  subject: string;
+  issuer: string;
+  validTo: string;
+}
+
+/**
+ * The certificate whatever answers at host:port presents (no application data is sent): its
+ * pin, subject and issuer, so a diagnosis can name the proxy that intercepts TLS. Never for trust.
+ */
+export async function fetchServerCertificate(
+  host: string,
+  port: number,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<PresentedCertificate> {
+  const { socket, cert } = await handshake({ host, port }, timeoutMs);
+  socket.destroy();
+  if (!cert) throw new TlsConnectError('handshake', host, port, `${host}:${port} completed TLS without a certificate`);
+  return {
+    pin: spkiPin(cert),
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    validTo: new Date(cert.validTo).toISOString(),
+  };
+}
+
 function handshake(
   options: Omit<ConnectPinnedOptions, 'pin'>,
   timeoutMs: number,
-): Promise<{ socket: TLSSocket; pin: string | undefined }> {
+): Promise<{ socket: TLSSocket; pin: string | undefined; cert: X509Certificate | undefined }> {
   const { host, port } = options;
   const tlsOptions: ConnectionOptions = {
     host,
@@ -134,7 +163,7 @@ function handshake(
       // arrives. For the same reason no session is ever resumed here (a resumed handshake shows no
       // certificate and would fail the pin).
       const cert = socket.getPeerX509Certificate();
-      resolve({ socket, pin: cert ? spkiPin(cert) : undefined });
+      resolve({ socket, pin: cert ? spkiPin(cert) : undefined, cert });
     });
   });
 }
