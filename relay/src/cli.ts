@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
-import { describeZodError } from '@airlock/shared';
+import { describeZodError, installProcessGuards, logStrayError } from '@airlock/shared';
 import { registerAuditCommands } from './audit/audit-commands.js';
 import { registerAccessCommands } from './admin/cli-access.js';
 import { CliError, dataDirOf, defaultIo, storePathOf, withStoreOnly, type CliIo } from './admin/cli-context.js';
@@ -54,6 +54,10 @@ function registerServe(program: Command, io: CliIo): void {
             'without them the relay uses its own certificate',
           );
         const fileConfig = opts.config ? await readConfigFile(opts.config) : {};
+        const logger = createRelayLogger(level);
+        // The relay serves everyone: a bug met while handling one request or session must not
+        // end the others (README, design notes: "Bugs never end a process that serves others").
+        installProcessGuards({ report: (e) => logStrayError(logger, e), onUncaughtException: 'continue' });
         const relay = await createRelay({
           config: {
             ...fileConfig,
@@ -63,7 +67,7 @@ function registerServe(program: Command, io: CliIo): void {
             ...(publicUrl ? { publicUrl } : {}),
             ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
           },
-          logger: createRelayLogger(level),
+          logger,
         }).catch((e: NodeJS.ErrnoException & { issues?: unknown }) => {
           if (e instanceof ZodError) throw new CliError(`bad relay configuration: ${describeZodError(e)}`);
           if (e.code === 'EADDRINUSE')

@@ -11,3 +11,5 @@ export * from './enrollment-code.js';
 export * from './admin-schemas.js';
 export * from './admin-tokens.js';
 export * from './tls/index.js';
+export * from './session-context.js';
+export * from './process-guards.js';

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { EXIT } from './errors.js';
 import { realHandlers } from './handlers.js';
+import { installCliProcessGuards } from './process-policy.js';
 import { buildProgram } from './program.js';
+
+installCliProcessGuards();
 
 // A reader that goes away (`airlock vms | head -1`) is not an error worth a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
