@@ -74,7 +74,10 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
   client.onClosed((e) => (ended ??= describeSshEnd(e)));
   const failedSsh = async (end: SshEnd | undefined, fallback: string): Promise<VmSessionError> => {
     const socketEnd = await socket.endWithin(1000);
-    if (!socketEnd && end?.failure) return sshProtocolError(sessionId, session.vm, end.detail);
+    // A refusal or an application close code (the relay's or the agent's reason) explains more
+    // than what the SSH layer saw of it; a bare close after bad bytes does not.
+    const explained = socketEnd && (socketEnd.kind !== 'closed' || socketEnd.code >= 4000);
+    if (end?.failure && !explained) return sshProtocolError(sessionId, session.vm, end.detail);
     return socketEndError(sessionId, socketEnd, fallback);
   };
 
