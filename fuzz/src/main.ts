@@ -31,7 +31,7 @@ const all = [...relay, ...agent, ...local];
 printTable(all);
 const found = problems(all);
 process.stdout.write(
-  `\n${Math.round((Date.now() - started) / 1000)} s; seed ${seed}; RSS bound for child processes: +${RSS_GROWTH_BOUND_MIB} MiB per door\n`,
+  `\n${Math.round((Date.now() - started) / 1000)} s; seed ${seed}; RSS bound for child processes: +${RSS_GROWTH_BOUND_MIB} MiB per door after its warm-up (first 10 % of its inputs)\n`,
 );
 if (found.length) {
   process.stdout.write(`FAILED:\n${found.map((f) => `  ${f}`).join('\n')}\n`);

@@ -16,6 +16,13 @@ export interface DoorStats {
   findings: string[];
   /** How inputs ended (status codes, close reasons…): shows how deep the door was reached. */
   outcomes: Record<string, number>;
+  /** Resident memory (MiB) sampled through the run: a leak climbs, a warming heap levels off. */
+  rssSeries: number[];
+}
+
+/** Samples the process's resident memory every `every` inputs (call once per input). */
+export function sampleRss(stats: DoorStats, pid: number, every: number): void {
+  if (stats.inputs % Math.max(1, every) === 0) stats.rssSeries.push(rssMiB(pid));
 }
 
 export function outcome(stats: DoorStats, what: string): void {
@@ -33,6 +40,7 @@ export function newStats(door: string): DoorStats {
     rssEndMiB: 0,
     findings: [],
     outcomes: {},
+    rssSeries: [],
   };
 }
 
@@ -79,6 +87,8 @@ export function printTable(
       .slice(0, 12)
       .map(([k, n]) => `${k} ×${n}`);
     if (top.length) out(`  ${s.door}: ${top.join(', ')}`);
+    if (s.rssSeries.length > 1)
+      out(`  ${s.door}: RSS MiB through the run: ${s.rssSeries.map((m) => m.toFixed(0)).join(' ')}`);
     for (const f of s.findings) out(`  ${s.door}: ${f}`);
   }
 }

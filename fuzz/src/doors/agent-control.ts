@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import type { AgentSystem } from '../agent-system.js';
-import { checkChild, finding, newStats, outcome, rssMiB, type DoorStats } from '../stats.js';
+import { checkChild, finding, newStats, outcome, rssMiB, sampleRss, type DoorStats } from '../stats.js';
 import { mutatedBody, nastyJson } from '../values.js';
 
 /** What the relay says on the control link, and junk: the agent must parse it all and stay up. */
@@ -53,6 +53,7 @@ export async function fuzzAgentControl(sys: AgentSystem, inputs: number, seed: n
       break;
     }
     stats.inputs++;
+    sampleRss(stats, sys.child.pid, Math.ceil(inputs / 10));
     const before = sys.relay.messages.length;
     link.send(m.data, { binary: m.binary });
     await new Promise((r) => setTimeout(r, 2));

@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { createSshConfig, releaseSession, startSshSession } from '@airlock/shared/ssh';
 import type { AgentSystem } from '../agent-system.js';
 import { craftedMessage } from '../ssh-messages.js';
-import { checkChild, finding, newStats, outcome, rssMiB, type DoorStats } from '../stats.js';
+import { checkChild, finding, newStats, outcome, rssMiB, sampleRss, type DoorStats } from '../stats.js';
 import { mutateBytes, prng } from '../values.js';
 
 /** How long one pre-authentication input may keep a session before the fuzzer drops it. */
@@ -71,6 +71,7 @@ export async function fuzzAgentSsh(sys: AgentSystem, inputs: number, seed: numbe
   const preAuth = Math.ceil(inputs / 2);
   for (let i = 0; i < preAuth && sys.child.alive(); i++) {
     stats.inputs++;
+    sampleRss(stats, sys.child.pid, Math.ceil(inputs / 10));
     const sid = await sys.dial();
     const ws = await sys.relay.sessionSocket(sid);
     // A prefix of the real handshake with one frame mutated (or, sometimes, pure junk).
@@ -109,6 +110,7 @@ export async function fuzzAgentSsh(sys: AgentSystem, inputs: number, seed: numbe
     let sent = 0;
     for (; sent < 40 && next < messages.length && !client.isClosed; sent++) {
       stats.inputs++;
+      sampleRss(stats, sys.child.pid, Math.ceil(inputs / 10));
       await client.sendMessage(messages[next++]!).catch(() => {});
       // Let the agent's one-message-at-a-time loop take it before the next.
       await new Promise((r) => setImmediate(r));

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { request, type Dispatcher } from 'undici';
 import { API_PREFIX, createPinnedDispatcher } from '@airlock/shared';
 import type { RelaySystem } from '../relay-system.js';
-import { checkChild, finding, newStats, outcome, rssMiB, type DoorStats } from '../stats.js';
+import { checkChild, finding, newStats, outcome, rssMiB, sampleRss, type DoorStats } from '../stats.js';
 import { mutatedBody, nastyString, wellFormed } from '../values.js';
 
 type Auth = 'none' | 'user' | 'admin';
@@ -196,6 +196,7 @@ export async function fuzzRest(sys: RelaySystem, inputs: number, seed: number): 
       if (req.auth === 'user') headers.authorization = `Bearer ${sys.userToken}`;
       if (req.auth === 'admin') headers.authorization = `Bearer ${adminToken}`;
       stats.inputs++;
+      sampleRss(stats, sys.child.pid, Math.ceil(inputs / 10));
       try {
         const res = await request(`${sys.url}${API_PREFIX}${req.path}`, {
           method: req.method as Dispatcher.HttpMethod,

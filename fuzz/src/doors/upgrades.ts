@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { createPinnedHttpsAgent, SESSION_ID_PARAM, SessionResponse, WS_PATHS } from '@airlock/shared';
 import { httpStatus, rawConnect } from '../raw-tls.js';
 import type { RelaySystem } from '../relay-system.js';
-import { checkChild, finding, newStats, outcome, rssMiB, type DoorStats } from '../stats.js';
+import { checkChild, finding, newStats, outcome, rssMiB, sampleRss, type DoorStats } from '../stats.js';
 import { mutatedBody, nastyJson, nastyString, wellFormed } from '../values.js';
 import { wsFrame } from '../ws-frames.js';
 
@@ -168,6 +168,7 @@ export async function fuzzUpgrades(sys: RelaySystem, inputs: number, seed: numbe
   for (const u of fc.sample(upgradeArbitrary(sys), { numRuns: inputs, seed })) {
     if (!sys.child.alive()) break;
     stats.inputs++;
+    sampleRss(stats, sys.child.pid, Math.ceil(inputs / 10));
     let conn;
     try {
       conn = await rawConnect(sys.url, sys.pin);
@@ -227,6 +228,7 @@ async function dataPlaneFirstFrames(sys: RelaySystem, stats: DoorStats, sessions
     for (const [up, down] of junk) {
       if (!sys.child.alive()) break;
       stats.inputs++;
+      sampleRss(stats, sys.child.pid, Math.ceil(sessions / 10));
       const res = await fetchSession(sys, userTls);
       if (!res) {
         finding(stats, 'POST /sessions failed during the data-plane fuzz');
