@@ -30,6 +30,22 @@ export default tseslint.config(
     },
   },
   {
+    // SSH sessions start only through startSshSession (shared/src/ssh/session-start.ts): the
+    // library's bare connect() can leave a rejection that ends the process (README, library quirks).
+    files: ['**/*.ts'],
+    ignores: ['shared/src/ssh/session-start.ts', 'shared/src/testing/version-junk-child.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.type='MemberExpression'][callee.property.name='connect'][arguments.length=1]",
+          message: 'start SSH sessions with startSshSession (@airlock/shared/ssh), never session.connect(stream)',
+        },
+      ],
+    },
+  },
+  {
     // The renderer never touches Node or Electron; Connect's core never touches Electron or React.
     files: ['apps/connect/src/renderer/**'],
     rules: {

@@ -61,7 +61,19 @@ export interface System {
   /** Connect's data socket for a session, presenting the user's client certificate. */
   connectWs(sid: string, ticket: string, cert?: ClientCert | null): WebSocket;
   startAgent(overrides?: Record<string, unknown>): Promise<AgentProcess>;
+  /** Another enrolled, logged-in user with a grant to the VM (its own AIRLOCK_HOME). */
+  addUser(name: string): Promise<OtherUser>;
   close(): Promise<void>;
+}
+
+/** A second person on the same system: their own Connect home, login and client certificate. */
+export interface OtherUser {
+  name: string;
+  home: string;
+  cli: System['cli'];
+  spawnCli: System['spawnCli'];
+  api: System['api'];
+  connectWs: System['connectWs'];
 }
 
 export interface CliResult {
@@ -144,29 +156,44 @@ async function setUpSystem(
   const vm = 'test-vm';
   const user = 'alice';
   const ports = options.ports ?? [];
-  const cliEnv: Record<string, string> = {
-    AIRLOCK_HOME: home,
-    AIRLOCK_ASKPASS: askpass,
-    AIRLOCK_TEST_PASSWORD: TEST_PASSWORD,
-    AIRLOCK_TEST_RELAY_DB: join(dir, 'relay', 'relay.db'),
-    AIRLOCK_TEST_USER: user,
+  const cliFor = (userHome: string, userName: string) => {
+    const env: Record<string, string> = {
+      AIRLOCK_HOME: userHome,
+      AIRLOCK_ASKPASS: askpass,
+      AIRLOCK_TEST_PASSWORD: TEST_PASSWORD,
+      AIRLOCK_TEST_RELAY_DB: join(dir, 'relay', 'relay.db'),
+      AIRLOCK_TEST_USER: userName,
+    };
+    const run: System['cli'] = (args, opts = {}) => runCli(args, userHome, { ...opts, env: { ...env, ...opts.env } });
+    const spawnIt: System['spawnCli'] = (args) =>
+      spawn(airlockBin, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
+    return { env, run, spawnIt };
   };
-  const cli: System['cli'] = (args, opts = {}) => runCli(args, home, { ...opts, env: { ...cliEnv, ...opts.env } });
-  const spawnCli: System['spawnCli'] = (args) =>
-    spawn(airlockBin, args, { env: { ...process.env, ...cliEnv }, stdio: 'pipe' });
+  const { env: cliEnv, run: cli, spawnIt: spawnCli } = cliFor(home, user);
 
-  // The admin creates the VM and the user; the agent enrolls with its one-time token on first
-  // start; the user enrolls with the real CLI (password, TOTP) and logs in, as a person would.
+  // The admin creates the user and grants the VM; the user enrolls with the real CLI (password,
+  // TOTP) and logs in, as a person would.
+  const enrollUser = async (name: string, run: System['cli']): Promise<void> => {
+    const createdUser = await relay.admin.createUser('test', name);
+    if (!createdUser.ok) throw new Error(createdUser.error.message);
+    const granted = await relay.admin.putGrant('test', { user: name, vm, ports });
+    if (!granted.ok) throw new Error(granted.error.message);
+    const enrolled = await run([
+      'enroll',
+      relay.url,
+      createdUser.value.enrollment.code,
+      '--device-name',
+      'test laptop',
+    ]);
+    if (enrolled.code !== 0) throw new Error(`airlock enroll failed: ${enrolled.stderr}`);
+    const login = await run(['login']);
+    if (login.code !== 0) throw new Error(`airlock login failed: ${login.stderr}`);
+  };
+
+  // The agent enrolls with its one-time token on first start.
   const createdVm = await relay.admin.createVm('test', vm, ports);
   if (!createdVm.ok) throw new Error(createdVm.error.message);
-  const createdUser = await relay.admin.createUser('test', user);
-  if (!createdUser.ok) throw new Error(createdUser.error.message);
-  const granted = await relay.admin.putGrant('test', { user, vm, ports });
-  if (!granted.ok) throw new Error(granted.error.message);
-  const enrolled = await cli(['enroll', relay.url, createdUser.value.enrollment.code, '--device-name', 'test laptop']);
-  if (enrolled.code !== 0) throw new Error(`airlock enroll failed: ${enrolled.stderr}`);
-  const login = await cli(['login']);
-  if (login.code !== 0) throw new Error(`airlock login failed: ${login.stderr}`);
+  await enrollUser(user, cli);
 
   const agentConfigBase = {
     relayUrl: relay.url,
@@ -209,20 +236,37 @@ async function setUpSystem(
     cliEnv,
     userSession: () => readUserSession(home),
     api: (method, path, body, as) => relayApi(relay, readUserSession(home), method, path, body, as),
-    connectWs: (sid, ticket, cert) => {
-      const presented = cert === null ? undefined : (cert ?? readUserSession(home).cert);
-      return new WebSocket(`${relay.wsUrl}${WS_PATHS.connect}?${SESSION_ID_PARAM}=${sid}`, {
-        headers: { authorization: `Bearer ${ticket}` },
-        agent: createPinnedHttpsAgent({ pin: relay.tls.pin, ...(presented ? { clientCert: presented } : {}) }),
-      });
-    },
+    connectWs: (sid, ticket, cert) => dataSocket(relay, home, sid, ticket, cert),
     startAgent: startAgentProc,
+    async addUser(name) {
+      const userHome = join(dir, `connect-${name}`);
+      mkdirSync(userHome, { mode: 0o700 });
+      const c = cliFor(userHome, name);
+      await enrollUser(name, c.run);
+      return {
+        name,
+        home: userHome,
+        cli: c.run,
+        spawnCli: c.spawnIt,
+        api: (method, path, body, as) => relayApi(relay, readUserSession(userHome), method, path, body, as),
+        connectWs: (sid, ticket, cert) => dataSocket(relay, userHome, sid, ticket, cert),
+      };
+    },
     async close() {
       await Promise.all(agents.map((a) => a.stop()));
       await relay.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Connect's data socket for a session, presenting the client certificate of the login in `home` (or `cert`). */
+function dataSocket(relay: Relay, home: string, sid: string, ticket: string, cert?: ClientCert | null): WebSocket {
+  const presented = cert === null ? undefined : (cert ?? readUserSession(home).cert);
+  return new WebSocket(`${relay.wsUrl}${WS_PATHS.connect}?${SESSION_ID_PARAM}=${sid}`, {
+    headers: { authorization: `Bearer ${ticket}` },
+    agent: createPinnedHttpsAgent({ pin: relay.tls.pin, ...(presented ? { clientCert: presented } : {}) }),
+  });
 }
 
 function readUserSession(home: string): UserSession {

@@ -12,7 +12,13 @@ import {
   createPinnedHttpsAgent,
   mintClientCertificate,
 } from '@airlock/shared';
-import { createSshConfig, generateHostKey, publicKeyBlob, webSocketSshStream } from '@airlock/shared/ssh';
+import {
+  createSshConfig,
+  generateHostKey,
+  publicKeyBlob,
+  startSshSession,
+  webSocketSshStream,
+} from '@airlock/shared/ssh';
 import { connectVmSession, userKeyFromPrivateKey } from '@airlock/connect';
 import { streamEnd } from '@airlock/shared/testing';
 import { readText, startSystem, waitFor, type ClientCert, type System } from './harness.js';
@@ -238,7 +244,7 @@ test('Connect refuses a host key other than the one the relay registered', async
     const server = new SshServerSession(createSshConfig());
     server.credentials = { publicKeys: [served] };
     sessions.push(server);
-    void server.connect(webSocketSshStream(data)).catch(() => {});
+    void startSshSession(server, webSocketSshStream(data));
   });
   await once(control, 'open');
   control.send(

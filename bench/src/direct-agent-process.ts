@@ -37,7 +37,7 @@ wss.on('connection', (ws, req) => {
     forwardConnectTimeoutMs: 3000,
     authTimeoutMs: 15000,
   });
-  void session.connect(stream).catch(() => {});
+  void session.start(stream);
 });
 const port = (server.address() as AddressInfo).port;
 process.stdout.write(

@@ -3,7 +3,13 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
-import { curlPin, describeZodError, endQuietlyWhenReaderGoes } from '@airlock/shared';
+import {
+  curlPin,
+  describeZodError,
+  endQuietlyWhenReaderGoes,
+  installProcessGuards,
+  logStrayError,
+} from '@airlock/shared';
 import { registerAuditCommands } from './audit/audit-commands.js';
 import { registerAccessCommands } from './admin/cli-access.js';
 import { CliError, dataDirOf, defaultIo, withStoreOnly, type CliIo } from './admin/cli-context.js';
@@ -70,6 +76,10 @@ function registerServe(program: Command, io: CliIo): void {
             'without them the relay uses its own certificate',
           );
         const fileConfig = opts.config ? await readConfigFile(opts.config) : {};
+        const logger = createRelayLogger(level);
+        // The relay serves everyone: a bug met while handling one request or session must not
+        // end the others (README, design notes: "Bugs never end a process that serves others").
+        installProcessGuards({ report: (e) => logStrayError(logger, e), onUncaughtException: 'continue' });
         const relay = await createRelay({
           config: {
             ...fileConfig,
@@ -80,7 +90,7 @@ function registerServe(program: Command, io: CliIo): void {
             ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
             ...(opts.metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: opts.metricsPort } } : {}),
           },
-          logger: createRelayLogger(level),
+          logger,
         }).catch((e: NodeJS.ErrnoException & { issues?: unknown; listener?: string }) => {
           if (e.listener === 'metrics')
             throw new CliError(e.message, 'pass another --metrics-port, or stop what holds it');

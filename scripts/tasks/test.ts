@@ -15,6 +15,7 @@ const patterns = [
   'relay/src/**/*.test.ts',
   'apps/*/src/**/*.test.ts',
   'integration/**/*.test.ts',
+  'fuzz/**/*.test.ts',
 ];
 const files = patterns
   .flatMap((p) => globSync(p, { cwd: repoRoot, exclude: (f) => f.includes('node_modules') }))

@@ -15,3 +15,5 @@ export * from './helpdesk-schemas.js';
 export * from './process-alive.js';
 export * from './tls/index.js';
 export * from './secret-input.js';
+export * from './session-context.js';
+export * from './process-guards.js';

@@ -30,6 +30,8 @@ export const CloseCode = {
   shuttingDown: 4008,
   /** The user, device, grant or agent credential was revoked, or an admin killed the session. */
   revoked: 4009,
+  /** RFC 6455 "internal error": a bug in the closing side ended this session (reported in its log). */
+  internalError: 1011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { endQuietlyWhenReaderGoes, readSecretLine } from '@airlock/shared';
+import { endQuietlyWhenReaderGoes, installProcessGuards, logStrayError, readSecretLine } from '@airlock/shared';
 import { startAgent, AGENT_VERSION } from './agent.js';
 import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { enrollAgent } from './enroll.js';
@@ -55,6 +55,8 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
     throw e;
   }
   const log = createAgentLogger({ level: config.logLevel, vm: config.vmId });
+  // The agent serves every user of this VM: a bug in one session must not end the others.
+  installProcessGuards({ report: (e) => logStrayError(log, e), onUncaughtException: 'continue' });
   if (first.value.action === 'enrolled')
     log.info(
       { stateDir: first.value.stateDir, vm: first.value.enrollment.vm },

@@ -1,13 +1,15 @@
 import {
   CloseCode,
+  closeReason,
   DATA_FRAME_MAX_BYTES,
+  runInSession,
   SESSION_ID_PARAM,
   TicketVerifier,
   TlsPinMismatchError,
   WS_PATHS,
   type TicketClaims,
 } from '@airlock/shared';
-import { webSocketSshStream } from '@airlock/shared/ssh';
+import { describeSshEnd, printable, webSocketSshStream } from '@airlock/shared/ssh';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
@@ -67,11 +69,27 @@ export class SessionHost {
     if (this.sessions.delete(sid)) this.opts.onSessionsChanged?.();
   }
 
-  /** Never throws; failures are logged with the session id and, for ticket problems, reported to the relay. */
+  /**
+   * Never throws; failures are logged with the session id and, for ticket problems, reported to
+   * the relay. Everything the session does runs in its session context, so a bug anywhere in it
+   * is reported with its `sid` and closes this session alone (see installProcessGuards).
+   */
   handleDial(dial: { sessionId: string; ticket: string }): void {
-    void this.dial(dial).catch((e: unknown) => {
-      this.opts.log.error({ sid: dial.sessionId, err: (e as Error).message }, 'session failed');
+    const sid = dial.sessionId;
+    runInSession({ sid, abort: (reason) => this.abort(sid, reason) }, () => {
+      void this.dial(dial).catch((e: unknown) => {
+        this.opts.log.error({ sid, err: (e as Error).message }, 'session failed');
+        this.abort(sid, `session failed: ${(e as Error).message}`);
+      });
     });
+  }
+
+  /** Ends one session after a bug in its handling; the relay audits the close reason. */
+  private abort(sid: string, reason: string): void {
+    const entry = this.sessions.get(sid);
+    if (!entry) return;
+    void closeDataSocket(entry.ws, CloseCode.internalError, reason);
+    void entry.ssh?.close(reason);
   }
 
   private async dial({ sessionId: sid, ticket }: { sessionId: string; ticket: string }): Promise<void> {
@@ -183,18 +201,22 @@ export class SessionHost {
       },
     });
     entry.ssh = ssh;
-    void ssh.closed.then(() => {
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)
-        ws.close(CloseCode.normal, 'ssh session closed');
+    // The close reason travels to the relay, which audits it for this session, and on to Connect.
+    ssh.server.onClosed((e) => {
+      const end = describeSshEnd(e);
+      if (end.failure) log.warn({ audit: 'session-failed' }, `closing the session: ${end.text}`);
+      void closeDataSocket(ws, end.failure ? CloseCode.protocolError : CloseCode.normal, end.text);
     });
-    try {
-      await ssh.connect(stream);
+    const started = await ssh.start(stream);
+    if (started.ok) {
       log.debug('ssh handshake done');
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'ssh handshake failed');
-      await ssh.close('handshake failed');
-      ws.terminate();
+      return;
     }
+    // The client's bytes were not SSH: this session ends with the reason; nothing else is touched.
+    const reason = `SSH handshake failed: ${printable(started.error.message)}`;
+    log.warn({ audit: 'session-failed' }, `closing the session: ${reason}`);
+    await closeDataSocket(ws, CloseCode.protocolError, reason);
+    await ssh.close(reason);
   }
 
   private atSessionLimit(sid: string, log: Logger): boolean {
@@ -226,4 +248,18 @@ export class SessionHost {
     this.sessions.clear();
     this.opts.onSessionsChanged?.();
   }
+}
+
+/**
+ * Closes a session's data socket with a code and reason the relay records, and resolves once it
+ * is closed (or after a second, terminating it): the SSH layer must not tear the socket down
+ * before the close frame is out.
+ */
+function closeDataSocket(ws: WebSocket, code: number, reason: string): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  if (ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
+  else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+  const t = setTimeout(() => ws.terminate(), 1000);
+  return closed.finally(() => clearTimeout(t));
 }

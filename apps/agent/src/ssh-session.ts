@@ -7,8 +7,14 @@ import {
   type SshChannelOpeningEventArgs,
   type Stream,
 } from '@microsoft/dev-tunnels-ssh';
-import { sshFingerprint, type TicketClaims } from '@airlock/shared';
-import { BULK_WINDOW_BYTES, createSshConfig, DirectTcpipOpenMessage } from '@airlock/shared/ssh';
+import { sshFingerprint, type Result, type TicketClaims } from '@airlock/shared';
+import {
+  BULK_WINDOW_BYTES,
+  createSshConfig,
+  DirectTcpipOpenMessage,
+  startSshSession,
+  type SshStartFailure,
+} from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
 import { checkForward, runForward, type Connector } from './direct-tcpip.js';
 import type { OsUser } from './os-user.js';
@@ -237,14 +243,17 @@ export class AgentSshSession {
     });
   }
 
-  /** Runs the handshake on the data stream; the session closes itself if not authenticated in time. */
-  async connect(stream: Stream): Promise<void> {
+  /**
+   * Runs the handshake on the data stream (never throws: a peer that does not speak SSH is a
+   * failed result); the session closes itself if not authenticated in time.
+   */
+  start(stream: Stream): Promise<Result<void, SshStartFailure>> {
     this.authTimer = setTimeout(() => {
       if (this.server.principal) return;
       this.opts.log.warn({ authTimeoutMs: this.opts.authTimeoutMs }, 'client did not authenticate in time; closing');
       void this.close('authentication timed out');
     }, this.opts.authTimeoutMs);
-    await this.server.connect(stream);
+    return startSshSession(this.server, stream);
   }
 
   async close(reason = 'closed by agent'): Promise<void> {

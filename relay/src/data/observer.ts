@@ -13,6 +13,8 @@ export interface SessionCloseStats {
   /** From pairing (or, if never paired, from creation) to close. */
   durationMs: number;
   reason: string;
+  /** A side ended it because the other broke the SSH protocol, or after a bug of its own (close code 4007 or 1011). */
+  failed?: boolean;
 }
 
 /** A live view of one session, for tests, benchmarks and (later) the helpdesk view. */

@@ -263,7 +263,7 @@ export class SessionPairer {
       this.opts,
       this.opts.observer,
       (ws) => hb.touch(ws),
-      (reason) => this.end(s, reason),
+      (reason, failed) => this.end(s, reason, failed),
     );
     early?.replay();
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
@@ -281,7 +281,7 @@ export class SessionPairer {
   }
 
   /** Removes the session and reports it once; closing sockets is the caller's job. */
-  private end(s: Session, reason: string): void {
+  private end(s: Session, reason: string, failed = false): void {
     if (s.endReason !== undefined) return;
     s.endReason = reason;
     s.early?.drop();
@@ -300,6 +300,7 @@ export class SessionPairer {
       bytesDown: s.pipe?.down.bytes ?? 0,
       durationMs: Date.now() - started,
       reason,
+      ...(failed ? { failed } : {}),
     };
     this.opts.logger.info(stats, 'session closed');
     try {

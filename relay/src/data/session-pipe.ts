@@ -83,8 +83,8 @@ export class SessionPipe {
     limits: FlowLimits,
     observer: DataPlaneObserver | undefined,
     onProgress: (ws: WebSocket) => void,
-    /** Called once with the reason the session ended. */
-    private readonly onEnd: (reason: string) => void,
+    /** Called once with the reason the session ended, and whether a side ended it as a failure. */
+    private readonly onEnd: (reason: string, failed: boolean) => void,
   ) {
     this.up = new Flow('up', sid, connect, agent, limits, observer, onProgress);
     this.down = new Flow('down', sid, agent, connect, limits, observer, onProgress);
@@ -103,13 +103,13 @@ export class SessionPipe {
     if (this.ended) return;
     const who = side === 'agent' ? 'agent' : 'Connect';
     const text = `${who} closed the session` + (peerReason ? `: ${peerReason}` : '');
-    this.finish(`${text} (code ${code})`);
+    this.finish(`${text} (code ${code})`, code === CloseCode.protocolError || code === CloseCode.internalError);
     this.closeSocket(side === 'agent' ? this.connect : this.agent, CloseCode.peerClosed, closeReason(text));
   }
 
-  private finish(reason: string): void {
+  private finish(reason: string, failed = false): void {
     this.ended = true;
-    this.onEnd(reason);
+    this.onEnd(reason, failed);
   }
 
   private closeSocket(ws: WebSocket, code: number, reason: string): void {

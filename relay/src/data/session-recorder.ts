@@ -38,7 +38,8 @@ export function sessionRecorder(store: RelayStore, audit: AuditRecorder, logger:
         audit.record({
           type: 'session.close',
           actor: `user:${stats.user}`,
-          outcome: 'info',
+          // A side closed it because the other broke the protocol (or after a bug): not a normal end.
+          outcome: stats.failed ? 'failure' : 'info',
           sid: stats.sid,
           data: {
             vm: stats.vm,

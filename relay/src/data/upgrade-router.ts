@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
-import { SESSION_ID_PARAM, SessionId, WS_PATHS, type TicketVerifier } from '@airlock/shared';
+import { CloseCode, runInSession, SESSION_ID_PARAM, SessionId, WS_PATHS, type TicketVerifier } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { bearerToken } from '../control/require-access-token.js';
 import { connectionThumbprint, sourceAddress } from '../control/request-source.js';
@@ -78,10 +78,13 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     // Checked again right before the handshake: the awaits above may have let another socket in.
     const check = deps.pairer.canAttach(side, sid, vm);
     if (!check.ok) throw new Refusal(check.status, check.reason);
-    deps.wss.handleUpgrade(req, socket, head, (ws) => {
-      deps.track(ws);
-      deps.pairer.attach(side, sid, ws);
-    });
+    const abort = (reason: string) => deps.pairer.terminate(sid, CloseCode.internalError, reason);
+    deps.wss.handleUpgrade(req, socket, head, (ws) =>
+      runInSession({ sid, abort }, () => {
+        deps.track(ws);
+        deps.pairer.attach(side, sid, ws);
+      }),
+    );
   };
 
   const route = async (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> => {

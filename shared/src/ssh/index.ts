@@ -5,3 +5,5 @@ export * from './channel-bridge.js';
 export * from './keys.js';
 export * from './session-release.js';
 export * from './forward-failure.js';
+export * from './session-start.js';
+export * from './close-reason.js';

@@ -1,3 +1,4 @@
 // Test support only (`@airlock/shared/testing`): never import it from production code.
 export * from './ssh-pair.js';
 export * from './tcp-services.js';
+export * from './raw-peer.js';

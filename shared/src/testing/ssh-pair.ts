@@ -4,6 +4,7 @@ import { SshAuthenticationType, SshClientSession, SshServerSession, type KeyPair
 import { WebSocket, WebSocketServer } from 'ws';
 import { createSshConfig } from '../ssh/config.js';
 import { generateHostKey } from '../ssh/keys.js';
+import { startSshSession } from '../ssh/session-start.js';
 import { webSocketSshStream } from '../ssh/websocket-stream.js';
 
 /**
@@ -28,7 +29,9 @@ export async function connectedSshPair(setupServer: (server: SshServerSession) =
           e.authenticationPromise = Promise.resolve({});
       });
       setupServer(server);
-      server.connect(webSocketSshStream(ws)).then(() => resolve(server), reject);
+      void startSshSession(server, webSocketSshStream(ws)).then((r) =>
+        r.ok ? resolve(server) : reject(new Error(r.error.message)),
+      );
     });
   });
   const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
@@ -38,7 +41,8 @@ export async function connectedSshPair(setupServer: (server: SshServerSession) =
   client.onAuthenticating((e) => {
     e.authenticationPromise = Promise.resolve({});
   });
-  await client.connect(stream);
+  const started = await startSshSession(client, stream);
+  if (!started.ok) throw new Error(started.error.message);
   const server = await serverReady;
   if (!(await client.authenticate({ username: 'test', publicKeys: [userKey] }))) throw new Error('auth failed');
   return {

@@ -229,6 +229,19 @@ export class FakeRelay {
     ws.send(JSON.stringify({ type: 'dial', sessionId, ticket }));
   }
 
+  /** The agent's data socket for a session (the relay's end), for tests that send raw bytes. */
+  sessionSocket(sid: string, timeoutMs = 5000): Promise<WebSocket> {
+    return this.until(() => this.sessionSockets.get(sid), timeoutMs, `session socket ${sid}`);
+  }
+
+  /** Forgets a finished session's socket and stream (long fuzz runs open many). */
+  forgetSession(sid: string): void {
+    this.sessionSockets.get(sid)?.terminate();
+    this.sessionSockets.delete(sid);
+    this.sessionStreams.delete(sid);
+    this.agentFrames.delete(sid);
+  }
+
   sessionStream(sid: string, timeoutMs = 5000): Promise<Stream> {
     return this.until(() => this.sessionStreams.get(sid), timeoutMs, `session socket ${sid}`);
   }

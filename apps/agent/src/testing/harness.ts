@@ -7,7 +7,7 @@ import {
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
 import { sshFingerprint } from '@airlock/shared';
-import { createSshConfig, generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
+import { createSshConfig, generateHostKey, keyFingerprint, startSshSession } from '@airlock/shared/ssh';
 import { pino } from 'pino';
 import { startAgent, type RunningAgent, type StartAgentOptions } from '../agent.js';
 import { resolveAgentConfig, type AgentConfigInput } from '../config.js';
@@ -87,7 +87,8 @@ export async function connectClient(
       .getPublicKeyBytes()
       .then((b) => (b && sshFingerprint(Buffer.from(b)) === agent.hostKeyFingerprint ? {} : null));
   });
-  await client.connect(stream);
+  const started = await startSshSession(client, stream);
+  if (!started.ok) throw new Error(`ssh handshake failed: ${started.error.message}`);
   let authenticated = false;
   if (opts.authenticate !== false)
     authenticated = await client.authenticate({ username: 'alice', publicKeys: [userKey] });

@@ -2,7 +2,10 @@
 import { endQuietlyWhenReaderGoes } from '@airlock/shared';
 import { EXIT } from './errors.js';
 import { realHandlers } from './handlers.js';
+import { installCliProcessGuards } from './process-policy.js';
 import { buildProgram } from './program.js';
+
+installCliProcessGuards();
 
 // A reader that goes away (`airlock vms | head -1`) is not an error worth a stack trace.
 endQuietlyWhenReaderGoes();

@@ -1,7 +1,9 @@
 import { SshDisconnectReason, type SshChannel, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { CloseCode, type Result, type SessionResponse } from '@airlock/shared';
+import { describeSshEnd } from '@airlock/shared/ssh';
 import { ChannelOpener } from './channel-opener.js';
-import { socketEndError, type DataSocket } from './data-socket.js';
+import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
+import { sshProtocolError } from './ssh-handshake.js';
 import type { Logger } from './logger.js';
 import type {
   ChannelError,
@@ -39,10 +41,20 @@ export class ConnectedVmSession implements VmSession {
     this.hostKeyFingerprint = session.hostKeyFingerprint;
     this.channels = new ChannelOpener(client, this, log, () => this.closedError());
     client.onClosed((e) => {
+      const ssh = describeSshEnd(e);
+      // The VM side broke the protocol (bad packet, MAC, message…): the library has closed the
+      // SSH session; the data socket is closed with the reason, which the relay audits.
+      if (ssh.failure && !this.closing) {
+        log.warn({ reason: ssh.text }, 'closing the session: the VM side broke the SSH protocol');
+        closeWithReason(socket.ws, CloseCode.protocolError, ssh.text);
+      }
       // The socket's close code (if it comes) explains more than the SSH layer's message.
       void socket.endWithin(300).then((end) => {
         if (this.closing) return this.emitClosed({ sessionId: this.sessionId, reason: 'closed' });
-        const error = socketEndError(this.sessionId, end, e.message || 'SSH session closed');
+        // After a protocol failure the socket's end is our own close: the failure is the news.
+        const error = ssh.failure
+          ? sshProtocolError(this.sessionId, this.vm, ssh.detail)
+          : socketEndError(this.sessionId, end, e.message || 'SSH session closed');
         this.emitClosed({ sessionId: this.sessionId, reason: error.message, error });
       });
     });

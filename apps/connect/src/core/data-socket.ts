@@ -1,7 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Stream } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket } from 'ws';
-import { CloseCode, createPinnedHttpsAgent, DATA_FRAME_MAX_BYTES, SESSION_ID_PARAM, WS_PATHS } from '@airlock/shared';
+import {
+  CloseCode,
+  closeReason,
+  createPinnedHttpsAgent,
+  DATA_FRAME_MAX_BYTES,
+  SESSION_ID_PARAM,
+  WS_PATHS,
+} from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
 import type { RelayError } from './relay-client.js';
 import type { RelayEndpoint } from './relay-endpoint.js';
@@ -106,6 +113,13 @@ export function openDataSocket(options: {
     endWithin,
     explainFailure: async (sshMessage) => socketEndError(sessionId, await endWithin(1000), sshMessage),
   };
+}
+
+/** Closes the data socket with a code and reason (the relay records them), terminating it after a second. */
+export function closeWithReason(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
+  else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+  setTimeout(() => ws.terminate(), 1000).unref();
 }
 
 /** Maps how the data socket ended to a typed error, falling back to the SSH layer's message. */

@@ -70,6 +70,8 @@ export function nextStep(error: ConnectError): string | undefined {
       return 'run `airlock login` again; if it keeps failing, ask an admin to check the agent log for this session id';
     case 'host_key_mismatch':
       return 'do not continue; report this to your admin with the session id';
+    case 'protocol_error':
+      return "try again; if it keeps happening, give your admin the session id: the VM's agent, or something between you and it, is faulty or tampered with";
     case 'connect_timeout':
     case 'session_closed':
       return 'try again; if it keeps failing, ask an admin to check the relay and agent logs for this session id';

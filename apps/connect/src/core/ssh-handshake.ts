@@ -1,7 +1,14 @@
 import { SshAuthenticationType, SshChannelOpenFailureReason, SshClientSession } from '@microsoft/dev-tunnels-ssh';
-import { err, ok, sshFingerprint, type Result, type SessionResponse } from '@airlock/shared';
-import { clearKeepAliveTimer, createSshConfig, publicKeyBlob } from '@airlock/shared/ssh';
-import type { DataSocket } from './data-socket.js';
+import { CloseCode, err, ok, sshFingerprint, type Result, type SessionResponse } from '@airlock/shared';
+import {
+  clearKeepAliveTimer,
+  createSshConfig,
+  describeSshEnd,
+  publicKeyBlob,
+  startSshSession,
+  type SshEnd,
+} from '@airlock/shared/ssh';
+import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
 import type { UserKey } from './user-key-store.js';
 import type { VmSessionError } from './vm-session.js';
 
@@ -55,19 +62,34 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
     })();
   });
   const fail = (error: VmSessionError): Result<never, VmSessionError> => {
+    // The reason must be on the socket before disposing the client closes it without one.
+    if (error.code === 'protocol_error') closeWithReason(socket.ws, CloseCode.protocolError, error.message);
     client.dispose();
     return err(error);
   };
 
-  const connected = await Promise.race([
-    client.connect(socket.stream).then(
-      () => ({ ok: true as const }),
-      (e: unknown) => ({ ok: false as const, message: (e as Error).message }),
-    ),
-    deadline,
-  ]);
+  // How the SSH layer ended, if it did: a protocol failure (the VM side sent something that is
+  // not valid SSH) is told apart from the socket being closed under it.
+  let ended: SshEnd | undefined;
+  client.onClosed((e) => (ended ??= describeSshEnd(e)));
+  const failedSsh = async (end: SshEnd | undefined, fallback: string): Promise<VmSessionError> => {
+    const socketEnd = await socket.endWithin(1000);
+    // A refusal or an application close code (the relay's or the agent's reason) explains more
+    // than what the SSH layer saw of it; a bare close after bad bytes does not.
+    const explained = socketEnd && (socketEnd.kind !== 'closed' || socketEnd.code >= 4000);
+    if (end?.failure && !explained) return sshProtocolError(sessionId, session.vm, end.detail);
+    return socketEndError(sessionId, socketEnd, fallback);
+  };
+
+  const connected = await Promise.race([startSshSession(client, socket.stream), deadline]);
   if (connected === 'timeout') return fail(timeoutError('handshake'));
-  if (!connected.ok) return fail(await socket.explainFailure(connected.message));
+  if (!connected.ok)
+    return fail(
+      await failedSsh(
+        describeSshEnd({ reason: connected.error.reason, message: connected.error.message }),
+        connected.error.message,
+      ),
+    );
 
   const sshKey = await options.userKey.sshKeyPair();
   const authed = await Promise.race([
@@ -90,7 +112,7 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
     });
   if (!authed.ok) {
     if (client.isClosed || socket.end)
-      return fail(await socket.explainFailure(authed.message || 'session closed during authentication'));
+      return fail(await failedSsh(ended, authed.message || 'session closed during authentication'));
     return fail({
       code: 'auth_failed',
       sessionId,
@@ -98,4 +120,13 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
     });
   }
   return ok({ client, hostKey: registered });
+}
+
+/** The VM side broke the SSH protocol: Connect ends the session and says so. */
+export function sshProtocolError(sessionId: string, vm: string, detail: string): VmSessionError {
+  return {
+    code: 'protocol_error',
+    sessionId,
+    message: `the session to ${vm} was closed: the other end sent data that is not valid SSH (${detail})`,
+  };
 }

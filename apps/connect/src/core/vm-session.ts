@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { err, ok, type Result, type SessionResponse } from '@airlock/shared';
+import { CloseCode, err, ok, runInSession, type Result, type SessionResponse } from '@airlock/shared';
 import type { ChannelStreams } from './channel-streams.js';
 import { ConnectedVmSession } from './connected-vm-session.js';
-import { openDataSocket } from './data-socket.js';
+import { closeWithReason, openDataSocket, type DataSocket } from './data-socket.js';
 import { silentLogger, type Logger } from './logger.js';
 import { sessionUserKey, type RelayCredentials } from './login.js';
 import { RelayClient, type RelayError, type RelayFetch } from './relay-client.js';
@@ -28,7 +28,9 @@ export type VmSessionError =
   | { code: 'connect_timeout'; sessionId: string; message: string }
   /** The relay closed the session because the user, device, grant or agent was revoked (or an admin killed it). */
   | { code: 'revoked'; sessionId: string; message: string }
-  | { code: 'session_closed'; sessionId: string; message: string };
+  | { code: 'session_closed'; sessionId: string; message: string }
+  /** The agent (or something on the path) sent bytes that are not valid SSH; Connect closed the session. */
+  | { code: 'protocol_error'; sessionId: string; message: string };
 
 /** Why a channel on an open session could not be opened. */
 export type ChannelError =
@@ -129,24 +131,40 @@ export interface ConnectVmSessionOptions {
   timeoutMs?: number;
 }
 
-/** Step 4–5 of a session: data WebSocket with the ticket, SSH handshake, host key pin, user key auth. */
-export async function connectVmSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
+/**
+ * Step 4–5 of a session: data WebSocket with the ticket, SSH handshake, host key pin, user key
+ * auth. Everything the session does runs in its session context: a bug in its handling is
+ * reported with its id and closes this session alone (installProcessGuards).
+ */
+export function connectVmSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
+  const { sessionId } = options.session;
+  let socket: DataSocket | undefined;
+  const abort = (reason: string) => socket && closeWithReason(socket.ws, CloseCode.internalError, reason);
+  return runInSession({ sid: sessionId, abort }, () => {
+    socket = openDataSocket({
+      endpoint: options.endpoint,
+      sessionId,
+      ticket: options.session.ticket,
+      handshakeTimeoutMs: Math.min(options.timeoutMs ?? 20_000, 15_000),
+    });
+    return establish(options, socket);
+  });
+}
+
+async function establish(
+  options: ConnectVmSessionOptions,
+  socket: DataSocket,
+): Promise<Result<VmSession, VmSessionError>> {
   const { session } = options;
   const sessionId = session.sessionId;
   const log = (options.logger ?? silentLogger).child({ sid: sessionId, vm: session.vm });
   const timeoutMs = options.timeoutMs ?? 20_000;
-
-  const socket = openDataSocket({
-    endpoint: options.endpoint,
-    sessionId,
-    ticket: session.ticket,
-    handshakeTimeoutMs: Math.min(timeoutMs, 15_000),
-  });
   log.debug({ url: socket.url }, 'opening data socket');
 
   const fail = (error: VmSessionError): Result<never, VmSessionError> => {
     log.warn({ code: error.code }, error.message);
-    socket.ws.terminate();
+    // A protocol failure was closed with its reason already (the relay audits it).
+    if (error.code !== 'protocol_error') socket.ws.terminate();
     return err(error);
   };
 

@@ -5,6 +5,7 @@ import type { SessionClosedEvent, VmSession } from '../../core/vm-session.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import type { ForwardSpec } from '../forward-spec.js';
+import { keepRunningAfterBugs } from '../process-policy.js';
 import { onTerminationSignals } from '../signals.js';
 
 /** Failures a new session cannot fix: stop and say why instead of reconnecting. */
@@ -35,6 +36,8 @@ export async function forwardCommand(
   specs: ForwardSpec[],
   opts: { json?: boolean },
 ): Promise<number> {
+  // From here on this process serves many connections for a long time (see process-policy.ts).
+  keepRunningAfterBugs();
   const first = await ctx.openVmSession(vm);
   if (!first.ok) throw CliError.from(first.error);
   let session = first.value;

@@ -18,6 +18,7 @@ import {
   DirectTcpipOpenMessage,
   PtyRequestMessage,
   publicKeyBlob,
+  startSshSession,
   SubsystemRequestMessage,
   webSocketSshStream,
   WindowChangeMessage,
@@ -82,7 +83,7 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
     }
     e.failureReason = SshChannelOpenFailureReason.unknownChannelType;
   });
-  void server.connect(webSocketSshStream(ws)).catch(() => {});
+  void startSshSession(server, webSocketSshStream(ws));
   return server;
 }
 

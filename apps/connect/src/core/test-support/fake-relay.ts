@@ -74,6 +74,10 @@ export interface FakeRelay {
   lastSession?: SessionResponse;
   /** The fake agent's SSH server sessions, so a test can act as a hostile VM. */
   agentSessions: SshServerSession[];
+  /** The relay's end of every data socket the fake agent serves, newest last (to inject raw bytes). */
+  dataSockets: WebSocket[];
+  /** When set, new data sockets go to this instead of the fake agent: a hostile VM side. */
+  hostileAgent: ((ws: WebSocket) => void) | undefined;
   devices: Map<string, { user: string; publicKeyPem: string }>;
   /** A user enrollment code (`u1.…`) for `user`, carrying this relay's pin. */
   enrollmentCode(user: string): string;
@@ -275,6 +279,8 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
       if (options.dataPlane === 'unpaired-timeout')
         return setTimeout(() => ws.close(4001, 'the agent did not join within 0.1 s'), 100);
       if (options.dataPlane === 'silent-agent') return; // paired, but the agent never speaks
+      if (relay.hostileAgent) return relay.hostileAgent(ws);
+      relay.dataSockets.push(ws);
       agentSessions.push(
         runFakeAgent(ws, {
           hostKey,
@@ -294,6 +300,8 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
     pin,
     seen,
     agentSessions,
+    dataSockets: [],
+    hostileAgent: undefined,
     devices,
     enrollmentCode: (user) => {
       const secret = newSecret();

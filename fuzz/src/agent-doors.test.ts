@@ -1,0 +1,14 @@
+// Short fuzz run of the agent's SSH front door and control link (an agent child process), inside `npm test`.
+// A failure prints the seed: FUZZ_SEED=<seed> npm test -- fuzz/ replays it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fuzzSeed, problems, agentDoors, SHORT } from './run.js';
+import { printTable } from './stats.js';
+
+test(`fuzz: the agent's SSH front door and control link (an agent child process)`, { timeout: 170_000 }, async () => {
+  const seed = fuzzSeed();
+  const stats = await agentDoors(SHORT, seed);
+  printTable(stats, (l) => process.stdout.write(`# ${l}\n`));
+  assert.ok(stats.every((s) => s.inputs > 0));
+  assert.deepEqual(problems(stats), [], `seed ${seed}`);
+});
