@@ -1,9 +1,9 @@
 import { TotpCode } from '@airlock/shared';
-import type { Enrollment, SavedSession } from '../core/config-store.js';
-import { KeychainCache } from '../core/keychain.js';
-import { login, mintLoginCertificate } from '../core/login.js';
-import { promptFailure, type PromptFailure, type Prompter } from '../core/prompter.js';
-import { UserKeyVault } from '../core/user-key-vault.js';
+import type { Enrollment, SavedSession } from '../core/identity/config-store.js';
+import { KeychainCache } from '../core/identity/keychain.js';
+import { login, mintLoginCertificate } from '../core/login/login.js';
+import { promptFailure, type PromptFailure, type Prompter } from '../core/identity/prompter.js';
+import { UserKeyVault } from '../core/identity/user-key-vault.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 

@@ -1,12 +1,12 @@
 import { err, type Result } from '@airlock/shared';
-import { ConfigStore, enrollmentOf, type Enrollment } from '../core/config-store.js';
+import { ConfigStore, enrollmentOf, type Enrollment } from '../core/identity/config-store.js';
 import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../core/logger.js';
-import { credentialsOf, type RelayCredentials } from '../core/login.js';
+import { credentialsOf, type RelayCredentials } from '../core/login/login.js';
 import { airlockHome, airlockPaths, type AirlockPaths } from '../core/paths.js';
-import { createPrompter, NoTerminalPrompter, type Prompter } from '../core/prompter.js';
-import { RelayClient, type RelayError } from '../core/relay-client.js';
-import { UserKeyStore } from '../core/user-key-store.js';
-import { openVmSession, type VmSession, type VmSessionError } from '../core/vm-session.js';
+import { createPrompter, NoTerminalPrompter, type Prompter } from '../core/identity/prompter.js';
+import { RelayClient, type RelayError } from '../core/relay/relay-client.js';
+import { UserKeyStore } from '../core/identity/user-key-store.js';
+import { openVmSession, type VmSession, type VmSessionError } from '../core/session/vm-session.js';
 import { loginInteractively } from './authenticate.js';
 import { CliError, UsageError } from './errors.js';
 

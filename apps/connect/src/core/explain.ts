@@ -1,9 +1,9 @@
-import type { EnrollmentError, StoredTokenError } from './config-store.js';
-import type { EnrollInputError } from './enroll.js';
-import type { ForwardError } from './forward-manager.js';
-import type { RelayError } from './relay-client.js';
-import type { UserKeyError } from './user-key-store.js';
-import type { ChannelError, VmSessionError } from './vm-session.js';
+import type { EnrollmentError, StoredTokenError } from './identity/config-store.js';
+import type { EnrollInputError } from './enrollment/enroll.js';
+import type { ForwardError } from './forwards/forward-manager.js';
+import type { RelayError } from './relay/relay-client.js';
+import type { UserKeyError } from './identity/user-key-store.js';
+import type { ChannelError, VmSessionError } from './session/vm-session.js';
 
 export type ConnectError =
   | RelayError

@@ -1,10 +1,15 @@
 import { readFile, rm } from 'node:fs/promises';
 import { DeviceName, readSecretLine, writeFileAtomic, type EnrollBeginResponse } from '@airlock/shared';
-import { enrollmentOf } from '../../core/config-store.js';
-import { defaultDeviceName, DeviceEnrollment, generateDeviceKey, parseEnrollmentInput } from '../../core/enroll.js';
-import { confirmNewPassword, promptFailure, type Prompter } from '../../core/prompter.js';
-import { renderTotpSetup } from '../../core/totp-display.js';
-import { UserKeyVault } from '../../core/user-key-vault.js';
+import { enrollmentOf } from '../../core/identity/config-store.js';
+import {
+  defaultDeviceName,
+  DeviceEnrollment,
+  generateDeviceKey,
+  parseEnrollmentInput,
+} from '../../core/enrollment/enroll.js';
+import { confirmNewPassword, promptFailure, type Prompter } from '../../core/identity/prompter.js';
+import { renderTotpSetup } from '../../core/enrollment/totp-display.js';
+import { UserKeyVault } from '../../core/identity/user-key-vault.js';
 import { askTotpCode, keychainFor, promptError } from '../authenticate.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT, UsageError } from '../errors.js';

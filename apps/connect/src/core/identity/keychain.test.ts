@@ -7,8 +7,8 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KeychainCache, probeKeychain, type KeytarLike } from './keychain.js';
 
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const CHILD = fileURLToPath(new URL('./test-support/keychain-child.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
+const CHILD = fileURLToPath(new URL('../test-support/keychain-child.ts', import.meta.url));
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 

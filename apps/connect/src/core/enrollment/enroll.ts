@@ -12,9 +12,9 @@ import {
   type EnrollCompleteResponse,
   type Result,
 } from '@airlock/shared';
-import { RelayClient, type RelayError, type RelayFetch } from './relay-client.js';
-import { relayConnectFailure } from './relay-failure.js';
-import { parseRelayUrl, type RelayUrlError } from './relay-endpoint.js';
+import { RelayClient, type RelayError, type RelayFetch } from '../relay/relay-client.js';
+import { relayConnectFailure } from '../relay/relay-failure.js';
+import { parseRelayUrl, type RelayUrlError } from '../relay/relay-endpoint.js';
 
 /** What `airlock enroll <relay-url> <code>` was given, checked: the relay, its pin, the code's secret. */
 export interface EnrollmentTarget {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sshFingerprintFromPem } from '@airlock/shared';
 import { keyFingerprint } from '@airlock/shared/ssh';
-import { airlockHome, airlockPaths } from './paths.js';
+import { airlockHome, airlockPaths } from '../paths.js';
 import { UserKeyStore } from './user-key-store.js';
 
 const FAST = { scryptN: 2 ** 14 };

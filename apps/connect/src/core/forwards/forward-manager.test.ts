@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { flood, portOf, sendAndHalfClose as roundTrip, startDigestService, streamEnd } from '@airlock/shared/testing';
 import { ForwardManager, type ForwardEvent } from './forward-manager.js';
 import { CloseCode } from '@airlock/shared';
-import { fakeCredentials, startFakeRelay } from './test-support/fake-relay.js';
-import { openVmSession, type VmSession } from './vm-session.js';
+import { fakeCredentials, startFakeRelay } from '../test-support/fake-relay.js';
+import { openVmSession, type VmSession } from '../session/vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
 

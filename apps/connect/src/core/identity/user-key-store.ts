@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, sshFingerprintFromPem, type Result } from '@airlock/shared';
 import { sshKeyPairFromPem, spkiPemFromPrivateKey } from '@airlock/shared/ssh';
-import { ensureHome, type AirlockPaths } from './paths.js';
+import { ensureHome, type AirlockPaths } from '../paths.js';
 import { readFileIfExists, writeFileAtomic } from '@airlock/shared';
 import {
   decryptKeyFile,

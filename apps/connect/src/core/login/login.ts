@@ -8,10 +8,10 @@ import {
   type MintedClientCertificate,
   type Result,
 } from '@airlock/shared';
-import { endpointOf, type ConfigStore, type Enrollment, type SavedSession } from './config-store.js';
-import { RelayClient, type RelayError, type RelayFetch } from './relay-client.js';
-import type { RelayEndpoint } from './relay-endpoint.js';
-import { userKeyFromPrivateKey, type UserKey } from './user-key-store.js';
+import { endpointOf, type ConfigStore, type Enrollment, type SavedSession } from '../identity/config-store.js';
+import { RelayClient, type RelayError, type RelayFetch } from '../relay/relay-client.js';
+import type { RelayEndpoint } from '../relay/relay-endpoint.js';
+import { userKeyFromPrivateKey, type UserKey } from '../identity/user-key-store.js';
 
 /**
  * The certificate outlives the token a little: the relay checks the token's expiry, and a

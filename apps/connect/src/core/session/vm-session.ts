@@ -4,12 +4,12 @@ import { CloseCode, err, ok, runInSession, type Result, type SessionResponse } f
 import type { ChannelStreams } from './channel-streams.js';
 import { ConnectedVmSession } from './connected-vm-session.js';
 import { closeWithReason, openDataSocket, type DataSocket } from './data-socket.js';
-import { silentLogger, type Logger } from './logger.js';
-import { sessionUserKey, type RelayCredentials } from './login.js';
-import { RelayClient, type RelayError, type RelayFetch } from './relay-client.js';
-import type { RelayEndpoint } from './relay-endpoint.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { sessionUserKey, type RelayCredentials } from '../login/login.js';
+import { RelayClient, type RelayError, type RelayFetch } from '../relay/relay-client.js';
+import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { sshHandshake } from './ssh-handshake.js';
-import type { UserKey } from './user-key-store.js';
+import type { UserKey } from '../identity/user-key-store.js';
 
 // A session to a VM, in steps: POST /sessions for a ticket (relay-client.ts), the data WebSocket
 // through the relay (data-socket.ts), the SSH handshake with the VM's host key pinned

@@ -8,7 +8,7 @@ import { fetch as undiciFetch } from 'undici';
 import { mintServerCertificate, spkiPin, type MintedCertificate } from '@airlock/shared';
 import { RelayClient, type RelayFetch } from './relay-client.js';
 import { parseRelayUrl } from './relay-endpoint.js';
-import { fakeRelayCertificate } from './test-support/fake-relay.js';
+import { fakeRelayCertificate } from '../test-support/fake-relay.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 

@@ -1,8 +1,8 @@
 import { unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { err, ok, readFileIfExists, tlsPinSchema, UserName, writeFileAtomic, type Result } from '@airlock/shared';
-import { ensureHome, type AirlockPaths } from './paths.js';
-import { normalizeRelayUrl, type RelayEndpoint } from './relay-endpoint.js';
+import { ensureHome, type AirlockPaths } from '../paths.js';
+import { normalizeRelayUrl, type RelayEndpoint } from '../relay/relay-endpoint.js';
 
 /**
  * `config.json` (not secret): which relay this device enrolled with, the relay's TLS pin from the

@@ -10,10 +10,10 @@ import {
   startFakeRelay,
   type FakeRelay,
   type FakeRelayOptions,
-} from './test-support/fake-relay.js';
-import { userKeyFromPrivateKey, type UserKey } from './user-key-store.js';
+} from '../test-support/fake-relay.js';
+import { userKeyFromPrivateKey, type UserKey } from '../identity/user-key-store.js';
 import { dataSocketUrl } from './data-socket.js';
-import { sessionUserKey } from './login.js';
+import { sessionUserKey } from '../login/login.js';
 import { openVmSession, type VmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };

@@ -4,7 +4,7 @@ import { describeSshEnd } from '@airlock/shared/ssh';
 import { ChannelOpener } from './channel-opener.js';
 import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
 import { sshProtocolError } from './ssh-handshake.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import type {
   ChannelError,
   ExecChannel,

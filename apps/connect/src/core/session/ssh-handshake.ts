@@ -9,7 +9,7 @@ import {
   type SshEnd,
 } from '@airlock/shared/ssh';
 import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
-import type { UserKey } from './user-key-store.js';
+import type { UserKey } from '../identity/user-key-store.js';
 import type { VmSessionError } from './vm-session.js';
 
 export interface SshHandshakeOptions {

@@ -10,7 +10,7 @@ import {
 import { err, ok, type Result } from '@airlock/shared';
 import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
 import { channelStreams, refusalExplanation, type ChannelStreams } from './channel-streams.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import type { ChannelError, ExecChannel, ShellChannel, ShellOptions, SubsystemChannel } from './vm-session.js';
 
 const SessionChannelType = 'session';
