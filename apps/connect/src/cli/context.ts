@@ -4,9 +4,11 @@ import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../
 import { credentialsOf, type RelayCredentials } from '../core/login/login.js';
 import { airlockHome, airlockPaths, type AirlockPaths } from '../core/paths.js';
 import { createPrompter, NoTerminalPrompter, type Prompter } from '../core/identity/prompter.js';
-import { RelayClient, type RelayError } from '../core/relay/relay-client.js';
+import { RelayClient } from '../core/relay/relay-client.js';
+import type { RelayError } from '../core/relay/relay-error.js';
 import { UserKeyStore } from '../core/identity/user-key-store.js';
-import { openVmSession, type VmSession, type VmSessionError } from '../core/session/vm-session.js';
+import type { VmSession, VmSessionError } from '../core/session/types.js';
+import { openVmSession } from '../core/session/vm-session.js';
 import { loginInteractively } from './authenticate.js';
 import { CliError, UsageError } from './errors.js';
 

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { ExitInfo } from '../core/session/channel-streams.js';
-import type { SessionClosedEvent, VmSession } from '../core/session/vm-session.js';
+import type { SessionClosedEvent, VmSession } from '../core/session/types.js';
 import { CliError, EXIT } from './errors.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { EnrollmentError, StoredTokenError } from './identity/config-store.js';
 import type { EnrollInputError } from './enrollment/enroll.js';
 import type { ForwardError } from './forwards/forward-manager.js';
-import type { RelayError } from './relay/relay-client.js';
+import type { RelayError } from './relay/relay-error.js';
 import type { UserKeyError } from './identity/user-key-store.js';
-import type { ChannelError, VmSessionError } from './session/vm-session.js';
+import type { ChannelError, VmSessionError } from './session/types.js';
 
 export type ConnectError =
   | RelayError

@@ -1,7 +1,7 @@
 import { describeError, nextStep, type ConnectError } from '../../core/explain.js';
 import { BurstNotices } from '../../core/forwards/burst-notices.js';
 import { ForwardManager } from '../../core/forwards/forward-manager.js';
-import type { SessionClosedEvent, VmSession } from '../../core/session/vm-session.js';
+import type { SessionClosedEvent, VmSession } from '../../core/session/types.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import type { ForwardSpec } from '../forward-spec.js';

@@ -12,7 +12,8 @@ import {
   type EnrollCompleteResponse,
   type Result,
 } from '@airlock/shared';
-import { RelayClient, type RelayError, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import type { RelayError } from '../relay/relay-error.js';
 import { relayConnectFailure } from '../relay/relay-failure.js';
 import { parseRelayUrl, type RelayUrlError } from '../relay/relay-endpoint.js';
 

@@ -7,7 +7,8 @@ import { flood, portOf, sendAndHalfClose as roundTrip, startDigestService, strea
 import { ForwardManager, type ForwardEvent } from './forward-manager.js';
 import { CloseCode } from '@airlock/shared';
 import { fakeCredentials, startFakeRelay } from '../test-support/fake-relay.js';
-import { openVmSession, type VmSession } from '../session/vm-session.js';
+import type { VmSession } from '../session/types.js';
+import { openVmSession } from '../session/vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
 

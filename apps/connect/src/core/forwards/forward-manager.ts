@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { err, ok, type Result } from '@airlock/shared';
 import { bridgeChannel } from '@airlock/shared/ssh';
 import { portNotAllowed, portUnreachable } from '../session/channel-opener.js';
-import type { ChannelError, VmSession } from '../session/vm-session.js';
+import type { ChannelError, VmSession } from '../session/types.js';
 
 /** Forwards bind loopback only: a forward must never expose the VM to the user's network. */
 export const FORWARD_BIND_HOST = '127.0.0.1';

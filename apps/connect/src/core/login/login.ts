@@ -9,7 +9,8 @@ import {
   type Result,
 } from '@airlock/shared';
 import { endpointOf, type ConfigStore, type Enrollment, type SavedSession } from '../identity/config-store.js';
-import { RelayClient, type RelayError, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import type { RelayError } from '../relay/relay-error.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { userKeyFromPrivateKey, type UserKey } from '../identity/user-key-store.js';
 

@@ -1,5 +1,5 @@
 import { curlPin, TlsConnectError, TlsPinMismatchError } from '@airlock/shared';
-import type { RelayError } from './relay-client.js';
+import type { RelayError } from './relay-error.js';
 
 /** The pin mismatch in `e` or its `cause` chain (undici wraps it in `TypeError('fetch failed')`). */
 export function findPinMismatch(e: unknown): TlsPinMismatchError | undefined {

@@ -11,7 +11,7 @@ import { err, ok, type Result } from '@airlock/shared';
 import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
 import { channelStreams, refusalExplanation, type ChannelStreams } from './channel-streams.js';
 import type { Logger } from '../logger.js';
-import type { ChannelError, ExecChannel, ShellChannel, ShellOptions, SubsystemChannel } from './vm-session.js';
+import type { ChannelError, ExecChannel, ShellChannel, ShellOptions, SubsystemChannel } from './types.js';
 
 const SessionChannelType = 'session';
 

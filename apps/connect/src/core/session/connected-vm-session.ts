@@ -13,7 +13,7 @@ import type {
   ShellOptions,
   SubsystemChannel,
   VmSession,
-} from './vm-session.js';
+} from './types.js';
 
 /**
  * An established session: the authenticated SSH client over its data socket. Owns both, reports

@@ -10,10 +10,10 @@ import {
   WS_PATHS,
 } from '@airlock/shared';
 import { webSocketSshStream } from '@airlock/shared/ssh';
-import type { RelayError } from '../relay/relay-client.js';
+import type { RelayError } from '../relay/relay-error.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { findPinMismatch, pinMismatchError } from '../relay/relay-failure.js';
-import type { VmSessionError } from './vm-session.js';
+import type { VmSessionError } from './types.js';
 
 /** The data-plane URL for a session: the ticket goes in a header, never here. */
 export function dataSocketUrl(relayUrl: string, sessionId: string): string {

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '@airlock/shared';
 import { fakeCredentials, startFakeRelay, type FakeRelay } from '../test-support/fake-relay.js';
-import { openVmSession, type SessionClosedEvent } from './vm-session.js';
+import type { SessionClosedEvent } from './types.js';
+import { openVmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 30_000 };
 

@@ -10,7 +10,7 @@ import {
 } from '@airlock/shared/ssh';
 import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
 import type { UserKey } from '../identity/user-key-store.js';
-import type { VmSessionError } from './vm-session.js';
+import type { VmSessionError } from './types.js';
 
 export interface SshHandshakeOptions {
   /** The open data socket to run SSH over. */

@@ -14,7 +14,8 @@ import {
 import { userKeyFromPrivateKey, type UserKey } from '../identity/user-key-store.js';
 import { dataSocketUrl } from './data-socket.js';
 import { sessionUserKey } from '../login/login.js';
-import { openVmSession, type VmSession } from './vm-session.js';
+import type { VmSession } from './types.js';
+import { openVmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
 
