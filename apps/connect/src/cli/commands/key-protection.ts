@@ -2,12 +2,7 @@ import type { Command } from 'commander';
 import { readFileIfExists } from '@airlock/shared';
 import { parseBackup, type BackupRestored } from '../../core/identity/key-backup.js';
 import { KeychainCache, probeKeychain } from '../../core/identity/keychain.js';
-import {
-  confirmNewPassword,
-  promptFailure,
-  type NewPasswordFailure,
-  type Prompter,
-} from '../../core/identity/prompter.js';
+import { confirmNewPassword, promptFailure, type NewPasswordFailure, type Prompter } from '../prompters.js';
 import type { UserKey, UserKeyError } from '../../core/identity/user-key-store.js';
 import { UserKeyVault, type BackupFileError } from '../../core/identity/user-key-vault.js';
 import { CliContext, type GlobalOptions } from '../context.js';

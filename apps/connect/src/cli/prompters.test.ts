@@ -13,7 +13,7 @@ import {
   PromptError,
   passwordWeakness,
   type Prompter,
-} from './prompter.js';
+} from './prompters.js';
 
 let dir: string;
 let askpass: string;
@@ -62,7 +62,7 @@ test('AIRLOCK_ASKPASS: runs the program with the prompt, strips the newline, non
 
 test('without a terminal and without AIRLOCK_ASKPASS the prompt fails at once with what to do', async () => {
   // A child in its own session (setsid via `detached`) has no controlling terminal, stdin a pipe.
-  const script = fileURLToPath(new URL('./prompter.ts', import.meta.url));
+  const script = fileURLToPath(new URL('./prompters.ts', import.meta.url));
   const code = `
     const { createPrompter, PromptError } = await import(${JSON.stringify(script)});
     try { await createPrompter().password('Password: '); console.log('answered'); }
