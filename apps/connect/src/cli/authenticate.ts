@@ -2,7 +2,7 @@ import { TotpCode } from '@airlock/shared';
 import type { Enrollment, SavedSession } from '../core/identity/config-store.js';
 import { KeychainCache } from '../core/identity/keychain.js';
 import { login, mintLoginCertificate } from '../core/login/login.js';
-import { promptFailure, type PromptFailure, type Prompter } from './prompters.js';
+import { promptFailure, type PromptFailure, type Prompter } from '../core/identity/prompter.js';
 import { UserKeyVault } from '../core/identity/user-key-vault.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';

@@ -3,7 +3,8 @@ import { ConfigStore, enrollmentOf, type Enrollment } from '../core/identity/con
 import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../core/logger.js';
 import { credentialsOf, type RelayCredentials } from '../core/login/login.js';
 import { airlockHome, airlockPaths, type AirlockPaths } from '../core/paths.js';
-import { createPrompter, NoTerminalPrompter, type Prompter } from './prompters.js';
+import type { Prompter } from '../core/identity/prompter.js';
+import { createPrompter, NoTerminalPrompter } from './prompters.js';
 import { RelayClient } from '../core/relay/relay-client.js';
 import type { RelayError } from '../core/relay/relay-error.js';
 import { UserKeyStore } from '../core/identity/user-key-store.js';

@@ -5,15 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  AskpassPrompter,
-  confirmNewPassword,
-  createPrompter,
-  NO_TERMINAL_MESSAGE,
-  PromptError,
-  passwordWeakness,
-  type Prompter,
-} from './prompters.js';
+import { passwordWeakness } from '../core/identity/password-rules.js';
+import { PromptError, type Prompter } from '../core/identity/prompter.js';
+import { AskpassPrompter, confirmNewPassword, createPrompter, NO_TERMINAL_MESSAGE } from './prompters.js';
 
 let dir: string;
 let askpass: string;
@@ -63,8 +57,10 @@ test('AIRLOCK_ASKPASS: runs the program with the prompt, strips the newline, non
 test('without a terminal and without AIRLOCK_ASKPASS the prompt fails at once with what to do', async () => {
   // A child in its own session (setsid via `detached`) has no controlling terminal, stdin a pipe.
   const script = fileURLToPath(new URL('./prompters.ts', import.meta.url));
+  const core = fileURLToPath(new URL('../core/identity/prompter.ts', import.meta.url));
   const code = `
-    const { createPrompter, PromptError } = await import(${JSON.stringify(script)});
+    const { createPrompter } = await import(${JSON.stringify(script)});
+    const { PromptError } = await import(${JSON.stringify(core)});
     try { await createPrompter().password('Password: '); console.log('answered'); }
     catch (e) { console.log(e instanceof PromptError ? e.failure.code + ': ' + e.message : 'other ' + e); }`;
   const env = { ...process.env };

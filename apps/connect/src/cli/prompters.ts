@@ -1,37 +1,11 @@
+// The CLI's ways to ask the person: the terminal (hidden input for passwords) or an askpass program.
 import { spawn } from 'node:child_process';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { ReadStream, WriteStream } from 'node:tty';
 import { err, ok, type Result } from '@airlock/shared';
-
-/**
- * How Connect asks the person for a password or a line of text. The CLI asks on the terminal
- * (hidden input for passwords) or through an askpass program; the desktop app brings its own.
- * A prompt that cannot be answered rejects with a `PromptError`, never hangs.
- */
-export interface Prompter {
-  password(prompt: string): Promise<string>;
-  text(prompt: string): Promise<string>;
-  info(message: string): void;
-}
-
-export type PromptFailure =
-  | { code: 'cancelled'; message: string }
-  | { code: 'no_terminal'; message: string }
-  | { code: 'askpass_failed'; message: string };
-
-export class PromptError extends Error {
-  constructor(readonly failure: PromptFailure) {
-    super(failure.message);
-  }
-}
-
-/** The typed failure inside a rejected prompt; other errors are bugs and are rethrown. */
-export function promptFailure(e: unknown): PromptFailure {
-  if (e instanceof PromptError) return e.failure;
-  throw e;
-}
+import { passwordWeakness, sameSecret } from '../core/identity/password-rules.js';
+import { PromptError, promptFailure, type PromptFailure, type Prompter } from '../core/identity/prompter.js';
 
 export const NO_TERMINAL_MESSAGE = 'no terminal to ask for the password; run in a terminal or set AIRLOCK_ASKPASS';
 
@@ -215,20 +189,6 @@ export function createPrompter(env: NodeJS.ProcessEnv = process.env): Prompter {
   probe.input.destroy();
   probe.output.destroy();
   return new TtyPrompter();
-}
-
-export const MIN_PASSWORD_LENGTH = 8;
-
-export function passwordWeakness(password: string): string | undefined {
-  if (password.trim() === '') return 'the password is empty';
-  if ([...password].length < MIN_PASSWORD_LENGTH)
-    return `the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`;
-  return undefined;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(h(a), h(b));
 }
 
 export type NewPasswordFailure = PromptFailure | { code: 'password_rejected'; message: string };

@@ -35,9 +35,9 @@ test('the terminal QR code encodes exactly the otpauth URI; secret and URI are a
   const expected = Array.from({ length: size }, (_, y) =>
     Array.from({ length: size }, (_, x) => reference.modules.get(y, x) === 1),
   );
-  assert.deepEqual(modulesFromDrawing(setup.qr, size), expected);
+  assert.deepEqual(modulesFromDrawing(setup.drawing, size), expected);
   // Half blocks: two module rows per line, so it fits a normal terminal; a light quiet zone around.
-  const lines = setup.qr.trimEnd().split('\n');
+  const lines = setup.drawing.trimEnd().split('\n');
   assert.equal(lines.length, Math.ceil((size + 2) / 2) + 2);
   // eslint-disable-next-line no-control-regex
   const visible = lines.map((l) => [...l.replace(/\x1b\[[0-9;]*m/g, '')]);
@@ -47,7 +47,7 @@ test('the terminal QR code encodes exactly the otpauth URI; secret and URI are a
   assert.equal(setup.secret, 'JBSWY3DPEHPK3PXPJBSWY3DP');
   assert.equal(setup.secretGrouped, 'JBSW Y3DP EHPK 3PXP JBSW Y3DP');
   assert.equal(setup.label, 'Airlock (alice)');
-  assert.ok(setup.text.includes(setup.qr.trimEnd()));
+  assert.ok(setup.text.includes(setup.drawing.trimEnd()));
   assert.match(setup.text, /^Scan this QR code with your authenticator app:/);
   assert.ok(setup.text.includes(`  Secret:  JBSW Y3DP EHPK 3PXP JBSW Y3DP\n`));
   assert.ok(setup.text.includes(`  URI:     ${URI}\n`));

@@ -7,7 +7,8 @@ import {
   generateDeviceKey,
   parseEnrollmentInput,
 } from '../../core/enrollment/enroll.js';
-import { confirmNewPassword, promptFailure, type Prompter } from '../prompters.js';
+import { promptFailure, type Prompter } from '../../core/identity/prompter.js';
+import { confirmNewPassword } from '../prompters.js';
 import { renderTotpSetup } from '../totp-display.js';
 import { UserKeyVault } from '../../core/identity/user-key-vault.js';
 import { askTotpCode, keychainFor, promptError } from '../authenticate.js';

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { ConfigStore } from './config-store.js';
 import { KeychainCache, type KeytarLike } from './keychain.js';
 import { airlockPaths } from '../paths.js';
-import { PromptError, type Prompter } from '../../cli/prompters.js';
+import { PromptError, type Prompter } from './prompter.js';
 import { UserKeyStore } from './user-key-store.js';
 import { UserKeyVault } from './user-key-vault.js';
 

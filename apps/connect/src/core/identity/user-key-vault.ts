@@ -10,7 +10,7 @@ import {
   type BackupRestored,
 } from './key-backup.js';
 import type { KeychainCache } from './keychain.js';
-import { promptFailure, type PromptFailure, type Prompter } from '../../cli/prompters.js';
+import { promptFailure, type PromptFailure, type Prompter } from './prompter.js';
 import type { UserKey, UserKeyError, UserKeyStore } from './user-key-store.js';
 
 export interface KeychainOptions {

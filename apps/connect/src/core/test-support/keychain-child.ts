@@ -5,7 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ConfigStore } from '../identity/config-store.js';
 import { KeychainCache, probeKeychain } from '../identity/keychain.js';
 import { airlockPaths } from '../paths.js';
-import { PromptError, type Prompter } from '../../cli/prompters.js';
+import { PromptError, type Prompter } from '../identity/prompter.js';
 import { UserKeyStore } from '../identity/user-key-store.js';
 import { UserKeyVault } from '../identity/user-key-vault.js';
 
