@@ -1,6 +1,6 @@
 import { TotpCode } from '@airlock/shared';
 import type { Enrollment, SavedSession } from '../core/identity/config-store.js';
-import { KeychainCache } from '../core/identity/keychain.js';
+import { KeychainCache } from '../core/identity/keytar-secret-cache.js';
 import { login, mintLoginCertificate } from '../core/login/login.js';
 import { promptFailure, type PromptFailure, type Prompter } from '../core/identity/prompter.js';
 import { UserKeyVault } from '../core/identity/user-key-vault.js';

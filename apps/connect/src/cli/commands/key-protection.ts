@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFileIfExists } from '@airlock/shared';
 import { parseBackup, type BackupRestored } from '../../core/identity/key-backup.js';
-import { KeychainCache, probeKeychain } from '../../core/identity/keychain.js';
+import { KeychainCache, probeKeychain } from '../../core/identity/keytar-secret-cache.js';
 import { promptFailure, type Prompter } from '../../core/identity/prompter.js';
 import { confirmNewPassword, type NewPasswordFailure } from '../prompters.js';
 import type { UserKey, UserKeyError } from '../../core/identity/user-key-store.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ConfigStore } from './config-store.js';
-import { KeychainCache, type KeytarLike } from './keychain.js';
+import { KeychainCache, type KeytarLike } from './keytar-secret-cache.js';
 import { airlockPaths } from '../paths.js';
 import { PromptError, type Prompter } from './prompter.js';
 import { UserKeyStore } from './user-key-store.js';

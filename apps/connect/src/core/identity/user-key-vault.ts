@@ -9,7 +9,7 @@ import {
   type BackupError,
   type BackupRestored,
 } from './key-backup.js';
-import type { KeychainCache } from './keychain.js';
+import type { KeychainCache } from './keytar-secret-cache.js';
 import { promptFailure, type PromptFailure, type Prompter } from './prompter.js';
 import type { UserKey, UserKeyError, UserKeyStore } from './user-key-store.js';
 

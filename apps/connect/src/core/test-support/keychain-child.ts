@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ConfigStore } from '../identity/config-store.js';
-import { KeychainCache, probeKeychain } from '../identity/keychain.js';
+import { KeychainCache, probeKeychain } from '../identity/keytar-secret-cache.js';
 import { airlockPaths } from '../paths.js';
 import { PromptError, type Prompter } from '../identity/prompter.js';
 import { UserKeyStore } from '../identity/user-key-store.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { KeychainCache, probeKeychain, type KeytarLike } from './keychain.js';
+import { KeychainCache, probeKeychain, type KeytarLike } from './keytar-secret-cache.js';
 
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('../test-support/keychain-child.ts', import.meta.url));
