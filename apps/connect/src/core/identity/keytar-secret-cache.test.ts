@@ -150,6 +150,11 @@ test('a keychain that hangs or fails is reported, never thrown, and bounded by t
     available: false,
     reason: 'Cannot autolaunch D-Bus without X11 $DISPLAY',
   });
+  // The secret cache's own status is the same probe, through the cache's keytar.
+  assert.deepEqual(await new KeychainCache({ home: '/h', keytar: failing }).status(), {
+    available: false,
+    reason: 'Cannot autolaunch D-Bus without X11 $DISPLAY',
+  });
   const failed = await new KeychainCache({ home: '/h', keytar: failing }).set(Buffer.alloc(32));
   assert.deepEqual(failed, {
     ok: false,

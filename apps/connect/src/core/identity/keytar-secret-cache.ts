@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { err, ok, type Result } from '@airlock/shared';
+import type { SecretCache, SecretCacheFailure, SecretCacheStatus } from './secret-cache.js';
 
 /**
  * The OS keychain (macOS Keychain, Windows Credential Vault, Secret Service on Linux) through
@@ -18,8 +19,8 @@ export interface KeytarLike {
   deletePassword(service: string, account: string): Promise<boolean>;
 }
 
-export type KeychainStatus = { available: true } | { available: false; reason: string };
-export type KeychainFailure = { code: 'keychain_unavailable'; message: string };
+export type KeychainStatus = SecretCacheStatus;
+export type KeychainFailure = SecretCacheFailure;
 
 let loaded: Promise<Result<KeytarLike, string>> | undefined;
 
@@ -106,8 +107,9 @@ export function keychainAccount(home: string, user: string | undefined): string 
 }
 
 /** The cached unlock key for one key file, in the OS keychain. */
-export class KeychainCache {
+export class KeychainCache implements SecretCache {
   readonly service = KEYCHAIN_SERVICE;
+  readonly backend = 'the OS keychain';
   readonly account: string;
   private readonly timeoutMs: number;
   private readonly keytar: KeytarLike | undefined;
@@ -116,6 +118,10 @@ export class KeychainCache {
     this.account = keychainAccount(options.home, options.user);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.keytar = options.keytar;
+  }
+
+  status(): Promise<SecretCacheStatus> {
+    return probeKeychain({ timeoutMs: this.timeoutMs, ...(this.keytar ? { keytar: this.keytar } : {}) });
   }
 
   private async call<T>(what: string, fn: (k: KeytarLike) => Promise<T>): Promise<Result<T, KeychainFailure>> {

@@ -9,13 +9,13 @@ import {
   type BackupError,
   type BackupRestored,
 } from './key-backup.js';
-import type { KeychainCache } from './keytar-secret-cache.js';
+import type { SecretCache } from './secret-cache.js';
 import { promptFailure, type PromptFailure, type Prompter } from './prompter.js';
 import type { UserKey, UserKeyError, UserKeyStore } from './user-key-store.js';
 
 export interface KeychainOptions {
-  /** The OS keychain cache to use; without it the keychain is never touched. */
-  keychain?: KeychainCache;
+  /** Where the unlock key may be remembered (the OS keychain…); without it nothing is remembered or looked up. */
+  keychain?: SecretCache;
   /** After a password unlock, store the unlock key in `keychain` ("remember on this device"). */
   remember?: boolean;
 }
@@ -116,7 +116,7 @@ export class UserKeyVault {
   async changePassword(
     oldPassword: string,
     newPassword: string,
-    options: { keychain?: KeychainCache } = {},
+    options: { keychain?: SecretCache } = {},
   ): Promise<Result<{ key: UserKey; keychain: KeychainChange }, UserKeyError>> {
     const opened = await this.store.unlockWithPassword(oldPassword);
     if (!opened.ok) return opened;
@@ -127,7 +127,7 @@ export class UserKeyVault {
   async rekey(
     key: UserKey,
     newPassword: string,
-    options: { keychain?: KeychainCache } = {},
+    options: { keychain?: SecretCache } = {},
   ): Promise<Result<{ key: UserKey; keychain: KeychainChange }, UserKeyError>> {
     const saved = await this.store.save(key.privateKey, newPassword, { overwrite: true });
     if (!saved.ok) return saved;
@@ -179,7 +179,7 @@ export class UserKeyVault {
   async restoreBackup(
     restored: BackupRestored,
     newPassword: string,
-    options: { force?: boolean; keychain?: KeychainCache } = {},
+    options: { force?: boolean; keychain?: SecretCache } = {},
   ): Promise<Result<{ key: UserKey; config: BackupConfig }, ImportError>> {
     let current: ConnectConfig = {};
     try {
@@ -206,7 +206,7 @@ export class UserKeyVault {
     file: string,
     backupPassword: string,
     newPassword: string,
-    options: { force?: boolean; keychain?: KeychainCache } = {},
+    options: { force?: boolean; keychain?: SecretCache } = {},
   ): Promise<Result<{ key: UserKey; config: BackupConfig }, ImportError>> {
     if (!options.force && (await this.store.exists()))
       return err({
