@@ -1,4 +1,4 @@
-import { describeError, nextStep, type ConnectError } from '../core/explain.js';
+import { describeError, nextStep, type ConnectError } from '../core/next-action.js';
 
 /** Exit codes: like ssh, 255 for connection and authentication failures; remote exit codes pass through. */
 export const EXIT = {

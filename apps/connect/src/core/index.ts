@@ -14,5 +14,5 @@ export { dataSocketUrl, socketEndError, type SocketEnd } from './session/data-so
 export { portNotAllowed, portUnreachable } from './session/channel-opener.js';
 export * from './forwards/forward-manager.js';
 export * from './forwards/burst-notices.js';
-export * from './explain.js';
+export * from './next-action.js';
 export * from './logger.js';

@@ -1,4 +1,4 @@
-import { describeError, nextStep, type ConnectError } from '../../core/explain.js';
+import { describeError, nextStep, type ConnectError } from '../../core/next-action.js';
 import { BurstNotices } from '../../core/forwards/burst-notices.js';
 import { ForwardManager } from '../../core/forwards/forward-manager.js';
 import type { SessionClosedEvent, VmSession } from '../../core/session/types.js';
