@@ -16,94 +16,125 @@ export type ConnectError =
   | EnrollInputError;
 
 /**
- * What the person should do next about a failure — one short sentence. The CLI prints it after
- * the error's message; the desktop app will show it under the error.
+ * What the person should do next about a failure, as a code: each front end words it (the CLI
+ * names its commands, the app offers a button). `none`: the message already says it all.
  */
-export function nextStep(error: ConnectError): string | undefined {
+export const NEXT_ACTIONS = [
+  'none',
+  'check_relay',
+  'report_relay_pin_mismatch',
+  'fix_relay_url',
+  'fix_enrollment_code',
+  'enroll',
+  'log_in',
+  'log_in_again',
+  'update_connect',
+  'check_enrollment',
+  'ask_admin',
+  'new_enrollment_code',
+  'next_totp_code',
+  'list_vms',
+  'start_vm',
+  'admin_check_agent_log',
+  'tell_vm_admin',
+  'retry_check_clock',
+  'retry_check_relay_log',
+  'retry_check_logs',
+  'report_host_key_mismatch',
+  'report_protocol_error',
+  'choose_allowed_port',
+  'start_service',
+  'choose_local_port',
+  'enroll_or_restore_backup',
+  'restore_backup_if_forgotten',
+  'move_unencrypted_key',
+  'fix_key_file',
+  'check_relay_version',
+  'fewer_connections',
+] as const;
+export type NextAction = (typeof NEXT_ACTIONS)[number];
+
+export function nextAction(error: ConnectError): NextAction {
   switch (error.code) {
     case 'relay_unreachable':
-      return 'check the relay URL in your enrollment and that the relay is running';
+      return 'check_relay';
     case 'relay_pin_mismatch':
-      return 'do not continue; tell your admin — your enrollment pin does not match the relay you reached';
+      return 'report_relay_pin_mismatch';
     case 'bad_relay_url':
-      return 'use the https:// address your admin gave you with the enrollment code';
+      return 'fix_relay_url';
     case 'bad_enrollment_code':
-      return 'copy the whole code your admin gave you (it starts with u1.)';
+      return 'fix_enrollment_code';
     case 'not_enrolled':
-      return 'enroll this device with `airlock enroll <relay-url> <code>` (ask your admin for a code)';
+      return 'enroll';
     case 'not_logged_in':
     case 'unauthenticated':
     case 'token_expired':
     case 'certificate_mismatch':
-      return 'run `airlock login`';
+      return 'log_in';
     case 'certificate_required':
-      return 'this relay wants a newer Connect, or something between you and the relay strips TLS client certificates';
+      return 'update_connect';
     case 'login_failed':
-      return 'check that this device is still enrolled (ask your admin), or enroll it again';
+      return 'check_enrollment';
     case 'user_disabled':
     case 'revoked':
-      return 'ask your admin';
+      return 'ask_admin';
     case 'totp_failed':
     case 'totp_reused':
     case 'rate_limited':
       // The relay's message already says what to do (wait for the next code, ask an admin…).
-      return undefined;
+      return 'none';
     case 'enrollment_code_rejected':
-      return 'ask your admin for a new enrollment code';
+      return 'new_enrollment_code';
     case 'enrollment_failed':
-      return error.voided
-        ? 'ask your admin for a new enrollment code'
-        : 'try the next code from your authenticator app';
+      return error.voided ? 'new_enrollment_code' : 'next_totp_code';
     case 'vm_not_found':
-      return 'run `airlock vms` to see the VMs you can reach';
+      return 'list_vms';
     case 'vm_offline':
     case 'agent_unavailable':
       // The message says the agent is not connected; this says what to do about it.
-      return 'start the VM or its agent, or ask an admin';
+      return 'start_vm';
     case 'agent_refused':
-      return 'ask an admin to check the agent log for this session id';
+    case 'channel_refused':
+      return 'admin_check_agent_log';
     case 'ticket_rejected':
-      return 'try again; if it keeps failing, check that your clock is right and ask an admin to check the relay log';
+      return 'retry_check_clock';
     case 'session_refused':
-      return 'try again; if it keeps failing, ask an admin to check the relay log';
+      return 'retry_check_relay_log';
     case 'auth_failed':
-      return 'run `airlock login` again; if it keeps failing, ask an admin to check the agent log for this session id';
+      return 'log_in_again';
     case 'host_key_mismatch':
-      return 'do not continue; report this to your admin with the session id';
+      return 'report_host_key_mismatch';
     case 'protocol_error':
-      return "try again; if it keeps happening, give your admin the session id: the VM's agent, or something between you and it, is faulty or tampered with";
+      return 'report_protocol_error';
     case 'connect_timeout':
     case 'session_closed':
-      return 'try again; if it keeps failing, ask an admin to check the relay and agent logs for this session id';
+      return 'retry_check_logs';
     case 'port_not_allowed':
-      return 'forward one of the allowed ports, or ask an admin to allow this one';
+      return 'choose_allowed_port';
     case 'port_unreachable':
-      return 'start the service inside the VM, or check the port number';
+      return 'start_service';
     case 'local_port_in_use':
     case 'local_bind_failed':
-      return 'choose another local port, or 0 for any free port';
+      return 'choose_local_port';
     case 'no_user_key':
-      return 'enroll this device with `airlock enroll <relay-url> <code>`, or restore a backup (`airlock backup import`)';
+      return 'enroll_or_restore_backup';
     case 'wrong_password':
-      return 'if you forgot it, restore a backup with `airlock backup import <file> --force`';
+      return 'restore_backup_if_forgotten';
     case 'user_key_unencrypted':
-      return 'move it away, then run `airlock enroll` or `airlock backup import <file>`';
+      return 'move_unencrypted_key';
     case 'user_key_exists':
     case 'user_key_unreadable':
-      return 'fix or move the key file (AIRLOCK_HOME sets the folder)';
+      return 'fix_key_file';
     case 'bad_response':
     case 'http_error':
-      return 'check that the relay URL points at an Airlock relay of a compatible version';
+      return 'check_relay_version';
     case 'channel_limit':
-      return 'wait for some connections to finish, or open fewer at once';
+      return 'fewer_connections';
     case 'request_refused':
       // The agent's own explanation is in the message; only the VM's admin can act on it.
-      if (error.agentSays) return "tell the VM's admin, with the session id";
-      return 'ask an admin to check the agent log for this session id';
-    case 'channel_refused':
-      return 'ask an admin to check the agent log for this session id';
+      return error.agentSays ? 'tell_vm_admin' : 'admin_check_agent_log';
     default:
-      return undefined;
+      return 'none';
   }
 }
 

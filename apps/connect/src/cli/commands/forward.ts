@@ -1,4 +1,5 @@
-import { describeError, nextStep, type ConnectError } from '../../core/next-action.js';
+import { describeError, type ConnectError } from '../../core/next-action.js';
+import { nextStep } from '../next-step.js';
 import { BurstNotices } from '../../core/forwards/burst-notices.js';
 import { ForwardManager } from '../../core/forwards/forward-manager.js';
 import type { SessionClosedEvent, VmSession } from '../../core/session/types.js';
