@@ -4,6 +4,8 @@ import type { ForwardError } from './forwards/forward-manager.js';
 import type { RelayError } from './relay/relay-error.js';
 import type { UserKeyError } from './identity/user-key-store.js';
 import type { ChannelError, VmSessionError } from './session/types.js';
+import type { LoginError } from './login/login-service.js';
+import type { EnrollBeginError, EnrollConfirmError, EnrollPrepareError } from './enrollment/enrollment-transaction.js';
 
 export type ConnectError =
   | RelayError
@@ -13,7 +15,11 @@ export type ConnectError =
   | UserKeyError
   | StoredTokenError
   | EnrollmentError
-  | EnrollInputError;
+  | EnrollInputError
+  | LoginError
+  | EnrollPrepareError
+  | EnrollBeginError
+  | EnrollConfirmError;
 
 /**
  * What the person should do next about a failure, as a code: each front end words it (the CLI
@@ -66,7 +72,12 @@ export function nextAction(error: ConnectError): NextAction {
       return 'fix_enrollment_code';
     case 'not_enrolled':
       return 'enroll';
+    case 'already_enrolled':
+      return 'log_in';
+    case 'bad_totp_uri':
+      return 'check_relay_version';
     case 'not_logged_in':
+    case 'login_required':
     case 'unauthenticated':
     case 'token_expired':
     case 'certificate_mismatch':
