@@ -10,6 +10,7 @@ export * from './enrollment/enroll.js';
 export * from './session/channel-streams.js';
 export * from './session/types.js';
 export * from './session/vm-session.js';
+export * from './session/terminal.js';
 export { dataSocketUrl, socketEndError, type SocketEnd } from './session/data-socket.js';
 export { portNotAllowed, portUnreachable } from './session/channel-opener.js';
 export * from './forwards/forward-manager.js';

@@ -58,7 +58,7 @@ export class ChannelOpener {
       if (!pty || channel.isClosed) return;
       channel.request(windowChange(cols, rows)).catch(() => {});
     };
-    return ok({ channel, resize, ...streams });
+    return ok({ resize, ...streams });
   }
 
   async exec(command: string): Promise<Result<ExecChannel, ChannelError>> {
@@ -72,7 +72,7 @@ export class ChannelOpener {
     const r = await this.request(channel, streams, message, 'the command');
     if (!r.ok) return r;
     this.log.debug({ channel: channel.channelId }, 'exec started');
-    return ok({ channel, ...streams });
+    return ok({ ...streams });
   }
 
   async openSubsystem(name: string): Promise<Result<SubsystemChannel, ChannelError>> {
@@ -91,7 +91,7 @@ export class ChannelOpener {
     const r = await this.request(channel, streams, subsystemRequest(name), `the ${name} subsystem`);
     if (!r.ok) return r;
     this.log.debug({ channel: channel.channelId, subsystem: name }, 'subsystem open');
-    return ok({ channel, ...streams });
+    return ok({ ...streams });
   }
 
   /**

@@ -44,18 +44,12 @@ export interface ShellOptions {
 }
 
 export interface ShellChannel extends ChannelStreams {
-  channel: SshChannel;
   /** Sends `window-change`; a no-op without a pty or once the channel is closed. */
   resize(cols: number, rows: number): void;
 }
 
-export interface ExecChannel extends ChannelStreams {
-  channel: SshChannel;
-}
-
-export interface SubsystemChannel extends ChannelStreams {
-  channel: SshChannel;
-}
+export type ExecChannel = ChannelStreams;
+export type SubsystemChannel = ChannelStreams;
 
 export interface SessionClosedEvent {
   sessionId: string;
