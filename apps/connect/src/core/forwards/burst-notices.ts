@@ -4,16 +4,16 @@
  * more of the same kind are counted while they keep coming (less than `quietMs` apart), and when
  * the burst is over one summary line says how many there were.
  */
-export class BurstNotices {
-  private readonly bursts = new Map<string, { more: number; timer: NodeJS.Timeout; summary: (n: number) => string }>();
+export class BurstNotices<T = string> {
+  private readonly bursts = new Map<string, { more: number; timer: NodeJS.Timeout; summary: (n: number) => T }>();
 
   constructor(
-    private readonly say: (line: string) => void,
+    private readonly say: (notice: T) => void,
     private readonly quietMs = 2000,
   ) {}
 
-  /** `key` names the kind of failure (e.g. port and error code); `summary(n)` words "n more like it". */
-  notice(key: string, line: string, summary: (more: number) => string): void {
+  /** `key` names the kind of failure (e.g. port and error code); `summary(n)` says "n more like it". */
+  notice(key: string, line: T, summary: (more: number) => T): void {
     const burst = this.bursts.get(key);
     if (burst) {
       burst.more++;

@@ -43,6 +43,14 @@ test('forwards bind 127.0.0.1, carry bytes with half-close, refuse ports outside
     const [ra, rb] = await Promise.all([roundTrip(a.value.localPort, payload), roundTrip(b.value.localPort, payload)]);
     assert.equal(ra, expected);
     assert.equal(rb, expected);
+    // Traffic is counted at the local sockets: what the client sent, and the reply it got.
+    while (manager.stats(a.value.localPort)?.connections !== 0) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(manager.stats(a.value.localPort), {
+      connections: 0,
+      bytesIn: Buffer.byteLength(expected),
+      bytesOut: payload.length,
+    });
+    assert.equal(manager.stats(1), undefined);
 
     const inUse = await manager.add(svcPort, a.value.localPort);
     assert.ok(!inUse.ok);

@@ -49,6 +49,16 @@ interface Listener {
   forward: Forward;
   server: Server;
   sockets: Set<Socket>;
+  /** Bytes of connections that have closed: to the local client (from the VM), and from it. */
+  closedBytesIn: number;
+  closedBytesOut: number;
+}
+
+/** A forward's traffic: open connections, and bytes since it started (from the VM, and to it). */
+export interface ForwardStats {
+  connections: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export interface ForwardManagerOptions {
@@ -130,6 +140,22 @@ export class ForwardManager {
     return this.listeners.map((l) => ({ ...l.forward }));
   }
 
+  /**
+   * The traffic of the forward on `localPort` (undefined if there is none), counted at the local
+   * sockets — nothing is counted on the data path.
+   */
+  stats(localPort: number): ForwardStats | undefined {
+    const l = this.listeners.find((x) => x.forward.localPort === localPort);
+    if (!l) return undefined;
+    let bytesIn = l.closedBytesIn;
+    let bytesOut = l.closedBytesOut;
+    for (const s of l.sockets) {
+      bytesIn += s.bytesWritten;
+      bytesOut += s.bytesRead;
+    }
+    return { connections: l.sockets.size, bytesIn, bytesOut };
+  }
+
   onEvent(listener: (e: ForwardEvent) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
@@ -172,6 +198,8 @@ export class ForwardManager {
       forward: { remotePort, localPort: 0, localHost: FORWARD_BIND_HOST, localAddress: '' },
       server,
       sockets,
+      closedBytesIn: 0,
+      closedBytesOut: 0,
     };
     server.listen({ host: FORWARD_BIND_HOST, port: localPort, exclusive: true });
     try {
@@ -208,7 +236,11 @@ export class ForwardManager {
     const { remotePort, localPort } = listener.forward;
     const connectionId = this.nextConnectionId++;
     listener.sockets.add(socket);
-    socket.on('close', () => listener.sockets.delete(socket));
+    socket.on('close', () => {
+      listener.sockets.delete(socket);
+      listener.closedBytesIn += socket.bytesWritten;
+      listener.closedBytesOut += socket.bytesRead;
+    });
     socket.on('error', () => {}); // reported through the bridge's outcome
     void this.sessionForConnection().then(async (session) => {
       const sessionId = session?.sessionId ?? this.session.sessionId;
