@@ -89,13 +89,17 @@ test('failures time may fix are retried with backoff; stop() while retrying ends
   assert.ok(started.ok);
   const supervisor = started.value;
   const retries: Array<Extract<SupervisorEvent, { type: 'reconnecting' }>> = [];
-  supervisor.onEvent((e) => e.type === 'reconnecting' && retries.push(e));
+  supervisor.onEvent((e) => {
+    if (e.type === 'reconnecting') retries.push(e);
+  });
   try {
     failing = true;
     relay.dropSessions(CloseCode.agentOffline, 'gone');
     await new Promise<void>((resolve) => {
       const off = supervisor.onEvent((e) => {
-        if (e.type === 'reconnecting' && e.attempt === 3) (off(), resolve());
+        if (e.type !== 'reconnecting' || e.attempt !== 3) return;
+        off();
+        resolve();
       });
     });
     assert.deepEqual(
