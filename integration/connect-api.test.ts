@@ -9,7 +9,7 @@ import type { Server } from 'node:net';
 import { after, before, test } from 'node:test';
 import { portOf, sendAndHalfClose, startDigestService } from '@airlock/shared/testing';
 import { nodePlatform } from '@airlock/connect/api/service/platform';
-import { TEST_PASSWORD, startSystem, type System } from './harness.js';
+import { TEST_PASSWORD, startSystem, type AgentProcess, type System } from './harness.js';
 import { authenticator, startConnectApp, type ConnectApp } from './support/connect-app.js';
 
 const RDP_PORT = 3389;
@@ -20,11 +20,14 @@ let app: ConnectApp;
 let codes: ReturnType<typeof authenticator>;
 /** Where the stand-in RDP client writes what it was started with. */
 let rdpLog: string;
+/** The agent running now (tests restart it). */
+let agent: AgentProcess;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'airlock-api-'));
   digest = await startDigestService();
   sys = await startSystem({ ports: [portOf(digest), RDP_PORT] });
+  agent = sys.agent;
   // A stand-in for FreeRDP on PATH: the real launch path runs it (detached) with the .rdp file.
   const bin = join(dir, 'bin');
   rdpLog = join(dir, 'xfreerdp.log');
@@ -123,14 +126,14 @@ test('the VM list: online, ports with names, the grant; watched live', async () 
       grantExpiresAt: null,
     },
   ]);
-  await sys.agent.stop();
+  await agent.stop();
   const offline = await app.event('vms.changed', (e) => e.vms[0]?.online === false);
   assert.equal(offline.vms[0]!.id, sys.vm);
   const opened = await app.call('terminal.open', { vm: sys.vm, cols: 80, rows: 24 });
   assert.ok(!opened.ok);
   assert.equal(opened.error.code, 'vm_offline');
   assert.equal(opened.error.action, 'start_vm');
-  await sys.startAgent();
+  agent = await sys.startAgent();
   await app.event(
     'vms.changed',
     (e) => e.vms[0]?.online === true && app.events.indexOf(e) > app.events.indexOf(offline),
@@ -185,6 +188,20 @@ test('forwards: automatic local port, bytes and connections as events, a port no
     (e) => e.forward.forwardId === f.forwardId && e.forward.bytesOut === payload.length,
   );
   assert.equal(counted.forward.bytesIn, Buffer.byteLength(reply));
+
+  // The agent restarts: the forward says it is reconnecting, then listens again on the same port.
+  const mark = app.events.length;
+  const after = (e: object) => app.events.indexOf(e as never) >= mark;
+  await agent.stop();
+  const lost = await app.event('forward.changed', (e) => after(e) && e.forward.state === 'reconnecting');
+  // Why, with the session that was lost (how the agent said goodbye decides the code).
+  assert.equal(lost.forward.failure?.sessionId, f.sessionId);
+  assert.equal(lost.forward.failure?.action, 'retry_check_logs');
+  agent = await sys.startAgent();
+  const back = await app.event('forward.changed', (e) => after(e) && e.forward.state === 'listening', 60_000);
+  assert.equal(back.forward.localPort, f.localPort);
+  assert.notEqual(back.forward.sessionId, f.sessionId);
+  assert.match(await sendAndHalfClose(f.localPort, payload), /^50000:/);
 
   const refused = await app.call('forward.add', { vm: sys.vm, remotePort: 22 });
   assert.ok(!refused.ok);

@@ -182,7 +182,9 @@ export class ForwardManager {
   /** Starts listening on 127.0.0.1:`localPort` (0 = any free port) and resolves with the real port. */
   async add(remotePort: number, localPort = 0): Promise<Result<Forward, ForwardError>> {
     const { session } = this;
-    if (this.closed || session.isClosed)
+    // Keeping listeners, a forward may be added while a new session is on its way: its
+    // connections wait for it like the others'.
+    if (this.closed || (session.isClosed && !this.keepListeners))
       return err({
         code: 'session_closed',
         sessionId: session.sessionId,
