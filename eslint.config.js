@@ -183,6 +183,7 @@ export default tseslint.config(
   },
   {
     files: ['apps/connect/src/preload/**'],
+    ignores: ['apps/connect/src/preload/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

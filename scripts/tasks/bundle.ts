@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
 import { repoRoot } from './tools.js';
 
@@ -73,10 +73,35 @@ export function rendererGzippedBytes(): { file: string; bytes: number; gzipped: 
   });
 }
 
+/** The desktop app's main process (ESM) and preload (CommonJS: sandboxed preloads cannot be modules). */
+export const DESKTOP_DIR = join(repoRoot, '.tools', 'dist', 'desktop');
+
+export function desktopBuilds(): BuildOptions[] {
+  const external = ['electron', ...thirdPartyDependencies()];
+  const common = { bundle: true, platform: 'node', target: 'node22', external, logLevel: 'warning' } as const;
+  return [
+    {
+      ...common,
+      entryPoints: [join(repoRoot, 'apps/connect/src/main/entry.ts')],
+      outfile: join(DESKTOP_DIR, 'main.mjs'),
+      format: 'esm',
+    },
+    {
+      ...common,
+      // The preload needs nothing but electron and the request names: everything else is bundled in.
+      external: ['electron'],
+      entryPoints: [join(repoRoot, 'apps/connect/src/preload/preload.ts')],
+      outfile: join(DESKTOP_DIR, 'preload.cjs'),
+      format: 'cjs',
+    },
+  ];
+}
+
 export async function bundlePrograms(): Promise<void> {
   const external = thirdPartyDependencies();
   await Promise.all([
     bundleRenderer(),
+    ...desktopBuilds().map((options) => build(options)),
     ...BUNDLES.map((b) =>
       build({
         entryPoints: [join(repoRoot, b.entry)],

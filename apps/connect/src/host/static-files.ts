@@ -2,18 +2,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { CONTENT_TYPES } from '../api/transport/content-types.js';
 import { SECURITY_HEADERS } from '../api/transport/csp.js';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.map': 'application/json',
-};
 
 /** A plain response with the renderer's security headers (and never a CORS header). */
 export function reply(res: ServerResponse, status: number, text: string): void {
@@ -40,7 +30,7 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, dir
   if (!info?.isFile()) return reply(res, 404, 'not found');
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Length': String(info.size),
   });
   if (req.method === 'HEAD') return void res.end();

@@ -34,3 +34,7 @@ export function functionName<N extends ApiRequestName>(name: N): FunctionName<N>
   const [a, b] = name.split('.') as [string, string];
   return `${a}${b.charAt(0).toUpperCase()}${b.slice(1)}` as FunctionName<N>;
 }
+
+/** Electron IPC: each request on a channel of its own, events on one. */
+export const ipcRequestChannel = (name: ApiRequestName) => `airlock:${name}`;
+export const IPC_EVENT_CHANNEL = 'airlock:event';
