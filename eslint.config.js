@@ -203,7 +203,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', '**/testing/**', '**/test-support/**'],
+    files: ['**/*.test.ts', '**/testing/**', '**/test-support/**', '**/test-support.ts'],
     ignores: ['apps/connect/src/main/**', 'apps/connect/src/preload/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['electron', 'react', 'react-dom'] }] },
   },

@@ -102,7 +102,8 @@ export function authenticator(secret: string) {
   return {
     async next(): Promise<string> {
       const current = Math.floor(Date.now() / 30_000);
-      const step = Math.max(current - 1, lastStep + 1);
+      // Never older than the phone's step: a code a step old can leave the relay's window on the way.
+      const step = Math.max(current, lastStep + 1);
       const waitMs = (step - 1) * 30_000 - Date.now() + 50;
       if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
       lastStep = step;
