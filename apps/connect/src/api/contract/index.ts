@@ -9,6 +9,7 @@ import {
   EnrollStart,
   EnrollStarted,
 } from './enrollment.js';
+import { DoctorResult, DoctorRun } from './doctor.js';
 import type { ApiEvent } from './events.js';
 import { ForwardAdd, ForwardList, ForwardRemove, ForwardView } from './forwards.js';
 import { LoginDone, LoginState, LoginSubmit } from './login.js';
@@ -25,6 +26,7 @@ import {
 import { VmList } from './vms.js';
 
 export * from './common.js';
+export * from './doctor.js';
 export * from './enrollment.js';
 export * from './events.js';
 export * from './forwards.js';
@@ -73,6 +75,8 @@ export const API_REQUESTS = {
   'forward.list': request(Empty, ForwardList),
 
   'rdp.launch': request(RdpLaunch, RdpLaunched),
+
+  'doctor.run': request(DoctorRun, DoctorResult),
 } as const;
 
 export type ApiRequestName = keyof typeof API_REQUESTS;
