@@ -116,6 +116,8 @@ export interface SystemOptions {
   relayConfig?: Record<string, unknown>;
   /** Extra agent configuration for the agent started with the system (limits, sftpServerPath…). */
   agentConfig?: Record<string, unknown>;
+  /** The relay's clock (tokens, tickets, /healthz), for tests that move time on. */
+  relayNow?: () => number;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -128,6 +130,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const relay = await createRelay({
     config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'relay'), ...options.relayConfig },
     logger: quietLogger(),
+    ...(options.relayNow ? { now: options.relayNow } : {}),
     observer: {
       onFrame(sid: string, direction: Direction, data: Buffer) {
         let f = frames.get(sid);
