@@ -9,6 +9,7 @@ import { enrollCommand } from './commands/enroll.js';
 import { keyShowCommand, loginCommand, logoutCommand } from './commands/login.js';
 import { sftpStdioCommand } from './commands/sftp-stdio.js';
 import { shellCommand } from './commands/shell.js';
+import { uiCommand } from './commands/ui.js';
 import { vmsCommand } from './commands/vms.js';
 
 export function realHandlers(global: GlobalOptions): Handlers {
@@ -31,5 +32,6 @@ export function realHandlers(global: GlobalOptions): Handlers {
     sftpStdio: (vm) => as('sftp-stdio', () => sftpStdioCommand(ctx, vm)),
     doctor: (vm, o) => as('doctor', () => doctorCommand(ctx, vm, o)),
     supportBundle: (file, o) => as('support-bundle', () => supportBundleCommand(ctx, file, o)),
+    ui: (o) => as('ui', () => uiCommand(ctx, o)),
   };
 }

@@ -19,6 +19,7 @@ function harness() {
     sftpStdio: async (vm) => (calls.push(['sftpStdio', vm]), 0),
     doctor: async (vm, o) => (calls.push(['doctor', vm, o]), 1),
     supportBundle: async (file, o) => (calls.push(['supportBundle', file, o]), 0),
+    ui: async (o) => (calls.push(['ui', o]), 0),
   };
   const { main } = buildProgram(() => handlers, { writeOut: (t) => out.push(t), writeErr: (t) => err.push(t) });
   return { main, calls, out, err };
@@ -54,6 +55,18 @@ test('commands parse into handler calls; handler exit codes are returned', async
     ],
     ['sftpStdio', 'demo-vm'],
   ]);
+});
+
+test('ui: an optional port and --no-open; a bad port is a usage error', async () => {
+  const h = harness();
+  assert.equal(await h.main(['ui']), 0);
+  assert.equal(await h.main(['ui', '--port', '8765', '--no-open']), 0);
+  assert.deepEqual(h.calls, [
+    ['ui', { open: true }],
+    ['ui', { port: 8765, open: false }],
+  ]);
+  assert.equal(await h.main(['ui', '--port', '99999']), EXIT.usage);
+  assert.match(h.err.join(''), /bad port "99999"/);
 });
 
 test('exec takes the command after --: one word is a command line, several an argv quoted for the remote shell', async () => {
@@ -97,7 +110,7 @@ test('usage errors exit 2 with one clear line and call nothing', async () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['enroll'], /missing required argument 'relay-url'/],
     [['key', 'generate'], /unknown command 'generate'/],
-    [['doctor', 'demo-vm', '--port', '0'], /bad port "0": a port is a number 1–65535/],
+    [['doctor', 'demo-vm', '--port', '0'], /bad port "0": use 1–65535/],
     [['doctor', 'demo-vm', '--port', 'rdp'], /bad port "rdp"/],
     [['doctor', 'Demo_VM'], /bad VM name "Demo_VM"/],
     [['support-bundle', '--lines', '0'], /bad line count "0"/],

@@ -1,10 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
-import { Port, VmId } from '@airlock/shared';
+import { VmId } from '@airlock/shared';
 import { execCommandLine } from './command-line.js';
 import { CliError, EXIT, formatCliError, UsageError } from './errors.js';
 import { ForwardSpecError, parseForwardSpecs, type ForwardSpec } from './forward-spec.js';
 import { addKeyProtectionCommands } from './commands/key-protection.js';
 import type { EnrollOptions } from './commands/enroll.js';
+import type { UiOptions } from './commands/ui.js';
 import type { GlobalOptions } from './context.js';
 
 export interface LoginOptions {
@@ -29,6 +30,7 @@ export interface Handlers {
   sftpStdio(vm: string): Promise<number>;
   doctor(vm: string | undefined, options: { port?: number; json?: boolean }): Promise<number>;
   supportBundle(file: string | undefined, options: { lines: number }): Promise<number>;
+  ui(options: UiOptions): Promise<number>;
 }
 
 export interface ProgramIo {
@@ -41,16 +43,16 @@ const processIo: ProgramIo = {
   writeErr: (t) => process.stderr.write(t),
 };
 
+function portArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,5}$/.test(value) || n < 1 || n > 65535) throw new UsageError(`bad port "${value}": use 1–65535`);
+  return n;
+}
+
 function vmArg(value: string): string {
   const parsed = VmId.safeParse(value);
   if (!parsed.success) throw new UsageError(`bad VM name "${value}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return value;
-}
-
-function portOption(value: string): number {
-  const parsed = Port.safeParse(/^\d+$/.test(value) ? Number(value) : NaN);
-  if (!parsed.success) throw new UsageError(`bad port "${value}": a port is a number 1–65535`);
-  return parsed.data;
 }
 
 function lineCount(value: string): number {
@@ -182,7 +184,7 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
     .command('doctor')
     .description('check everything between this computer and a VM, step by step; exit 0 when all is well, 1 otherwise')
     .argument('[vm]', 'the VM to check (default: every VM you may use)', vmArg)
-    .option('--port <port>', 'check this port: allowed for you on the VM, and something listening on it', portOption)
+    .option('--port <port>', 'check this port: allowed for you on the VM, and something listening on it', portArg)
     .option('--json', 'print the report as JSON (documented in the README; fields are only ever added)')
     .action((vm: string | undefined, opts: { port?: number; json?: boolean }) =>
       run(() => handlers().doctor(vm, opts))(),
@@ -196,6 +198,13 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
     .argument('[file]', 'where to write it (default: airlock-support-<time>.tar.gz here)')
     .option('--lines <n>', 'how many of the last log lines to include', lineCount, 2000)
     .action((file: string | undefined, opts: { lines: number }) => run(() => handlers().supportBundle(file, opts))());
+
+  program
+    .command('ui')
+    .description('open Connect in your browser (the desktop app, served on 127.0.0.1 for you only) until Ctrl-C')
+    .option('--port <port>', 'listen on this port (default: any free one)', portArg)
+    .option('--no-open', 'print the address instead of starting a browser')
+    .action((opts: UiOptions) => run(() => handlers().ui(opts))());
 
   /** Parses and runs; never throws for expected failures. Resolves with the exit code. */
   async function main(argv: string[]): Promise<number> {
