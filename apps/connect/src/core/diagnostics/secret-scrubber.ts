@@ -16,28 +16,70 @@ const SECRET_TEXT: RegExp[] = [
   /otpauth:\/\/[^\s"'<>]+/gi,
   // one-time enrollment codes and agent tokens (u1.<secret>.<pin>, a1.…)
   /\b[ua][0-9]\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/g,
+  // authenticator secrets (base32, 16 characters or more), whole or in groups of four as shown to type
+  /\b[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9_])/g,
+  /\b(?:[A-Z2-7]{4} ){3,}[A-Z2-7]{1,4}\b/g,
 ];
+
+/** A time under a secret-named key (`tokenExpiresAt`) is no secret, and is found elsewhere by right. */
+const TIME = /^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?$/;
+
+/** Shorter values under a secret-named key are not learned: too likely to be found by chance. */
+const MIN_SECRET_LENGTH = 8;
 
 /**
  * Takes secrets out of what goes into a support bundle. Three nets: values under a secret-named
  * key are replaced wherever they sit in a JSON document; secret-shaped text (private keys, JWTs,
- * bearer headers, otpauth URIs, enrollment codes) is replaced anywhere; and the secrets this
- * machine actually holds (`known`: the access token, the login's private key, the key file's
- * sealed fields) are replaced wherever they appear, in whole or as a line of a PEM body.
+ * bearer headers, otpauth URIs, enrollment codes, base32 authenticator secrets) is replaced
+ * anywhere; and known secrets are replaced wherever they appear, in whole or as a line of a PEM
+ * body. Known are the secrets this machine holds (`known`: the access token, the login's private
+ * key, the key file's sealed fields) and what `learn` found: a value seen under a secret-named key
+ * or as an otpauth URI's secret goes wherever else it sits too (a password's `repeat`, free text).
  */
 export class SecretScrubber {
-  private readonly known: string[];
+  private readonly pieces = new Set<string>();
+  private known: string[] = [];
 
   constructor(known: readonly string[]) {
-    const pieces = new Set<string>();
-    for (const secret of known) {
-      if (secret.length < 8) continue;
-      pieces.add(secret);
-      // A PEM's body lines, and base64 that JSON escaping or wrapping may have cut.
-      for (const line of secret.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) pieces.add(line);
+    for (const secret of known) this.remember(secret);
+  }
+
+  /** Learns the secrets in a JSON value or a log line (JSON or not), before anything is scrubbed. */
+  learn(value: unknown): void {
+    if (typeof value === 'string') {
+      for (const uri of value.match(/otpauth:\/\/[^\s"'<>]+/gi) ?? []) {
+        const secret = /[?&]secret=([^&#]+)/i.exec(uri)?.[1];
+        if (secret) this.remember(decodeURIComponent(secret));
+      }
+    } else if (Array.isArray(value)) {
+      for (const v of value) this.learn(v);
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (SECRET_KEY.test(k) && typeof v === 'string' && v !== REDACTED && !TIME.test(v)) this.remember(v);
+        this.learn(v);
+      }
     }
+  }
+
+  /** `learn` for a raw log line. */
+  learnLine(raw: string): void {
+    try {
+      this.learn(JSON.parse(raw));
+    } catch {
+      this.learn(raw);
+    }
+  }
+
+  private remember(secret: string): void {
+    if (secret.length < MIN_SECRET_LENGTH) return;
+    this.pieces.add(secret);
+    // A PEM's body lines, and base64 that JSON escaping or wrapping may have cut.
+    for (const line of secret.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) this.pieces.add(line);
+    // JSON-escaped, as it sits inside a string of a JSON line.
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret) this.pieces.add(escaped);
     // Longest first, so a whole secret is replaced before its pieces.
-    this.known = [...pieces].sort((a, b) => b.length - a.length);
+    this.known = [...this.pieces].sort((a, b) => b.length - a.length);
   }
 
   /** A JSON value with secret-named keys redacted, then its strings scrubbed as text. */

@@ -46,7 +46,13 @@ export async function buildSupportBundle(options: SupportBundleOptions): Promise
   const json = (v: unknown) => JSON.stringify(scrubber.json(v), null, 2) + '\n';
 
   const logPaths = rotatedPaths({ folder: logFolder, ...CONNECT_LOG });
-  const logLines = lastLines(logPaths, options.lines).map((l) => scrubber.line(l));
+  const rawLines = lastLines(logPaths, options.lines);
+  // Everything is read and learned from before anything is scrubbed: a secret logged once under
+  // its name is then found under any other, or none.
+  const config = parse(await readFileIfExists(paths.config).catch(() => undefined));
+  scrubber.learn(config);
+  for (const line of rawLines) scrubber.learnLine(line);
+  const logLines = rawLines.map((l) => scrubber.line(l));
   const sessions = recentSessions(rotatedPaths({ folder: logFolder, ...SESSION_JOURNAL }), RECENT_SESSIONS);
 
   const files: Array<[string, string]> = [
@@ -54,7 +60,7 @@ export async function buildSupportBundle(options: SupportBundleOptions): Promise
     ['doctor.txt', scrubber.text(doctorText(report))],
     ['doctor.json', json(report)],
     ['system.json', json(systemInfo(options))],
-    ['config.json', json(await configSummary(paths, logFolder))],
+    ['config.json', json(await configSummary(paths, logFolder, config))],
     ['sessions.json', json(sessions)],
     ['logs/connect.log', logLines.length ? logLines.join('\n') + '\n' : ''],
   ];
@@ -94,7 +100,11 @@ async function knownSecrets(paths: AirlockPaths): Promise<string[]> {
   return found;
 }
 
-async function configSummary(paths: AirlockPaths, logFolder: string): Promise<unknown> {
+async function configSummary(
+  paths: AirlockPaths,
+  logFolder: string,
+  config: Record<string, unknown> | undefined,
+): Promise<unknown> {
   const mode = async (path: string) => {
     try {
       return (await stat(path)).mode & 0o777;
@@ -106,7 +116,6 @@ async function configSummary(paths: AirlockPaths, logFolder: string): Promise<un
     const m = await mode(path);
     return m === undefined ? { present: false } : { present: true, mode: m.toString(8).padStart(4, '0') };
   };
-  const config = parse(await readFileIfExists(paths.config).catch(() => undefined));
   const session = parse(await readFileIfExists(paths.session).catch(() => undefined));
   const keyFile = parse(await readFileIfExists(paths.userKey).catch(() => undefined));
   const publicKeyPem = keyFile?.publicKeyPem;
