@@ -78,8 +78,8 @@ test('all well: every check passes in order, timed, with the session it used; ex
     /✓ login +logged in as alice until 20.* \(\d+ min left\); the relay accepts the login/,
     /^VM test-vm$/m,
     /✓ grant +you may use VM "test-vm"/,
-    new RegExp(`✓ port ${up} +port ${up} is allowed for you on VM "test-vm"`),
     /✓ agent +VM "test-vm" is online since 20/,
+    new RegExp(`✓ port ${up} +port ${up} is allowed for you on VM "test-vm"`),
     /✓ ticket +the relay issued session [0-9a-f-]{36} \(a ticket for ports/,
     /✓ data socket +the relay accepted the ticket \(\d+ ms\) and paired the data socket with test-vm’s agent/,
     /✓ ssh +the SSH handshake with the agent is done/,
@@ -113,8 +113,8 @@ test('all well: every check passes in order, timed, with the session it used; ex
     'clock',
     'login',
     'grant',
-    `port:${up}`,
     'agent',
+    `port:${up}`,
     'ticket',
     'data_socket',
     'ssh',
@@ -241,15 +241,21 @@ test('a TLS-inspecting proxy in front of the relay: its subject and issuer named
   assert.equal(proxy.bytesFromClients, 0, 'not a byte of application data went to the proxy');
 });
 
-test('an offline agent: offline since when; no session tried', async () => {
+test('an offline agent: offline since when; the port still told; no session tried', async () => {
   await sys.agent.stop();
   await waitFor(
     () => !sys.relay.isAgentOnline(sys.vm),
     20_000,
     () => 'the relay never saw the agent go',
   );
-  const { code, report } = await doctorJson([sys.vm]);
+  const { code, report } = await doctorJson([sys.vm, '--port', String(up)]);
   assert.equal(code, 1);
+  assert.deepEqual(
+    names(report).slice(-3),
+    ['grant', 'agent', `port:${up}`],
+    'the port is told, the session not tried',
+  );
+  assert.equal(find(report, 'port', up).status, 'pass');
   const agent = find(report, 'agent');
   assert.equal(agent.status, 'fail');
   assert.equal(agent.code, 'agent_offline');

@@ -62,14 +62,16 @@ export async function accessChecks(
     rec.stop('grant', `no session can be opened to ${vm.id} without a grant`, vm.id);
     return { open: false, portAllowed: false };
   }
+  const agent = byName('agent');
+  rec.add('agent', agent ? fromRelay(agent) : missing('agent'), scope);
+  // The port is the relay's answer from the VM's policy and the grant, known with the agent
+  // offline too: said either way, so both fixes can be asked for at once.
   let portAllowed = true;
   if (port !== undefined) {
     const portCheck = byName('port');
     rec.add('port', portCheck ? fromRelay(portCheck) : missing('port'), { ...scope, port });
     portAllowed = portCheck?.ok === true;
   }
-  const agent = byName('agent');
-  rec.add('agent', agent ? fromRelay(agent) : missing('agent'), scope);
   if (!agent?.ok) {
     rec.stop('agent', `no session reaches ${vm.id} while its agent is offline`, vm.id);
     return { open: false, portAllowed };
