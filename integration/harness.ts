@@ -117,7 +117,7 @@ export interface SystemOptions {
   /** Extra agent configuration for the agent started with the system (limits, sftpServerPath…). */
   agentConfig?: Record<string, unknown>;
   /**
-   * The relay's clock (tokens, tickets, TOTP, lockouts), for tests that move time instead of
+   * The relay's clock (tokens, tickets, TOTP, lockouts, /healthz), for tests that move time instead of
    * waiting; the askpass stand-in's authenticator follows it, as a phone agrees with the relay.
    */
   relayNow?: () => number;

@@ -1,13 +1,14 @@
 /**
  * A test stand-in for the person at the keyboard, used as AIRLOCK_ASKPASS: answers password
  * prompts with AIRLOCK_TEST_PASSWORD and authenticator prompts with a TOTP code computed from
- * the secret in the relay's SQLite file (read-only) — the secret a phone would hold. It gives the
- * current step's code, or the first later one the relay has not burnt yet, waiting if it must
- * (AIRLOCK_TEST_TOTP_NAIVE: the current step's code, as a phone shows it). Its clock is the
- * relay's: AIRLOCK_TEST_CLOCK_OFFSET_MS when a test has moved the relay's clock.
+ * the secret in the relay's SQLite file (read-only) — the secret a phone would hold. It picks the
+ * earliest time step the relay has not burnt yet and still accepts for a while, waiting for the
+ * next step if it must (AIRLOCK_TEST_TOTP_NAIVE: the current step's code, as a phone shows it).
+ * Its clock is the relay's: AIRLOCK_TEST_CLOCK_OFFSET_MS when a test has moved the relay's clock.
  */
 import Database from 'better-sqlite3';
 import { totpCodeAt } from '@airlock/relay';
+import { firstUsableTotpStep } from './totp-step.js';
 
 const prompt = process.argv[2] ?? '';
 const env = process.env;
@@ -42,9 +43,9 @@ if (/code|totp|authenticator/i.test(prompt) && env.AIRLOCK_TEST_TOTP_OVERRIDE) {
   const now = () => Date.now() + offsetMs;
   const current = Math.floor(now() / 30_000);
   // NAIVE: what a phone or `oathtool` shows right now, used or not (the reused-code tests).
-  // Never an older step than the phone's: the relay's window moves on while a loaded machine gets
-  // the code to it, and a code one step old can fall out of it on the way (a wrong code, counted).
-  const target = env.AIRLOCK_TEST_TOTP_NAIVE ? current : Math.max(current, row.totp_last_used_step + 1);
+  const target = env.AIRLOCK_TEST_TOTP_NAIVE
+    ? current
+    : Math.max(firstUsableTotpStep(now()), row.totp_last_used_step + 1);
   // The relay accepts one step either side of its clock: wait until `target` is within reach.
   const waitMs = Math.max(0, (target - 1) * 30_000 - now() + 50);
   if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
