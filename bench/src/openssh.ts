@@ -33,6 +33,8 @@ async function waitForPort(port: number, ms: number): Promise<void> {
 
 export interface PrivateSshd {
   port: number;
+  /** The listening sshd; it forks a child per connection, so measure its process tree. */
+  pid: number | undefined;
   /** Arguments for `ssh` that reach this sshd non-interactively with the generated key. */
   sshArgs: string[];
   stop(): void;
@@ -79,6 +81,7 @@ export async function startPrivateSshd(): Promise<PrivateSshd | { unavailable: s
   const user = process.env.USER ?? 'root';
   return {
     port,
+    pid: child.pid,
     sshArgs: [
       '-p',
       String(port),
@@ -109,11 +112,11 @@ export async function startSshForward(
   sshd: PrivateSshd,
   targetPort: number,
   extraArgs: string[] = [],
-): Promise<{ port: number; stop(): void }> {
+): Promise<{ port: number; pid: number | undefined; stop(): void }> {
   const port = await freePort();
   const child = spawn('ssh', ['-N', '-L', `127.0.0.1:${port}:127.0.0.1:${targetPort}`, ...extraArgs, ...sshd.sshArgs], {
     stdio: 'ignore',
   });
   await waitForPort(port, 5000);
-  return { port, stop: () => child.kill() };
+  return { port, pid: child.pid, stop: () => child.kill() };
 }
