@@ -27,7 +27,9 @@ export async function connectedSshPair(
   const userKey: KeyPair = await generateHostKey();
   const config = () => {
     const c = createSshConfig();
-    if (options.keyRotationBytes) c.keyRotationThreshold = options.keyRotationBytes;
+    // Not in the library's typings, but a public field of the configuration object.
+    if (options.keyRotationBytes)
+      (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = options.keyRotationBytes;
     return c;
   };
   const serverReady = new Promise<SshServerSession>((resolve, reject) => {
