@@ -12,6 +12,11 @@ import { readChunks } from './reused-reads.js';
 export const RECEIVED_DATA_IS_OWNED =
   ((SshChannel as unknown as { airlockPatchLevel?: number }).airlockPatchLevel ?? 0) >= 1;
 
+/** Channel data as something a socket or pipe may queue: itself when the library never reuses it, else a copy. */
+export function ownedChannelData(data: Buffer): Buffer {
+  return RECEIVED_DATA_IS_OWNED ? data : Buffer.from(data);
+}
+
 /** How a bridged connection ended. */
 export type BridgeOutcome =
   /** Both directions ended with an end of stream (FIN ↔ channel EOF): a clean close. */
@@ -90,7 +95,7 @@ export function bridgeChannel(channel: SshChannel, socket: Socket, options: Brid
   };
   channel.onDataReceived((data) => {
     if (finished) return;
-    const accepted = socket.write(RECEIVED_DATA_IS_OWNED ? data : Buffer.from(data));
+    const accepted = socket.write(ownedChannelData(data));
     if (accepted && !waitingForDrain) return channel.adjustWindow(data.length);
     unacknowledged += data.length;
     if (!waitingForDrain) {
