@@ -11,8 +11,18 @@ test('revocation epoch: every change that can take access away moves it, seen fr
   t.after(() => relay.close());
 
   await admin.users.create('alice');
-  const device = await admin.devices.create({ user: 'alice', name: 'laptop', publicKeyPem: 'pem', fingerprint: 'SHA256:a' });
-  const other = await admin.devices.create({ user: 'alice', name: 'phone', publicKeyPem: 'pem2', fingerprint: 'SHA256:b' });
+  const device = await admin.devices.create({
+    user: 'alice',
+    name: 'laptop',
+    publicKeyPem: 'pem',
+    fingerprint: 'SHA256:a',
+  });
+  const other = await admin.devices.create({
+    user: 'alice',
+    name: 'phone',
+    publicKeyPem: 'pem2',
+    fingerprint: 'SHA256:b',
+  });
   await admin.vms.create({ id: 'vm1', ports: [22, 8888] });
   const cred = await admin.agentCredentials.create('vm1', fakeSha(1));
   await admin.grants.put({ user: 'alice', vm: 'vm1' });
@@ -24,7 +34,10 @@ test('revocation epoch: every change that can take access away moves it, seen fr
     ['device revoked', () => admin.devices.revoke(device.id)],
     ["all of a user's devices revoked", () => admin.devices.revokeAllOf('alice')],
     ['grant narrowed', () => admin.grants.put({ user: 'alice', vm: 'vm1', ports: [8888] })],
-    ['grant given an expiry', () => admin.grants.put({ user: 'alice', vm: 'vm1', expiresAt: '2031-01-01T00:00:00.000Z' })],
+    [
+      'grant given an expiry',
+      () => admin.grants.put({ user: 'alice', vm: 'vm1', expiresAt: '2031-01-01T00:00:00.000Z' }),
+    ],
     ['grant removed', () => admin.grants.delete('alice', 'vm1')],
     ["VM's ports changed", () => admin.vms.setPorts('vm1', [22])],
     ['agent credential revoked', () => admin.agentCredentials.revoke(cred.id)],
@@ -41,7 +54,12 @@ test('revocation epoch: every change that can take access away moves it, seen fr
 test('revocation epoch: logins, new grants and session bookkeeping leave it alone', async (t) => {
   const { store } = await tmpStore(t);
   await store.users.create('bob');
-  const device = await store.devices.create({ user: 'bob', name: 'laptop', publicKeyPem: 'pem', fingerprint: 'SHA256:c' });
+  const device = await store.devices.create({
+    user: 'bob',
+    name: 'laptop',
+    publicKeyPem: 'pem',
+    fingerprint: 'SHA256:c',
+  });
   await store.vms.create({ id: 'vm2', ports: [22] });
   const start = await store.revocations.epoch();
 

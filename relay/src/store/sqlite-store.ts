@@ -62,7 +62,8 @@ export class SqliteStore implements RelayStore {
     this.audit = new SqliteAuditStore(db, now);
     this.agentPresence = new SqliteAgentPresenceStore(db, now);
     this.revocations = {
-      epoch: async () => (db.prepare('SELECT epoch FROM revocation_epoch WHERE id = 1').get() as { epoch: number }).epoch,
+      epoch: async () =>
+        (db.prepare('SELECT epoch FROM revocation_epoch WHERE id = 1').get() as { epoch: number }).epoch,
     };
   }
 
