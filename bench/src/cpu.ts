@@ -21,11 +21,16 @@ function readStat(pid: number): ProcStat | undefined {
   }
   // The command name (field 2) is in parentheses and may contain spaces: parse after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, and cutime 16, cstime 17:
+  // the CPU of children it has waited for — sshd's per-connection child or the agent's
+  // sftp-server that ended during the measurement still count.
+  return {
+    ppid: Number(fields[1]),
+    cpuTicks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]),
+  };
 }
 
-/** CPU seconds used so far by `root` and every process below it (threads included). */
+/** CPU seconds used so far by `root` and every process below it (threads and reaped children included). */
 export function treeCpuSeconds(root: number): number | undefined {
   const stats = new Map<number, ProcStat>();
   let names: string[];

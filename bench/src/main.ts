@@ -14,13 +14,14 @@ import { startSourceService } from './traffic.js';
 import { connectDirect, type DirectAgentInfo } from './direct-session.js';
 import { loadAverage, median, percentile, showSpread } from './stats.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
+import { makeFile, measureSftp, type SftpResult } from './sftp.js';
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const BYTES = MB * 1_000_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RTT_MS = 40;
-/** `BENCH_ONLY=throughput,echo` runs only those sections (throughput, rtt, setup, echo, commands). */
-const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,setup,echo,commands').split(','));
+/** `BENCH_ONLY=throughput,echo` runs only those sections (throughput, rtt, sftp, setup, echo, commands). */
+const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,sftp,setup,echo,commands').split(','));
 const section = (name: string) => SECTIONS.has(name);
 const results: Record<string, unknown> = {};
 const stops: Array<() => void> = [];
@@ -219,6 +220,37 @@ async function main(): Promise<void> {
       '',
     );
 
+  // --- SFTP: OpenSSH's sftp client through airlock sftp-stdio, and straight to sshd -------------
+  if (section('sftp') && haveSshd) {
+    const file = join(tmp, 'sftp-source');
+    const bytes = BYTES;
+    makeFile(file, bytes);
+    const sftp: Record<string, SftpResult> = {};
+    const paths = {
+      airlock: {
+        args: ['-D', `${airlockBin} sftp-stdio bench-vm`],
+        programs: { relay: relay.child.pid, agent: agentChild.child.pid },
+      },
+      openssh: { args: (sshd as PrivateSshd).sftpArgs, programs: { sshd: (sshd as PrivateSshd).pid } },
+    };
+    process.env.AIRLOCK_HOME = home; // the -D program inherits it through sftp
+    for (const direction of ['get', 'put'] as const)
+      for (const [name, p] of Object.entries(paths))
+        sftp[`${name}-${direction}`] = await measureSftp({ ...p, direction, file, dir: tmp, bytes, runs: RUNS });
+    delete process.env.AIRLOCK_HOME;
+    rmSync(file);
+    results.sftp = sftp;
+    for (const direction of ['get', 'put'] as const) {
+      const a = sftp[`airlock-${direction}`]!;
+      const o = sftp[`openssh-${direction}`]!;
+      const what = direction === 'get' ? 'download' : 'upload';
+      row(`SFTP ${what} via relay (sftp -D "airlock sftp-stdio") MB/s`, showSpread(a.mbps), '');
+      row(`SFTP ${what} OpenSSH sftp → sshd MB/s`, showSpread(o.mbps), '');
+      row(`SFTP ${what}: airlock ÷ OpenSSH (MB/s medians)`, (a.mbps.median / o.mbps.median).toFixed(2), '');
+      row(`SFTP ${what} CPU-s/GB: airlock ${describeCpu(a)}; OpenSSH ${describeCpu(o)}`, '', '');
+    }
+  }
+
   // --- setup time: ticket → first byte, and whole commands -----------------------------------
   const newSession = async () => {
     const r = await openVmSession({ credentials, vm: 'bench-vm' });
@@ -323,6 +355,7 @@ try {
   await main();
 } finally {
   for (const s of stops.reverse()) s();
-  rmSync(tmp, { recursive: true, force: true });
+  // The agent may still be writing its status file as it stops.
+  rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 process.exit(0);

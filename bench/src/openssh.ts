@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
+/** The same sftp-server the agent runs for its sftp subsystem. */
+export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -37,6 +39,8 @@ export interface PrivateSshd {
   pid: number | undefined;
   /** Arguments for `ssh` that reach this sshd non-interactively with the generated key. */
   sshArgs: string[];
+  /** The same for OpenSSH's `sftp` client (which spells the port -P). */
+  sftpArgs: string[];
   stop(): void;
 }
 
@@ -72,6 +76,7 @@ export async function startPrivateSshd(): Promise<PrivateSshd | { unavailable: s
     'StrictModes no',
     'PermitRootLogin prohibit-password',
     'AllowTcpForwarding yes',
+    `Subsystem sftp ${SFTP_SERVER}`,
     'Ciphers aes256-gcm@openssh.com',
     'LogLevel ERROR',
   ].join('\n');
@@ -79,26 +84,25 @@ export async function startPrivateSshd(): Promise<PrivateSshd | { unavailable: s
   const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
   await waitForPort(port, 5000);
   const user = process.env.USER ?? 'root';
+  const options = [
+    '-i',
+    join(dir, 'client_key'),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'Ciphers=aes256-gcm@openssh.com',
+    '-o',
+    'LogLevel=ERROR',
+  ];
   return {
     port,
     pid: child.pid,
-    sshArgs: [
-      '-p',
-      String(port),
-      '-i',
-      join(dir, 'client_key'),
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'Ciphers=aes256-gcm@openssh.com',
-      '-o',
-      'LogLevel=ERROR',
-      `${user}@127.0.0.1`,
-    ],
+    sshArgs: ['-p', String(port), ...options, `${user}@127.0.0.1`],
+    sftpArgs: ['-P', String(port), ...options, `${user}@127.0.0.1`],
     // The keys and config are throwaway: nothing of this sshd outlives the bench.
     stop: () => {
       child.kill();
