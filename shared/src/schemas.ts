@@ -105,7 +105,13 @@ export const LoginResponse = z.object({ accessToken: z.string(), expiresAt: z.st
 export type LoginResponse = z.infer<typeof LoginResponse>;
 
 // --- VMs and sessions --------------------------------------------------------------------
-export const VmSummary = z.object({ id: VmId, online: z.boolean(), ports: z.array(Port) });
+export const VmSummary = z.object({
+  id: VmId,
+  online: z.boolean(),
+  ports: z.array(Port),
+  /** When the user's grant to this VM ends; absent when it does not. */
+  grantExpiresAt: z.string().optional(),
+});
 export type VmSummary = z.infer<typeof VmSummary>;
 export const VmListResponse = z.object({ vms: z.array(VmSummary) });
 export type VmListResponse = z.infer<typeof VmListResponse>;

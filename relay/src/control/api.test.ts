@@ -166,13 +166,14 @@ describe('control API', () => {
       }
     });
 
-    test('ports are the grant narrowed to what the VM allows', async () => {
+    test('ports are the grant narrowed to what the VM allows; the grant says when it ends', async () => {
       // Granted while the VM allowed both ports; the VM then stops allowing 22.
-      await h.relay.store.grants.put({ user: 'bob', vm: TEST_VM, ports: [8888, 22] });
+      const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+      await h.relay.store.grants.put({ user: 'bob', vm: TEST_VM, ports: [8888, 22], expiresAt });
       await h.relay.store.vms.setPorts(TEST_VM, [8888]);
       try {
         const res = await api(h.relay, 'GET', '/vms', { token: await login(h.relay, h.bob) });
-        assert.deepEqual(res.body.vms, [{ id: TEST_VM, online: false, ports: [8888] }]);
+        assert.deepEqual(res.body.vms, [{ id: TEST_VM, online: false, ports: [8888], grantExpiresAt: expiresAt }]);
       } finally {
         await h.relay.store.vms.setPorts(TEST_VM, [22, 8888]);
         await h.relay.store.grants.delete('bob', TEST_VM);

@@ -42,7 +42,13 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
     for (const grant of await store.grants.list({ user: caller.user })) {
       if (!grantActive(grant, now)) continue;
       const vm = await store.vms.get(grant.vm);
-      if (vm) vms.push({ id: vm.id, online: deps.registry.isOnline(vm.id), ports: effectivePorts(vm, grant) });
+      if (vm)
+        vms.push({
+          id: vm.id,
+          online: deps.registry.isOnline(vm.id),
+          ports: effectivePorts(vm, grant),
+          ...(grant.expiresAt ? { grantExpiresAt: grant.expiresAt } : {}),
+        });
     }
     vms.sort((a, b) => a.id.localeCompare(b.id));
     const body: VmListResponse = { vms };

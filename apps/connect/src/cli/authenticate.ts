@@ -1,10 +1,10 @@
 import { TotpCode } from '@airlock/shared';
-import type { Enrollment, SavedSession } from '../core/config-store.js';
-import { KeychainCache } from '../core/keychain.js';
-import { login, mintLoginCertificate } from '../core/login.js';
-import { promptFailure, type PromptFailure, type Prompter } from '../core/prompter.js';
-import { UserKeyVault } from '../core/user-key-vault.js';
-import type { CliContext } from './context.js';
+import type { ConfigStore, Enrollment, SavedSession } from '../core/identity/config-store.js';
+import type { UserKeyStore } from '../core/identity/user-key-store.js';
+import { KeychainCache } from '../core/identity/keytar-secret-cache.js';
+import { LoginAttempt, secondsToNextTotpStep } from '../core/login/login-attempt.js';
+import { promptFailure, type PromptFailure, type Prompter } from '../core/identity/prompter.js';
+import { UserKeyVault } from '../core/identity/user-key-vault.js';
 import { CliError } from './errors.js';
 
 /** Wrong authenticator codes accepted before giving up (each try costs the relay a failure count). */
@@ -40,24 +40,32 @@ export async function askTotpCode(prompter: Prompter, prompt = 'Authenticator co
   }
 }
 
-export function keychainFor(ctx: CliContext, user: string | undefined): KeychainCache {
-  return new KeychainCache({ home: ctx.paths.home, user });
+export function keychainFor(home: string, user: string | undefined): KeychainCache {
+  return new KeychainCache({ home, user });
+}
+
+/** What the interactive login needs from the CLI's context. */
+export interface LoginFiles {
+  home: string;
+  keys: UserKeyStore;
+  store: ConfigStore;
 }
 
 /**
  * The interactive login: the device key unlocked (from the OS keychain when remembered, else the
- * password), an authenticator code, then challenge–sign–login over mutual TLS. A wrong code is
- * asked again with a fresh challenge; the certificate minted for the first try is reused.
+ * password), an authenticator code, then challenge–sign–login over mutual TLS (core's
+ * LoginAttempt). A wrong code is asked again; a code the relay already refused as used is not sent
+ * again — the CLI waits for the next one.
  */
 export async function loginInteractively(
-  ctx: CliContext,
+  files: LoginFiles,
   enrollment: Enrollment,
   prompter: Prompter,
   options: { remember?: boolean } = {},
 ): Promise<SavedSession> {
-  const vault = new UserKeyVault(ctx.keys, ctx.store);
+  const vault = new UserKeyVault(files.keys, files.store);
   const unlocked = await vault.unlock(prompter, {
-    keychain: keychainFor(ctx, enrollment.user),
+    keychain: keychainFor(files.home, enrollment.user),
     remember: options.remember,
   });
   if (!unlocked.ok) {
@@ -67,12 +75,11 @@ export async function loginInteractively(
   }
   if (unlocked.value.source === 'keychain')
     prompter.info('unlocked your key with the password remembered on this device');
-  const clientCert = await mintLoginCertificate(enrollment.user);
+  const attempt = await LoginAttempt.start({ enrollment, key: unlocked.value.key, store: files.store });
   let wrong = 0;
-  let reused: string | undefined;
   for (let reuses = 0; ;) {
     const totp = await askTotpCode(prompter);
-    if (totp === reused) {
+    if (attempt.isKnownReused(totp)) {
       // Sending it again could only fail again: an askpass helper (or a person) repeats the
       // code until the authenticator moves on, so wait for that instead.
       if (++reuses > MAX_REUSED_CODE_WAITS)
@@ -82,10 +89,9 @@ export async function loginInteractively(
       await new Promise((r) => setTimeout(r, wait * 1000));
       continue;
     }
-    const res = await login({ enrollment, key: unlocked.value.key, totp, store: ctx.store, clientCert });
+    const res = await attempt.submit(totp);
     if (res.ok) return res.value;
     if (res.error.code === 'totp_reused') {
-      reused = totp;
       prompter.info(res.error.message);
       continue;
     }
@@ -96,9 +102,3 @@ export async function loginInteractively(
 
 /** Times the same (already used) code is met again before giving up; each wait is one TOTP step. */
 const MAX_REUSED_CODE_WAITS = 2;
-const TOTP_STEP_SECONDS = 30;
-
-/** Seconds until the authenticator shows its next code (+1 for clocks a little behind). */
-function secondsToNextTotpStep(now = Date.now()): number {
-  return TOTP_STEP_SECONDS - (Math.floor(now / 1000) % TOTP_STEP_SECONDS) + 1;
-}

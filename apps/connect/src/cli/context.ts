@@ -1,22 +1,23 @@
-import { err, type Result } from '@airlock/shared';
-import { ConfigStore, enrollmentOf, type Enrollment } from '../core/config-store.js';
+import { err, ok, type Result } from '@airlock/shared';
+import { ConfigStore, type Enrollment } from '../core/identity/config-store.js';
+import type { Prompter } from '../core/identity/prompter.js';
+import { UserKeyStore } from '../core/identity/user-key-store.js';
 import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../core/logger.js';
-import { credentialsOf, type RelayCredentials } from '../core/login.js';
+import type { RelayCredentials } from '../core/login/login.js';
+import { LoginService, type LoginError, type LoginNeeded } from '../core/login/login-service.js';
 import { airlockHome, airlockPaths, type AirlockPaths } from '../core/paths.js';
-import { createPrompter, NoTerminalPrompter, type Prompter } from '../core/prompter.js';
-import { RelayClient, type RelayError } from '../core/relay-client.js';
-import { UserKeyStore } from '../core/user-key-store.js';
-import { openVmSession, type VmSession, type VmSessionError } from '../core/vm-session.js';
+import { RelayClient } from '../core/relay/relay-client.js';
+import type { RelayError } from '../core/relay/relay-error.js';
+import type { VmSession, VmSessionError } from '../core/session/types.js';
+import { openVmSession } from '../core/session/vm-session.js';
 import { loginInteractively } from './authenticate.js';
 import { CliError, UsageError } from './errors.js';
+import { createPrompter, NoTerminalPrompter } from './prompters.js';
 
 export interface GlobalOptions {
   logLevel?: string;
   verbose?: boolean;
 }
-
-/** Relay answers that mean "log in again" rather than "you may not". */
-const LOGIN_AGAIN = new Set(['token_expired', 'unauthenticated', 'certificate_mismatch', 'not_logged_in']);
 
 /** Everything a command needs, built once from the environment (AIRLOCK_HOME, AIRLOCK_LOG_LEVEL). */
 export class CliContext {
@@ -24,6 +25,11 @@ export class CliContext {
   readonly store: ConfigStore;
   readonly keys: UserKeyStore;
   readonly log: Logger;
+  /**
+   * The login's life (core). When a new login is needed it is asked inline on a terminal; else the
+   * one-line "run `airlock login`" error (scripts and `sftp -D` cannot be asked).
+   */
+  readonly login: LoginService;
   private prompterInstance: Prompter | undefined;
 
   constructor(
@@ -37,6 +43,7 @@ export class CliContext {
     const level = LOG_LEVELS.find((l) => l === wanted);
     if (!level) throw new UsageError(`unknown log level "${wanted}"`, `use one of ${LOG_LEVELS.join(', ')}`);
     this.log = createConnectLogger(level as LogLevel);
+    this.login = new LoginService({ store: this.store, log: this.log, relogin: (needed) => this.relogin(needed) });
   }
 
   /** The terminal (or AIRLOCK_ASKPASS); without either, every prompt fails with what to do. */
@@ -59,52 +66,30 @@ export class CliContext {
 
   /** This device's enrollment, or a clear error saying how to enroll. */
   async enrollment(): Promise<Enrollment> {
-    const e = enrollmentOf(await this.readConfig(), this.paths.home);
+    const e = await this.login.enrollment();
     if (!e.ok) throw CliError.from(e.error);
     return e.value;
   }
 
-  /**
-   * The saved login, or — when it is missing or expired — a new one: asked inline on a terminal,
-   * else the one-line "run `airlock login`" error (scripts and `sftp -D` cannot be asked).
-   */
-  async credentials(): Promise<RelayCredentials> {
-    const enrollment = await this.enrollment();
-    const saved = await this.store.accessToken(enrollment);
-    if (saved.ok) return credentialsOf(enrollment, saved.value);
-    return this.reauthenticate(enrollment, saved.error.code === 'token_expired' ? 'expired' : 'absent');
+  /** Logs in again, asking the person; `login_required` when nobody can be asked. */
+  private async relogin(needed: LoginNeeded) {
+    if (!this.canPrompt)
+      return err({ code: 'login_required' as const, reason: needed.reason, message: needed.message });
+    this.prompter.info(`${needed.message}; log in to continue`);
+    return ok(
+      await loginInteractively(
+        { home: this.paths.home, keys: this.keys, store: this.store },
+        needed.enrollment,
+        this.prompter,
+      ),
+    );
   }
 
-  /** Logs in again, asking the person; refuses with the CLI's message when nobody can be asked. */
-  async reauthenticate(enrollment: Enrollment, why: 'expired' | 'absent' | 'refused'): Promise<RelayCredentials> {
-    const what =
-      why === 'absent'
-        ? `not logged in to ${enrollment.relayUrl}`
-        : why === 'expired'
-          ? 'your login expired'
-          : 'the relay no longer accepts your login';
-    if (!this.canPrompt) throw new CliError(what, 'run `airlock login`');
-    this.prompter.info(`${what}; log in to continue`);
-    const session = await loginInteractively(this, enrollment, this.prompter);
-    return credentialsOf(enrollment, session);
-  }
-
-  /**
-   * Runs `call` with the login's credentials; when the relay says the token is no good any more
-   * (expired early, clock skew, another machine's certificate), logs in again once and retries.
-   */
-  async withLogin<T, E extends RelayError | VmSessionError>(
+  /** Runs `call` with the login's credentials, logging in again once if the relay asks for it. */
+  withLogin<T, E extends RelayError | VmSessionError>(
     call: (credentials: RelayCredentials) => Promise<Result<T, E>>,
-  ): Promise<Result<T, E>> {
-    const first = await call(await this.credentials());
-    if (first.ok || !LOGIN_AGAIN.has(first.error.code)) return first;
-    this.log.debug({ code: first.error.code }, 'relay refused the saved login; logging in again');
-    const retried = await this.reauthenticate(await this.enrollment(), 'refused').catch((e: unknown) => {
-      if (e instanceof CliError && !this.canPrompt) return undefined;
-      throw e;
-    });
-    if (!retried) return err(first.error);
-    return call(retried);
+  ): Promise<Result<T, E | LoginError>> {
+    return this.login.withLogin(call);
   }
 
   /** GET /vms and friends: a pinned client presenting the login's certificate, closed afterwards. */
@@ -122,7 +107,7 @@ export class CliContext {
   }
 
   /** An end-to-end session to `vm` as a result (for callers that retry); re-logs in as needed. */
-  openVmSession(vm: string): Promise<Result<VmSession, VmSessionError>> {
+  openVmSession(vm: string): Promise<Result<VmSession, VmSessionError | LoginError>> {
     return this.withLogin((credentials) => openVmSession({ credentials, vm, logger: this.log }));
   }
 

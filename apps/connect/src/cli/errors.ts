@@ -1,4 +1,5 @@
-import { describeError, nextStep, type ConnectError } from '../core/explain.js';
+import { describeError, type ConnectError } from '../core/next-action.js';
+import { nextStep } from './next-step.js';
 
 /** Exit codes: like ssh, 255 for connection and authentication failures; remote exit codes pass through. */
 export const EXIT = {

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
-import type { ExitInfo } from '../core/channel-streams.js';
-import type { SessionClosedEvent, VmSession } from '../core/vm-session.js';
+import type { ExitInfo } from '../core/session/channel-streams.js';
+import type { SessionClosedEvent, VmSession } from '../core/session/types.js';
 import { CliError, EXIT } from './errors.js';
 
 /**

@@ -1,13 +1,17 @@
-import { readFile, rm } from 'node:fs/promises';
-import { DeviceName, readSecretLine, writeFileAtomic, type EnrollBeginResponse } from '@airlock/shared';
-import { enrollmentOf } from '../../core/config-store.js';
-import { defaultDeviceName, DeviceEnrollment, generateDeviceKey, parseEnrollmentInput } from '../../core/enroll.js';
-import { confirmNewPassword, promptFailure, type Prompter } from '../../core/prompter.js';
-import { renderTotpSetup } from '../../core/totp-display.js';
-import { UserKeyVault } from '../../core/user-key-vault.js';
+import { readSecretLine } from '@airlock/shared';
+import {
+  EnrollmentTransaction,
+  type EnrollBegun,
+  type EnrollDone,
+} from '../../core/enrollment/enrollment-transaction.js';
+import { defaultDeviceName } from '../../core/enrollment/enroll.js';
+import { MIN_PASSWORD_LENGTH } from '../../core/identity/password-rules.js';
+import { promptFailure, type Prompter } from '../../core/identity/prompter.js';
 import { askTotpCode, keychainFor, promptError } from '../authenticate.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
+import { confirmNewPassword } from '../prompters.js';
+import { renderTotpSetup } from '../totp-display.js';
 
 export interface EnrollOptions {
   codeFile?: string;
@@ -33,91 +37,69 @@ export async function enrollCommand(
   opts: EnrollOptions,
 ) {
   const code = await enrollmentCodeFrom(ctx.prompter, codeArg, opts.codeFile);
-  const target = parseEnrollmentInput(relayUrl, code);
-  if (!target.ok) throw CliError.from(target.error);
-  const deviceName = opts.deviceName ?? defaultDeviceName();
-  const validName = DeviceName.safeParse(deviceName);
-  if (!validName.success)
-    throw new UsageError(`bad device name "${deviceName}": ${validName.error.issues[0]?.message}`);
-
-  const config = await ctx.readConfig();
-  const existing = enrollmentOf(config, ctx.paths.home);
-  const keyExists = await ctx.keys.exists();
-  if (!opts.force && (existing.ok || keyExists))
-    throw new CliError(
-      existing.ok
-        ? `this device is already enrolled as ${existing.value.user} on ${existing.value.relayUrl}`
-        : `a user key already exists at ${ctx.paths.userKey}`,
-      'use --force to replace it (export a backup first with `airlock backup export <file>`)',
-    );
-
-  const enrollment = new DeviceEnrollment(target.value);
+  const prepared = await EnrollmentTransaction.prepare(
+    { store: ctx.store, keys: ctx.keys },
+    { relayUrl, code, deviceName: opts.deviceName ?? defaultDeviceName(), replace: opts.force },
+  );
+  if (!prepared.ok) {
+    const e = prepared.error;
+    if (e.code === 'bad_device_name') throw new UsageError(e.message);
+    if (e.code === 'already_enrolled')
+      throw new CliError(
+        e.message,
+        'use --force to replace it (export a backup first with `airlock backup export <file>`)',
+      );
+    throw CliError.from(e);
+  }
+  const tx = prepared.value;
   try {
-    return await enrollWith(ctx, enrollment, deviceName, opts, keyExists);
+    return await enrollWith(ctx, tx, opts);
+  } catch (e) {
+    await tx.abort();
+    // The relay consumed the code at `begin`: say so, or the user retries a dead code.
+    if (tx.codeUsed)
+      ctx.prompter.info('this enrollment code has now been used; to try again, ask your admin for a new one');
+    throw e;
   } finally {
-    await enrollment.close();
+    await tx.close();
   }
 }
 
-async function enrollWith(
-  ctx: CliContext,
-  enrollment: DeviceEnrollment,
-  deviceName: string,
-  opts: EnrollOptions,
-  keyExists: boolean,
-): Promise<number> {
-  const { target } = enrollment;
-  const reachable = await enrollment.checkRelay();
-  if (!reachable.ok) throw CliError.from(reachable.error);
+async function enrollWith(ctx: CliContext, tx: EnrollmentTransaction, opts: EnrollOptions): Promise<number> {
+  const { target, deviceName } = tx;
   const prompter = ctx.prompter;
   prompter.info(`Enrolling this device ("${deviceName}") with ${target.relayUrl}.`);
-  prompter.info('Choose a password for your Airlock key (at least 8 characters); it never leaves this computer.');
+  prompter.info(
+    `Choose a password for your Airlock key (at least ${MIN_PASSWORD_LENGTH} characters); it never leaves this computer.`,
+  );
   const password = await confirmNewPassword(prompter);
   if (!password.ok)
     throw password.error.code === 'password_rejected'
       ? new CliError(password.error.message)
       : promptError(password.error);
 
-  const privateKey = generateDeviceKey();
-  const begun = await enrollment.begin(privateKey, deviceName);
-  if (!begun.ok) throw CliError.from(begun.error);
-  const { user } = begun.value;
-
-  // Written before the relay confirms, so a confirmed device always has its key on disk; undone on failure.
-  const undo = await keepForUndo(ctx, opts.force && keyExists);
-  const keychain = opts.remember ? keychainFor(ctx, user) : undefined;
-  const created = await new UserKeyVault(ctx.keys, ctx.store).create(privateKey, password.value, {
-    overwrite: opts.force,
-    keychain,
+  const begun = await tx.begin(password.value, {
     remember: opts.remember,
+    secretCacheFor: (user) => keychainFor(ctx.paths.home, user),
   });
-  if (!created.ok) throw CliError.from(created.error);
-  let deviceId: string;
-  try {
-    if (created.value.keychainError)
-      prompter.info(`could not remember the password on this device: ${created.value.keychainError}`);
-    deviceId = await confirmTotp(prompter, begun.value, (totp) =>
-      enrollment.complete(begun.value.enrollmentId, privateKey, totp),
-    );
-  } catch (e) {
-    await undo();
-    if (created.value.remembered) await keychain?.delete();
-    // The relay consumed the code at `begin`: say so, or the user retries a dead code.
-    prompter.info('this enrollment code has now been used; to try again, ask your admin for a new one');
-    throw e;
+  if (!begun.ok) {
+    const e = begun.error;
+    if (e.code === 'bad_totp_uri') throw new CliError(`the relay sent a bad authenticator setup: ${e.message}`);
+    if (e.code === 'password_rejected' || e.code === 'enrollment_state') throw new CliError(e.message);
+    throw CliError.from(e);
   }
-  await ctx.store.clearSession();
-  await ctx.store.writeConfig({ relayUrl: target.relayUrl, relayPin: target.pin, user, deviceId });
-  const { fingerprint } = created.value.key;
-  if (opts.json) {
-    const { relayUrl } = target;
-    const remembered = created.value.remembered;
+  const { user } = begun.value;
+  if (begun.value.rememberError)
+    prompter.info(`could not remember the password on this device: ${begun.value.rememberError}`);
+  const done = await confirmTotp(prompter, begun.value, (totp) => tx.confirm(totp));
+  const { fingerprint, deviceId, remembered, relayUrl } = done;
+  if (opts.json)
     process.stdout.write(
       JSON.stringify({ ok: true, relayUrl, user, deviceId, deviceName, fingerprint, remembered }) + '\n',
     );
-  } else
+  else
     process.stdout.write(
-      `enrolled this device ("${deviceName}", key ${fingerprint}) as ${user} on ${target.relayUrl}\n` +
+      `enrolled this device ("${deviceName}", key ${fingerprint}) as ${user} on ${relayUrl}\n` +
         'next: `airlock login`\n',
     );
   return EXIT.ok;
@@ -143,12 +125,12 @@ async function enrollmentCodeFrom(prompter: Prompter, arg: string | undefined, f
   }
 }
 
-/** Shows the new authenticator secret (or asks for the existing one's code) and confirms a code; the device id. */
+/** Shows the new authenticator secret (or asks for the existing one's code) and confirms a code. */
 async function confirmTotp(
   prompter: Prompter,
-  begun: EnrollBeginResponse,
-  complete: (totp: string) => ReturnType<DeviceEnrollment['complete']>,
-): Promise<string> {
+  begun: EnrollBegun,
+  confirm: (totp: string) => ReturnType<EnrollmentTransaction['confirm']>,
+): Promise<EnrollDone> {
   let prompt: string;
   if (begun.totp) {
     const setup = await renderTotpSetup(begun.totp.uri);
@@ -161,30 +143,13 @@ async function confirmTotp(
   }
   for (let i = 1; ; i++) {
     const totp = await askTotpCode(prompter, prompt);
-    const done = await complete(totp);
-    if (done.ok) return done.value.deviceId;
+    const done = await confirm(totp);
+    if (done.ok) return done.value;
     const e = done.error;
-    if (e.code !== 'enrollment_failed' || e.voided || i >= MAX_CODE_TRIES) throw CliError.from(e);
+    if (!e.retryable || i >= MAX_CODE_TRIES) {
+      if (e.code === 'enrollment_state') throw new CliError(e.message);
+      throw CliError.from(e);
+    }
     prompter.info(`${e.message}; try again`);
   }
-}
-
-/**
- * How to put the key files back as they were: removed if this enrollment created them, or the
- * previous ones restored when `--force` replaced them.
- */
-async function keepForUndo(ctx: CliContext, replacing: boolean | undefined): Promise<() => Promise<void>> {
-  const { userKey, userPublicKey } = ctx.paths;
-  const before = replacing
-    ? await Promise.all([readFile(userKey, 'utf8'), readFile(userPublicKey, 'utf8').catch(() => undefined)])
-    : undefined;
-  return async () => {
-    if (!before) {
-      await rm(userKey, { force: true });
-      await rm(userPublicKey, { force: true });
-      return;
-    }
-    await writeFileAtomic(userKey, before[0], 0o600);
-    if (before[1] !== undefined) await writeFileAtomic(userPublicKey, before[1], 0o644);
-  };
 }

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as pty from 'node-pty';
-import { ConfigStore } from '../../core/config-store.js';
+import { ConfigStore } from '../../core/identity/config-store.js';
 import { airlockPaths } from '../../core/paths.js';
-import { UserKeyStore } from '../../core/user-key-store.js';
+import { UserKeyStore } from '../../core/identity/user-key-store.js';
 
 /** The real `airlock` wrapper at the repo root, run under a real pseudo-terminal. */
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { readFileIfExists } from '@airlock/shared';
-import { parseBackup, type BackupRestored } from '../../core/key-backup.js';
-import { KeychainCache, probeKeychain } from '../../core/keychain.js';
-import { confirmNewPassword, promptFailure, type NewPasswordFailure, type Prompter } from '../../core/prompter.js';
-import type { UserKey, UserKeyError } from '../../core/user-key-store.js';
-import { UserKeyVault, type BackupFileError } from '../../core/user-key-vault.js';
+import { parseBackup, type BackupRestored } from '../../core/identity/key-backup.js';
+import { KeychainCache, probeKeychain } from '../../core/identity/keytar-secret-cache.js';
+import { promptFailure, type Prompter } from '../../core/identity/prompter.js';
+import { confirmNewPassword, type NewPasswordFailure } from '../prompters.js';
+import type { UserKey, UserKeyError } from '../../core/identity/user-key-store.js';
+import { UserKeyVault, type BackupFileError } from '../../core/identity/user-key-vault.js';
 import { CliContext, type GlobalOptions } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 

@@ -16,7 +16,8 @@ export async function loginCommand(
       'run `airlock enroll <relay-url> <code>` with the code from your admin, then `airlock login`',
     );
   const enrollment = await ctx.enrollment();
-  const session = await loginInteractively(ctx, enrollment, ctx.prompter, { remember: opts.remember });
+  const files = { home: ctx.paths.home, keys: ctx.keys, store: ctx.store };
+  const session = await loginInteractively(files, enrollment, ctx.prompter, { remember: opts.remember });
   const { relayUrl, user, expiresAt } = session;
   if (opts.json)
     process.stdout.write(JSON.stringify({ ok: true, relayUrl, user, deviceId: session.deviceId, expiresAt }) + '\n');
@@ -25,7 +26,7 @@ export async function loginCommand(
 }
 
 export async function logoutCommand(ctx: CliContext): Promise<number> {
-  const removed = await ctx.store.clearSession();
+  const removed = await ctx.login.logout();
   process.stdout.write(removed ? 'logged out\n' : 'not logged in\n');
   return EXIT.ok;
 }

@@ -1,8 +1,8 @@
-import { ConfigStore, type Enrollment } from '../config-store.js';
-import { DeviceEnrollment, generateDeviceKey, parseEnrollmentInput } from '../enroll.js';
-import { login } from '../login.js';
+import { ConfigStore, type Enrollment } from '../identity/config-store.js';
+import { DeviceEnrollment, generateDeviceKey, parseEnrollmentInput } from '../enrollment/enroll.js';
+import { login } from '../login/login.js';
 import { airlockPaths } from '../paths.js';
-import { UserKeyStore } from '../user-key-store.js';
+import { UserKeyStore } from '../identity/user-key-store.js';
 import { totpFor, type FakeRelay } from './fake-relay.js';
 
 export const TEST_PASSWORD = 'correct horse battery';

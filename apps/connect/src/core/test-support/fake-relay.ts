@@ -24,7 +24,7 @@ import {
   type SessionResponse,
 } from '@airlock/shared';
 import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
-import type { RelayCredentials } from '../login.js';
+import type { RelayCredentials } from '../login/login.js';
 import { runFakeAgent } from './fake-agent.js';
 
 export interface FakeRelayOptions {

@@ -2,12 +2,12 @@
 // D-Bus at all): exercises the real OS keychain through keytar and prints one JSON report.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ConfigStore } from '../config-store.js';
-import { KeychainCache, probeKeychain } from '../keychain.js';
+import { ConfigStore } from '../identity/config-store.js';
+import { KeychainCache, probeKeychain } from '../identity/keytar-secret-cache.js';
 import { airlockPaths } from '../paths.js';
-import { PromptError, type Prompter } from '../prompter.js';
-import { UserKeyStore } from '../user-key-store.js';
-import { UserKeyVault } from '../user-key-vault.js';
+import { PromptError, type Prompter } from '../identity/prompter.js';
+import { UserKeyStore } from '../identity/user-key-store.js';
+import { UserKeyVault } from '../identity/user-key-vault.js';
 
 const [mode, home] = process.argv.slice(2);
 if (!home) throw new Error('usage: keychain-child.ts probe-only|full <home>');

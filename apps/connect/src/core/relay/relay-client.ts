@@ -1,0 +1,148 @@
+import type { z } from 'zod';
+import type { Dispatcher, RequestInit, Response } from 'undici';
+import {
+  API_PREFIX,
+  ChallengeResponse,
+  createPinnedDispatcher,
+  loadUndici,
+  describeZodError,
+  EnrollBeginResponse,
+  EnrollCompleteResponse,
+  err,
+  LoginResponse,
+  ok,
+  SessionResponse,
+  VmListResponse,
+  type EnrollBeginRequest,
+  type EnrollCompleteRequest,
+  type LoginRequest,
+  type Result,
+} from '@airlock/shared';
+import { httpError, type RelayError } from './relay-error.js';
+import { relayConnectFailure } from './relay-failure.js';
+import { parseRelayUrl, type RelayEndpoint } from './relay-endpoint.js';
+
+/** `fetch` from undici (it takes a `dispatcher`); tests may pass their own to watch requests. */
+export type RelayFetch = (url: string, init: RequestInit & { dispatcher: Dispatcher }) => Promise<Response>;
+
+export interface RelayClientOptions {
+  endpoint: RelayEndpoint;
+  /** Access token for the authenticated endpoints (needs `endpoint.clientCert`, the one it is bound to). */
+  token?: string;
+  /** Per-request timeout; a relay that does not answer in time counts as unreachable. */
+  timeoutMs?: number;
+  fetch?: RelayFetch;
+}
+
+/**
+ * The relay's REST API (`<relayUrl>/api/v1`) over HTTPS, every connection pinned to the relay's
+ * SPKI from the enrollment code (a mismatch fails before a byte of the request is written) and,
+ * when logged in, presenting the client certificate the access token is bound to. Every response
+ * is checked against the shared schemas. Call `close()` when done: it ends kept-alive connections.
+ */
+export class RelayClient {
+  readonly relayUrl: string;
+  private readonly endpoint: RelayEndpoint;
+  private readonly urlError: string | undefined;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: RelayFetch;
+  private dispatcher: Dispatcher | undefined;
+
+  constructor(options: RelayClientOptions) {
+    const parsed = parseRelayUrl(options.endpoint.url);
+    this.relayUrl = parsed.ok ? parsed.value : options.endpoint.url;
+    this.urlError = parsed.ok ? undefined : parsed.error.message;
+    this.endpoint = options.endpoint;
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetchImpl = options.fetch ?? ((url, init) => loadUndici().fetch(url, init));
+  }
+
+  enrollBegin(body: EnrollBeginRequest): Promise<Result<EnrollBeginResponse, RelayError>> {
+    return this.call('POST', '/enroll/begin', EnrollBeginResponse, body);
+  }
+
+  enrollComplete(body: EnrollCompleteRequest): Promise<Result<EnrollCompleteResponse, RelayError>> {
+    return this.call('POST', '/enroll/complete', EnrollCompleteResponse, body);
+  }
+
+  challenge(user: string): Promise<Result<ChallengeResponse, RelayError>> {
+    return this.call('POST', '/login/challenge', ChallengeResponse, { user });
+  }
+
+  /** Must go through a client whose endpoint has the certificate `body.certThumbprint` names. */
+  login(body: LoginRequest): Promise<Result<LoginResponse, RelayError>> {
+    return this.call('POST', '/login', LoginResponse, body);
+  }
+
+  listVms(): Promise<Result<VmListResponse, RelayError>> {
+    return this.call('GET', '/vms', VmListResponse);
+  }
+
+  createSession(vm: string): Promise<Result<SessionResponse, RelayError>> {
+    return this.call('POST', '/sessions', SessionResponse, { vm });
+  }
+
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.destroy().catch(() => {});
+  }
+
+  private async call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<Result<z.infer<S>, RelayError>> {
+    if (this.urlError) return err({ code: 'bad_relay_url', message: this.urlError });
+    const url = `${this.relayUrl}${API_PREFIX}${path}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    this.dispatcher ??= createPinnedDispatcher(
+      { pin: this.endpoint.pin, clientCert: this.endpoint.clientCert, timeoutMs: this.timeoutMs },
+      { keepAliveTimeout: 4_000 },
+    );
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+        dispatcher: this.dispatcher,
+      });
+      text = await res.text();
+    } catch (e) {
+      return err(relayConnectFailure(this.relayUrl, e, this.timeoutMs));
+    }
+    const json = parseJson(text);
+    if (!res.ok) return err(httpError(res.status, json, text, res.headers.get('retry-after')));
+    if (json === undefined)
+      return err({
+        code: 'bad_response',
+        url,
+        message: `${method} ${url} returned ${res.status} with a body that is not JSON`,
+      });
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      return err({
+        code: 'bad_response',
+        url,
+        message: `${method} ${url} returned an unexpected body (${describeZodError(parsed.error)})`,
+      });
+    return ok(parsed.data);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

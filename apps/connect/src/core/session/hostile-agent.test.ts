@@ -1,0 +1,96 @@
+// A VM side (agent, or a relay gone bad) that sends Connect bytes that are not SSH: the session
+// fails with a clear `protocol_error`, Connect closes the data socket with the reason (the relay
+// audits it), and nothing escapes as an unhandled rejection (node:test fails the file on one).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import type { WebSocket } from 'ws';
+import { CloseCode } from '@airlock/shared';
+import { fakeCredentials, startFakeRelay, type FakeRelay } from '../test-support/fake-relay.js';
+import type { SessionClosedEvent } from './types.js';
+import { openVmSession } from './vm-session.js';
+
+const TIMEOUT = { timeout: 30_000 };
+
+async function withRelay(body: (relay: FakeRelay) => Promise<void>): Promise<void> {
+  const relay = await startFakeRelay();
+  try {
+    await body(relay);
+  } finally {
+    await relay.close();
+  }
+}
+
+/** The relay's end of the data socket: what the VM side sees when Connect closes it. */
+function closeSeenBy(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return (once(ws, 'close') as Promise<[number, Buffer]>).then(([code, reason]) => ({
+    code,
+    reason: reason.toString(),
+  }));
+}
+
+const handshakeJunk: Array<[string, Buffer[]]> = [
+  ['300 bytes of "A"', [Buffer.alloc(300, 'A')]],
+  ['an unsupported version', [Buffer.from('SSH-1.99-old\r\n')]],
+  ['a wrong packet length', [Buffer.from('SSH-2.0-evil\r\n'), Buffer.from([0x7f, 0xff, 0xff, 0xff, 9, 9, 9, 9])]],
+  // KEXINIT (type 20) cut short: its 16-byte cookie is not there.
+  [
+    'a truncated KEXINIT',
+    [Buffer.from('SSH-2.0-evil\r\n'), Buffer.from([0, 0, 0, 12, 4, 20, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0])],
+  ],
+];
+
+for (const [what, frames] of handshakeJunk) {
+  test(`handshake: ${what} from the VM side ends the session with protocol_error`, TIMEOUT, async () => {
+    await withRelay(async (relay) => {
+      let closed: Promise<{ code: number; reason: string }> | undefined;
+      relay.hostileAgent = (ws) => {
+        closed = closeSeenBy(ws);
+        for (const f of frames) ws.send(f);
+      };
+      const opened = await openVmSession({
+        credentials: await fakeCredentials(relay),
+        vm: 'demo-vm',
+        timeoutMs: 10_000,
+      });
+      assert.equal(opened.ok, false);
+      if (opened.ok) return;
+      assert.equal(opened.error.code, 'protocol_error', opened.error.message);
+      assert.match(
+        opened.error.message,
+        /^the session to demo-vm was closed: the other end sent data that is not valid SSH \(.+\)$/,
+      );
+      const seen = await closed!;
+      assert.equal(seen.code, CloseCode.protocolError);
+      assert.match(seen.reason, /not valid SSH/);
+    });
+  });
+}
+
+test(
+  'mid-session: junk injected after the key exchange (a bad MAC) ends the session with protocol_error',
+  TIMEOUT,
+  async () => {
+    await withRelay(async (relay) => {
+      const opened = await openVmSession({
+        credentials: await fakeCredentials(relay),
+        vm: 'demo-vm',
+        timeoutMs: 10_000,
+      });
+      assert.ok(opened.ok);
+      if (!opened.ok) return;
+      const session = opened.value;
+      const ended = new Promise<SessionClosedEvent>((r) => session.onClosed(r));
+      const ws = relay.dataSockets.at(-1)!;
+      const closed = closeSeenBy(ws);
+      // A plausible packet length, then bytes that cannot carry a valid AES-GCM tag.
+      ws.send(Buffer.concat([Buffer.from([0, 0, 0, 32]), randomBytes(48)]));
+      const e = await ended;
+      assert.equal(e.error?.code, 'protocol_error', e.reason);
+      assert.match(e.reason, /not valid SSH/);
+      assert.equal((await closed).code, CloseCode.protocolError);
+      assert.equal(session.isClosed, true);
+    });
+  },
+);

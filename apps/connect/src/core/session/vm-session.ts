@@ -1,0 +1,138 @@
+import { once } from 'node:events';
+import { CloseCode, err, ok, runInSession, type Result, type SessionResponse } from '@airlock/shared';
+import { ConnectedVmSession } from './connected-vm-session.js';
+import { closeWithReason, openDataSocket, type DataSocket } from './data-socket.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { sessionUserKey, type RelayCredentials } from '../login/login.js';
+import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import type { VmSession, VmSessionError } from './types.js';
+import type { RelayEndpoint } from '../relay/relay-endpoint.js';
+import { sshHandshake } from './ssh-handshake.js';
+import type { UserKey } from '../identity/user-key-store.js';
+
+// A session to a VM, in steps: POST /sessions for a ticket (relay-client.ts), the data WebSocket
+// through the relay (data-socket.ts), the SSH handshake with the VM's host key pinned
+// (ssh-handshake.ts), then channels on the established session (connected-vm-session.ts,
+// channel-opener.ts).
+
+export interface OpenVmSessionOptions {
+  /** The login: pinned endpoint with its client certificate, the token bound to it, the user. */
+  credentials: RelayCredentials;
+  vm: string;
+  logger?: Logger;
+  /** Whole setup (ticket → authenticated SSH session); default 20 s. */
+  timeoutMs?: number;
+  fetch?: RelayFetch;
+}
+
+/**
+ * POST /sessions, then the encrypted SSH session to the VM's agent through the relay. The agent
+ * accepts the login certificate's key (the relay put its fingerprint in the ticket).
+ */
+export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
+  const { credentials } = options;
+  const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
+  const created = await relay.createSession(options.vm);
+  await relay.close();
+  if (!created.ok) return created;
+  return connectVmSession({
+    endpoint: credentials.endpoint,
+    session: created.value,
+    user: credentials.user,
+    userKey: sessionUserKey(credentials),
+    logger: options.logger,
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+export interface ConnectVmSessionOptions {
+  /** Pinned, and with the client certificate the ticket's token is bound to. */
+  endpoint: RelayEndpoint;
+  session: SessionResponse;
+  user: string;
+  userKey: UserKey;
+  logger?: Logger;
+  timeoutMs?: number;
+}
+
+/**
+ * Step 4–5 of a session: data WebSocket with the ticket, SSH handshake, host key pin, user key
+ * auth. Everything the session does runs in its session context: a bug in its handling is
+ * reported with its id and closes this session alone (installProcessGuards).
+ */
+export function connectVmSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
+  const { sessionId } = options.session;
+  let socket: DataSocket | undefined;
+  const abort = (reason: string) => socket && closeWithReason(socket.ws, CloseCode.internalError, reason);
+  return runInSession({ sid: sessionId, abort }, () => {
+    socket = openDataSocket({
+      endpoint: options.endpoint,
+      sessionId,
+      ticket: options.session.ticket,
+      handshakeTimeoutMs: Math.min(options.timeoutMs ?? 20_000, 15_000),
+    });
+    return establish(options, socket);
+  });
+}
+
+async function establish(
+  options: ConnectVmSessionOptions,
+  socket: DataSocket,
+): Promise<Result<VmSession, VmSessionError>> {
+  const { session } = options;
+  const sessionId = session.sessionId;
+  const log = (options.logger ?? silentLogger).child({ sid: sessionId, vm: session.vm });
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  log.debug({ url: socket.url }, 'opening data socket');
+
+  const fail = (error: VmSessionError): Result<never, VmSessionError> => {
+    log.warn({ code: error.code }, error.message);
+    // A protocol failure was closed with its reason already (the relay audits it).
+    if (error.code !== 'protocol_error') socket.ws.terminate();
+    return err(error);
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const secs = Math.round(timeoutMs / 1000);
+  const timeoutError = (phase: 'open' | 'handshake' | 'auth'): VmSessionError => ({
+    code: 'connect_timeout',
+    sessionId,
+    message:
+      phase === 'open'
+        ? `the relay did not accept the data connection within ${secs} s`
+        : phase === 'handshake'
+          ? `no SSH handshake from the agent of ${session.vm} within ${secs} s (the relay accepted the connection, but nothing came back)`
+          : `SSH authentication with the agent of ${session.vm} did not finish within ${secs} s`,
+  });
+
+  try {
+    const opened = await Promise.race([
+      once(socket.ws, 'open').then(
+        () => 'open' as const,
+        () => 'failed' as const,
+      ),
+      socket.ended,
+      timedOut,
+    ]);
+    if (opened === 'timeout') return fail(timeoutError('open'));
+    if (opened !== 'open') return fail(await socket.explainFailure('the data socket did not open'));
+    log.debug('data socket open; starting SSH handshake');
+
+    const ssh = await sshHandshake({
+      socket,
+      session,
+      user: options.user,
+      userKey: options.userKey,
+      deadline: timedOut,
+      timeoutError,
+    });
+    if (!ssh.ok) return fail(ssh.error);
+    log.info({ hostKey: ssh.value.hostKey }, 'session established');
+    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log));
+  } finally {
+    clearTimeout(timer);
+  }
+}
