@@ -281,22 +281,44 @@ async function main(): Promise<void> {
   }
 
   // Whole commands last: spawnSync blocks this process, which would starve its own sockets.
+  // Taken in turns (one of each, seven times) so that the machine's load hits them alike; the
+  // first of each is a warm-up (V8's compile cache is written then) and not counted.
   if (section('commands')) {
-    const cmd = (args: string[], env: Record<string, string> = {}) => {
-      const xs: number[] = [];
-      for (let i = 0; i < 7; i++) {
-        const t0 = performance.now();
-        const r = spawnSync(args[0]!, args.slice(1), { env: { ...process.env, ...env }, stdio: 'ignore' });
-        if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
-        xs.push(performance.now() - t0);
-      }
-      return median(xs);
+    const commands: Record<string, { args: string[]; env?: Record<string, string> }> = {
+      airlockExecTrue: { args: [airlockBin, 'exec', 'bench-vm', '--', 'true'], env: { AIRLOCK_HOME: home } },
+      airlockHelp: { args: [airlockBin, '--help'] },
+      nodeNothing: { args: [process.execPath, '-e', '0'] },
+      ...(haveSshd ? { sshTrue: { args: ['ssh', ...(sshd as PrivateSshd).sshArgs, 'true'] } } : {}),
     };
-    const airlockExecTrue = cmd([airlockBin, 'exec', 'bench-vm', '--', 'true'], { AIRLOCK_HOME: home });
-    const sshTrue = haveSshd ? cmd(['ssh', ...(sshd as PrivateSshd).sshArgs, 'true']) : undefined;
-    results.commandsMs = { airlockExecTrue, sshTrue: sshTrue ?? null };
-    row('`airlock exec vm -- true` whole command (ms)', airlockExecTrue, '');
-    row('`ssh host true` whole command (ms)', sshTrue ?? 'n/a', '');
+    // BENCH_AIRLOCK_BASELINE=<an older .tools/dist/airlock.mjs, copied beside it>: the same two
+    // commands with that build too, in the same turns, for a before/after under the same load.
+    const baseline = process.env.BENCH_AIRLOCK_BASELINE;
+    if (baseline) {
+      commands.baselineExecTrue = {
+        args: [process.execPath, baseline, 'exec', 'bench-vm', '--', 'true'],
+        env: { AIRLOCK_HOME: home },
+      };
+      commands.baselineHelp = { args: [process.execPath, baseline, '--help'] };
+    }
+    const times: Record<string, number[]> = {};
+    for (let i = 0; i < 8; i++)
+      for (const [name, c] of Object.entries(commands)) {
+        const t0 = performance.now();
+        const r = spawnSync(c.args[0]!, c.args.slice(1), { env: { ...process.env, ...c.env }, stdio: 'ignore' });
+        if (r.status !== 0) throw new Error(`${c.args.join(' ')} exited ${r.status}`);
+        if (i > 0) (times[name] ??= []).push(performance.now() - t0);
+      }
+    const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    results.commandsMs = ms;
+    row('`airlock exec vm -- true` whole command (ms)', ms.airlockExecTrue!, '');
+    row('`ssh host true` whole command (ms)', ms.sshTrue ?? 'n/a', '');
+    if (ms.sshTrue) row('`airlock exec` ÷ `ssh true`', (ms.airlockExecTrue! / ms.sshTrue).toFixed(2), '');
+    row('`airlock --help` (ms)', ms.airlockHelp!, '');
+    row('`node -e 0`, for scale (ms)', ms.nodeNothing!, '');
+    if (baseline) {
+      row(`baseline ${baseline}: \`exec vm -- true\` / \`--help\` (ms)`, ms.baselineExecTrue!, ms.baselineHelp!);
+      if (ms.sshTrue) row('baseline `exec` ÷ `ssh true`', (ms.baselineExecTrue! / ms.sshTrue).toFixed(2), '');
+    }
   }
 
   // --- the desktop app's renderer as users download it (built by bundlePrograms above) ------------
