@@ -2,7 +2,7 @@
 // sessions (default 10 000) through a relay child — a fake agent in a child of its own and
 // Connect's side in this process, see load-clients.ts — then measures the relay's memory per session, its CPU while
 // they sit idle, its memory after they all closed, and a second run against the first.
-// Not part of `npm test`; bounded by LOAD_SESSIONS. Linux only (reads /proc).
+// Not part of `npm test`; bounded by LOAD_SESSIONS (and LOAD_RUNS, 2). Linux only (reads /proc).
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,8 @@ import { loadAverage, median } from './stats.js';
 const REQUESTED = Number(process.env.LOAD_SESSIONS ?? 10_000);
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 16);
 const IDLE_SECONDS = Number(process.env.LOAD_IDLE_SECONDS ?? 20);
+/** Runs against the same relay: the second shows whether the first left it slower or bigger. */
+const RUNS = Number(process.env.LOAD_RUNS ?? 2);
 /** Open files the relay needs besides its sessions' two sockets each (store, logs, listeners). */
 const RELAY_OTHER_FILES = 200;
 
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
     const baseRss = rssBytes(pid);
     const baseIdle = await idleCpu(pid, 5);
     const runs: Array<Record<string, number | string>> = [];
-    for (const run of [1, 2]) {
+    for (let run = 1; run <= RUNS; run++) {
       const connect = new IdleConnect(relay.info, credentials);
       const before = rssBytes(pid);
       const opened = await openSessions(connect, agentJoined, SESSIONS);

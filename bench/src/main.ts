@@ -382,7 +382,11 @@ try {
   await main();
 } finally {
   for (const s of stops.reverse()) s();
-  // The agent may still be writing its status file as it stops.
-  rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  // The agent may still be writing its status file as it stops: a leftover folder is not worth a failed run.
+  try {
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    console.error(`could not remove ${tmp}: ${(e as Error).message}`);
+  }
 }
 process.exit(0);
