@@ -10,12 +10,19 @@ import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
 import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
-import { measureDownload, startSourceService } from './traffic.js';
+import { startSourceService } from './traffic.js';
 import { connectDirect, type DirectAgentInfo } from './direct-session.js';
+import { loadAverage, median, percentile, showSpread } from './stats.js';
+import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
+import { makeFile, measureSftp, type SftpResult } from './sftp.js';
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const BYTES = MB * 1_000_000;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RTT_MS = 40;
+/** `BENCH_ONLY=throughput,echo` runs only those sections (throughput, rtt, sftp, setup, echo, commands). */
+const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,sftp,setup,echo,commands').split(','));
+const section = (name: string) => SECTIONS.has(name);
 const results: Record<string, unknown> = {};
 const stops: Array<() => void> = [];
 const tmp = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
@@ -42,18 +49,10 @@ interface RelayInfo {
   userCode: string;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
-const best = async (f: () => Promise<number>, n = 3) => {
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await f());
-  return Math.max(...xs);
-};
-
 async function main(): Promise<void> {
   // The CLI is measured as users run it: from the fresh bundle, not through tsx.
   await bundlePrograms();
+  const loadAtStart = await loadAverage();
   const source = await startSourceService();
   stops.push(() => source.server.close());
   const ports = [source.port];
@@ -128,51 +127,128 @@ async function main(): Promise<void> {
   const table: Array<[string, string, string]> = [];
   const row = (name: string, a: number | string, b: number | string) =>
     table.push([name, typeof a === 'number' ? a.toFixed(0) : a, typeof b === 'number' ? b.toFixed(0) : b]);
-  const throughput: Record<string, { loopback: number; rtt40?: number }> = {};
+  const loopback: Record<string, PathResult> = {};
+  const rtt40: Record<string, PathResult> = {};
+  const agentPid = agentChild.child.pid;
+  const relayPid = relay.child.pid;
 
-  // loopback
-  const fRelay = await viaRelay(home);
-  throughput.viaRelay = { loopback: await best(() => measureDownload(fRelay.info.localPort, BYTES)) };
-  const fDirect = await directForward(direct.info.url);
-  stops.push(fDirect.stop);
-  throughput.withoutRelay = { loopback: await best(() => measureDownload(fDirect.info.localPort, BYTES)) };
-  if (haveSshd) {
-    const s = await startSshForward(sshd as PrivateSshd, source.port);
-    stops.push(s.stop);
-    throughput.opensshL = { loopback: await best(() => measureDownload(s.port, BYTES)) };
+  if (section('throughput')) {
+    const fRelay = await viaRelay(home);
+    const fDirect = await directForward(direct.info.url);
+    stops.push(fDirect.stop);
+    const paths: Record<string, MeasuredPath> = {
+      viaRelay: {
+        port: fRelay.info.localPort,
+        programs: { connect: fRelay.child.pid, relay: relayPid, agent: agentPid },
+      },
+      withoutRelay: {
+        port: fDirect.info.localPort,
+        programs: { connect: fDirect.child.pid, agent: direct.child.pid },
+      },
+      rawTcp: { port: source.port, programs: {} },
+    };
+    if (haveSshd) {
+      const s = await startSshForward(sshd as PrivateSshd, source.port);
+      stops.push(s.stop);
+      paths.opensshL = { port: s.port, programs: { ssh: s.pid, sshd: (sshd as PrivateSshd).pid } };
+    }
+    // Interleaved runs, so a burst of load from elsewhere on the machine hits every path alike.
+    const runs: Record<string, PathResult[]> = {};
+    for (let i = 0; i < RUNS; i++)
+      for (const [name, path] of Object.entries(paths)) (runs[name] ??= []).push(await measurePath(path, BYTES, 1));
+    for (const [name, rs] of Object.entries(runs)) loopback[name] = mergeRuns(rs);
   }
-  throughput.rawTcp = { loopback: await best(() => measureDownload(source.port, BYTES)) };
 
-  // 40 ms round trip between the workstation and the enclave edge
-  const oneWay = RTT_MS / 2;
-  const relayProxy = await startDelayProxy(Number(new URL(relay.info.url).port), oneWay);
-  // Same login, other address: the token is bound to the client certificate, not to the URL.
-  const home40 = join(tmp, 'connect-40');
-  homeVia(home, home40, `https://127.0.0.1:${relayProxy.port}`);
-  const fRelay40 = await viaRelay(home40);
-  throughput.viaRelay!.rtt40 = await best(() => measureDownload(fRelay40.info.localPort, BYTES / 2), 2);
-  const directProxy = await startDelayProxy(Number(new URL(direct.info.url).port), oneWay);
-  const fDirect40 = await directForward(`https://127.0.0.1:${directProxy.port}`);
-  stops.push(fDirect40.stop);
-  throughput.withoutRelay!.rtt40 = await best(() => measureDownload(fDirect40.info.localPort, BYTES / 2), 2);
-  if (haveSshd) {
-    const sshProxy = await startDelayProxy((sshd as PrivateSshd).port, oneWay);
-    const s40 = await startSshForward(sshd as PrivateSshd, source.port, ['-p', String(sshProxy.port)]);
-    stops.push(s40.stop);
-    throughput.opensshL!.rtt40 = await best(() => measureDownload(s40.port, BYTES / 2), 2);
+  if (section('rtt')) {
+    // 40 ms round trip between the workstation and the enclave edge
+    const oneWay = RTT_MS / 2;
+    const relayProxy = await startDelayProxy(Number(new URL(relay.info.url).port), oneWay);
+    // Same login, other address: the token is bound to the client certificate, not to the URL.
+    const home40 = join(tmp, 'connect-40');
+    homeVia(home, home40, `https://127.0.0.1:${relayProxy.port}`);
+    const fRelay40 = await viaRelay(home40);
+    const directProxy = await startDelayProxy(Number(new URL(direct.info.url).port), oneWay);
+    const fDirect40 = await directForward(`https://127.0.0.1:${directProxy.port}`);
+    stops.push(fDirect40.stop);
+    const paths: Record<string, MeasuredPath> = {
+      viaRelay: { port: fRelay40.info.localPort, programs: {} },
+      withoutRelay: { port: fDirect40.info.localPort, programs: {} },
+    };
+    if (haveSshd) {
+      const sshProxy = await startDelayProxy((sshd as PrivateSshd).port, oneWay);
+      const s40 = await startSshForward(sshd as PrivateSshd, source.port, ['-p', String(sshProxy.port)]);
+      stops.push(s40.stop);
+      paths.opensshL = { port: s40.port, programs: {} };
+    }
+    paths.rawTcp = { port: (await startDelayProxy(source.port, oneWay)).port, programs: {} };
+    for (const [name, path] of Object.entries(paths)) rtt40[name] = await measurePath(path, BYTES / 2, 2);
   }
-  const rawProxy = await startDelayProxy(source.port, oneWay);
-  throughput.rawTcp!.rtt40 = await best(() => measureDownload(rawProxy.port, BYTES / 2), 2);
-  results.throughputMBps = throughput;
-
+  results.throughputMBps = Object.fromEntries(
+    ['viaRelay', 'withoutRelay', 'opensshL', 'rawTcp'].map((k) => [
+      k,
+      { loopback: loopback[k]?.mbps ?? null, rtt40: rtt40[k]?.mbps ?? null },
+    ]),
+  );
+  results.cpuSecondsPerGB = Object.fromEntries(
+    Object.entries(loopback).map(([k, r]) => [k, { total: r.totalCpuSecondsPerGB, ...r.cpuSecondsPerGB }]),
+  );
   for (const [k, label] of [
     ['viaRelay', 'forward via relay (airlock forward)'],
     ['withoutRelay', 'same SSH path without the relay'],
     ['opensshL', 'OpenSSH ssh -L'],
     ['rawTcp', 'raw TCP'],
-  ] as const) {
-    const t = throughput[k];
-    row(label + ' MB/s', t?.loopback ?? 'n/a', t?.rtt40 ?? 'n/a');
+  ] as const)
+    if (loopback[k] || rtt40[k]) row(label + ' MB/s', showSpread(loopback[k]?.mbps), showSpread(rtt40[k]?.mbps));
+  for (const [k, label] of [
+    ['viaRelay', 'CPU-s/GB via relay'],
+    ['withoutRelay', 'CPU-s/GB without the relay'],
+    ['opensshL', 'CPU-s/GB OpenSSH ssh -L'],
+  ] as const)
+    if (loopback[k]) row(`${label}: ${describeCpu(loopback[k])}`, '', '');
+  if (loopback.viaRelay && loopback.withoutRelay)
+    row(
+      'relay overhead: via relay ÷ without (MB/s medians)',
+      (loopback.viaRelay.mbps.median / loopback.withoutRelay.mbps.median).toFixed(2),
+      rtt40.viaRelay && rtt40.withoutRelay
+        ? (rtt40.viaRelay.mbps.median / rtt40.withoutRelay.mbps.median).toFixed(2)
+        : '',
+    );
+  if (loopback.viaRelay && loopback.opensshL)
+    row(
+      'via relay ÷ ssh -L (MB/s medians)',
+      (loopback.viaRelay.mbps.median / loopback.opensshL.mbps.median).toFixed(2),
+      '',
+    );
+
+  // --- SFTP: OpenSSH's sftp client through airlock sftp-stdio, and straight to sshd -------------
+  if (section('sftp') && haveSshd) {
+    const file = join(tmp, 'sftp-source');
+    const bytes = BYTES;
+    makeFile(file, bytes);
+    const sftp: Record<string, SftpResult> = {};
+    const paths = {
+      airlock: {
+        args: ['-D', `${airlockBin} sftp-stdio bench-vm`],
+        programs: { relay: relay.child.pid, agent: agentChild.child.pid },
+      },
+      openssh: { args: (sshd as PrivateSshd).sftpArgs, programs: { sshd: (sshd as PrivateSshd).pid } },
+    };
+    process.env.AIRLOCK_HOME = home; // the -D program inherits it through sftp
+    for (const direction of ['get', 'put'] as const)
+      for (const [name, p] of Object.entries(paths))
+        sftp[`${name}-${direction}`] = await measureSftp({ ...p, direction, file, dir: tmp, bytes, runs: RUNS });
+    delete process.env.AIRLOCK_HOME;
+    rmSync(file);
+    results.sftp = sftp;
+    for (const direction of ['get', 'put'] as const) {
+      const a = sftp[`airlock-${direction}`]!;
+      const o = sftp[`openssh-${direction}`]!;
+      const what = direction === 'get' ? 'download' : 'upload';
+      row(`SFTP ${what} via relay (sftp -D "airlock sftp-stdio") MB/s`, showSpread(a.mbps), '');
+      row(`SFTP ${what} OpenSSH sftp → sshd MB/s`, showSpread(o.mbps), '');
+      row(`SFTP ${what}: airlock ÷ OpenSSH (MB/s medians)`, (a.mbps.median / o.mbps.median).toFixed(2), '');
+      row(`SFTP ${what} CPU-s/GB: airlock ${describeCpu(a)}; OpenSSH ${describeCpu(o)}`, '', '');
+    }
   }
 
   // --- setup time: ticket → first byte, and whole commands -----------------------------------
@@ -181,40 +257,69 @@ async function main(): Promise<void> {
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
-  const setup: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const t0 = performance.now();
-    const s = await newSession();
-    const ex = await s.exec('true');
-    if (!ex.ok) throw new Error(ex.error.message);
-    await ex.value.exit;
-    setup.push(performance.now() - t0);
-    await s.close();
+  if (section('setup')) {
+    const setup: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      const s = await newSession();
+      const ex = await s.exec('true');
+      if (!ex.ok) throw new Error(ex.error.message);
+      await ex.value.exit;
+      setup.push(performance.now() - t0);
+      await s.close();
+    }
+    results.sessionSetupMs = median(setup);
+    row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
-  const viaRelayEcho = await measureEcho(await newSession());
-  const directEcho = await measureEcho(await connectDirect(direct.info, credentials, [source.port]));
-  results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho };
-  row('keystroke echo via relay p50 / p99 (ms)', viaRelayEcho.p50.toFixed(2), viaRelayEcho.p99.toFixed(2));
-  row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));
+  if (section('echo')) {
+    const viaRelayEcho = await measureEcho(await newSession());
+    const directEcho = await measureEcho(await connectDirect(direct.info, credentials, [source.port]));
+    results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho };
+    row('keystroke echo via relay p50 / p99 (ms)', viaRelayEcho.p50.toFixed(2), viaRelayEcho.p99.toFixed(2));
+    row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));
+  }
 
   // Whole commands last: spawnSync blocks this process, which would starve its own sockets.
-  const cmd = (args: string[], env: Record<string, string> = {}) => {
-    const xs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const t0 = performance.now();
-      const r = spawnSync(args[0]!, args.slice(1), { env: { ...process.env, ...env }, stdio: 'ignore' });
-      if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
-      xs.push(performance.now() - t0);
+  // Taken in turns (one of each, seven times) so that the machine's load hits them alike; the
+  // first of each is a warm-up (V8's compile cache is written then) and not counted.
+  if (section('commands')) {
+    const commands: Record<string, { args: string[]; env?: Record<string, string> }> = {
+      airlockExecTrue: { args: [airlockBin, 'exec', 'bench-vm', '--', 'true'], env: { AIRLOCK_HOME: home } },
+      airlockHelp: { args: [airlockBin, '--help'] },
+      nodeNothing: { args: [process.execPath, '-e', '0'] },
+      ...(haveSshd ? { sshTrue: { args: ['ssh', ...(sshd as PrivateSshd).sshArgs, 'true'] } } : {}),
+    };
+    // BENCH_AIRLOCK_BASELINE=<an older .tools/dist/airlock.mjs, copied beside it>: the same two
+    // commands with that build too, in the same turns, for a before/after under the same load.
+    const baseline = process.env.BENCH_AIRLOCK_BASELINE;
+    if (baseline) {
+      commands.baselineExecTrue = {
+        args: [process.execPath, baseline, 'exec', 'bench-vm', '--', 'true'],
+        env: { AIRLOCK_HOME: home },
+      };
+      commands.baselineHelp = { args: [process.execPath, baseline, '--help'] };
     }
-    return median(xs);
-  };
-  const airlockExecTrue = cmd([airlockBin, 'exec', 'bench-vm', '--', 'true'], { AIRLOCK_HOME: home });
-  const sshTrue = haveSshd ? cmd(['ssh', ...(sshd as PrivateSshd).sshArgs, 'true']) : undefined;
-  results.setupMs = { sessionToExitInProcess: median(setup), airlockExecTrue, sshTrue: sshTrue ?? null };
-  row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
-  row('`airlock exec vm -- true` whole command (ms)', airlockExecTrue, '');
-  row('`ssh host true` whole command (ms)', sshTrue ?? 'n/a', '');
+    const times: Record<string, number[]> = {};
+    for (let i = 0; i < 8; i++)
+      for (const [name, c] of Object.entries(commands)) {
+        const t0 = performance.now();
+        const r = spawnSync(c.args[0]!, c.args.slice(1), { env: { ...process.env, ...c.env }, stdio: 'ignore' });
+        if (r.status !== 0) throw new Error(`${c.args.join(' ')} exited ${r.status}`);
+        if (i > 0) (times[name] ??= []).push(performance.now() - t0);
+      }
+    const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    results.commandsMs = ms;
+    row('`airlock exec vm -- true` whole command (ms)', ms.airlockExecTrue!, '');
+    row('`ssh host true` whole command (ms)', ms.sshTrue ?? 'n/a', '');
+    if (ms.sshTrue) row('`airlock exec` ÷ `ssh true`', (ms.airlockExecTrue! / ms.sshTrue).toFixed(2), '');
+    row('`airlock --help` (ms)', ms.airlockHelp!, '');
+    row('`node -e 0`, for scale (ms)', ms.nodeNothing!, '');
+    if (baseline) {
+      row(`baseline ${baseline}: \`exec vm -- true\` / \`--help\` (ms)`, ms.baselineExecTrue!, ms.baselineHelp!);
+      if (ms.sshTrue) row('baseline `exec` ÷ `ssh true`', (ms.baselineExecTrue! / ms.sshTrue).toFixed(2), '');
+    }
+  }
 
   // --- the desktop app's renderer as users download it (built by bundlePrograms above) ------------
   const renderer = rendererGzippedBytes();
@@ -226,8 +331,13 @@ async function main(): Promise<void> {
   results.machine = machine;
   results.date = new Date().toISOString();
   results.transferMB = { loopback: MB, rtt40: MB / 2 };
+  results.runs = RUNS;
+  results.loadAverage = { start: loadAtStart, end: await loadAverage() };
   const w = Math.max(...table.map((r) => r[0].length));
   console.log(`\nAirlock bench — ${results.date} — ${machine}`);
+  console.log(
+    `${MB} MB per loopback run, ${RUNS} runs (median (min–max)); CPU from /proc/<pid>/stat utime+stime of each program's process tree; load average ${loadAtStart} at start, ${(results.loadAverage as { end: string }).end} at end`,
+  );
   console.log(`${'measure'.padEnd(w)}  ${'loopback'.padStart(9)}  ${`${RTT_MS} ms RTT`.padStart(10)}`);
   for (const [a, b, c] of table) console.log(`${a.padEnd(w)}  ${b.padStart(9)}  ${c.padStart(10)}`);
   const outDir = join(repoRoot, 'bench', 'results');
@@ -260,7 +370,7 @@ async function measureEcho(s: VmSession): Promise<{ p50: number; p99: number; sa
     echo.push(performance.now() - t0);
   }
   await s.close();
-  return { p50: pct(echo, 0.5), p99: pct(echo, 0.99), samples: echo.length };
+  return { p50: percentile(echo, 0.5), p99: percentile(echo, 0.99), samples: echo.length };
 }
 
 function startAgentChild(cfg: string): Promise<Child<unknown>> {
@@ -272,6 +382,11 @@ try {
   await main();
 } finally {
   for (const s of stops.reverse()) s();
-  rmSync(tmp, { recursive: true, force: true });
+  // The agent may still be writing its status file as it stops: a leftover folder is not worth a failed run.
+  try {
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    console.error(`could not remove ${tmp}: ${(e as Error).message}`);
+  }
 }
 process.exit(0);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
+/** The same sftp-server the agent runs for its sftp subsystem. */
+export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -33,8 +35,12 @@ async function waitForPort(port: number, ms: number): Promise<void> {
 
 export interface PrivateSshd {
   port: number;
+  /** The listening sshd; it forks a child per connection, so measure its process tree. */
+  pid: number | undefined;
   /** Arguments for `ssh` that reach this sshd non-interactively with the generated key. */
   sshArgs: string[];
+  /** The same for OpenSSH's `sftp` client (which spells the port -P). */
+  sftpArgs: string[];
   stop(): void;
 }
 
@@ -70,6 +76,7 @@ export async function startPrivateSshd(): Promise<PrivateSshd | { unavailable: s
     'StrictModes no',
     'PermitRootLogin prohibit-password',
     'AllowTcpForwarding yes',
+    `Subsystem sftp ${SFTP_SERVER}`,
     'Ciphers aes256-gcm@openssh.com',
     'LogLevel ERROR',
   ].join('\n');
@@ -77,25 +84,25 @@ export async function startPrivateSshd(): Promise<PrivateSshd | { unavailable: s
   const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
   await waitForPort(port, 5000);
   const user = process.env.USER ?? 'root';
+  const options = [
+    '-i',
+    join(dir, 'client_key'),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'Ciphers=aes256-gcm@openssh.com',
+    '-o',
+    'LogLevel=ERROR',
+  ];
   return {
     port,
-    sshArgs: [
-      '-p',
-      String(port),
-      '-i',
-      join(dir, 'client_key'),
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'Ciphers=aes256-gcm@openssh.com',
-      '-o',
-      'LogLevel=ERROR',
-      `${user}@127.0.0.1`,
-    ],
+    pid: child.pid,
+    sshArgs: ['-p', String(port), ...options, `${user}@127.0.0.1`],
+    sftpArgs: ['-P', String(port), ...options, `${user}@127.0.0.1`],
     // The keys and config are throwaway: nothing of this sshd outlives the bench.
     stop: () => {
       child.kill();
@@ -109,11 +116,11 @@ export async function startSshForward(
   sshd: PrivateSshd,
   targetPort: number,
   extraArgs: string[] = [],
-): Promise<{ port: number; stop(): void }> {
+): Promise<{ port: number; pid: number | undefined; stop(): void }> {
   const port = await freePort();
   const child = spawn('ssh', ['-N', '-L', `127.0.0.1:${port}:127.0.0.1:${targetPort}`, ...extraArgs, ...sshd.sshArgs], {
     stdio: 'ignore',
   });
   await waitForPort(port, 5000);
-  return { port, stop: () => child.kill() };
+  return { port, pid: child.pid, stop: () => child.kill() };
 }

@@ -2,7 +2,7 @@
 // .tools/dist/, so the wrappers (./airlock, ./airlock-relay, ./airlock-agent) start in about
 // half the time tsx needs. The wrappers fall back to tsx whenever a source file is newer
 // than the bundle, so an edit is never masked by a stale build.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
@@ -10,7 +10,6 @@ import { CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/cs
 import { repoRoot } from './tools.js';
 
 export const BUNDLES = [
-  { entry: 'apps/connect/src/cli/main.ts', out: 'airlock.mjs' },
   { entry: 'relay/src/cli.ts', out: 'airlock-relay.mjs' },
   { entry: 'apps/agent/src/main.ts', out: 'airlock-agent.mjs' },
 ];
@@ -97,6 +96,30 @@ export function desktopBuilds(): BuildOptions[] {
   ];
 }
 
+/** Where the CLI's lazily loaded parts go (replaced on every build, so no stale chunk stays). */
+const CLI_CHUNKS = join(repoRoot, '.tools', 'dist', 'airlock-chunks');
+
+/**
+ * The CLI, split: each command's code (and the npm packages it needs) is a chunk loaded when that
+ * command runs, so `airlock --help` loads little and `exec` loads no browser host (issue 11).
+ */
+async function bundleCli(external: string[]): Promise<void> {
+  rmSync(CLI_CHUNKS, { recursive: true, force: true });
+  await build({
+    entryPoints: { airlock: join(repoRoot, 'apps/connect/src/cli/main.ts') },
+    outdir: join(repoRoot, '.tools', 'dist'),
+    chunkNames: 'airlock-chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    external,
+    logLevel: 'warning',
+  });
+}
+
 export async function bundlePrograms(): Promise<void> {
   const external = thirdPartyDependencies();
   await Promise.all([
@@ -114,5 +137,6 @@ export async function bundlePrograms(): Promise<void> {
         logLevel: 'warning',
       }),
     ),
+    bundleCli(external),
   ]);
 }

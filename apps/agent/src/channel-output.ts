@@ -56,9 +56,10 @@ export class ChannelOutput {
     }
   }
 
+  /** Takes `data` over: process output chunks are fresh buffers nobody writes to again. */
   write(data: Buffer, stderr = false): void {
     if (this.failed || data.length === 0) return;
-    this.queue.push({ data: Buffer.from(data), stderr });
+    this.queue.push({ data, stderr });
     this.queued += data.length;
     if (!this.paused && this.queued >= HIGH_WATER) {
       this.paused = true;

@@ -1,6 +1,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { bridgeChannel, closeForwardConnectFailed, type BridgeOutcome } from '@airlock/shared/ssh';
+import {
+  bridgeChannel,
+  closeForwardConnectFailed,
+  connectWithReusedReads,
+  MAX_PACKET_BYTES,
+  type BridgeOutcome,
+} from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -21,9 +27,18 @@ export function checkForward(
   return { ok: true };
 }
 
-export type Connector = (port: number) => Socket;
+/** Opens the target connection; `bulk` forwards may read into a buffer of their own. */
+export type Connector = (port: number, opts: { bulk: boolean }) => Socket;
 
-export const loopbackConnector: Connector = (port) => netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+/**
+ * Bulk forwards (a session's first few, the ones with a large window) read into one reused
+ * buffer of a full packet's size: no allocation per read, and full-size SSH packets. The rest
+ * (a browser's dozens of connections) read as usual, so idle connections hold no buffer.
+ */
+export const loopbackConnector: Connector = (port, { bulk }) =>
+  bulk
+    ? connectWithReusedReads({ host: '127.0.0.1', port, allowHalfOpen: true }, MAX_PACKET_BYTES)
+    : netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
 
 /**
  * Runs an accepted direct-tcpip channel: connects to 127.0.0.1:port in the background (the
@@ -36,7 +51,7 @@ export const loopbackConnector: Connector = (port) => netConnect({ host: '127.0.
 export function runForward(
   channel: SshChannel,
   port: number,
-  opts: { timeoutMs: number; log: Logger; connector?: Connector },
+  opts: { timeoutMs: number; log: Logger; connector?: Connector; bulk?: boolean },
 ): void {
   const { log } = opts;
   const held: Buffer[] = [];
@@ -53,7 +68,7 @@ export function runForward(
     if (!connected) sock.destroy();
   });
 
-  const sock = (opts.connector ?? loopbackConnector)(port);
+  const sock = (opts.connector ?? loopbackConnector)(port, { bulk: opts.bulk ?? false });
   const timer = setTimeout(() => {
     if (connected || done) return;
     log.warn({ port, timeoutMs: opts.timeoutMs }, `forward to 127.0.0.1:${port} failed: no answer in time`);

@@ -2,6 +2,7 @@ import { spawn as spawnChild } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as pty from 'node-pty';
+import { ownedChannelData } from '@airlock/shared/ssh';
 import { commandAs, userEnv, type OsUser } from './os-user.js';
 
 /** How a user process ended: an exit code, or a signal name without the SIG prefix (SSH style). */
@@ -141,7 +142,7 @@ export function spawnPty(
   return {
     pid: p.pid,
     write(data, done) {
-      if (!exited) p.write(Buffer.from(data));
+      if (!exited) p.write(ownedChannelData(data));
       done();
     },
     endInput() {
@@ -214,7 +215,7 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
     pid: child.pid ?? -1,
     write(data, done) {
       if (child.stdin.destroyed || child.stdin.writableEnded) return done();
-      if (child.stdin.write(Buffer.from(data)) && waitingForDrain.length === 0) done();
+      if (child.stdin.write(ownedChannelData(data)) && waitingForDrain.length === 0) done();
       else waitingForDrain.push(done);
     },
     endInput() {

@@ -6,7 +6,7 @@ import {
   type SshDataReader,
   type SshRequestEventArgs,
 } from '@microsoft/dev-tunnels-ssh';
-import { PtyRequestMessage, SubsystemRequestMessage, WindowChangeMessage } from '@airlock/shared/ssh';
+import { ownedChannelData, PtyRequestMessage, SubsystemRequestMessage, WindowChangeMessage } from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
 import { ChannelOutput } from './channel-output.js';
 import type { OsUser } from './os-user.js';
@@ -88,7 +88,7 @@ export class SessionChannel {
         void this.output.flushed().then(() => this.channel.close().catch(() => {}));
         return;
       }
-      this.pendingInput.push(Buffer.from(data));
+      this.pendingInput.push(ownedChannelData(data));
       return;
     }
     const n = data.length;

@@ -192,6 +192,7 @@ export class AgentSshSession {
         timeoutMs: this.opts.forwardConnectTimeoutMs,
         log: log.child({ channel: e.channel.channelId }),
         connector: this.opts.connector,
+        bulk,
       });
       this.forwards++;
       if (bulk) this.bulkForwards++;

@@ -8,20 +8,11 @@ import {
   closed,
   login,
   openConnect,
+  pairedSession,
   startHarness,
-  startSession,
   waitFor,
   type Harness,
 } from '../test-support/harness.js';
-
-/** A paired session between a fake agent and a Connect data socket. */
-async function pairedSession(h: Harness) {
-  const s = await startSession(h);
-  const agentWs = await s.agent.openSession(h.relay, h.credential, s.session.sessionId);
-  const connectWs = await openConnect(h.relay, s.session.sessionId, s.session.ticket);
-  await waitFor(() => h.relay.sessionStats(s.session.sessionId)?.state === 'paired', 'pairing');
-  return { ...s, agentWs, connectWs };
-}
 
 describe('revocation reaches live sessions', () => {
   let h: Harness;

@@ -61,6 +61,8 @@ const who = (side: Side) => (side === 'agent' ? 'agent' : 'Connect');
  */
 export class SessionPairer {
   private readonly sessions = new Map<string, Session>();
+  /** Sessions created since the revocation guard last looked (it checks each once against the store). */
+  private readonly unchecked = new Set<string>();
   /** Sessions not yet paired (pending or refused). */
   private readonly pending: PendingSessionQuota;
 
@@ -93,6 +95,7 @@ export class SessionPairer {
       if (!session.agent && !session.connect) this.end(session, 'nobody joined before the ticket expired');
     }, this.opts.pendingTtlMs);
     this.sessions.set(s.sid, session);
+    this.unchecked.add(s.sid);
     this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session created');
     return { ok: true };
   }
@@ -224,6 +227,23 @@ export class SessionPairer {
     };
   }
 
+  /** The ids of every session held (pending or paired). */
+  sessionIds(): IterableIterator<string> {
+    return this.sessions.keys();
+  }
+
+  /** Sessions created since the last call that are still held; for the revocation guard. */
+  takeUnchecked(): string[] {
+    const sids = [...this.unchecked];
+    this.unchecked.clear();
+    return sids;
+  }
+
+  /** Hands a session back to the revocation guard for its next tick (its store record was not there yet). */
+  recheckLater(sid: string): void {
+    if (this.sessions.has(sid)) this.unchecked.add(sid);
+  }
+
   list(): SessionSnapshot[] {
     return [...this.sessions.keys()].map((sid) => this.snapshot(sid)!);
   }
@@ -289,6 +309,7 @@ export class SessionPairer {
     clearTimeout(s.unpairedTimer);
     clearTimeout(s.lifetimeTimer);
     this.sessions.delete(s.sid);
+    this.unchecked.delete(s.sid);
     this.releasePending(s);
     const started = s.pipe?.startedAt ?? s.createdAt;
     const stats: SessionCloseStats = {

@@ -13,6 +13,7 @@ const AREAS = [
   'sessions',
   'audit',
   'agentPresence',
+  'revocations',
 ] as const satisfies readonly (keyof RelayStore)[];
 
 /**

@@ -54,9 +54,32 @@ export function openDatabase(path: string): Db {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
     db.pragma('journal_mode = WAL');
+    cacheStatements(db);
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/** Statements kept per connection; the stores use a few dozen fixed SQL texts. */
+const MAX_CACHED_STATEMENTS = 500;
+
+/**
+ * Makes `db.prepare` return one statement per SQL text instead of compiling it again on every
+ * call: the stores prepare where they query, and compiling cost more than the query itself on the
+ * relay's hot paths (revocation checks, session bookkeeping). Statements are reusable; the
+ * stores never hold one mid-iteration across another call of the same SQL.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = prepare(sql);
+      if (cache.size < MAX_CACHED_STATEMENTS) cache.set(sql, statement);
+    }
+    return statement;
+  }) as Db['prepare'];
 }

@@ -10,7 +10,7 @@ import { SqliteLoginLockoutStore } from './login-lockouts.js';
 import { migrate } from './migrations.js';
 import { SqliteSessionStore } from './sessions.js';
 import type { Clock } from './sql-util.js';
-import type { RelayStore, StoreProbe } from './types.js';
+import type { RelayStore, RevocationStore, StoreProbe } from './types.js';
 import { SqliteUserStore } from './users.js';
 import { SqliteAgentCredentialStore, SqliteVmStore } from './vms.js';
 
@@ -38,6 +38,7 @@ export class SqliteStore implements RelayStore {
   readonly sessions: SqliteSessionStore;
   readonly audit: SqliteAuditStore;
   readonly agentPresence: SqliteAgentPresenceStore;
+  readonly revocations: RevocationStore;
 
   /** The migrated connection; for tests and tooling that must reach past the interfaces. */
   readonly db: Db;
@@ -60,6 +61,10 @@ export class SqliteStore implements RelayStore {
     this.sessions = new SqliteSessionStore(db, now);
     this.audit = new SqliteAuditStore(db, now);
     this.agentPresence = new SqliteAgentPresenceStore(db, now);
+    this.revocations = {
+      epoch: async () =>
+        (db.prepare('SELECT epoch FROM revocation_epoch WHERE id = 1').get() as { epoch: number }).epoch,
+    };
   }
 
   /**

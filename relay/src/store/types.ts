@@ -350,6 +350,15 @@ export interface AgentPresenceStore {
 /** Whether the store answers, for `/readyz`: a typed result, never an exception. */
 export type StoreProbe = { ok: true; latencyMs: number } | { ok: false; reason: string; latencyMs: number };
 
+/**
+ * A counter that moves whenever access may have been taken away (users, devices, agent
+ * credentials, grants, VM ports, session kills), whoever made the change: the relay re-checks
+ * live sessions only when it moved.
+ */
+export interface RevocationStore {
+  epoch(): Promise<number>;
+}
+
 export interface RelayStore {
   users: UserStore;
   loginLockouts: LoginLockoutStore;
@@ -363,6 +372,7 @@ export interface RelayStore {
   sessions: SessionStore;
   audit: AuditStore;
   agentPresence: AgentPresenceStore;
+  revocations: RevocationStore;
   /**
    * Checks that the store is there and answers, within a short bound (the relay's readiness).
    * Never waits long: a locked store is reported, not waited out.

@@ -397,3 +397,12 @@ export async function startSession(
   await waitFor(() => agent.dials.some((d) => d.sessionId === res.body.sessionId), 'dial request');
   return { agent, session: res.body, token, cert };
 }
+
+/** A paired session between a fake agent and a Connect data socket. */
+export async function pairedSession(h: Harness) {
+  const s = await startSession(h);
+  const agentWs = await s.agent.openSession(h.relay, h.credential, s.session.sessionId);
+  const connectWs = await openConnect(h.relay, s.session.sessionId, s.session.ticket);
+  await waitFor(() => h.relay.sessionStats(s.session.sessionId)?.state === 'paired', 'pairing');
+  return { ...s, agentWs, connectWs };
+}

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ChannelOpenMessage, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
-import { bridgeChannel, type BridgeOutcome } from './channel-bridge.js';
-import { BULK_WINDOW_BYTES } from './config.js';
+import { bridgeChannel, RECEIVED_DATA_IS_OWNED, type BridgeOutcome } from './channel-bridge.js';
+import { BULK_WINDOW_BYTES, MAX_PACKET_BYTES } from './config.js';
+import { connectWithReusedReads } from './reused-reads.js';
 import { connectedSshPair, flood, listenOnLoopback, portOf, startDigestService, streamEnd } from '../testing/index.js';
 
 test('bridge keeps TCP half-close and moves bulk data intact both ways', async () => {
@@ -45,16 +46,22 @@ test('bridge keeps TCP half-close and moves bulk data intact both ways', async (
  * A forward in miniature: a local listener whose connections become channels of an SSH pair,
  * bridged on both ends, to `service` on the far side — what Connect and the agent do.
  */
-async function miniForward(service: Server) {
+async function miniForward(
+  service: Server,
+  options: { farConnect?: (port: number) => Socket; keyRotationBytes?: number } = {},
+) {
   const servicePort = portOf(service);
   const outcomes: { near: BridgeOutcome[]; far: BridgeOutcome[] } = { near: [], far: [] };
-  const pair = await connectedSshPair((server) => {
-    server.onChannelOpening((e) => {
-      e.channel.maxWindowSize = BULK_WINDOW_BYTES;
-      const sock = connect({ host: '127.0.0.1', port: servicePort, allowHalfOpen: true });
-      bridgeChannel(e.channel, sock, { onDone: (o) => outcomes.far.push(o) });
-    });
-  });
+  const farConnect = options.farConnect ?? ((port) => connect({ host: '127.0.0.1', port, allowHalfOpen: true }));
+  const pair = await connectedSshPair(
+    (server) => {
+      server.onChannelOpening((e) => {
+        e.channel.maxWindowSize = BULK_WINDOW_BYTES;
+        bridgeChannel(e.channel, farConnect(servicePort), { onDone: (o) => outcomes.far.push(o) });
+      });
+    },
+    options.keyRotationBytes ? { keyRotationBytes: options.keyRotationBytes } : {},
+  );
   const local = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => {
     void openStream(pair.client).then((channel) => {
       bridgeChannel(channel, sock, { onDone: (o) => outcomes.near.push(o) });
@@ -207,6 +214,34 @@ test('a real end of stream still arrives as a clean end, with every byte', async
   }
 });
 
+test('a socket reading into one reused buffer moves a large download intact, across key exchanges and a slow reader', async () => {
+  // The far socket's reads land in one buffer that the next read overwrites; the library must
+  // have copied each chunk before the bridge lets the socket read again — also while a key
+  // exchange holds channel data back (here every 4 MiB), and while the near reader stalls.
+  assert.ok(RECEIVED_DATA_IS_OWNED, 'the patched library hands out channel data it never reuses');
+  const payload = randomBytes(24 * 1024 * 1024);
+  const server = createServer({ allowHalfOpen: true }, (sock) => sock.on('error', () => {}).end(payload));
+  await listenOnLoopback(server);
+  const fwd = await miniForward(server, {
+    farConnect: (port) => connectWithReusedReads({ host: '127.0.0.1', port, allowHalfOpen: true }, MAX_PACKET_BYTES),
+    keyRotationBytes: 4 * 1024 * 1024,
+  });
+  try {
+    const reader = connect({ host: '127.0.0.1', port: fwd.localPort, allowHalfOpen: true });
+    await once(reader, 'connect');
+    let chunks = 0;
+    reader.on('data', () => {
+      if (++chunks % 7 === 0) {
+        reader.pause();
+        setTimeout(() => reader.resume(), 5);
+      }
+    });
+    await readsWholePayload(reader, payload, fwd);
+  } finally {
+    await fwd.close();
+  }
+});
+
 test('a slow reader takes a large download without a drain listener per chunk', async () => {
   const warnings: Error[] = [];
   const onWarning = (w: Error) => warnings.push(w);
@@ -220,19 +255,9 @@ test('a slow reader takes a large download without a drain listener per chunk', 
     reader.pause(); // nothing read for a while: the bridge's writes back up
     await once(reader, 'connect');
     await new Promise((r) => setTimeout(r, 500));
-    const h = createHash('sha256');
-    let n = 0;
-    reader.on('data', (d: Buffer) => {
-      h.update(d);
-      n += d.length;
-    });
+    const done = readsWholePayload(reader, payload, fwd);
     reader.resume();
-    assert.equal(await streamEnd(reader), 'end');
-    assert.equal(n, payload.length);
-    assert.equal(h.digest('hex'), createHash('sha256').update(payload).digest('hex'));
-    reader.end();
-    await until(() => fwd.outcomes.near.length === 1, 5000, 'near outcome');
-    assert.deepEqual(fwd.outcomes.near, [{ kind: 'completed' }]);
+    await done;
     await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
     assert.deepEqual(
       warnings.map((w) => `${w.name}: ${w.message}`),
@@ -243,3 +268,23 @@ test('a slow reader takes a large download without a drain listener per chunk', 
     await fwd.close();
   }
 });
+
+/** `reader` gets exactly `payload` and a clean end; the near bridge then reports a completed close. */
+async function readsWholePayload(
+  reader: Socket,
+  payload: Buffer,
+  fwd: { outcomes: { near: BridgeOutcome[] } },
+): Promise<void> {
+  const h = createHash('sha256');
+  let n = 0;
+  reader.on('data', (d: Buffer) => {
+    h.update(d);
+    n += d.length;
+  });
+  assert.equal(await streamEnd(reader), 'end');
+  assert.equal(n, payload.length);
+  assert.equal(h.digest('hex'), createHash('sha256').update(payload).digest('hex'));
+  reader.end();
+  await until(() => fwd.outcomes.near.length === 1, 5000, 'near outcome');
+  assert.deepEqual(fwd.outcomes.near, [{ kind: 'completed' }]);
+}

@@ -1,6 +1,21 @@
 import type { Socket } from 'node:net';
-import type { SshChannel, SshChannelClosedEventArgs } from '@microsoft/dev-tunnels-ssh';
+import { SshChannel, type SshChannelClosedEventArgs } from '@microsoft/dev-tunnels-ssh';
 import { forwardConnectFailure } from './forward-failure.js';
+import { readChunks } from './reused-reads.js';
+
+/**
+ * Whether channel data arrives in a buffer the library never reuses. Our patch of the library
+ * (patches/, level 1) makes it so for AEAD ciphers, the only kind `createSshConfig` allows; the
+ * unpatched library hands out a view of its reused receive buffer, which must be copied before
+ * a socket may queue it.
+ */
+export const RECEIVED_DATA_IS_OWNED =
+  ((SshChannel as unknown as { airlockPatchLevel?: number }).airlockPatchLevel ?? 0) >= 1;
+
+/** Channel data as something a socket or pipe may queue: itself when the library never reuses it, else a copy. */
+export function ownedChannelData(data: Buffer): Buffer {
+  return RECEIVED_DATA_IS_OWNED ? data : Buffer.from(data);
+}
 
 /** How a bridged connection ended. */
 export type BridgeOutcome =
@@ -80,8 +95,7 @@ export function bridgeChannel(channel: SshChannel, socket: Socket, options: Brid
   };
   channel.onDataReceived((data) => {
     if (finished) return;
-    // The library reuses its receive buffer: copy before handing the bytes to the socket's queue.
-    const accepted = socket.write(Buffer.from(data));
+    const accepted = socket.write(ownedChannelData(data));
     if (accepted && !waitingForDrain) return channel.adjustWindow(data.length);
     unacknowledged += data.length;
     if (!waitingForDrain) {
@@ -103,7 +117,9 @@ export function bridgeChannel(channel: SshChannel, socket: Socket, options: Brid
     channelLost(describeChannelClose(e), forwardConnectFailure(e));
   });
 
-  socket.on('data', (chunk: Buffer) => {
+  // The chunk may live in a buffer the socket reuses (reused-reads.ts): the socket stays paused
+  // until the channel has taken the bytes, and send() copies them before it resolves.
+  readChunks(socket, (chunk: Buffer) => {
     socket.pause();
     sendChain = sendChain
       .then(() => channel.send(chunk))

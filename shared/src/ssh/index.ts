@@ -7,3 +7,4 @@ export * from './session-release.js';
 export * from './forward-failure.js';
 export * from './session-start.js';
 export * from './close-reason.js';
+export * from './reused-reads.js';

@@ -10,8 +10,13 @@ import { webSocketSshStream } from '../ssh/websocket-stream.js';
 /**
  * Test helper: an authenticated SSH client/server pair over a real WebSocket on 127.0.0.1.
  * The server accepts any client key and the client any host key; the callers add handlers.
+ * `keyRotationBytes` makes both sides exchange keys again that often (the library's default is
+ * every 512 MiB), to test what happens to data sent during a key exchange.
  */
-export async function connectedSshPair(setupServer: (server: SshServerSession) => void): Promise<{
+export async function connectedSshPair(
+  setupServer: (server: SshServerSession) => void,
+  options: { keyRotationBytes?: number } = {},
+): Promise<{
   client: SshClientSession;
   server: SshServerSession;
   close: () => Promise<void>;
@@ -20,9 +25,16 @@ export async function connectedSshPair(setupServer: (server: SshServerSession) =
   await once(wss, 'listening');
   const hostKey = await generateHostKey();
   const userKey: KeyPair = await generateHostKey();
+  const config = () => {
+    const c = createSshConfig();
+    // Not in the library's typings, but a public field of the configuration object.
+    if (options.keyRotationBytes)
+      (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = options.keyRotationBytes;
+    return c;
+  };
   const serverReady = new Promise<SshServerSession>((resolve, reject) => {
     wss.once('connection', (ws) => {
-      const server = new SshServerSession(createSshConfig());
+      const server = new SshServerSession(config());
       server.credentials = { publicKeys: [hostKey] };
       server.onAuthenticating((e) => {
         if (e.authenticationType === SshAuthenticationType.clientPublicKey)
@@ -37,7 +49,7 @@ export async function connectedSshPair(setupServer: (server: SshServerSession) =
   const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
   const stream = webSocketSshStream(ws);
   await once(ws, 'open');
-  const client = new SshClientSession(createSshConfig());
+  const client = new SshClientSession(config());
   client.onAuthenticating((e) => {
     e.authenticationPromise = Promise.resolve({});
   });

@@ -3,7 +3,7 @@ import { VmId } from '@airlock/shared';
 import { execCommandLine } from './command-line.js';
 import { CliError, EXIT, formatCliError, UsageError } from './errors.js';
 import { ForwardSpecError, parseForwardSpecs, type ForwardSpec } from './forward-spec.js';
-import { addKeyProtectionCommands } from './commands/key-protection.js';
+import { addKeyProtectionCommands } from './commands/key-protection-commands.js';
 import type { EnrollOptions } from './commands/enroll.js';
 import type { UiOptions } from './commands/ui.js';
 import type { GlobalOptions } from './context.js';

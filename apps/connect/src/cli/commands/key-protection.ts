@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { readFileIfExists } from '@airlock/shared';
 import { parseBackup, type BackupRestored } from '../../core/identity/key-backup.js';
 import { KeychainCache, probeKeychain } from '../../core/identity/keytar-secret-cache.js';
@@ -6,48 +5,15 @@ import { promptFailure, type Prompter } from '../../core/identity/prompter.js';
 import { confirmNewPassword, type NewPasswordFailure } from '../prompters.js';
 import type { UserKey, UserKeyError } from '../../core/identity/user-key-store.js';
 import { UserKeyVault, type BackupFileError } from '../../core/identity/user-key-vault.js';
-import { CliContext, type GlobalOptions } from '../context.js';
+import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 
 /**
- * `airlock passwd`, `airlock backup export|import`, `airlock keychain status|forget`: looking
- * after the password-encrypted user key. Prompts go to the terminal (or AIRLOCK_ASKPASS);
- * results to stdout; failures are one line and exit 255.
+ * What `airlock passwd`, `airlock backup export|import` and `airlock keychain status|forget` do
+ * (their command line is in key-protection-commands.ts): looking after the password-encrypted
+ * user key. Prompts go to the terminal (or AIRLOCK_ASKPASS); results to stdout; failures are one
+ * line and exit 255.
  */
-export function addKeyProtectionCommands(program: Command, run: (fn: () => Promise<number>) => Promise<void>): void {
-  const ctx = () => new CliContext(program.opts<GlobalOptions>());
-
-  program
-    .command('passwd')
-    .description('change the password that protects your user key')
-    .action(() => run(() => passwdCommand(ctx())));
-
-  const backup = program.command('backup').description('encrypted backups of your user key and settings');
-  backup
-    .command('export')
-    .description('write your key and Connect settings to <file>, encrypted with a backup password')
-    .argument('<file>', 'where to write the backup (mode 0600)')
-    .option('--force', 'replace <file> if it exists')
-    .action((file: string, opts: { force?: boolean }) => run(() => backupExportCommand(ctx(), file, opts)));
-  backup
-    .command('import')
-    .description('restore your key and settings from a backup on this machine')
-    .argument('<file>', 'a file written by `airlock backup export`')
-    .option('--force', 'replace the user key already on this machine')
-    .action((file: string, opts: { force?: boolean }) => run(() => backupImportCommand(ctx(), file, opts)));
-
-  const keychain = program.command('keychain').description('the OS keychain that can remember your password');
-  keychain
-    .command('status')
-    .description('whether the OS keychain works here, and whether it remembers your password')
-    .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }) => run(() => keychainStatusCommand(ctx(), opts)));
-  keychain
-    .command('forget')
-    .description('remove the password remembered on this device')
-    .action(() => run(() => keychainForgetCommand(ctx())));
-}
-
 const FORGOT_HINT = 'if you forgot it, restore a backup with `airlock backup import <file> --force`';
 
 function keyError(e: UserKeyError | NewPasswordFailure | BackupFileError): CliError {

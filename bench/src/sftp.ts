@@ -1,0 +1,85 @@
+// SFTP throughput with OpenSSH's own `sftp` client: through `airlock sftp-stdio` (Connect, relay,
+// agent, OpenSSH's sftp-server in the "VM") and, for comparison, straight to the private sshd.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CpuMeter } from './cpu.js';
+import { spread, type Spread } from './stats.js';
+
+export interface SftpResult {
+  mbps: Spread;
+  /** Program → CPU-seconds per GB moved (the client's process tree holds ssh or airlock). */
+  cpuSecondsPerGB: Record<string, Spread>;
+  totalCpuSecondsPerGB: Spread;
+}
+
+/** A file of `bytes` random bytes (incompressible) at `path`. */
+export function makeFile(path: string, bytes: number): void {
+  const block = randomBytes(1024 * 1024);
+  const parts: Buffer[] = [];
+  for (let left = bytes; left > 0; left -= block.length)
+    parts.push(left >= block.length ? block : block.subarray(0, left));
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+/**
+ * Runs `sftp <args> -b <batch>` `runs` times (get or put of `file`, `bytes` long), measuring MB/s
+ * and the CPU of the client's process tree and of `programs` (the far side).
+ */
+export async function measureSftp(opts: {
+  args: string[];
+  direction: 'get' | 'put';
+  file: string;
+  dir: string;
+  bytes: number;
+  runs: number;
+  programs: Record<string, number | undefined>;
+}): Promise<SftpResult> {
+  const mbps: number[] = [];
+  const totals: number[] = [];
+  const perProgram: Record<string, number[]> = {};
+  const target = join(opts.dir, `sftp-${opts.direction}-copy`);
+  const batch = opts.direction === 'get' ? `get ${opts.file} ${target}\n` : `put ${opts.file} ${target}\n`;
+  for (let i = 0; i < opts.runs; i++) {
+    // The client's CPU (sftp and the ssh or airlock it runs) is only readable once it has been
+    // waited for: bash's `times` reports its children's user and system time.
+    const child = spawn('bash', ['-c', 'sftp -q -b - "$@"; s=$?; times >&2; exit $s', 'sftp', ...opts.args], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const reading = new CpuMeter(opts.programs).start();
+    const t0 = performance.now();
+    child.stdin.end(batch);
+    const [code] = (await once(child, 'close')) as [number | null];
+    const seconds = (performance.now() - t0) / 1000;
+    const used = { ...reading.stop(), client: childrenCpuSeconds(err) };
+    if (code !== 0) throw new Error(`sftp ${opts.direction} exited ${code}: ${err}`);
+    if (statSync(target).size !== opts.bytes)
+      throw new Error(`sftp ${opts.direction} copied ${statSync(target).size} of ${opts.bytes} bytes`);
+    rmSync(target);
+    mbps.push(opts.bytes / 1e6 / seconds);
+    let total = 0;
+    for (const [name, s] of Object.entries(used)) {
+      const perGB = s / (opts.bytes / 1e9);
+      (perProgram[name] ??= []).push(perGB);
+      total += perGB;
+    }
+    totals.push(total);
+  }
+  return {
+    mbps: spread(mbps),
+    cpuSecondsPerGB: Object.fromEntries(Object.entries(perProgram).map(([k, v]) => [k, spread(v)])),
+    totalCpuSecondsPerGB: spread(totals),
+  };
+}
+
+/** The children's line of bash's `times` (the last line: "0m1.234s 0m0.567s"), in seconds. */
+function childrenCpuSeconds(stderr: string): number {
+  const last = stderr.trim().split('\n').at(-1) ?? '';
+  const parts = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (parts.length !== 2) throw new Error(`cannot read the sftp client's CPU time from: ${last}`);
+  return parts[0]! + parts[1]!;
+}
