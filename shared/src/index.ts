@@ -3,6 +3,7 @@ export * from './wire.js';
 export * from './schemas.js';
 export * from './login.js';
 export * from './fingerprint.js';
+export * from './spki.js';
 export * from './signed-tokens.js';
 export * from './logger.js';
 export * from './files.js';
