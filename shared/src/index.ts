@@ -16,5 +16,7 @@ export * from './helpdesk-schemas.js';
 export * from './process-alive.js';
 export * from './tls/index.js';
 export * from './secret-input.js';
+export * from './terminal-line.js';
 export * from './session-context.js';
 export * from './process-guards.js';
+export * from './cli-support.js';
