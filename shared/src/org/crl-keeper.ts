@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { readFileIfExists, writeFileAtomic } from '../files.js';
 import type { PinnedAnchor } from './anchor.js';
-import { OrgChain, type CrlClaims } from './objects.js';
+import { OrgChain } from '../schemas.js';
+import type { CrlClaims } from './objects.js';
 import { crlFreshness, verifyCrl, type ChainRefusal } from './verify.js';
 
 const CrlFile = z.object({ chain: OrgChain });
@@ -16,6 +17,23 @@ export type CrlOffer =
  * on disk so a restart does not forget it (a relay then cannot roll the party back), and judged
  * for freshness when a session is checked.
  */
+/** A revocation-list file (`{"chain": […]}`) that verifies against `anchor`; undefined otherwise. */
+export async function readCrlFile(
+  anchor: PinnedAnchor,
+  text: string,
+): Promise<{ chain: string[]; claims: CrlClaims } | undefined> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = CrlFile.safeParse(json);
+  if (!parsed.success) return undefined;
+  const claims = await verifyCrl(anchor, parsed.data.chain);
+  return claims.ok ? { chain: parsed.data.chain, claims: claims.value } : undefined;
+}
+
 export class CrlKeeper {
   private newest: { chain: string[]; claims: CrlClaims } | undefined;
 
@@ -28,19 +46,7 @@ export class CrlKeeper {
   static async open(anchor: PinnedAnchor, file?: string): Promise<CrlKeeper> {
     const keeper = new CrlKeeper(anchor, file);
     const text = file ? await readFileIfExists(file) : undefined;
-    if (text !== undefined) {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const parsed = CrlFile.safeParse(json);
-      if (parsed.success) {
-        const claims = await verifyCrl(anchor, parsed.data.chain);
-        if (claims.ok) keeper.newest = { chain: parsed.data.chain, claims: claims.value };
-      }
-    }
+    if (text !== undefined) keeper.newest = await readCrlFile(anchor, text);
     return keeper;
   }
 

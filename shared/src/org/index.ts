@@ -6,3 +6,4 @@ export * from './objects.js';
 export * from './issue.js';
 export * from './verify.js';
 export * from './crl-keeper.js';
+export * from './exchange.js';

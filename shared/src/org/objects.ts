@@ -21,15 +21,6 @@ export const ORG_TYP = {
 } as const;
 export type OrgKind = keyof typeof ORG_TYP;
 
-/** One signed object as it travels; chains are arrays of these, top first. */
-export const OrgJws = z
-  .string()
-  .max(8192)
-  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a JWS in compact form');
-/** A chain of signed objects, top (nearest the root) first. */
-export const OrgChain = z.array(OrgJws).min(1).max(8);
-export type OrgChain = z.infer<typeof OrgChain>;
-
 export const SpkiB64url = z.string().regex(/^[A-Za-z0-9_-]{40,800}$/, 'must be a base64url SPKI public key');
 /** `SHA256:<43 base64>`: an SSH-style key fingerprint. */
 export const KeyFingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a SHA256:… key fingerprint');

@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../result.js';
+import { OrgChain } from '../schemas.js';
 import { publicKeyFromSpkiB64url } from '../spki.js';
 import type { PinnedAnchor } from './anchor.js';
 import { publicKeyFingerprint } from './keys.js';
 import { ORG_CLOCK_SKEW_SECONDS as SKEW, ORG_LIMITS } from './limits.js';
 import {
-  OrgChain,
   orgHeader,
   verifyOrgObject,
   type ApproverPower,
@@ -411,12 +411,13 @@ export async function verifyEnrolled(
 
 /**
  * `[approver?, cred]` as an enrolling party receives it: a credential the organisation signed,
- * current, for this kind and subject, whose key is the one the code's seed gives.
+ * current, for this kind and subject, whose key is the one the code's seed gives (the relay,
+ * which never knows that seed, checks the rest when an admin uploads it).
  */
 export async function verifyCredential(
   anchor: PinnedAnchor,
   chain: unknown,
-  expect: { kind: 'user' | 'vm'; sub?: string; key: KeyObject },
+  expect: { kind: 'user' | 'vm'; sub?: string; key?: KeyObject },
   nowMs: number,
 ): Promise<Checked<OrgClaims<'cred'>>> {
   const s = steps(chain, 'enrollment credential');
@@ -437,7 +438,8 @@ export async function verifyCredential(
       `the enrollment credential is for ${cred.sub}, not ${expect.sub}`,
     );
   const key = publicKey(cred.key);
-  if (!key || publicKeyFingerprint(key) !== publicKeyFingerprint(expect.key))
+  if (!key) return refuse('malformed', 'the enrollment credential names no usable key');
+  if (expect.key && publicKeyFingerprint(key) !== publicKeyFingerprint(expect.key))
     return refuse('cred_key_mismatch', "the enrollment credential is for another key than this code's");
   return ok(cred);
 }
