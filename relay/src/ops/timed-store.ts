@@ -13,6 +13,7 @@ const AREAS = [
   'sessions',
   'audit',
   'agentPresence',
+  'org',
 ] as const satisfies readonly (keyof RelayStore)[];
 
 /**

@@ -2,6 +2,7 @@ import type { Db } from './database.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SCHEMA_V2_LOGIN_LOCKOUTS } from './schema-v2.js';
 import { SCHEMA_V3_AGENT_PRESENCE } from './schema-v3.js';
+import { SCHEMA_V4_ORG_ROOT } from './schema-v4.js';
 
 export interface Migration {
   version: number;
@@ -33,6 +34,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'agent presence in the store',
     up: (db) => {
       db.exec(SCHEMA_V3_AGENT_PRESENCE);
+    },
+  },
+  {
+    version: 4,
+    name: 'organisation root: anchor, revocation list, credential chains',
+    up: (db) => {
+      db.exec(SCHEMA_V4_ORG_ROOT);
     },
   },
 ];

@@ -7,6 +7,7 @@ import { BUSY_TIMEOUT_MS, type Db, openDatabase, tightenFileModes } from './data
 import { SqliteDeviceStore } from './devices.js';
 import { SqliteGrantStore } from './grants.js';
 import { SqliteLoginLockoutStore } from './login-lockouts.js';
+import { SqliteOrgStateStore } from './org-state.js';
 import { migrate } from './migrations.js';
 import { SqliteSessionStore } from './sessions.js';
 import type { Clock } from './sql-util.js';
@@ -38,6 +39,7 @@ export class SqliteStore implements RelayStore {
   readonly sessions: SqliteSessionStore;
   readonly audit: SqliteAuditStore;
   readonly agentPresence: SqliteAgentPresenceStore;
+  readonly org: SqliteOrgStateStore;
 
   /** The migrated connection; for tests and tooling that must reach past the interfaces. */
   readonly db: Db;
@@ -60,6 +62,7 @@ export class SqliteStore implements RelayStore {
     this.sessions = new SqliteSessionStore(db, now);
     this.audit = new SqliteAuditStore(db, now);
     this.agentPresence = new SqliteAgentPresenceStore(db, now);
+    this.org = new SqliteOrgStateStore(db, now);
   }
 
   /**
