@@ -64,14 +64,30 @@ export abstract class VmAdmin extends ClientAdmin {
     return this.audited(
       { actor, type: 'admin.vm.create', data: { vm: id, ports } },
       async () => {
-        const input = parseInput(CreateVmBody, { id, ports });
-        if (!input.ok) return input;
-        const vm = await this.store.vms.create(input.value);
-        const agentEnrollment = await this.issueCode('agent-enrollment', vm.id);
-        return ok({ vm: toAdminVm(vm, 0), agentEnrollment });
+        const vm = await this.insertVm(id, ports);
+        if (!vm.ok) return vm;
+        const agentEnrollment = await this.issueCode('agent-enrollment', vm.value.id);
+        return ok({ vm: vm.value, agentEnrollment });
       },
       (v) => ({ tokenExpiresAt: v.agentEnrollment.expiresAt }),
     );
+  }
+
+  /** A VM whose agent token an administrator makes with the organisation root (`org request`). */
+  async createVmWithoutToken(actor: string, id: string, ports: number[]): Promise<AdminResult<{ vm: AdminVm }>> {
+    return this.audited(
+      { actor, type: 'admin.vm.create', data: { vm: id, ports, token: 'organisation root' } },
+      async () => {
+        const vm = await this.insertVm(id, ports);
+        return vm.ok ? ok({ vm: vm.value }) : vm;
+      },
+    );
+  }
+
+  private async insertVm(id: string, ports: number[]): Promise<AdminResult<AdminVm>> {
+    const input = parseInput(CreateVmBody, { id, ports });
+    if (!input.ok) return input;
+    return ok(toAdminVm(await this.store.vms.create(input.value), 0));
   }
 
   async listVms(): Promise<AdminVm[]> {
