@@ -57,7 +57,7 @@ export default tseslint.config(
   },
   {
     // Production code never imports test support (`@airlock/shared/testing`, `testing/`, `test-support/`).
-    files: ['apps/connect/src/core/**', 'apps/connect/src/cli/**', 'relay/**', 'apps/agent/**', 'shared/**'],
+    files: ['apps/connect/src/core/**', 'apps/connect/src/cli/**', 'relay/**', 'org/**', 'apps/agent/**', 'shared/**'],
     rules: {
       'no-restricted-imports': [
         'error',
