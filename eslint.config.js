@@ -1,6 +1,16 @@
 // One lint setup for the whole tree.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+/** Node's built-in modules by their bare names (`node:` names are matched apart). */
+const NODE_BUILTINS = builtinModules.filter((m) => !m.startsWith('_'));
+
+/** @airlock/shared's entries that need Node; browser code uses @airlock/shared/schemas. */
+const SHARED_NODE_ENTRIES = ['@airlock/shared', '@airlock/shared/ssh', '@airlock/shared/testing'].map((name) => ({
+  name,
+  message: 'needs Node: use @airlock/shared/schemas',
+}));
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '.tools/**', '.demo/**', '.test-tmp/**', 'bench/results/**', '**/dist/**'] },
@@ -46,18 +56,103 @@ export default tseslint.config(
     },
   },
   {
-    // The renderer never touches Node or Electron; Connect's core never touches Electron or React.
+    // The renderer runs in a browser (Electron's sandboxed renderer, or any browser in browser
+    // mode): it reaches Connect only through window.airlock, typed by the API's contract.
     files: ['apps/connect/src/renderer/**'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
+        WebSocket: 'readonly',
+        MessageEvent: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        btoa: 'readonly',
+        atob: 'readonly',
+        requestAnimationFrame: 'readonly',
+        ResizeObserver: 'readonly',
+        navigator: 'readonly',
+      },
+    },
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'electron', 'fs', 'path', 'child_process', '@airlock/connect/*'] },
+        {
+          paths: SHARED_NODE_ENTRIES,
+          patterns: [
+            { group: ['node:*', ...NODE_BUILTINS], message: 'the renderer runs in a browser: no Node' },
+            { group: ['electron'], message: 'the renderer talks to window.airlock, never to Electron' },
+            {
+              group: [
+                '**/core/**',
+                '**/api/service/**',
+                '**/api/dispatch*',
+                '**/host/**',
+                '**/main/**',
+                '**/preload/**',
+              ],
+              message: 'the renderer imports only the API contract (api/contract, api/transport/wire)',
+            },
+            {
+              group: ['@airlock/connect', '@airlock/connect/*'],
+              message: 'the renderer imports only the API contract',
+            },
+          ],
+        },
       ],
     },
   },
   {
-    // Production code never imports test support (`@airlock/shared/testing`, `testing/`, `test-support/`).
-    files: ['apps/connect/src/core/**', 'apps/connect/src/cli/**', 'relay/**', 'org/**', 'apps/agent/**', 'shared/**'],
+    // The API's contract and wire format are imported by the renderer: browser-safe only.
+    files: ['apps/connect/src/api/contract/**', 'apps/connect/src/api/transport/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: SHARED_NODE_ENTRIES,
+          patterns: [
+            { group: ['node:*', ...NODE_BUILTINS, 'electron', 'react', 'react-dom'], message: 'browser-safe only' },
+            { group: ['**/core/**', '!**/core/next-actions.js'], message: 'only core/next-actions.js is browser-safe' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Connect's core knows no Electron, React or front end; production code never imports test
+    // support (`@airlock/shared/testing`, `testing/`, `test-support/`).
+    files: ['apps/connect/src/core/**'],
+    ignores: ['apps/connect/src/core/**/*.test.ts', 'apps/connect/src/core/test-support/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron', 'react', 'react-dom', '@xterm/*'], message: 'core is front-end neutral' },
+            {
+              group: ['**/api/**', '**/cli/**', '**/host/**', '**/main/**', '**/preload/**', '**/renderer/**'],
+              message: 'core is what the front ends stand on: it imports none of them',
+            },
+            { group: ['@airlock/shared/testing', '**/testing/**', '**/test-support/**'], message: 'test support only' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Production code never imports test support.
+    files: [
+      'apps/connect/src/cli/**',
+      'apps/connect/src/api/service/**',
+      'apps/connect/src/host/**',
+      'relay/**',
+      'org/**',
+      'apps/agent/**',
+      'shared/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -71,7 +166,46 @@ export default tseslint.config(
     },
   },
   {
+    // Electron is reached through one seam (main/electron-seam.ts), so main's logic is testable
+    // without the binary; the preload may import electron and the request names only.
+    files: ['apps/connect/src/main/**'],
+    ignores: ['apps/connect/src/main/electron-seam.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron'], message: 'go through main/electron-seam.ts' },
+            { group: ['react', 'react-dom'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/connect/src/preload/**'],
+    ignores: ['apps/connect/src/preload/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', ...NODE_BUILTINS, 'react', 'react-dom'],
+              message: 'the preload is sandboxed: electron and the request names only',
+            },
+            {
+              group: ['**/core/**', '**/api/service/**', '**/host/**', '**/main/**'],
+              message: 'the preload only relays requests',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', '**/testing/**', '**/test-support/**'],
+    ignores: ['apps/connect/src/main/**', 'apps/connect/src/preload/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['electron', 'react', 'react-dom'] }] },
   },
 );

@@ -343,10 +343,12 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A guard against a hung CLI, not a speed check: under a loaded 2-core machine an enroll
+    // (scrypt at N=2^17, several TLS handshakes, node start-ups) has been seen to take 30 s.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`airlock ${args.join(' ')} timed out; stderr: ${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
+    }, opts.timeoutMs ?? 90_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

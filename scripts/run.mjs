@@ -17,6 +17,7 @@ const TASKS = {
   start: ['scripts/tasks/start.ts'],
   test: ['scripts/tasks/test.ts'],
   bench: ['bench/src/main.ts'],
+  desktop: ['scripts/tasks/desktop.ts'],
   fuzz: ['fuzz/src/main.ts'],
   lint: ['scripts/tasks/lint.ts'],
   typecheck: ['scripts/tasks/typecheck.ts'],

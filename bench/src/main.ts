@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openVmSession, sessionUserKey, type VmSession } from '@airlock/connect';
-import { bundlePrograms } from '../../scripts/tasks/bundle.js';
+import { bundlePrograms, rendererGzippedBytes } from '../../scripts/tasks/bundle.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
@@ -215,6 +215,11 @@ async function main(): Promise<void> {
   row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
   row('`airlock exec vm -- true` whole command (ms)', airlockExecTrue, '');
   row('`ssh host true` whole command (ms)', sshTrue ?? 'n/a', '');
+
+  // --- the desktop app's renderer as users download it (built by bundlePrograms above) ------------
+  const renderer = rendererGzippedBytes();
+  results.rendererBytes = renderer;
+  row('renderer bundle, gzipped (KB)', renderer.reduce((n, f) => n + f.gzipped, 0) / 1024, '');
 
   // --- report ----------------------------------------------------------------------------------
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;

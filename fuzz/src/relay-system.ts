@@ -64,6 +64,7 @@ export async function startRelaySystem(): Promise<RelaySystem> {
   const createdUser = must(await seed.admin.createUser('fuzz', user));
   must(await seed.admin.putGrant('fuzz', { user, vm, ports: [8080] }));
   const spare = must(await seed.admin.createUser('fuzz', 'spare'));
+  must(await seed.admin.createVm('fuzz', 'spare-vm', [8080]));
   const client = must(await seed.admin.createClient('fuzz', 'fuzz-admin', ['admin']));
   await seed.close();
 

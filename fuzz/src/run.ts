@@ -42,9 +42,11 @@ export const LONG: FuzzBudget = {
  * Growth in resident memory a fuzzed child process may show from the end of a door's warm-up
  * (its first 10 % of inputs, while V8's heap and the caches fill) to the end of the door. A leak
  * per input climbs through the whole run; a warming heap levels off (measured: the relay went
- * 109 → 177 MiB over the first 6 000 REST inputs, then 201 → 205 MiB over the last 40 000).
+ * 109 → 177 MiB over the first 6 000 REST inputs, then 201 → 205 MiB over the last 40 000; V8
+ * also grows its heap in steps of ~30 MiB now and then). 64 MiB over 30 000 inputs still catches
+ * a leak of ~2 KiB per input.
  */
-export const RSS_GROWTH_BOUND_MIB = 32;
+export const RSS_GROWTH_BOUND_MIB = 64;
 
 /** The seed: FUZZ_SEED replays a run; otherwise a new one each time (printed with the results). */
 export function fuzzSeed(): number {

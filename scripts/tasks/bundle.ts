@@ -2,9 +2,11 @@
 // .tools/dist/, so the wrappers (./airlock, ./airlock-relay, ./airlock-agent) start in about
 // half the time tsx needs. The wrappers fall back to tsx whenever a source file is newer
 // than the bundle, so an edit is never masked by a stale build.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+import { build, type BuildOptions } from 'esbuild';
+import { CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
 import { repoRoot } from './tools.js';
 
 export const BUNDLES = [
@@ -28,10 +30,80 @@ function thirdPartyDependencies(): string[] {
   return [...deps];
 }
 
+/** Where the renderer is built: the desktop app's page, JS and CSS, served by `airlock ui`. */
+export const RENDERER_DIR = join(repoRoot, '.tools', 'dist', 'renderer');
+const RENDERER_SRC = join(repoRoot, 'apps', 'connect', 'src', 'renderer');
+
+/**
+ * The renderer (React, TSX) for browsers: one ES module and one stylesheet, minified, nothing
+ * external (the page loads nothing from anywhere else), and index.html with the app's CSP.
+ */
+export async function bundleRenderer(): Promise<void> {
+  mkdirSync(RENDERER_DIR, { recursive: true });
+  await build({
+    entryPoints: { app: join(RENDERER_SRC, 'main.tsx') },
+    outdir: RENDERER_DIR,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: ['chrome120'],
+    jsx: 'automatic',
+    minify: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'warning',
+  });
+  await build({
+    entryPoints: { app: join(RENDERER_SRC, 'app.css') },
+    outdir: RENDERER_DIR,
+    bundle: true,
+    minify: true,
+    logLevel: 'warning',
+  });
+  const html = readFileSync(join(RENDERER_SRC, 'index.html'), 'utf8').replace(
+    '%CONTENT_SECURITY_POLICY%',
+    CONTENT_SECURITY_POLICY,
+  );
+  writeFileSync(join(RENDERER_DIR, 'index.html'), html);
+}
+
+/** The renderer's size as users download it: each file gzipped, in bytes. */
+export function rendererGzippedBytes(): { file: string; bytes: number; gzipped: number }[] {
+  return ['app.js', 'app.css', 'index.html'].map((file) => {
+    const path = join(RENDERER_DIR, file);
+    return { file, bytes: statSync(path).size, gzipped: gzipSync(readFileSync(path), { level: 9 }).length };
+  });
+}
+
+/** The desktop app's main process (ESM) and preload (CommonJS: sandboxed preloads cannot be modules). */
+export const DESKTOP_DIR = join(repoRoot, '.tools', 'dist', 'desktop');
+
+export function desktopBuilds(): BuildOptions[] {
+  const external = ['electron', ...thirdPartyDependencies()];
+  const common = { bundle: true, platform: 'node', target: 'node22', external, logLevel: 'warning' } as const;
+  return [
+    {
+      ...common,
+      entryPoints: [join(repoRoot, 'apps/connect/src/main/entry.ts')],
+      outfile: join(DESKTOP_DIR, 'main.mjs'),
+      format: 'esm',
+    },
+    {
+      ...common,
+      // The preload needs nothing but electron and the request names: everything else is bundled in.
+      external: ['electron'],
+      entryPoints: [join(repoRoot, 'apps/connect/src/preload/preload.ts')],
+      outfile: join(DESKTOP_DIR, 'preload.cjs'),
+      format: 'cjs',
+    },
+  ];
+}
+
 export async function bundlePrograms(): Promise<void> {
   const external = thirdPartyDependencies();
-  await Promise.all(
-    BUNDLES.map((b) =>
+  await Promise.all([
+    bundleRenderer(),
+    ...desktopBuilds().map((options) => build(options)),
+    ...BUNDLES.map((b) =>
       build({
         entryPoints: [join(repoRoot, b.entry)],
         outfile: join(repoRoot, '.tools', 'dist', b.out),
@@ -43,5 +115,5 @@ export async function bundlePrograms(): Promise<void> {
         logLevel: 'warning',
       }),
     ),
-  );
+  ]);
 }

@@ -10,7 +10,13 @@ import pino from 'pino';
 import { STATUS_FILE, enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
 import { DataDirInUseError, createRelay, type Relay } from '@airlock/relay';
 import { curlPin } from '@airlock/shared';
-import { bundlePrograms } from './bundle.js';
+import { KeychainCache } from '@airlock/connect';
+import { createDispatch } from '@airlock/connect/api/dispatch';
+import { ConnectService } from '@airlock/connect/api/service/connect-service';
+import { nodePlatform } from '@airlock/connect/api/service/platform';
+import { openInBrowser } from '@airlock/connect/host/browser-launch';
+import { startUiHost } from '@airlock/connect/host/ui-host';
+import { bundlePrograms, RENDERER_DIR } from './bundle.js';
 import { repoRoot } from './tools.js';
 
 const VM = 'demo-vm';
@@ -125,12 +131,33 @@ const agent = await startAgent(
 await agent.whenOnline(15_000);
 const user = await demoUser(relay);
 const app = await demoApp();
+// Connect in browser mode for the demo user's home: a newcomer enrolls in the app.
+const connect = new ConnectService({
+  home: connectHome,
+  log,
+  secretCacheFor: (home, name) => new KeychainCache({ home, user: name }),
+});
+const ui = await startUiHost({
+  dispatch: createDispatch(connect),
+  onEvent: (l) => connect.onEvent(l),
+  staticDir: RENDERER_DIR,
+  log,
+});
+const opened = await openInBrowser(ui.url, { home: connectHome, platform: nodePlatform() });
+const uiLine = opened.opened
+  ? `${ui.origin}   (opened in your browser; the address holds a one-time secret)`
+  : `${ui.url}\n          (open it in a browser on this machine; it holds this launch's secret — do not share it)`;
 
+const code = user.enrollCommand?.match(/(u1\.\S+)/)?.[1];
 const next = user.enrollCommand
-  ? `Enroll the demo user once (choose a password, then scan the QR code with an authenticator app):
+  ? `Enroll the demo user once, in the app above (paste the relay and this one-time code, choose a password,
+scan the QR code with an authenticator app):
+  relay ${relay.url}
+  code  ${code}
+or on the command line:
   export AIRLOCK_HOME=${connectHome}
   ./${user.enrollCommand.replace(/^airlock /, 'airlock ')}`
-  : `The demo user is enrolled; log in (password + authenticator code):
+  : `The demo user is enrolled; log in, in the app above or on the command line (password + authenticator code):
   export AIRLOCK_HOME=${connectHome}
   ./airlock login`;
 console.log(`
@@ -142,6 +169,7 @@ Airlock is running on this machine (Ctrl-C stops everything):
   admin   ./airlock-relay --data-dir .demo/relay user list | session list | audit tail
   help    ./airlock-relay --data-dir .demo/relay explain ${USER} ${VM}   ./airlock-agent status --state-dir .demo/agent
   metrics ${relay.metricsUrl}/metrics
+  connect ${uiLine}
 
 ${next}
 
@@ -159,6 +187,8 @@ const stop = async (): Promise<void> => {
   stopping = true;
   console.log('\nstopping…');
   app?.close();
+  await ui.close();
+  await connect.close();
   await agent.close();
   await relay.close();
   process.exit(0);

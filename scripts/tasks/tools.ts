@@ -18,4 +18,7 @@ export const lint = (): boolean =>
   runBin('eslint/bin/eslint.js', ['.', '--max-warnings=0']) === 0 &&
   runBin('prettier/bin/prettier.cjs', ['--check', '--log-level=warn', '.']) === 0;
 
-export const typecheck = (): boolean => runBin('typescript/bin/tsc', ['-p', '.']) === 0;
+/** The Node side, then the renderer (browser types, JSX). */
+export const typecheck = (): boolean =>
+  runBin('typescript/bin/tsc', ['-p', '.']) === 0 &&
+  runBin('typescript/bin/tsc', ['-p', 'apps/connect/src/renderer']) === 0;

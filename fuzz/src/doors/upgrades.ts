@@ -230,9 +230,9 @@ async function dataPlaneFirstFrames(sys: RelaySystem, stats: DoorStats, sessions
       stats.inputs++;
       sampleRss(stats, sys.child.pid, Math.ceil(sessions / 10));
       const res = await fetchSession(sys, userTls);
-      if (!res) {
-        finding(stats, 'POST /sessions failed during the data-plane fuzz');
-        continue;
+      if (typeof res === 'string') {
+        finding(stats, `POST /sessions failed during the data-plane fuzz: ${res}`);
+        break;
       }
       const sid = res.sessionId;
       const agentWs = new WebSocket(`${wss}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${sid}`, {
@@ -272,7 +272,8 @@ async function dataPlaneFirstFrames(sys: RelaySystem, stats: DoorStats, sessions
   }
 }
 
-async function fetchSession(sys: RelaySystem, agent: HttpsAgent): Promise<SessionResponse | undefined> {
+/** A session for the fuzzer's user, or why there is none. */
+async function fetchSession(sys: RelaySystem, agent: HttpsAgent): Promise<SessionResponse | string> {
   return new Promise((resolve) => {
     const req = request(
       `${sys.url}/api/v1/sessions`,
@@ -285,20 +286,18 @@ async function fetchSession(sys: RelaySystem, agent: HttpsAgent): Promise<Sessio
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
         res.on('end', () => {
-          const parsed = SessionResponse.safeParse(
-            (() => {
-              try {
-                return JSON.parse(body);
-              } catch {
-                return undefined;
-              }
-            })(),
-          );
-          resolve(parsed.success ? parsed.data : undefined);
+          let json: unknown;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            json = undefined;
+          }
+          const parsed = SessionResponse.safeParse(json);
+          resolve(parsed.success ? parsed.data : `HTTP ${res.statusCode}: ${body.slice(0, 200)}`);
         });
       },
     );
-    req.on('error', () => resolve(undefined));
+    req.on('error', (e) => resolve(e.message));
     req.end(JSON.stringify({ vm: sys.vm }));
   });
 }

@@ -6,6 +6,7 @@ import { enrollCommand } from './commands/enroll.js';
 import { keyShowCommand, loginCommand, logoutCommand } from './commands/login.js';
 import { sftpStdioCommand } from './commands/sftp-stdio.js';
 import { shellCommand } from './commands/shell.js';
+import { uiCommand } from './commands/ui.js';
 import { vmsCommand } from './commands/vms.js';
 
 export function realHandlers(global: GlobalOptions): Handlers {
@@ -20,5 +21,6 @@ export function realHandlers(global: GlobalOptions): Handlers {
     exec: (vm, command, o) => execCommand(ctx, vm, command, o),
     forward: (vm, specs, o) => forwardCommand(ctx, vm, specs, o),
     sftpStdio: (vm) => sftpStdioCommand(ctx, vm),
+    ui: (o) => uiCommand(ctx, o),
   };
 }

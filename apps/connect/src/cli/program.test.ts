@@ -17,6 +17,7 @@ function harness() {
     exec: async (vm, cmd, o) => (calls.push(['exec', vm, cmd, o]), 3),
     forward: async (vm, specs, o) => (calls.push(['forward', vm, specs, o]), 0),
     sftpStdio: async (vm) => (calls.push(['sftpStdio', vm]), 0),
+    ui: async (o) => (calls.push(['ui', o]), 0),
   };
   const { main } = buildProgram(() => handlers, { writeOut: (t) => out.push(t), writeErr: (t) => err.push(t) });
   return { main, calls, out, err };
@@ -52,6 +53,18 @@ test('commands parse into handler calls; handler exit codes are returned', async
     ],
     ['sftpStdio', 'demo-vm'],
   ]);
+});
+
+test('ui: an optional port and --no-open; a bad port is a usage error', async () => {
+  const h = harness();
+  assert.equal(await h.main(['ui']), 0);
+  assert.equal(await h.main(['ui', '--port', '8765', '--no-open']), 0);
+  assert.deepEqual(h.calls, [
+    ['ui', { open: true }],
+    ['ui', { port: 8765, open: false }],
+  ]);
+  assert.equal(await h.main(['ui', '--port', '99999']), EXIT.usage);
+  assert.match(h.err.join(''), /bad port "99999"/);
 });
 
 test('exec takes the command after --: one word is a command line, several an argv quoted for the remote shell', async () => {

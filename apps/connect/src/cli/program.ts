@@ -5,6 +5,7 @@ import { CliError, EXIT, formatCliError, UsageError } from './errors.js';
 import { ForwardSpecError, parseForwardSpecs, type ForwardSpec } from './forward-spec.js';
 import { addKeyProtectionCommands } from './commands/key-protection.js';
 import type { EnrollOptions } from './commands/enroll.js';
+import type { UiOptions } from './commands/ui.js';
 import type { GlobalOptions } from './context.js';
 
 export interface LoginOptions {
@@ -27,6 +28,7 @@ export interface Handlers {
   exec(vm: string, command: string, options: { stdin: boolean }): Promise<number>;
   forward(vm: string, forwards: ForwardSpec[], options: { json?: boolean }): Promise<number>;
   sftpStdio(vm: string): Promise<number>;
+  ui(options: UiOptions): Promise<number>;
 }
 
 export interface ProgramIo {
@@ -38,6 +40,12 @@ const processIo: ProgramIo = {
   writeOut: (t) => process.stdout.write(t),
   writeErr: (t) => process.stderr.write(t),
 };
+
+function portArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,5}$/.test(value) || n < 1 || n > 65535) throw new UsageError(`bad port "${value}": use 1–65535`);
+  return n;
+}
 
 function vmArg(value: string): string {
   const parsed = VmId.safeParse(value);
@@ -163,6 +171,13 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
     .description('the sftp subsystem on stdin/stdout, for: sftp -D "airlock sftp-stdio <vm>"')
     .argument('<vm>', 'VM name', vmArg)
     .action((vm: string) => run(() => handlers().sftpStdio(vm))());
+
+  program
+    .command('ui')
+    .description('open Connect in your browser (the desktop app, served on 127.0.0.1 for you only) until Ctrl-C')
+    .option('--port <port>', 'listen on this port (default: any free one)', portArg)
+    .option('--no-open', 'print the address instead of starting a browser')
+    .action((opts: UiOptions) => run(() => handlers().ui(opts))());
 
   /** Parses and runs; never throws for expected failures. Resolves with the exit code. */
   async function main(argv: string[]): Promise<number> {

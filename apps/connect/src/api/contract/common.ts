@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NEXT_ACTIONS } from '../../core/next-action.js';
+import { NEXT_ACTIONS } from '../../core/next-actions.js';
 
 // The Connect API's building blocks. Everything under contract/ is browser-safe (zod and
 // @airlock/shared/schemas only): the renderer imports it to type `window.airlock`.

@@ -23,6 +23,7 @@ import {
   TerminalResize,
 } from './terminals.js';
 import { VmList } from './vms.js';
+import type { ApiRequestName, FunctionName } from './request-names.js';
 
 export * from './common.js';
 export * from './enrollment.js';
@@ -33,6 +34,7 @@ export * from './rdp.js';
 export * from './settings.js';
 export * from './terminals.js';
 export * from './vms.js';
+export * from './request-names.js';
 
 const request = <P extends z.ZodType, R extends z.ZodType>(params: P, result: R) => ({ params, result });
 
@@ -73,19 +75,10 @@ export const API_REQUESTS = {
   'forward.list': request(Empty, ForwardList),
 
   'rdp.launch': request(RdpLaunch, RdpLaunched),
-} as const;
+} as const satisfies Record<ApiRequestName, { params: z.ZodType; result: z.ZodType }>;
 
-export type ApiRequestName = keyof typeof API_REQUESTS;
-export const API_REQUEST_NAMES = Object.keys(API_REQUESTS) as ApiRequestName[];
 export type ApiParams<N extends ApiRequestName> = z.input<(typeof API_REQUESTS)[N]['params']>;
 export type ApiResult<N extends ApiRequestName> = z.infer<(typeof API_REQUESTS)[N]['result']>;
-
-/** `enroll.setPassword` → `enrollSetPassword`: the name of its function on `window.airlock`. */
-export type FunctionName<N extends string> = N extends `${infer A}.${infer B}` ? `${A}${Capitalize<B>}` : N;
-export function functionName<N extends ApiRequestName>(name: N): FunctionName<N> {
-  const [a, b] = name.split('.') as [string, string];
-  return `${a}${b.charAt(0).toUpperCase()}${b.slice(1)}` as FunctionName<N>;
-}
 
 /**
  * `window.airlock`: one named function per request, and one event subscription. The same shape in

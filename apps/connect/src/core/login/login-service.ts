@@ -7,7 +7,6 @@ import {
   type SavedSession,
 } from '../identity/config-store.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { RelayError } from '../relay/relay-error.js';
 import { credentialsOf, type RelayCredentials } from './login.js';
 
 /** Relay answers that mean "log in again" rather than "you may not". */
@@ -159,9 +158,4 @@ export class LoginService {
     if (!session.ok) return session;
     return ok(credentialsOf(enrollment, session.value));
   }
-}
-
-/** Relay errors that a new login fixes. */
-export function needsNewLogin(error: RelayError | { code: string }): boolean {
-  return LOGIN_AGAIN.has(error.code);
 }

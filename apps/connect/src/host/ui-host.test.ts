@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { WebSocket } from 'ws';
+import { ok } from '@airlock/shared';
+import { createDispatch } from '../api/dispatch.js';
+import { ConnectService } from '../api/service/connect-service.js';
+import { CONTENT_SECURITY_POLICY } from '../api/transport/csp.js';
+import { decodeWire, encodeWire, SECRET_PROTOCOL_PREFIX, WIRE_PROTOCOL } from '../api/transport/wire.js';
+import { startUiHost, type UiHost } from './ui-host.js';
+
+let dir: string;
+let service: ConnectService;
+let host: UiHost;
+let other: UiHost;
+const logLines: string[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-ui-host-'));
+  await writeFile(join(dir, 'index.html'), '<!doctype html><title>Airlock</title>');
+  await writeFile(join(dir, 'app.js'), 'console.log(1)');
+  await writeFile(join(tmpdir(), 'airlock-ui-host-outside.txt'), 'outside');
+  const log = pino(
+    { level: 'trace' },
+    new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) }),
+  );
+  service = new ConnectService({
+    home: join(dir, 'home'),
+    log,
+    secretCacheFor: () => ({
+      backend: 'none',
+      status: async () => ({ available: false, reason: 'test' }),
+      get: async () => ok(undefined),
+      set: async () => ok(undefined),
+      delete: async () => ok(false),
+    }),
+  });
+  const options = {
+    dispatch: createDispatch(service),
+    onEvent: (l: Parameters<ConnectService['onEvent']>[0]) => service.onEvent(l),
+    staticDir: dir,
+    log,
+  };
+  host = await startUiHost(options);
+  other = await startUiHost(options);
+});
+
+after(async () => {
+  await host?.close();
+  await other?.close();
+  await service?.close();
+  await rm(dir, { recursive: true, force: true });
+  await rm(join(tmpdir(), 'airlock-ui-host-outside.txt'), { force: true });
+});
+
+const secretOf = (h: UiHost) => new URL(h.url).hash.replace(/^#secret=/, '');
+
+/** Opens the API WebSocket as a page would; resolves with the socket, or the refusal's HTTP status. */
+function connectApi(
+  h: UiHost,
+  options: { secret?: string; origin?: string | null; host?: string; path?: string } = {},
+): Promise<WebSocket | number> {
+  const protocols = [WIRE_PROTOCOL, ...(options.secret !== undefined ? [SECRET_PROTOCOL_PREFIX + options.secret] : [])];
+  const headers: Record<string, string> = {};
+  if (options.origin !== null) headers.origin = options.origin ?? h.origin;
+  if (options.host) headers.host = options.host;
+  const ws = new WebSocket(`ws://127.0.0.1:${h.port}${options.path ?? '/api'}`, protocols, { headers });
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('error', () => resolve(-1));
+  });
+}
+
+function call(ws: WebSocket, id: number, name: string, params: unknown = {}): Promise<unknown> {
+  return new Promise((resolve) => {
+    const onMessage = (data: Buffer) => {
+      const msg = decodeWire(data.toString()) as { id?: number };
+      if (msg.id !== id) return;
+      ws.off('message', onMessage);
+      resolve(msg);
+    };
+    ws.on('message', onMessage);
+    ws.send(encodeWire({ id, request: name, params }));
+  });
+}
+
+function get(h: UiHost, path: string, headers: Record<string, string> = {}, method = 'GET') {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: h.port, path, method, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('with this launch secret, from this origin, the API answers and events arrive', async () => {
+  assert.match(host.url, /^http:\/\/127\.0\.0\.1:\d+\/#secret=[A-Za-z0-9_-]{43}$/);
+  assert.ok(!host.origin.includes('#'));
+  const ws = await connectApi(host, { secret: secretOf(host) });
+  assert.ok(ws instanceof WebSocket);
+  try {
+    assert.equal(ws.protocol, WIRE_PROTOCOL, 'the secret is never echoed back as the chosen protocol');
+    assert.deepEqual(await call(ws, 1, 'app.state'), {
+      id: 1,
+      response: { ok: true, value: { login: { state: 'not_enrolled' } } },
+    });
+    const event = new Promise((resolve) => ws.once('message', (d: Buffer) => resolve(decodeWire(d.toString()))));
+    await call(ws, 2, 'login.logout');
+    assert.deepEqual(await event, { event: { type: 'login.changed', login: { state: 'not_enrolled' } } });
+    const bad = (await call(ws, 3, 'terminal.open', { vm: 'Bad VM' })) as {
+      response: { ok: boolean; error: { code: string } };
+    };
+    assert.equal(bad.response.error.code, 'bad_request');
+    // Something that is not a request ends the connection.
+    ws.send('not json');
+    const [code] = (await once(ws, 'close')) as [number];
+    assert.equal(code, 1008);
+  } finally {
+    ws.terminate();
+  }
+  // The same secret works from localhost too (the other name of this host).
+  const local = await connectApi(host, {
+    secret: secretOf(host),
+    origin: `http://localhost:${host.port}`,
+    host: `localhost:${host.port}`,
+  });
+  assert.ok(local instanceof WebSocket);
+  local.terminate();
+});
+
+test('no secret, a wrong one, or one from another launch: refused before the WebSocket exists', async () => {
+  assert.equal(await connectApi(host), 401);
+  assert.equal(await connectApi(host, { secret: '' }), 401);
+  assert.equal(await connectApi(host, { secret: secretOf(host).slice(0, -1) + 'x' }), 401);
+  assert.equal(await connectApi(host, { secret: secretOf(other) }), 401);
+  assert.equal(await connectApi(host, { secret: secretOf(host), path: '/other' }), 400);
+});
+
+test('a page from another origin, or no origin, is refused even with the secret', async () => {
+  const secret = secretOf(host);
+  assert.equal(await connectApi(host, { secret, origin: 'http://evil.example' }), 403);
+  assert.equal(await connectApi(host, { secret, origin: `http://127.0.0.1:${other.port}` }), 403);
+  assert.equal(await connectApi(host, { secret, origin: 'null' }), 403);
+  assert.equal(await connectApi(host, { secret, origin: null }), 403);
+});
+
+test('another Host (DNS rebinding) is refused, for the WebSocket and for files', async () => {
+  const secret = secretOf(host);
+  assert.equal(await connectApi(host, { secret, host: `evil.example:${host.port}` }), 403);
+  assert.equal(await connectApi(host, { secret, host: `127.0.0.1:${other.port}` }), 403);
+  assert.equal((await get(host, '/', { host: `evil.example:${host.port}` })).status, 403);
+  assert.equal((await get(host, '/', { host: 'evil.example' })).status, 403);
+});
+
+test('files: the renderer with the CSP and no CORS; nothing outside its folder; GET only', async () => {
+  const index = await get(host, '/');
+  assert.equal(index.status, 200);
+  assert.match(index.body, /<title>Airlock<\/title>/);
+  assert.equal(index.headers['content-security-policy'], CONTENT_SECURITY_POLICY);
+  assert.equal(index.headers['x-frame-options'], 'DENY');
+  assert.equal(index.headers['x-content-type-options'], 'nosniff');
+  for (const res of [index, await get(host, '/app.js', { origin: host.origin })]) {
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
+    assert.equal(res.headers['access-control-allow-credentials'], undefined);
+  }
+  assert.equal((await get(host, '/app.js', { origin: 'http://evil.example' })).status, 403);
+  assert.equal((await get(host, '/../airlock-ui-host-outside.txt')).status, 404);
+  assert.equal((await get(host, '/%2e%2e/airlock-ui-host-outside.txt')).status, 404);
+  assert.equal((await get(host, '/nope.js')).status, 404);
+  assert.equal((await get(host, '/', {}, 'POST')).status, 405);
+  const refused = await get(host, '/', {}, 'OPTIONS');
+  assert.equal(refused.status, 405);
+  assert.equal(refused.headers['access-control-allow-origin'], undefined);
+});
+
+test("nothing secret reaches the host's log, not even a secret offered and refused", async () => {
+  const secrets = [secretOf(host), secretOf(other)];
+  const log = logLines.join('');
+  assert.match(log, /refused a WebSocket/, 'refusals are logged');
+  assert.match(log, /no or wrong launch secret/);
+  for (const s of secrets) assert.ok(!log.includes(s), 'a launch secret in the log');
+  assert.ok(!log.includes(secretOf(host).slice(0, -1)), 'an offered secret in the log');
+});

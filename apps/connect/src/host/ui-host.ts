@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { z } from 'zod';
+import type { Logger } from '../core/logger.js';
+import type { Dispatch } from '../api/dispatch.js';
+import type { ApiEvent } from '../api/contract/index.js';
+import {
+  decodeWire,
+  encodeWire,
+  WIRE_MAX_MESSAGE_BYTES,
+  WIRE_PATH,
+  WIRE_PROTOCOL,
+  type WireMessage,
+} from '../api/transport/wire.js';
+import { checkHostAndOrigin, offeredSecret, secretMatches, type Refusal } from './request-guard.js';
+import { reply, serveStatic } from './static-files.js';
+import { WireRequest } from './wire-request.js';
+
+export interface UiHostOptions {
+  dispatch: Dispatch;
+  /** Subscribes to the service's events. */
+  onEvent: (listener: (e: ApiEvent) => void) => () => void;
+  /** The renderer bundle to serve. */
+  staticDir: string;
+  log: Logger;
+  /** 0 (default): any free port. */
+  port?: number;
+}
+
+export interface UiHost {
+  port: number;
+  /** The address to open: the launch secret rides in the fragment, which browsers never send. */
+  url: string;
+  /** The URL without the secret (safe to log and show). */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Browser mode: the renderer on http://127.0.0.1:<port>/ and the Connect API on a WebSocket at
+ * /api — on loopback only, for the one person who holds this launch's secret (request-guard.ts).
+ */
+export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
+  const secret = randomBytes(32).toString('base64url');
+  const log = options.log.child({ component: 'ui-host' });
+  const server: Server = createServer();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: WIRE_MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(WIRE_PROTOCOL) ? WIRE_PROTOCOL : false),
+  });
+  const clients = new Set<WebSocket>();
+  server.listen({ host: '127.0.0.1', port: options.port ?? 0, exclusive: true });
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  // What is refused is logged by reason only: never a header, a URL, or anything offered as a secret.
+  const refuse = (what: string, r: Refusal) => log.warn({ status: r.status, reason: r.reason }, `refused ${what}`);
+
+  server.on('request', (req, res) => {
+    const refused = checkHostAndOrigin(req, port, 'if-present');
+    if (refused) {
+      refuse('a request', refused);
+      return reply(res, refused.status, `refused: ${refused.reason}`);
+    }
+    void serveStatic(req, res, options.staticDir).catch((e: unknown) => {
+      log.error({ error: (e as Error).message }, 'serving a file failed');
+      if (!res.headersSent) reply(res, 500, 'could not read the file');
+      else res.destroy();
+    });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {});
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const refused: Refusal | undefined =
+      path !== WIRE_PATH
+        ? { status: 400, reason: 'not the API path' }
+        : (checkHostAndOrigin(req, port, 'required') ??
+          (secretMatches(offeredSecret(req), secret)
+            ? undefined
+            : { status: 401, reason: 'no or wrong launch secret' }));
+    if (refused) {
+      refuse('a WebSocket', refused);
+      socket.end(`HTTP/1.1 ${refused.status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveClient(ws));
+  });
+
+  const unsubscribe = options.onEvent((event) => {
+    const text = encodeWire({ event } satisfies WireMessage);
+    for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
+  });
+
+  function serveClient(ws: WebSocket): void {
+    clients.add(ws);
+    log.info({ clients: clients.size }, 'a window connected');
+    ws.on('close', () => {
+      clients.delete(ws);
+      log.info({ clients: clients.size }, 'a window went away');
+    });
+    ws.on('error', (e) => log.warn({ error: e.message }, 'window connection failed'));
+    ws.on('message', (data, isBinary) => {
+      let request: z.infer<typeof WireRequest>;
+      try {
+        if (isBinary) throw new Error('binary');
+        request = WireRequest.parse(decodeWire(data.toString()));
+      } catch {
+        // Not the wire protocol: whatever sent it is not our renderer.
+        log.warn('closing a window connection that sent something that is not a request');
+        return ws.close(1008, 'not a request');
+      }
+      void options.dispatch(request.request, request.params).then((response) => {
+        if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
+      });
+    });
+  }
+
+  return {
+    port,
+    origin,
+    url: `${origin}/#secret=${secret}`,
+    async close() {
+      unsubscribe();
+      for (const ws of clients) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import type { Dispatch } from '../api/dispatch.js';
+import { API_REQUEST_NAMES, IPC_EVENT_CHANNEL, ipcRequestChannel } from '../api/contract/request-names.js';
+import type { ApiEvent, ApiResponse } from '../api/contract/index.js';
+import { failed, failure } from '../api/service/failures.js';
+import { isAppUrl } from './hardening.js';
+import type { ElectronSeam, WebContentsSeam } from './seam.js';
+
+/**
+ * The Connect API over IPC: a handler per request that answers only the app's own page, takes
+ * exactly one argument, and passes it to the dispatch, which checks it against the contract.
+ */
+export function wireIpc(ipcMain: ElectronSeam['ipcMain'], dispatch: Dispatch): void {
+  for (const name of API_REQUEST_NAMES)
+    ipcMain.handle(ipcRequestChannel(name), async (event, ...args): Promise<ApiResponse<unknown>> => {
+      if (!event.senderFrame || !isAppUrl(event.senderFrame.url))
+        return failed(failure('untrusted_sender', 'only the app itself may call the Connect API'));
+      if (args.length !== 1) return failed(failure('bad_request', `${name}: takes one argument`));
+      return dispatch(name, args[0]);
+    });
+}
+
+/** Sends the service's events to the window while it lives. */
+export function forwardEvents(
+  onEvent: (l: (e: ApiEvent) => void) => () => void,
+  contents: WebContentsSeam,
+): () => void {
+  const off = onEvent((e) => {
+    if (contents.isDestroyed()) return off();
+    contents.send(IPC_EVENT_CHANNEL, e);
+  });
+  return off;
+}

@@ -1,0 +1,8 @@
+import type { AirlockApi } from '../api/contract/index.js';
+
+declare global {
+  interface Window {
+    /** The Connect API: Electron's preload sets it; in browser mode the WebSocket bridge does. */
+    airlock: AirlockApi;
+  }
+}

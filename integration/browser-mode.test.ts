@@ -1,0 +1,90 @@
+// Browser mode in a real browser: `airlock ui` serves the app on 127.0.0.1; Debian's Chromium
+// opens it with the launch secret and the page reaches the Connect API under the app's CSP; a page
+// from another origin that knows the secret still cannot reach it; the secret stays out of logs.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { airlockBin } from './harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : 'Debian chromium is not installed (.ci/run installs it)';
+
+let home: string;
+let ui: ChildProcess;
+let url: string;
+let stdout = '';
+let stderr = '';
+let evil: Server;
+
+before(async () => {
+  if (skip) return;
+  home = mkdtempSync(join(tmpdir(), 'airlock-ui-'));
+  ui = spawn(airlockBin, ['ui', '--no-open'], {
+    env: { ...process.env, AIRLOCK_HOME: home, AIRLOCK_LOG_LEVEL: 'debug' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  ui.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  ui.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!/http:\/\/127\.0\.0\.1:\d+\/#secret=\S+/.test(stdout)) {
+    if (Date.now() > deadline || ui.exitCode !== null) throw new Error(`airlock ui did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  url = /http:\/\/127\.0\.0\.1:\d+\/#secret=\S+/.exec(stdout)![0];
+});
+
+after(async () => {
+  ui?.kill('SIGKILL');
+  evil?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+/** The page's DOM after its scripts ran, as headless Chromium sees it. */
+function dumpDom(address: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      CHROMIUM,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=5000', '--dump-dom', address],
+      { timeout: 60_000, env: { ...process.env, HOME: home } },
+      (error, out) => (error ? reject(error) : resolve(out)),
+    ),
+  );
+}
+
+test('Chromium opens the app with the launch secret; the page reaches the API under the CSP', { skip }, async () => {
+  const dom = await dumpDom(url);
+  assert.match(dom, /data-testid="login-state">This device is not enrolled yet\.</);
+});
+
+test('a page from another origin cannot reach the API, even knowing the secret', { skip }, async () => {
+  const { port } = new URL(url);
+  const secret = new URL(url).hash.replace('#secret=', '');
+  evil = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<!doctype html><body>waiting<script>
+      const ws = new WebSocket('ws://127.0.0.1:${port}/api', ['airlock.v1', 'airlock.secret.${secret}']);
+      ws.onopen = () => { document.body.textContent = 'OPENED'; };
+      ws.onclose = () => { if (document.body.textContent !== 'OPENED') document.body.textContent = 'REFUSED'; };
+    </script></body>`);
+  });
+  await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
+  const dom = await dumpDom(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+  assert.match(dom, /<body>REFUSED<\/body>/);
+  assert.match(stderr, /refused a WebSocket/);
+  assert.match(stderr, /Origin is not this app/);
+});
+
+test('the secret is only in the printed address: not in the log, gone with the process', { skip }, async () => {
+  const secret = new URL(url).hash.replace('#secret=', '');
+  assert.ok(stderr.includes('a window connected'), 'the log was on');
+  assert.ok(!stderr.includes(secret), 'the launch secret in the log');
+  ui.kill('SIGTERM');
+  const code = await new Promise((r) => ui.once('exit', r));
+  assert.equal(code, 0);
+  assert.equal(stdout.split(secret).length - 1, 1, 'printed once, in the address');
+});
