@@ -12,11 +12,6 @@ export type CrlOffer =
   | { outcome: 'same' | 'older'; seq: number }
   | { outcome: 'invalid'; refusal: ChainRefusal };
 
-/**
- * A party's newest revocation list: only ever replaced by a valid list with a higher `seq`, kept
- * on disk so a restart does not forget it (a relay then cannot roll the party back), and judged
- * for freshness when a session is checked.
- */
 /** A revocation-list file (`{"chain": […]}`) that verifies against `anchor`; undefined otherwise. */
 export async function readCrlFile(
   anchor: PinnedAnchor,
@@ -34,11 +29,16 @@ export async function readCrlFile(
   return claims.ok ? { chain: parsed.data.chain, claims: claims.value } : undefined;
 }
 
+/**
+ * A party's newest revocation list: only ever replaced by a valid list with a higher `seq`, kept
+ * on disk so a restart does not forget it (a relay then cannot roll the party back), and judged
+ * for freshness when a session is checked.
+ */
 export class CrlKeeper {
   private newest: { chain: string[]; claims: CrlClaims } | undefined;
 
   private constructor(
-    private readonly anchor: PinnedAnchor,
+    readonly anchor: PinnedAnchor,
     private readonly file: string | undefined,
   ) {}
 

@@ -7,3 +7,4 @@ export * from './issue.js';
 export * from './verify.js';
 export * from './crl-keeper.js';
 export * from './exchange.js';
+export * from './enroll.js';

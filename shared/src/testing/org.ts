@@ -12,11 +12,14 @@ import {
   makeAnchorText,
   parseAnchor,
   type ApproverPower,
+  type OrgAnswer,
   type OrgSigner,
   type PinnedAnchor,
   type RevokedLists,
 } from '../org/index.js';
 import { randomBytes } from 'node:crypto';
+import { deriveCodeSecrets, newCodeKey } from '../enrollment-code.js';
+import { hashSecret } from '../secrets.js';
 
 /**
  * An organisation made in memory for tests: two roots, the anchor, and helpers that issue what
@@ -35,6 +38,8 @@ export interface TestOrg {
   ): Promise<string[]>;
   user(name: string, o?: TestIssue): Promise<TestUser>;
   vm(id: string, o?: TestIssue): Promise<TestVm>;
+  /** A code as `airlock-org sign` makes it: its `K`, the relay secret, and the answer for the relay. */
+  code(kind: 'user' | 'vm', sub: string): Promise<{ key: string; relaySecret: string; answer: OrgAnswer }>;
 }
 
 export interface TestIssue {
@@ -107,6 +112,21 @@ export async function makeTestOrg(org = 'Test Org'): Promise<TestOrg> {
           await issueLogin(deviceKey, { sub: name, ukey, seconds: l.seconds ?? 3600 }, l.nowMs),
         ],
       };
+    },
+    async code(kind, sub) {
+      const key = newCodeKey();
+      const { relaySecret, credSeed } = deriveCodeSecrets(key);
+      const cred = await issueCredential(root, { kind, sub, key: ed25519FromSeed(credSeed) });
+      const answer: OrgAnswer = {
+        type: 'airlock-org-answer',
+        v: 1,
+        kind,
+        sub,
+        secretSha256: hashSecret(relaySecret),
+        chain: cred.chain,
+        expiresAt: new Date(cred.claims.exp * 1000).toISOString(),
+      };
+      return { key, relaySecret, answer };
     },
     async vm(id, o) {
       const identityKey = generateEd25519();
