@@ -45,7 +45,7 @@ export function toAdminGrant(g: GrantRecord, now: Date): AdminGrant {
 
 /** What the public route /api/v1/agent/enroll gets back: the credential, or why not. */
 export type AgentEnrollResult =
-  | { ok: true; vm: string; credential: string; credentialId: string }
+  | { ok: true; vm: string; credential: string; credentialId: string; orgChain?: string[] }
   | { ok: false; reason: ConsumeRefusal; message: string };
 
 const ENROLL_REFUSALS: Record<ConsumeRefusal, string> = {
@@ -173,7 +173,13 @@ export abstract class VmAdmin extends ClientAdmin {
       ...src,
       data: { credential: record.id },
     });
-    return { ok: true, vm: vm.id, credential: formatAgentCredential(vm.id, credentialSecret), credentialId: record.id };
+    return {
+      ok: true,
+      vm: vm.id,
+      credential: formatAgentCredential(vm.id, credentialSecret),
+      credentialId: record.id,
+      ...(consumed.code.orgChain ? { orgChain: consumed.code.orgChain } : {}),
+    };
   }
 
   /** Creates or replaces the grant of `user` on `vm`. */

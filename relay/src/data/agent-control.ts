@@ -68,7 +68,8 @@ export function runAgentControl(
     log.info({ hostKeyFingerprint, version, trust }, 'agent registered');
     audit('agent.register', { hostKeyFingerprint, version, trust });
     const crl = await deps.org?.crl();
-    if (crl && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'crl', crl: crl.chain } satisfies RelayToAgent));
+    if (crl && ws.readyState === ws.OPEN)
+      ws.send(JSON.stringify({ type: 'crl', crl: crl.chain } satisfies RelayToAgent));
   };
   const protocolError = (why: string) => {
     log.warn({ why }, 'agent control protocol error');

@@ -12,14 +12,14 @@ export class CrlBroadcaster {
   private sentSeq = 0;
   private running: Promise<void> | undefined;
 
-  constructor(
-    private readonly deps: { org: OrgView; registry: AgentRegistry; logger: Logger; intervalMs: number },
-  ) {}
+  constructor(private readonly deps: { org: OrgView; registry: AgentRegistry; logger: Logger; intervalMs: number }) {}
 
   start(): void {
     this.timer = setInterval(() => {
       this.running ??= this.tick()
-        .catch((error: unknown) => this.deps.logger.error({ error: (error as Error).message }, 'revocation list check failed'))
+        .catch((error: unknown) =>
+          this.deps.logger.error({ error: (error as Error).message }, 'revocation list check failed'),
+        )
         .finally(() => (this.running = undefined));
     }, this.deps.intervalMs);
     this.timer.unref();
