@@ -7,6 +7,7 @@ import { sessionUserKey, type RelayCredentials } from '../login/login.js';
 import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
 import type { VmSession, VmSessionError } from './types.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
+import { judgeVmHostKey, orgSessionRequest, type SessionTrust } from './org-trust.js';
 import { sshHandshake } from './ssh-handshake.js';
 import type { UserKey } from '../identity/user-key-store.js';
 
@@ -32,9 +33,18 @@ export interface OpenVmSessionOptions {
 export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { credentials } = options;
   const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
-  const created = await relay.createSession(options.vm);
+  const created = await relay.createSession(options.vm, await orgSessionRequest(credentials.org));
   await relay.close();
   if (!created.ok) return created;
+  // Judged before the data socket exists: a host key the organisation did not certify gets nothing.
+  const trust = await judgeVmHostKey(credentials.org, options.vm, created.value);
+  if (!trust.ok) {
+    (options.logger ?? silentLogger).warn(
+      { sid: created.value.sessionId, reason: trust.error.reason },
+      trust.error.message,
+    );
+    return trust;
+  }
   return connectVmSession({
     endpoint: credentials.endpoint,
     session: created.value,
@@ -42,6 +52,7 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
     userKey: sessionUserKey(credentials),
     logger: options.logger,
     timeoutMs: options.timeoutMs,
+    trust: trust.value,
   });
 }
 
@@ -53,6 +64,8 @@ export interface ConnectVmSessionOptions {
   userKey: UserKey;
   logger?: Logger;
   timeoutMs?: number;
+  /** How the host key was judged (openVmSession); `relay-only` when not given. */
+  trust?: SessionTrust;
 }
 
 /**
@@ -130,8 +143,9 @@ async function establish(
       timeoutError,
     });
     if (!ssh.ok) return fail(ssh.error);
-    log.info({ hostKey: ssh.value.hostKey }, 'session established');
-    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log));
+    const trust = options.trust ?? 'relay-only';
+    log.info({ hostKey: ssh.value.hostKey, trust }, 'session established');
+    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log, trust));
   } finally {
     clearTimeout(timer);
   }
