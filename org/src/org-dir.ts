@@ -48,7 +48,6 @@ export const IssuedEntry = z.object({
 });
 export type IssuedEntry = z.infer<typeof IssuedEntry>;
 
-
 export class OrgDir {
   readonly path: string;
 
