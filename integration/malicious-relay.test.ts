@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -15,7 +15,8 @@ import { loadUndici, mintClientCertificate, sshFingerprintB64, sshFingerprintFro
 import { generateEd25519, issueHostKey } from '@airlock/shared/org';
 import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
 import { makeTestOrg } from '@airlock/shared/testing';
-import { startSystem, waitFor, type System } from './harness.js';
+import { enrollAgent } from '@airlock/agent';
+import { runCli, startSystem, waitFor, type System } from './harness.js';
 
 // An organisation root in force, and a relay whose keys and database an attacker holds (this
 // process holds them: the relay runs in it). Each attack is refused with its reason, and nothing
@@ -244,4 +245,35 @@ test('a revoked VM: Connect refuses it under the list the relay serves (revoked:
   assert.equal(result.ok, false);
   if (result.ok) return;
   assert.equal((result.error as { reason?: string }).reason, 'revoked:vm', result.error.message);
+});
+
+// --- At enrollment: the relay serves another organisation's anchor (a downgrade or a swap). ---
+
+test('enrollment against a relay serving another anchor is refused before the code is spent (Connect and agent)', async () => {
+  const other = await makeTestOrg('Intruder Org');
+  assert.ok((await sys.relay.admin.createUserWithoutCode('test', 'eve')).ok);
+  const code = await sys.org!.code('user', 'eve');
+  const vmToken = await sys.org!.code('vm', sys.vm);
+  const eveHome = join(sys.dir, 'connect-eve');
+  mkdirSync(eveHome, { mode: 0o700 });
+  const enrollEve = () =>
+    runCli(['enroll', sys.relay.url, code, '--device-name', 'eve laptop'], eveHome, {
+      env: { ...sys.cliEnv, AIRLOCK_HOME: eveHome, AIRLOCK_TEST_USER: 'eve' },
+    });
+  // The intruder writes its own anchor into the relay's database (what `org set-anchor --replace` does).
+  await sys.relay.store.org.setAnchor(other.anchor.text);
+  try {
+    const r = await enrollEve();
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /but \S+ was pinned; nothing was sent/);
+    const agent = await enrollAgent({ relayUrl: sys.relay.url, token: vmToken, stateDir: join(sys.dir, 'agent-2') });
+    assert.ok(!agent.ok, 'the agent enrolled under another organisation');
+    assert.equal(agent.error.code, 'org-refused');
+    assert.match(agent.error.message, /anchor_mismatch.*nothing was spent/);
+  } finally {
+    await sys.relay.store.org.setAnchor(sys.org!.org.anchor.text);
+  }
+  // The code was not spent: with the real anchor back, eve enrolls with it.
+  const r = await enrollEve();
+  assert.equal(r.code, 0, r.stderr);
 });
