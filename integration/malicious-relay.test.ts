@@ -11,7 +11,14 @@ import {
   openVmSession,
   type RelayFetch,
 } from '@airlock/connect';
-import { loadUndici, mintClientCertificate, sshFingerprintB64, sshFingerprintFromPem } from '@airlock/shared';
+import {
+  hashSecret,
+  loadUndici,
+  mintClientCertificate,
+  parseOneTimeCode,
+  sshFingerprintB64,
+  sshFingerprintFromPem,
+} from '@airlock/shared';
 import { generateEd25519, issueHostKey } from '@airlock/shared/org';
 import { generateHostKey, publicKeyBlob } from '@airlock/shared/ssh';
 import { makeTestOrg } from '@airlock/shared/testing';
@@ -273,7 +280,15 @@ test('enrollment against a relay serving another anchor is refused before the co
   } finally {
     await sys.relay.store.org.setAnchor(sys.org!.org.anchor.text);
   }
-  // The code was not spent: with the real anchor back, eve enrolls with it.
-  const r = await enrollEve();
-  assert.equal(r.code, 0, r.stderr);
+  // Neither code was spent: the relay still holds both unused.
+  const unused = async (kind: 'user-enrollment' | 'agent-enrollment', subject: string, c: string) => {
+    const parsed = parseOneTimeCode(c, kind === 'user-enrollment' ? 'user' : 'agent');
+    assert.ok(parsed.ok);
+    const record = (await sys.relay.store.codes.list({ kind, subject })).find(
+      (r) => r.secretSha256 === hashSecret(parsed.value.secret),
+    );
+    assert.ok(record && !record.usedAt, `the ${kind} code was spent`);
+  };
+  await unused('user-enrollment', 'eve', code);
+  await unused('agent-enrollment', sys.vm, vmToken);
 });
