@@ -159,6 +159,7 @@ export default tseslint.config(
       'apps/connect/src/api/service/**',
       'apps/connect/src/host/**',
       'relay/**',
+      'org/**',
       'apps/agent/**',
       'shared/**',
     ],

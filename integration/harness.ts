@@ -13,6 +13,7 @@ import pino from 'pino';
 import { fetch as undiciFetch } from 'undici';
 import { WebSocket } from 'ws';
 import { createRelay, type Direction, type Relay } from '@airlock/relay';
+import { setUpOrg, type OrgSetup } from './org-harness.js';
 import {
   API_PREFIX,
   SESSION_ID_PARAM,
@@ -34,6 +35,8 @@ export interface Frames {
 
 export interface System {
   relay: Relay;
+  /** The organisation root, when the system was started with `org`. */
+  org?: OrgSetup;
   dir: string;
   home: string;
   vm: string;
@@ -121,6 +124,8 @@ export interface SystemOptions {
    * waiting; the askpass stand-in's authenticator follows it, as a phone agrees with the relay.
    */
   relayNow?: () => number;
+  /** With an organisation root: users and the VM enroll with v2 codes the test's root signed. */
+  org?: boolean;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -182,32 +187,43 @@ async function setUpSystem(
 
   // The admin creates the user and grants the VM; the user enrolls with the real CLI (password,
   // TOTP) and logs in, as a person would.
+  const org = options.org ? await setUpOrg(relay) : undefined;
   const enrollUser = async (name: string, run: System['cli']): Promise<void> => {
-    const createdUser = await relay.admin.createUser('test', name);
-    if (!createdUser.ok) throw new Error(createdUser.error.message);
+    let code: string;
+    if (org) {
+      const createdUser = await relay.admin.createUserWithoutCode('test', name);
+      if (!createdUser.ok) throw new Error(createdUser.error.message);
+      code = await org.code('user', name);
+    } else {
+      const createdUser = await relay.admin.createUser('test', name);
+      if (!createdUser.ok) throw new Error(createdUser.error.message);
+      code = createdUser.value.enrollment.code;
+    }
     const granted = await relay.admin.putGrant('test', { user: name, vm, ports });
     if (!granted.ok) throw new Error(granted.error.message);
-    const enrolled = await run([
-      'enroll',
-      relay.url,
-      createdUser.value.enrollment.code,
-      '--device-name',
-      'test laptop',
-    ]);
+    const enrolled = await run(['enroll', relay.url, code, '--device-name', 'test laptop']);
     if (enrolled.code !== 0) throw new Error(`airlock enroll failed: ${enrolled.stderr}`);
     const login = await run(['login']);
     if (login.code !== 0) throw new Error(`airlock login failed: ${login.stderr}`);
   };
 
   // The agent enrolls with its one-time token on first start.
-  const createdVm = await relay.admin.createVm('test', vm, ports);
-  if (!createdVm.ok) throw new Error(createdVm.error.message);
+  let agentToken: string;
+  if (org) {
+    const createdVm = await relay.admin.createVmWithoutToken('test', vm, ports);
+    if (!createdVm.ok) throw new Error(createdVm.error.message);
+    agentToken = await org.code('vm', vm);
+  } else {
+    const createdVm = await relay.admin.createVm('test', vm, ports);
+    if (!createdVm.ok) throw new Error(createdVm.error.message);
+    agentToken = createdVm.value.agentEnrollment.token;
+  }
   await enrollUser(user, cli);
 
   const agentConfigBase = {
     relayUrl: relay.url,
     stateDir: join(dir, 'agent-state'),
-    enrollmentToken: createdVm.value.agentEnrollment.token,
+    enrollmentToken: agentToken,
     policy: { allowedPorts: options.agentPorts ?? ports },
   };
   const agents: AgentProcess[] = [];
@@ -231,6 +247,7 @@ async function setUpSystem(
 
   return {
     relay,
+    ...(org ? { org } : {}),
     dir,
     home,
     vm,

@@ -79,3 +79,10 @@ test('the relay never sees what a forwarded connection carries', async () => {
     [...sys.frames.keys()].filter((k) => !before.has(k)),
   );
 });
+
+test('without an organisation root (migration mode) the agent says so at start, and each session its trust', () => {
+  const out = sys.agent.output();
+  assert.match(out, /running WITHOUT an organisation root/);
+  assert.match(out, /"trust":"relay-only".*dial-accepted|dial-accepted.*"trust":"relay-only"/);
+  assert.doesNotMatch(out, /"trust":"org-root"/);
+});

@@ -26,7 +26,7 @@ fi
 # A bundle built by `npm start` / `npm test` starts faster; it is used only while no source
 # file is newer than it, so an edit always runs as written.
 bundle="$repo/.tools/dist/$name.mjs"
-if [ -f "$bundle" ] && [ -z "$(find "$repo/shared/src" "$repo/relay/src" "$repo"/apps/*/src -name '*.ts' -newer "$bundle" -print -quit 2>/dev/null)" ]; then
+if [ -f "$bundle" ] && [ -z "$(find "$repo/shared/src" "$repo/relay/src" "$repo/org/src" "$repo"/apps/*/src -name '*.ts' -newer "$bundle" -print -quit 2>/dev/null)" ]; then
   exec "$node_bin" "$bundle" "$@"
 fi
 

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
 import {
@@ -8,6 +6,7 @@ import {
   describeZodError,
   endQuietlyWhenReaderGoes,
   installProcessGuards,
+  invokedDirectly,
   logStrayError,
 } from '@airlock/shared';
 import { registerAuditCommands } from './audit/audit-commands.js';
@@ -16,6 +15,7 @@ import { CliError, dataDirOf, defaultIo, withStoreOnly, type CliIo } from './adm
 import { registerUserCommands } from './admin/cli-users.js';
 import { registerVmCommands } from './admin/cli-vms.js';
 import { registerExplain } from './helpdesk/cli-helpdesk.js';
+import { registerOrgCommands } from './org/cli-org.js';
 
 const DEFAULT_DATA_DIR = './relay-data';
 
@@ -170,6 +170,7 @@ export function buildProgram(io: CliIo = defaultIo()): Command {
   registerVmCommands(program, io);
   registerAccessCommands(program, io);
   registerExplain(program, io);
+  registerOrgCommands(program, io);
   // `audit verify|tail|query` read the same store; entries are never written through them.
   registerAuditCommands(
     program,
@@ -206,12 +207,4 @@ export async function main(argv: string[], given?: CliIo): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) process.exitCode = await main(process.argv.slice(2));
+if (invokedDirectly(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

@@ -93,13 +93,14 @@ async function serve(
   const child = relayProcess(dir, ['serve', '--port', '0', '--log-level', 'warn']);
   t.after(() => void child.kill('SIGKILL'));
   const deadline = Date.now() + 30_000;
-  while (!/TLS pin: \S+/.test(child.stderrText())) {
+  // The whole line: a chunk may end in the middle of the pin.
+  while (!/TLS pin: \S+.*\n/.test(child.stderrText())) {
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${child.stderrText()}`);
     if (Date.now() > deadline) throw new Error(`serve did not start: ${child.stderrText()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const url = /listening on (https:\/\/\S+)/.exec(child.stderrText())![1]!;
-  const pin = /TLS pin: (\S+)/.exec(child.stderrText())![1]!;
+  const pin = /TLS pin: (\S+).*\n/.exec(child.stderrText())![1]!;
   return { child, url, pin };
 }
 

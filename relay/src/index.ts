@@ -11,3 +11,4 @@ export type { DataPlaneObserver, Direction, SessionCloseStats, SessionSnapshot }
 export type { AgentLink } from './data/agent-registry.js';
 export { loadOrCreateSigningKey, SIGNING_KEY_FILE, SIGNING_PUBLIC_KEY_FILE } from './signing-key.js';
 export { createRelayLogger } from './logger.js';
+export { OrgAdmin } from './org/org-admin.js';

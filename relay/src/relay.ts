@@ -25,6 +25,9 @@ import { RequestRateLimiter } from './identity/rate-limiter.js';
 import { sourceAddress } from './control/request-source.js';
 import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
+import { announceOrgRoot } from './org/announce.js';
+import { CrlBroadcaster } from './org/crl-broadcaster.js';
+import { OrgView } from './org/org-view.js';
 import { runAgentControl } from './data/agent-control.js';
 import { AgentReportBudget } from './data/agent-reports.js';
 import { Heartbeat } from './data/heartbeat.js';
@@ -130,6 +133,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const issuer = new TokenIssuer(signingKey.privateKey, now);
   const heartbeat = new Heartbeat(config.pingIntervalMs);
   const registry = new AgentRegistry();
+  const org = new OrgView(store, now);
   const reportBudget = new AgentReportBudget(config.agentReportsPerMinute, now);
   const pairer = new SessionPairer({
     unpairedTimeoutMs: config.unpairedTimeoutMs,
@@ -181,6 +185,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         sessions: store.sessions,
         reportBudget,
         presence: store.agentPresence,
+        org,
       }),
   });
   server.on('upgrade', (req, socket, head) => {
@@ -280,6 +285,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     relaySigningKeyPem: publicKeyPem,
     totpIssuerLabel: new URL(publicUrl).hostname,
+    org,
     now,
   });
   server.on('request', app);
@@ -293,7 +299,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     now,
   });
   guard.start();
+  const crlBroadcaster = new CrlBroadcaster({ org, registry, logger, intervalMs: config.revocationCheckMs });
+  crlBroadcaster.start();
   logger.info({ url, publicUrl, tlsPin: curlPin(tls.pin), publicKeyPath: state.publicKeyPath }, 'relay listening');
+  await announceOrgRoot(org, logger, now);
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -302,6 +311,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       shuttingDown = true;
       heartbeat.close();
       await guard.close();
+      await crlBroadcaster.close();
       pairer.closeAll(CloseCode.shuttingDown, reason);
       for (const ws of sockets) ws.close(CloseCode.shuttingDown, reason);
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));

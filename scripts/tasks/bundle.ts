@@ -12,11 +12,12 @@ import { repoRoot } from './tools.js';
 export const BUNDLES = [
   { entry: 'relay/src/cli.ts', out: 'airlock-relay.mjs' },
   { entry: 'apps/agent/src/main.ts', out: 'airlock-agent.mjs' },
+  { entry: 'org/src/cli.ts', out: 'airlock-org.mjs' },
 ];
 
 function thirdPartyDependencies(): string[] {
   const deps = new Set<string>();
-  for (const pkg of ['shared', 'relay', 'apps/agent', 'apps/connect']) {
+  for (const pkg of ['shared', 'relay', 'org', 'apps/agent', 'apps/connect']) {
     const json = JSON.parse(readFileSync(join(repoRoot, pkg, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
       optionalDependencies?: Record<string, string>;

@@ -13,6 +13,7 @@ const filters = process.argv.slice(2);
 const patterns = [
   'shared/src/**/*.test.ts',
   'relay/src/**/*.test.ts',
+  'org/src/**/*.test.ts',
   'apps/*/src/**/*.test.ts',
   'integration/**/*.test.ts',
   'fuzz/**/*.test.ts',

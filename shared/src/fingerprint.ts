@@ -40,6 +40,9 @@ export function sshPublicKeyBlob(publicKey: KeyObject): Buffer {
       sshString(point),
     ]);
   }
+  // The organisation's keys (roots, approvers, VM identities) are Ed25519 (RFC 8709 §4).
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x)
+    return Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(Buffer.from(jwk.x, 'base64url'))]);
   if (jwk.kty === 'RSA' && jwk.e && jwk.n) {
     return Buffer.concat([
       sshString(Buffer.from('ssh-rsa')),
@@ -48,7 +51,7 @@ export function sshPublicKeyBlob(publicKey: KeyObject): Buffer {
     ]);
   }
   throw new Error(
-    `unsupported user key type (${jwk.kty}${jwk.crv ? ' ' + jwk.crv : ''}); use ECDSA P-256/384/521 or RSA`,
+    `unsupported user key type (${jwk.kty}${jwk.crv ? ' ' + jwk.crv : ''}); use ECDSA P-256/384/521, Ed25519 or RSA`,
   );
 }
 

@@ -19,6 +19,15 @@ export const SshPublicKeyB64 = z
   .max(4096)
   .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
 
+/** One of the organisation's signed objects (issue 12), JWS in compact form. */
+export const OrgJws = z
+  .string()
+  .max(8192)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a JWS in compact form');
+/** A chain of the organisation's signed objects, top (nearest the root) first. */
+export const OrgChain = z.array(OrgJws).min(1).max(8);
+export type OrgChain = z.infer<typeof OrgChain>;
+
 export const ApiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export type ApiError = z.infer<typeof ApiError>;
 
@@ -58,6 +67,8 @@ export const EnrollBeginResponse = z.object({
   expiresAt: z.string(),
   /** A new TOTP secret to set up, or null when the user already has one (use its current code). */
   totp: z.object({ uri: z.string().startsWith('otpauth://totp/'), secretBase32: z.string() }).nullable(),
+  /** For a `u2` code: the enrollment credential the admin signed (`[approver?, cred]`). */
+  org: z.object({ chain: OrgChain }).optional(),
 });
 export type EnrollBeginResponse = z.infer<typeof EnrollBeginResponse>;
 export const EnrollCompleteRequest = z
@@ -66,6 +77,8 @@ export const EnrollCompleteRequest = z
     totp: TotpCode,
     /** base64 signature by the new device key over `enrollSigningInput(enrollmentId)`. */
     signature: Signature,
+    /** For a `u2` code: the device certificate the credential key signed for the new key. */
+    deviceCert: OrgJws.optional(),
   })
   .strict();
 export type EnrollCompleteRequest = z.infer<typeof EnrollCompleteRequest>;
@@ -80,7 +93,18 @@ export const AgentEnrollResponse = z.object({
   credential: z.string().min(1),
   /** The key tickets are signed with; the agent pins it. */
   relaySigningKeyPem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
+  /** For an `a2` token: the enrollment credential the admin signed (`[approver?, cred]`). */
+  org: z.object({ chain: OrgChain }).optional(),
 });
+
+/** `GET /api/v1/org`: what the relay holds of the organisation (nothing a party must believe). */
+export const OrgInfoResponse = z.object({
+  /** The anchor's exact text; a party accepts it only if it hashes to the fingerprint it pinned. */
+  anchor: z.string().max(8192).nullable(),
+  /** The newest revocation list the relay was given. */
+  crl: OrgChain.nullable(),
+});
+export type OrgInfoResponse = z.infer<typeof OrgInfoResponse>;
 export type AgentEnrollResponse = z.infer<typeof AgentEnrollResponse>;
 
 // --- Login -------------------------------------------------------------------------------
@@ -111,12 +135,22 @@ export const VmSummary = z.object({
   ports: z.array(Port),
   /** When the user's grant to this VM ends; absent when it does not. */
   grantExpiresAt: z.string().optional(),
+  /** The VM chain its agent registered (organisation root), for `airlock vms --verbose`. */
+  vmChain: OrgChain.optional(),
 });
 export type VmSummary = z.infer<typeof VmSummary>;
 export const VmListResponse = z.object({ vms: z.array(VmSummary) });
 export type VmListResponse = z.infer<typeof VmListResponse>;
 
-export const SessionRequest = z.object({ vm: VmId }).strict();
+export const SessionRequest = z
+  .object({
+    vm: VmId,
+    /** Connect's user chain (`[approver?, cred, device, login]`), passed to the agent with the ticket. */
+    userChain: OrgChain.optional(),
+    /** Connect's newest revocation list, passed to the agent too. */
+    crl: OrgChain.optional(),
+  })
+  .strict();
 export type SessionRequest = z.infer<typeof SessionRequest>;
 export const SessionResponse = z.object({
   sessionId: SessionId,
@@ -127,12 +161,26 @@ export const SessionResponse = z.object({
   hostKeyFingerprint: z.string(),
   ports: z.array(Port),
   expiresAt: z.string(),
+  /** The VM chain the agent registered (`[approver?, cred, vmid, hostkey]`): Connect checks it. */
+  vmChain: OrgChain.optional(),
+  /** The newest revocation list the relay holds. */
+  crl: OrgChain.optional(),
 });
 export type SessionResponse = z.infer<typeof SessionResponse>;
 
 // --- Agent control link ------------------------------------------------------------------
 export const AgentToRelay = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('register'), hostKey: SshPublicKeyB64, version: z.string().max(64) }).strict(),
+  z
+    .object({
+      type: z.literal('register'),
+      hostKey: SshPublicKeyB64,
+      version: z.string().max(64),
+      /** With an organisation root: `[approver?, cred, vmid, hostkey]` for this host key. */
+      vmChain: OrgChain.optional(),
+    })
+    .strict(),
+  /** A re-signed host key certificate (the agent renews it daily). */
+  z.object({ type: z.literal('vm-chain'), vmChain: OrgChain }).strict(),
   z.object({ type: z.literal('dial-refused'), sessionId: SessionId, reason: z.string().max(200) }).strict(),
   /** The agent refused a channel or forward inside a session; the relay audits it (it cannot see inside). */
   z
@@ -149,7 +197,15 @@ export type AgentToRelay = z.infer<typeof AgentToRelay>;
 
 export const RelayToAgent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('registered'), vm: VmId }),
-  z.object({ type: z.literal('dial'), sessionId: SessionId, ticket: z.string() }),
+  z.object({
+    type: z.literal('dial'),
+    sessionId: SessionId,
+    ticket: z.string(),
+    userChain: OrgChain.optional(),
+    crl: OrgChain.optional(),
+  }),
+  /** The newest revocation list, when the agent registers and whenever an admin sets one. */
+  z.object({ type: z.literal('crl'), crl: OrgChain }),
 ]);
 export type RelayToAgent = z.infer<typeof RelayToAgent>;
 

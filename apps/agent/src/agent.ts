@@ -10,6 +10,7 @@ import type { Connector } from './direct-tcpip.js';
 import { createAgentLogger } from './logger.js';
 import { resolveOsUser, type OsUser } from './os-user.js';
 import { RefusalReporter } from './refusal-reporter.js';
+import { AgentOrgTrust } from './org-trust.js';
 import { SessionHost } from './session-host.js';
 import { StatusFileWriter } from './status-file.js';
 
@@ -115,6 +116,50 @@ function startStatusFile(
   return writer;
 }
 
+const HOSTKEY_RENEW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Says at every start which trust the agent runs under, and signs this boot's host key with the
+ * VM identity key when it pinned an organisation.
+ */
+async function announceTrust(
+  org: AgentOrgTrust | undefined,
+  config: AgentConfig,
+  hostKeyFingerprint: string,
+  log: Logger,
+): Promise<string[] | undefined> {
+  if (!org) {
+    log.warn(
+      { trust: 'relay-only' },
+      'running WITHOUT an organisation root: this agent accepts any user the relay vouches for, and Connect trusts the relay for this host key; enroll with an a2 token to pin one',
+    );
+    return undefined;
+  }
+  const crl = org.crl.claims;
+  log.info(
+    { trust: 'org-root', org: org.anchor.org, afp: org.anchor.afp, crlSeq: crl?.seq ?? null },
+    'organisation root pinned: users are admitted only with a certificate chain to it',
+  );
+  if (config.acceptRelayOnlyUsers)
+    log.warn(
+      "acceptRelayOnlyUsers is set: users without a certificate chain are admitted on the relay's word (migration); turn it off when every user has a u2 enrollment",
+    );
+  return org.hostKeyChain(config.vmId, hostKeyFingerprint);
+}
+
+async function offerCrl(org: AgentOrgTrust | undefined, chain: string[], log: Logger): Promise<void> {
+  if (!org) return;
+  const r = await org.crl.offer(chain).catch((e: unknown) => {
+    log.error({ err: (e as Error).message }, 'could not keep the revocation list');
+    return undefined;
+  });
+  if (r?.outcome === 'newer') log.info({ crlSeq: r.seq }, 'new revocation list');
+  else if (r?.outcome === 'invalid')
+    log.warn({ code: r.refusal.code }, `revocation list refused: ${r.refusal.message}`);
+  else if (r?.outcome === 'older')
+    log.warn({ crlSeq: r.seq }, 'the relay sent an older revocation list; kept the newer one');
+}
+
 /** Starts an agent in this process: fresh host key, control link, session host. */
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.logger ?? createAgentLogger({ level: config.logLevel, vm: config.vmId });
@@ -133,6 +178,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   if (!config.credential.startsWith(`${config.vmId}.`))
     log.warn('the configured credential does not look like one issued for this VM id (expected "<vmId>.<secret>")');
   warnAboutCredentialExposure(config, user, log);
+  const org = await AgentOrgTrust.load(config.stateDir, options.now);
+  const vmChain = await announceTrust(org, config, hostKeyFingerprint, log);
 
   // One pinned agent for the control link and every data socket: the relay's TLS key is checked
   // on each connection before the credential is written to it.
@@ -153,6 +200,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     connector: options.connector,
     now: options.now,
     onSessionsChanged: () => status?.update((s) => ({ ...s, sessions: host.list() })),
+    ...(org ? { org } : {}),
     refuse: (sessionId, reason) => {
       if (!link?.send({ type: 'dial-refused', sessionId, reason }))
         log.warn({ sid: sessionId }, 'could not report the refused dial: control link is down');
@@ -170,10 +218,21 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     log,
     random: options.random,
     onDial: (d) => host.handleDial(d),
+    ...(vmChain ? { vmChain } : {}),
+    onCrl: (chain) => void offerCrl(org, chain, log),
   });
   const theLink = link;
   if (options.statusFile) status = startStatusFile(options.statusFile, config, theLink, hostKeyFingerprint, log);
   theLink.start();
+  // The host key certificate lives 7 days; re-signed daily so a long-running agent never lapses.
+  const renewal =
+    org &&
+    setInterval(() => {
+      void org
+        .hostKeyChain(config.vmId, hostKeyFingerprint)
+        .then((chain) => theLink.renewVmChain(chain))
+        .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not renew the host key certificate'));
+    }, HOSTKEY_RENEW_MS).unref();
 
   let closed = false;
   return {
@@ -204,6 +263,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     async close() {
       if (closed) return;
       closed = true;
+      if (renewal) clearInterval(renewal);
       await theLink.close();
       await host.closeAll();
       tlsAgent.destroy();

@@ -61,6 +61,11 @@ export const AgentConfigInput = z
       })
       .strict()
       .prefault({}),
+    /**
+     * With an organisation root pinned: also admit users whose dial carries no certificate chain
+     * (relay-only trust), while users move to u2 enrollments. Local and explicit; warned at every start.
+     */
+    acceptRelayOnlyUsers: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()

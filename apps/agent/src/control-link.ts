@@ -3,6 +3,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { backoffDelay, maxAttempt, type BackoffPolicy } from './backoff.js';
+import type { Dial } from './session-host.js';
 
 export type LinkState = 'connecting' | 'online' | 'offline' | 'closed';
 
@@ -28,7 +29,11 @@ export interface ControlLinkOptions {
   backoff: BackoffPolicy & { stableAfterMs: number };
   keepAlive: { pingIntervalMs: number; pongTimeoutMs: number };
   log: Logger;
-  onDial: (dial: { sessionId: string; ticket: string }) => void;
+  onDial: (dial: Dial) => void;
+  /** A revocation list the relay pushed (the agent keeps it only if it is valid and newer). */
+  onCrl?: (chain: string[]) => void;
+  /** With an organisation root: this boot's VM chain, registered with the host key. */
+  vmChain?: string[];
   random?: () => number;
 }
 
@@ -57,7 +62,17 @@ export class ControlLink {
   private offlineReason: string | undefined;
   private unauthorized = false;
 
-  constructor(private readonly opts: ControlLinkOptions) {}
+  private vmChain: string[] | undefined;
+
+  constructor(private readonly opts: ControlLinkOptions) {
+    this.vmChain = opts.vmChain;
+  }
+
+  /** A re-signed host key certificate: sent now if online, and registered on every reconnect. */
+  renewVmChain(vmChain: string[]): void {
+    this.vmChain = vmChain;
+    if (this.stateValue === 'online') this.send({ type: 'vm-chain', vmChain });
+  }
 
   get state(): LinkState {
     return this.stateValue;
@@ -140,7 +155,12 @@ export class ControlLink {
       setImmediate(() => this.onClosed(ws));
     });
     ws.on('open', () => {
-      this.send({ type: 'register', hostKey: this.opts.hostKeyB64, version: this.opts.version });
+      this.send({
+        type: 'register',
+        hostKey: this.opts.hostKeyB64,
+        version: this.opts.version,
+        ...(this.vmChain ? { vmChain: this.vmChain } : {}),
+      });
       this.startKeepAlive(ws);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -179,7 +199,14 @@ export class ControlLink {
       log.info({ vm: msg.vm }, 'registered with relay; online');
       this.setState({ state: 'online' });
     } else if (msg.type === 'dial') {
-      this.opts.onDial({ sessionId: msg.sessionId, ticket: msg.ticket });
+      this.opts.onDial({
+        sessionId: msg.sessionId,
+        ticket: msg.ticket,
+        ...(msg.userChain ? { userChain: msg.userChain } : {}),
+        ...(msg.crl ? { crl: msg.crl } : {}),
+      });
+    } else if (msg.type === 'crl') {
+      this.opts.onCrl?.(msg.crl);
     }
   }
 

@@ -4,12 +4,16 @@ import {
   API_PREFIX,
   ApiError,
   createPinnedHttpsAgent,
+  OrgInfoResponse,
   parseOneTimeCode,
   publicKeyFromPem,
   TlsConnectError,
   TlsPinMismatchError,
   type Result,
 } from '@airlock/shared';
+import type { KeyObject } from 'node:crypto';
+import { certifyWithCredential, generateEd25519, parseAnchor, type PinnedAnchor } from '@airlock/shared/org';
+import { AgentOrgTrust } from './org-trust.js';
 import { parseRelayUrl } from './relay-url.js';
 import { prepareStateDir, readEnrollment, hasEnrollment, writeEnrollment, type AgentEnrollment } from './state-dir.js';
 
@@ -22,7 +26,8 @@ export type EnrollErrorCode =
   | 'unreachable'
   | 'rejected'
   | 'rate-limited'
-  | 'bad-response';
+  | 'bad-response'
+  | 'org-refused';
 
 export interface EnrollError {
   code: EnrollErrorCode;
@@ -51,11 +56,15 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  * TLS connection pinned to the key named in the token, and saves the result in the state dir.
  * Everything that can be checked locally is checked before the token is spent.
  */
-export async function enrollAgent(o: EnrollOptions): Promise<Result<AgentEnrollment, EnrollError>> {
+/** What an enrollment established: the relay side and, with an a2 token, the organisation pinned. */
+export type EnrolledAgent = AgentEnrollment & { org?: { name: string; afp: string } };
+
+export async function enrollAgent(o: EnrollOptions): Promise<Result<EnrolledAgent, EnrollError>> {
   const fail = (code: EnrollErrorCode, message: string, extra: Partial<EnrollError> = {}) =>
     ({ ok: false, error: { code, message, ...extra } }) as const;
   const url = parseRelayUrl(o.relayUrl);
   if (!url.ok) return fail('bad-url', `relay URL: ${url.message}`);
+  const https = url.value.https;
   const code = parseOneTimeCode(o.token, 'agent');
   if (!code.ok) return fail('bad-token', `enrollment token: ${code.message}`);
   const { secret, pin } = code.value;
@@ -71,9 +80,27 @@ export async function enrollAgent(o: EnrollOptions): Promise<Result<AgentEnrollm
   const prepared = await prepareStateDir(o.stateDir);
   if (!prepared.ok) return fail('state-dir', prepared.message);
 
-  const res = await post(`${url.value.https}${API_PREFIX}/agent/enroll`, { token: secret }, pin, o.timeoutMs);
-  if (!res.ok) {
-    const e = res.error;
+  // With an a2 token the organisation is pinned before the token is spent: a relay that serves
+  // another anchor (or none) gets nothing.
+  let anchor: PinnedAnchor | undefined;
+  if (code.value.org) {
+    const fetched = await send('GET', `${https}${API_PREFIX}/org`, undefined, pin, o.timeoutMs);
+    if (!fetched.ok) return unreachable(fetched.error);
+    const info = OrgInfoResponse.safeParse(tryJson(fetched.value.body));
+    if (fetched.value.status !== 200 || !info.success || info.data.anchor === null)
+      return fail(
+        'org-refused',
+        `the token pins organisation ${code.value.org.afp}, but the relay serves no organisation anchor; nothing was spent`,
+      );
+    const parsedAnchor = parseAnchor(info.data.anchor, code.value.org.afp);
+    if (!parsedAnchor.ok)
+      return fail('org-refused', `${parsedAnchor.error.message} (${parsedAnchor.error.code}); nothing was spent`);
+    anchor = parsedAnchor.value;
+  }
+
+  const res = await send('POST', `${https}${API_PREFIX}/agent/enroll`, { token: secret }, pin, o.timeoutMs);
+  if (!res.ok) return unreachable(res.error);
+  function unreachable(e: Error) {
     if (e instanceof TlsPinMismatchError)
       return fail(
         'tls-pin-mismatch',
@@ -81,7 +108,7 @@ export async function enrollAgent(o: EnrollOptions): Promise<Result<AgentEnrollm
           'someone may be intercepting the connection, or the token is for another relay; nothing was sent',
       );
     if (e instanceof TlsConnectError) return fail('unreachable', e.message);
-    return fail('unreachable', `cannot reach the relay at ${url.value.https}: ${e.message}`);
+    return fail('unreachable', `cannot reach the relay at ${https}: ${e.message}`);
   }
   const { status, body, retryAfter } = res.value;
   const apiMessage = (): string | undefined => {
@@ -114,14 +141,33 @@ export async function enrollAgent(o: EnrollOptions): Promise<Result<AgentEnrollm
     return fail('bad-response', 'the relay sent a signing key that is not an Ed25519 public key');
   }
   const enrollment: AgentEnrollment = { relayUrl: url.value.https, relayPin: pin, vm, credential, relaySigningKeyPem };
+  let identity: { anchorText: string; identityKey: KeyObject; chain: string[] } | undefined;
+  if (anchor && code.value.org) {
+    const identityKey = generateEd25519();
+    const certified = await certifyWithCredential(anchor, parsed.data.org?.chain, {
+      kind: 'vm',
+      sub: vm,
+      credSeed: code.value.org.credSeed,
+      key: identityKey,
+    });
+    if (!certified.ok)
+      return fail(
+        'org-refused',
+        `the relay's answer does not hold this token's organisation credential for VM ${vm} (${certified.error.code}: ${certified.error.message}); the token is spent, ask for a new one`,
+      );
+    identity = { anchorText: anchor.text, identityKey, chain: certified.value };
+  }
   try {
     await writeEnrollment(o.stateDir, enrollment);
+    // An a1 token replacing an a2 enrollment (--force, by root on this VM) drops the pin on purpose.
+    if (identity) await AgentOrgTrust.save(o.stateDir, identity);
+    else await AgentOrgTrust.forget(o.stateDir);
   } catch (e) {
     // The token is spent: say plainly that a new one is needed.
     const why = (e as NodeJS.ErrnoException).code ?? String(e);
     return fail('state-dir', `enrolled, but could not save the state in ${o.stateDir} (${why}); ask for a new token`);
   }
-  return { ok: true, value: enrollment };
+  return { ok: true, value: { ...enrollment, ...(anchor ? { org: { name: anchor.org, afp: anchor.afp } } : {}) } };
 }
 
 function tryJson(text: string): unknown {
@@ -134,10 +180,16 @@ function tryJson(text: string): unknown {
 
 type PostResult = Result<{ status: number; body: string; retryAfter: string | undefined }, Error>;
 
-/** One pinned HTTPS POST with a bounded response; the pinned agent checks the key before any byte is sent. */
-function post(url: string, json: unknown, pin: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PostResult> {
+/** One pinned HTTPS request with a bounded response; the pinned agent checks the key before any byte is sent. */
+function send(
+  method: 'GET' | 'POST',
+  url: string,
+  json: unknown,
+  pin: string,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<PostResult> {
   const agent = createPinnedHttpsAgent({ pin, timeoutMs });
-  const payload = JSON.stringify(json);
+  const payload = json === undefined ? '' : JSON.stringify(json);
   return new Promise<PostResult>((resolve) => {
     const done = (r: PostResult) => {
       clearTimeout(timer);
@@ -145,7 +197,7 @@ function post(url: string, json: unknown, pin: string, timeoutMs = DEFAULT_TIMEO
       resolve(r);
     };
     const req = request(url, {
-      method: 'POST',
+      method,
       agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
     });

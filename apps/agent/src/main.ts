@@ -103,6 +103,9 @@ async function enroll(
   const e = result.value;
   process.stdout.write(
     `enrolled VM ${e.vm} with ${e.relayUrl} (TLS pin ${e.relayPin}); state in ${stateDir}\n` +
+      (e.org
+        ? `organisation "${e.org.name}" (${e.org.afp}) pinned; VM identity key made and certified\n`
+        : 'no organisation root (a1 token): this VM trusts the relay for who its users are\n') +
       `start the agent: airlock-agent${opts.stateDir ? ` --state-dir ${stateDir}` : ''} [--config agent.json]\n`,
   );
 }

@@ -2,11 +2,14 @@ import {
   CloseCode,
   closeReason,
   DATA_FRAME_MAX_BYTES,
+  err,
+  ok,
   runInSession,
   SESSION_ID_PARAM,
   TicketVerifier,
   TlsPinMismatchError,
   WS_PATHS,
+  type Result,
   type TicketClaims,
 } from '@airlock/shared';
 import { describeSshEnd, printable, webSocketSshStream } from '@airlock/shared/ssh';
@@ -16,6 +19,7 @@ import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import type { AgentConfig } from './config.js';
 import type { Connector } from './direct-tcpip.js';
+import type { AgentOrgTrust, SessionTrust } from './org-trust.js';
 import type { OsUser } from './os-user.js';
 import type { RefusalReporter } from './refusal-reporter.js';
 import { AgentSshSession } from './ssh-session.js';
@@ -35,6 +39,16 @@ export interface SessionHostOptions {
   now?: () => number;
   /** Told whenever a session starts or ends (the status file). */
   onSessionsChanged?: () => void;
+  /** The organisation this agent pinned; without one every dial runs on the relay's word alone. */
+  org?: AgentOrgTrust;
+}
+
+/** What the relay's dial message carries. */
+export interface Dial {
+  sessionId: string;
+  ticket: string;
+  userChain?: string[];
+  crl?: string[];
 }
 
 interface HostedSession {
@@ -74,7 +88,7 @@ export class SessionHost {
    * the relay. Everything the session does runs in its session context, so a bug anywhere in it
    * is reported with its `sid` and closes this session alone (see installProcessGuards).
    */
-  handleDial(dial: { sessionId: string; ticket: string }): void {
+  handleDial(dial: Dial): void {
     const sid = dial.sessionId;
     runInSession({ sid, abort: (reason) => this.abort(sid, reason) }, () => {
       void this.dial(dial).catch((e: unknown) => {
@@ -92,7 +106,7 @@ export class SessionHost {
     void entry.ssh?.close(reason);
   }
 
-  private async dial({ sessionId: sid, ticket }: { sessionId: string; ticket: string }): Promise<void> {
+  private async dial({ sessionId: sid, ticket, userChain, crl }: Dial): Promise<void> {
     const { config, log: baseLog } = this.opts;
     const log = baseLog.child({ sid });
     if (this.closing) return;
@@ -111,7 +125,17 @@ export class SessionHost {
     // Checked again: other dials may have taken the last places while this ticket was verified.
     if (this.atSessionLimit(sid, log)) return;
     const claims: TicketClaims = verified.value;
-    log.info({ audit: 'dial-accepted', user: claims.sub, ports: claims.ports }, 'ticket verified; opening data socket');
+    // The ticket is the relay's authorization; who the user is, the organisation says (or nobody).
+    const judged = await this.userTrust(claims, userChain, crl, log);
+    if (!judged.ok) {
+      this.opts.refuse(sid, judged.error.slice(0, 200));
+      return;
+    }
+    const trust = judged.value;
+    log.info(
+      { audit: 'dial-accepted', user: claims.sub, ports: claims.ports, trust },
+      'ticket verified; opening data socket',
+    );
 
     const url = `${config.relayUrl}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${encodeURIComponent(sid)}`;
     const ws = new WebSocket(url, {
@@ -217,6 +241,28 @@ export class SessionHost {
     log.warn({ audit: 'session-failed' }, `closing the session: ${reason}`);
     await closeDataSocket(ws, CloseCode.protocolError, reason);
     await ssh.close(reason);
+  }
+
+  /** The trust this dial runs under, or why it is refused (logged here, reported to the relay). */
+  private async userTrust(
+    claims: TicketClaims,
+    userChain: string[] | undefined,
+    crl: string[] | undefined,
+    log: Logger,
+  ): Promise<Result<SessionTrust, string>> {
+    const org = this.opts.org;
+    if (!org) return ok('relay-only');
+    if (!userChain && this.opts.config.acceptRelayOnlyUsers) {
+      if (crl) await org.crl.offer(crl);
+      log.warn({ user: claims.sub }, 'admitting a user without a certificate chain (acceptRelayOnlyUsers)');
+      return ok('relay-only');
+    }
+    const checked = await org.checkUser(claims, userChain, crl);
+    if (checked.ok) return ok('org-root');
+    const { code, message } = checked.error;
+    const reason = `user certificate chain refused (${code}): ${message}`;
+    log.warn({ audit: 'dial-refused', code, user: claims.sub }, reason);
+    return err(reason);
   }
 
   private atSessionLimit(sid: string, log: Logger): boolean {

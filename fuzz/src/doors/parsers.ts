@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { formatOneTimeCode, parseOneTimeCode } from '@airlock/shared';
 import { parseEnrollmentInput } from '@airlock/connect';
-import { decryptKeyFile, encodeKeyFile, encryptKeyFile, parseKeyFile } from '@airlock/connect/core/identity/key-file';
+import { decryptKeyFile, encodeKeyFile, encryptKeyFile, parseKeyFile } from '@airlock/shared/key-file';
 import { decryptBackup, encryptBackup, parseBackup } from '@airlock/connect/core/identity/key-backup';
 import { finding, newStats, outcome, rssMiB, watchStrayErrors, type DoorStats } from '../stats.js';
 import { mutateBytes, mutatedBody, nastyString, prng } from '../values.js';

@@ -42,14 +42,30 @@ export class AdminService extends VmAdmin {
     return this.audited(
       { actor, type: 'admin.user.create', data: { user: name } },
       async () => {
-        const input = parseInput(CreateUserBody, { name });
-        if (!input.ok) return input;
-        const user = await this.store.users.create(input.value.name);
-        const enrollment = await this.issueCode('user-enrollment', user.name);
-        return ok({ user: toAdminUser(user, 0), enrollment });
+        const user = await this.insertUser(name);
+        if (!user.ok) return user;
+        const enrollment = await this.issueCode('user-enrollment', user.value.name);
+        return ok({ user: user.value, enrollment });
       },
       (v) => ({ codeExpiresAt: v.enrollment.expiresAt }),
     );
+  }
+
+  /** A user whose enrollment code an administrator makes with the organisation root (`org request`). */
+  async createUserWithoutCode(actor: string, name: string): Promise<AdminResult<{ user: AdminUser }>> {
+    return this.audited(
+      { actor, type: 'admin.user.create', data: { user: name, code: 'organisation root' } },
+      async () => {
+        const user = await this.insertUser(name);
+        return user.ok ? ok({ user: user.value }) : user;
+      },
+    );
+  }
+
+  private async insertUser(name: string): Promise<AdminResult<AdminUser>> {
+    const input = parseInput(CreateUserBody, { name });
+    if (!input.ok) return input;
+    return ok(toAdminUser(await this.store.users.create(input.value.name), 0));
   }
 
   async listUsers(): Promise<AdminUser[]> {

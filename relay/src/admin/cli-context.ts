@@ -15,6 +15,7 @@ import type { AdminFailure, AdminResult } from './admin-core.js';
 import { AdminService } from './admin-service.js';
 import { CliError } from './cli-error.js';
 import { codeTarget } from './code-target.js';
+import { OrgAdmin } from '../org/org-admin.js';
 
 export { CliError } from './cli-error.js';
 
@@ -81,6 +82,8 @@ class CountingRecorder implements AuditRecorder {
 
 export interface AdminSession {
   service: AdminService;
+  /** The organisation root's relay side (anchor, requests, answers, revocation lists). */
+  org: OrgAdmin;
   store: SqliteStore;
   dataDir: string;
 }
@@ -110,7 +113,7 @@ export async function withAdmin<T>(
   const audit = new CountingRecorder(log);
   try {
     const service = new AdminService({ store, audit, enrollment });
-    const result = await fn({ service, store, dataDir });
+    const result = await fn({ service, org: new OrgAdmin({ store, audit, enrollment }), store, dataDir });
     if (audit.failures > 0)
       throw new CliError(
         'the change was made but could not be written to the audit log',

@@ -3,6 +3,10 @@ import { UserName, type IssuedCode } from '@airlock/shared';
 import type { AdminResult } from './admin-core.js';
 import type { AdminService } from './admin-service.js';
 import { json, table, unwrap, withAdmin, zodArg, type CliIo } from './cli-context.js';
+import { exportRequest, orgCodes } from '../org/cli-org.js';
+
+const RELAY_ONLY = 'print a relay-only (u1) code although this relay has an organisation root (migration)';
+const REQUEST_OUT = 'with an organisation root: where to write the request for airlock-org';
 
 const userArg = zodArg(UserName);
 
@@ -20,8 +24,17 @@ export function registerUserCommands(program: Command, io: CliIo): void {
     .description('create a user and print their one-time enrollment code')
     .argument('<name>', 'user name (lowercase letters, digits, . _ -)', userArg)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const r = await withAdmin(cmd, io, { create: true, needsPin: true }, (s) => s.service.createUser(io.actor, name));
+    .option('--relay-only', RELAY_ONLY)
+    .option('--request-out <file>', REQUEST_OUT)
+    .action(async (name: string, opts: { json?: boolean; relayOnly?: boolean; requestOut?: string }, cmd: Command) => {
+      const r = await withAdmin(cmd, io, { create: true, needsPin: true }, async (s) => {
+        if (!(await orgCodes(s, opts.relayOnly))) return s.service.createUser(io.actor, name);
+        unwrap(await s.service.createUserWithoutCode(io.actor, name));
+        io.out(`user "${name}" created`);
+        await exportRequest(s, io, 'user', name, opts.requestOut);
+        return undefined;
+      });
+      if (!r) return;
       const v = unwrap(r);
       if (opts.json) return json(io, v);
       io.out(`user "${name}" created`);
@@ -107,10 +120,16 @@ export function registerUserCommands(program: Command, io: CliIo): void {
     .description('a new one-time enrollment code (another device, or enrolling again)')
     .argument('<name>', 'user name', userArg)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const v = unwrap(
-        await withAdmin(cmd, io, { create: false, needsPin: true }, (s) => s.service.newEnrollmentCode(io.actor, name)),
-      );
+    .option('--relay-only', RELAY_ONLY)
+    .option('--request-out <file>', REQUEST_OUT)
+    .action(async (name: string, opts: { json?: boolean; relayOnly?: boolean; requestOut?: string }, cmd: Command) => {
+      const r = await withAdmin(cmd, io, { create: false, needsPin: true }, async (s) => {
+        if (!(await orgCodes(s, opts.relayOnly))) return s.service.newEnrollmentCode(io.actor, name);
+        await exportRequest(s, io, 'user', name, opts.requestOut);
+        return undefined;
+      });
+      if (!r) return;
+      const v = unwrap(r);
       if (opts.json) return json(io, v);
       printCode(io, name, v.enrollment);
     });

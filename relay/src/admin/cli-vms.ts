@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { UserName, VmId, type IssuedAgentToken } from '@airlock/shared';
 import { json, parseExpiry, parsePorts, table, unwrap, withAdmin, zodArg, type CliIo } from './cli-context.js';
+import { exportRequest, orgCodes } from '../org/cli-org.js';
+
+const RELAY_ONLY = 'print a relay-only (a1) token although this relay has an organisation root (migration)';
+const REQUEST_OUT = 'with an organisation root: where to write the request for airlock-org';
 
 const vmArg = zodArg(VmId);
 const userArg = zodArg(UserName);
@@ -24,14 +28,28 @@ export function registerVmCommands(program: Command, io: CliIo): void {
       [] as number[],
     )
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { ports: number[]; json?: boolean }, cmd: Command) => {
-      const v = unwrap(
-        await withAdmin(cmd, io, { create: true, needsPin: true }, (s) => s.service.createVm(io.actor, id, opts.ports)),
-      );
-      if (opts.json) return json(io, v);
-      io.out(`VM "${id}" added (ports ${v.vm.ports.join(',')})`);
-      printToken(io, id, v.agentEnrollment);
-    });
+    .option('--relay-only', RELAY_ONLY)
+    .option('--request-out <file>', REQUEST_OUT)
+    .action(
+      async (
+        id: string,
+        opts: { ports: number[]; json?: boolean; relayOnly?: boolean; requestOut?: string },
+        cmd: Command,
+      ) => {
+        const r = await withAdmin(cmd, io, { create: true, needsPin: true }, async (s) => {
+          if (!(await orgCodes(s, opts.relayOnly))) return s.service.createVm(io.actor, id, opts.ports);
+          const added = unwrap(await s.service.createVmWithoutToken(io.actor, id, opts.ports));
+          io.out(`VM "${id}" added (ports ${added.vm.ports.join(',')})`);
+          await exportRequest(s, io, 'vm', id, opts.requestOut);
+          return undefined;
+        });
+        if (!r) return;
+        const v = unwrap(r);
+        if (opts.json) return json(io, v);
+        io.out(`VM "${id}" added (ports ${v.vm.ports.join(',')})`);
+        printToken(io, id, v.agentEnrollment);
+      },
+    );
 
   vm.command('list')
     .description('list VMs')
@@ -64,10 +82,16 @@ export function registerVmCommands(program: Command, io: CliIo): void {
     .description('a new one-time agent enrollment token (reinstalled VM, lost credential)')
     .argument('<id>', 'VM id', vmArg)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const v = unwrap(
-        await withAdmin(cmd, io, { create: false, needsPin: true }, (s) => s.service.newAgentToken(io.actor, id)),
-      );
+    .option('--relay-only', RELAY_ONLY)
+    .option('--request-out <file>', REQUEST_OUT)
+    .action(async (id: string, opts: { json?: boolean; relayOnly?: boolean; requestOut?: string }, cmd: Command) => {
+      const r = await withAdmin(cmd, io, { create: false, needsPin: true }, async (s) => {
+        if (!(await orgCodes(s, opts.relayOnly))) return s.service.newAgentToken(io.actor, id);
+        await exportRequest(s, io, 'vm', id, opts.requestOut);
+        return undefined;
+      });
+      if (!r) return;
+      const v = unwrap(r);
       if (opts.json) return json(io, v);
       printToken(io, id, v.agentEnrollment);
     });

@@ -45,7 +45,7 @@ export function toAdminGrant(g: GrantRecord, now: Date): AdminGrant {
 
 /** What the public route /api/v1/agent/enroll gets back: the credential, or why not. */
 export type AgentEnrollResult =
-  | { ok: true; vm: string; credential: string; credentialId: string }
+  | { ok: true; vm: string; credential: string; credentialId: string; orgChain?: string[] }
   | { ok: false; reason: ConsumeRefusal; message: string };
 
 const ENROLL_REFUSALS: Record<ConsumeRefusal, string> = {
@@ -64,14 +64,30 @@ export abstract class VmAdmin extends ClientAdmin {
     return this.audited(
       { actor, type: 'admin.vm.create', data: { vm: id, ports } },
       async () => {
-        const input = parseInput(CreateVmBody, { id, ports });
-        if (!input.ok) return input;
-        const vm = await this.store.vms.create(input.value);
-        const agentEnrollment = await this.issueCode('agent-enrollment', vm.id);
-        return ok({ vm: toAdminVm(vm, 0), agentEnrollment });
+        const vm = await this.insertVm(id, ports);
+        if (!vm.ok) return vm;
+        const agentEnrollment = await this.issueCode('agent-enrollment', vm.value.id);
+        return ok({ vm: vm.value, agentEnrollment });
       },
       (v) => ({ tokenExpiresAt: v.agentEnrollment.expiresAt }),
     );
+  }
+
+  /** A VM whose agent token an administrator makes with the organisation root (`org request`). */
+  async createVmWithoutToken(actor: string, id: string, ports: number[]): Promise<AdminResult<{ vm: AdminVm }>> {
+    return this.audited(
+      { actor, type: 'admin.vm.create', data: { vm: id, ports, token: 'organisation root' } },
+      async () => {
+        const vm = await this.insertVm(id, ports);
+        return vm.ok ? ok({ vm: vm.value }) : vm;
+      },
+    );
+  }
+
+  private async insertVm(id: string, ports: number[]): Promise<AdminResult<AdminVm>> {
+    const input = parseInput(CreateVmBody, { id, ports });
+    if (!input.ok) return input;
+    return ok(toAdminVm(await this.store.vms.create(input.value), 0));
   }
 
   async listVms(): Promise<AdminVm[]> {
@@ -157,7 +173,13 @@ export abstract class VmAdmin extends ClientAdmin {
       ...src,
       data: { credential: record.id },
     });
-    return { ok: true, vm: vm.id, credential: formatAgentCredential(vm.id, credentialSecret), credentialId: record.id };
+    return {
+      ok: true,
+      vm: vm.id,
+      credential: formatAgentCredential(vm.id, credentialSecret),
+      credentialId: record.id,
+      ...(consumed.code.orgChain ? { orgChain: consumed.code.orgChain } : {}),
+    };
   }
 
   /** Creates or replaces the grant of `user` on `vm`. */

@@ -17,6 +17,8 @@ import { createLoginRouter } from './login-routes.js';
 import { requireAccessToken } from './require-access-token.js';
 import { createSelfExplainRouter } from './self-explain-route.js';
 import { createSessionRouter } from './session-routes.js';
+import { orgInfoRoute } from '../org/org-info-route.js';
+import type { OrgView } from '../org/org-view.js';
 
 export interface ApiDeps {
   store: RelayStore;
@@ -42,6 +44,8 @@ export interface ApiDeps {
   accessTokenTtlSeconds: number;
   relaySigningKeyPem: string;
   totpIssuerLabel: string;
+  /** The organisation root: served at /api/v1/org and passed along with sessions. */
+  org?: OrgView;
   now?: () => number;
 }
 
@@ -107,6 +111,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     }),
   );
   if (deps.adminRouter) api.use('/admin', deps.adminRouter);
+  if (deps.org) api.get('/org', orgInfoRoute(deps.org));
   const auth = requireAccessToken({ verifier: deps.accessTokens, store: deps.store, refusals: deps.refusals });
   if (deps.helpdesk) api.use(createSelfExplainRouter({ auth, helpdesk: deps.helpdesk }));
   api.use(
@@ -117,6 +122,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
       registry: deps.registry,
       pairer: deps.pairer,
       issuer: deps.issuer,
+      ...(deps.org ? { org: deps.org } : {}),
       now,
     }),
   );

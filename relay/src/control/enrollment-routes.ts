@@ -101,6 +101,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       publicKeyPem: body.publicKeyPem,
       ...(newSecret ? { newTotpSecretBase32: newSecret } : {}),
       expiresAt: new Date(deps.now() + PENDING_ENROLLMENT_MS).toISOString(),
+      ...(consumed.code.orgChain ? { orgChain: consumed.code.orgChain } : {}),
     });
     await audit.record({
       type: 'enroll.begin',
@@ -116,6 +117,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       totp: newSecret
         ? { uri: totpUri(newSecret, `${userName}@${deps.totpIssuerLabel}`), secretBase32: newSecret }
         : null,
+      ...(pending.orgChain ? { org: { chain: pending.orgChain } } : {}),
     };
     res.json(response);
   });
@@ -154,6 +156,12 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     };
     if (!verifyStatement(pending.publicKeyPem, enrollSigningInput(pending.id), body.signature))
       throw await fail('bad signature', 'the enrollment signature does not match the key being registered');
+    if (pending.orgChain && !body.deviceCert)
+      throw new HttpError(
+        400,
+        'bad_request',
+        'this enrollment code was made with the organisation root and needs a device certificate; update Airlock Connect',
+      );
     const account = await store.users.get(pending.user);
     if (!account || account.status !== 'active') {
       await store.pendingEnrollments.delete(pending.id);
@@ -176,6 +184,8 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       name: pending.deviceName,
       publicKeyPem: pending.publicKeyPem,
       fingerprint: sshFingerprintFromPem(pending.publicKeyPem),
+      // Kept so the admin can see which devices hold a certificate; the agents check it themselves.
+      ...(pending.orgChain && body.deviceCert ? { orgChain: [...pending.orgChain, body.deviceCert] } : {}),
     });
     await store.pendingEnrollments.delete(pending.id);
     await audit.record({
@@ -207,6 +217,7 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
       vm: result.vm,
       credential: result.credential,
       relaySigningKeyPem: deps.relaySigningKeyPem,
+      ...(result.orgChain ? { org: { chain: result.orgChain } } : {}),
     };
     res.json(response);
   });

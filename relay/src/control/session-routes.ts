@@ -9,6 +9,7 @@ import {
 } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AgentRegistry } from '../data/agent-registry.js';
+import type { OrgView } from '../org/org-view.js';
 import type { SessionPairer } from '../data/session-pairer.js';
 import { effectivePorts, grantActive, type RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
@@ -25,6 +26,8 @@ export interface SessionRouteDeps {
   /** `requireAccessToken`: applied per route so an unknown path stays a 404, not a 401. */
   auth: RequestHandler;
   now: () => number;
+  /** The organisation root's anchor and revocation list, passed along (the relay vouches for nothing). */
+  org?: OrgView;
 }
 
 type DenyCode =
@@ -48,6 +51,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
           online: deps.registry.isOnline(vm.id),
           ports: effectivePorts(vm, grant),
           ...(grant.expiresAt ? { grantExpiresAt: grant.expiresAt } : {}),
+          ...optionalChain('vmChain', deps.registry.get(vm.id)?.vmChain),
         });
     }
     vms.sort((a, b) => a.id.localeCompare(b.id));
@@ -57,7 +61,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
 
   r.post('/sessions', deps.auth, async (req, res) => {
     const caller = res.locals.caller as CallerIdentity;
-    const { vm: vmId } = parseBody(SessionRequest, req);
+    const { vm: vmId, userChain, crl: connectCrl } = parseBody(SessionRequest, req);
     const source = sourceAddress(req);
     const [vm, grant] = await Promise.all([store.vms.get(vmId), store.grants.get(caller.user, vmId)]);
     /** `code` is a bounded name for the reason (the metrics count by it); `reason` is for people. */
@@ -114,7 +118,16 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       deps.pairer.cancel(sessionId, 'no ticket could be issued');
       throw error;
     }
-    if (!deps.registry.send(vm.id, { type: 'dial', sessionId, ticket })) {
+    // The agent judges the user chain itself; the newer of Connect's and the relay's lists both go along.
+    const crl = (await deps.org?.crl())?.chain;
+    const dial = {
+      type: 'dial',
+      sessionId,
+      ticket,
+      ...optionalChain('userChain', userChain),
+      ...optionalChain('crl', connectCrl ?? crl),
+    } as const;
+    if (!deps.registry.send(vm.id, dial)) {
       deps.pairer.refuse(sessionId, vm.id, 'agent went offline');
       throw await deny(
         'agent_offline',
@@ -138,9 +151,15 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       hostKeyFingerprint: agent.hostKeyFingerprint,
       ports,
       expiresAt: expiresAt.toISOString(),
+      ...optionalChain('vmChain', agent.vmChain),
+      ...optionalChain('crl', crl),
     };
     res.json(body);
   });
 
   return r;
+}
+
+function optionalChain<K extends string>(key: K, chain: string[] | undefined): { [P in K]?: string[] } {
+  return (chain ? { [key]: chain } : {}) as { [P in K]?: string[] };
 }

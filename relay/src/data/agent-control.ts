@@ -7,6 +7,7 @@ import type { AgentRegistry } from './agent-registry.js';
 import { AgentReports, agentText, type AgentReportBudget } from './agent-reports.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { SessionPairer } from './session-pairer.js';
+import type { OrgView } from '../org/org-view.js';
 
 export interface AgentControlDeps {
   registry: AgentRegistry;
@@ -21,6 +22,8 @@ export interface AgentControlDeps {
   reportBudget: AgentReportBudget;
   /** Where "online since / offline since" is kept for `explain` (written in the background). */
   presence?: Pick<AgentPresenceStore, 'markOnline' | 'markOffline'>;
+  /** The organisation root: its revocation list goes to the agent; its VM chain is judged for the log. */
+  org?: OrgView;
 }
 
 /** Largest control message the relay reads; register and dial-refused are small. */
@@ -59,6 +62,15 @@ export function runAgentControl(
     budget: deps.reportBudget,
     ...(deps.audit ? { audit: deps.audit } : {}),
   });
+  /** Logs and audits the registration with the VM chain's trust, then hands the agent the newest revocation list. */
+  const announce = async (hostKeyFingerprint: string, version: string, hostKey: string, vmChain?: string[]) => {
+    const trust = deps.org ? await deps.org.vmTrust(vm, hostKey, vmChain) : 'relay-only';
+    log.info({ hostKeyFingerprint, version, trust }, 'agent registered');
+    audit('agent.register', { hostKeyFingerprint, version, trust });
+    const crl = await deps.org?.crl();
+    if (crl && ws.readyState === ws.OPEN)
+      ws.send(JSON.stringify({ type: 'crl', crl: crl.chain } satisfies RelayToAgent));
+  };
   const protocolError = (why: string) => {
     log.warn({ why }, 'agent control protocol error');
     ws.close(CloseCode.protocolError, closeReason(why));
@@ -91,19 +103,24 @@ export function runAgentControl(
       registered = true;
       clearTimeout(registerTimer);
       const version = agentText(msg.version);
-      const { link, replaced } = deps.registry.register(vm, ws, msg.hostKey, version, agent.credentialId);
+      const { link, replaced } = deps.registry.register(vm, ws, msg.hostKey, version, agent.credentialId, msg.vmChain);
       if (replaced) {
         log.info('a newer control socket replaces the previous one');
         replaced.ws.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
       }
       const reply: RelayToAgent = { type: 'registered', vm };
       ws.send(JSON.stringify(reply));
-      log.info({ hostKeyFingerprint: link.hostKeyFingerprint, version }, 'agent registered');
-      audit('agent.register', { hostKeyFingerprint: link.hostKeyFingerprint, version });
       recordPresence(deps.presence?.markOnline(vm, { hostKeyFingerprint: link.hostKeyFingerprint, version }));
+      void announce(link.hostKeyFingerprint, version, msg.hostKey, msg.vmChain).catch((error: unknown) =>
+        log.error({ error: (error as Error).message }, 'could not judge the VM chain or send the revocation list'),
+      );
       return;
     }
     if (!registered) return protocolError('the first control message must be register');
+    if (msg.type === 'vm-chain') {
+      if (deps.registry.renewVmChain(vm, ws, msg.vmChain)) log.debug('agent renewed its host key certificate');
+      return;
+    }
     reports
       .handle(msg)
       .catch((error: unknown) =>

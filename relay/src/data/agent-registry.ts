@@ -12,6 +12,8 @@ export interface AgentLink {
   registeredAt: Date;
   /** The agent credential this link authenticated with; revoking it closes the link. */
   credentialId?: string;
+  /** With an organisation root: the VM chain the agent registered for this host key. */
+  vmChain?: string[];
 }
 
 /** Which VMs have a live control socket on this relay instance, and their current host keys. */
@@ -25,6 +27,7 @@ export class AgentRegistry {
     hostKey: string,
     version: string,
     credentialId?: string,
+    vmChain?: string[],
   ): { link: AgentLink; replaced?: AgentLink } {
     const replaced = this.links.get(vm);
     const link: AgentLink = {
@@ -35,6 +38,7 @@ export class AgentRegistry {
       version,
       registeredAt: new Date(),
       ...(credentialId ? { credentialId } : {}),
+      ...(vmChain ? { vmChain } : {}),
     };
     this.links.set(vm, link);
     return replaced && replaced.ws !== ws ? { link, replaced } : { link };
@@ -44,6 +48,14 @@ export class AgentRegistry {
   unregister(vm: string, ws: WebSocket): boolean {
     if (this.links.get(vm)?.ws !== ws) return false;
     this.links.delete(vm);
+    return true;
+  }
+
+  /** The agent re-signed its host key certificate; kept only for the VM's current link. */
+  renewVmChain(vm: string, ws: WebSocket, vmChain: string[]): boolean {
+    const link = this.links.get(vm);
+    if (link?.ws !== ws) return false;
+    link.vmChain = vmChain;
     return true;
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from './database.js';
 import { type Clock, check, instantSchema, opt, sha256HexSchema, storeErrorFrom, textSchema } from './sql-util.js';
+import { chainFromColumn, chainToColumn } from './org-state.js';
 import {
   StoreError,
   type ConsumeResult,
@@ -19,6 +20,7 @@ interface CodeRow {
   created_at: string;
   expires_at: string;
   used_at: string | null;
+  org_chain: string | null;
 }
 
 function codeRecord(r: CodeRow): OneTimeCodeRecord {
@@ -30,6 +32,7 @@ function codeRecord(r: CodeRow): OneTimeCodeRecord {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     ...opt('usedAt', r.used_at),
+    ...opt('orgChain', chainFromColumn(r.org_chain)),
   };
 }
 
@@ -39,6 +42,7 @@ const newCodeSchema = z.object({
   subject: textSchema,
   secretSha256: sha256HexSchema,
   expiresAt: instantSchema,
+  orgChain: z.array(z.string()).optional(),
 });
 
 export class SqliteOneTimeCodeStore implements OneTimeCodeStore {
@@ -53,6 +57,7 @@ export class SqliteOneTimeCodeStore implements OneTimeCodeStore {
     subject: string;
     secretSha256: string;
     expiresAt: string;
+    orgChain?: string[];
   }): Promise<OneTimeCodeRecord> {
     const c = check(newCodeSchema, code, 'code');
     const record: OneTimeCodeRecord = { id: randomUUID(), ...c, createdAt: this.now().toISOString() };
@@ -66,10 +71,10 @@ export class SqliteOneTimeCodeStore implements OneTimeCodeStore {
       }
       this.db
         .prepare(
-          `INSERT INTO one_time_codes (id, kind, subject, secret_sha256, created_at, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO one_time_codes (id, kind, subject, secret_sha256, created_at, expires_at, org_chain)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(record.id, c.kind, c.subject, c.secretSha256, record.createdAt, c.expiresAt);
+        .run(record.id, c.kind, c.subject, c.secretSha256, record.createdAt, c.expiresAt, chainToColumn(c.orgChain));
     });
     try {
       create.immediate();
@@ -138,6 +143,7 @@ interface PendingRow {
   created_at: string;
   expires_at: string;
   failed_attempts: number;
+  org_chain: string | null;
 }
 
 function pendingRecord(r: PendingRow): PendingEnrollmentRecord {
@@ -150,6 +156,7 @@ function pendingRecord(r: PendingRow): PendingEnrollmentRecord {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     failedAttempts: r.failed_attempts,
+    ...opt('orgChain', chainFromColumn(r.org_chain)),
   };
 }
 
@@ -159,6 +166,7 @@ const newPendingSchema = z.object({
   publicKeyPem: z.string().min(1).max(16384),
   newTotpSecretBase32: z.string().min(1).optional(),
   expiresAt: instantSchema,
+  orgChain: z.array(z.string()).optional(),
 });
 
 export class SqlitePendingEnrollmentStore implements PendingEnrollmentStore {
@@ -180,13 +188,14 @@ export class SqlitePendingEnrollmentStore implements PendingEnrollmentStore {
       created_at: this.now().toISOString(),
       expires_at: v.expiresAt,
       failed_attempts: 0,
+      org_chain: chainToColumn(v.orgChain),
     };
     try {
       this.db
         .prepare(
           `INSERT INTO pending_enrollments
-             (id, user_name, device_name, public_key_pem, new_totp_secret, created_at, expires_at, failed_attempts)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
+             (id, user_name, device_name, public_key_pem, new_totp_secret, created_at, expires_at, failed_attempts, org_chain)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
         )
         .run(
           row.id,
@@ -196,6 +205,7 @@ export class SqlitePendingEnrollmentStore implements PendingEnrollmentStore {
           row.new_totp_secret,
           row.created_at,
           row.expires_at,
+          row.org_chain,
         );
     } catch (err) {
       throw storeErrorFrom(err, { notFound: `no user ${v.user}` });

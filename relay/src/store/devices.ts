@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from './database.js';
 import { type Clock, check, opt, storeErrorFrom, textSchema } from './sql-util.js';
+import { chainFromColumn, chainToColumn } from './org-state.js';
 import { StoreError, type DeviceRecord, type DeviceStore } from './types.js';
 
 interface DeviceRow {
@@ -13,6 +14,7 @@ interface DeviceRow {
   created_at: string;
   last_login_at: string | null;
   revoked_at: string | null;
+  org_chain: string | null;
 }
 
 function toRecord(r: DeviceRow): DeviceRecord {
@@ -25,6 +27,7 @@ function toRecord(r: DeviceRow): DeviceRecord {
     createdAt: r.created_at,
     ...opt('lastLoginAt', r.last_login_at),
     ...opt('revokedAt', r.revoked_at),
+    ...opt('orgChain', chainFromColumn(r.org_chain)),
   };
 }
 
@@ -33,6 +36,7 @@ const newDeviceSchema = z.object({
   name: z.string().max(200),
   publicKeyPem: z.string().min(1).max(16384),
   fingerprint: textSchema,
+  orgChain: z.array(z.string()).optional(),
 });
 
 export class SqliteDeviceStore implements DeviceStore {
@@ -60,16 +64,25 @@ export class SqliteDeviceStore implements DeviceStore {
     name: string;
     publicKeyPem: string;
     fingerprint: string;
+    orgChain?: string[];
   }): Promise<DeviceRecord> {
     const d = check(newDeviceSchema, device, 'device');
     const record: DeviceRecord = { id: randomUUID(), ...d, createdAt: this.now().toISOString() };
     try {
       this.db
         .prepare(
-          `INSERT INTO devices (id, user_name, name, public_key_pem, fingerprint, created_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO devices (id, user_name, name, public_key_pem, fingerprint, created_at, org_chain)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(record.id, record.user, record.name, record.publicKeyPem, record.fingerprint, record.createdAt);
+        .run(
+          record.id,
+          record.user,
+          record.name,
+          record.publicKeyPem,
+          record.fingerprint,
+          record.createdAt,
+          chainToColumn(d.orgChain),
+        );
     } catch (err) {
       throw storeErrorFrom(err, { notFound: `no user ${d.user}` });
     }

@@ -3,6 +3,7 @@ import { SCHEMA_V1 } from './schema-v1.js';
 import { SCHEMA_V2_LOGIN_LOCKOUTS } from './schema-v2.js';
 import { SCHEMA_V3_AGENT_PRESENCE } from './schema-v3.js';
 import { SCHEMA_V4_REVOCATION_EPOCH } from './schema-v4.js';
+import { SCHEMA_V5_ORG_ROOT } from './schema-v5.js';
 
 export interface Migration {
   version: number;
@@ -41,6 +42,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'revocation epoch',
     up: (db) => {
       db.exec(SCHEMA_V4_REVOCATION_EPOCH);
+    },
+  },
+  {
+    version: 5,
+    name: 'organisation root: anchor, revocation list, credential chains',
+    up: (db) => {
+      db.exec(SCHEMA_V5_ORG_ROOT);
     },
   },
 ];

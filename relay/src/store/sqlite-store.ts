@@ -7,6 +7,7 @@ import { BUSY_TIMEOUT_MS, type Db, openDatabase, tightenFileModes } from './data
 import { SqliteDeviceStore } from './devices.js';
 import { SqliteGrantStore } from './grants.js';
 import { SqliteLoginLockoutStore } from './login-lockouts.js';
+import { SqliteOrgStateStore } from './org-state.js';
 import { migrate } from './migrations.js';
 import { SqliteSessionStore } from './sessions.js';
 import type { Clock } from './sql-util.js';
@@ -39,6 +40,7 @@ export class SqliteStore implements RelayStore {
   readonly audit: SqliteAuditStore;
   readonly agentPresence: SqliteAgentPresenceStore;
   readonly revocations: RevocationStore;
+  readonly org: SqliteOrgStateStore;
 
   /** The migrated connection; for tests and tooling that must reach past the interfaces. */
   readonly db: Db;
@@ -65,6 +67,7 @@ export class SqliteStore implements RelayStore {
       epoch: async () =>
         (db.prepare('SELECT epoch FROM revocation_epoch WHERE id = 1').get() as { epoch: number }).epoch,
     };
+    this.org = new SqliteOrgStateStore(db, now);
   }
 
   /**

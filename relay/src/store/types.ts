@@ -40,6 +40,8 @@ export interface DeviceRecord {
   createdAt: string;
   lastLoginAt?: string;
   revokedAt?: string;
+  /** Enrolled with the organisation root: `[approver?, cred, device]`. */
+  orgChain?: string[];
 }
 
 export interface VmRecord {
@@ -80,6 +82,8 @@ export interface OneTimeCodeRecord {
   createdAt: string;
   expiresAt: string;
   usedAt?: string;
+  /** A code made with the organisation root: its public credential chain (`[approver?, cred]`). */
+  orgChain?: string[];
 }
 
 export type ConsumeRefusal = 'unknown' | 'used' | 'expired';
@@ -97,6 +101,8 @@ export interface PendingEnrollmentRecord {
   createdAt: string;
   expiresAt: string;
   failedAttempts: number;
+  /** The code's credential chain, when it was made with the organisation root. */
+  orgChain?: string[];
 }
 
 export interface ApiClientRecord {
@@ -206,7 +212,13 @@ export interface UserStore {
 export interface DeviceStore {
   get(id: string): Promise<DeviceRecord | undefined>;
   list(filter?: { user?: string }): Promise<DeviceRecord[]>;
-  create(device: { user: string; name: string; publicKeyPem: string; fingerprint: string }): Promise<DeviceRecord>;
+  create(device: {
+    user: string;
+    name: string;
+    publicKeyPem: string;
+    fingerprint: string;
+    orgChain?: string[];
+  }): Promise<DeviceRecord>;
   /** Returns false when unknown or already revoked. */
   revoke(id: string): Promise<boolean>;
   /** Revokes every device of a user; returns how many. */
@@ -248,6 +260,7 @@ export interface OneTimeCodeStore {
     subject: string;
     secretSha256: string;
     expiresAt: string;
+    orgChain?: string[];
   }): Promise<OneTimeCodeRecord>;
   /** Atomically marks the code used if it exists, is unused and has not expired at `now`. */
   consume(kind: OneTimeCodeRecord['kind'], secretSha256: string, now: Date): Promise<ConsumeResult>;
@@ -347,6 +360,21 @@ export interface AgentPresenceStore {
   markAllOffline(reason: string): Promise<number>;
 }
 
+/** What the relay holds of the organisation root; nothing here is trusted by Connect or agents. */
+export interface OrgState {
+  /** The anchor's exact text, as an admin set it. */
+  anchor?: { text: string; setAt: string };
+  /** The newest revocation list an admin set (a chain), with its sequence number. */
+  crl?: { chain: string[]; seq: number; setAt: string };
+}
+
+export interface OrgStateStore {
+  get(): Promise<OrgState>;
+  setAnchor(text: string): Promise<void>;
+  /** Stores the list only if `seq` is higher than the one held (atomically); false otherwise. */
+  setCrl(chain: string[], seq: number): Promise<boolean>;
+}
+
 /** Whether the store answers, for `/readyz`: a typed result, never an exception. */
 export type StoreProbe = { ok: true; latencyMs: number } | { ok: false; reason: string; latencyMs: number };
 
@@ -373,6 +401,7 @@ export interface RelayStore {
   audit: AuditStore;
   agentPresence: AgentPresenceStore;
   revocations: RevocationStore;
+  org: OrgStateStore;
   /**
    * Checks that the store is there and answers, within a short bound (the relay's readiness).
    * Never waits long: a locked store is reported, not waited out.

@@ -1,4 +1,3 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SshAlgorithms, type KeyPair } from '@microsoft/dev-tunnels-ssh';
 import { importKey, type KeyFormat } from '@microsoft/dev-tunnels-ssh-keys';
 import { sshFingerprint } from '../fingerprint.js';
@@ -29,6 +28,4 @@ export async function sshKeyPairFromPem(privatePem: string): Promise<KeyPair> {
   return importKey(privatePem, null, PKCS8);
 }
 
-export function spkiPemFromPrivateKey(privateKey: KeyObject): string {
-  return createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
-}
+export { spkiPemFromPrivateKey } from '../spki.js';

@@ -3,3 +3,4 @@ export * from './ssh-pair.js';
 export * from './tcp-services.js';
 export * from './raw-peer.js';
 export * from './test-clock.js';
+export * from './org.js';

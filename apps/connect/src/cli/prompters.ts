@@ -1,74 +1,12 @@
 // The CLI's ways to ask the person: the terminal (hidden input for passwords) or an askpass program.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
-import { ReadStream, WriteStream } from 'node:tty';
-import { err, ok, type Result } from '@airlock/shared';
+import { askOnTerminal, err, ok, openControllingTerminal, TerminalInputCancelled, type Result } from '@airlock/shared';
 import { passwordWeakness, sameSecret } from '../core/identity/password-rules.js';
 import { PromptError, promptFailure, type PromptFailure, type Prompter } from '../core/identity/prompter.js';
 
 export const NO_TERMINAL_MESSAGE = 'no terminal to ask for the password; run in a terminal or set AIRLOCK_ASKPASS';
 
 const cancelled = (why = 'cancelled') => new PromptError({ code: 'cancelled', message: why });
-
-/**
- * Reads one line in raw mode: hidden (`echo: false`) or echoed, with backspace and Ctrl-U.
- * Ctrl-C, or Ctrl-D on an empty line, cancels.
- */
-function readLine(input: ReadStream, output: NodeJS.WritableStream, prompt: string, echo: boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chars: string[] = [];
-    let escape: 'none' | 'start' | 'sequence' = 'none';
-    const wasRaw = input.isRaw;
-    const done = (error?: PromptError) => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.setRawMode(wasRaw);
-      input.pause();
-      output.write('\n');
-      if (error) reject(error);
-      else resolve(chars.join(''));
-    };
-    const onEnd = () => done(cancelled('the terminal closed'));
-    // A local decoder, not input.setEncoding(): stdin must stay a byte stream for what runs after.
-    const decoder = new StringDecoder('utf8');
-    const onData = (data: Buffer) => {
-      for (const ch of decoder.write(data)) {
-        // Arrow keys and the like arrive as ESC [ … final-byte; ignore the whole sequence.
-        if (escape === 'start') {
-          escape = ch === '[' || ch === 'O' ? 'sequence' : 'none';
-          continue;
-        }
-        if (escape === 'sequence') {
-          if (ch >= '@' && ch <= '~') escape = 'none';
-          continue;
-        }
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\x03') return done(cancelled());
-        if (ch === '\x04') {
-          if (chars.length === 0) return done(cancelled());
-          continue;
-        }
-        if (ch === '\x1b') escape = 'start';
-        else if (ch === '\x7f' || ch === '\b') {
-          if (chars.pop() !== undefined && echo) output.write('\b \b');
-        } else if (ch === '\x15') {
-          if (echo) output.write('\b \b'.repeat(chars.length));
-          chars.length = 0;
-        } else if (ch >= ' ') {
-          chars.push(ch);
-          if (echo) output.write(ch);
-        }
-      }
-    };
-    // Raw (no echo) before the prompt appears: whoever answers the prompt at once is not echoed.
-    input.setRawMode(true);
-    input.on('data', onData);
-    input.on('end', onEnd);
-    input.resume();
-    output.write(prompt);
-  });
-}
 
 /** Asks on a terminal: stdin when it is one, else the controlling terminal (/dev/tty), like ssh. */
 export class TtyPrompter implements Prompter {
@@ -87,29 +25,15 @@ export class TtyPrompter implements Prompter {
   }
 
   private async ask(prompt: string, echo: boolean): Promise<string> {
-    if (process.stdin.isTTY) return readLine(process.stdin, process.stderr, prompt, echo);
-    const tty = openControllingTerminal();
-    if (!tty) throw new PromptError({ code: 'no_terminal', message: NO_TERMINAL_MESSAGE });
+    let answer: string | undefined;
     try {
-      return await readLine(tty.input, tty.output, prompt, echo);
-    } finally {
-      tty.input.destroy();
-      tty.output.destroy();
+      answer = await askOnTerminal(prompt, echo);
+    } catch (e) {
+      if (e instanceof TerminalInputCancelled) throw cancelled(e.message);
+      throw e;
     }
-  }
-}
-
-function openControllingTerminal(): { input: ReadStream; output: WriteStream } | undefined {
-  if (process.platform === 'win32') return undefined;
-  let inFd: number | undefined;
-  try {
-    inFd = openSync('/dev/tty', 'r');
-    const outFd = openSync('/dev/tty', 'w');
-    return { input: new ReadStream(inFd), output: new WriteStream(outFd) };
-  } catch {
-    // ENXIO: no controlling terminal (a service, a CI job, a pipe from another program).
-    if (inFd !== undefined) closeSync(inFd);
-    return undefined;
+    if (answer === undefined) throw new PromptError({ code: 'no_terminal', message: NO_TERMINAL_MESSAGE });
+    return answer;
   }
 }
 

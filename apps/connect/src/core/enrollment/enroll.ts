@@ -12,6 +12,7 @@ import {
   type EnrollCompleteResponse,
   type Result,
 } from '@airlock/shared';
+import { certifyWithCredential, parseAnchor, type PinnedAnchor } from '@airlock/shared/org';
 import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
 import type { RelayError } from '../relay/relay-error.js';
 import { relayConnectFailure } from '../relay/relay-failure.js';
@@ -24,7 +25,12 @@ export interface EnrollmentTarget {
   pin: string;
   /** The code's secret part, the only part sent to the relay. */
   secret: string;
+  /** A u2 code: the organisation to pin and the one-time credential key's seed (never sent). */
+  org?: { afp: string; credSeed: Buffer };
 }
+
+/** The relay does not hold up the organisation a u2 code pinned. */
+export type OrgRefusal = { code: 'org_refused'; message: string };
 
 export type EnrollInputError = RelayUrlError | { code: 'bad_enrollment_code'; message: string };
 
@@ -33,7 +39,8 @@ export function parseEnrollmentInput(relayUrl: string, code: string): Result<Enr
   if (!url.ok) return url;
   const parsed = parseOneTimeCode(code, 'user');
   if (!parsed.ok) return err({ code: 'bad_enrollment_code', message: `bad enrollment code: ${parsed.message}` });
-  return ok({ relayUrl: url.value, pin: parsed.value.pin, secret: parsed.value.secret });
+  const { pin, secret, org } = parsed.value;
+  return ok({ relayUrl: url.value, pin, secret, ...(org ? { org } : {}) });
 }
 
 /** The device key: ECDSA P-256, made here, never sent anywhere (only its public half is). */
@@ -89,6 +96,44 @@ export class DeviceEnrollment {
     }
   }
 
+  /**
+   * For a u2 code, before the code is spent: the anchor the relay serves must hash to the
+   * fingerprint the code pinned. A relay serving another anchor, or none, learns nothing.
+   */
+  async pinnedAnchor(): Promise<Result<PinnedAnchor | undefined, RelayError | OrgRefusal>> {
+    const org = this.target.org;
+    if (!org) return ok(undefined);
+    const info = await this.relay.orgInfo();
+    if (!info.ok) return info;
+    if (info.value.anchor === null)
+      return err({
+        code: 'org_refused',
+        message: `the code pins organisation ${org.afp}, but the relay serves none; nothing was sent`,
+      });
+    const anchor = parseAnchor(info.value.anchor, org.afp);
+    return anchor.ok ? anchor : err({ code: 'org_refused', message: `${anchor.error.message}; nothing was sent` });
+  }
+
+  /** The u2 step after `begin`: the organisation's credential certifies the new device key. */
+  async certifyDevice(
+    anchor: PinnedAnchor,
+    begun: EnrollBeginResponse,
+    privateKey: KeyObject,
+  ): Promise<Result<string[], OrgRefusal>> {
+    const certified = await certifyWithCredential(anchor, begun.org?.chain, {
+      kind: 'user',
+      sub: begun.user,
+      credSeed: this.target.org!.credSeed,
+      key: privateKey,
+    });
+    return certified.ok
+      ? certified
+      : err({
+          code: 'org_refused',
+          message: `the relay did not hand over this code's organisation credential for ${begun.user} (${certified.error.code}: ${certified.error.message}); the code is used up, ask your admin for a new one`,
+        });
+  }
+
   begin(privateKey: KeyObject, deviceName: string): Promise<Result<EnrollBeginResponse, RelayError>> {
     return this.relay.enrollBegin({
       code: this.target.secret,
@@ -101,9 +146,10 @@ export class DeviceEnrollment {
     enrollmentId: string,
     privateKey: KeyObject,
     totp: string,
+    deviceCert?: string,
   ): Promise<Result<EnrollCompleteResponse, RelayError>> {
     const signature = signStatement(privateKey, enrollSigningInput(enrollmentId));
-    return this.relay.enrollComplete({ enrollmentId, totp, signature });
+    return this.relay.enrollComplete({ enrollmentId, totp, signature, ...(deviceCert ? { deviceCert } : {}) });
   }
 
   close(): Promise<void> {

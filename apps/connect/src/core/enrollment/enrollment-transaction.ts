@@ -14,13 +14,16 @@ import {
   generateDeviceKey,
   parseEnrollmentInput,
   type EnrollInputError,
+  type OrgRefusal,
   type EnrollmentTarget,
 } from './enroll.js';
+import type { PinnedAnchor } from '@airlock/shared/org';
 import { totpSetupFrom, type TotpSetup, type TotpUriError } from './totp-setup.js';
 
 export type EnrollPrepareError =
   | EnrollInputError
   | RelayError
+  | OrgRefusal
   | { code: 'bad_device_name'; message: string }
   | { code: 'config_unreadable'; message: string }
   /** This device is enrolled (or holds a key) already; `replace` would replace it. */
@@ -28,6 +31,7 @@ export type EnrollPrepareError =
 
 export type EnrollBeginError =
   | RelayError
+  | OrgRefusal
   | UserKeyError
   | TotpUriError
   | { code: 'password_rejected'; message: string }
@@ -78,6 +82,8 @@ export class EnrollmentTransaction {
   private fingerprint = '';
   private state: 'prepared' | 'begun' | 'done' | 'abandoned' = 'prepared';
   private secretCache: SecretCache | undefined;
+  /** u2: the device chain `[approver?, cred, device]`, made in `begin`. */
+  private deviceChain: string[] | undefined;
 
   private constructor(
     private readonly files: EnrollmentFiles,
@@ -85,6 +91,8 @@ export class EnrollmentTransaction {
     readonly deviceName: string,
     private readonly replacing: boolean,
     private readonly keyExisted: boolean,
+    /** The organisation a u2 code pinned (checked against the relay's anchor before the code is spent). */
+    readonly anchor: PinnedAnchor | undefined,
   ) {}
 
   get target(): EnrollmentTarget {
@@ -128,11 +136,12 @@ export class EnrollmentTransaction {
       });
     const relay = new DeviceEnrollment(target.value, options);
     const reachable = await relay.checkRelay();
-    if (!reachable.ok) {
+    const anchor = reachable.ok ? await relay.pinnedAnchor() : reachable;
+    if (!anchor.ok) {
       await relay.close();
-      return reachable;
+      return anchor;
     }
-    return ok(new EnrollmentTransaction(files, relay, deviceName, input.replace === true, keyExists));
+    return ok(new EnrollmentTransaction(files, relay, deviceName, input.replace === true, keyExists, anchor.value));
   }
 
   /**
@@ -153,6 +162,14 @@ export class EnrollmentTransaction {
     if (!begun.ok) {
       this.state = 'abandoned';
       return begun;
+    }
+    if (this.anchor) {
+      const chain = await this.relay.certifyDevice(this.anchor, begun.value, privateKey);
+      if (!chain.ok) {
+        this.state = 'abandoned';
+        return chain;
+      }
+      this.deviceChain = chain.value;
     }
     this.state = 'begun';
     this.begun = begun.value;
@@ -191,7 +208,7 @@ export class EnrollmentTransaction {
     const begun = this.begun;
     if (this.state !== 'begun' || !begun || !this.privateKey)
       return err({ code: 'enrollment_state', message: 'this enrollment is not waiting for a code' });
-    const done = await this.relay.complete(begun.enrollmentId, this.privateKey, totp);
+    const done = await this.relay.complete(begun.enrollmentId, this.privateKey, totp, this.deviceChain?.at(-1));
     if (!done.ok) {
       const e = done.error;
       if (e.code === 'enrollment_failed' && !e.voided) return err({ ...e, retryable: true });
@@ -203,7 +220,13 @@ export class EnrollmentTransaction {
     const { store } = this.files;
     await store.clearSession();
     const { relayUrl, pin } = this.target;
-    await store.writeConfig({ relayUrl, relayPin: pin, user: begun.user, deviceId: done.value.deviceId });
+    await store.writeConfig({
+      relayUrl,
+      relayPin: pin,
+      user: begun.user,
+      deviceId: done.value.deviceId,
+      ...(this.anchor && this.deviceChain ? { org: { anchor: this.anchor.text, deviceChain: this.deviceChain } } : {}),
+    });
     return ok({
       user: begun.user,
       deviceId: done.value.deviceId,

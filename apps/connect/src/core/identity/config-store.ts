@@ -1,6 +1,17 @@
 import { unlink } from 'node:fs/promises';
 import { z } from 'zod';
-import { err, ok, readFileIfExists, tlsPinSchema, UserName, writeFileAtomic, type Result } from '@airlock/shared';
+import { join } from 'node:path';
+import {
+  err,
+  ok,
+  OrgChain,
+  OrgJws,
+  readFileIfExists,
+  tlsPinSchema,
+  UserName,
+  writeFileAtomic,
+  type Result,
+} from '@airlock/shared';
 import { ensureHome, type AirlockPaths } from '../paths.js';
 import { normalizeRelayUrl, type RelayEndpoint } from '../relay/relay-endpoint.js';
 
@@ -14,6 +25,11 @@ export const ConnectConfig = z.object({
   relayPin: tlsPinSchema.optional(),
   user: UserName.optional(),
   deviceId: z.string().uuid().optional(),
+  /**
+   * Enrolled with a u2 code: the organisation's anchor (its fingerprint was in the code; its
+   * presence is the pin — no relay can take it away) and this device's chain `[approver?, cred, device]`.
+   */
+  org: z.object({ anchor: z.string().max(8192), deviceChain: OrgChain }).optional(),
 });
 export type ConnectConfig = z.infer<typeof ConnectConfig>;
 
@@ -23,7 +39,18 @@ export interface Enrollment {
   relayPin: string;
   user: string;
   deviceId: string;
+  /** The organisation this device pinned, with its device chain and where the newest revocation list is kept. */
+  org?: EnrolledOrg;
 }
+
+export interface EnrolledOrg {
+  anchor: string;
+  deviceChain: string[];
+  crlFile: string;
+}
+
+/** Where Connect keeps the newest revocation list it saw (never replaced by an older one). */
+export const ORG_CRL_FILE = 'org-crl.json';
 
 /**
  * `session.json` (mode 0600): what `airlock login` leaves behind for the commands that follow —
@@ -45,6 +72,8 @@ export const SavedSession = z.object({
   expiresAt: z.string(),
   clientCertPem: z.string().startsWith('-----BEGIN CERTIFICATE-----'),
   clientKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
+  /** With an organisation root: the device key's certificate for the client certificate's key. */
+  loginCert: OrgJws.optional(),
 });
 export type SavedSession = z.infer<typeof SavedSession>;
 
@@ -55,7 +84,21 @@ export type EnrollmentError = { code: 'not_enrolled'; message: string };
 export function enrollmentOf(config: ConnectConfig, home: string): Result<Enrollment, EnrollmentError> {
   const { relayUrl, relayPin, user, deviceId } = config;
   if (relayUrl && relayPin && user && deviceId)
-    return ok({ relayUrl: normalizeRelayUrl(relayUrl), relayPin, user, deviceId });
+    return ok({
+      relayUrl: normalizeRelayUrl(relayUrl),
+      relayPin,
+      user,
+      deviceId,
+      ...(config.org
+        ? {
+            org: {
+              anchor: config.org.anchor,
+              deviceChain: config.org.deviceChain,
+              crlFile: join(home, ORG_CRL_FILE),
+            },
+          }
+        : {}),
+    });
   const missing = Object.entries({ relayUrl, relayPin, user, deviceId })
     .filter(([, v]) => !v)
     .map(([k]) => k);
@@ -91,7 +134,8 @@ export class ConfigStore {
 
   async writeConfig(config: ConnectConfig): Promise<void> {
     await ensureHome(this.paths);
-    await writeFileAtomic(this.paths.config, JSON.stringify(config, null, 2) + '\n', 0o644);
+    // Parsed, so fields of an Enrollment that are not kept (where files live) never reach the file.
+    await writeFileAtomic(this.paths.config, JSON.stringify(ConnectConfig.parse(config), null, 2) + '\n', 0o644);
   }
 
   async readSession(): Promise<SavedSession | undefined> {

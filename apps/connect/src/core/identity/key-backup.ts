@@ -10,7 +10,7 @@ import {
   ScryptParams,
   seal,
   type ScryptParams as Kdf,
-} from './sealed-box.js';
+} from '@airlock/shared/key-file';
 
 /**
  * A backup of the user key plus the Connect settings needed to use it elsewhere, sealed under its

@@ -13,7 +13,7 @@ import {
   parseKeyFile,
   type KeyFile,
   type KeyFileError,
-} from './key-file.js';
+} from '@airlock/shared/key-file';
 
 /** The user's key pair, loaded. The private key never leaves this process. */
 export interface UserKey {

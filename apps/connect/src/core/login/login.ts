@@ -1,14 +1,22 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { issueLogin } from '@airlock/shared/org';
 import {
   ACCESS_TOKEN_TTL_SECONDS,
   err,
   mintClientCertificate,
   ok,
   signLogin,
+  sshFingerprintFromPem,
   type MintedClientCertificate,
   type Result,
 } from '@airlock/shared';
-import { endpointOf, type ConfigStore, type Enrollment, type SavedSession } from '../identity/config-store.js';
+import {
+  endpointOf,
+  type ConfigStore,
+  type EnrolledOrg,
+  type Enrollment,
+  type SavedSession,
+} from '../identity/config-store.js';
 import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
 import type { RelayError } from '../relay/relay-error.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
@@ -76,6 +84,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       expiresAt: res.value.expiresAt,
       clientCertPem: cert.certPem,
       clientKeyPem: cert.keyPem,
+      ...(enrollment.org ? { loginCert: await certifySessionKey(options.key, user, cert.keyPem) } : {}),
     };
     await options.store.writeSession(saved);
     return ok(saved);
@@ -90,11 +99,38 @@ export interface RelayCredentials {
   user: string;
   token: string;
   expiresAt: string;
+  /** The organisation this device pinned, and the user chain for this login (absent if it predates the pin). */
+  org?: { enrolled: EnrolledOrg; userChain?: string[] };
 }
 
 export function credentialsOf(enrollment: Enrollment, session: SavedSession): RelayCredentials {
   const endpoint = endpointOf(enrollment, session) as RelayCredentials['endpoint'];
-  return { endpoint, user: session.user, token: session.accessToken, expiresAt: session.expiresAt };
+  const { org } = enrollment;
+  return {
+    endpoint,
+    user: session.user,
+    token: session.accessToken,
+    expiresAt: session.expiresAt,
+    ...(org
+      ? {
+          org: {
+            enrolled: org,
+            ...(session.loginCert ? { userChain: [...org.deviceChain, session.loginCert] } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The device key vouches for this login's session key (the client certificate's, whose SSH
+ * fingerprint the relay puts in every ticket) for as long as the certificate lives.
+ */
+function certifySessionKey(key: UserKey, user: string, clientKeyPem: string): Promise<string> {
+  const ukey = sshFingerprintFromPem(
+    createPublicKey(createPrivateKey(clientKeyPem)).export({ type: 'spki', format: 'pem' }).toString(),
+  );
+  return issueLogin(key.privateKey, { sub: user, ukey, seconds: CLIENT_CERT_TTL_SECONDS });
 }
 
 /**

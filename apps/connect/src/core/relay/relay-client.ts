@@ -14,7 +14,9 @@ import {
   err,
   LoginResponse,
   ok,
+  OrgInfoResponse,
   SessionResponse,
+  type SessionRequest,
   VmListResponse,
   type EnrollBeginRequest,
   type EnrollCompleteRequest,
@@ -83,8 +85,14 @@ export class RelayClient {
     return this.call('GET', '/vms', VmListResponse);
   }
 
-  createSession(vm: string): Promise<Result<SessionResponse, RelayError>> {
-    return this.call('POST', '/sessions', SessionResponse, { vm });
+  /** With an organisation root, the user chain and Connect's newest revocation list go along for the agent. */
+  createSession(vm: string, org?: Omit<SessionRequest, 'vm'>): Promise<Result<SessionResponse, RelayError>> {
+    return this.call('POST', '/sessions', SessionResponse, { vm, ...org });
+  }
+
+  /** The anchor and revocation list the relay serves (public; believed only as far as they verify). */
+  orgInfo(): Promise<Result<OrgInfoResponse, RelayError>> {
+    return this.call('GET', '/org', OrgInfoResponse);
   }
 
   /** The logged-in user's own "may I reach this VM (and port) now, and if not, why". */

@@ -1,3 +1,4 @@
+import type { SessionTrust } from './org-trust.js';
 import { SshDisconnectReason, type SshChannel, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { CloseCode, type Result, type SessionResponse } from '@airlock/shared';
 import { describeSshEnd } from '@airlock/shared/ssh';
@@ -34,6 +35,7 @@ export class ConnectedVmSession implements VmSession {
     private readonly client: SshClientSession,
     private readonly socket: DataSocket,
     readonly log: Logger,
+    readonly trust: SessionTrust = 'relay-only',
   ) {
     this.sessionId = session.sessionId;
     this.vm = session.vm;

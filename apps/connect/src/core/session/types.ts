@@ -3,6 +3,7 @@ import type { Result } from '@airlock/shared';
 import type { Logger } from '../logger.js';
 import type { RelayError } from '../relay/relay-error.js';
 import type { ChannelStreams } from './channel-streams.js';
+import type { SessionTrust, VmNotCertified } from './org-trust.js';
 
 // What a session to a VM is and how it fails, apart from how one is opened (vm-session.ts), so the
 // pieces that implement it (connected-vm-session.ts, channel-opener.ts, data-socket.ts,
@@ -22,7 +23,9 @@ export type VmSessionError =
   | { code: 'revoked'; sessionId: string; message: string }
   | { code: 'session_closed'; sessionId: string; message: string }
   /** The agent (or something on the path) sent bytes that are not valid SSH; Connect closed the session. */
-  | { code: 'protocol_error'; sessionId: string; message: string };
+  | { code: 'protocol_error'; sessionId: string; message: string }
+  /** The relay's host key for the VM has no chain to the pinned organisation (or a wrong, expired or revoked one). */
+  | VmNotCertified;
 
 /** Why a channel on an open session could not be opened. */
 export type ChannelError =
@@ -73,6 +76,8 @@ export interface VmSession {
   /** Ports the ticket allows forwarding to (intersection of grant and agent policy). */
   readonly ports: readonly number[];
   readonly hostKeyFingerprint: string;
+  /** `org-root`: the host key was certified under the pinned organisation; `relay-only`: on the relay's word. */
+  readonly trust: SessionTrust;
   readonly log: Logger;
   readonly isClosed: boolean;
   openShell(options?: ShellOptions): Promise<Result<ShellChannel, ChannelError>>;

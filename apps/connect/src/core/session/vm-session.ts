@@ -8,6 +8,7 @@ import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
 import type { SessionStep, VmSession, VmSessionError } from './types.js';
 import { noSessionJournal, type SessionJournal } from '../logging/session-journal.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
+import { judgeVmHostKey, orgSessionRequest, type SessionTrust } from './org-trust.js';
 import { sshHandshake } from './ssh-handshake.js';
 import type { UserKey } from '../identity/user-key-store.js';
 
@@ -37,9 +38,18 @@ export interface OpenVmSessionOptions {
 export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { credentials } = options;
   const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
-  const created = await relay.createSession(options.vm);
+  const created = await relay.createSession(options.vm, await orgSessionRequest(credentials.org));
   await relay.close();
   if (!created.ok) return created;
+  // Judged before the data socket exists: a host key the organisation did not certify gets nothing.
+  const trust = await judgeVmHostKey(credentials.org, options.vm, created.value);
+  if (!trust.ok) {
+    (options.logger ?? silentLogger).warn(
+      { sid: created.value.sessionId, reason: trust.error.reason },
+      trust.error.message,
+    );
+    return trust;
+  }
   return connectVmSession({
     endpoint: credentials.endpoint,
     session: created.value,
@@ -49,6 +59,7 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
     timeoutMs: options.timeoutMs,
     ...(options.journal ? { journal: options.journal } : {}),
     ...(options.purpose ? { purpose: options.purpose } : {}),
+    trust: trust.value,
   });
 }
 
@@ -64,6 +75,8 @@ export interface ConnectVmSessionOptions {
   purpose?: string;
   /** Told each step of the setup as it is reached. */
   onStep?: (step: SessionStep) => void;
+  /** How the host key was judged (openVmSession); `relay-only` when not given. */
+  trust?: SessionTrust;
 }
 
 /**
@@ -165,8 +178,9 @@ async function establish(
       onStep: step,
     });
     if (!ssh.ok) return fail(ssh.error);
-    log.info({ hostKey: ssh.value.hostKey }, 'session established');
-    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log));
+    const trust = options.trust ?? 'relay-only';
+    log.info({ hostKey: ssh.value.hostKey, trust }, 'session established');
+    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log, trust));
   } finally {
     clearTimeout(timer);
   }

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { err, ok, type Result } from '@airlock/shared';
+import { err, ok, type Result } from '../result.js';
 
 /**
  * Password-based sealing shared by the key file and the backup file: scrypt turns a password

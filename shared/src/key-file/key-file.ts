@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { err, ok, type Result } from '@airlock/shared';
-import { spkiPemFromPrivateKey } from '@airlock/shared/ssh';
+import { err, ok, type Result } from '../result.js';
+import { spkiPemFromPrivateKey } from '../spki.js';
 import {
   deriveUnlockKey,
   GcmParams,
@@ -14,7 +14,8 @@ import {
 } from './sealed-box.js';
 
 /**
- * The user's private key at rest (issue 3 §3): a versioned JSON file, the PKCS#8 DER sealed with
+ * A private key at rest — Connect's device key (issue 3 §3), and the organisation's root and
+ * approver keys (`airlock-org`): a versioned JSON file, the PKCS#8 DER sealed with
  * scrypt + AES-256-GCM. The public key stays in clear so `airlock key show` works while locked;
  * it is part of the authenticated header, so it cannot be swapped for another.
  */

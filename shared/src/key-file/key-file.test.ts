@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
-import { spkiPemFromPrivateKey } from '@airlock/shared/ssh';
+import { spkiPemFromPrivateKey } from '../spki.js';
 import {
   decryptKeyFile,
   decryptWithUnlockKey,

@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UserName, VmId, writeFileAtomic } from '@airlock/shared';
+import { CliError } from '../admin/cli-error.js';
+import { json, unwrap, withAdmin, type AdminSession, type CliIo } from '../admin/cli-context.js';
+import { storedAnchor } from './org-admin.js';
+
+async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, `pass the ${what}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${path} is not JSON`, `pass the ${what}`);
+  }
+}
+
+/** Whether codes here are made with the organisation root (an anchor is set and --relay-only was not given). */
+export async function orgCodes(s: AdminSession, relayOnly: boolean | undefined): Promise<boolean> {
+  return !relayOnly && (await storedAnchor(s.store)) !== undefined;
+}
+
+/**
+ * Exports the request an administrator signs on the admin workstation, and says the two steps
+ * that follow. The code is made there, never here: the relay must not know it.
+ */
+export async function exportRequest(
+  s: AdminSession,
+  io: CliIo,
+  kind: 'user' | 'vm',
+  sub: string,
+  out: string | undefined,
+): Promise<{ path: string }> {
+  const request = unwrap(await s.org.request(io.actor, kind, sub));
+  const path = resolve(out ?? `${sub}.${kind}.request.json`);
+  await writeFileAtomic(path, `${JSON.stringify(request, null, 2)}\n`, 0o644);
+  io.out(
+    `this relay has an organisation root: the ${kind === 'user' ? 'enrollment code' : 'agent token'} is made on an admin workstation`,
+  );
+  io.out(`  1. there:  airlock-org sign ${path}     (prints the code to hand over)`);
+  io.out(`  2. here:   airlock-relay org accept ${path.replace(/\.request\.json$/, '')}.answer.json`);
+  return { path };
+}
+
+/** `org status|set-anchor|request|accept|set-crl`. */
+export function registerOrgCommands(program: Command, io: CliIo): void {
+  const org = program
+    .command('org')
+    .description('the organisation root: what this relay serves of it (it holds no signing key)');
+
+  org
+    .command('status')
+    .description('the organisation this relay serves, and its revocation list')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const status = await withAdmin(cmd, io, { create: false }, (s) => s.org.status());
+      if (opts.json) return json(io, status);
+      if (!status.anchor) {
+        io.out('no organisation root: the relay can impersonate users to VMs and VMs to users');
+        io.out('  set one: airlock-org init (on an admin workstation), then airlock-relay org set-anchor anchor.json');
+        return;
+      }
+      io.out(`organisation  ${status.anchor.org}  (${status.anchor.afp}), set ${status.anchor.setAt}`);
+      io.out(`roots         ${status.anchor.roots.join(', ')}`);
+      io.out(
+        status.crl
+          ? `revocation    list ${status.crl.seq}, valid until ${status.crl.expiresAt}`
+          : 'revocation    none: sessions to certified VMs are refused until one is set (airlock-relay org set-crl crl.json)',
+      );
+    });
+
+  org
+    .command('set-anchor')
+    .description("serve this organisation's anchor (anchor.json from airlock-org init)")
+    .argument('<file>', 'the anchor file')
+    .option('--replace', 'replace a different anchor (every party that pinned the old one must re-enroll)')
+    .action(async (file: string, opts: { replace?: boolean }, cmd: Command) => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (e) {
+        throw new CliError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+      const v = unwrap(
+        await withAdmin(cmd, io, { create: true }, (s) => s.org.setAnchor(io.actor, text, opts.replace)),
+      );
+      io.out(
+        v.changed
+          ? `this relay now serves organisation "${v.org}" (${v.afp})`
+          : `already serving "${v.org}" (${v.afp})`,
+      );
+    });
+
+  org
+    .command('request')
+    .description('export a request for a user enrollment code or an agent token, to sign with airlock-org')
+    .argument('<kind>', 'user | vm', (v) => {
+      if (v !== 'user' && v !== 'vm') throw new CliError('expected user or vm');
+      return v;
+    })
+    .argument('<name>', 'the user name or VM id')
+    .option('--out <file>', 'where to write the request (default <name>.<kind>.request.json here)')
+    .action(async (kind: 'user' | 'vm', name: string, opts: { out?: string }, cmd: Command) => {
+      if (!(kind === 'user' ? UserName : VmId).safeParse(name).success)
+        throw new CliError(`"${name}" is not a ${kind} name`);
+      await withAdmin(cmd, io, { create: false, needsPin: true }, (s) => exportRequest(s, io, kind, name, opts.out));
+    });
+
+  org
+    .command('accept')
+    .description('store the code(s) an administrator signed (the answer files from airlock-org sign)')
+    .argument('<answers...>', 'answer files')
+    .action(async (files: string[], _opts: unknown, cmd: Command) => {
+      const answers = await Promise.all(files.map((f) => readJsonFile(f, 'answer file from airlock-org sign')));
+      await withAdmin(cmd, io, { create: false }, async (s) => {
+        for (const answer of answers) {
+          const v = unwrap(await s.org.accept(io.actor, answer));
+          io.out(
+            `${v.kind === 'user' ? 'enrollment code for user' : 'agent token for VM'} ${v.sub} accepted (credential ${v.credential}, until ${v.expiresAt})`,
+          );
+        }
+      });
+    });
+
+  org
+    .command('set-crl')
+    .description('serve a new revocation list (crl.json from airlock-org crl …); agents get it at once')
+    .argument('<file>', 'the revocation list')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      const content = await readJsonFile(file, 'crl.json from airlock-org');
+      const chain = content && typeof content === 'object' && 'chain' in content ? content.chain : content;
+      const v = unwrap(await withAdmin(cmd, io, { create: false }, (s) => s.org.setCrl(io.actor, chain)));
+      io.out(`revocation list ${v.seq} set, valid until ${v.expiresAt}; connected agents receive it within seconds`);
+    });
+}

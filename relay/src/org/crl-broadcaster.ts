@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { AgentRegistry } from '../data/agent-registry.js';
+import type { OrgView } from './org-view.js';
+
+/**
+ * Pushes a new revocation list to every connected agent once an admin sets it (the admin CLI
+ * writes the store from another process, so the relay polls it, as the session guard does).
+ * A list also goes to each agent when it registers, and with each session answer to Connect.
+ */
+export class CrlBroadcaster {
+  private timer: NodeJS.Timeout | undefined;
+  private sentSeq = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly deps: { org: OrgView; registry: AgentRegistry; logger: Logger; intervalMs: number }) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.tick()
+        .catch((error: unknown) =>
+          this.deps.logger.error({ error: (error as Error).message }, 'revocation list check failed'),
+        )
+        .finally(() => (this.running = undefined));
+    }, this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One check; public so tests can run it without waiting. */
+  async tick(): Promise<void> {
+    const crl = await this.deps.org.crl();
+    if (!crl || crl.seq <= this.sentSeq) return;
+    const first = this.sentSeq === 0;
+    this.sentSeq = crl.seq;
+    // At start-up every agent that registers is sent the list anyway; this is for lists set later.
+    if (first) return;
+    let sent = 0;
+    for (const link of this.deps.registry.list())
+      if (this.deps.registry.send(link.vm, { type: 'crl', crl: crl.chain })) sent++;
+    this.deps.logger.info({ seq: crl.seq, agents: sent }, 'new revocation list sent to the connected agents');
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
