@@ -115,7 +115,17 @@ export default tseslint.config(
           paths: SHARED_NODE_ENTRIES,
           patterns: [
             { group: ['node:*', ...NODE_BUILTINS, 'electron', 'react', 'react-dom'], message: 'browser-safe only' },
-            { group: ['**/core/**', '!**/core/next-actions.js'], message: 'only core/next-actions.js is browser-safe' },
+            {
+              // Gitignore rules: a file is let through only once its folder is.
+              group: [
+                '**/core/**',
+                '!**/core/next-actions.js',
+                '!**/core/diagnostics',
+                '**/core/diagnostics/*',
+                '!**/core/diagnostics/doctor-report.js',
+              ],
+              message: 'only core/next-actions.js and core/diagnostics/doctor-report.js are browser-safe',
+            },
           ],
         },
       ],
@@ -203,7 +213,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', '**/testing/**', '**/test-support/**'],
+    files: ['**/*.test.ts', '**/testing/**', '**/test-support/**', '**/test-support.ts'],
     ignores: ['apps/connect/src/main/**', 'apps/connect/src/preload/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['electron', 'react', 'react-dom'] }] },
   },

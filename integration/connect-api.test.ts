@@ -238,6 +238,33 @@ test('RDP: a forward to 3389, a .rdp file for it, and the native client started 
   await app.must('forward.remove', { forwardId: r.forward.forwardId });
 });
 
+test('doctor.run: the settings page gets the doctor report, each check as the CLI has it', async () => {
+  const report = await app.must('doctor.run', { vm: sys.vm, port: portOf(digest) });
+  assert.equal(report.ok, true, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(report.question, { vm: sys.vm, port: portOf(digest) });
+  assert.equal(report.login?.user, 'carol');
+  assert.equal(report.login?.state, 'valid');
+  const vmChecks = report.checks.filter((c) => c.vm === sys.vm).map((c) => c.check);
+  assert.deepEqual(vmChecks, [
+    'grant',
+    'agent',
+    'port',
+    'ticket',
+    'data_socket',
+    'ssh',
+    'host_key',
+    'ssh_auth',
+    'forward',
+  ]);
+  assert.deepEqual(
+    report.vms[0]?.ports.map((p) => [p.port, p.reachable]),
+    [[portOf(digest), true]],
+  );
+  assert.equal(report.sessionIds.length, 1);
+  const bad = await app.call('doctor.run', { vm: sys.vm, port: 0 });
+  assert.ok(!bad.ok && bad.error.code === 'bad_request', JSON.stringify(bad));
+});
+
 test('login expiry: an open tab stays; actions that need a login wait for one inline re-login', async () => {
   const tab = await app.must('terminal.open', { vm: sys.vm, cols: 80, rows: 24 });
   // The login runs out (as after 30 minutes).

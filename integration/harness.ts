@@ -116,6 +116,11 @@ export interface SystemOptions {
   relayConfig?: Record<string, unknown>;
   /** Extra agent configuration for the agent started with the system (limits, sftpServerPath…). */
   agentConfig?: Record<string, unknown>;
+  /**
+   * The relay's clock (tokens, tickets, TOTP, lockouts, /healthz), for tests that move time instead of
+   * waiting; the askpass stand-in's authenticator follows it, as a phone agrees with the relay.
+   */
+  relayNow?: () => number;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -128,6 +133,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const relay = await createRelay({
     config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'relay'), ...options.relayConfig },
     logger: quietLogger(),
+    ...(options.relayNow ? { now: options.relayNow } : {}),
     observer: {
       onFrame(sid: string, direction: Direction, data: Buffer) {
         let f = frames.get(sid);
@@ -164,7 +170,10 @@ async function setUpSystem(
       AIRLOCK_TEST_RELAY_DB: join(dir, 'relay', 'relay.db'),
       AIRLOCK_TEST_USER: userName,
     };
-    const run: System['cli'] = (args, opts = {}) => runCli(args, userHome, { ...opts, env: { ...env, ...opts.env } });
+    const clockOffset = (): Record<string, string> =>
+      options.relayNow ? { AIRLOCK_TEST_CLOCK_OFFSET_MS: String(options.relayNow() - Date.now()) } : {};
+    const run: System['cli'] = (args, opts = {}) =>
+      runCli(args, userHome, { ...opts, env: { ...env, ...clockOffset(), ...opts.env } });
     const spawnIt: System['spawnCli'] = (args) =>
       spawn(airlockBin, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
     return { env, run, spawnIt };

@@ -2,12 +2,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
+import { TestClock } from '@airlock/shared/testing';
 import { startSystem, type System } from './harness.js';
 import { relayCli } from './support/relay-cli.js';
 
 let sys: System;
+// The relay's clock: the token's expiry is reached by moving it, not by waiting for it.
+const relayClock = new TestClock();
 before(async () => {
   sys = await startSystem({
+    relayNow: relayClock.nowMs,
     ports: [40021],
     noAgent: true,
     relayConfig: { accessTokenTtlSeconds: 10, loginMaxFailuresPerUser: 3 },
@@ -22,7 +26,7 @@ test('an expired access token is refused, and the CLI says to log in again', asy
   assert.equal(fresh.code, 0, fresh.stderr);
   const expiresAt = Date.parse(JSON.parse(await readSession()).expiresAt as string);
   // The relay tolerates 5 s of clock difference on token expiry.
-  await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 6500));
+  relayClock.advance(Math.max(0, expiresAt - relayClock.nowMs()) + 6500);
   // The relay refuses it, not just Connect's own clock check.
   const direct = await sys.api('GET', '/vms');
   assert.equal(direct.status, 401);
@@ -44,7 +48,11 @@ test('guessing TOTP codes locks the account; the right code is then refused with
   const guessing = await sys.cli(['login'], { env: { AIRLOCK_TEST_TOTP_OVERRIDE: '000000' } });
   assert.equal(guessing.code, 255, guessing.stderr);
   const failures = await sys.relay.store.audit.query({ type: 'login.failure', actor: 'user:alice' });
-  assert.equal(failures.filter((e) => e.data.reason === 'totp wrong_code').length, 3);
+  assert.equal(
+    failures.filter((e) => e.data.reason === 'totp wrong_code').length,
+    3,
+    JSON.stringify(failures.map((e) => e.data)),
+  );
   assert.ok(failures.some((e) => e.data.lockout === 'started'));
   // Now even the right code is refused, with a message that says why and for how long.
   const locked = await sys.cli(['login']);

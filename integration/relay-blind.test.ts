@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
-import { startSystem, type System } from './harness.js';
+import { startSystem, waitFor, type System } from './harness.js';
+import { forwardStarted } from './support/forward-cli.js';
 
 // The relay must only ever copy ciphertext. The in-process relay's observer records every
 // frame it copies; a marker that crossed the session in plaintext at both ends must not
@@ -55,27 +56,23 @@ test('the relay never sees what a forwarded connection carries', async () => {
   const marker = `FORWARD-MARKER-${randomBytes(12).toString('hex')}`;
   const before = new Set(sys.frames.keys());
   const port = (echo.address() as AddressInfo).port;
-  const fwd = sys.spawnCli(['forward', sys.vm, `${port}`, '--json']);
+  const fwd = await forwardStarted(sys.spawnCli(['forward', sys.vm, `${port}`, '--json']), 1);
   try {
-    let out = '';
-    fwd.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    while (!out.includes('\n')) {
-      if (fwd.exitCode !== null) throw new Error('forward exited');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const { localPort } = JSON.parse(out.split('\n')[0]!) as { localPort: number };
-    const sock = connect({ host: '127.0.0.1', port: localPort });
+    const sock = connect({ host: '127.0.0.1', port: fwd.localPort(port) });
     await once(sock, 'connect');
     const payload = Buffer.from((marker + '\n').repeat(2000));
     let got = Buffer.alloc(0);
     sock.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
     sock.write(payload);
-    while (got.length < payload.length) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      () => got.length >= payload.length,
+      20_000,
+      () => `echoed ${got.length} of ${payload.length} bytes`,
+    );
     assert.ok(got.equals(payload), 'the echo service returned the marker through the forward');
     sock.destroy();
   } finally {
-    fwd.kill('SIGTERM');
-    if (fwd.exitCode === null) await once(fwd, 'exit');
+    await fwd.stop();
   }
   assertBlind(
     marker,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ok } from '@airlock/shared';
 import { totpCodeAt } from '@airlock/relay';
 import { createDispatch } from '@airlock/connect/api/dispatch';
+import { firstUsableTotpStep } from './totp-step.js';
 import type { ApiEvent, ApiParams, ApiRequestName, ApiResponse, ApiResult } from '@airlock/connect/api/contract';
 import { ConnectService } from '@airlock/connect/api/service/connect-service';
 import type { Platform } from '@airlock/connect/api/service/platform';
@@ -95,14 +96,14 @@ export function startConnectApp(dir: string, options: { platform?: Platform; vmP
 
 /**
  * Authenticator codes as a phone gives them, one per login: each for a step the relay has not
- * burnt yet, waiting for the clock when the next one is not within the relay's ±1 step.
+ * burnt yet and still accepts for a while (`firstUsableTotpStep`), waiting for the clock when the
+ * next one is not within the relay's ±1 step yet.
  */
 export function authenticator(secret: string) {
   let lastStep = 0;
   return {
     async next(): Promise<string> {
-      const current = Math.floor(Date.now() / 30_000);
-      const step = Math.max(current - 1, lastStep + 1);
+      const step = Math.max(firstUsableTotpStep(Date.now()), lastStep + 1);
       const waitMs = (step - 1) * 30_000 - Date.now() + 50;
       if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
       lastStep = step;

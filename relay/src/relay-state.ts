@@ -12,7 +12,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { openSqliteStore } from './store/sqlite-store.js';
-import type { RelayStore } from './store/types.js';
+import type { RelayStore, SessionRecord } from './store/types.js';
 import { loadOrCreateRelayTls, loadRelayTlsFromFiles } from './tls.js';
 
 export const STORE_FILE = 'relay.db';
@@ -24,6 +24,9 @@ export interface RelayTls {
   certPath?: string;
 }
 
+/** Why a session a killed relay left live was ended by the next start (store and audit). */
+export const RELAY_RESTARTED = 'relay restarted';
+
 export interface RelayState {
   /** Lets another relay start on the data dir (call once the store is closed). */
   releaseDataDir(): void;
@@ -31,6 +34,8 @@ export interface RelayState {
   signingKey: RelaySigningKey;
   publicKeyPath?: string;
   tls: RelayTls;
+  /** Sessions a previous run left live (it was killed): ended now, to be audited as such. */
+  endedByRestart: SessionRecord[];
 }
 
 /**
@@ -94,10 +99,11 @@ async function openState(
 
   const store = given.store ?? openSqliteStore(dataDir ? join(dataDir, STORE_FILE) : ':memory:');
   // Sessions marked live belong to a previous run of this relay; none of their sockets survived.
-  const stale = await store.sessions.endAllLive('relay restarted');
-  if (stale > 0) logger.info({ sessions: stale }, 'marked sessions of the previous run as ended');
+  const endedByRestart = await store.sessions.endAllLive(RELAY_RESTARTED);
+  if (endedByRestart.length > 0)
+    logger.info({ sessions: endedByRestart.length }, 'marked sessions of the previous run as ended');
   // Likewise the agent links: an agent that is still up reconnects within its backoff.
   const links = await store.agentPresence.markAllOffline('relay restarted');
   if (links > 0) logger.info({ agents: links }, 'marked agent links of the previous run as offline');
-  return { store, signingKey, ...(publicKeyPath ? { publicKeyPath } : {}), tls };
+  return { store, signingKey, ...(publicKeyPath ? { publicKeyPath } : {}), tls, endedByRestart };
 }

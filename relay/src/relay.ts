@@ -39,7 +39,7 @@ import { RelayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/ops-server.js';
 import { Readiness } from './ops/readiness.js';
 import { timedStore } from './ops/timed-store.js';
-import { openRelayState, type RelayTls } from './relay-state.js';
+import { openRelayState, RELAY_RESTARTED, type RelayTls } from './relay-state.js';
 import { writeServedAt } from './served-at.js';
 import { publicKeyPemOf } from './signing-key.js';
 import type { RelayStore } from './store/types.js';
@@ -117,6 +117,15 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const audit = await openAuditTrail({ store, config, signingKey, logger }).catch(abandon);
   // Every audited event passes the metrics on its way: refusal counters cannot miss a refusal.
   const recorder = metrics.meter(audit);
+  // A killed relay wrote no close for its live sessions: each open in the audit log gets its close.
+  for (const s of state.endedByRestart)
+    await recorder.record({
+      type: 'session.close',
+      actor: `user:${s.user}`,
+      outcome: 'failure',
+      sid: s.id,
+      data: { vm: s.vm, paired: s.openedAt !== undefined, reason: s.endReason ?? RELAY_RESTARTED },
+    });
 
   const issuer = new TokenIssuer(signingKey.privateKey, now);
   const heartbeat = new Heartbeat(config.pingIntervalMs);

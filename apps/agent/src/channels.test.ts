@@ -177,10 +177,16 @@ describe('channels on an authenticated session', () => {
     assert.equal(await ch.request(exec('yes 0123456789 | head -c 3000000; sleep 5')), true);
     await withTimeout(
       (async () => {
-        while (Buffer.concat(out.stdout).length < 1024 * 1024 - 4096) await new Promise((r) => setTimeout(r, 20));
+        const deadline = Date.now() + 20_000;
+        while (Buffer.concat(out.stdout).length < 1024 * 1024 - 4096 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
       })(),
-      5000,
+      20_500,
       'window filled',
+    );
+    assert.ok(
+      Buffer.concat(out.stdout).length >= 1024 * 1024 - 4096,
+      `the output window filled (${Buffer.concat(out.stdout).length} bytes)`,
     );
     await ch.request(windowChange(100, 30));
     // The session must still serve other channels.
@@ -379,10 +385,12 @@ describe('channels on an authenticated session', () => {
   test('exec: a background job is killed when the channel closes, though the shell exited', async () => {
     const ch = await c.client.openChannel();
     const out = collect(ch);
-    assert.equal(await ch.request(exec('sleep 37 & echo started $!')), true);
-    const pid = Number(/started (\d+)/.exec(await out.waitFor(/started \d+\n/))![1]);
+    assert.equal(await ch.request(exec('sleep 37 & echo started $! $$')), true);
+    const [, job, shell] = /started (\d+) (\d+)/.exec(await out.waitFor(/started \d+ \d+\n/))!;
+    const pid = Number(job);
     try {
-      await new Promise((r) => setTimeout(r, 100)); // the shell has exited by now; sleep holds its pipes
+      // The path this test names: the shell is gone, only its job (holding the pipes) is left.
+      await waitForProcessGone(Number(shell), 3000);
       await ch.close();
       await waitForProcessGone(pid, 3000);
     } finally {
@@ -401,7 +409,9 @@ describe('channels on an authenticated session', () => {
     const pid = Number(/started (\d+)/.exec(await out.waitFor(/started \d+\n/))![1]);
     try {
       await withTimeout(out.closed, 5000, 'the shell exits; its job no longer holds the pipes');
-      await new Promise((r) => setTimeout(r, 2500)); // past the agent's SIGKILL grace period
+      // Past the agent's SIGKILL grace period (2 s): that SIGKILL is for the shell alone, so nothing
+      // should end the job however long this waits; the wait only gives a wrong kill its chance.
+      await new Promise((r) => setTimeout(r, 2500));
       assert.doesNotThrow(() => process.kill(pid, 0), 'the job that ignores SIGHUP is still running');
     } finally {
       try {

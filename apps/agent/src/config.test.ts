@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateRelaySigningKey } from '@airlock/shared';
+import { backoffDelay } from './backoff.js';
 import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { defaultStateDir, STATE_FILES, writeEnrollment } from './state-dir.js';
 
@@ -32,7 +33,9 @@ test('defaults are filled and the relay URL is normalised', () => {
   assert.equal(c.forwardConnectTimeoutMs, 3000);
   assert.equal(c.maxSessions, 64);
   assert.equal(c.maxForwardsPerSession, 1024);
-  assert.deepEqual(c.backoff, { minDelayMs: 500, maxDelayMs: 30000, stableAfterMs: 10000 });
+  assert.deepEqual(c.backoff, { minDelayMs: 500, maxDelayMs: 4000, stableAfterMs: 10000 });
+  // However long the relay was away, the next try is at most 4 s off: back within 5 s of it.
+  assert.ok(backoffDelay(1000, c.backoff, () => 1) <= 4000);
   assert.deepEqual(c.keepAlive, { pingIntervalMs: 15000, pongTimeoutMs: 10000 });
   assert.equal(c.shell, '/bin/bash');
   assert.equal(c.relayPublicKey.asymmetricKeyType, 'ed25519');

@@ -46,7 +46,9 @@ export const AgentConfigInput = z
     backoff: z
       .object({
         minDelayMs: z.number().int().positive().default(500),
-        maxDelayMs: z.number().int().positive().default(30000),
+        // At most 4 s (with jitter): an agent is back within 5 s of its relay. Retrying a relay
+        // that is down costs a refused TCP connect; the jitter spreads the return of many agents.
+        maxDelayMs: z.number().int().positive().default(4000),
         /** A control link that stayed up this long resets the backoff. */
         stableAfterMs: z.number().int().nonnegative().default(10000),
       })

@@ -54,4 +54,7 @@ test('core imports neither Electron nor React nor any front end; the contract st
   ])
     assert.equal((await restricted(contract, bad)).length, 1, bad);
   assert.deepEqual(await restricted(contract, "import x from '../../core/next-actions.js';"), []);
+  // The doctor's report schema (zod only) is the engine's; the contract hands it to the renderer.
+  assert.deepEqual(await restricted(contract, "import x from '../../core/diagnostics/doctor-report.js';"), []);
+  assert.equal((await restricted(contract, "import x from '../../core/diagnostics/doctor.js';")).length, 1);
 });

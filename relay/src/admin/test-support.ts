@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TestClock } from '@airlock/shared/testing';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { sshFingerprintFromPem } from '@airlock/shared';
@@ -15,14 +16,6 @@ export const TEST_PIN = `sha256/${Buffer.alloc(32, 7).toString('base64')}`;
 export const TEST_RELAY_URL = 'https://relay.test:7443';
 
 /** A clock the test moves by hand, so expiry does not depend on the wall clock. */
-export class TestClock {
-  constructor(private ms = Date.parse('2030-01-01T00:00:00.000Z')) {}
-  now = (): Date => new Date(this.ms);
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
-
 export interface AdminFixture {
   dir: string;
   dbPath: string;
@@ -37,7 +30,7 @@ export interface AdminFixture {
 export async function adminFixture(t: TestContext): Promise<AdminFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-admin-'));
   const dbPath = join(dir, 'relay.db');
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2030-01-01T00:00:00.000Z'));
   const store = openSqliteStore(dbPath, { now: clock.now });
   const audit = await AuditLog.open({ store: store.audit, logger: pino({ level: 'silent' }), now: clock.now });
   t.after(async () => {

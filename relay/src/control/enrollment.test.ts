@@ -71,7 +71,7 @@ describe('enrollment', () => {
     const fifth = await complete('000001');
     assert.equal(fifth.status, 401);
     assert.match(fifth.body.error.message, /enrollment is void/);
-    const late = await complete(totpCodeAt(totpSecret, h.clock.now()));
+    const late = await complete(totpCodeAt(totpSecret, h.clock.nowMs()));
     assert.equal(late.status, 404);
     assert.match(late.body.error.message, /start again with a new enrollment code/);
   });

@@ -31,7 +31,7 @@ describe('login: device signature + TOTP + certificate binding', () => {
   test('a signed challenge and a fresh TOTP code yield a token bound to the certificate on the connection', async () => {
     const res = await loginWith(h.relay, h.alice);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const claims = await new AccessTokenVerifier(h.relay.signingKey.publicKey, h.clock.now).verify(
+    const claims = await new AccessTokenVerifier(h.relay.signingKey.publicKey, h.clock.nowMs).verify(
       res.body.accessToken,
     );
     assert.ok(claims.ok);
@@ -82,7 +82,7 @@ describe('login: device signature + TOTP + certificate binding', () => {
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body.error.code, 'totp_failed');
     // An older step than the last accepted one is a replay too, even if still inside the window.
-    const older = totpCodeAt(h.alice.totpSecret, h.clock.now() - 30_000);
+    const older = totpCodeAt(h.alice.totpSecret, h.clock.nowMs() - 30_000);
     assert.equal((await loginWith(h.relay, h.alice, { totp: older })).status, 401);
   });
 
@@ -226,7 +226,7 @@ describe('login: rate limits and lockout', () => {
       assert.equal(again.status, 401, `attempt ${i + 1}`);
       assert.equal(again.body.error.code, 'totp_reused');
     }
-    assert.equal(await h.relay.store.loginLockouts.lockedUntil('bob', new Date(h.clock.now())), undefined);
+    assert.equal(await h.relay.store.loginLockouts.lockedUntil('bob', new Date(h.clock.nowMs())), undefined);
     assert.equal((await loginWith(h.relay, h.bob)).status, 200, 'the next code works at once');
     const reused = await h.relay.store.audit.query({ type: 'login.failure', actor: 'user:bob' });
     assert.equal(reused.filter((e) => e.data.reason === 'totp reused_code').length, 6, 'each one is audited');
@@ -292,7 +292,7 @@ describe('login: knowing a user name is not enough to lock the account', () => {
     assert.equal(lockedSource.status, 429);
     assert.match(lockedSource.body.error.message, /from your address/);
     // … but bob, from his own address, logs in with his device and a code.
-    assert.equal(await h.relay.store.loginLockouts.lockedUntil('bob', new Date(h.clock.now())), undefined);
+    assert.equal(await h.relay.store.loginLockouts.lockedUntil('bob', new Date(h.clock.nowMs())), undefined);
     const bob = await loginWith(h.relay, h.bob);
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
 

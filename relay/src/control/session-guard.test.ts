@@ -56,7 +56,7 @@ describe('the revocation guard re-checks sessions only when the store says somet
   });
 
   test('a grant that runs out closes its session at the expiry, with nothing written to the store', async () => {
-    const expiresAt = new Date(h.clock.now() + 60_000).toISOString();
+    const expiresAt = new Date(h.clock.nowMs() + 60_000).toISOString();
     assert.ok((await h.relay.admin.putGrant('test', { user: 'alice', vm: TEST_VM, expiresAt })).ok);
     await h.relay.guard.tick();
     const s = await pairedSession(h);

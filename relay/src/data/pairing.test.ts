@@ -40,8 +40,9 @@ describe('session pairing', () => {
   const closedStats: SessionCloseStats[] = [];
   const observed = new Map<string, { up: Buffer[]; down: Buffer[] }>();
   before(async () => {
+    // The default unpaired timeout: a loaded machine may take seconds between two joins.
     h = await startHarness(
-      { unpairedTimeoutMs: 300 },
+      {},
       {
         observer: {
           onSessionClosed: (s) => closedStats.push(s),
@@ -193,6 +194,23 @@ describe('session pairing', () => {
     });
   }
 
+  /**
+   * Sends `frames` and returns once the kernel has them and the relay still holds the session
+   * unpaired with only this side joined: the frames really were sent before the peer joined.
+   */
+  async function sentBeforePeerJoins(
+    ws: WebSocket,
+    sid: string,
+    side: 'connectJoined' | 'agentJoined',
+    frames: Buffer[],
+  ): Promise<void> {
+    await Promise.all(frames.map((f) => new Promise<void>((res, rej) => ws.send(f, (e) => (e ? rej(e) : res())))));
+    const stats = h.relay.sessionStats(sid);
+    assert.equal(stats?.state, 'pending', 'the session is not paired yet');
+    assert.equal(stats?.[side], true, 'the first side has joined');
+    assert.equal(stats?.[side === 'agentJoined' ? 'connectJoined' : 'agentJoined'], false, 'the peer has not');
+  }
+
   for (const first of ['connect', 'agent'] as const) {
     test(`frames the ${first} sends before its peer joins are delivered, in order, once paired`, async () => {
       // SSH speaks first (version line, KEXINIT): losing those frames hangs the handshake.
@@ -205,13 +223,11 @@ describe('session pairing', () => {
       const listen = (ws: WebSocket) => void (got = collect(ws));
       if (first === 'connect') {
         firstWs = await openConnect(h.relay, sid, session.ticket);
-        for (const f of early) firstWs.send(f);
-        await new Promise((r) => setTimeout(r, 100));
+        await sentBeforePeerJoins(firstWs, sid, 'connectJoined', early);
         secondWs = await agent.openSession(h.relay, h.credential, sid, listen);
       } else {
         firstWs = await agent.openSession(h.relay, h.credential, sid);
-        for (const f of early) firstWs.send(f);
-        await new Promise((r) => setTimeout(r, 100));
+        await sentBeforePeerJoins(firstWs, sid, 'agentJoined', early);
         secondWs = await openConnect(h.relay, sid, session.ticket, listen);
       }
       await waitFor(() => got.length === early.length, 'early frames');
@@ -260,6 +276,14 @@ describe('session pairing', () => {
     connectWs.terminate();
     agent.close();
   });
+});
+
+describe('unpaired sessions', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ unpairedTimeoutMs: 300 });
+  });
+  after(() => h.close());
 
   for (const side of ['agent', 'connect'] as const) {
     test(`an unpaired ${side} socket times out with a reason`, async () => {

@@ -140,7 +140,7 @@ describe('explain: every reason, produced for real on a running relay', () => {
 
   test('grant_expired: when, and how to renew keeping its ports', async () => {
     await enrollUser(h.relay, 'gil');
-    const expiresAt = new Date(h.clock.now() + 60_000).toISOString();
+    const expiresAt = new Date(h.clock.nowMs() + 60_000).toISOString();
     assert.ok((await h.relay.admin.putGrant('test', { user: 'gil', vm: TEST_VM, ports: [22], expiresAt })).ok);
     assert.equal((await explain(h, 'gil', TEST_VM)).allowed, true);
     h.clock.advance(120_000);

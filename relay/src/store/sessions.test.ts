@@ -114,11 +114,13 @@ test('sessions: listLive newest first, list filters and limit, requestKill, endA
   assert.equal(await store.sessions.requestKill('nope', 'cli:root'), false);
   assert.equal((await store.sessions.get('s2'))!.killRequestedAt, undefined);
 
-  assert.equal(await store.sessions.endAllLive('relay restarted'), 3);
+  const ended = await store.sessions.endAllLive('relay restarted');
+  assert.deepEqual(ended.map((s) => s.id).sort(), ['s1', 's3', 's4']);
+  assert.ok(ended.every((s) => s.endReason === 'relay restarted' && s.endedAt === '2030-01-01T00:00:00.040Z'));
   assert.deepEqual(await store.sessions.listLive(), []);
   const s3 = (await store.sessions.get('s3'))!;
   assert.equal(s3.endReason, 'relay restarted');
   assert.equal(s3.endedAt, '2030-01-01T00:00:00.040Z');
   assert.equal((await store.sessions.get('s2'))!.endReason, 'done');
-  assert.equal(await store.sessions.endAllLive('again'), 0);
+  assert.deepEqual(await store.sessions.endAllLive('again'), []);
 });

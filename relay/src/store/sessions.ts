@@ -144,10 +144,15 @@ export class SqliteSessionStore implements SessionStore {
     return request.immediate();
   }
 
-  async endAllLive(reason: string): Promise<number> {
-    const r = this.db
-      .prepare('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL')
-      .run(this.now().toISOString(), reason);
-    return r.changes;
+  async endAllLive(reason: string): Promise<SessionRecord[]> {
+    const endedAt = this.now().toISOString();
+    const end = this.db.transaction((): SessionRow[] => {
+      const live = this.db
+        .prepare(`SELECT * FROM sessions WHERE ended_at IS NULL ${NEWEST_FIRST}`)
+        .all() as SessionRow[];
+      this.db.prepare('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL').run(endedAt, reason);
+      return live;
+    });
+    return end.immediate().map((r) => ({ ...toRecord(r), endedAt, endReason: reason }));
   }
 }

@@ -285,7 +285,8 @@ export interface SessionStore {
   /** Returns false when unknown or already ended. */
   requestKill(id: string, by: string): Promise<boolean>;
   /** Ends every session still marked live (relay start after a crash). Returns how many. */
-  endAllLive(reason: string): Promise<number>;
+  /** Ends every session still live (a previous run's, after a crash) and returns them as ended. */
+  endAllLive(reason: string): Promise<SessionRecord[]>;
 }
 
 export interface AuditStore {

@@ -3,6 +3,7 @@
  * enrolled users (device key + TOTP), VMs with agent credentials, and pinned TLS clients that
  * present the client certificate a login is bound to.
  */
+import { TestClock } from '@airlock/shared/testing';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
@@ -41,14 +42,6 @@ export interface TestUser {
 }
 
 /** The relay's clock in tests: TOTP codes are single-use per 30 s step, so tests move time forward. */
-export class TestClock {
-  private offsetMs = 0;
-  readonly now = () => Date.now() + this.offsetMs;
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
-
 export interface Harness {
   relay: Relay;
   clock: TestClock;
@@ -83,7 +76,7 @@ export function newDeviceKey(): { privateKey: KeyObject; publicKeyPem: string } 
 export function nextTotp(relay: Relay, user: Pick<TestUser, 'totpSecret'>): string {
   const clock = clocks.get(relay)!;
   clock.advance(30_000);
-  return totpCodeAt(user.totpSecret, clock.now());
+  return totpCodeAt(user.totpSecret, clock.nowMs());
 }
 
 /** Starts a relay on an ephemeral port: alice enrolled and granted demo-vm (22, 8888) and other-vm, bob enrolled with no grants. */
@@ -96,7 +89,7 @@ export async function startHarness(
     config: { port: 0, pingIntervalMs: 60_000, ...config },
     signingKey: generateRelaySigningKey(),
     logger: createRelayLogger(process.env.RELAY_TEST_LOG ? 'debug' : 'silent'),
-    now: clock.now,
+    now: clock.nowMs,
     ...extra,
   });
   clocks.set(relay, clock);

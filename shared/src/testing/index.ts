@@ -2,3 +2,4 @@
 export * from './ssh-pair.js';
 export * from './tcp-services.js';
 export * from './raw-peer.js';
+export * from './test-clock.js';

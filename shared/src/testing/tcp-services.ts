@@ -28,6 +28,14 @@ export async function listenOnLoopback(server: Server): Promise<number> {
   return portOf(server);
 }
 
+/** A loopback port nothing listens on (it was free a moment ago): "a service that is not running". */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listenOnLoopback(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** The port a listening server is bound to. */
 export function portOf(server: Server): number {
   return (server.address() as AddressInfo).port;

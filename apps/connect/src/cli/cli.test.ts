@@ -25,6 +25,9 @@ before(async () => {
   svc = await startDigestService();
   svcPort = portOf(svc);
   relay = await startFakeRelay({ ports: [svcPort] });
+  // Every test that needs a logged-in device uses this one, enrolled here rather than by whichever
+  // test happens to run first, so each test runs alone (`--test-name-pattern`) and in any order.
+  await enrolledHome(relay, home);
 });
 
 after(async () => {
@@ -91,7 +94,6 @@ test(
 );
 
 test('vms, exec, shell, sftp-stdio and refusals on the saved login (no terminal, no password)', TIMEOUT, async () => {
-  await enrolledHome(relay, home);
   assert.equal((await stat(join(home, 'session.json'))).mode & 0o777, 0o600);
   assert.equal(JSON.parse(await readFile(join(home, 'config.json'), 'utf8')).user, 'alice');
 
@@ -163,11 +165,11 @@ test('forward prints the local port, carries bytes with half-close, stops on SIG
     const deadline = Date.now() + 15_000;
     while (out.split('\n').length < 3 && Date.now() < deadline && child.exitCode === null)
       await new Promise((r) => setTimeout(r, 25));
-    const lines = out
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { sessionId: string; localPort: number; remotePort: number; localHost: string });
-    assert.equal(lines.length, 2, stderr);
+    const printed = out.trim().split('\n').filter(Boolean);
+    assert.equal(printed.length, 2, `one line per forward; stdout: ${out} stderr: ${stderr}`);
+    const lines = printed.map(
+      (l) => JSON.parse(l) as { sessionId: string; localPort: number; remotePort: number; localHost: string },
+    );
     const payload = randomBytes(1024 * 1024);
     const expected = `${payload.length}:${createHash('sha256').update(payload).digest('hex')}`;
     for (const f of lines) {

@@ -3,6 +3,8 @@ import { ConfigStore, type Enrollment } from '../core/identity/config-store.js';
 import type { Prompter } from '../core/identity/prompter.js';
 import { UserKeyStore } from '../core/identity/user-key-store.js';
 import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../core/logger.js';
+import { connectLogFolder } from '../core/logging/log-folder.js';
+import { FileSessionJournal } from '../core/logging/session-journal.js';
 import type { RelayCredentials } from '../core/login/login.js';
 import { LoginService, type LoginError, type LoginNeeded } from '../core/login/login-service.js';
 import { airlockHome, airlockPaths, type AirlockPaths } from '../core/paths.js';
@@ -25,6 +27,11 @@ export class CliContext {
   readonly store: ConfigStore;
   readonly keys: UserKeyStore;
   readonly log: Logger;
+  /** Where Connect's log files and session journal go (connectLogFolder). */
+  readonly logFolder: string;
+  readonly journal: FileSessionJournal;
+  /** The command being run, for the log and the session journal. */
+  command = 'airlock';
   /**
    * The login's life (core). When a new login is needed it is asked inline on a terminal; else the
    * one-line "run `airlock login`" error (scripts and `sftp -D` cannot be asked).
@@ -42,7 +49,9 @@ export class CliContext {
     const wanted = options.verbose ? 'debug' : (options.logLevel ?? env.AIRLOCK_LOG_LEVEL ?? 'silent');
     const level = LOG_LEVELS.find((l) => l === wanted);
     if (!level) throw new UsageError(`unknown log level "${wanted}"`, `use one of ${LOG_LEVELS.join(', ')}`);
-    this.log = createConnectLogger(level as LogLevel);
+    this.logFolder = connectLogFolder(env);
+    this.log = createConnectLogger({ stderrLevel: level as LogLevel, folder: this.logFolder }).log;
+    this.journal = new FileSessionJournal(this.logFolder);
     this.login = new LoginService({ store: this.store, log: this.log, relogin: (needed) => this.relogin(needed) });
   }
 
@@ -108,7 +117,9 @@ export class CliContext {
 
   /** An end-to-end session to `vm` as a result (for callers that retry); re-logs in as needed. */
   openVmSession(vm: string): Promise<Result<VmSession, VmSessionError | LoginError>> {
-    return this.withLogin((credentials) => openVmSession({ credentials, vm, logger: this.log }));
+    return this.withLogin((credentials) =>
+      openVmSession({ credentials, vm, logger: this.log, journal: this.journal, purpose: this.command }),
+    );
   }
 
   /** Opens an end-to-end session to `vm`, runs `body`, and closes the session whatever happens. */

@@ -1,4 +1,5 @@
-import type { GlobalOptions } from './context.js';
+import connectPackage from '../../package.json' with { type: 'json' };
+import type { CliContext, GlobalOptions } from './context.js';
 import type { Handlers } from './program.js';
 
 /**
@@ -6,19 +7,32 @@ import type { Handlers } from './program.js';
  * mistyped option need none of it, and `exec` needs no browser host or enrollment (issue 11).
  */
 export function realHandlers(global: GlobalOptions): Handlers {
-  const context = async () => new (await import('./context.js')).CliContext(global);
+  /** Names the command in the log (never its arguments: an enrollment code may be one). */
+  const as = async <T>(command: string, run: (ctx: CliContext) => Promise<T>): Promise<T> => {
+    const ctx = new (await import('./context.js')).CliContext(global);
+    ctx.command = command;
+    ctx.log.info({ cmd: command, version: connectPackage.version }, `airlock ${command}`);
+    return run(ctx);
+  };
   return {
-    enroll: async (relayUrl, code, o) =>
-      (await import('./commands/enroll.js')).enrollCommand(await context(), relayUrl, code, o),
-    login: async (o) => (await import('./commands/login.js')).loginCommand(await context(), o),
-    logout: async () => (await import('./commands/login.js')).logoutCommand(await context()),
-    keyShow: async (o) => (await import('./commands/login.js')).keyShowCommand(await context(), o),
-    vms: async (o) => (await import('./commands/vms.js')).vmsCommand(await context(), o),
-    shell: async (vm, o) => (await import('./commands/shell.js')).shellCommand(await context(), vm, o),
-    exec: async (vm, command, o) => (await import('./commands/exec.js')).execCommand(await context(), vm, command, o),
-    forward: async (vm, specs, o) =>
-      (await import('./commands/forward.js')).forwardCommand(await context(), vm, specs, o),
-    sftpStdio: async (vm) => (await import('./commands/sftp-stdio.js')).sftpStdioCommand(await context(), vm),
-    ui: async (o) => (await import('./commands/ui.js')).uiCommand(await context(), o),
+    enroll: (relayUrl, code, o) =>
+      as('enroll', async (ctx) => (await import('./commands/enroll.js')).enrollCommand(ctx, relayUrl, code, o)),
+    login: (o) => as('login', async (ctx) => (await import('./commands/login.js')).loginCommand(ctx, o)),
+    logout: () => as('logout', async (ctx) => (await import('./commands/login.js')).logoutCommand(ctx)),
+    keyShow: (o) => as('key show', async (ctx) => (await import('./commands/login.js')).keyShowCommand(ctx, o)),
+    vms: (o) => as('vms', async (ctx) => (await import('./commands/vms.js')).vmsCommand(ctx, o)),
+    shell: (vm, o) => as('shell', async (ctx) => (await import('./commands/shell.js')).shellCommand(ctx, vm, o)),
+    exec: (vm, command, o) =>
+      as('exec', async (ctx) => (await import('./commands/exec.js')).execCommand(ctx, vm, command, o)),
+    forward: (vm, specs, o) =>
+      as('forward', async (ctx) => (await import('./commands/forward.js')).forwardCommand(ctx, vm, specs, o)),
+    sftpStdio: (vm) =>
+      as('sftp-stdio', async (ctx) => (await import('./commands/sftp-stdio.js')).sftpStdioCommand(ctx, vm)),
+    doctor: (vm, o) => as('doctor', async (ctx) => (await import('./commands/doctor.js')).doctorCommand(ctx, vm, o)),
+    supportBundle: (file, o) =>
+      as('support-bundle', async (ctx) =>
+        (await import('./commands/support-bundle.js')).supportBundleCommand(ctx, file, o),
+      ),
+    ui: (o) => as('ui', async (ctx) => (await import('./commands/ui.js')).uiCommand(ctx, o)),
   };
 }

@@ -17,6 +17,8 @@ function harness() {
     exec: async (vm, cmd, o) => (calls.push(['exec', vm, cmd, o]), 3),
     forward: async (vm, specs, o) => (calls.push(['forward', vm, specs, o]), 0),
     sftpStdio: async (vm) => (calls.push(['sftpStdio', vm]), 0),
+    doctor: async (vm, o) => (calls.push(['doctor', vm, o]), 1),
+    supportBundle: async (file, o) => (calls.push(['supportBundle', file, o]), 0),
     ui: async (o) => (calls.push(['ui', o]), 0),
   };
   const { main } = buildProgram(() => handlers, { writeOut: (t) => out.push(t), writeErr: (t) => err.push(t) });
@@ -83,6 +85,20 @@ test('exec takes the command after --: one word is a command line, several an ar
   ]);
 });
 
+test('doctor and support-bundle: an optional VM, a checked port, --json; a file and a line count', async () => {
+  const h = harness();
+  assert.equal(await h.main(['doctor']), 1, "the doctor's own exit code is returned");
+  assert.equal(await h.main(['doctor', 'demo-vm', '--port', '8888', '--json']), 1);
+  assert.equal(await h.main(['support-bundle']), 0);
+  assert.equal(await h.main(['support-bundle', 'ticket.tar.gz', '--lines', '500']), 0);
+  assert.deepEqual(h.calls, [
+    ['doctor', undefined, {}],
+    ['doctor', 'demo-vm', { port: 8888, json: true }],
+    ['supportBundle', undefined, { lines: 2000 }],
+    ['supportBundle', 'ticket.tar.gz', { lines: 500 }],
+  ]);
+});
+
 test('usage errors exit 2 with one clear line and call nothing', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['forward', 'demo-vm', '99999'], /airlock: bad forward "99999": remote port must be 1–65535/],
@@ -94,6 +110,10 @@ test('usage errors exit 2 with one clear line and call nothing', async () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['enroll'], /missing required argument 'relay-url'/],
     [['key', 'generate'], /unknown command 'generate'/],
+    [['doctor', 'demo-vm', '--port', '0'], /bad port "0": use 1–65535/],
+    [['doctor', 'demo-vm', '--port', 'rdp'], /bad port "rdp"/],
+    [['doctor', 'Demo_VM'], /bad VM name "Demo_VM"/],
+    [['support-bundle', '--lines', '0'], /bad line count "0"/],
   ];
   for (const [argv, message] of cases) {
     const h = harness();

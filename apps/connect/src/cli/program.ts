@@ -28,6 +28,8 @@ export interface Handlers {
   exec(vm: string, command: string, options: { stdin: boolean }): Promise<number>;
   forward(vm: string, forwards: ForwardSpec[], options: { json?: boolean }): Promise<number>;
   sftpStdio(vm: string): Promise<number>;
+  doctor(vm: string | undefined, options: { port?: number; json?: boolean }): Promise<number>;
+  supportBundle(file: string | undefined, options: { lines: number }): Promise<number>;
   ui(options: UiOptions): Promise<number>;
 }
 
@@ -51,6 +53,12 @@ function vmArg(value: string): string {
   const parsed = VmId.safeParse(value);
   if (!parsed.success) throw new UsageError(`bad VM name "${value}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return value;
+}
+
+function lineCount(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 100_000)) throw new UsageError(`bad line count "${value}": a number 1–100000`);
+  return n;
 }
 
 /**
@@ -171,6 +179,25 @@ export function buildProgram(makeHandlers: (global: GlobalOptions) => Handlers, 
     .description('the sftp subsystem on stdin/stdout, for: sftp -D "airlock sftp-stdio <vm>"')
     .argument('<vm>', 'VM name', vmArg)
     .action((vm: string) => run(() => handlers().sftpStdio(vm))());
+
+  program
+    .command('doctor')
+    .description('check everything between this computer and a VM, step by step; exit 0 when all is well, 1 otherwise')
+    .argument('[vm]', 'the VM to check (default: every VM you may use)', vmArg)
+    .option('--port <port>', 'check this port: allowed for you on the VM, and something listening on it', portArg)
+    .option('--json', 'print the report as JSON (documented in the README; fields are only ever added)')
+    .action((vm: string | undefined, opts: { port?: number; json?: boolean }) =>
+      run(() => handlers().doctor(vm, opts))(),
+    );
+
+  program
+    .command('support-bundle')
+    .description(
+      'write one archive for a helpdesk ticket: the doctor report, versions, config and recent logs — no secrets',
+    )
+    .argument('[file]', 'where to write it (default: airlock-support-<time>.tar.gz here)')
+    .option('--lines <n>', 'how many of the last log lines to include', lineCount, 2000)
+    .action((file: string | undefined, opts: { lines: number }) => run(() => handlers().supportBundle(file, opts))());
 
   program
     .command('ui')

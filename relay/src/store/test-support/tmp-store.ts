@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TestClock } from '@airlock/shared/testing';
 import type { TestContext } from 'node:test';
 import { openSqliteStore, type SqliteStore } from '../sqlite-store.js';
 
@@ -18,14 +19,6 @@ export async function tmpDb(t: TestContext): Promise<TmpDb> {
 }
 
 /** A settable clock, so expiry and ordering tests do not depend on the wall clock. */
-export class TestClock {
-  constructor(private ms = Date.parse('2030-01-01T00:00:00.000Z')) {}
-  now = (): Date => new Date(this.ms);
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
-
 export interface TmpStore extends TmpDb {
   store: SqliteStore;
   clock: TestClock;
@@ -35,7 +28,7 @@ export interface TmpStore extends TmpDb {
 export async function tmpStore(t: TestContext): Promise<TmpStore> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-store-'));
   const path = join(dir, 'relay.db');
-  const clock = new TestClock();
+  const clock = new TestClock(Date.parse('2030-01-01T00:00:00.000Z'));
   const store = openSqliteStore(path, { now: clock.now });
   t.after(async () => {
     await store.close();

@@ -9,6 +9,7 @@ import {
   EnrollStart,
   EnrollStarted,
 } from './enrollment.js';
+import { DoctorResult, DoctorRun } from './doctor.js';
 import type { ApiEvent } from './events.js';
 import { ForwardAdd, ForwardList, ForwardRemove, ForwardView } from './forwards.js';
 import { LoginDone, LoginState, LoginSubmit } from './login.js';
@@ -26,6 +27,7 @@ import { VmList } from './vms.js';
 import type { ApiRequestName, FunctionName } from './request-names.js';
 
 export * from './common.js';
+export * from './doctor.js';
 export * from './enrollment.js';
 export * from './events.js';
 export * from './forwards.js';
@@ -75,6 +77,8 @@ export const API_REQUESTS = {
   'forward.list': request(Empty, ForwardList),
 
   'rdp.launch': request(RdpLaunch, RdpLaunched),
+
+  'doctor.run': request(DoctorRun, DoctorResult),
 } as const satisfies Record<ApiRequestName, { params: z.ZodType; result: z.ZodType }>;
 
 export type ApiParams<N extends ApiRequestName> = z.input<(typeof API_REQUESTS)[N]['params']>;

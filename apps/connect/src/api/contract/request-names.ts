@@ -25,6 +25,7 @@ export const API_REQUEST_NAMES = [
   'forward.remove',
   'forward.list',
   'rdp.launch',
+  'doctor.run',
 ] as const;
 export type ApiRequestName = (typeof API_REQUEST_NAMES)[number];
 

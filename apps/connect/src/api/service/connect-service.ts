@@ -19,6 +19,9 @@ import { nodePlatform, type Platform } from './platform.js';
 import { launchRdp } from './rdp.js';
 import type { ServiceContext } from './service-context.js';
 import { SettingsHandlers, type AppVersions } from './settings-handlers.js';
+import { runDoctor } from '../../core/diagnostics/doctor.js';
+import { FileSessionJournal, noSessionJournal } from '../../core/logging/session-journal.js';
+import connectPackage from '../../../package.json' with { type: 'json' };
 import { TerminalHandlers } from './terminal-handlers.js';
 import { VmHandlers } from './vm-handlers.js';
 
@@ -73,6 +76,7 @@ export class ConnectService {
       platform: options.platform ?? nodePlatform(),
       secretCacheFor: (user) => options.secretCacheFor(paths.home, user),
       openSession: (vm) => this.openSession(vm, options.fetch),
+      journal: options.logFolder ? new FileSessionJournal(options.logFolder) : noSessionJournal,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     this.loginHandlers = new LoginHandlers(this.ctx);
@@ -110,6 +114,19 @@ export class ConnectService {
       'forward.remove': (p) => this.forwards.remove(p),
       'forward.list': () => this.forwards.list(),
       'rdp.launch': (p) => launchRdp(this.ctx, this.forwards, p),
+      // Never asks for a login: the report says when one is needed.
+      'doctor.run': async (p) =>
+        done(
+          await runDoctor({
+            paths,
+            secretCache: this.ctx.secretCacheFor,
+            ...p,
+            journal: this.ctx.journal,
+            log,
+            versions: { connect: connectPackage.version },
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+          }),
+        ),
     };
   }
 
@@ -123,7 +140,14 @@ export class ConnectService {
 
   private openSession(vm: string, fetch: RelayFetch | undefined): Promise<Result<VmSession, ConnectError>> {
     return this.ctx.login.withLogin((credentials) =>
-      openVmSession({ credentials, vm, logger: this.ctx.log, ...(fetch ? { fetch } : {}) }),
+      openVmSession({
+        credentials,
+        vm,
+        logger: this.ctx.log,
+        journal: this.ctx.journal,
+        purpose: 'app',
+        ...(fetch ? { fetch } : {}),
+      }),
     );
   }
 

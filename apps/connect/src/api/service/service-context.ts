@@ -3,6 +3,7 @@ import type { ConfigStore } from '../../core/identity/config-store.js';
 import type { SecretCache } from '../../core/identity/secret-cache.js';
 import type { UserKeyStore } from '../../core/identity/user-key-store.js';
 import type { Logger } from '../../core/logger.js';
+import type { SessionJournal } from '../../core/logging/session-journal.js';
 import type { LoginService } from '../../core/login/login-service.js';
 import type { ConnectError } from '../../core/next-action.js';
 import type { AirlockPaths } from '../../core/paths.js';
@@ -24,6 +25,8 @@ export interface ServiceContext {
   secretCacheFor(user: string | undefined): SecretCache;
   /** An end-to-end session to `vm`, logging in again (and waiting for the person) when needed. */
   openSession(vm: string): Promise<Result<VmSession, ConnectError>>;
+  /** Where sessions' starts and ends are recorded (the log folder's sessions.jsonl). */
+  journal: SessionJournal;
   /** For tests: how requests reach the relay. */
   fetch?: RelayFetch;
 }

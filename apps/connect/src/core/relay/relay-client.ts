@@ -3,6 +3,9 @@ import type { Dispatcher, RequestInit, Response } from 'undici';
 import {
   API_PREFIX,
   ChallengeResponse,
+  HealthResponse,
+  ReadinessResponse,
+  SelfExplainReport,
   createPinnedDispatcher,
   loadUndici,
   describeZodError,
@@ -84,6 +87,22 @@ export class RelayClient {
     return this.call('POST', '/sessions', SessionResponse, { vm });
   }
 
+  /** The logged-in user's own "may I reach this VM (and port) now, and if not, why". */
+  explain(vm: string, port?: number): Promise<Result<SelfExplainReport, RelayError>> {
+    const query = new URLSearchParams({ vm, ...(port !== undefined ? { port: String(port) } : {}) });
+    return this.call('GET', `/explain?${query.toString()}`, SelfExplainReport);
+  }
+
+  /** `GET /healthz`: the relay process answers, with its clock. No login needed. */
+  health(): Promise<Result<HealthResponse, RelayError>> {
+    return this.call('GET', '/healthz', HealthResponse);
+  }
+
+  /** `GET /readyz`: whether the relay can serve (503 with the same document when it cannot). */
+  readiness(): Promise<Result<ReadinessResponse, RelayError>> {
+    return this.call('GET', '/readyz', ReadinessResponse, undefined, [503]);
+  }
+
   async close(): Promise<void> {
     const d = this.dispatcher;
     this.dispatcher = undefined;
@@ -95,6 +114,8 @@ export class RelayClient {
     path: string,
     schema: S,
     body?: unknown,
+    /** Error statuses whose body is an answer in `schema` all the same. */
+    answerStatuses: readonly number[] = [],
   ): Promise<Result<z.infer<S>, RelayError>> {
     if (this.urlError) return err({ code: 'bad_relay_url', message: this.urlError });
     const url = `${this.relayUrl}${API_PREFIX}${path}`;
@@ -121,7 +142,8 @@ export class RelayClient {
       return err(relayConnectFailure(this.relayUrl, e, this.timeoutMs));
     }
     const json = parseJson(text);
-    if (!res.ok) return err(httpError(res.status, json, text, res.headers.get('retry-after')));
+    if (!res.ok && !(answerStatuses.includes(res.status) && schema.safeParse(json).success))
+      return err(httpError(res.status, json, text, res.headers.get('retry-after')));
     if (json === undefined)
       return err({
         code: 'bad_response',

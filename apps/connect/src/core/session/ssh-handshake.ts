@@ -10,7 +10,7 @@ import {
 } from '@airlock/shared/ssh';
 import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
 import type { UserKey } from '../identity/user-key-store.js';
-import type { VmSessionError } from './types.js';
+import type { SessionStep, VmSessionError } from './types.js';
 
 export interface SshHandshakeOptions {
   /** The open data socket to run SSH over. */
@@ -22,6 +22,8 @@ export interface SshHandshakeOptions {
   /** Resolves when the session setup's time is up. */
   deadline: Promise<'timeout'>;
   timeoutError: (phase: 'handshake' | 'auth') => VmSessionError;
+  /** Told each step as it is reached (`airlock doctor` times them). */
+  onStep?: (step: SessionStep) => void;
 }
 
 export interface AuthenticatedSsh {
@@ -37,6 +39,7 @@ export interface AuthenticatedSsh {
  */
 export async function sshHandshake(options: SshHandshakeOptions): Promise<Result<AuthenticatedSsh, VmSessionError>> {
   const { session, socket, deadline, timeoutError } = options;
+  const step = options.onStep ?? (() => {});
   const sessionId = session.sessionId;
   const registeredBlob = Buffer.from(session.hostKey, 'base64');
   const registered = sshFingerprint(registeredBlob);
@@ -56,7 +59,10 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
     const key = e.publicKey;
     e.authenticationPromise = (async () => {
       const blob = await publicKeyBlob(key);
-      if (blob.equals(registeredBlob)) return { vm: session.vm, hostKey: registered };
+      if (blob.equals(registeredBlob)) {
+        step('host_key_verified');
+        return { vm: session.vm, hostKey: registered };
+      }
       presented = sshFingerprint(blob);
       return null;
     })();
@@ -90,6 +96,7 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
         connected.error.message,
       ),
     );
+  step('ssh_connected');
 
   const sshKey = await options.userKey.sshKeyPair();
   const authed = await Promise.race([
@@ -119,6 +126,7 @@ export async function sshHandshake(options: SshHandshakeOptions): Promise<Result
       message: `the agent on ${session.vm} refused this login's key ${options.userKey.fingerprint} (it accepts only the key the relay put in the session ticket); log in again`,
     });
   }
+  step('authenticated');
   return ok({ client, hostKey: registered });
 }
 

@@ -35,6 +35,14 @@ export type ChannelError =
   | { code: 'request_refused'; sessionId: string; request: string; message: string; agentSays?: string }
   | { code: 'session_closed'; sessionId: string; message: string };
 
+/**
+ * How far opening a session got, in order: the relay accepted the data socket (the ticket),
+ * the agent joined it (its first bytes arrived: the relay paired the two), the SSH key exchange
+ * finished, the VM's host key matched the one the relay registered, the agent accepted our key.
+ */
+export const SESSION_STEPS = ['socket_open', 'paired', 'ssh_connected', 'host_key_verified', 'authenticated'] as const;
+export type SessionStep = (typeof SESSION_STEPS)[number];
+
 export interface ShellOptions {
   /** Ask for a pseudo-terminal (default true). Without one the remote shell reads commands from stdin. */
   pty?: boolean;

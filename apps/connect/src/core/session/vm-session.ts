@@ -5,7 +5,8 @@ import { closeWithReason, openDataSocket, type DataSocket } from './data-socket.
 import { silentLogger, type Logger } from '../logger.js';
 import { sessionUserKey, type RelayCredentials } from '../login/login.js';
 import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
-import type { VmSession, VmSessionError } from './types.js';
+import type { SessionStep, VmSession, VmSessionError } from './types.js';
+import { noSessionJournal, type SessionJournal } from '../logging/session-journal.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { sshHandshake } from './ssh-handshake.js';
 import type { UserKey } from '../identity/user-key-store.js';
@@ -23,6 +24,10 @@ export interface OpenVmSessionOptions {
   /** Whole setup (ticket → authenticated SSH session); default 20 s. */
   timeoutMs?: number;
   fetch?: RelayFetch;
+  /** Where the session's start and end are recorded (the support bundle's "recent sessions"). */
+  journal?: SessionJournal;
+  /** What the session is for, in the journal: `shell`, `forward`, `doctor`… */
+  purpose?: string;
 }
 
 /**
@@ -42,6 +47,8 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
     userKey: sessionUserKey(credentials),
     logger: options.logger,
     timeoutMs: options.timeoutMs,
+    ...(options.journal ? { journal: options.journal } : {}),
+    ...(options.purpose ? { purpose: options.purpose } : {}),
   });
 }
 
@@ -53,6 +60,10 @@ export interface ConnectVmSessionOptions {
   userKey: UserKey;
   logger?: Logger;
   timeoutMs?: number;
+  journal?: SessionJournal;
+  purpose?: string;
+  /** Told each step of the setup as it is reached. */
+  onStep?: (step: SessionStep) => void;
 }
 
 /**
@@ -60,7 +71,26 @@ export interface ConnectVmSessionOptions {
  * auth. Everything the session does runs in its session context: a bug in its handling is
  * reported with its id and closes this session alone (installProcessGuards).
  */
-export function connectVmSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
+export async function connectVmSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
+  const { sessionId, vm } = options.session;
+  const journal = options.journal ?? noSessionJournal;
+  journal.started(sessionId, vm, options.purpose);
+  const opened = await connectInSession(options);
+  if (!opened.ok) {
+    journal.ended(sessionId, vm, { outcome: 'failed', code: opened.error.code, reason: opened.error.message });
+    return opened;
+  }
+  opened.value.onClosed((e) =>
+    journal.ended(
+      sessionId,
+      vm,
+      e.error ? { outcome: 'failed', code: e.error.code, reason: e.reason } : { outcome: 'closed', reason: e.reason },
+    ),
+  );
+  return opened;
+}
+
+function connectInSession(options: ConnectVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { sessionId } = options.session;
   let socket: DataSocket | undefined;
   const abort = (reason: string) => socket && closeWithReason(socket.ws, CloseCode.internalError, reason);
@@ -83,7 +113,10 @@ async function establish(
   const sessionId = session.sessionId;
   const log = (options.logger ?? silentLogger).child({ sid: sessionId, vm: session.vm });
   const timeoutMs = options.timeoutMs ?? 20_000;
+  const step = options.onStep ?? (() => {});
   log.debug({ url: socket.url }, 'opening data socket');
+  // The agent speaks only once the relay has paired it with us: its first bytes are the pairing.
+  socket.ws.once('message', () => step('paired'));
 
   const fail = (error: VmSessionError): Result<never, VmSessionError> => {
     log.warn({ code: error.code }, error.message);
@@ -119,6 +152,7 @@ async function establish(
     ]);
     if (opened === 'timeout') return fail(timeoutError('open'));
     if (opened !== 'open') return fail(await socket.explainFailure('the data socket did not open'));
+    step('socket_open');
     log.debug('data socket open; starting SSH handshake');
 
     const ssh = await sshHandshake({
@@ -128,6 +162,7 @@ async function establish(
       userKey: options.userKey,
       deadline: timedOut,
       timeoutError,
+      onStep: step,
     });
     if (!ssh.ok) return fail(ssh.error);
     log.info({ hostKey: ssh.value.hostKey }, 'session established');
