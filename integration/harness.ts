@@ -40,6 +40,8 @@ export interface System {
   user: string;
   frames: Map<string, Frames>;
   agent: AgentProcess;
+  /** The user's one-time enrollment code, with `userEnrollsLater` (else undefined: the CLI used it). */
+  enrollmentCode: string | undefined;
   /** Runs `airlock …` with this system's AIRLOCK_HOME. */
   cli(
     args: string[],
@@ -116,6 +118,11 @@ export interface SystemOptions {
   relayConfig?: Record<string, unknown>;
   /** Extra agent configuration for the agent started with the system (limits, sftpServerPath…). */
   agentConfig?: Record<string, unknown>;
+  /**
+   * Create the user and the grant but leave the enrollment to the test (the desktop app's):
+   * `enrollmentCode` is the user's one-time code, and the CLI is not run.
+   */
+  userEnrollsLater?: boolean;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -173,11 +180,12 @@ async function setUpSystem(
 
   // The admin creates the user and grants the VM; the user enrolls with the real CLI (password,
   // TOTP) and logs in, as a person would.
-  const enrollUser = async (name: string, run: System['cli']): Promise<void> => {
+  const enrollUser = async (name: string, run: System['cli'], later = false): Promise<string | undefined> => {
     const createdUser = await relay.admin.createUser('test', name);
     if (!createdUser.ok) throw new Error(createdUser.error.message);
     const granted = await relay.admin.putGrant('test', { user: name, vm, ports });
     if (!granted.ok) throw new Error(granted.error.message);
+    if (later) return createdUser.value.enrollment.code;
     const enrolled = await run([
       'enroll',
       relay.url,
@@ -188,12 +196,13 @@ async function setUpSystem(
     if (enrolled.code !== 0) throw new Error(`airlock enroll failed: ${enrolled.stderr}`);
     const login = await run(['login']);
     if (login.code !== 0) throw new Error(`airlock login failed: ${login.stderr}`);
+    return undefined;
   };
 
   // The agent enrolls with its one-time token on first start.
   const createdVm = await relay.admin.createVm('test', vm, ports);
   if (!createdVm.ok) throw new Error(createdVm.error.message);
-  await enrollUser(user, cli);
+  const enrollmentCode = await enrollUser(user, cli, options.userEnrollsLater);
 
   const agentConfigBase = {
     relayUrl: relay.url,
@@ -227,6 +236,7 @@ async function setUpSystem(
     vm,
     user,
     frames,
+    enrollmentCode,
     get agent() {
       if (!agent) throw new Error('no agent in this system');
       return agent;
