@@ -68,6 +68,15 @@ test('people see the pin in curl --pinnedpubkey form; either form is read back a
     assert.equal(tlsPinSchema.safeParse(bad).success, false, bad);
 });
 
+test('a pin whose base64 starts with "/" keeps it in both forms', () => {
+  const pin = 'sha256/' + Buffer.concat([Buffer.from([0xfc]), Buffer.alloc(31, 7)]).toString('base64');
+  assert.match(pin, /^sha256\/\//, 'the base64 starts with a slash');
+  assert.equal(curlPin(pin), 'sha256//' + pin.slice(7));
+  assert.equal(curlPin(curlPin(pin)), curlPin(pin));
+  assert.equal(tlsPinSchema.parse(pin), pin);
+  assert.equal(tlsPinSchema.parse(curlPin(pin)), pin);
+});
+
 test('pinsEqual', () => {
   const a = 'sha256/' + Buffer.alloc(32, 1).toString('base64');
   const b = 'sha256/' + Buffer.alloc(32, 2).toString('base64');

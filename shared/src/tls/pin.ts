@@ -15,11 +15,23 @@ export const tlsPinSchema = z
     /^sha256\/\/?[A-Za-z0-9+/]{43}=$/,
     'expected a TLS pin of the form sha256//<base64 of 32 bytes> (as the relay prints it)',
   )
-  .transform((pin) => pin.replace(/^sha256\/\//, 'sha256/'));
+  .transform((pin) => 'sha256/' + pinBase64(pin));
 
 /** The pin as `curl --pinnedpubkey` takes it (`sha256//<base64>`): the form printed for people. */
 export function curlPin(pin: string): string {
-  return pin.replace(/^sha256\/(?!\/)/, 'sha256//');
+  return 'sha256//' + pinBase64(pin);
+}
+
+/** Base64 of 32 bytes is always 44 characters. */
+const PIN_BASE64_LENGTH = 44;
+
+/**
+ * The base64 part of a pin in either form. Base64 may itself start with "/", so the forms are told
+ * apart by length, never by the slashes alone.
+ */
+function pinBase64(pin: string): string {
+  const rest = pin.slice('sha256/'.length);
+  return rest.length === PIN_BASE64_LENGTH + 1 && rest.startsWith('/') ? rest.slice(1) : rest;
 }
 
 export function toX509(cert: CertificateInput): X509Certificate {
