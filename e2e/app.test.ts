@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -17,6 +18,8 @@ import { tabTo, terminalText, typeInTerminal, waitForFocus, waitForRefit, waitFo
 
 const skip = chromiumMissing;
 const RDP_PORT = 3389;
+/** Granted to the user, but the VM's own agent does not allow it. */
+const PORT_THE_VM_REFUSES = 5432;
 let sys: System;
 let web: { server: Server; port: number };
 let ui: UiProcess;
@@ -25,11 +28,17 @@ let page: Page;
 let codes: ReturnType<typeof authenticator>;
 let appHome: string;
 let rdpLog: string;
+/** The authenticator code of the last login (a reused code is refused). */
+let lastCode: string;
 
 before(async () => {
   if (skip) return;
   web = await startWebService('served-in-the-vm');
-  sys = await startSystem({ ports: [web.port, RDP_PORT], userEnrollsLater: true });
+  sys = await startSystem({
+    ports: [web.port, RDP_PORT, PORT_THE_VM_REFUSES],
+    agentPorts: [web.port, RDP_PORT],
+    userEnrollsLater: true,
+  });
   appHome = join(sys.dir, 'app-home');
   mkdirSync(appHome, { mode: 0o700 });
   // A stand-in FreeRDP on the PATH: the app's RDP action really starts it on the .rdp file.
@@ -67,6 +76,7 @@ test('enroll with the keyboard only: code, relay and pin, password twice, authen
   await page.keyboard.type('u1.not-a-real-code');
   await page.keyboard.press('Enter');
   await page.getByRole('alert').filter({ hasText: "Couldn't use this code" }).waitFor();
+  await screenshot(page, 'enroll-bad-code');
   const codeField = page.getByRole('textbox', { name: 'One-time code' });
   await codeField.fill('');
   await codeField.focus();
@@ -75,7 +85,7 @@ test('enroll with the keyboard only: code, relay and pin, password twice, authen
 
   await page.getByRole('heading', { name: 'Password' }).waitFor();
   assert.equal(await page.getByTestId('enroll-relay-url').innerText(), sys.relay.url);
-  const keyHash = sys.relay.tls.pin.replace(/^sha256\/+/, '');
+  const keyHash = sys.relay.tls.pin.slice('sha256/'.length);
   assert.equal(await page.getByTestId('enroll-relay-pin').innerText(), `sha256//${keyHash}`);
   await page.keyboard.type('short');
   await page.getByText('more characters needed').waitFor();
@@ -123,7 +133,8 @@ test(
     await waitForFocus(page.getByLabel('Code from your authenticator app'));
     assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), TEST_PASSWORD, 'password kept');
     assert.equal(await page.getByLabel('Code from your authenticator app').inputValue(), '', 'code cleared');
-    await page.keyboard.type(await codes.next());
+    lastCode = await codes.next();
+    await page.keyboard.type(lastCode);
 
     const row = page.locator(`li[data-vm="${sys.vm}"]`);
     await row.waitFor();
@@ -249,7 +260,15 @@ test(
     await noSeriousA11yViolations('re-login');
     await screenshot(page, 'relogin');
     await page.keyboard.type(TEST_PASSWORD);
-    await dialog.getByLabel('Code from your authenticator app').focus();
+    // The code of the last login again: refused as used, the password kept, the code field ready.
+    const code = dialog.getByLabel('Code from your authenticator app');
+    await code.focus();
+    await page.keyboard.type(lastCode);
+    await dialog
+      .getByRole('alert')
+      .filter({ hasText: /already used/ })
+      .waitFor();
+    await waitForFocus(code);
     await page.keyboard.type(await codes.next());
     await dialog.waitFor({ state: 'detached' });
     // What waited for the login carried on: the new tab is open.
@@ -260,5 +279,76 @@ test(
     await typeInTerminal(page, 'echo still-$((1 + 1))\n');
     const text = await waitForTerminal(page, /^still-2\s*$/m);
     assert.match(text, /^second-4\s*$/m);
+  },
+);
+
+test('settings and about: relay and pin, user, device, versions, folders, keychain, log level', { skip }, async () => {
+  await page.keyboard.press('Control+,');
+  const settings = page.getByRole('tabpanel', { name: 'Settings' });
+  await settings.getByRole('heading', { name: 'Settings and about' }).waitFor();
+  const text = await settings.innerText();
+  assert.ok(text.includes(sys.relay.url), text);
+  assert.match(text, /User\s+alice/);
+  assert.match(text, /Device id\s+\S+/);
+  assert.ok(text.includes(appHome), text);
+  await settings.getByLabel('Log level').selectOption('warn');
+  // The service's level, read back after the change (the select shows what the service says).
+  for (let i = 0; (await settings.getByLabel('Log level').inputValue()) !== 'warn'; i++) {
+    assert.ok(i < 50, 'the log level never changed');
+    await page.waitForTimeout(100);
+  }
+  await noSeriousA11yViolations('settings');
+  await screenshot(page, 'settings');
+});
+
+test(
+  'failures in place: a port the VM refuses, the VM going offline under a tab, access revoked',
+  { skip },
+  async () => {
+    await page.keyboard.press('Alt+1');
+    const row = page.locator(`li[data-vm="${sys.vm}"]`);
+    await row.getByLabel('Forward port').selectOption(String(PORT_THE_VM_REFUSES));
+    await row.getByRole('button', { name: 'Start forward' }).click();
+    // The forward listens; the VM refuses each connection through it, and the forward says so.
+    const forward = page.locator(`li[data-forward="${sys.vm}:${PORT_THE_VM_REFUSES}"]`);
+    await forward.waitFor();
+    const local = Number(/127\.0\.0\.1:(\d+)/.exec(await forward.innerText())![1]);
+    const socket = connect(local, '127.0.0.1');
+    socket.on('error', () => {});
+    const refused = forward.getByRole('alert').filter({ hasText: 'A connection could not be carried' });
+    await refused.waitFor();
+    socket.destroy();
+    assert.match(await refused.innerText(), /Forward one of the ports shown for this VM/);
+    assert.match(await refused.innerText(), /Session id [0-9a-f-]{36}/);
+    await screenshot(page, 'forward-refused');
+
+    // The agent stops: the open tab says the session was lost; the row goes offline with a reason.
+    await page.getByRole('tab', { name: `${sys.vm} (3)` }).click();
+    await sys.agent.stop();
+    const ended = page.locator('[role=tabpanel]:not([hidden]) [data-testid=terminal-ended]');
+    await ended.waitFor();
+    assert.match(await ended.innerText(), /^Session lost: /);
+    await page.keyboard.press('Alt+1');
+    await row
+      .getByTestId('vm-state')
+      .filter({ hasText: /Offline since \d/ })
+      .waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /Offline: the VM or its agent is not running/);
+    assert.equal(await row.getByRole('button', { name: `Open terminal on ${sys.vm}` }).isDisabled(), true);
+    await noSeriousA11yViolations('VM offline');
+    await screenshot(page, 'vm-offline');
+
+    // Back online, a new tab; then an admin disables the user: the tab says access was revoked.
+    await sys.startAgent();
+    await row
+      .getByTestId('vm-state')
+      .filter({ hasText: /Online since \d/ })
+      .waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: `Open terminal on ${sys.vm}` }).click();
+    await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+    assert.ok((await sys.relay.admin.disableUser('test', sys.user)).ok);
+    await ended.waitFor();
+    assert.match(await ended.innerText(), /^Access revoked: /);
+    await screenshot(page, 'terminal-revoked');
   },
 );

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 
-/** Copies `text`; says "Copied" for a moment (in text, not only an icon). */
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+/** Copies `text`; says "Copied" for a moment (in text, not only an icon). `shown`: its visible word. */
+export function CopyButton({ text, label = 'Copy', shown = 'Copy' }: { text: string; label?: string; shown?: string }) {
   const [copied, setCopied] = useState<'yes' | 'no' | undefined>();
   const copy = () => {
     void navigator.clipboard.writeText(text).then(
@@ -12,7 +12,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   };
   return (
     <button type="button" className="link-button" onClick={copy} aria-label={label} title={label}>
-      {copied === 'yes' ? 'Copied' : copied === 'no' ? 'Copy failed: select and copy by hand' : 'Copy'}
+      {copied === 'yes' ? 'Copied' : copied === 'no' ? 'Copy failed: select and copy by hand' : shown}
     </button>
   );
 }

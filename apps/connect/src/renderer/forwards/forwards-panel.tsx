@@ -1,4 +1,4 @@
-import type { ForwardView } from '../../api/contract/index.js';
+import type { ApiFailure, ForwardView } from '../../api/contract/index.js';
 import { CopyButton } from '../common/copy-button.js';
 import { FailureMessage } from '../common/failure-message.js';
 import { bytes } from '../common/time.js';
@@ -10,7 +10,15 @@ const STATE_TEXT: Record<ForwardView['state'], string> = {
 };
 
 /** Every forward: where it listens (loopback only), its state, live connections and bytes. */
-export function ForwardsPanel({ forwards, onRemove }: { forwards: ForwardView[]; onRemove: (id: string) => void }) {
+export function ForwardsPanel({
+  forwards,
+  connectionFailures,
+  onRemove,
+}: {
+  forwards: ForwardView[];
+  connectionFailures: Record<string, { failure: ApiFailure; more: number }>;
+  onRemove: (id: string) => void;
+}) {
   return (
     <section aria-labelledby="forwards-title" className="forwards">
       <h2 id="forwards-title">Forwards</h2>
@@ -57,6 +65,14 @@ export function ForwardsPanel({ forwards, onRemove }: { forwards: ForwardView[];
                 <FailureMessage
                   failure={f.failure}
                   title={f.state === 'reconnecting' ? 'The session dropped; reconnecting' : 'Stopped'}
+                />
+              )}
+              {connectionFailures[f.forwardId] && (
+                <FailureMessage
+                  failure={connectionFailures[f.forwardId]!.failure}
+                  title={`A connection could not be carried${
+                    connectionFailures[f.forwardId]!.more ? ` (and ${connectionFailures[f.forwardId]!.more} more)` : ''
+                  }`}
                 />
               )}
               <button type="button" className="secondary" onClick={() => onRemove(f.forwardId)}>

@@ -45,7 +45,7 @@ export function SettingsView() {
       <h2 id="settings-title">Settings and about</h2>
       <Facts rows={rows} />
       <p>
-        <CopyButton text={summary} label="Copy all" /> (for helpdesk; contains no secrets)
+        <CopyButton text={summary} label="Copy all" shown="Copy all" /> (for helpdesk; contains no secrets)
       </p>
       <label htmlFor="log-level">Log level</label>{' '}
       <select

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import type { ForwardView } from '../../api/contract/index.js';
+import type { ApiFailure, ForwardView } from '../../api/contract/index.js';
 import { useApiEvent } from '../common/use-api-event.js';
 import { ForwardsPanel } from '../forwards/forwards-panel.js';
 import { SettingsView } from '../settings/settings-view.js';
@@ -25,6 +25,10 @@ export function Workspace({ router }: { router: TerminalRouter }) {
   const [active, setActive] = useState<string>('vms');
   const [findOpen, setFindOpen] = useState<string | undefined>();
   const [forwards, setForwards] = useState<ForwardView[]>([]);
+  /** The last connection each forward could not carry (and how many more failed alike). */
+  const [connectionFailures, setConnectionFailures] = useState<Record<string, { failure: ApiFailure; more: number }>>(
+    {},
+  );
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const filterRef = useRef<HTMLInputElement>(null);
   const counter = useRef(0);
@@ -40,6 +44,9 @@ export function Workspace({ router }: { router: TerminalRouter }) {
     ),
   );
   useApiEvent('forward.removed', (e) => setForwards((list) => list.filter((f) => f.forwardId !== e.forwardId)));
+  useApiEvent('forward.connection-failed', (e) =>
+    setConnectionFailures((all) => ({ ...all, [e.forwardId]: { failure: e.failure, more: e.more } })),
+  );
 
   const openTerminal = useCallback(
     (vm: string) => {
@@ -145,6 +152,7 @@ export function Workspace({ router }: { router: TerminalRouter }) {
         <Panel id="forwards" active={active}>
           <ForwardsPanel
             forwards={forwards}
+            connectionFailures={connectionFailures}
             onRemove={(forwardId) => void window.airlock.forwardRemove({ forwardId })}
           />
         </Panel>
