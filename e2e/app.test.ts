@@ -5,10 +5,12 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { mintServerCertificate } from '@airlock/shared';
 import { TEST_PASSWORD, startSystem, type System } from '../integration/harness.js';
 import { authenticator } from '../integration/support/connect-app.js';
 import { chromiumMissing, launchChromium, screenshot, seriousAxeViolations } from './src/browser.js';
@@ -28,12 +30,20 @@ let page: Page;
 let codes: ReturnType<typeof authenticator>;
 let appHome: string;
 let rdpLog: string;
+/** An HTTPS server with a key of its own: not the relay the enrollment code's pin names. */
+let impostor: { server: HttpsServer; url: string };
 /** The authenticator code of the last login (a reused code is refused). */
 let lastCode: string;
 
 before(async () => {
   if (skip) return;
   web = await startWebService('served-in-the-vm');
+  const impostorCert = await mintServerCertificate({ commonName: 'impostor', ipAddresses: ['127.0.0.1'] });
+  const impostorServer = createHttpsServer({ cert: impostorCert.certPem, key: impostorCert.keyPem }, (_q, r) =>
+    r.end(),
+  );
+  await new Promise<void>((r) => impostorServer.listen(0, '127.0.0.1', r));
+  impostor = { server: impostorServer, url: `https://127.0.0.1:${(impostorServer.address() as AddressInfo).port}` };
   sys = await startSystem({
     ports: [web.port, RDP_PORT, PORT_THE_VM_REFUSES],
     agentPorts: [web.port, RDP_PORT],
@@ -60,6 +70,7 @@ after(async () => {
   await ui?.stop();
   await sys?.close();
   web?.server.close();
+  impostor?.server.close();
 });
 
 async function noSeriousA11yViolations(where: string): Promise<void> {
@@ -75,9 +86,27 @@ test('enroll with the keyboard only: code, relay and pin, password twice, authen
   await page.keyboard.press('Tab');
   await page.keyboard.type('u1.not-a-real-code');
   await page.keyboard.press('Enter');
-  await page.getByRole('alert').filter({ hasText: "Couldn't use this code" }).waitFor();
+  await page.getByRole('alert').filter({ hasText: "Couldn't enroll with this relay and code" }).waitFor();
   await screenshot(page, 'enroll-bad-code');
+  const relayField = page.getByRole('textbox', { name: 'Relay address' });
   const codeField = page.getByRole('textbox', { name: 'One-time code' });
+  await codeField.fill(sys.enrollmentCode!);
+  // The right code, but nothing listens at the address: said, with what to check.
+  await relayField.fill('https://127.0.0.1:1');
+  await codeField.press('Enter');
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /Check the relay address/ })
+    .waitFor();
+  // The right code, but another server answers: its key does not match the code's pin.
+  await relayField.fill(impostor.url);
+  await codeField.press('Enter');
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /Do not continue/ })
+    .waitFor();
+  await screenshot(page, 'enroll-pin-mismatch');
+  await relayField.fill(sys.relay.url);
   await codeField.fill('');
   await codeField.focus();
   await page.keyboard.type(sys.enrollmentCode!.replace(/^(.{12})/, '$1 \n'));

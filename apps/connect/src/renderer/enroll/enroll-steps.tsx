@@ -58,7 +58,7 @@ export function StartStep({ onStarted }: { onStarted: (s: EnrollStarted) => void
       </span>
       <label htmlFor="enroll-device">Name of this device (optional)</label>
       <input id="enroll-device" value={deviceName} onChange={(e) => setDeviceName(e.target.value)} />
-      {failure && <FailureMessage failure={failure} title="Couldn't use this code" />}
+      {failure && <FailureMessage failure={failure} title="Couldn't enroll with this relay and code" />}
       <button type="submit" disabled={busy || !relayUrl || !code}>
         {busy ? 'Checking the relay…' : 'Continue'}
       </button>
