@@ -34,6 +34,7 @@ let rdpLog: string;
 let impostor: { server: HttpsServer; url: string };
 /** The authenticator code of the last login (a reused code is refused). */
 let lastCode: string;
+let totpSecret: string;
 
 before(async () => {
   if (skip) return;
@@ -128,8 +129,8 @@ test('enroll with the keyboard only: code, relay and pin, password twice, authen
   await page.getByRole('img', { name: /QR code for/ }).waitFor();
   await noSeriousA11yViolations('authenticator step');
   await screenshot(page, 'enroll-authenticator');
-  const secret = (await page.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
-  codes = authenticator(secret);
+  totpSecret = (await page.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+  codes = authenticator(totpSecret);
   // A wrong code: said inline, the field cleared and focused for the next one.
   await page.keyboard.type('000000');
   await page.getByRole('alert').waitFor();
@@ -350,6 +351,8 @@ test(
     assert.match(await refused.innerText(), /Forward one of the ports shown for this VM/);
     assert.match(await refused.innerText(), /Session id [0-9a-f-]{36}/);
     await screenshot(page, 'forward-refused');
+    await forward.getByRole('button', { name: /Stop forward/ }).click();
+    await forward.waitFor({ state: 'detached' });
 
     // The agent stops: the open tab says the session was lost; the row goes offline with a reason.
     await page.getByRole('tab', { name: `${sys.vm} (3)` }).click();
@@ -381,3 +384,15 @@ test(
     await screenshot(page, 'terminal-revoked');
   },
 );
+
+test("nothing secret in the browser-mode host's log: launch secret, password, authenticator secret", { skip }, () => {
+  const log = ui.log();
+  assert.match(log, /a window connected/, 'the log was on (debug)');
+  const launchSecret = new URL(ui.url).hash.replace('#secret=', '');
+  for (const [what, secret] of [
+    ['the launch secret', launchSecret],
+    ['the password', TEST_PASSWORD],
+    ['the authenticator secret', totpSecret],
+  ] as const)
+    assert.ok(!log.includes(secret), `${what} is in the log`);
+});
