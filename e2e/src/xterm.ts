@@ -1,4 +1,5 @@
 import type { Locator, Page } from 'playwright-core';
+import { screenshot } from './browser.js';
 
 /** The active terminal tab's panel. */
 export function activeTerminal(page: Page): Locator {
@@ -16,7 +17,10 @@ export async function waitForTerminal(page: Page, re: RegExp, timeoutMs = 30_000
   for (;;) {
     const text = await terminalText(page);
     if (re.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`the terminal never showed ${re}; it shows:\n${text}`);
+    if (Date.now() > deadline) {
+      const shot = await screenshot(page, 'failure-terminal');
+      throw new Error(`the terminal never showed ${re}; it shows (see ${shot}):\n${text}`);
+    }
     await page.waitForTimeout(100);
   }
 }
