@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { RdpLaunched } from '../../api/contract/index.js';
 import { CopyButton } from '../common/copy-button.js';
 
@@ -8,6 +8,7 @@ export function RdpResult({ result }: { result: RdpLaunched }) {
     () => URL.createObjectURL(new Blob([result.rdpFile.content], { type: 'application/x-rdp' })),
     [result.rdpFile.content],
   );
+  useEffect(() => () => URL.revokeObjectURL(download), [download]);
   const fileName = result.rdpFile.path.split(/[\\/]/).pop() ?? 'airlock.rdp';
   return (
     <div className="rdp-result" role="status" data-testid="rdp-result">
