@@ -43,6 +43,8 @@ export interface System {
   user: string;
   frames: Map<string, Frames>;
   agent: AgentProcess;
+  /** The user's one-time enrollment code, with `userEnrollsLater` (else undefined: the CLI used it). */
+  enrollmentCode: string | undefined;
   /** Runs `airlock …` with this system's AIRLOCK_HOME. */
   cli(
     args: string[],
@@ -126,6 +128,11 @@ export interface SystemOptions {
   relayNow?: () => number;
   /** With an organisation root: users and the VM enroll with v2 codes the test's root signed. */
   org?: boolean;
+  /**
+   * Create the user and the grant but leave the enrollment to the test (the desktop app's):
+   * `enrollmentCode` is the user's one-time code, and the CLI is not run.
+   */
+  userEnrollsLater?: boolean;
 }
 
 const quietLogger = () => pino({ level: process.env.AIRLOCK_TEST_LOG ?? 'silent' });
@@ -188,7 +195,7 @@ async function setUpSystem(
   // The admin creates the user and grants the VM; the user enrolls with the real CLI (password,
   // TOTP) and logs in, as a person would.
   const org = options.org ? await setUpOrg(relay) : undefined;
-  const enrollUser = async (name: string, run: System['cli']): Promise<void> => {
+  const enrollUser = async (name: string, run: System['cli'], later = false): Promise<string | undefined> => {
     let code: string;
     if (org) {
       const createdUser = await relay.admin.createUserWithoutCode('test', name);
@@ -201,10 +208,12 @@ async function setUpSystem(
     }
     const granted = await relay.admin.putGrant('test', { user: name, vm, ports });
     if (!granted.ok) throw new Error(granted.error.message);
+    if (later) return code;
     const enrolled = await run(['enroll', relay.url, code, '--device-name', 'test laptop']);
     if (enrolled.code !== 0) throw new Error(`airlock enroll failed: ${enrolled.stderr}`);
     const login = await run(['login']);
     if (login.code !== 0) throw new Error(`airlock login failed: ${login.stderr}`);
+    return undefined;
   };
 
   // The agent enrolls with its one-time token on first start.
@@ -218,7 +227,7 @@ async function setUpSystem(
     if (!createdVm.ok) throw new Error(createdVm.error.message);
     agentToken = createdVm.value.agentEnrollment.token;
   }
-  await enrollUser(user, cli);
+  const enrollmentCode = await enrollUser(user, cli, options.userEnrollsLater);
 
   const agentConfigBase = {
     relayUrl: relay.url,
@@ -253,6 +262,7 @@ async function setUpSystem(
     vm,
     user,
     frames,
+    enrollmentCode,
     get agent() {
       if (!agent) throw new Error('no agent in this system');
       return agent;

@@ -6,6 +6,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openVmSession, sessionUserKey, type VmSession } from '@airlock/connect';
 import { bundlePrograms, rendererGzippedBytes } from '../../scripts/tasks/bundle.js';
+import { measureApp } from './app-bench.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
@@ -319,6 +320,19 @@ async function main(): Promise<void> {
       row(`baseline ${baseline}: \`exec vm -- true\` / \`--help\` (ms)`, ms.baselineExecTrue!, ms.baselineHelp!);
       if (ms.sshTrue) row('baseline `exec` ÷ `ssh true`', (ms.baselineExecTrue! / ms.sshTrue).toFixed(2), '');
     }
+  }
+
+  // --- the desktop app in browser mode, in Debian's Chromium ----------------------------------------
+  const app = await measureApp(home, 'bench-vm');
+  results.app = app;
+  if (typeof app === 'string') row('desktop app (browser mode)', `n/a: ${app}`, '');
+  else {
+    row('app start → interactive VM list, warm (ms, median)', app.startToVmList.median, '');
+    row(
+      'keystroke echo in the app (xterm, via relay) p50 / p99 (ms)',
+      app.echo.p50.toFixed(2),
+      app.echo.p99.toFixed(2),
+    );
   }
 
   // --- the desktop app's renderer as users download it (built by bundlePrograms above) ------------

@@ -17,6 +17,7 @@ const patterns = [
   'apps/*/src/**/*.test.ts',
   'integration/**/*.test.ts',
   'fuzz/**/*.test.ts',
+  'e2e/**/*.test.ts',
 ];
 const files = patterns
   .flatMap((p) => globSync(p, { cwd: repoRoot, exclude: (f) => f.includes('node_modules') }))

@@ -53,6 +53,20 @@ test('a terminal is plain data: text in, bytes out, a size, and how it ended', T
   }
 });
 
+test('output before the first listener is kept for it: the first prompt is never lost', TIMEOUT, async () => {
+  const relay = await startFakeRelay();
+  try {
+    const t = await terminalOn(relay);
+    // The prompt arrives while nobody listens yet (as while an API answer is on its way).
+    await new Promise((r) => setTimeout(r, 500));
+    const out = collect(t);
+    await out.until(/pty\$ /);
+    await t.close();
+  } finally {
+    await relay.close();
+  }
+});
+
 test('a lost session and a revocation are told apart, with the session id', TIMEOUT, async () => {
   const relay = await startFakeRelay();
   try {

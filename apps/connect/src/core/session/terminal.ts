@@ -67,6 +67,11 @@ export async function openTerminal(
 class ShellTerminal implements Terminal {
   readonly ended: Promise<TerminalEnd>;
   private readonly listeners = new Set<(data: Uint8Array) => void>();
+  /**
+   * Output before anyone listened: the shell's first prompt can arrive while the caller is still
+   * awaiting `openTerminal` (kept for the first listener; bounded, as reading pauses at highWater).
+   */
+  private early: Uint8Array[] = [];
   private unacknowledged = 0;
   private closedHere = false;
   private readonly highWater: number;
@@ -80,6 +85,7 @@ class ShellTerminal implements Terminal {
     const deliver = (chunk: Buffer) => {
       const data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       this.unacknowledged += data.byteLength;
+      if (this.listeners.size === 0) this.early.push(data);
       for (const l of [...this.listeners]) l(data);
       if (this.unacknowledged >= this.highWater) {
         shell.stdout.pause();
@@ -118,6 +124,7 @@ class ShellTerminal implements Terminal {
 
   onOutput(listener: (data: Uint8Array) => void): () => void {
     this.listeners.add(listener);
+    for (const data of this.early.splice(0)) listener(data);
     return () => this.listeners.delete(listener);
   }
 

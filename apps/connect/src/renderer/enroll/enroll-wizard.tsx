@@ -1,0 +1,62 @@
+import { useState } from 'react';
+import type { EnrollDone, EnrollPasswordSet, EnrollStarted } from '../../api/contract/index.js';
+import { CodeStep, PasswordStep, StartStep } from './enroll-steps.js';
+
+type Step =
+  | { step: 'start' }
+  | { step: 'password'; started: EnrollStarted }
+  | { step: 'authenticator'; started: EnrollStarted; set: EnrollPasswordSet }
+  | { step: 'done'; done: EnrollDone };
+
+const TITLES = { start: 'One-time code', password: 'Password', authenticator: 'Authenticator', done: 'Done' };
+const NUMBER = { start: 1, password: 2, authenticator: 3, done: 4 };
+
+/**
+ * First run: the one-time code (the relay and its pin shown), a password typed twice, the
+ * authenticator (QR code or the secret) confirmed with a code, then done. Cancel undoes it all.
+ */
+export function EnrollWizard({ onEnrolled }: { onEnrolled: () => void }) {
+  const [state, setState] = useState<Step>({ step: 'start' });
+  const cancel = async () => {
+    if (state.step === 'password' || state.step === 'authenticator')
+      await window.airlock.enrollCancel({ enrollmentId: state.started.enrollmentId });
+    setState({ step: 'start' });
+  };
+  return (
+    <main className="card" aria-labelledby="enroll-title">
+      <p className="muted">Set up this device · Step {NUMBER[state.step]} of 4</p>
+      <h1 id="enroll-title">{TITLES[state.step]}</h1>
+      {state.step === 'start' && <StartStep onStarted={(started) => setState({ step: 'password', started })} />}
+      {state.step === 'password' && (
+        <PasswordStep
+          started={state.started}
+          onSet={(set) => setState({ step: 'authenticator', started: state.started, set })}
+          onCancel={() => void cancel()}
+        />
+      )}
+      {state.step === 'authenticator' && (
+        <CodeStep
+          started={state.started}
+          set={state.set}
+          onDone={(done) => setState({ step: 'done', done })}
+          onCancel={() => void cancel()}
+        />
+      )}
+      {state.step === 'done' && (
+        <div className="stack">
+          <p data-testid="enrolled">
+            This device is enrolled as <strong>{state.done.deviceName}</strong> for {state.done.user} on{' '}
+            {state.done.relayUrl}.
+          </p>
+          {state.done.remembered && <p>Your password is remembered on this device.</p>}
+          <p className="muted">
+            Device id <code>{state.done.deviceId}</code>
+          </p>
+          <button type="button" autoFocus onClick={onEnrolled}>
+            Continue to log in
+          </button>
+        </div>
+      )}
+    </main>
+  );
+}

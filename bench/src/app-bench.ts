@@ -1,0 +1,91 @@
+// The desktop app in browser mode, measured in Debian's Chromium: app start to an interactive VM
+// list, and keystroke echo through xterm (the app's terminal) and the relay.
+import type { Page } from 'playwright-core';
+import { CHROMIUM, chromiumMissing, launchChromium } from '../../e2e/src/browser.js';
+import { startUi } from '../../e2e/src/ui-process.js';
+
+export interface AppBench {
+  /** `airlock ui` started → the page loaded → the VM's "Open terminal" button enabled (ms). */
+  startToVmList: { median: number; runs: number[] };
+  /** A key pressed in the app's terminal → the echoed character in xterm's rows (ms). */
+  echo: { p50: number; p99: number; samples: number };
+}
+
+const START_RUNS = 6;
+const ECHO_SAMPLES = 200;
+
+/**
+ * Warm: the first start (cold file cache, the browser's first page) is left out of the median.
+ * `home` must be logged in; `vm` online.
+ */
+export async function measureApp(home: string, vm: string): Promise<AppBench | string> {
+  if (chromiumMissing) return `${CHROMIUM} is missing`;
+  const browser = await launchChromium();
+  try {
+    const runs: number[] = [];
+    let page: Page | undefined;
+    for (let i = 0; i < START_RUNS; i++) {
+      await page?.close();
+      const t0 = performance.now();
+      const ui = await startUi({ AIRLOCK_HOME: home, AIRLOCK_LOG_LEVEL: 'warn' });
+      page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+      await page.goto(ui.url);
+      await page
+        .getByRole('button', { name: `Open terminal on ${vm}` })
+        .and(page.locator(':enabled'))
+        .waitFor();
+      runs.push(performance.now() - t0);
+      if (i < START_RUNS - 1) await ui.stop();
+      else {
+        const echo = await measureEcho(page, vm);
+        await ui.stop();
+        const warm = runs.slice(1).sort((a, b) => a - b);
+        return { startToVmList: { median: warm[Math.floor(warm.length / 2)]!, runs }, echo };
+      }
+    }
+    throw new Error('unreachable');
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * Times are taken in the page: from the keydown xterm receives to the mutation of xterm's rows
+ * that shows the echo (the remote runs `cat` in raw mode), so the driver's own round trips are
+ * not counted; xterm draws on animation frames, which the figure includes.
+ */
+async function measureEcho(page: Page, vm: string): Promise<AppBench['echo']> {
+  await page.getByRole('button', { name: `Open terminal on ${vm}` }).click();
+  const panel = page.locator('[role=tabpanel]:not([hidden])');
+  await panel.locator('[data-phase=open]').waitFor();
+  await panel.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('stty raw -echo; echo READ""Y; exec cat\n');
+  await panel.locator('.xterm-rows').filter({ hasText: 'READY' }).waitFor();
+  await page.waitForTimeout(300);
+  await page.evaluate(`(() => {
+    const rows = document.querySelector('[role=tabpanel]:not([hidden]) .xterm-rows');
+    const count = () => rows.textContent.replace(/\\s/g, '').length;
+    const e = (window.__echo = { samples: [], t0: undefined, base: 0, waiter: undefined });
+    document.addEventListener('keydown', () => { e.t0 = performance.now(); e.base = count(); }, true);
+    new MutationObserver(() => {
+      if (e.t0 !== undefined && count() > e.base) { e.samples.push(performance.now() - e.t0); e.t0 = undefined; }
+      e.waiter?.();
+    }).observe(rows, { subtree: true, childList: true, characterData: true });
+    // Resolves once n samples are in (the app's CSP forbids eval, so no waitForFunction).
+    e.until = (n) => new Promise((resolve) => { e.waiter = () => e.samples.length >= n && resolve(); e.waiter(); });
+  })()`);
+  for (let i = 0; i < ECHO_SAMPLES; i++) {
+    await page.keyboard.press(String.fromCharCode(97 + (i % 26)));
+    await withDeadline(page.evaluate(`window.__echo.until(${i + 1})`), 10_000, `echo ${i} never came`);
+  }
+  const samples = (await page.evaluate('window.__echo.samples')) as number[];
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+  return { p50: at(0.5), p99: at(0.99), samples: samples.length };
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}

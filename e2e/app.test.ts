@@ -1,0 +1,403 @@
+// The desktop app in Debian's Chromium, in browser mode (`airlock ui`), against a real relay and a
+// real agent process: enroll (keyboard only) → log in → the VM list → terminals (a marker found in
+// xterm's buffer, resize, find, a second tab, `exit 3`) → a forward opened from the app → the RDP
+// action → the login expiring under an open tab, re-logged inline. Each step saves a screenshot.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { connect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { mintServerCertificate } from '@airlock/shared';
+import { TEST_PASSWORD, startSystem, type System } from '../integration/harness.js';
+import { authenticator } from '../integration/support/connect-app.js';
+import { chromiumMissing, launchChromium, screenshot, seriousAxeViolations } from './src/browser.js';
+import { startUi, type UiProcess } from './src/ui-process.js';
+import { startWebService } from './src/web-service.js';
+import { tabTo, terminalText, typeInTerminal, waitForFocus, waitForRefit, waitForTerminal } from './src/xterm.js';
+
+const skip = chromiumMissing;
+const RDP_PORT = 3389;
+/** Granted to the user, but the VM's own agent does not allow it. */
+const PORT_THE_VM_REFUSES = 5432;
+let sys: System;
+let web: { server: Server; port: number };
+let ui: UiProcess;
+let browser: Browser;
+let page: Page;
+let codes: ReturnType<typeof authenticator>;
+let appHome: string;
+let rdpLog: string;
+/** An HTTPS server with a key of its own: not the relay the enrollment code's pin names. */
+let impostor: { server: HttpsServer; url: string };
+/** The authenticator code of the last login (a reused code is refused). */
+let lastCode: string;
+let totpSecret: string;
+
+before(async () => {
+  if (skip) return;
+  web = await startWebService('served-in-the-vm');
+  const impostorCert = await mintServerCertificate({ commonName: 'impostor', ipAddresses: ['127.0.0.1'] });
+  const impostorServer = createHttpsServer({ cert: impostorCert.certPem, key: impostorCert.keyPem }, (_q, r) =>
+    r.end(),
+  );
+  await new Promise<void>((r) => impostorServer.listen(0, '127.0.0.1', r));
+  impostor = { server: impostorServer, url: `https://127.0.0.1:${(impostorServer.address() as AddressInfo).port}` };
+  sys = await startSystem({
+    ports: [web.port, RDP_PORT, PORT_THE_VM_REFUSES],
+    agentPorts: [web.port, RDP_PORT],
+    userEnrollsLater: true,
+  });
+  appHome = join(sys.dir, 'app-home');
+  mkdirSync(appHome, { mode: 0o700 });
+  // A stand-in FreeRDP on the PATH: the app's RDP action really starts it on the .rdp file.
+  const bin = join(sys.dir, 'bin');
+  rdpLog = join(sys.dir, 'xfreerdp.log');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'xfreerdp'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(rdpLog)}\n`);
+  chmodSync(join(bin, 'xfreerdp'), 0o755);
+  [ui, browser] = await Promise.all([
+    startUi({ AIRLOCK_HOME: appHome, PATH: `${bin}:${process.env.PATH}` }),
+    launchChromium(),
+  ]);
+  page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  // The page's own errors, said with whatever fails next.
+  page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+  page.on('console', (m) => m.type() === 'error' && process.stderr.write(`[page console] ${m.text()}\n`));
+  await page.goto(ui.url);
+});
+
+after(async () => {
+  await browser?.close();
+  await ui?.stop();
+  await sys?.close();
+  web?.server.close();
+  impostor?.server.close();
+});
+
+async function noSeriousA11yViolations(where: string): Promise<void> {
+  const violations = await seriousAxeViolations(page);
+  assert.deepEqual(violations, [], `${where}: ${JSON.stringify(violations, null, 1)}`);
+}
+
+test('enroll with the keyboard only: code, relay and pin, password twice, authenticator, done', { skip }, async () => {
+  await page.getByRole('heading', { name: 'One-time code' }).waitFor();
+  await noSeriousA11yViolations('enroll');
+  // The relay address has the focus; everything else is reached with Tab.
+  await page.keyboard.type(sys.relay.url);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('u1.not-a-real-code');
+  await page.keyboard.press('Enter');
+  await page.getByRole('alert').filter({ hasText: "Couldn't enroll with this relay and code" }).waitFor();
+  await screenshot(page, 'enroll-bad-code');
+  const relayField = page.getByRole('textbox', { name: 'Relay address' });
+  const codeField = page.getByRole('textbox', { name: 'One-time code' });
+  await codeField.fill(sys.enrollmentCode!);
+  // The right code, but nothing listens at the address: said, with what to check.
+  await relayField.fill('https://127.0.0.1:1');
+  await codeField.press('Enter');
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /Check the relay address/ })
+    .waitFor();
+  // The right code, but another server answers: its key does not match the code's pin.
+  await relayField.fill(impostor.url);
+  await codeField.press('Enter');
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /Do not continue/ })
+    .waitFor();
+  await screenshot(page, 'enroll-pin-mismatch');
+  await relayField.fill(sys.relay.url);
+  await codeField.fill('');
+  await codeField.focus();
+  await page.keyboard.type(sys.enrollmentCode!.replace(/^(.{12})/, '$1 \n'));
+  await page.keyboard.press('Enter');
+
+  await page.getByRole('heading', { name: 'Password' }).waitFor();
+  assert.equal(await page.getByTestId('enroll-relay-url').innerText(), sys.relay.url);
+  const keyHash = sys.relay.tls.pin.slice('sha256/'.length);
+  assert.equal(await page.getByTestId('enroll-relay-pin').innerText(), `sha256//${keyHash}`);
+  await page.keyboard.type('short');
+  await page.getByText('more characters needed').waitFor();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(TEST_PASSWORD);
+  await tabTo(page, page.getByLabel('The same password again'));
+  await page.keyboard.type(TEST_PASSWORD);
+  await page.keyboard.press('Enter');
+
+  await page.getByRole('heading', { name: 'Authenticator' }).waitFor();
+  await page.getByRole('img', { name: /QR code for/ }).waitFor();
+  await noSeriousA11yViolations('authenticator step');
+  await screenshot(page, 'enroll-authenticator');
+  totpSecret = (await page.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+  codes = authenticator(totpSecret);
+  // A wrong code: said inline, the field cleared and focused for the next one.
+  await page.keyboard.type('000000');
+  await page.getByRole('alert').waitFor();
+  const totpField = page.getByLabel('The 6-digit code your app shows now');
+  await waitForFocus(totpField);
+  assert.equal(await totpField.inputValue(), '');
+  await page.keyboard.type(await codes.next());
+  await page.getByTestId('enrolled').waitFor();
+  assert.match(await page.getByTestId('enrolled').innerText(), /enrolled as .+ for alice/);
+  await page.keyboard.press('Enter');
+});
+
+test(
+  'log in: a wrong password said under it, a wrong code clears only the code, then the VM list',
+  { skip },
+  async () => {
+    await page.getByRole('heading', { name: 'Log in to Airlock' }).waitFor();
+    await noSeriousA11yViolations('login');
+    await page.keyboard.type('not my password');
+    await tabTo(page, page.getByLabel('Code from your authenticator app'));
+    await page.keyboard.type('123456'); // the sixth digit submits
+    const wrongPassword = page.locator('#login-failure');
+    await wrongPassword.waitFor();
+    assert.match(await wrongPassword.innerText(), /password/i);
+    await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
+    await page.getByLabel('Code from your authenticator app').fill('');
+    await page.getByLabel('Code from your authenticator app').focus();
+    await page.keyboard.type('000000');
+    await page.locator('#login-failure').waitFor();
+    await waitForFocus(page.getByLabel('Code from your authenticator app'));
+    assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), TEST_PASSWORD, 'password kept');
+    assert.equal(await page.getByLabel('Code from your authenticator app').inputValue(), '', 'code cleared');
+    lastCode = await codes.next();
+    await page.keyboard.type(lastCode);
+
+    const row = page.locator(`li[data-vm="${sys.vm}"]`);
+    await row.waitFor();
+    assert.match(await row.getByTestId('vm-state').innerText(), /Online/);
+    assert.match(await row.innerText(), new RegExp(`${web.port} · \\S+`));
+    assert.match(await row.innerText(), /3389 · RDP/);
+    assert.match(await page.getByTestId('identity').innerText(), /alice\s*· \d+ min left/);
+    await page.getByLabel('Filter VMs').fill('nothing-like-this');
+    await page.getByTestId('vms-no-match').waitFor();
+    await page.getByRole('button', { name: 'Clear the filter' }).click();
+    await row.waitFor();
+    await noSeriousA11yViolations('VM list');
+    await screenshot(page, 'vms');
+  },
+);
+
+test('terminal: opened by keyboard, a marker in xterm, resize, find, a second tab, exit 3', { skip }, async () => {
+  await tabTo(page, page.getByRole('button', { name: `Open terminal on ${sys.vm}` }));
+  await page.keyboard.press('Enter');
+  await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+  await waitForTerminal(page, /[#$] *$/m); // the prompt
+  await typeInTerminal(page, 'echo e2e-mark-$((6 * 7))\n');
+  await waitForTerminal(page, /^e2e-mark-42\s*$/m);
+
+  // The window shrinks: the terminal refits and the remote shell learns the new size.
+  const box = page.locator('[role=tabpanel]:not([hidden]) .terminal-box');
+  const before = await box.getAttribute('data-size');
+  await page.setViewportSize({ width: 800, height: 560 });
+  await waitForRefit(box, before);
+  const [cols, rows] = (await box.getAttribute('data-size'))!.split('x');
+  await typeInTerminal(page, 'stty size\n');
+  await waitForTerminal(page, new RegExp(`^${rows} ${cols}\\s*$`, 'm'));
+
+  await page.keyboard.press('Control+Shift+F');
+  await page.getByLabel('Find in terminal').fill('e2e-mark-42');
+  await page.getByTestId('find-count').filter({ hasText: '1 of 1' }).waitFor();
+  await page.keyboard.press('Escape');
+
+  // A second tab on the same VM: its own shell.
+  await page.keyboard.press('Control+Shift+T');
+  await page.getByRole('tab', { name: `${sys.vm} (2)` }).waitFor();
+  await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+  await typeInTerminal(page, 'echo second-$((2 + 2))\n');
+  await waitForTerminal(page, /^second-4\s*$/m);
+  assert.doesNotMatch(await terminalText(page), /e2e-mark-42/);
+
+  await page.getByRole('tab', { name: new RegExp(`${sys.vm}$`) }).click();
+  await typeInTerminal(page, 'exit 3\n');
+  const ended = page.locator('[role=tabpanel]:not([hidden]) [data-testid=terminal-ended]');
+  await ended.waitFor();
+  assert.match(await ended.innerText(), /exited with status 3/);
+  assert.match(await terminalText(page), /e2e-mark-42/, 'the scrollback stays');
+  const small = await box.getAttribute('data-size');
+  await page.setViewportSize({ width: 1100, height: 720 });
+  await waitForRefit(box, small);
+  await screenshot(page, 'terminal-ended');
+});
+
+test('forward: started from the VM row, fetched through the app\'s "Open in browser" link', { skip }, async () => {
+  await page.keyboard.press('Alt+1');
+  const row = page.locator(`li[data-vm="${sys.vm}"]`);
+  await row.getByLabel('Forward port').selectOption(String(web.port));
+  await row.getByRole('button', { name: 'Start forward' }).click();
+  const forward = page.locator(`li[data-forward="${sys.vm}:${web.port}"]`);
+  await forward.waitFor();
+  assert.match(await forward.getByTestId('forward-state').innerText(), /Listening/);
+  assert.match(await forward.innerText(), /http:\/\/127\.0\.0\.1:\d+\//);
+  const [opened] = await Promise.all([
+    page.context().waitForEvent('page'),
+    forward.getByRole('link', { name: /Open in browser/ }).click(),
+  ]);
+  await opened.locator('#mark').waitFor();
+  assert.equal(await opened.locator('#mark').innerText(), 'served-in-the-vm');
+  await opened.close();
+  // The traffic shows up on the forward, live.
+  await forward
+    .getByTestId('forward-traffic')
+    .filter({ hasText: /[1-9][\d.]* (B|KiB) in/ })
+    .waitFor();
+  await noSeriousA11yViolations('forwards');
+  await screenshot(page, 'forwards');
+});
+
+test('RDP: a forward to 3389, the .rdp file, and the client started on it', { skip }, async () => {
+  await page.keyboard.press('Alt+1');
+  await page.getByRole('button', { name: `Remote desktop on ${sys.vm}` }).click();
+  const result = page.getByTestId('rdp-result');
+  await result.waitFor();
+  const command = await result.getByTestId('rdp-command').innerText();
+  const [client, file] = command.split(' ');
+  assert.equal(client, join(sys.dir, 'bin', 'xfreerdp'), 'the client found on the PATH');
+  const content = readFileSync(file!, 'utf8');
+  assert.match(content, /^full address:s:127\.0\.0\.1:\d+\r\n/);
+  assert.match(content, /\r\nusername:s:alice\r\n/);
+  for (let i = 0; i < 100 && !readIfThere(rdpLog); i++) await page.waitForTimeout(50);
+  assert.equal(readIfThere(rdpLog), `${file}\n`, 'the client ran with the file');
+  await screenshot(page, 'rdp');
+});
+
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+test(
+  'the login expires under an open tab: one inline re-login, the tab and its scrollback stay',
+  { skip },
+  async () => {
+    const sessionFile = join(appHome, 'session.json');
+    const saved = JSON.parse(readFileSync(sessionFile, 'utf8')) as Record<string, string>;
+    writeFileSync(sessionFile, JSON.stringify({ ...saved, expiresAt: new Date(Date.now() - 1000).toISOString() }), {
+      mode: 0o600,
+    });
+    await page.keyboard.press('Alt+1');
+    await page.getByRole('button', { name: `Open terminal on ${sys.vm}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Log in again as alice' });
+    await dialog.waitFor();
+    assert.match(await dialog.getByTestId('relogin-reason').innerText(), /Your login has expired/);
+    await page.getByTestId('identity').filter({ hasText: 'login expired' }).waitFor();
+    await noSeriousA11yViolations('re-login');
+    await screenshot(page, 'relogin');
+    await page.keyboard.type(TEST_PASSWORD);
+    // The code of the last login again: refused, the password kept, the code field ready.
+    const code = dialog.getByLabel('Code from your authenticator app');
+    await code.focus();
+    await page.keyboard.type(lastCode);
+    // Refused: "already used" within a minute of its use, as a wrong code after that (slow machines).
+    await dialog.getByRole('alert').waitFor();
+    assert.match(await dialog.getByRole('alert').innerText(), /already used|code/i);
+    await waitForFocus(code);
+    await page.keyboard.type(await codes.next());
+    await dialog.waitFor({ state: 'detached' });
+    // What waited for the login carried on: the new tab is open.
+    await page.getByRole('tab', { name: `${sys.vm} (3)` }).waitFor();
+    await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+    // The tab opened before the expiry still works, with its scrollback.
+    await page.getByRole('tab', { name: `${sys.vm} (2)` }).click();
+    await typeInTerminal(page, 'echo still-$((1 + 1))\n');
+    const text = await waitForTerminal(page, /^still-2\s*$/m);
+    assert.match(text, /^second-4\s*$/m);
+  },
+);
+
+test('settings and about: relay and pin, user, device, versions, folders, keychain, log level', { skip }, async () => {
+  await page.keyboard.press('Control+,');
+  const settings = page.getByRole('tabpanel', { name: 'Settings' });
+  await settings.getByRole('heading', { name: 'Settings and about' }).waitFor();
+  const text = await settings.innerText();
+  assert.ok(text.includes(sys.relay.url), text);
+  assert.match(text, /User\s+alice/);
+  assert.match(text, /Device id\s+\S+/);
+  assert.ok(text.includes(appHome), text);
+  await settings.getByLabel('Log level').selectOption('warn');
+  // The service's level, read back after the change (the select shows what the service says).
+  for (let i = 0; (await settings.getByLabel('Log level').inputValue()) !== 'warn'; i++) {
+    assert.ok(i < 50, 'the log level never changed');
+    await page.waitForTimeout(100);
+  }
+  await noSeriousA11yViolations('settings');
+  await screenshot(page, 'settings');
+});
+
+test(
+  'failures in place: a port the VM refuses, the VM going offline under a tab, access revoked',
+  { skip },
+  async () => {
+    await page.keyboard.press('Alt+1');
+    const row = page.locator(`li[data-vm="${sys.vm}"]`);
+    await row.getByLabel('Forward port').selectOption(String(PORT_THE_VM_REFUSES));
+    await row.getByRole('button', { name: 'Start forward' }).click();
+    // The forward listens; the VM refuses each connection through it, and the forward says so.
+    const forward = page.locator(`li[data-forward="${sys.vm}:${PORT_THE_VM_REFUSES}"]`);
+    await forward.waitFor();
+    const local = Number(/127\.0\.0\.1:(\d+)/.exec(await forward.innerText())![1]);
+    const socket = connect(local, '127.0.0.1');
+    socket.on('error', () => {});
+    const refused = forward.getByRole('alert').filter({ hasText: 'A connection could not be carried' });
+    await refused.waitFor();
+    socket.destroy();
+    assert.match(await refused.innerText(), /Forward one of the ports shown for this VM/);
+    assert.match(await refused.innerText(), /Session id [0-9a-f-]{36}/);
+    await screenshot(page, 'forward-refused');
+    await forward.getByRole('button', { name: /Stop forward/ }).click();
+    await forward.waitFor({ state: 'detached' });
+
+    // The agent stops: the open tab says the session was lost; the row goes offline with a reason.
+    await page.getByRole('tab', { name: `${sys.vm} (3)` }).click();
+    await sys.agent.stop();
+    const ended = page.locator('[role=tabpanel]:not([hidden]) [data-testid=terminal-ended]');
+    await ended.waitFor();
+    assert.match(await ended.innerText(), /^Session lost: /);
+    await page.keyboard.press('Alt+1');
+    await row
+      .getByTestId('vm-state')
+      .filter({ hasText: /Offline since \d/ })
+      .waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /Offline: the VM or its agent is not running/);
+    assert.equal(await row.getByRole('button', { name: `Open terminal on ${sys.vm}` }).isDisabled(), true);
+    await noSeriousA11yViolations('VM offline');
+    await screenshot(page, 'vm-offline');
+
+    // Back online, a new tab; then an admin disables the user: the tab says access was revoked.
+    await sys.startAgent();
+    await row
+      .getByTestId('vm-state')
+      .filter({ hasText: /Online since \d/ })
+      .waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: `Open terminal on ${sys.vm}` }).click();
+    await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+    // The shell's start-up done first: a login shell killed halfway through its profile can leave
+    // the machine's start-up files in a bad state (a stale pyenv lock did so here once).
+    await waitForTerminal(page, /[#$] *$/m);
+    assert.ok((await sys.relay.admin.disableUser('test', sys.user)).ok);
+    await ended.waitFor();
+    assert.match(await ended.innerText(), /^Access revoked: /);
+    await screenshot(page, 'terminal-revoked');
+  },
+);
+
+test("nothing secret in the browser-mode host's log: launch secret, password, authenticator secret", { skip }, () => {
+  const log = ui.log();
+  assert.match(log, /a window connected/, 'the log was on (debug)');
+  const launchSecret = new URL(ui.url).hash.replace('#secret=', '');
+  for (const [what, secret] of [
+    ['the launch secret', launchSecret],
+    ['the password', TEST_PASSWORD],
+    ['the authenticator secret', totpSecret],
+  ] as const)
+    assert.ok(!log.includes(secret), `${what} is in the log`);
+});
