@@ -3,7 +3,7 @@
 // xterm's buffer, resize, find, a second tab, `exit 3`) → a forward opened from the app → the RDP
 // action → the login expiring under an open tab, re-logged inline. Each step saves a screenshot.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
@@ -323,6 +323,9 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   assert.match(text, /User\s+alice/);
   assert.match(text, /Device id\s+\S+/);
   assert.ok(text.includes(appHome), text);
+  // The folder the host process really writes its log to (AIRLOCK_HOME/logs, as set here).
+  assert.equal(/Log folder\s+(\S+)/.exec(text)?.[1], join(appHome, 'logs'), text);
+  assert.ok(readdirSync(join(appHome, 'logs')).length > 0, 'the host writes its log there');
   await settings.getByLabel('Log level').selectOption('warn');
   // The service's level, read back after the change (the select shows what the service says).
   for (let i = 0; (await settings.getByLabel('Log level').inputValue()) !== 'warn'; i++) {

@@ -13,7 +13,8 @@ const ports = portsArg.split(',').map(Number);
 const extra = JSON.parse(process.env.BENCH_RELAY_CONFIG ?? '{}') as Record<string, unknown>;
 const relay = await createRelay({
   config: { host: '127.0.0.1', port: 0, dataDir, ...extra },
-  logger: pino({ level: 'warn' }),
+  // Logs to stderr: stdout carries the one JSON line the bench reads (the relay warns at start when it runs without an organisation root).
+  logger: pino({ level: 'warn' }, pino.destination(2)),
 });
 
 const actor = 'cli:bench';

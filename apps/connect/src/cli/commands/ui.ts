@@ -28,6 +28,8 @@ export async function uiCommand(ctx: CliContext, opts: UiOptions): Promise<numbe
   const service = new ConnectService({
     home: ctx.paths.home,
     log: ctx.log,
+    // The host process logs where the CLI does: Settings names it, the support bundle reads it.
+    logFolder: ctx.logFolder,
     secretCacheFor: (home, user) => new KeychainCache({ home, user }),
   });
   let host;
