@@ -55,6 +55,16 @@ test('with the organisation root, a session runs certified both ways and the rel
   assert.match(sys.agent.output(), new RegExp(`"sid":"${sids[0]}".*"trust":"org-root"`));
 });
 
+test('airlock doctor under the organisation root: the whole chain passes and says which trust the session ran under', async () => {
+  const r = await sys.cli(['doctor', sys.vm, '--json'], { timeoutMs: 60_000 });
+  const report = JSON.parse(r.stdout) as { checks: Array<{ check: string; status: string; message: string }> };
+  const hostKey = report.checks.find((c) => c.check === 'host_key');
+  assert.equal(hostKey?.status, 'pass', r.stdout);
+  assert.match(hostKey!.message, /certified for it .*trust: organisation root/);
+  for (const c of ['data_socket', 'ssh', 'ssh_auth'])
+    assert.equal(report.checks.find((x) => x.check === c)?.status, 'pass', `${c}: ${r.stdout}`);
+});
+
 // --- Toward the agent: the intruder signs access tokens and tickets with the relay's own key. ---
 
 /**

@@ -74,6 +74,7 @@ export const DOCTOR_CODES = [
   'ssh_failed',
   'protocol_error',
   'host_key_mismatch',
+  'vm_not_certified',
   'auth_failed',
   // a port in the VM
   'service_not_listening',

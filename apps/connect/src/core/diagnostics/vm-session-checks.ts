@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { sessionUserKey, type RelayCredentials } from '../login/login.js';
 import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
 import type { SessionStep, VmSessionError } from '../session/types.js';
+import { judgeVmHostKey, orgSessionRequest, type SessionTrust } from '../session/org-trust.js';
 import { connectVmSession } from '../session/vm-session.js';
 import { fail, pass, type CheckRecorder, type CheckResult } from './check-recorder.js';
 import type { DoctorCheckName, DoctorVm } from './doctor-report.js';
@@ -42,7 +43,10 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
   const ticket = await rec.run(
     'ticket',
     async () => {
-      const created = await client.createSession(vm.id).finally(() => client.close());
+      // The same request a real session makes: under an organisation root it carries this login's chain.
+      const created = await client
+        .createSession(vm.id, await orgSessionRequest(credentials.org))
+        .finally(() => client.close());
       if (!created.ok)
         return fail(
           'ticket_refused',
@@ -63,6 +67,20 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
   }
   const session = issued;
   vm.sessionId = session.sessionId;
+  // Judged as a real session judges it, before any data socket: under an organisation root the
+  // host key must be certified for this VM, and the report says which trust the session ran under.
+  const trust = await judgeVmHostKey(credentials.org, vm.id, session);
+  if (!trust.ok) {
+    rec.add(
+      'host_key',
+      fail('vm_not_certified', trust.error.message, 'tell your admin: the relay may have been tampered with', {
+        sessionId: session.sessionId,
+      }),
+      scope,
+    );
+    rec.stop('host_key', 'nothing is sent to a VM whose host key the organisation did not certify', vm.id);
+    return session.sessionId;
+  }
 
   const started = performance.now();
   const reached = new Map<SessionStep, number>();
@@ -73,11 +91,12 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
     userKey: sessionUserKey(credentials),
     timeoutMs: options.sessionMs,
     purpose: 'doctor',
+    trust: trust.value,
     onStep: (step) => reached.set(step, performance.now() - started),
     ...(options.log ? { logger: options.log } : {}),
     ...(options.journal ? { journal: options.journal } : {}),
   });
-  const failedAt = recordSteps(rec, session, reached, opened.ok ? undefined : opened.error, vm);
+  const failedAt = recordSteps(rec, session, reached, opened.ok ? undefined : opened.error, vm, trust.value);
   if (!opened.ok) {
     rec.stop(failedAt ?? 'ssh_auth', 'the session did not open', vm.id);
     return session.sessionId;
@@ -108,6 +127,7 @@ function recordSteps(
   reached: Map<SessionStep, number>,
   error: VmSessionError | undefined,
   vm: DoctorVm,
+  trust: SessionTrust,
 ): DoctorCheckName | undefined {
   const sid = { sessionId: session.sessionId };
   const scope = { vm: vm.id };
@@ -137,7 +157,12 @@ function recordSteps(
       from: at('ssh_connected') ?? 0,
       to: at('host_key_verified'),
       ok: () =>
-        pass(`${vm.id} presented the host key the relay registered for it (${session.hostKeyFingerprint})`, sid),
+        pass(
+          trust === 'org-root'
+            ? `${vm.id} presented the host key your organisation certified for it (${session.hostKeyFingerprint}; trust: organisation root)`
+            : `${vm.id} presented the host key the relay registered for it (${session.hostKeyFingerprint}; trust: relay only — no organisation root pinned)`,
+          sid,
+        ),
     },
     {
       check: 'ssh_auth',
