@@ -6,7 +6,14 @@ import { sshFingerprint, sshPublicKeyBlob } from '../fingerprint.js';
 import { publicKeyFingerprint, generateEd25519 } from './keys.js';
 import { issueLogin } from './issue.js';
 import { signOrgObject, type CrlClaims } from './objects.js';
-import { verifyCrl, verifyUserChain, verifyVmChain, verifyCredential, verifyEnrolled } from './verify.js';
+import {
+  verifyCrl,
+  verifyUserChain,
+  verifyVmChain,
+  verifyVmIdentity,
+  verifyCredential,
+  verifyEnrolled,
+} from './verify.js';
 import { ed25519FromSeed } from './keys.js';
 import { randomBytes } from 'node:crypto';
 import { issueCredential } from './issue.js';
@@ -192,6 +199,25 @@ test('VM chains Connect must refuse: another VM, another host key, expired, revo
   // A user's chain where a VM's belongs.
   const alice = await org.user('alice');
   assert.equal(await refuse(await alice.login(hk)), 'not_allowed');
+});
+
+test('a VM chain judged without a host key (airlock vms): names the certified host key; the same refusals otherwise', async () => {
+  const hk = sessionFp();
+  const lab = await org.vm('lab-1');
+  const chain = await lab.hostkey(hk);
+  const seen = await verifyVmIdentity(org.anchor, chain, { vm: 'lab-1' }, crl1, NOW);
+  assert.ok(seen.ok, JSON.stringify(seen));
+  assert.equal(seen.value.hostKey, hk);
+  assert.equal(seen.value.identity, publicKeyFingerprint(lab.identityKey));
+  const refuse = (c: unknown, vm = 'lab-1', crl = crl1) => refusalOf(verifyVmIdentity(org.anchor, c, { vm }, crl, NOW));
+  assert.equal(await refuse(chain, 'lab-2'), 'wrong_vm');
+  assert.equal(await refuse(undefined), 'no_chain');
+  assert.equal(await refusalOf(verifyVmIdentity(org.anchor, chain, { vm: 'lab-1' }, undefined, NOW)), 'crl_missing');
+  assert.equal(await refuse(chain, 'lab-1', await crlOf(await org.crl(2, { vms: ['lab-1'] }))), 'revoked:vm');
+  assert.equal(
+    await refuse(await (await makeTestOrg('Intruder')).vm('lab-1').then((v) => v.hostkey(hk))),
+    'not_chained_to_org_root',
+  );
 });
 
 test("enrollment: the credential must be current, for this subject, and for the code's key", async () => {

@@ -341,7 +341,36 @@ export interface VerifiedVm {
   vm: string;
   /** The VM identity key's fingerprint. */
   identity: string;
+  /** The host key (SSH fingerprint) the identity key certified for this boot. */
+  hostKey: string;
   approver?: string;
+}
+
+/**
+ * A VM chain checked for the VM it names and the host key it certifies, whichever that is: what
+ * `airlock vms` says of each VM before any session. Never enough to pin a host key by itself — a
+ * session checks the host key the relay named too (`verifyVmChain`).
+ */
+export async function verifyVmIdentity(
+  anchor: PinnedAnchor,
+  chain: unknown,
+  expect: { vm: string },
+  crl: CrlClaims | undefined,
+  nowMs: number,
+): Promise<Checked<VerifiedVm>> {
+  const checked = await sessionChain(anchor, chain, 'vm', 'hostkey', crl, nowMs);
+  if (!checked.ok) return checked;
+  const { party, leaf } = checked.value;
+  if (party.sub !== expect.vm)
+    return refuse('wrong_vm', `the certificates are for VM ${party.sub}, not ${expect.vm}, the VM asked for`);
+  const revoked = revocation(checked.value.crl, party);
+  if (!revoked.ok) return revoked;
+  return ok({
+    vm: party.sub,
+    identity: party.fingerprint,
+    hostKey: leaf.hostkey,
+    ...(party.approver ? { approver: party.approver.sub } : {}),
+  });
 }
 
 /**
@@ -356,23 +385,14 @@ export async function verifyVmChain(
   crl: CrlClaims | undefined,
   nowMs: number,
 ): Promise<Checked<VerifiedVm>> {
-  const checked = await sessionChain(anchor, chain, 'vm', 'hostkey', crl, nowMs);
-  if (!checked.ok) return checked;
-  const { party, leaf } = checked.value;
-  if (party.sub !== expect.vm)
-    return refuse('wrong_vm', `the certificates are for VM ${party.sub}, not ${expect.vm}, the VM asked for`);
-  if (leaf.hostkey !== expect.hostKeyFingerprint)
+  const verified = await verifyVmIdentity(anchor, chain, expect, crl, nowMs);
+  if (!verified.ok) return verified;
+  if (verified.value.hostKey !== expect.hostKeyFingerprint)
     return refuse(
       'hostkey_mismatch',
-      `VM ${party.sub} certified host key ${leaf.hostkey}, but the relay named ${expect.hostKeyFingerprint}`,
+      `VM ${verified.value.vm} certified host key ${verified.value.hostKey}, but the relay named ${expect.hostKeyFingerprint}`,
     );
-  const revoked = revocation(checked.value.crl, party);
-  if (!revoked.ok) return revoked;
-  return ok({
-    vm: party.sub,
-    identity: party.fingerprint,
-    ...(party.approver ? { approver: party.approver.sub } : {}),
-  });
+  return verified;
 }
 
 /**
