@@ -175,6 +175,8 @@ test(
     assert.match(await row.innerText(), new RegExp(`${web.port} · \\S+`));
     assert.match(await row.innerText(), /3389 · RDP/);
     assert.match(await page.getByTestId('identity').innerText(), /alice\s*· \d+ min left/);
+    // Enrolled with a u1 code: above the list, that this device trusts the relay alone.
+    assert.match(await page.getByTestId('trust-notice').innerText(), /No organisation root on this device/);
     await page.getByLabel('Filter VMs').fill('nothing-like-this');
     await page.getByTestId('vms-no-match').waitFor();
     await page.getByRole('button', { name: 'Clear the filter' }).click();

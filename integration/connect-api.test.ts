@@ -114,7 +114,8 @@ test('log in: a wrong code, then password and code; the time left is known and t
 });
 
 test('the VM list: online, ports with names, the grant; watched live', async () => {
-  const { vms } = await app.must('vms.watch', {});
+  const { vms, trust } = await app.must('vms.watch', {});
+  assert.equal(trust, 'relay-only', 'enrolled with a u1 code: the app shows the no-root notice');
   assert.deepEqual(vms, [
     {
       id: sys.vm,
@@ -124,6 +125,7 @@ test('the VM list: online, ports with names, the grant; watched live', async () 
         { port: RDP_PORT, name: 'RDP', web: false },
       ].sort((a, b) => a.port - b.port),
       grantExpiresAt: null,
+      certificate: { state: 'relay-only' },
     },
   ]);
   await agent.stop();

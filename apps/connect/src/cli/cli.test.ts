@@ -11,9 +11,22 @@ import { CloseCode, formatOneTimeCode } from '@airlock/shared';
 import { portOf, sendAndHalfClose, startDigestService } from '@airlock/shared/testing';
 import { enrolledHome } from '../core/test-support/enrolled-home.js';
 import { startFakeRelay, type FakeRelay } from '../core/test-support/fake-relay.js';
-import { AIRLOCK, airlock } from './test-support/run-airlock.js';
+import { AIRLOCK, airlock, type Run } from './test-support/run-airlock.js';
+import { RELAY_ONLY_NOTICE } from './trust-notice.js';
 
 const TIMEOUT = { timeout: 30_000 };
+
+/**
+ * The device here is enrolled with a u1 code (no organisation root): a command that talks to the
+ * relay starts its stderr with the trust notice, exactly once; what follows is the command's own.
+ */
+function pastNotice(r: Run): string {
+  const line = `${RELAY_ONLY_NOTICE}\n`;
+  assert.ok(r.stderr.startsWith(line), `no trust notice first: ${r.stderr}`);
+  const rest = r.stderr.slice(line.length);
+  assert.ok(!rest.includes(RELAY_ONLY_NOTICE), `the trust notice twice: ${r.stderr}`);
+  return rest;
+}
 
 let home: string;
 let relay: FakeRelay;
@@ -111,12 +124,20 @@ test('vms, exec, shell, sftp-stdio and refusals on the saved login (no terminal,
   ]);
 
   assert.equal(vmsJson.code, 0, vmsJson.stderr);
-  assert.deepEqual(JSON.parse(vmsJson.stdout).vms[0], { id: 'demo-vm', online: true, ports: [svcPort] });
+  assert.equal(JSON.parse(vmsJson.stdout).trust, 'relay-only');
+  assert.deepEqual(JSON.parse(vmsJson.stdout).vms[0], {
+    id: 'demo-vm',
+    online: true,
+    ports: [svcPort],
+    certificate: { state: 'relay-only' },
+  });
+  assert.equal(pastNotice(vmsJson), '');
+  assert.equal(pastNotice(vmsTable), '');
   assert.match(vmsTable.stdout, /^VM\s+STATUS\s+PORTS\ndemo-vm\s+online\s+\d+\noff-vm\s+offline\s+-\n$/);
 
   assert.equal(failing.code, 3, failing.stderr);
   assert.equal(failing.stdout, 'to stdout\n');
-  assert.equal(failing.stderr, 'to stderr\n');
+  assert.equal(pastNotice(failing), 'to stderr\n');
 
   assert.equal(cat.code, 0, cat.stderr);
   assert.equal(cat.stdout, 'piped input\n');
@@ -127,30 +148,48 @@ test('vms, exec, shell, sftp-stdio and refusals on the saved login (no terminal,
 
   assert.equal(sftp.code, 0, sftp.stderr);
   assert.deepEqual([...Buffer.from(sftp.stdout, 'latin1')], [0, 0, 0, 5, 1, 0, 0, 0, 3]);
-  assert.equal(sftp.stderr, '');
+  assert.equal(pastNotice(sftp), '');
 
   assert.equal(offline.code, 255);
   assert.match(
-    offline.stderr,
+    pastNotice(offline),
     /^airlock: the agent of off-vm is not connected — start the VM or its agent, or ask an admin/,
   );
 
   assert.equal(dropped.code, 255);
   assert.equal(dropped.stdout, 'partial\n');
   assert.match(
-    dropped.stderr,
+    pastNotice(dropped),
     /^airlock: the agent closed the session: agent went away \[session [0-9a-f-]{36}\] — try again/,
   );
 
   assert.equal(keyShow.code, 0, keyShow.stderr);
   assert.match(JSON.parse(keyShow.stdout).fingerprint, /^SHA256:/);
+  assert.equal(keyShow.stderr, '', 'key show does not talk to the relay: no trust notice');
 
   assert.equal(notAllowed.code, 255);
   assert.match(
-    notAllowed.stderr,
+    pastNotice(notAllowed),
     new RegExp(`^airlock: port 22 on demo-vm is not allowed for you \\(allowed: ${svcPort}\\)`),
   );
 });
+
+test(
+  'the trust notice: once per command on a u1 enrollment, silenced by AIRLOCK_QUIET_TRUST=1 but still logged',
+  TIMEOUT,
+  async () => {
+    const loud = await airlock(home, ['vms', '--json']);
+    assert.equal(loud.code, 0, loud.stderr);
+    assert.equal(pastNotice(loud), '');
+    assert.equal(JSON.parse(loud.stdout).trust, 'relay-only', 'stdout stays the JSON alone');
+    const quiet = await airlock(home, ['vms'], undefined, { AIRLOCK_QUIET_TRUST: '1' });
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.match(quiet.stdout, /^VM\s+STATUS\s+PORTS\n/);
+    const log = await readFile(join(home, 'logs', 'connect.log'), 'utf8');
+    assert.match(log, /"trust":"relay-only","quiet":true,.*"msg":"this device pinned no organisation root/);
+  },
+);
 
 test('forward prints the local port, carries bytes with half-close, stops on SIGTERM', TIMEOUT, async () => {
   const child = spawn(AIRLOCK, ['forward', 'demo-vm', String(svcPort), `${svcPort}:0`, '--json'], {
@@ -226,7 +265,7 @@ test('an expired login off a terminal says to log in again, exit 255', TIMEOUT, 
     for (const args of [['vms'], ['exec', 'demo-vm', '--', 'true'], ['forward', 'demo-vm', String(svcPort)]]) {
       const r = await airlock(expiredHome, args);
       assert.equal(r.code, 255, args.join(' '));
-      assert.equal(r.stderr, 'airlock: your login expired — run `airlock login`\n', args.join(' '));
+      assert.equal(pastNotice(r), 'airlock: your login expired — run `airlock login`\n', args.join(' '));
     }
   } finally {
     await rm(expiredHome, { recursive: true, force: true });

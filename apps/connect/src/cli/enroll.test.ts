@@ -66,6 +66,9 @@ test('enroll on a terminal: password twice, QR and secret shown, a wrong code as
   await run.expect(/enrolled this device \("test laptop", key SHA256:\S+\) as alice on https:\/\/127\.0\.0\.1:\d+/);
   assert.equal(await run.exit, 0, run.output);
   assert.doesNotMatch(run.output, new RegExp(PASSWORD), 'the password is never echoed');
+  // A u1 code pins no organisation root: said once, after the enrollment.
+  assert.match(run.output, /enrolled this device [^]*\n.*no organisation root pinned \(u1 enrollment\)/);
+  assert.equal(run.output.split('no organisation root pinned').length, 2);
 
   const config = JSON.parse(await readFile(join(home, 'config.json'), 'utf8')) as Record<string, string>;
   assert.deepEqual(Object.keys(config).sort(), ['deviceId', 'relayPin', 'relayUrl', 'user']);
@@ -91,6 +94,7 @@ test('login on a terminal: password and code; then commands run without asking',
   run.line(code('alice'));
   await run.expect(/logged in to https:\/\/127\.0\.0\.1:\d+ as alice \(until \S+\)/);
   assert.equal(await run.exit, 0, run.output);
+  assert.equal(run.output.split('no organisation root pinned').length, 2, 'the trust notice, once');
   assert.equal((await stat(join(home, 'session.json'))).mode & 0o777, 0o600);
 
   const vms = await airlock(home, ['vms']);

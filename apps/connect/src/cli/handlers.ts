@@ -2,17 +2,38 @@ import connectPackage from '../../package.json' with { type: 'json' };
 import type { CliContext, GlobalOptions } from './context.js';
 import type { Handlers } from './program.js';
 
+/** The commands that reach the relay once enrolled (not logout, key show or the key-protection ones). */
+const TALKS_TO_RELAY = new Set([
+  'login',
+  'vms',
+  'shell',
+  'exec',
+  'forward',
+  'sftp-stdio',
+  'doctor',
+  'support-bundle',
+  'ui',
+]);
+
 /**
  * Each command's code is loaded when that command runs, not before: `airlock --help` and a
  * mistyped option need none of it, and `exec` needs no browser host or enrollment (issue 11).
  */
 export function realHandlers(global: GlobalOptions): Handlers {
-  /** Names the command in the log (never its arguments: an enrollment code may be one). */
-  const as = async <T>(command: string, run: (ctx: CliContext) => Promise<T>): Promise<T> => {
+  /**
+   * Names the command in the log (never its arguments: an enrollment code may be one). A command
+   * that talks to the relay first says, on stderr, when this device trusts the relay alone;
+   * `enroll` says it once it has enrolled such a device.
+   */
+  const as = async (command: string, run: (ctx: CliContext) => Promise<number>): Promise<number> => {
     const ctx = new (await import('./context.js')).CliContext(global);
     ctx.command = command;
     ctx.log.info({ cmd: command, version: connectPackage.version }, `airlock ${command}`);
-    return run(ctx);
+    const { noticeRelayOnlyTrust } = await import('./trust-notice.js');
+    if (TALKS_TO_RELAY.has(command)) await noticeRelayOnlyTrust(ctx);
+    const code = await run(ctx);
+    if (command === 'enroll' && code === 0) await noticeRelayOnlyTrust(ctx);
+    return code;
   };
   return {
     enroll: (relayUrl, code, o) =>

@@ -28,6 +28,7 @@ export * from './session/channel-streams.js';
 export * from './session/types.js';
 export * from './session/vm-session.js';
 export * from './session/org-trust.js';
+export * from './org/vm-certificates.js';
 export * from './session/terminal.js';
 export { dataSocketUrl, socketEndError, type SocketEnd } from './session/data-socket.js';
 export { portNotAllowed, portUnreachable } from './session/channel-opener.js';

@@ -10,16 +10,35 @@ export const PortView = z.object({
 });
 export type PortView = z.infer<typeof PortView>;
 
+/** What this device can say of a VM's certificates before a session (core: VmCertificate). */
+export const VmCertificateView = z.discriminatedUnion('state', [
+  z.object({
+    state: z.literal('certified'),
+    identity: z.string(),
+    hostKey: z.string(),
+    approver: z.string().optional(),
+  }),
+  z.object({ state: z.literal('not-certified'), reason: z.string(), message: z.string() }),
+  z.object({ state: z.literal('unknown'), message: z.string() }),
+  z.object({ state: z.literal('relay-only') }),
+]);
+export type VmCertificateView = z.infer<typeof VmCertificateView>;
+
 export const VmView = z.object({
   id: VmId,
   online: z.boolean(),
   ports: z.array(PortView),
   /** When the grant ends (ISO), or null when it does not. */
   grantExpiresAt: z.string().nullable(),
+  certificate: VmCertificateView,
 });
 export type VmView = z.infer<typeof VmView>;
 
-export const VmList = z.object({ vms: z.array(VmView) });
+/**
+ * `trust`: `org-root` when this device pinned an organisation root, `relay-only` when it trusts
+ * the relay alone (a `u1` enrollment) — the app shows a notice then.
+ */
+export const VmList = z.object({ trust: z.enum(['org-root', 'relay-only']), vms: z.array(VmView) });
 export type VmList = z.infer<typeof VmList>;
 
 /** Well-known names for ports researchers forward; `web` ports get an "open in browser" link. */

@@ -1,11 +1,18 @@
-import type { VmSummary } from '@airlock/shared';
+import { ok } from '@airlock/shared';
+import { certifyVmList, type CertifiedVm } from '../../core/org/vm-certificates.js';
 import { RelayClient } from '../../core/relay/relay-client.js';
 import { portView, type ApiResponse, type ApiResult, type VmView } from '../contract/index.js';
 import { done, failedWith } from './failures.js';
 import type { ServiceContext } from './service-context.js';
 
-export function vmView(vm: VmSummary): VmView {
-  return { id: vm.id, online: vm.online, ports: vm.ports.map(portView), grantExpiresAt: vm.grantExpiresAt ?? null };
+export function vmView(vm: CertifiedVm): VmView {
+  return {
+    id: vm.id,
+    online: vm.online,
+    ports: vm.ports.map(portView),
+    grantExpiresAt: vm.grantExpiresAt ?? null,
+    certificate: vm.certificate,
+  };
 }
 
 /**
@@ -28,7 +35,8 @@ export class VmHandlers {
     const res = await this.ctx.login.withLogin(async (c) => {
       const relay = new RelayClient({ endpoint: c.endpoint, token: c.token, fetch: this.ctx.fetch });
       try {
-        return await relay.listVms();
+        const list = await relay.listVms();
+        return list.ok ? ok(await certifyVmList(c.org, list.value, relay)) : list;
       } finally {
         await relay.close();
       }
@@ -36,7 +44,7 @@ export class VmHandlers {
     if (!res.ok) return failedWith(res.error);
     const vms = res.value.vms.map(vmView);
     this.last = JSON.stringify(vms);
-    return done({ vms });
+    return done({ trust: res.value.trust, vms });
   }
 
   async watch(): Promise<ApiResponse<ApiResult<'vms.watch'>>> {

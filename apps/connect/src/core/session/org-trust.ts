@@ -16,9 +16,10 @@ export interface VmNotCertified {
   message: string;
 }
 
-type PinnedOrg = NonNullable<RelayCredentials['org']>;
+export type PinnedOrg = NonNullable<RelayCredentials['org']>;
 
-async function keeperOf(org: PinnedOrg): Promise<CrlKeeper> {
+/** The pinned anchor with the newest revocation list this device kept. */
+export async function keeperOf(org: PinnedOrg): Promise<CrlKeeper> {
   const anchor = parseAnchor(org.enrolled.anchor);
   // The anchor was checked against the code's fingerprint at enrollment and lives in config.json.
   if (!anchor.ok) throw new Error(`the pinned organisation anchor is damaged: ${anchor.error.message}`);

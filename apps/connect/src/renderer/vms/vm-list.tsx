@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import type { ApiFailure, VmView } from '../../api/contract/index.js';
+import type { ApiFailure, VmList as VmListView, VmView } from '../../api/contract/index.js';
 import { FailureMessage } from '../common/failure-message.js';
 import { useApiEvent } from '../common/use-api-event.js';
+import { TrustNotice } from './trust-notice.js';
 import { VmRow, type VmActions } from './vm-row.js';
 
 /**
@@ -16,6 +17,7 @@ export function VmList({
   filterRef: React.RefObject<HTMLInputElement | null>;
 }) {
   const [vms, setVms] = useState<VmView[] | undefined>();
+  const [trust, setTrust] = useState<VmListView['trust'] | undefined>();
   const [failure, setFailure] = useState<ApiFailure | undefined>();
   const [filter, setFilter] = useState('');
   /** When this app saw each VM go online or offline (the relay does not say). */
@@ -33,6 +35,7 @@ export function VmList({
     const r = await window.airlock.vmsWatch({});
     if (r.ok) {
       setFailure(undefined);
+      setTrust(r.value.trust);
       take(r.value.vms);
     } else setFailure(r.error);
   };
@@ -66,6 +69,7 @@ export function VmList({
           />
         </div>
       </div>
+      {trust && vms && <TrustNotice list={{ trust, vms }} />}
       {failure && (
         <>
           <FailureMessage failure={failure} title="Couldn't load your VMs" />
