@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot, type CliResult } from '../harness.js';
 
-/** Runs `airlock-relay …` as the admin would, async (the relay under test shares this process). */
-export function relayCli(dataDir: string, args: string[]): Promise<CliResult> {
+/** Runs one of the repo's admin tools (`airlock-relay`, `airlock-org`) as a real process, async. */
+function runTool(tool: string, args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(repoRoot, 'airlock-relay'), ['--data-dir', dataDir, ...args], { stdio: 'pipe' });
+    const child = spawn(join(repoRoot, tool), args, { stdio: 'pipe', env: { ...process.env, ...env } });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -19,4 +19,14 @@ export function relayCli(dataDir: string, args: string[]): Promise<CliResult> {
     });
     child.stdin.end();
   });
+}
+
+/** Runs `airlock-relay …` as the admin would, async (the relay under test shares this process). */
+export function relayCli(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runTool('airlock-relay', ['--data-dir', dataDir, ...args], env);
+}
+
+/** Runs `airlock-org …` on an organisation folder, as an admin on their workstation would. */
+export function orgCli(orgDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runTool('airlock-org', ['--dir', orgDir, ...args], env);
 }

@@ -78,7 +78,11 @@ export function buildProgram(io: OrgIo = defaultIo()): Command {
     .description('approvers: admin keys a root certified')
     .command('add')
     .description("certify a new approver's key (signed by a root)")
-    .argument('<name>', 'the admin', (v) => UserName.parse(v))
+    .argument('<name>', 'the admin', (v) => {
+      const name = UserName.safeParse(v);
+      if (!name.success) throw new InvalidArgumentError(name.error.issues[0]?.message ?? 'not a name');
+      return name.data;
+    })
     .option('--can <powers>', `what it may sign: ${APPROVER_POWERS.join(',')}`, powers, [...APPROVER_POWERS])
     .option('--days <n>', 'life of the approver certificate', intIn(1, 732, 'days'), 730)
     .addOption(keyOption())

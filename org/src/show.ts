@@ -24,6 +24,8 @@ export async function showOrg(dir: OrgDir, io: OrgIo): Promise<void> {
 }
 
 export async function showIssued(dir: OrgDir, sub: string | undefined, io: OrgIo): Promise<void> {
+  // A folder with no organisation is a wrong --dir, not an organisation that issued nothing.
+  await dir.anchor();
   const all = (await dir.issued()).filter((e) => sub === undefined || e.sub === sub);
   if (all.length === 0) return io.out('no credentials issued from this folder');
   for (const e of all)

@@ -1,14 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import {
-  curlPin,
-  deriveCodeSecrets,
-  describeZodError,
-  formatOrgCode,
-  hashSecret,
-  newCodeKey,
-  writeFileAtomic,
-} from '@airlock/shared';
+import { curlPin, deriveCodeSecrets, formatOrgCode, hashSecret, newCodeKey, writeFileAtomic } from '@airlock/shared';
 import { ed25519FromSeed, issueCredential, OrgRequest, type OrgAnswer } from '@airlock/shared/org';
 import { CliError, type OrgIo } from './cli-error.js';
 import type { OrgDir } from './org-dir.js';
@@ -92,7 +84,13 @@ async function readRequest(path: string): Promise<OrgRequest> {
     throw new CliError(`${path} is not JSON`, 'pass the request file `airlock-relay` wrote');
   }
   const parsed = OrgRequest.safeParse(json);
-  if (!parsed.success)
-    throw new CliError(`${path} is not an Airlock organisation request: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) {
+    // The first problem says enough (a whole dump of a wrong file's fields does not help).
+    const first = parsed.error.issues[0];
+    throw new CliError(
+      `${path} is not an Airlock organisation request (${first ? `${first.path.join('.') || 'the file'}: ${first.message}` : 'wrong shape'})`,
+      'pass the <name>.<user|vm>.request.json that airlock-relay wrote (user add, vm add, org request)',
+    );
+  }
   return parsed.data;
 }

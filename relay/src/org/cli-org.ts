@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UserName, VmId, writeFileAtomic } from '@airlock/shared';
+import type { z } from 'zod';
+import { OrgAnswer } from '@airlock/shared/org';
 import { CliError } from '../admin/cli-error.js';
 import { json, unwrap, withAdmin, type AdminSession, type CliIo } from '../admin/cli-context.js';
 import { storedAnchor } from './org-admin.js';
@@ -20,6 +22,32 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   }
 }
 
+const firstIssue = (e: z.ZodError) => {
+  const i = e.issues[0];
+  return i ? `${i.path.join('.') || 'the file'}: ${i.message}` : 'not the expected shape';
+};
+
+/** Reads an answer file, saying which file is not one (the admin may hand over several). */
+async function readAnswer(path: string): Promise<unknown> {
+  const content = await readJsonFile(path, 'answer file from airlock-org sign');
+  const parsed = OrgAnswer.safeParse(content);
+  if (!parsed.success)
+    throw new CliError(
+      `${path} is not an answer from airlock-org sign (${firstIssue(parsed.error)})`,
+      'pass the <name>.<user|vm>.answer.json that `airlock-org sign` wrote beside the request',
+    );
+  return content;
+}
+
+/** The commands that need the organisation's anchor say so first, with the step that sets it. */
+async function requireAnchor(s: AdminSession): Promise<void> {
+  if (!(await storedAnchor(s.store)))
+    throw new CliError(
+      'this relay has no organisation root',
+      'set one first: airlock-relay org set-anchor anchor.json (made by airlock-org init on an admin workstation)',
+    );
+}
+
 /** Whether codes here are made with the organisation root (an anchor is set and --relay-only was not given). */
 export async function orgCodes(s: AdminSession, relayOnly: boolean | undefined): Promise<boolean> {
   return !relayOnly && (await storedAnchor(s.store)) !== undefined;
@@ -36,6 +64,7 @@ export async function exportRequest(
   sub: string,
   out: string | undefined,
 ): Promise<{ path: string }> {
+  await requireAnchor(s);
   const request = unwrap(await s.org.request(io.actor, kind, sub));
   const path = resolve(out ?? `${sub}.${kind}.request.json`);
   await writeFileAtomic(path, `${JSON.stringify(request, null, 2)}\n`, 0o644);
@@ -100,14 +129,21 @@ export function registerOrgCommands(program: Command, io: CliIo): void {
     .command('request')
     .description('export a request for a user enrollment code or an agent token, to sign with airlock-org')
     .argument('<kind>', 'user | vm', (v) => {
-      if (v !== 'user' && v !== 'vm') throw new CliError('expected user or vm');
+      if (v !== 'user' && v !== 'vm') throw new InvalidArgumentError('expected user or vm');
       return v;
     })
     .argument('<name>', 'the user name or VM id')
     .option('--out <file>', 'where to write the request (default <name>.<kind>.request.json here)')
     .action(async (kind: 'user' | 'vm', name: string, opts: { out?: string }, cmd: Command) => {
-      if (!(kind === 'user' ? UserName : VmId).safeParse(name).success)
-        throw new CliError(`"${name}" is not a ${kind} name`);
+      const named = (kind === 'user' ? UserName : VmId).safeParse(name);
+      if (!named.success)
+        cmd.error(
+          `error: "${name}" is not a ${kind === 'user' ? 'user name' : 'VM id'}: ${named.error.issues[0]?.message ?? 'invalid'}`,
+          {
+            exitCode: 2,
+            code: 'airlock.usage',
+          },
+        );
       await withAdmin(cmd, io, { create: false, needsPin: true }, (s) => exportRequest(s, io, kind, name, opts.out));
     });
 
@@ -116,8 +152,9 @@ export function registerOrgCommands(program: Command, io: CliIo): void {
     .description('store the code(s) an administrator signed (the answer files from airlock-org sign)')
     .argument('<answers...>', 'answer files')
     .action(async (files: string[], _opts: unknown, cmd: Command) => {
-      const answers = await Promise.all(files.map((f) => readJsonFile(f, 'answer file from airlock-org sign')));
+      const answers = await Promise.all(files.map(readAnswer));
       await withAdmin(cmd, io, { create: false }, async (s) => {
+        await requireAnchor(s);
         for (const answer of answers) {
           const v = unwrap(await s.org.accept(io.actor, answer));
           io.out(
@@ -134,7 +171,12 @@ export function registerOrgCommands(program: Command, io: CliIo): void {
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const content = await readJsonFile(file, 'crl.json from airlock-org');
       const chain = content && typeof content === 'object' && 'chain' in content ? content.chain : content;
-      const v = unwrap(await withAdmin(cmd, io, { create: false }, (s) => s.org.setCrl(io.actor, chain)));
+      const v = unwrap(
+        await withAdmin(cmd, io, { create: false }, async (s) => {
+          await requireAnchor(s);
+          return s.org.setCrl(io.actor, chain);
+        }),
+      );
       io.out(`revocation list ${v.seq} set, valid until ${v.expiresAt}; connected agents receive it within seconds`);
     });
 }
