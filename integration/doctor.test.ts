@@ -83,7 +83,7 @@ test('all well: every check passes in order, timed, with the session it used; ex
     /✓ ticket +the relay issued session [0-9a-f-]{36} \(a ticket for ports/,
     /✓ data socket +the relay accepted the ticket \(\d+ ms\) and paired the data socket with test-vm’s agent/,
     /✓ ssh +the SSH handshake with the agent is done/,
-    /✓ host key +test-vm presented the host key the relay registered for it \(SHA256:/,
+    /✓ host key +test-vm presented the host key the relay registered for it \(SHA256:\S+; trust: relay only — no organisation root pinned\)/,
     /✓ ssh auth +the agent accepted this login’s key/,
     new RegExp(
       `✓ forward ${up} +port ${up} in test-vm: a real connection through the agent works \\(the service answered\\)`,
@@ -92,6 +92,11 @@ test('all well: every check passes in order, timed, with the session it used; ex
   ])
     assert.match(text.stdout, line);
   assert.match(text.stdout, /\(\d+ ms\)$/m, 'each line says how long it took');
+  assert.equal(
+    text.stderr.match(/no organisation root pinned \(u1 enrollment\)/g)?.length,
+    1,
+    'the trust notice, once',
+  );
   const sid = /sessions used: ([0-9a-f-]{36})/.exec(text.stdout)?.[1];
   assert.ok(sid, 'the session id is printed');
   const detail = await sys.relay.store.sessions.get(sid);

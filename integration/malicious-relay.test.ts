@@ -256,12 +256,17 @@ test('the untouched answer still opens a certified session (the refusals above a
   assert.equal(result.value.trust, 'org-root');
 });
 
-test('a revoked VM: Connect refuses it under the list the relay serves (revoked:vm)', async () => {
+test('a revoked VM: Connect refuses it under the list the relay serves (revoked:vm), and an older list later changes nothing', async () => {
+  const list1 = await sys.org!.org.crl(1);
   await sys.org!.setCrl(3, { vms: [sys.vm] });
   const { result } = await sessionThroughSwappingRelay(async () => {});
   assert.equal(result.ok, false);
   if (result.ok) return;
   assert.equal((result.error as { reason?: string }).reason, 'revoked:vm', result.error.message);
+  // The relay now answers with list 1 (a rollback): Connect kept list 3.
+  await refusedByConnect(async (a) => {
+    a.crl = list1;
+  }, 'revoked:vm');
 });
 
 // --- At enrollment: the relay serves another organisation's anchor (a downgrade or a swap). ---

@@ -11,22 +11,9 @@ import { CloseCode, formatOneTimeCode } from '@airlock/shared';
 import { portOf, sendAndHalfClose, startDigestService } from '@airlock/shared/testing';
 import { enrolledHome } from '../core/test-support/enrolled-home.js';
 import { startFakeRelay, type FakeRelay } from '../core/test-support/fake-relay.js';
-import { AIRLOCK, airlock, type Run } from './test-support/run-airlock.js';
-import { RELAY_ONLY_NOTICE } from './trust-notice.js';
+import { AIRLOCK, airlock, pastNotice } from './test-support/run-airlock.js';
 
 const TIMEOUT = { timeout: 30_000 };
-
-/**
- * The device here is enrolled with a u1 code (no organisation root): a command that talks to the
- * relay starts its stderr with the trust notice, exactly once; what follows is the command's own.
- */
-function pastNotice(r: Run): string {
-  const line = `${RELAY_ONLY_NOTICE}\n`;
-  assert.ok(r.stderr.startsWith(line), `no trust notice first: ${r.stderr}`);
-  const rest = r.stderr.slice(line.length);
-  assert.ok(!rest.includes(RELAY_ONLY_NOTICE), `the trust notice twice: ${r.stderr}`);
-  return rest;
-}
 
 let home: string;
 let relay: FakeRelay;

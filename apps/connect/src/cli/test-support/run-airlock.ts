@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { spawn as spawnChild } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as pty from 'node-pty';
+import { RELAY_ONLY_NOTICE } from '../trust-notice.js';
 
 /** The real `airlock` wrapper script at the repo root. */
 export const AIRLOCK = fileURLToPath(new URL('../../../../../airlock', import.meta.url));
@@ -111,4 +113,16 @@ export function airlockOnPty(home: string, args: string[], env: NodeJS.ProcessEn
       if (!exited) term.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * For a device enrolled with a u1 code (no organisation root): a command that talks to the
+ * relay starts its stderr with the trust notice, exactly once; what follows is the command's own.
+ */
+export function pastNotice(r: Run): string {
+  const line = `${RELAY_ONLY_NOTICE}\n`;
+  assert.ok(r.stderr.startsWith(line), `no trust notice first: ${r.stderr}`);
+  const rest = r.stderr.slice(line.length);
+  assert.ok(!rest.includes(RELAY_ONLY_NOTICE), `the trust notice twice: ${r.stderr}`);
+  return rest;
 }
