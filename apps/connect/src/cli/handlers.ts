@@ -8,12 +8,14 @@ import type { Handlers } from './program.js';
  */
 export function realHandlers(global: GlobalOptions): Handlers {
   /** Names the command in the log (never its arguments: an enrollment code may be one). */
-  const as = async <T>(command: string, run: (ctx: CliContext) => Promise<T>): Promise<T> => {
+  const contextFor = async (command: string): Promise<CliContext> => {
     const ctx = new (await import('./context.js')).CliContext(global);
     ctx.command = command;
     ctx.log.info({ cmd: command, version: connectPackage.version }, `airlock ${command}`);
-    return run(ctx);
+    return ctx;
   };
+  const as = async <T>(command: string, run: (ctx: CliContext) => Promise<T>): Promise<T> =>
+    run(await contextFor(command));
   return {
     enroll: (relayUrl, code, o) =>
       as('enroll', async (ctx) => (await import('./commands/enroll.js')).enrollCommand(ctx, relayUrl, code, o)),
@@ -33,6 +35,7 @@ export function realHandlers(global: GlobalOptions): Handlers {
       as('support-bundle', async (ctx) =>
         (await import('./commands/support-bundle.js')).supportBundleCommand(ctx, file, o),
       ),
-    ui: (o) => as('ui', async (ctx) => (await import('./commands/ui.js')).uiCommand(ctx, o)),
+    // Serves the page first and builds the context while the browser loads it (ui.ts).
+    ui: async (o) => (await import('./commands/ui.js')).uiCommand(() => contextFor('ui'), o),
   };
 }
