@@ -6,9 +6,9 @@ import { startUi } from '../../e2e/src/ui-process.js';
 
 export interface AppBench {
   /**
- * `airlock ui` started → the page loaded → the VM's "Open terminal" button enabled, to the start
- * of the frame that shows it (ms).
- */
+   * `airlock ui` started → the page loaded → the VM's "Open terminal" button enabled, to the start
+   * of the frame that shows it (ms).
+   */
   startToVmList: { median: number; runs: number[]; seenByDriverMedian: number };
   /** A key pressed in the app's terminal → the echoed character in xterm's rows (ms). */
   echo: { p50: number; p99: number; samples: number };

@@ -62,7 +62,10 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
   // Whoever passed a promise learns of its failure from it and closes the host; nothing waits here.
   api.catch(() => {});
   const withLog = (write: (log: Logger) => void) =>
-    void api.then(({ log }) => write(log.child({ component: 'ui-host' })), () => {});
+    void api.then(
+      ({ log }) => write(log.child({ component: 'ui-host' })),
+      () => {},
+    );
   const server: Server = createServer();
   // Loaded after the address is out, like the API: the page needs it only when it connects.
   const wssLoading = import('ws').then(
@@ -121,13 +124,16 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
 
   let closed = false;
   let unsubscribe = () => {};
-  void api.then(({ onEvent }) => {
-    if (closed) return;
-    unsubscribe = onEvent((event) => {
-      const text = encodeWire({ event } satisfies WireMessage);
-      for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
-    });
-  }, () => {});
+  void api.then(
+    ({ onEvent }) => {
+      if (closed) return;
+      unsubscribe = onEvent((event) => {
+        const text = encodeWire({ event } satisfies WireMessage);
+        for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
+      });
+    },
+    () => {},
+  );
 
   function serveClient(ws: WebSocket, { dispatch, log: parent }: UiHostApi): void {
     const log = parent.child({ component: 'ui-host' });
