@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { portOf } from '@airlock/shared/testing';
+import type { ApiResponse, ApiResult } from '@airlock/connect/api/contract';
 import { createDispatch } from '@airlock/connect/api/dispatch';
 import { ConnectService } from '@airlock/connect/api/service/connect-service';
 import { rdpFileContent } from '@airlock/connect/api/service/rdp';
@@ -48,7 +49,7 @@ after(async () => {
 
 /** A forward from the app to `remotePort` and the app's .rdp file for it. */
 async function forwardWithRdpFile(remotePort: number, name: string) {
-  const added = await dispatch('forward.add', { vm: sys.vm, remotePort });
+  const added = (await dispatch('forward.add', { vm: sys.vm, remotePort })) as ApiResponse<ApiResult<'forward.add'>>;
   assert.ok(added.ok, JSON.stringify(added));
   const file = join(dir, `${name}.rdp`);
   writeFileSync(file, rdpFileContent({ port: added.value.localPort, user: sys.user }), { mode: 0o600 });
