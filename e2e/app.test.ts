@@ -373,6 +373,15 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   }
   await noSeriousA11yViolations('settings');
   await screenshot(page, 'settings');
+
+  // Log out asks once more, saying what it closes (integration/connect-api tests that it does);
+  // Cancel keeps everything.
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  const confirm = page.getByTestId('logout-confirm');
+  assert.match(await confirm.innerText(), /Your terminals and forwards will close/);
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).waitFor();
+  assert.equal(await confirm.count(), 0);
 });
 
 test(
