@@ -357,14 +357,6 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   // The folder the host process really writes its log to (AIRLOCK_HOME/logs, as set here).
   assert.equal(/Log folder\s+(\S+)/.exec(text)?.[1], join(appHome, 'logs'), text);
   assert.ok(readdirSync(join(appHome, 'logs')).length > 0, 'the host writes its log there');
-  // Copy all: what the page shows, one line each, on the clipboard for helpdesk.
-  await settings.getByRole('button', { name: 'Copy all' }).click();
-  await settings.getByRole('button', { name: 'Copy all' }).filter({ hasText: 'Copied' }).waitFor();
-  const copied = await clipboardText();
-  assert.match(copied, new RegExp(`^Relay: ${sys.relay.url.replace(/[.]/g, '\\.')}$`, 'm'));
-  assert.match(copied, /^User: alice$/m);
-  assert.match(copied, /^Device id: \S+$/m);
-  assert.ok(copied.includes(`Log folder: ${join(appHome, 'logs')}`), copied);
   await settings.getByLabel('Log level').selectOption('warn');
   // The service's level, read back after the change (the select shows what the service says).
   for (let i = 0; (await settings.getByLabel('Log level').inputValue()) !== 'warn'; i++) {
@@ -373,6 +365,16 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   }
   await noSeriousA11yViolations('settings');
   await screenshot(page, 'settings');
+
+  // Copy all: what the page shows, one line each, on the clipboard for helpdesk.
+  await settings.getByRole('button', { name: 'Copy all' }).click();
+  await settings.getByRole('button', { name: 'Copy all' }).filter({ hasText: 'Copied' }).waitFor();
+  const copied = await clipboardText();
+  assert.match(copied, new RegExp(`^Relay: ${sys.relay.url.replace(/[.]/g, '\\.')}$`, 'm'));
+  assert.match(copied, /^User: alice$/m);
+  assert.match(copied, /^Device id: \S+$/m);
+  assert.ok(copied.includes(`Log folder: ${join(appHome, 'logs')}`), copied);
+  await noSeriousA11yViolations('settings, copied');
 
   // Log out asks once more, saying what it closes (integration/connect-api tests that it does);
   // Cancel keeps everything.
