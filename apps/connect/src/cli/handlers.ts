@@ -1,5 +1,6 @@
 import connectPackage from '../../package.json' with { type: 'json' };
 import type { CliContext, GlobalOptions } from './context.js';
+import { chosenLogLevel } from './log-level.js';
 import type { Handlers } from './program.js';
 
 /**
@@ -36,6 +37,9 @@ export function realHandlers(global: GlobalOptions): Handlers {
         (await import('./commands/support-bundle.js')).supportBundleCommand(ctx, file, o),
       ),
     // Serves the page first and builds the context while the browser loads it (ui.ts).
-    ui: async (o) => (await import('./commands/ui.js')).uiCommand(() => contextFor('ui'), o),
+    ui: async (o) => {
+      chosenLogLevel(global); // a bad level is refused before the address is given
+      return (await import('./commands/ui.js')).uiCommand(() => contextFor('ui'), o);
+    },
   };
 }
