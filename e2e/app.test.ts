@@ -16,7 +16,15 @@ import { authenticator } from '../integration/support/connect-app.js';
 import { chromiumMissing, launchChromium, screenshot, seriousAxeViolations } from './src/browser.js';
 import { startUi, type UiProcess } from './src/ui-process.js';
 import { startWebService } from './src/web-service.js';
-import { tabTo, terminalText, typeInTerminal, waitForFocus, waitForRefit, waitForTerminal } from './src/xterm.js';
+import {
+  activeTerminal,
+  tabTo,
+  terminalText,
+  typeInTerminal,
+  waitForFocus,
+  waitForRefit,
+  waitForTerminal,
+} from './src/xterm.js';
 
 const skip = chromiumMissing;
 const RDP_PORT = 3389;
@@ -63,6 +71,8 @@ before(async () => {
     launchChromium(),
   ]);
   page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  // Copy and paste go through the page's real clipboard (navigator.clipboard), as a person's do.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(ui.url).origin });
   // The page's own errors, said with whatever fails next.
   page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
   page.on('console', (m) => m.type() === 'error' && process.stderr.write(`[page console] ${m.text()}\n`));
@@ -76,6 +86,11 @@ after(async () => {
   web?.server.close();
   impostor?.server.close();
 });
+
+/** What the page's clipboard holds (read as the page reads it). */
+async function clipboardText(): Promise<string> {
+  return (await page.evaluate('navigator.clipboard.readText()')) as string;
+}
 
 async function noSeriousA11yViolations(where: string): Promise<void> {
   const violations = await seriousAxeViolations(page);
@@ -216,6 +231,22 @@ test('terminal: opened by keyboard, a marker in xterm, resize, find, a second ta
   await waitForTerminal(page, /^second-4\s*$/m);
   assert.doesNotMatch(await terminalText(page), /e2e-mark-42/);
 
+  // Copy: a word selected with the mouse, Ctrl+Shift+C; paste: Ctrl+Shift+V into the shell.
+  await page.evaluate(`navigator.clipboard.writeText('')`);
+  // (xterm's screen layer takes the mouse: the double-click goes there, over the word.)
+  const word = await activeTerminal(page)
+    .locator('.xterm-rows > div')
+    .filter({ hasText: /^second-4\s*$/ })
+    .boundingBox();
+  await page.mouse.dblclick(word!.x + 20, word!.y + word!.height / 2);
+  await page.keyboard.press('Control+Shift+C');
+  assert.equal(await clipboardText(), 'second-4');
+  await page.evaluate(`navigator.clipboard.writeText('echo pasted-$((3 * 3))')`);
+  await activeTerminal(page).locator('.xterm-helper-textarea').focus();
+  await page.keyboard.press('Control+Shift+V');
+  await page.keyboard.press('Enter');
+  await waitForTerminal(page, /^pasted-9\s*$/m);
+
   await page.getByRole('tab', { name: new RegExp(`${sys.vm}$`) }).click();
   await typeInTerminal(page, 'exit 3\n');
   const ended = page.locator('[role=tabpanel]:not([hidden]) [data-testid=terminal-ended]');
@@ -336,6 +367,25 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   }
   await noSeriousA11yViolations('settings');
   await screenshot(page, 'settings');
+
+  // Copy all: what the page shows, one line each, on the clipboard for helpdesk.
+  await settings.getByRole('button', { name: 'Copy all' }).click();
+  await settings.getByRole('button', { name: 'Copy all' }).filter({ hasText: 'Copied' }).waitFor();
+  const copied = await clipboardText();
+  assert.match(copied, new RegExp(`^Relay: ${sys.relay.url.replace(/[.]/g, '\\.')}$`, 'm'));
+  assert.match(copied, /^User: alice$/m);
+  assert.match(copied, /^Device id: \S+$/m);
+  assert.ok(copied.includes(`Log folder: ${join(appHome, 'logs')}`), copied);
+  await noSeriousA11yViolations('settings, copied');
+
+  // Log out asks once more, saying what it closes (integration/connect-api tests that it does);
+  // Cancel keeps everything.
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  const confirm = page.getByTestId('logout-confirm');
+  assert.match(await confirm.innerText(), /Your terminals and forwards will close/);
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).waitFor();
+  assert.equal(await confirm.count(), 0);
 });
 
 test(
@@ -391,6 +441,9 @@ test(
     assert.ok((await sys.relay.admin.disableUser('test', sys.user)).ok);
     await ended.waitFor();
     assert.match(await ended.innerText(), /^Access revoked: /);
+    // A reconnect would only be refused: none is offered; what to do instead is said.
+    assert.equal(await ended.getByRole('button', { name: 'Reconnect' }).count(), 0);
+    assert.match(await ended.getByTestId('terminal-next-step').innerText(), /open a new terminal from VMs/);
     await screenshot(page, 'terminal-revoked');
   },
 );

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:net';
+import { connect, type Server } from 'node:net';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
-import { portOf, sendAndHalfClose, startDigestService } from '@airlock/shared/testing';
+import { portOf, sendAndHalfClose, startDigestService, streamEnd } from '@airlock/shared/testing';
 import { nodePlatform } from '@airlock/connect/api/service/platform';
 import { TEST_PASSWORD, startSystem, type AgentProcess, type System } from './harness.js';
 import { authenticator, startConnectApp, type ConnectApp } from './support/connect-app.js';
@@ -309,4 +310,29 @@ test('requests that do not meet the contract are refused with what was wrong', a
   assert.ok(!missing.ok);
   assert.equal(missing.error.code, 'vm_not_found');
   assert.equal(missing.error.action, 'list_vms');
+});
+
+test('logging out closes every terminal and forward: an open connection is reset, the port is let go', async () => {
+  const t = await app.must('terminal.open', { vm: sys.vm, cols: 80, rows: 24 });
+  // The shell's start-up done first: a login shell killed halfway through its profile can leave
+  // the machine's start-up files in a bad state (pyenv's rehash lock, here).
+  await app.must('terminal.input', { terminalId: t.terminalId, data: 'echo logout-ready-$((1 + 1))\n' });
+  await outputMatches(t.terminalId, /logout-ready-2/);
+  const f = await app.must('forward.add', { vm: sys.vm, remotePort: portOf(digest) });
+  assert.match(await sendAndHalfClose(f.localPort, Buffer.from('x')), /^1:/);
+  // A connection still open through the forward (the digest service answers only after our end).
+  const open = connect({ host: '127.0.0.1', port: f.localPort, allowHalfOpen: true });
+  await once(open, 'connect');
+  open.write('partial');
+  await app.event('forward.changed', (e) => e.forward.forwardId === f.forwardId && e.forward.connections === 1);
+
+  const howItEnded = streamEnd(open);
+  await app.must('login.logout', {});
+  assert.equal(await howItEnded, 'ECONNRESET', 'a cut connection must not look complete');
+  const ended = await app.event('terminal.ended', (e) => e.terminalId === t.terminalId);
+  assert.deepEqual(ended.end, { kind: 'closed' });
+  await app.event('forward.removed', (e) => e.forwardId === f.forwardId);
+  assert.deepEqual((await app.must('forward.list', {})).forwards, []);
+  await assert.rejects(sendAndHalfClose(f.localPort, Buffer.from('x')), /ECONNREFUSED/);
+  assert.equal((await app.must('app.state', {})).login.state, 'logged_out');
 });

@@ -5,8 +5,11 @@ import { CHROMIUM, chromiumMissing, launchChromium } from '../../e2e/src/browser
 import { startUi } from '../../e2e/src/ui-process.js';
 
 export interface AppBench {
-  /** `airlock ui` started → the page loaded → the VM's "Open terminal" button enabled (ms). */
-  startToVmList: { median: number; runs: number[] };
+  /**
+   * `airlock ui` started → the page loaded → the VM's "Open terminal" button enabled, to the start
+   * of the frame that shows it (ms).
+   */
+  startToVmList: { median: number; runs: number[]; seenByDriverMedian: number };
   /** A key pressed in the app's terminal → the echoed character in xterm's rows (ms). */
   echo: { p50: number; p99: number; samples: number };
 }
@@ -23,24 +26,33 @@ export async function measureApp(home: string, vm: string): Promise<AppBench | s
   const browser = await launchChromium();
   try {
     const runs: number[] = [];
+    /** The same end as the driver saw it (its polling adds up to 0.5 s): the figure before issue 8c. */
+    const seenByDriver: number[] = [];
     let page: Page | undefined;
     for (let i = 0; i < START_RUNS; i++) {
       await page?.close();
       const t0 = performance.now();
       const ui = await startUi({ AIRLOCK_HOME: home, AIRLOCK_LOG_LEVEL: 'warn' });
       page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+      await page.addInitScript(markWhenEnabled(`Open terminal on ${vm}`));
       await page.goto(ui.url);
       await page
         .getByRole('button', { name: `Open terminal on ${vm}` })
         .and(page.locator(':enabled'))
         .waitFor();
-      runs.push(performance.now() - t0);
+      seenByDriver.push(performance.now() - t0);
+      // The driver's own polling (up to 0.5 s apart) is not counted: the page noted the moment.
+      const shownAt = (await page.evaluate('window.__vmListShownAt')) as number;
+      runs.push(shownAt - (performance.timeOrigin + t0));
       if (i < START_RUNS - 1) await ui.stop();
       else {
         const echo = await measureEcho(page, vm);
         await ui.stop();
-        const warm = runs.slice(1).sort((a, b) => a - b);
-        return { startToVmList: { median: warm[Math.floor(warm.length / 2)]!, runs }, echo };
+        const warmMedian = (all: number[]) => all.slice(1).sort((a, b) => a - b)[Math.floor((all.length - 1) / 2)]!;
+        return {
+          startToVmList: { median: warmMedian(runs), runs, seenByDriverMedian: warmMedian(seenByDriver) },
+          echo,
+        };
       }
     }
     throw new Error('unreachable');
@@ -48,6 +60,22 @@ export async function measureApp(home: string, vm: string): Promise<AppBench | s
     await browser.close();
   }
 }
+
+/**
+ * Runs in the page before its own code: notes (as wall-clock ms, comparable with this process's
+ * clock) the animation frame that first shows the button named `name` enabled. A string, as the
+ * echo script below: a function would be sent with the helpers tsx compiles into it.
+ */
+const markWhenEnabled = (name: string) => `(() => {
+  const name = ${JSON.stringify(name)};
+  const seen = () => [...document.querySelectorAll('button')].some((b) => !b.disabled && b.textContent === name);
+  const observer = new MutationObserver(() => {
+    if (!seen()) return;
+    observer.disconnect();
+    requestAnimationFrame(() => (window.__vmListShownAt = performance.timeOrigin + performance.now()));
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true });
+})()`;
 
 /**
  * Times are taken in the page: from the keydown xterm receives to the mutation of xterm's rows

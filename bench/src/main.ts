@@ -328,6 +328,7 @@ async function main(): Promise<void> {
   if (typeof app === 'string') row('desktop app (browser mode)', `n/a: ${app}`, '');
   else {
     row('app start → interactive VM list, warm (ms, median)', app.startToVmList.median, '');
+    row('  the same, as the driver saw it (its polling included)', app.startToVmList.seenByDriverMedian, '');
     row(
       'keystroke echo in the app (xterm, via relay) p50 / p99 (ms)',
       app.echo.p50.toFixed(2),
@@ -339,6 +340,8 @@ async function main(): Promise<void> {
   const renderer = rendererGzippedBytes();
   results.rendererBytes = renderer;
   row('renderer bundle, gzipped (KB)', renderer.reduce((n, f) => n + f.gzipped, 0) / 1024, '');
+  const firstScreen = renderer.filter((f) => f.firstScreen);
+  row('  of it loaded for the first screen (KB)', firstScreen.reduce((n, f) => n + f.gzipped, 0) / 1024, '');
 
   // --- report ----------------------------------------------------------------------------------
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;

@@ -19,20 +19,29 @@ export async function startUi(env: Record<string, string>): Promise<UiProcess> {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const pattern = /http:\/\/127\.0\.0\.1:\d+\/#secret=\S+/;
-  const deadline = Date.now() + 60_000;
-  while (!pattern.test(stdout)) {
-    if (Date.now() > deadline || child.exitCode !== null) {
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Taken the moment it is printed (the bench times app start from here).
+  const url = await new Promise<string>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(deadline);
       child.kill('SIGKILL');
-      throw new Error(`airlock ui did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+      reject(new Error(`airlock ui did not start (${why}): ${stderr}`));
+    };
+    const deadline = setTimeout(() => fail('no address within 60 s'), 60_000);
+    child.once('exit', (code, signal) => fail(`exited ${code ?? signal}`));
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const found = pattern.exec(stdout)?.[0];
+      if (!found) return;
+      clearTimeout(deadline);
+      child.removeAllListeners('exit');
+      resolve(found);
+    });
+  });
   return {
     child,
-    url: pattern.exec(stdout)![0],
+    url,
     log: () => stderr,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -138,10 +138,8 @@ const connect = new ConnectService({
   secretCacheFor: (home, name) => new KeychainCache({ home, user: name }),
 });
 const ui = await startUiHost({
-  dispatch: createDispatch(connect),
-  onEvent: (l) => connect.onEvent(l),
+  api: { dispatch: createDispatch(connect), onEvent: (l) => connect.onEvent(l), log },
   staticDir: RENDERER_DIR,
-  log,
 });
 const opened = await openInBrowser(ui.url, { home: connectHome, platform: nodePlatform() });
 const uiLine = opened.opened

@@ -313,3 +313,10 @@ test(
     }
   },
 );
+
+test('ui with an unknown log level: refused before any address is given', TIMEOUT, async () => {
+  const r = await airlock(home, ['ui', '--no-open'], undefined, { AIRLOCK_LOG_LEVEL: 'chatty' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '', 'no address printed');
+  assert.match(r.stderr, /^airlock: unknown log level "chatty" — use one of fatal, error/);
+});

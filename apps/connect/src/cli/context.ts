@@ -2,7 +2,7 @@ import { err, ok, type Result } from '@airlock/shared';
 import { ConfigStore, type Enrollment } from '../core/identity/config-store.js';
 import type { Prompter } from '../core/identity/prompter.js';
 import { UserKeyStore } from '../core/identity/user-key-store.js';
-import { createConnectLogger, LOG_LEVELS, type LogLevel, type Logger } from '../core/logger.js';
+import { createConnectLogger, type Logger } from '../core/logger.js';
 import { connectLogFolder } from '../core/logging/log-folder.js';
 import { FileSessionJournal } from '../core/logging/session-journal.js';
 import type { RelayCredentials } from '../core/login/login.js';
@@ -13,7 +13,8 @@ import type { RelayError } from '../core/relay/relay-error.js';
 import type { VmSession, VmSessionError } from '../core/session/types.js';
 import { openVmSession } from '../core/session/vm-session.js';
 import { loginInteractively } from './authenticate.js';
-import { CliError, UsageError } from './errors.js';
+import { CliError } from './errors.js';
+import { chosenLogLevel } from './log-level.js';
 import { createPrompter, NoTerminalPrompter } from './prompters.js';
 
 export interface GlobalOptions {
@@ -46,11 +47,9 @@ export class CliContext {
     this.paths = airlockPaths(airlockHome(env));
     this.store = new ConfigStore(this.paths);
     this.keys = new UserKeyStore(this.paths);
-    const wanted = options.verbose ? 'debug' : (options.logLevel ?? env.AIRLOCK_LOG_LEVEL ?? 'silent');
-    const level = LOG_LEVELS.find((l) => l === wanted);
-    if (!level) throw new UsageError(`unknown log level "${wanted}"`, `use one of ${LOG_LEVELS.join(', ')}`);
+    const level = chosenLogLevel(options, env);
     this.logFolder = connectLogFolder(env);
-    this.log = createConnectLogger({ stderrLevel: level as LogLevel, folder: this.logFolder }).log;
+    this.log = createConnectLogger({ stderrLevel: level, folder: this.logFolder }).log;
     this.journal = new FileSessionJournal(this.logFolder);
     this.login = new LoginService({ store: this.store, log: this.log, relogin: (needed) => this.relogin(needed) });
   }

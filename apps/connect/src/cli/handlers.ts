@@ -1,5 +1,6 @@
 import connectPackage from '../../package.json' with { type: 'json' };
 import type { CliContext, GlobalOptions } from './context.js';
+import { chosenLogLevel } from './log-level.js';
 import type { Handlers } from './program.js';
 
 /** The commands that reach the relay once enrolled (not logout, key show or the key-protection ones). */
@@ -20,20 +21,21 @@ const TALKS_TO_RELAY = new Set([
  * mistyped option need none of it, and `exec` needs no browser host or enrollment (issue 11).
  */
 export function realHandlers(global: GlobalOptions): Handlers {
-  /**
-   * Names the command in the log (never its arguments: an enrollment code may be one). A command
-   * that talks to the relay first says, on stderr, when this device trusts the relay alone;
-   * `enroll` says it once it has enrolled such a device.
-   */
-  const as = async (command: string, run: (ctx: CliContext) => Promise<number>): Promise<number> => {
+  /** Names the command in the log (never its arguments: an enrollment code may be one). */
+  const contextFor = async (command: string): Promise<CliContext> => {
     const ctx = new (await import('./context.js')).CliContext(global);
     ctx.command = command;
     ctx.log.info({ cmd: command, version: connectPackage.version }, `airlock ${command}`);
-    const { noticeRelayOnlyTrust } = await import('./trust-notice.js');
-    if (TALKS_TO_RELAY.has(command)) await noticeRelayOnlyTrust(ctx);
-    const code = await run(ctx);
-    if (command === 'enroll' && code === 0) await noticeRelayOnlyTrust(ctx);
-    return code;
+    // A command that talks to the relay first says, on stderr, when this device trusts the relay alone.
+    if (TALKS_TO_RELAY.has(command)) await (await import('./trust-notice.js')).noticeRelayOnlyTrust(ctx);
+    return ctx;
+  };
+  const as = async <T>(command: string, run: (ctx: CliContext) => Promise<T>): Promise<T> => {
+    const ctx = await contextFor(command);
+    const result = await run(ctx);
+    // `enroll` says it once it has enrolled such a device.
+    if (command === 'enroll' && result === 0) await (await import('./trust-notice.js')).noticeRelayOnlyTrust(ctx);
+    return result;
   };
   return {
     enroll: (relayUrl, code, o) =>
@@ -54,6 +56,10 @@ export function realHandlers(global: GlobalOptions): Handlers {
       as('support-bundle', async (ctx) =>
         (await import('./commands/support-bundle.js')).supportBundleCommand(ctx, file, o),
       ),
-    ui: (o) => as('ui', async (ctx) => (await import('./commands/ui.js')).uiCommand(ctx, o)),
+    // Serves the page first and builds the context while the browser loads it (ui.ts).
+    ui: async (o) => {
+      chosenLogLevel(global); // a bad level is refused before the address is given
+      return (await import('./commands/ui.js')).uiCommand(() => contextFor('ui'), o);
+    },
   };
 }

@@ -2,10 +2,10 @@ import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pin
 import { currentSession, REDACT_PATHS } from '@airlock/shared';
 import { RotatingFile } from './logging/rotating-file.js';
 
-export type { Logger } from 'pino';
+import type { LogLevel } from './log-levels.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { Logger } from 'pino';
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 /** Connect's log files in the log folder: five of 2 MiB at most (`connect.log`, `connect.1.log` …). */
 export const CONNECT_LOG = { name: 'connect', ext: '.log', maxBytes: 2 * 1024 * 1024, files: 5 } as const;

@@ -42,10 +42,12 @@ before(async () => {
     }),
   });
   const options = {
-    dispatch: createDispatch(service),
-    onEvent: (l: Parameters<ConnectService['onEvent']>[0]) => service.onEvent(l),
+    api: {
+      dispatch: createDispatch(service),
+      onEvent: (l: Parameters<ConnectService['onEvent']>[0]) => service.onEvent(l),
+      log,
+    },
     staticDir: dir,
-    log,
   };
   host = await startUiHost(options);
   other = await startUiHost(options);
@@ -190,4 +192,48 @@ test("nothing secret reaches the host's log, not even a secret offered and refus
   assert.match(log, /no or wrong launch secret/);
   for (const s of secrets) assert.ok(!log.includes(s), 'a launch secret in the log');
   assert.ok(!log.includes(secretOf(host).slice(0, -1)), 'an offered secret in the log');
+});
+
+test('the page is served before the API is ready; upgrades are checked at once and wait for the API', async () => {
+  let ready!: (api: Parameters<typeof startUiHost>[0]['api']) => void;
+  const early = await startUiHost({ api: new Promise((resolve) => (ready = resolve)), staticDir: dir });
+  try {
+    assert.equal((await get(early, '/')).status, 200);
+    assert.equal(await connectApi(early), 401, 'a refusal does not wait for the API');
+    let opened = false;
+    const waiting = connectApi(early, { secret: secretOf(early) }).then((ws) => ((opened = true), ws));
+    // By the time a later file request is answered, no WebSocket exists without the API.
+    assert.equal((await get(early, '/app.js')).status, 200);
+    assert.equal(opened, false);
+    ready({
+      dispatch: createDispatch(service),
+      onEvent: (l) => service.onEvent(l),
+      log: pino({ level: 'silent' }),
+    });
+    const ws = await waiting;
+    assert.ok(ws instanceof WebSocket);
+    try {
+      assert.deepEqual(await call(ws, 1, 'app.state'), {
+        id: 1,
+        response: { ok: true, value: { login: { state: 'not_enrolled' } } },
+      });
+    } finally {
+      ws.terminate();
+    }
+  } finally {
+    await early.close();
+  }
+});
+
+test('when the API never comes (Connect failed to start), a waiting upgrade is dropped', async () => {
+  let fail!: (e: Error) => void;
+  const early = await startUiHost({ api: new Promise((_, reject) => (fail = reject)), staticDir: dir });
+  try {
+    const waiting = connectApi(early, { secret: secretOf(early) });
+    assert.equal((await get(early, '/')).status, 200);
+    fail(new Error('no context'));
+    assert.equal(await waiting, -1);
+  } finally {
+    await early.close();
+  }
 });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { Dispatch } from '../api/dispatch.js';
@@ -19,13 +19,22 @@ import { checkHostAndOrigin, offeredSecret, secretMatches, type Refusal } from '
 import { reply, serveStatic } from './static-files.js';
 import { WireRequest } from './wire-request.js';
 
-export interface UiHostOptions {
+/** What the host serves on its WebSocket: the Connect API, and where it logs. */
+export interface UiHostApi {
   dispatch: Dispatch;
   /** Subscribes to the service's events. */
   onEvent: (listener: (e: ApiEvent) => void) => () => void;
+  log: Logger;
+}
+
+export interface UiHostOptions {
+  /**
+   * The API, or its promise: `airlock ui` serves the page before the rest of Connect is loaded, so
+   * the browser loads the page meanwhile; WebSocket upgrades (checked at once) wait for it.
+   */
+  api: UiHostApi | Promise<UiHostApi>;
   /** The renderer bundle to serve. */
   staticDir: string;
-  log: Logger;
   /** 0 (default): any free port. */
   port?: number;
 }
@@ -39,20 +48,35 @@ export interface UiHost {
   close(): Promise<void>;
 }
 
+// Not `import … from 'node:http'`: its ES-module facade reads every export, and the getter of
+// `http.WebSocket` loads Node's bundled undici (~80 ms of start-up that the host never uses).
+const { createServer } = process.getBuiltinModule('node:http');
+
 /**
  * Browser mode: the renderer on http://127.0.0.1:<port>/ and the Connect API on a WebSocket at
  * /api — on loopback only, for the one person who holds this launch's secret (request-guard.ts).
  */
 export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
   const secret = randomBytes(32).toString('base64url');
-  const log = options.log.child({ component: 'ui-host' });
+  const api = Promise.resolve(options.api);
+  // Whoever passed a promise learns of its failure from it and closes the host; nothing waits here.
+  api.catch(() => {});
+  const withLog = (write: (log: Logger) => void) =>
+    void api.then(
+      ({ log }) => write(log.child({ component: 'ui-host' })),
+      () => {},
+    );
   const server: Server = createServer();
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: WIRE_MAX_MESSAGE_BYTES,
-    perMessageDeflate: false,
-    handleProtocols: (offered) => (offered.has(WIRE_PROTOCOL) ? WIRE_PROTOCOL : false),
-  });
+  // Loaded after the address is out, like the API: the page needs it only when it connects.
+  const wssLoading = import('ws').then(
+    ({ WebSocketServer }) =>
+      new WebSocketServer({
+        noServer: true,
+        maxPayload: WIRE_MAX_MESSAGE_BYTES,
+        perMessageDeflate: false,
+        handleProtocols: (offered) => (offered.has(WIRE_PROTOCOL) ? WIRE_PROTOCOL : false),
+      }),
+  );
   const clients = new Set<WebSocket>();
   server.listen({ host: '127.0.0.1', port: options.port ?? 0, exclusive: true });
   await once(server, 'listening');
@@ -60,7 +84,8 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
   const origin = `http://127.0.0.1:${port}`;
 
   // What is refused is logged by reason only: never a header, a URL, or anything offered as a secret.
-  const refuse = (what: string, r: Refusal) => log.warn({ status: r.status, reason: r.reason }, `refused ${what}`);
+  const refuse = (what: string, r: Refusal) =>
+    withLog((log) => log.warn({ status: r.status, reason: r.reason }, `refused ${what}`));
 
   server.on('request', (req, res) => {
     const refused = checkHostAndOrigin(req, port, 'if-present');
@@ -69,7 +94,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
       return reply(res, refused.status, `refused: ${refused.reason}`);
     }
     void serveStatic(req, res, options.staticDir).catch((e: unknown) => {
-      log.error({ error: (e as Error).message }, 'serving a file failed');
+      withLog((log) => log.error({ error: (e as Error).message }, 'serving a file failed'));
       if (!res.headersSent) reply(res, 500, 'could not read the file');
       else res.destroy();
     });
@@ -90,15 +115,28 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
       socket.end(`HTTP/1.1 ${refused.status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveClient(ws));
+    // A socket that went away meanwhile is destroyed by handleUpgrade.
+    void Promise.all([api, wssLoading]).then(
+      ([ready, server]) => server.handleUpgrade(req, socket, head, (ws) => serveClient(ws, ready)),
+      () => socket.destroy(),
+    );
   });
 
-  const unsubscribe = options.onEvent((event) => {
-    const text = encodeWire({ event } satisfies WireMessage);
-    for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
-  });
+  let closed = false;
+  let unsubscribe = () => {};
+  void api.then(
+    ({ onEvent }) => {
+      if (closed) return;
+      unsubscribe = onEvent((event) => {
+        const text = encodeWire({ event } satisfies WireMessage);
+        for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
+      });
+    },
+    () => {},
+  );
 
-  function serveClient(ws: WebSocket): void {
+  function serveClient(ws: WebSocket, { dispatch, log: parent }: UiHostApi): void {
+    const log = parent.child({ component: 'ui-host' });
     clients.add(ws);
     log.info({ clients: clients.size }, 'a window connected');
     ws.on('close', () => {
@@ -116,7 +154,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         log.warn('closing a window connection that sent something that is not a request');
         return ws.close(1008, 'not a request');
       }
-      void options.dispatch(request.request, request.params).then((response) => {
+      void dispatch(request.request, request.params).then((response) => {
         if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
       });
     });
@@ -127,9 +165,10 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
     origin,
     url: `${origin}/#secret=${secret}`,
     async close() {
+      closed = true;
       unsubscribe();
       for (const ws of clients) ws.terminate();
-      wss.close();
+      void wssLoading.then((server) => server.close());
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -101,7 +101,12 @@ export class ConnectService {
       'login.state': () => l.state(),
       'login.submit': (p) => l.submit(p),
       'login.cancel': () => l.cancel(),
-      'login.logout': () => l.logout(),
+      // Logging out ends what the login opened: a forward left listening, or a shell left running,
+      // with nobody logged in is access the person thinks they gave up (README, Desktop app).
+      'login.logout': async () => {
+        await Promise.all([this.terminals.closeAll(), this.forwards.removeAll()]);
+        return l.logout();
+      },
       'vms.list': () => this.vms.list(),
       'vms.watch': () => this.vms.watch(),
       'vms.unwatch': () => this.vms.unwatch(),

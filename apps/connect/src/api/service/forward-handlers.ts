@@ -198,6 +198,13 @@ export class ForwardHandlers {
     for (const f of this.forwards.values()) this.tell(f);
   }
 
+  /** Stops every forward (resetting its connections) and tells the UI each is gone: logging out. */
+  async removeAll(): Promise<void> {
+    const gone = [...this.forwards.keys()];
+    await this.closeAll();
+    for (const forwardId of gone) this.ctx.events.emit({ type: 'forward.removed', forwardId });
+  }
+
   async closeAll(): Promise<void> {
     clearInterval(this.statsTimer);
     this.statsTimer = undefined;

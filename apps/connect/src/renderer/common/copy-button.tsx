@@ -10,9 +10,12 @@ export function CopyButton({ text, label = 'Copy', shown = 'Copy' }: { text: str
     );
     setTimeout(() => setCopied(undefined), 2000);
   };
+  const visible = copied === 'yes' ? 'Copied' : copied === 'no' ? 'Copy failed: select and copy by hand' : shown;
+  // The accessible name holds the visible words too (speech input users say what they see).
+  const name = label.toLowerCase().includes(visible.toLowerCase()) ? label : `${label}: ${visible}`;
   return (
-    <button type="button" className="link-button" onClick={copy} aria-label={label} title={label}>
-      {copied === 'yes' ? 'Copied' : copied === 'no' ? 'Copy failed: select and copy by hand' : shown}
+    <button type="button" className="link-button" onClick={copy} aria-label={name} title={label}>
+      {visible}
     </button>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useReducer, useRef, useState } from 'react';
 import type { TerminalEndView } from '../../api/contract/index.js';
 import { CopyButton } from '../common/copy-button.js';
 import { FailureMessage } from '../common/failure-message.js';
-import { sentence } from '../common/next-step.js';
+import { nextStepText, sentence } from '../common/next-step.js';
 import type { TerminalController, TerminalPhase } from './terminal-controller.js';
 import { FindBar } from './find-bar.js';
 
@@ -93,15 +93,25 @@ function TerminalStatus({ phase, vm, onReconnect }: { phase: TerminalPhase; vm: 
         </div>
       );
     case 'ended':
+      // Revoked: a reconnect would only be refused again, so none is offered; what to do instead
+      // is said. If access comes back, the VM list offers a new terminal by itself.
       return (
         <div className="terminal-status ended" role="status" data-testid="terminal-ended">
           <span>{endText(phase.end)}</span>{' '}
+          {phase.end.kind === 'revoked' && (
+            <span data-testid="terminal-next-step">
+              {nextStepText(phase.end.failure) ?? 'Ask your admin.'} If your access is given back, open a new terminal
+              from VMs.
+            </span>
+          )}{' '}
           <span className="muted">
             session <code>{phase.sessionId}</code>
           </span>{' '}
-          <button type="button" onClick={onReconnect} autoFocus={focusReconnect}>
-            Reconnect
-          </button>
+          {phase.end.kind !== 'revoked' && (
+            <button type="button" onClick={onReconnect} autoFocus={focusReconnect}>
+              Reconnect
+            </button>
+          )}
         </div>
       );
   }

@@ -12,9 +12,12 @@ import { VmRow, type VmActions } from './vm-row.js';
 export function VmList({
   actions,
   filterRef,
+  onListed,
 }: {
   actions: VmActions;
   filterRef: React.RefObject<HTMLInputElement | null>;
+  /** Called once, when the first list is shown. */
+  onListed?: () => void;
 }) {
   const [vms, setVms] = useState<VmView[] | undefined>();
   const [trust, setTrust] = useState<VmListView['trust'] | undefined>();
@@ -44,6 +47,10 @@ export function VmList({
     return () => void window.airlock.vmsUnwatch({});
   }, []);
   useApiEvent('vms.changed', (e) => take(e.vms));
+  const listed = vms !== undefined;
+  useEffect(() => {
+    if (listed) onListed?.();
+  }, [listed]);
 
   const needle = filter.trim().toLowerCase();
   const shown = vms?.filter(

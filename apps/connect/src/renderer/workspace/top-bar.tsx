@@ -8,6 +8,8 @@ export function TopBar({ login, onLogin, onLogout }: { login: LoginState; onLogi
   const [now, setNow] = useState(Date.now());
   /** Set by the service five minutes before the end: offer to renew, so nothing is cut off. */
   const [expiring, setExpiring] = useState<string | undefined>();
+  /** Logging out closes every terminal and forward: asked once more, saying so. */
+  const [confirmLogout, setConfirmLogout] = useState(false);
   useApiEvent('login.expiring', (e) => setExpiring(e.expiresAt));
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 15_000);
@@ -32,8 +34,24 @@ export function TopBar({ login, onLogin, onLogout }: { login: LoginState; onLogi
               Renew now
             </button>
           )}
-          {loggedIn ? (
-            <button type="button" className="secondary" onClick={onLogout}>
+          {loggedIn && confirmLogout ? (
+            <span role="group" aria-label="Log out?" data-testid="logout-confirm">
+              <span>Log out? Your terminals and forwards will close.</span>{' '}
+              <button
+                type="button"
+                onClick={() => {
+                  setConfirmLogout(false);
+                  onLogout();
+                }}
+              >
+                Log out and close them
+              </button>{' '}
+              <button type="button" className="secondary" autoFocus onClick={() => setConfirmLogout(false)}>
+                Cancel
+              </button>
+            </span>
+          ) : loggedIn ? (
+            <button type="button" className="secondary" onClick={() => setConfirmLogout(true)}>
               Log out
             </button>
           ) : (

@@ -3,7 +3,7 @@ import type { ApiFailure, ForwardView } from '../../api/contract/index.js';
 import { useApiEvent } from '../common/use-api-event.js';
 import { ForwardsPanel } from '../forwards/forwards-panel.js';
 import { SettingsView } from '../settings/settings-view.js';
-import { TerminalController } from '../terminal/terminal-controller.js';
+import type { TerminalController } from '../terminal/terminal-controller.js';
 import type { TerminalRouter } from '../terminal/terminal-router.js';
 import { TerminalView } from '../terminal/terminal-view.js';
 import { VmList } from '../vms/vm-list.js';
@@ -18,6 +18,14 @@ interface TerminalTab {
 }
 
 const FIXED = { vms: 'VMs', forwards: 'Forwards', settings: 'Settings' } as const;
+
+/**
+ * xterm is over half of the renderer's code and the first screen (the VM list) needs none of it:
+ * it is loaded once the list is shown, or by the first terminal opened before that.
+ */
+let terminalModule: Promise<{ TerminalController: typeof TerminalController }> | undefined;
+const loadTerminals = () => (terminalModule ??= import('../terminal/terminal-controller.js'));
+const prepareTerminals = () => requestIdleCallback(() => void loadTerminals());
 
 /** The logged-in app: VMs, forwards, terminal tabs and settings, each a tab; all stay mounted. */
 export function Workspace({ router }: { router: TerminalRouter }) {
@@ -51,15 +59,17 @@ export function Workspace({ router }: { router: TerminalRouter }) {
   const openTerminal = useCallback(
     (vm: string) => {
       const key = `t${++counter.current}`;
-      const controller = new TerminalController(vm, router, () => setFindOpen(key));
-      controller.onChange(rerender);
-      setTerminals((list) => {
-        const same = list.filter((t) => t.controller.vm === vm).length;
-        return [...list, { key, title: same ? `${vm} (${same + 1})` : vm, controller }];
+      void loadTerminals().then(({ TerminalController }) => {
+        const controller = new TerminalController(vm, router, () => setFindOpen(key));
+        controller.onChange(rerender);
+        setTerminals((list) => {
+          const same = list.filter((t) => t.controller.vm === vm).length;
+          return [...list, { key, title: same ? `${vm} (${same + 1})` : vm, controller }];
+        });
+        setActive(key);
+        // Connect once the tab is on screen, so the shell starts at the size it is shown.
+        requestAnimationFrame(() => void controller.connect());
       });
-      setActive(key);
-      // Connect once the tab is on screen, so the shell starts at the size it is shown.
-      requestAnimationFrame(() => void controller.connect());
     },
     [router],
   );
@@ -147,7 +157,7 @@ export function Workspace({ router }: { router: TerminalRouter }) {
       <TabStrip tabs={tabs} active={active} onSelect={setActive} onClose={closeTab} />
       <div className="documents">
         <Panel id="vms" active={active}>
-          <VmList actions={actions} filterRef={filterRef} />
+          <VmList actions={actions} filterRef={filterRef} onListed={prepareTerminals} />
         </Panel>
         <Panel id="forwards" active={active}>
           <ForwardsPanel
