@@ -4,15 +4,14 @@
 // processes; the "relay dies" by a proxy in front of it resetting every TCP connection at once.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { flood, listenOnLoopback, portOf as port, streamEnd } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
 import { CutProxy } from './support/cut-proxy.js';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
+import { homeVia } from './support/home-via.js';
 
 /** Services "in the VM" that keep every connection they accept, for the test to watch. */
 function keepingServer(onConnection: (s: Socket) => void): { server: Server; accepted: Socket[] } {
@@ -23,20 +22,6 @@ function keepingServer(onConnection: (s: Socket) => void): { server: Server; acc
     onConnection(s);
   });
   return { server, accepted };
-}
-
-/** A copy of the CLI's home whose relay URL points at `proxyPort` (the pin is the relay's, unchanged). */
-function homeVia(home: string, proxyPort: number): string {
-  const copy = mkdtempSync(join(tmpdir(), 'airlock-home-'));
-  cpSync(home, copy, { recursive: true });
-  chmodSync(copy, 0o700);
-  for (const file of ['config.json', 'session.json']) {
-    const path = join(copy, file);
-    const json = JSON.parse(readFileSync(path, 'utf8')) as { relayUrl: string };
-    json.relayUrl = `https://127.0.0.1:${proxyPort}`;
-    writeFileSync(path, JSON.stringify(json), { mode: 0o600 });
-  }
-  return copy;
 }
 
 let sys: System;

@@ -13,6 +13,7 @@ import {
   mintClientCertificate,
 } from '@airlock/shared';
 import {
+  createServerSession,
   createSshConfig,
   generateHostKey,
   publicKeyBlob,
@@ -241,7 +242,7 @@ test('Connect refuses a host key other than the one the relay registered', async
       agent,
     });
     sockets.push(data);
-    const server = new SshServerSession(createSshConfig());
+    const server = createServerSession();
     server.credentials = { publicKeys: [served] };
     sessions.push(server);
     void startSshSession(server, webSocketSshStream(data));

@@ -204,6 +204,7 @@ export class ControlLink {
         ticket: msg.ticket,
         ...(msg.userChain ? { userChain: msg.userChain } : {}),
         ...(msg.crl ? { crl: msg.crl } : {}),
+        ...(msg.resume ? { resume: true } : {}),
       });
     } else if (msg.type === 'crl') {
       this.opts.onCrl?.(msg.crl);

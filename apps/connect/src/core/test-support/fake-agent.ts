@@ -14,7 +14,7 @@ import {
   bridgeChannel,
   clearKeepAliveTimer,
   closeForwardConnectFailed,
-  createSshConfig,
+  createServerSession,
   DirectTcpipOpenMessage,
   PtyRequestMessage,
   publicKeyBlob,
@@ -40,7 +40,7 @@ export interface FakeAgentOptions {
  */
 export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServerSession {
   const { hostKey, agentPorts, seen } = options;
-  const server = new SshServerSession(createSshConfig());
+  const server = createServerSession();
   server.credentials = { publicKeys: [hostKey] };
   server.onClosed(() => clearKeepAliveTimer(server));
   server.onAuthenticating((e) => {
