@@ -49,4 +49,3 @@ export function download(
     s.on('end', () => resolve({ bytes, sha256: hash.digest('hex'), end: 'end' }));
   });
 }
-

@@ -224,6 +224,11 @@ export const RelayToAgent = z.discriminatedUnion('type', [
   }),
   /** The newest revocation list, when the agent registers and whenever an admin sets one. */
   z.object({ type: z.literal('crl'), crl: OrgChain }),
+  /**
+   * End a session now, connected or waiting for a resume (revocation, an admin's kill). The relay
+   * could always end a session by dropping its connections; this also ends one that has none.
+   */
+  z.object({ type: z.literal('end'), sessionId: SessionId, reason: z.string().max(200) }),
 ]);
 export type RelayToAgent = z.infer<typeof RelayToAgent>;
 

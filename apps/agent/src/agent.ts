@@ -220,6 +220,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     log,
     random: options.random,
     onDial: (d) => host.handleDial(d),
+    onEnd: (sid, reason) => host.end(sid, reason),
     ...(vmChain ? { vmChain } : {}),
     onCrl: (chain) => void offerCrl(org, chain, log),
   });

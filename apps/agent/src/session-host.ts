@@ -109,6 +109,16 @@ export class SessionHost {
     });
   }
 
+  /** The relay ended a session (revocation, an admin's kill): connected or waiting for a resume. */
+  end(sid: string, reason: string): void {
+    const entry = this.sessions.get(sid);
+    if (!entry) return;
+    entry.log.warn({ audit: 'session-ended-by-relay', reason }, `the relay ended the session: ${reason}`);
+    void closeDataSocket(entry.ws, CloseCode.revoked, reason);
+    void entry.ssh?.close(reason);
+    this.forget(sid, entry);
+  }
+
   /** Ends one session after a bug in its handling; the relay audits the close reason. */
   private abort(sid: string, reason: string): void {
     const entry = this.sessions.get(sid);

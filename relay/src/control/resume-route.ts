@@ -135,7 +135,7 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
       ...((body.crl ?? crl) ? { crl: body.crl ?? crl } : {}),
     } as const;
     if (!deps.registry.send(vm.id, dial)) {
-      deps.pairer.refuse(sessionId, vm.id, 'agent went offline');
+      deps.pairer.cancel(sessionId, 'agent went offline');
       throw new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`);
     }
     await audit.record({

@@ -271,28 +271,49 @@ export class SessionPairer {
     return this.suspended.size;
   }
 
+  suspendedIds(): string[] {
+    return [...this.suspended.keys()];
+  }
+
+  /** Ends a session that waits to be resumed (revocation): recorded as closed with `reason`. */
+  endSuspended(sid: string, reason: string): boolean {
+    const held = this.suspended.get(sid);
+    if (!held) return false;
+    this.unsuspend(sid);
+    this.recordSuspendedEnd(sid, held, reason);
+    return true;
+  }
+
+  private recordSuspendedEnd(sid: string, held: Suspended, reason: string): void {
+    const stats: SessionCloseStats = {
+      sid,
+      vm: held.vm,
+      user: held.user,
+      paired: true,
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: Date.now() - held.since,
+      reason,
+    };
+    this.opts.logger.info(stats, 'session closed');
+    this.notifyClosed(stats);
+  }
+
   /** Keeps a dropped session resumable; past the window it is recorded as ended. */
   private suspend(s: Session): void {
     this.unsuspend(s.sid);
-    const since = Date.now();
-    const timer = setTimeout(() => {
-      this.suspended.delete(s.sid);
-      const secs = Math.round(this.opts.resumeWindowMs / 1000);
-      const stats: SessionCloseStats = {
-        sid: s.sid,
-        vm: s.vm,
-        user: s.user,
-        paired: true,
-        bytesUp: 0,
-        bytesDown: 0,
-        durationMs: Date.now() - since,
-        reason: `not resumed within ${secs} s of its connection dropping`,
-      };
-      this.opts.logger.info(stats, 'session closed');
-      this.notifyClosed(stats);
-    }, this.opts.resumeWindowMs);
-    timer.unref();
-    this.suspended.set(s.sid, { vm: s.vm, user: s.user, since, timer });
+    const held: Suspended = {
+      vm: s.vm,
+      user: s.user,
+      since: Date.now(),
+      timer: setTimeout(() => {
+        this.suspended.delete(s.sid);
+        const secs = Math.round(this.opts.resumeWindowMs / 1000);
+        this.recordSuspendedEnd(s.sid, held, `not resumed within ${secs} s of its connection dropping`);
+      }, this.opts.resumeWindowMs),
+    };
+    held.timer.unref();
+    this.suspended.set(s.sid, held);
   }
 
   private unsuspend(sid: string): void {
@@ -369,6 +390,8 @@ export class SessionPairer {
     // A resume that did not pair (timeouts, the agent offline) leaves the session as it was:
     // dropped, and resumable; a session that never paired has nothing to resume.
     interrupted = interrupted === undefined ? s.resume && !s.pipe : interrupted && (!!s.pipe || s.resume);
+    // The agent refused it: it does not hold the session (any more); nothing is left to resume.
+    if (s.state === 'refused') interrupted = false;
     s.endReason = reason;
     s.early?.drop();
     s.early = undefined;
