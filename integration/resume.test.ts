@@ -12,6 +12,7 @@ import { CutProxy } from './support/cut-proxy.js';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 import { download, downloadServer } from './support/checked-download.js';
+import { startConnectApp } from './support/connect-app.js';
 
 const DOWNLOAD_BYTES = 96 * 1024 * 1024;
 
@@ -64,4 +65,41 @@ test('both connections reset mid-download: the session resumes and every byte ar
   assert.equal(result.bytes, DOWNLOAD_BYTES);
   assert.equal(result.sha256, await source.sent.at(-1));
   assert.match(forward.stderr(), /resumed after/);
+});
+
+test('a terminal in the app: the tab is told reconnecting, then resumed, and the shell carries on with what was typed meanwhile', async () => {
+  const app = startConnectApp(sys.dir, { home: homeVia(sys.home, connectPath.port) });
+  try {
+    const { terminalId } = await app.must('terminal.open', { vm: sys.vm, cols: 80, rows: 24 });
+    const output = () =>
+      Buffer.concat(
+        app.events
+          .filter((e) => e.type === 'terminal.output' && e.terminalId === terminalId)
+          .map((e) => Buffer.from((e as { data: Uint8Array }).data)),
+      ).toString();
+    await app.must('terminal.input', { terminalId, data: 'echo "one-$((20+1))"\n' });
+    await waitFor(
+      () => output().includes('one-21'),
+      20_000,
+      () => `no first marker: ${JSON.stringify(output())}`,
+    );
+    assert.ok(connectPath.cut() > 0 && agentPath.cut() > 0, 'connections were cut');
+    // Typed while the connection is down: it must arrive once, after the resume.
+    await app.must('terminal.input', { terminalId, data: 'echo "two-$((20+2))"\n' });
+    const reconnecting = await app.event('terminal.connection', (e) => e.terminalId === terminalId);
+    assert.equal(reconnecting.connection.state, 'reconnecting');
+    await app.event('terminal.connection', (e) => e.terminalId === terminalId && e.connection.state === 'resumed');
+    await waitFor(
+      () => output().includes('two-22'),
+      20_000,
+      () => `no second marker: ${output()}`,
+    );
+    assert.equal(output().split('two-22').length - 1, 1, 'the command ran once');
+    assert.ok(
+      !app.events.some((e) => e.type === 'terminal.ended' && e.terminalId === terminalId),
+      'the tab did not end',
+    );
+  } finally {
+    await app.close();
+  }
 });
