@@ -4,7 +4,10 @@
 // Each transfer carries a checksum of every byte sent and compares it with what arrived.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
@@ -101,5 +104,36 @@ test('a terminal in the app: the tab is told reconnecting, then resumed, and the
     );
   } finally {
     await app.close();
+  }
+});
+
+test('an SFTP upload (OpenSSH sftp through airlock sftp-stdio) across a drop: the file arrives whole', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'airlock-sftp-resume-'));
+  try {
+    const local = join(work, 'upload.bin');
+    const remote = join(work, 'remote.bin');
+    const payload = randomBytes(48 * 1024 * 1024);
+    writeFileSync(local, payload);
+    const child = spawn('sftp', ['-b', '-', '-D', `${airlockBin} sftp-stdio ${sys.vm}`], {
+      env: { ...process.env, ...sys.cliEnv, AIRLOCK_HOME: home },
+      cwd: work,
+      stdio: 'pipe',
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.stdin.end(`put ${local} ${remote}\n`);
+    await waitFor(
+      () => existsSync(remote) && statSync(remote).size > 8 * 1024 * 1024,
+      30_000,
+      () => `the upload did not get going: ${stderr}`,
+    );
+    assert.ok(connectPath.cut() > 0 && agentPath.cut() > 0, 'connections were cut');
+    assert.equal(await exited, 0, stderr);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    assert.equal(sha(readFileSync(remote)), sha(payload));
+    assert.match(stderr, /resumed after/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 });
