@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { SshServerSession } from '@microsoft/dev-tunnels-ssh';
+import type { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket } from 'ws';
 import {
   SessionResponse,
@@ -14,7 +14,6 @@ import {
 } from '@airlock/shared';
 import {
   createServerSession,
-  createSshConfig,
   generateHostKey,
   publicKeyBlob,
   startSshSession,

@@ -1,8 +1,8 @@
+import type { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import {
   SshAuthenticationType,
   SshChannelOpenFailureReason,
   SshDisconnectReason,
-  SshServerSession,
   type KeyPair,
   type SshChannelOpeningEventArgs,
   type Stream,

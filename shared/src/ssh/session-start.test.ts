@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SshClientSession, SshServerSession, type SshSession } from '@microsoft/dev-tunnels-ssh';
+import { SshClientSession, type SshSession } from '@microsoft/dev-tunnels-ssh';
 import { rawPeerLink } from '../testing/index.js';
 import { createServerSession, createSshConfig } from './config.js';
 import { generateHostKey } from './keys.js';

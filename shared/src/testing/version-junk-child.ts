@@ -1,7 +1,6 @@
 // Test child for session-start.test.ts: starts an SSH server session after the peer sent 300
 // bytes of "A", either with the library's bare connect() or through startSshSession, then
 // waits a moment. Prints "survived" if the process is still alive by then.
-import { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import { createServerSession } from '../ssh/config.js';
 import { generateHostKey } from '../ssh/keys.js';
 import { releaseSession } from '../ssh/session-release.js';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Dispatcher, RequestInit, Response } from 'undici';
+import type { ResumeRequest } from '@airlock/shared';
 import {
   API_PREFIX,
   ChallengeResponse,
@@ -15,7 +16,6 @@ import {
   LoginResponse,
   ok,
   OrgInfoResponse,
-  ResumeRequest,
   SessionResponse,
   type SessionRequest,
   VmListResponse,

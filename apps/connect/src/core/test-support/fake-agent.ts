@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
+import type { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import {
   CommandRequestMessage,
   SshAuthenticationType,
   SshChannelOpenFailureReason,
-  SshServerSession,
   type KeyPair,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
