@@ -11,7 +11,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { flood, listenOnLoopback, portOf as port, streamEnd } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
-import { CutProxy } from './support/cut-proxy.js';
+import { CutProxy } from '@airlock/shared/testing';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 

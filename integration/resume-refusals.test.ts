@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type AgentProcess, type OtherUser, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
-import { CutProxy } from './support/cut-proxy.js';
+import { CutProxy } from '@airlock/shared/testing';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 import { relayCli } from './support/relay-cli.js';

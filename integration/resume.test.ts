@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
-import { CutProxy } from './support/cut-proxy.js';
+import { CutProxy } from '@airlock/shared/testing';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 import { download, downloadServer } from './support/checked-download.js';
