@@ -150,7 +150,7 @@ async function transfer(connect: IdleConnect, pid: number, sessions: number): Pr
   const expected = chunks * CHUNK_BYTES * sessions;
   console.log(
     `  transfer: ${sessions} sessions × ${TRANSFER_MB} MiB in ${seconds.toFixed(1)} s (${mib(r.bytes / seconds)}/s through the relay); ` +
-      `${mib(expected - r.bytes)} missing, ${r.problems.length} sessions with wrong bytes (cross-talk, loss or reordering), ${r.incomplete} incomplete; ` +
+      `${expected - r.bytes} bytes missing, ${r.problems.length} sessions with wrong bytes (cross-talk, loss or reordering), ${r.incomplete} incomplete; ` +
       `relay CPU ${cpu.toFixed(1)} s (${(cpu / (r.bytes / 2 ** 30) || 0).toFixed(1)} s per GiB), peak RSS ${mib(peakRss)}`,
   );
   if (r.problems.length) console.log(`  e.g.: ${r.problems[0]}`);

@@ -2,7 +2,8 @@
 // grow. A relay child, a real agent process and SOAK_SESSIONS `airlock forward` processes (one
 // session each), every one downloading a checked stream (load-stream.ts) without end through its
 // forward. Every SOAK_CUT_SECONDS (60) a proxy in front of the relay resets every connection
-// through it, Connect's and the agent's: each session resumes. The resident memory of every
+// through it, Connect's and the agent's: each session resumes. Each download runs at
+// SOAK_RATE_KIB (1024 KiB/s), so the run measures memory across resumes, not CPU. The resident memory of every
 // process is sampled; the report compares the first and the last fifth of the run.
 // Bounded by SOAK_MINUTES (30). Not part of `npm test`. Linux only (reads /proc).
 import type { ChildProcess } from 'node:child_process';
@@ -19,6 +20,8 @@ import { loadAverage } from './stats.js';
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const SESSIONS = Number(process.env.SOAK_SESSIONS ?? 8);
 const CUT_SECONDS = Number(process.env.SOAK_CUT_SECONDS ?? 60);
+/** Each session's download rate: steady traffic across every cut, without taking the machine's CPU. */
+const RATE_KIB = Number(process.env.SOAK_RATE_KIB ?? 1024);
 const SAMPLE_SECONDS = 10;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -39,11 +42,14 @@ async function streamService(): Promise<{ port: number; close: () => void }> {
     s.once('data', (first: Buffer) => {
       const block = sessionBlock(first.toString().trim());
       let n = 0;
-      const pump = (): void => {
-        while (!s.destroyed && s.write(chunk(block, n++)));
-        if (!s.destroyed) s.once('drain', pump);
-      };
-      pump();
+      // One chunk per tick at RATE_KIB; a tick is skipped while the socket is still full.
+      const timer = setInterval(
+        () => {
+          if (s.destroyed) return clearInterval(timer);
+          if (s.writableLength < CHUNK_BYTES * 4) s.write(chunk(block, n++));
+        },
+        Math.max(1, Math.round((CHUNK_BYTES / 1024 / RATE_KIB) * 1000)),
+      );
     });
   });
   server.listen(0, '127.0.0.1');
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
       ...Object.fromEntries(forwards.map((f, i) => [`forward-${i}`, f.child.pid!])),
     };
     console.log(
-      `Airlock soak — ${SESSIONS} sessions downloading through the relay for ${MINUTES} min, every connection reset every ${CUT_SECONDS} s; load average ${await loadAverage()}`,
+      `Airlock soak — ${SESSIONS} sessions downloading at ${RATE_KIB} KiB/s each through the relay for ${MINUTES} min, every connection reset every ${CUT_SECONDS} s; load average ${await loadAverage()}`,
     );
     const samples: Array<{ t: number; rss: Record<string, number>; bytes: number }> = [];
     const bytesNow = () => readers.reduce((n, r) => n + r.check().bytes, 0);
@@ -194,7 +200,13 @@ async function main(): Promise<void> {
     console.log(`written to ${file}`);
   } finally {
     for (const s of stops.reverse()) s();
-    rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    // The agent may still be writing its status file as it stops: a leftover folder is not worth a failed run.
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (e) {
+      console.error(`could not remove ${tmp}: ${(e as Error).message}`);
+    }
   }
 }
 
