@@ -107,6 +107,9 @@ async function openSessions(
   return { msPerSession: (performance.now() - started) / n, batches, failures };
 }
 
+/** What the relay logged at warn or above during the run (a session it dropped says why here). */
+const relayWarnings: string[] = [];
+
 /** The relay's own account of its memory (relay-process.ts answers SIGUSR2 on stderr). */
 function memoryOf(child: ChildProcess): () => Promise<NodeJS.MemoryUsage> {
   let waiting: ((m: NodeJS.MemoryUsage) => void) | undefined;
@@ -118,6 +121,7 @@ function memoryOf(child: ChildProcess): () => Promise<NodeJS.MemoryUsage> {
       const line = text.slice(0, nl);
       text = text.slice(nl + 1);
       if (line.startsWith('memory ')) waiting?.(JSON.parse(line.slice(7)) as NodeJS.MemoryUsage);
+      else if (line.startsWith('{')) relayWarnings.push(line);
     }
   });
   return () =>
@@ -239,6 +243,12 @@ async function main(): Promise<void> {
       );
     }
     console.log(`load average ${await loadAverage()}`);
+    const kinds = new Map<string, number>();
+    for (const w of relayWarnings) {
+      const msg = (JSON.parse(w) as { msg?: string }).msg ?? w;
+      kinds.set(msg, (kinds.get(msg) ?? 0) + 1);
+    }
+    for (const [msg, n] of kinds) console.log(`  relay warned ${n}×: ${msg}`);
     const outDir = join(repoRoot, 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     const file = join(outDir, `load-${new Date().toISOString().slice(0, 10)}.json`);

@@ -219,7 +219,7 @@ export class SessionHost {
    * joins only for a session it still holds, for the ticket's user; the SSH reconnect on the new
    * socket must then prove it is the same client (it needs the session's keys), or nothing moves.
    */
-  private async resume({ sessionId: sid, ticket }: Dial): Promise<void> {
+  private async resume({ sessionId: sid, ticket, userChain, crl }: Dial): Promise<void> {
     const log = this.opts.log.child({ sid });
     const entry = this.sessions.get(sid);
     if (this.closing) return;
@@ -235,6 +235,13 @@ export class SessionHost {
       const reason = 'resume refused: the ticket names another user than the session';
       log.warn({ audit: 'resume-refused', user: claims.sub, owner: entry.user }, reason);
       this.opts.refuse(sid, reason);
+      return;
+    }
+    // Under an organisation root the user is judged again, as for a new session: a device or
+    // user revoked in the newest list does not get its session back, whatever the relay says.
+    const judged = await this.userTrust(claims, userChain, crl, log);
+    if (!judged.ok) {
+      this.opts.refuse(sid, judged.error.slice(0, 200));
       return;
     }
     log.info({ audit: 'resume-accepted', user: claims.sub }, 'resume ticket verified; opening a new data socket');

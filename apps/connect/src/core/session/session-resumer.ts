@@ -14,8 +14,8 @@ export interface ResumeOptions {
   credentials: () => Promise<RelayCredentials | undefined>;
   /** How long after the drop to keep trying (default DEFAULT_RESUME_WINDOW_SECONDS). */
   windowMs?: number;
-  /** With an organisation root: the user chain and revocation list, as for a new session. */
-  sessionRequest?: () => Promise<Omit<SessionRequest, 'vm'> | undefined>;
+  /** With an organisation root: the login's user chain and revocation list, as for a new session. */
+  sessionRequest?: (credentials: RelayCredentials) => Promise<Omit<SessionRequest, 'vm'> | undefined>;
   fetch?: RelayFetch;
 }
 
@@ -56,7 +56,7 @@ export class SessionResumer {
       token: credentials.token,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
-    const org = await this.options.sessionRequest?.();
+    const org = await this.options.sessionRequest?.(credentials);
     const asked = await relay.resumeSession(this.sessionId, { resumeToken: this.options.resumeToken, ...org });
     await relay.close();
     if (!asked.ok) {

@@ -44,8 +44,7 @@ export interface OpenVmSessionOptions {
 export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { credentials } = options;
   const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
-  const sessionRequest = () => orgSessionRequest(credentials.org);
-  const created = await relay.createSession(options.vm, await sessionRequest());
+  const created = await relay.createSession(options.vm, await orgSessionRequest(credentials.org));
   await relay.close();
   if (!created.ok) return created;
   // Judged before the data socket exists: a host key the organisation did not certify gets nothing.
@@ -72,7 +71,7 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
           resume: {
             resumeToken: created.value.resumeToken,
             credentials: options.resume?.credentials ?? (async () => credentials),
-            sessionRequest,
+            sessionRequest: (c: RelayCredentials) => orgSessionRequest(c.org),
             ...(options.resume?.windowMs !== undefined ? { windowMs: options.resume.windowMs } : {}),
             ...(options.fetch ? { fetch: options.fetch } : {}),
           },
