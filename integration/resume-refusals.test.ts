@@ -132,7 +132,7 @@ test('past the agent’s window: Connect says it could not resume and why; the f
     const net = partition();
     await waitFor(
       () => /resuming the session/.test(forward.stderr()),
-      10_000,
+      30_000,
       () => `no resume started: ${forward.stderr()}`,
     );
     // The agent gives the session up while the network is away.
@@ -168,20 +168,20 @@ test('revoked while waiting to be resumed: the session ends on both sides, and t
     const net = partition('connect');
     await waitFor(
       () => /resuming the session/.test(forward.stderr()),
-      10_000,
+      30_000,
       () => `no resume started: ${forward.stderr()}`,
     );
     const revoked = await relayCli(`${sys.dir}/relay`, ['grant', 'remove', sys.user, sys.vm]);
     assert.equal(revoked.code, 0, revoked.stderr);
     await waitFor(
       async () => (await auditTypes(sid)).some((e) => e.type === 'session.revoked'),
-      10_000,
+      30_000,
       () => 'the relay did not end the waiting session',
     );
     // The agent ends it at once (not at the end of its window): the relay told it.
     await waitFor(
       () => /the relay ended the session/.test(agent.output()),
-      10_000,
+      30_000,
       () => `the agent kept the revoked session: ${agent.output().slice(-2000)}`,
     );
     net.restore();
