@@ -1,18 +1,19 @@
 // A forwarded connection that ends because its session was lost must reach both ends as a reset
 // (RST), never as a clean end of stream: to a protocol without its own length framing, a FIN
 // after a cut makes a truncated file look complete. Real relay, agent and `airlock forward`
-// processes; the "relay dies" by a proxy in front of it resetting every TCP connection at once.
+// processes; the "relay dies" by a proxy in front of it resetting every TCP connection at once
+// and refusing new ones for longer than the resume window (2 s here, on both ends), so the
+// session is lost rather than resumed (resume.test.ts has the other case).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { flood, listenOnLoopback, portOf as port, streamEnd } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
-import { CutProxy } from './support/cut-proxy.js';
+import { CutProxy } from '@airlock/shared/testing';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
+import { homeVia } from './support/home-via.js';
 
 /** Services "in the VM" that keep every connection they accept, for the test to watch. */
 function keepingServer(onConnection: (s: Socket) => void): { server: Server; accepted: Socket[] } {
@@ -25,19 +26,7 @@ function keepingServer(onConnection: (s: Socket) => void): { server: Server; acc
   return { server, accepted };
 }
 
-/** A copy of the CLI's home whose relay URL points at `proxyPort` (the pin is the relay's, unchanged). */
-function homeVia(home: string, proxyPort: number): string {
-  const copy = mkdtempSync(join(tmpdir(), 'airlock-home-'));
-  cpSync(home, copy, { recursive: true });
-  chmodSync(copy, 0o700);
-  for (const file of ['config.json', 'session.json']) {
-    const path = join(copy, file);
-    const json = JSON.parse(readFileSync(path, 'utf8')) as { relayUrl: string };
-    json.relayUrl = `https://127.0.0.1:${proxyPort}`;
-    writeFileSync(path, JSON.stringify(json), { mode: 0o600 });
-  }
-  return copy;
-}
+const RESUME_WINDOW_MS = 2000;
 
 let sys: System;
 let agentPath: CutProxy;
@@ -56,7 +45,7 @@ before(async () => {
   sys = await startSystem({ ports, noAgent: true });
   agentPath = await CutProxy.start(sys.relay.port);
   connectPath = await CutProxy.start(sys.relay.port);
-  await sys.startAgent({ relayUrl: `https://127.0.0.1:${agentPath.port}` });
+  await sys.startAgent({ relayUrl: `https://127.0.0.1:${agentPath.port}`, resumeWindowMs: RESUME_WINDOW_MS });
   await waitFor(
     () => sys.relay.isAgentOnline(sys.vm),
     20_000,
@@ -64,7 +53,12 @@ before(async () => {
   );
   home = homeVia(sys.home, connectPath.port);
   const child = spawn(airlockBin, ['forward', sys.vm, ...ports.map(String), '--json'], {
-    env: { ...process.env, ...sys.cliEnv, AIRLOCK_HOME: home },
+    env: {
+      ...process.env,
+      ...sys.cliEnv,
+      AIRLOCK_HOME: home,
+      AIRLOCK_RESUME_WINDOW_SECONDS: String(RESUME_WINDOW_MS / 1000),
+    },
     stdio: 'pipe',
   });
   forward = await forwardStarted(child, 2);
@@ -80,10 +74,22 @@ after(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
-/** The relay dies under every session (both paths cut at once); waits until all is back. */
+/**
+ * The relay dies under every session (both paths cut at once) and stays away past the resume
+ * window; waits until all is back.
+ */
 async function killRelay(): Promise<void> {
   const reconnects = forward.stderr().split('reconnected to').length;
+  connectPath.block(true);
+  agentPath.block(true);
   assert.ok(connectPath.cut() > 0 && agentPath.cut() > 0, 'connections were cut');
+  await waitFor(
+    () => /could not resume/.test(forward.stderr()),
+    20_000,
+    () => `the session was not given up: ${forward.stderr()}`,
+  );
+  connectPath.block(false);
+  agentPath.block(false);
   await waitFor(
     () => forward.stderr().split('reconnected to').length > reconnects && sys.relay.isAgentOnline(sys.vm),
     30_000,

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { SshServerSession } from '@microsoft/dev-tunnels-ssh';
+import type { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import { WebSocket } from 'ws';
 import {
   SessionResponse,
@@ -13,7 +13,7 @@ import {
   mintClientCertificate,
 } from '@airlock/shared';
 import {
-  createSshConfig,
+  createServerSession,
   generateHostKey,
   publicKeyBlob,
   startSshSession,
@@ -241,7 +241,7 @@ test('Connect refuses a host key other than the one the relay registered', async
       agent,
     });
     sockets.push(data);
-    const server = new SshServerSession(createSshConfig());
+    const server = createServerSession();
     server.credentials = { publicKeys: [served] };
     sessions.push(server);
     void startSshSession(server, webSocketSshStream(data));

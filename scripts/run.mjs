@@ -18,6 +18,7 @@ const TASKS = {
   test: ['scripts/tasks/test.ts'],
   bench: ['bench/src/main.ts'],
   load: ['bench/src/load.ts'],
+  soak: ['bench/src/soak.ts'],
   desktop: ['scripts/tasks/desktop.ts'],
   fuzz: ['fuzz/src/main.ts'],
   lint: ['scripts/tasks/lint.ts'],

@@ -14,6 +14,7 @@ import {
   WS_PATHS,
   type RelayToAgent,
 } from '@airlock/shared';
+import { chunk, sessionBlock, StreamCheck } from './load-stream.js';
 
 /** A relay busy with thousands of handshakes answers slowly; a load run waits rather than fails. */
 const HANDSHAKE_TIMEOUT_MS = 60_000;
@@ -24,7 +25,11 @@ export interface LoadRelay {
   agentCredential: string;
 }
 
-/** An agent that joins every session it is asked to dial and sends nothing on it. */
+/**
+ * An agent that joins every session it is asked to dial. It sends nothing unless Connect's side
+ * asks: a message `send <chunks>` makes it stream that many chunks of the session's own bytes
+ * (load-stream.ts), with backpressure.
+ */
 export class IdleAgent {
   readonly sockets = new Set<WebSocket>();
   private joinedCount = 0;
@@ -72,6 +77,10 @@ export class IdleAgent {
       ws.once('close', () => this.sockets.delete(ws));
       this.onJoined(++this.joinedCount);
     });
+    ws.once('message', (data) => {
+      const m = /^send (\d+)$/.exec(data.toString());
+      if (m) void streamTo(ws, sessionBlock(sid), Number(m[1]));
+    });
   }
 
   close(): void {
@@ -81,11 +90,21 @@ export class IdleAgent {
   }
 }
 
+/** Sends `chunks` chunks of a session's stream, never more than 1 MiB unsent at a time. */
+async function streamTo(ws: WebSocket, block: Buffer, chunks: number): Promise<void> {
+  for (let n = 0; n < chunks && ws.readyState === WebSocket.OPEN; n++) {
+    const c = chunk(block, n);
+    if (ws.bufferedAmount > 1024 * 1024) await new Promise<void>((r) => ws.send(c, () => r()));
+    else ws.send(c);
+  }
+}
+
 /** Connect's side: sessions opened with the logged-in user's token and client certificate. */
 export class IdleConnect {
   private readonly api: RelayClient;
   private readonly tls: Agent;
   readonly sockets = new Set<WebSocket>();
+  private readonly sessionIds = new Map<WebSocket, string>();
 
   constructor(
     private readonly relay: LoadRelay,
@@ -112,7 +131,37 @@ export class IdleConnect {
     ws.on('error', () => {});
     await once(ws, 'open');
     this.sockets.add(ws);
+    this.sessionIds.set(ws, sessionId);
     ws.once('close', () => this.sockets.delete(ws));
+  }
+
+  /**
+   * Asks the agent side of every session for `chunks` chunks of its own stream and checks what
+   * arrives; resolves when each has all of them or `timeoutMs` passed.
+   */
+  async transfer(
+    chunks: number,
+    timeoutMs: number,
+  ): Promise<{ sessions: number; bytes: number; problems: string[]; incomplete: number }> {
+    const checks = [...this.sockets].map((ws) => {
+      const check = new StreamCheck(sessionBlock(this.sessionIds.get(ws)!));
+      const done = new Promise<void>((resolve) => {
+        ws.on('message', (d: Buffer) => {
+          check.push(d);
+          if (check.chunks >= chunks || check.problem) resolve();
+        });
+        ws.once('close', () => resolve());
+      });
+      ws.send(`send ${chunks}`);
+      return { check, done };
+    });
+    await Promise.race([Promise.all(checks.map((c) => c.done)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    return {
+      sessions: checks.length,
+      bytes: checks.reduce((n, c) => n + c.check.bytes, 0),
+      problems: checks.flatMap((c) => (c.check.problem ? [c.check.problem] : [])),
+      incomplete: checks.filter((c) => c.check.chunks < chunks).length,
+    };
   }
 
   /** Closes every session from Connect's side (the relay closes the agent's side). */

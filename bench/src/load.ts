@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { enrollAndLogin, loadCredentials } from './bench-user.js';
 import { treeCpuSeconds } from './cpu.js';
 import { IdleConnect, type LoadRelay } from './load-clients.js';
+import { CHUNK_BYTES } from './load-stream.js';
 import { repoRoot, startJsonChild } from './processes.js';
 import { loadAverage, median } from './stats.js';
 
@@ -18,6 +19,12 @@ const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 16);
 const IDLE_SECONDS = Number(process.env.LOAD_IDLE_SECONDS ?? 20);
 /** Runs against the same relay: the second shows whether the first left it slower or bigger. */
 const RUNS = Number(process.env.LOAD_RUNS ?? 2);
+/**
+ * With LOAD_TRANSFER_MB, every session then moves that many MiB from the agent's side to
+ * Connect's, each checked chunk by chunk (load-stream.ts): bytes lost, reordered or crossed over
+ * from another session are counted. `LOAD_SESSIONS=1000 LOAD_TRANSFER_MB=10 npm run load`.
+ */
+const TRANSFER_MB = Number(process.env.LOAD_TRANSFER_MB ?? 0);
 /** Open files the relay needs besides its sessions' two sockets each (store, logs, listeners). */
 const RELAY_OTHER_FILES = 200;
 
@@ -100,6 +107,9 @@ async function openSessions(
   return { msPerSession: (performance.now() - started) / n, batches, failures };
 }
 
+/** What the relay logged at warn or above during the run (a session it dropped says why here). */
+const relayWarnings: string[] = [];
+
 /** The relay's own account of its memory (relay-process.ts answers SIGUSR2 on stderr). */
 function memoryOf(child: ChildProcess): () => Promise<NodeJS.MemoryUsage> {
   let waiting: ((m: NodeJS.MemoryUsage) => void) | undefined;
@@ -111,6 +121,7 @@ function memoryOf(child: ChildProcess): () => Promise<NodeJS.MemoryUsage> {
       const line = text.slice(0, nl);
       text = text.slice(nl + 1);
       if (line.startsWith('memory ')) waiting?.(JSON.parse(line.slice(7)) as NodeJS.MemoryUsage);
+      else if (line.startsWith('{')) relayWarnings.push(line);
     }
   });
   return () =>
@@ -127,6 +138,36 @@ async function idleCpu(pid: number, seconds: number): Promise<number> {
   const t0 = treeCpuSeconds(pid) ?? 0;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   return ((treeCpuSeconds(pid) ?? 0) - t0) / seconds;
+}
+
+/** Every session moves TRANSFER_MB through the relay at once; what arrived, checked, and what it cost the relay. */
+async function transfer(connect: IdleConnect, pid: number, sessions: number): Promise<Record<string, number | string>> {
+  const chunks = Math.round((TRANSFER_MB * 2 ** 20) / CHUNK_BYTES);
+  const cpu0 = treeCpuSeconds(pid) ?? 0;
+  let peakRss = rssBytes(pid);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(pid))), 250);
+  const t0 = performance.now();
+  const r = await connect.transfer(chunks, 30 * 60_000);
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const cpu = (treeCpuSeconds(pid) ?? 0) - cpu0;
+  const expected = chunks * CHUNK_BYTES * sessions;
+  console.log(
+    `  transfer: ${sessions} sessions × ${TRANSFER_MB} MiB in ${seconds.toFixed(1)} s (${mib(r.bytes / seconds)}/s through the relay); ` +
+      `${expected - r.bytes} bytes missing, ${r.problems.length} sessions with wrong bytes (cross-talk, loss or reordering), ${r.incomplete} incomplete; ` +
+      `relay CPU ${cpu.toFixed(1)} s (${(cpu / (r.bytes / 2 ** 30) || 0).toFixed(1)} s per GiB), peak RSS ${mib(peakRss)}`,
+  );
+  if (r.problems.length) console.log(`  e.g.: ${r.problems[0]}`);
+  return {
+    transferMiBPerSession: TRANSFER_MB,
+    transferSeconds: seconds,
+    transferBytes: r.bytes,
+    transferMissingBytes: expected - r.bytes,
+    transferWrongSessions: r.problems.length,
+    transferIncomplete: r.incomplete,
+    transferRelayCpuSeconds: cpu,
+    transferPeakRss: peakRss,
+  };
 }
 
 async function main(): Promise<void> {
@@ -173,6 +214,7 @@ async function main(): Promise<void> {
       const rss = rssBytes(pid);
       console.log(`  relay memory with ${SESSIONS} sessions: ${breakdown(await relayMemory())}`);
       const idle = await idleCpu(pid, IDLE_SECONDS);
+      const moved = TRANSFER_MB > 0 ? await transfer(connect, pid, SESSIONS) : undefined;
       await connect.closeAll();
       await connect.close();
       // Give the relay a moment to finish its bookkeeping, then look at what stayed.
@@ -190,6 +232,7 @@ async function main(): Promise<void> {
         rssPerSession: (rss - baseRss) / SESSIONS,
         idleCpuCores: idle,
         rssAfterClose: after,
+        ...(moved ?? {}),
       });
       if (opened.failures.length)
         console.log(`  ${opened.failures.length} sessions failed to open, e.g.: ${opened.failures[0]}`);
@@ -200,6 +243,12 @@ async function main(): Promise<void> {
       );
     }
     console.log(`load average ${await loadAverage()}`);
+    const kinds = new Map<string, number>();
+    for (const w of relayWarnings) {
+      const msg = (JSON.parse(w) as { msg?: string }).msg ?? w;
+      kinds.set(msg, (kinds.get(msg) ?? 0) + 1);
+    }
+    for (const [msg, n] of kinds) console.log(`  relay warned ${n}×: ${msg}`);
     const outDir = join(repoRoot, 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     const file = join(outDir, `load-${new Date().toISOString().slice(0, 10)}.json`);

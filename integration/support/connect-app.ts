@@ -46,8 +46,15 @@ export function memorySecretCache(): SecretCache {
   };
 }
 
-export function startConnectApp(dir: string, options: { platform?: Platform; vmPollMs?: number } = {}): ConnectApp {
-  const home = mkdtempSync(join(dir, 'app-home-'));
+export function startConnectApp(
+  dir: string,
+  options: {
+    platform?: Platform;
+    vmPollMs?: number;
+    /** An enrolled, logged-in Connect home to use. */ home?: string;
+  } = {},
+): ConnectApp {
+  const home = options.home ?? mkdtempSync(join(dir, 'app-home-'));
   const cache = memorySecretCache();
   const service = new ConnectService({
     home,

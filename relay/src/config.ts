@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DATA_FRAME_MAX_BYTES } from '@airlock/shared';
+import { DATA_FRAME_MAX_BYTES, DEFAULT_RESUME_WINDOW_SECONDS } from '@airlock/shared';
 import { AuditSinksConfig } from './audit/sinks.js';
 
 /**
@@ -16,6 +16,16 @@ export const RelayConfig = z
     dataDir: z.string().min(1).optional(),
     /** How long one side of a session may wait for the other before it is closed. */
     unpairedTimeoutMs: z.number().int().positive().default(15_000),
+    /**
+     * How long a session whose connection dropped stays open in the records, waiting to be
+     * resumed. The ends enforce their own windows; this only decides when the relay writes the
+     * close (a little after theirs).
+     */
+    resumeWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default((DEFAULT_RESUME_WINDOW_SECONDS + 30) * 1000),
     /** Above this many bytes buffered towards one side, the relay stops reading the other side. */
     highWaterMarkBytes: z
       .number()

@@ -13,6 +13,7 @@ import { prepareDataDir } from './data-dir.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { RelayStore, SessionRecord } from './store/types.js';
+import { RESUMABLE_AFTER_RESTART } from './store/sessions.js';
 import { loadOrCreateRelayTls, loadRelayTlsFromFiles } from './tls.js';
 
 export const STORE_FILE = 'relay.db';
@@ -24,8 +25,11 @@ export interface RelayTls {
   certPath?: string;
 }
 
-/** Why a session a killed relay left live was ended by the next start (store and audit). */
-export const RELAY_RESTARTED = 'relay restarted';
+/**
+ * Why a session a killed relay left live was ended by the next start (store and audit). Such a
+ * session may still be resumed, which makes it live again.
+ */
+export const RELAY_RESTARTED = RESUMABLE_AFTER_RESTART;
 
 export interface RelayState {
   /** Lets another relay start on the data dir (call once the store is closed). */

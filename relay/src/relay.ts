@@ -137,6 +137,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const reportBudget = new AgentReportBudget(config.agentReportsPerMinute, now);
   const pairer = new SessionPairer({
     unpairedTimeoutMs: config.unpairedTimeoutMs,
+    resumeWindowMs: config.resumeWindowMs,
     pendingTtlMs: TICKET_TTL_SECONDS * 1000 + 5000,
     maxPendingSessionsPerUser: config.maxPendingSessionsPerUser,
     maxPendingSessions: config.maxPendingSessions,

@@ -165,8 +165,24 @@ export const SessionResponse = z.object({
   vmChain: OrgChain.optional(),
   /** The newest revocation list the relay holds. */
   crl: OrgChain.optional(),
+  /**
+   * Lets this user, from this device, ask for the session again after its connection dropped
+   * (`POST /sessions/:sid/resume`). Relay-signed, so any relay instance (or this one after a
+   * restart) checks it without having kept the session.
+   */
+  resumeToken: z.string().optional(),
 });
 export type SessionResponse = z.infer<typeof SessionResponse>;
+
+/** `POST /sessions/:sid/resume`: the session's resume token, and what a new session request carries. */
+export const ResumeRequest = z
+  .object({
+    resumeToken: z.string().min(1).max(4096),
+    userChain: OrgChain.optional(),
+    crl: OrgChain.optional(),
+  })
+  .strict();
+export type ResumeRequest = z.infer<typeof ResumeRequest>;
 
 // --- Agent control link ------------------------------------------------------------------
 export const AgentToRelay = z.discriminatedUnion('type', [
@@ -203,9 +219,16 @@ export const RelayToAgent = z.discriminatedUnion('type', [
     ticket: z.string(),
     userChain: OrgChain.optional(),
     crl: OrgChain.optional(),
+    /** Join the session's suspended SSH session again (a new data socket; SSH's own reconnect runs over it). */
+    resume: z.literal(true).optional(),
   }),
   /** The newest revocation list, when the agent registers and whenever an admin sets one. */
   z.object({ type: z.literal('crl'), crl: OrgChain }),
+  /**
+   * End a session now, connected or waiting for a resume (revocation, an admin's kill). The relay
+   * could always end a session by dropping its connections; this also ends one that has none.
+   */
+  z.object({ type: z.literal('end'), sessionId: SessionId, reason: z.string().max(200) }),
 ]);
 export type RelayToAgent = z.infer<typeof RelayToAgent>;
 

@@ -3,7 +3,7 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { err, ok, type Result } from './result.js';
 import { Port, SessionId, UserName, VmId } from './schemas.js';
-import { ACCESS_TOKEN_TTL_SECONDS, TICKET_TTL_SECONDS } from './wire.js';
+import { ACCESS_TOKEN_TTL_SECONDS, RESUME_TOKEN_TTL_SECONDS, TICKET_TTL_SECONDS } from './wire.js';
 
 /**
  * Tickets and access tokens are JWTs signed by the relay's Ed25519 key. They verify with the
@@ -14,6 +14,7 @@ export const RELAY_JWT_ISSUER = 'airlock-relay';
 const ISSUER = RELAY_JWT_ISSUER;
 const TICKET = { typ: 'airlock-ticket+jwt', aud: 'airlock-session' } as const;
 const ACCESS = { typ: 'at+jwt', aud: 'airlock-api' } as const;
+const RESUME = { typ: 'airlock-resume+jwt', aud: 'airlock-resume' } as const;
 export const RELAY_JWT_ALG = 'EdDSA';
 const ALG = RELAY_JWT_ALG;
 /** Tolerated clock difference between relay and agent. */
@@ -46,6 +47,23 @@ export const AccessTokenClaims = z.object({
   exp: z.number(),
 });
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
+
+/**
+ * What lets a session be asked for again after its connection dropped: the session, its VM and
+ * ports, and who may ask — the same user on the same device (`did`). It proves nothing to the
+ * agent: resuming the SSH session itself needs the old session's keys (the library's reconnect
+ * token), which neither the relay nor a thief of this token has.
+ */
+export const ResumeClaims = z.object({
+  sub: UserName,
+  sid: SessionId,
+  vm: VmId,
+  did: z.string().uuid(),
+  ports: z.array(Port),
+  iat: z.number(),
+  exp: z.number(),
+});
+export type ResumeClaims = z.infer<typeof ResumeClaims>;
 
 /** Why any relay-signed JWT is refused. */
 export type JwtRejection =
@@ -94,6 +112,22 @@ export class TokenIssuer {
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .setJti(claims.sid)
+      .sign(this.key);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  async issueResumeToken(
+    claims: Omit<ResumeClaims, 'iat' | 'exp'>,
+    ttlSeconds = RESUME_TOKEN_TTL_SECONDS,
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const iat = Math.floor(this.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: ALG, typ: RESUME.typ })
+      .setIssuer(ISSUER)
+      .setAudience(RESUME.aud)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
       .sign(this.key);
     return { token, expiresAt: new Date(exp * 1000) };
   }
@@ -180,4 +214,17 @@ export class AccessTokenVerifier {
   verify(token: string): Promise<Result<AccessTokenClaims, TokenRejection>> {
     return verifyRelayJwt(this.relayPublicKey, token, ACCESS, AccessTokenClaims, this.now);
   }
+}
+
+/** Checks a resume token's signature, expiry and that it names this session. */
+export async function verifyResumeToken(
+  relayPublicKey: KeyObject,
+  token: string,
+  sessionId: string,
+  now: () => number = () => Date.now(),
+): Promise<Result<ResumeClaims, TokenRejection>> {
+  const r = await verifyRelayJwt(relayPublicKey, token, RESUME, ResumeClaims, now);
+  if (!r.ok) return r;
+  if (r.value.sid !== sessionId) return err({ code: 'wrong_session', message: 'resume token is for another session' });
+  return r;
 }

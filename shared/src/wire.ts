@@ -30,10 +30,31 @@ export const CloseCode = {
   shuttingDown: 4008,
   /** The user, device, grant or agent credential was revoked, or an admin killed the session. */
   revoked: 4009,
+  /**
+   * The other side's connection dropped (no close from it): the session is suspended, not over.
+   * Each side keeps its SSH session and waits for a resume (Connect asks for it).
+   */
+  peerLost: 4010,
   /** RFC 6455 "internal error": a bug in the closing side ended this session (reported in its log). */
   internalError: 1011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/**
+ * Whether a data socket that ended with `code` leaves its session resumable: it vanished
+ * (1006: no close frame; 1001: a server or proxy going away), the relay lost the other side or is
+ * restarting, or a resume took the session over. Every other code is somebody's decision to end
+ * the session (a close, a refusal, a revocation, a protocol error) and is final.
+ */
+export function isResumableClose(code: number): boolean {
+  return (
+    code === 1001 ||
+    code === 1006 ||
+    code === CloseCode.peerLost ||
+    code === CloseCode.shuttingDown ||
+    code === CloseCode.replaced
+  );
+}
 
 /** WebSocket close reasons are limited to 123 bytes by RFC 6455. */
 export function closeReason(text: string): string {
@@ -55,4 +76,8 @@ export const DATA_FRAME_MAX_BYTES = 4 * 1024 * 1024;
 
 export const TICKET_TTL_SECONDS = 60;
 export const ACCESS_TOKEN_TTL_SECONDS = 30 * 60;
+/** A session's resume token; each resume hands out a new one. */
+export const RESUME_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+/** How long a dropped session waits to be resumed before either side gives it up. */
+export const DEFAULT_RESUME_WINDOW_SECONDS = 180;
 export const LOGIN_NONCE_TTL_SECONDS = 60;

@@ -39,6 +39,8 @@ export interface RunningAgent {
   /** Resolves when the control link is next 'online' (at once if it already is). */
   whenOnline(timeoutMs?: number): Promise<void>;
   readonly activeSessions: number;
+  /** Of those, the ones whose connection dropped, waiting for a resume. */
+  readonly suspendedSessions: number;
   /** Stops reconnecting, ends all sessions and their processes, closes every socket. */
   close(): Promise<void>;
   /** Resolves once the status file holds the latest state (tests). */
@@ -218,6 +220,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     log,
     random: options.random,
     onDial: (d) => host.handleDial(d),
+    onEnd: (sid, reason) => host.end(sid, reason),
     ...(vmChain ? { vmChain } : {}),
     onCrl: (chain) => void offerCrl(org, chain, log),
   });
@@ -259,6 +262,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     },
     get activeSessions() {
       return host.activeSessions;
+    },
+    get suspendedSessions() {
+      return host.list().filter((s) => s.suspended).length;
     },
     async close() {
       if (closed) return;

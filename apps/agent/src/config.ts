@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { describeZodError, Port, publicKeyFromPem, tlsPinSchema, VmId } from '@airlock/shared';
+import {
+  DEFAULT_RESUME_WINDOW_SECONDS,
+  describeZodError,
+  Port,
+  publicKeyFromPem,
+  tlsPinSchema,
+  VmId,
+} from '@airlock/shared';
 import { parseRelayUrl } from './relay-url.js';
 import { defaultStateDir, readEnrollment, STATE_FILES, type AgentEnrollment } from './state-dir.js';
 import { join } from 'node:path';
@@ -39,6 +46,15 @@ export const AgentConfigInput = z
     forwardConnectTimeoutMs: z.number().int().positive().default(3000),
     /** A session that has not authenticated within this time is closed. */
     authTimeoutMs: z.number().int().positive().default(15000),
+    /**
+     * How long a session whose connection dropped is kept (its shells and transfers running),
+     * waiting for Connect to resume it; then it ends.
+     */
+    resumeWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_RESUME_WINDOW_SECONDS * 1000),
     /** Sessions served at once; a dial beyond this is refused. */
     maxSessions: z.number().int().positive().default(64),
     /** Forwarded connections one session may hold open at once; beyond, opens are refused (and the user told). */

@@ -30,6 +30,8 @@ export interface ControlLinkOptions {
   keepAlive: { pingIntervalMs: number; pongTimeoutMs: number };
   log: Logger;
   onDial: (dial: Dial) => void;
+  /** The relay ended a session (revocation): it ends here too, connected or not. */
+  onEnd?: (sessionId: string, reason: string) => void;
   /** A revocation list the relay pushed (the agent keeps it only if it is valid and newer). */
   onCrl?: (chain: string[]) => void;
   /** With an organisation root: this boot's VM chain, registered with the host key. */
@@ -204,9 +206,12 @@ export class ControlLink {
         ticket: msg.ticket,
         ...(msg.userChain ? { userChain: msg.userChain } : {}),
         ...(msg.crl ? { crl: msg.crl } : {}),
+        ...(msg.resume ? { resume: true } : {}),
       });
     } else if (msg.type === 'crl') {
       this.opts.onCrl?.(msg.crl);
+    } else if (msg.type === 'end') {
+      this.opts.onEnd?.(msg.sessionId, msg.reason);
     }
   }
 

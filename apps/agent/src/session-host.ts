@@ -1,23 +1,20 @@
 import {
   CloseCode,
-  closeReason,
-  DATA_FRAME_MAX_BYTES,
   err,
+  isResumableClose,
   ok,
   runInSession,
-  SESSION_ID_PARAM,
   TicketVerifier,
-  TlsPinMismatchError,
-  WS_PATHS,
   type Result,
   type TicketClaims,
 } from '@airlock/shared';
-import { describeSshEnd, printable, webSocketSshStream } from '@airlock/shared/ssh';
+import { describeSshEnd, printable, releaseSession, startSshSession } from '@airlock/shared/ssh';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import type { AgentConfig } from './config.js';
+import { closeDataSocket, openSessionDataSocket, type SessionDataSocket } from './data-socket.js';
 import type { Connector } from './direct-tcpip.js';
 import type { AgentOrgTrust, SessionTrust } from './org-trust.js';
 import type { OsUser } from './os-user.js';
@@ -49,18 +46,22 @@ export interface Dial {
   ticket: string;
   userChain?: string[];
   crl?: string[];
+  /** A resume of a session this agent holds (its connection dropped), not a new one. */
+  resume?: boolean;
 }
 
 interface HostedSession {
+  /** The session's current data socket (a resume replaces it). */
   ws: WebSocket;
   ssh?: AgentSshSession;
   user: string;
   since: string;
+  log: Logger;
+  /** Set while its connection is down and it waits for a resume. */
+  suspended?: { since: number; reason: string; timer: NodeJS.Timeout };
 }
 
-const DATA_SOCKET_OPEN_TIMEOUT_MS = 10_000;
-
-/** Handles dial requests: verify the ticket, open the data socket, run the SSH server side. */
+/** Handles dial requests: verify the ticket, open the data socket, run the SSH server side; and resumes. */
 export class SessionHost {
   private readonly verifier: TicketVerifier;
   private readonly sessions = new Map<string, HostedSession>();
@@ -74,13 +75,22 @@ export class SessionHost {
     return this.sessions.size;
   }
 
-  /** The sessions open now: id, the user the ticket names, since when. */
-  list(): { sid: string; user: string; since: string }[] {
-    return [...this.sessions].map(([sid, s]) => ({ sid, user: s.user, since: s.since }));
+  /** The sessions held now: id, the user the ticket names, since when, and whether it waits for a resume. */
+  list(): { sid: string; user: string; since: string; suspended?: boolean }[] {
+    return [...this.sessions].map(([sid, s]) => ({
+      sid,
+      user: s.user,
+      since: s.since,
+      ...(s.suspended ? { suspended: true } : {}),
+    }));
   }
 
-  private forget(sid: string): void {
-    if (this.sessions.delete(sid)) this.opts.onSessionsChanged?.();
+  private forget(sid: string, entry: HostedSession): void {
+    if (this.sessions.get(sid) !== entry) return;
+    clearTimeout(entry.suspended?.timer);
+    this.sessions.delete(sid);
+    this.opts.refusals.endSession(sid);
+    this.opts.onSessionsChanged?.();
   }
 
   /**
@@ -91,11 +101,22 @@ export class SessionHost {
   handleDial(dial: Dial): void {
     const sid = dial.sessionId;
     runInSession({ sid, abort: (reason) => this.abort(sid, reason) }, () => {
-      void this.dial(dial).catch((e: unknown) => {
+      const work = dial.resume ? this.resume(dial) : this.dial(dial);
+      void work.catch((e: unknown) => {
         this.opts.log.error({ sid, err: (e as Error).message }, 'session failed');
         this.abort(sid, `session failed: ${(e as Error).message}`);
       });
     });
+  }
+
+  /** The relay ended a session (revocation, an admin's kill): connected or waiting for a resume. */
+  end(sid: string, reason: string): void {
+    const entry = this.sessions.get(sid);
+    if (!entry) return;
+    entry.log.warn({ audit: 'session-ended-by-relay', reason }, `the relay ended the session: ${reason}`);
+    void closeDataSocket(entry.ws, CloseCode.revoked, reason);
+    void entry.ssh?.close(reason);
+    this.forget(sid, entry);
   }
 
   /** Ends one session after a bug in its handling; the relay audits the close reason. */
@@ -104,6 +125,7 @@ export class SessionHost {
     if (!entry) return;
     void closeDataSocket(entry.ws, CloseCode.internalError, reason);
     void entry.ssh?.close(reason);
+    this.forget(sid, entry);
   }
 
   private async dial({ sessionId: sid, ticket, userChain, crl }: Dial): Promise<void> {
@@ -115,16 +137,11 @@ export class SessionHost {
       return;
     }
     if (this.atSessionLimit(sid, log)) return;
-    const verified = await this.verifier.verify(ticket, { vm: config.vmId, sessionId: sid });
-    if (!verified.ok) {
-      const reason = `ticket rejected (${verified.error.code}): ${verified.error.message}`.slice(0, 200);
-      log.warn({ audit: 'dial-refused', code: verified.error.code }, reason);
-      this.opts.refuse(sid, reason);
-      return;
-    }
+    const verified = await this.verifyTicket(ticket, sid, log);
+    if (!verified) return;
     // Checked again: other dials may have taken the last places while this ticket was verified.
     if (this.atSessionLimit(sid, log)) return;
-    const claims: TicketClaims = verified.value;
+    const claims: TicketClaims = verified;
     // The ticket is the relay's authorization; who the user is, the organisation says (or nobody).
     const judged = await this.userTrust(claims, userChain, crl, log);
     if (!judged.ok) {
@@ -137,74 +154,15 @@ export class SessionHost {
       'ticket verified; opening data socket',
     );
 
-    const url = `${config.relayUrl}${WS_PATHS.agentSession}?${SESSION_ID_PARAM}=${encodeURIComponent(sid)}`;
-    const ws = new WebSocket(url, {
-      agent: this.opts.tlsAgent,
-      headers: { Authorization: `Bearer ${config.credential}` },
-      handshakeTimeout: DATA_SOCKET_OPEN_TIMEOUT_MS,
-      maxPayload: DATA_FRAME_MAX_BYTES,
-      perMessageDeflate: false,
-    });
-    // The adapter must listen before the socket opens, or the first SSH frames are lost.
-    const stream = webSocketSshStream(ws);
-    // The SSH server speaks only after the client's first frame. The relay holds what a side
-    // sends before pairing, so this is a second safeguard, not a need: it keeps the agent from
-    // talking into a socket that no client will ever join. NodeStream keeps the frame for the
-    // handshake to read.
-    const clientSpoke = new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), config.authTimeoutMs);
-      ws.once('message', () => {
-        clearTimeout(t);
-        resolve(true);
-      });
-      ws.once('close', () => {
-        clearTimeout(t);
-        resolve(false);
-      });
-    });
+    const socket = await this.openSocket(sid, log);
+    if (!socket) return;
+    const { ws, stream } = socket;
     const startedAt = Date.now();
-    const entry: HostedSession = { ws, user: claims.sub, since: new Date(startedAt).toISOString() };
+    const entry: HostedSession = { ws, user: claims.sub, since: new Date(startedAt).toISOString(), log };
     this.sessions.set(sid, entry);
     this.opts.onSessionsChanged?.();
-    ws.once('close', (code, reason) => {
-      this.forget(sid);
-      this.opts.refusals.endSession(sid);
-      log.info({ code, reason: reason.toString(), durationMs: Date.now() - startedAt }, 'session data socket closed');
-      void entry.ssh?.close('data socket closed');
-    });
-
-    try {
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('unexpected-response', (req, res) => {
-          res.resume();
-          req.destroy();
-          reject(new Error(`relay answered the data socket with HTTP ${res.statusCode}`));
-        });
-        ws.once('error', reject);
-      });
-    } catch (e) {
-      if (e instanceof TlsPinMismatchError)
-        log.error(
-          { expected: e.expected, presented: e.actual },
-          "could not open the session data socket: the relay's TLS key does not match the pinned key; nothing was sent",
-        );
-      else log.warn({ err: (e as Error).message }, 'could not open the session data socket');
-      this.forget(sid);
-      ws.terminate();
-      return;
-    }
-    if (!(await clientSpoke)) {
-      if (ws.readyState === WebSocket.OPEN) {
-        log.warn({ timeoutMs: config.authTimeoutMs }, 'the client never joined the session; closing');
-        ws.close(CloseCode.unpairedTimeout, 'the client did not join the session');
-      }
-      return;
-    }
-    if (this.closing) {
-      ws.close(CloseCode.shuttingDown, 'agent shutting down');
-      return;
-    }
+    this.watchSocket(sid, entry, ws, startedAt);
+    if (!(await this.clientJoined(socket, log))) return;
 
     const ssh = new AgentSshSession({
       sid,
@@ -223,13 +181,26 @@ export class SessionHost {
         if (this.opts.refusals.report(sid, r) === 'link-down')
           log.warn({ channel: r.channel }, 'could not report the refused channel: control link is down');
       },
+      // A connection that went silent is dropped, not the session: it waits for a resume.
+      onConnectionSilent: () => entry.ws.terminate(),
     });
     entry.ssh = ssh;
     // The close reason travels to the relay, which audits it for this session, and on to Connect.
     ssh.server.onClosed((e) => {
       const end = describeSshEnd(e);
       if (end.failure) log.warn({ audit: 'session-failed' }, `closing the session: ${end.text}`);
-      void closeDataSocket(ws, end.failure ? CloseCode.protocolError : CloseCode.normal, end.text);
+      void closeDataSocket(entry.ws, end.failure ? CloseCode.protocolError : CloseCode.normal, end.text);
+      this.forget(sid, entry);
+    });
+    ssh.onResumed(() => {
+      const was = entry.suspended;
+      clearTimeout(was?.timer);
+      entry.suspended = undefined;
+      log.info(
+        { audit: 'session-resumed', ...(was ? { downMs: Date.now() - was.since } : {}) },
+        'session resumed over a new connection',
+      );
+      this.opts.onSessionsChanged?.();
     });
     const started = await ssh.start(stream);
     if (started.ok) {
@@ -241,6 +212,137 @@ export class SessionHost {
     log.warn({ audit: 'session-failed' }, `closing the session: ${reason}`);
     await closeDataSocket(ws, CloseCode.protocolError, reason);
     await ssh.close(reason);
+  }
+
+  /**
+   * A resume: Connect lost its connection and asked the relay for the session again. The agent
+   * joins only for a session it still holds, for the ticket's user; the SSH reconnect on the new
+   * socket must then prove it is the same client (it needs the session's keys), or nothing moves.
+   */
+  private async resume({ sessionId: sid, ticket, userChain, crl }: Dial): Promise<void> {
+    const log = this.opts.log.child({ sid });
+    const entry = this.sessions.get(sid);
+    if (this.closing) return;
+    if (!entry?.ssh || entry.ssh.server.isClosed) {
+      const reason = 'this agent holds no such session: it ended, or the agent restarted since';
+      log.warn({ audit: 'resume-refused' }, reason);
+      this.opts.refuse(sid, reason);
+      return;
+    }
+    const claims = await this.verifyTicket(ticket, sid, log);
+    if (!claims) return;
+    if (claims.sub !== entry.user) {
+      const reason = 'resume refused: the ticket names another user than the session';
+      log.warn({ audit: 'resume-refused', user: claims.sub, owner: entry.user }, reason);
+      this.opts.refuse(sid, reason);
+      return;
+    }
+    // Under an organisation root the user is judged again, as for a new session: a device or
+    // user revoked in the newest list does not get its session back, whatever the relay says.
+    const judged = await this.userTrust(claims, userChain, crl, log);
+    if (!judged.ok) {
+      this.opts.refuse(sid, judged.error.slice(0, 200));
+      return;
+    }
+    log.info({ audit: 'resume-accepted', user: claims.sub }, 'resume ticket verified; opening a new data socket');
+    const socket = await this.openSocket(sid, log);
+    if (!socket) return;
+    const ssh = entry.ssh;
+    const old = entry.ws;
+    entry.ws = socket.ws;
+    // The old connection is history now; its close must not be taken for the session's.
+    if (old.readyState !== WebSocket.CLOSED) old.terminate();
+    if (!entry.suspended) this.suspend(sid, entry, 'a resume took over its connection');
+    this.watchSocket(sid, entry, socket.ws, Date.now());
+    if (!(await this.clientJoined(socket, log))) return;
+    const transport = ssh.resumeTransport();
+    const giveUp = setTimeout(() => {
+      log.warn({ timeoutMs: this.opts.config.authTimeoutMs }, 'the resume connection did not take over in time');
+      void closeDataSocket(socket.ws, CloseCode.protocolError, 'resume did not complete in time');
+      releaseSession(transport);
+    }, this.opts.config.authTimeoutMs);
+    transport.onClosed(() => clearTimeout(giveUp));
+    const started = await startSshSession(transport, socket.stream);
+    if (!started.ok) {
+      clearTimeout(giveUp);
+      const reason = `resume failed: ${printable(started.error.message)}`;
+      log.warn({ audit: 'resume-failed' }, reason);
+      await closeDataSocket(socket.ws, CloseCode.protocolError, reason);
+      releaseSession(transport);
+    }
+  }
+
+  /** Verifies a (dial or resume) ticket for this VM and session; a refusal is logged and reported. */
+  private async verifyTicket(ticket: string, sid: string, log: Logger): Promise<TicketClaims | undefined> {
+    const verified = await this.verifier.verify(ticket, { vm: this.opts.config.vmId, sessionId: sid });
+    if (verified.ok) return verified.value;
+    const reason = `ticket rejected (${verified.error.code}): ${verified.error.message}`.slice(0, 200);
+    log.warn({ audit: 'dial-refused', code: verified.error.code }, reason);
+    this.opts.refuse(sid, reason);
+    return undefined;
+  }
+
+  private openSocket(sid: string, log: Logger) {
+    const { config, tlsAgent } = this.opts;
+    return openSessionDataSocket({
+      relayUrl: config.relayUrl,
+      credential: config.credential,
+      tlsAgent,
+      sid,
+      clientTimeoutMs: config.authTimeoutMs,
+      log,
+    });
+  }
+
+  /** Waits for the client's first bytes; closes the socket if it never speaks (or the agent is stopping). */
+  private async clientJoined(socket: SessionDataSocket, log: Logger): Promise<boolean> {
+    const { ws } = socket;
+    if (!(await socket.clientSpoke)) {
+      if (ws.readyState === WebSocket.OPEN) {
+        log.warn({ timeoutMs: this.opts.config.authTimeoutMs }, 'the client never joined the session; closing');
+        ws.close(CloseCode.unpairedTimeout, 'the client did not join the session');
+      }
+      return false;
+    }
+    if (this.closing) {
+      ws.close(CloseCode.shuttingDown, 'agent shutting down');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * What the end of a data socket means: a connection that vanished (or that the relay lost the
+   * other side of) suspends the session for the resume window; any other end ends it.
+   */
+  private watchSocket(sid: string, entry: HostedSession, ws: WebSocket, startedAt: number): void {
+    ws.once('close', (code, buf) => {
+      const reason = buf.toString();
+      entry.log.info({ code, reason, durationMs: Date.now() - startedAt }, 'session data socket closed');
+      if (entry.ws !== ws) return;
+      const ssh = entry.ssh;
+      if (ssh && !ssh.server.isClosed && !this.closing && isResumableClose(code)) {
+        this.suspend(sid, entry, reason || `code ${code}`);
+        return;
+      }
+      if (entry.suspended && !ssh?.server.isClosed) return; // a failed resume: still waiting for the next
+      this.forget(sid, entry);
+      void ssh?.close('data socket closed');
+    });
+  }
+
+  private suspend(sid: string, entry: HostedSession, reason: string): void {
+    if (entry.suspended) return;
+    const windowMs = this.opts.config.resumeWindowMs;
+    const timer = setTimeout(() => {
+      const text = `could not resume: not resumed within ${Math.round(windowMs / 1000)} s of its connection dropping`;
+      entry.log.warn({ audit: 'session-expired' }, text);
+      void entry.ssh?.close(text);
+      this.forget(sid, entry);
+    }, windowMs);
+    entry.suspended = { since: Date.now(), reason, timer };
+    entry.log.info({ reason, windowMs }, 'session connection lost; keeping the session for a resume');
+    this.opts.onSessionsChanged?.();
   }
 
   /** The trust this dial runs under, or why it is refused (logged here, reported to the relay). */
@@ -279,7 +381,8 @@ export class SessionHost {
     this.closing = true;
     const all = [...this.sessions.values()];
     await Promise.all(
-      all.map(async ({ ws, ssh }) => {
+      all.map(async ({ ws, ssh, suspended }) => {
+        clearTimeout(suspended?.timer);
         await ssh?.close('agent shutting down');
         const closed = new Promise<void>((r) =>
           ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r()),
@@ -294,18 +397,4 @@ export class SessionHost {
     this.sessions.clear();
     this.opts.onSessionsChanged?.();
   }
-}
-
-/**
- * Closes a session's data socket with a code and reason the relay records, and resolves once it
- * is closed (or after a second, terminating it): the SSH layer must not tear the socket down
- * before the close frame is out.
- */
-function closeDataSocket(ws: WebSocket, code: number, reason: string): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-  if (ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
-  else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-  const t = setTimeout(() => ws.terminate(), 1000);
-  return closed.finally(() => clearTimeout(t));
 }

@@ -193,13 +193,16 @@ test('close() ends live sessions and their processes', async () => {
   });
 });
 
-test('when the data socket drops, the session ends and its processes are killed', async () => {
-  await withOnlineAgent({}, async ({ relay, agent }) => {
+test('when the data socket drops, the session waits for a resume with its processes running, and ends with them after the window', async () => {
+  await withOnlineAgent({ resumeWindowMs: 1500 }, async ({ relay, agent }) => {
     const c = await connectClient(relay, agent);
     const pid = await startSleeper(c.client);
     relay.dropSession(c.sid);
+    await relay.until(() => agent.suspendedSessions === 1, 3000, 'session suspended');
+    assert.doesNotThrow(() => process.kill(pid, 0), 'the process outlives the connection');
+    assert.equal(agent.activeSessions, 1);
     await waitForProcessGone(pid, 5000);
-    await relay.until(() => agent.activeSessions === 0, 3000, 'session removed');
+    await relay.until(() => agent.activeSessions === 0, 3000, 'session removed after the window');
     await c.close();
   });
 });

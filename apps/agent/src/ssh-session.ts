@@ -1,8 +1,8 @@
+import type { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import {
   SshAuthenticationType,
   SshChannelOpenFailureReason,
   SshDisconnectReason,
-  SshServerSession,
   type KeyPair,
   type SshChannelOpeningEventArgs,
   type Stream,
@@ -10,7 +10,7 @@ import {
 import { sshFingerprint, type Result, type TicketClaims } from '@airlock/shared';
 import {
   BULK_WINDOW_BYTES,
-  createSshConfig,
+  createServerSession,
   DirectTcpipOpenMessage,
   startSshSession,
   type SshStartFailure,
@@ -40,6 +40,12 @@ export interface SshSessionOptions {
   maxForwards?: number;
   /** Told of every refused channel open or forward request (the relay audits them). */
   onRefused?: (refusal: ChannelRefusal) => void;
+  /**
+   * The client stopped answering keep-alives: its connection is dead without having closed.
+   * Default: close the session; the session host drops the connection instead, keeping the
+   * session for a resume.
+   */
+  onConnectionSilent?: () => void;
 }
 
 export const MAX_CHANNELS_PER_SESSION = 32;
@@ -63,6 +69,8 @@ const KEEPALIVE_FAILURES_TO_CLOSE = 2;
  */
 export class AgentSshSession {
   readonly server: SshServerSession;
+  /** This session alone: what a resume connection may take over (see createServerSession). */
+  private readonly reconnectable: SshServerSession[] = [];
   private readonly channels = new Set<SessionChannel>();
   private sessionChannels = 0;
   private forwards = 0;
@@ -74,7 +82,7 @@ export class AgentSshSession {
 
   constructor(private readonly opts: SshSessionOptions) {
     const { log, claims } = opts;
-    const server = new SshServerSession(createSshConfig());
+    const server = createServerSession(this.reconnectable);
     this.server = server;
     this.maxChannels = opts.maxChannels ?? MAX_CHANNELS_PER_SESSION;
     this.maxForwards = opts.maxForwards ?? DEFAULT_MAX_FORWARDS_PER_SESSION;
@@ -136,10 +144,15 @@ export class AgentSshSession {
 
     let keepAliveFailures = 0;
     server.onKeepAliveFailed(() => {
-      if (++keepAliveFailures >= KEEPALIVE_FAILURES_TO_CLOSE) {
-        log.warn('client stopped answering keep-alives; closing session');
-        void this.close('keep-alive timeout');
+      if (++keepAliveFailures < KEEPALIVE_FAILURES_TO_CLOSE) return;
+      keepAliveFailures = 0;
+      if (opts.onConnectionSilent) {
+        log.warn('client stopped answering keep-alives; dropping its connection (the session waits for a resume)');
+        opts.onConnectionSilent();
+        return;
       }
+      log.warn('client stopped answering keep-alives; closing session');
+      void this.close('keep-alive timeout');
     });
     server.onKeepAliveSucceeded(() => (keepAliveFailures = 0));
 
@@ -257,8 +270,36 @@ export class AgentSshSession {
     return startSshSession(this.server, stream);
   }
 
+  /**
+   * A server session for one resume of this session over a new connection: the client's SSH
+   * reconnect request (which proves it holds this session's keys) moves the new connection into
+   * this session, and the transport session is disposed. It authenticates nobody and opens
+   * nothing itself.
+   */
+  resumeTransport(): SshServerSession {
+    const t = createServerSession(this.reconnectable);
+    t.credentials = { publicKeys: [this.opts.hostKey] };
+    t.onAuthenticating((e) => {
+      this.opts.log.warn(
+        { method: SshAuthenticationType[e.authenticationType] ?? e.authenticationType },
+        'refused authentication on a resume connection',
+      );
+    });
+    t.onChannelOpening((e) => {
+      e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
+      e.failureDescription = 'a resume connection opens no channels';
+    });
+    return t;
+  }
+
+  /** Told each time a resume connection took this session over. */
+  onResumed(listener: () => void): void {
+    this.server.onReconnected(listener);
+  }
+
   async close(reason = 'closed by agent'): Promise<void> {
     clearTimeout(this.authTimer);
+    // A suspended (disconnected) session ignores close(): dispose below ends it and its channels.
     if (!this.server.isClosed) await this.server.close(SshDisconnectReason.byApplication, reason).catch(() => {});
     releaseSession(this.server);
   }

@@ -1,6 +1,13 @@
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
-import { API_PREFIX, type AccessTokenVerifier, type HealthResponse, type TokenIssuer } from '@airlock/shared';
+import {
+  API_PREFIX,
+  publicKeyFromPem,
+  verifyResumeToken,
+  type AccessTokenVerifier,
+  type HealthResponse,
+  type TokenIssuer,
+} from '@airlock/shared';
 import type { AdminService } from '../admin/admin-service.js';
 import type { Helpdesk } from '../helpdesk/helpdesk.js';
 import { Readiness } from '../ops/readiness.js';
@@ -17,6 +24,7 @@ import { createLoginRouter } from './login-routes.js';
 import { requireAccessToken } from './require-access-token.js';
 import { createSelfExplainRouter } from './self-explain-route.js';
 import { createSessionRouter } from './session-routes.js';
+import { createResumeRouter } from './resume-route.js';
 import { orgInfoRoute } from '../org/org-info-route.js';
 import type { OrgView } from '../org/org-view.js';
 
@@ -122,6 +130,20 @@ export function createApiApp(deps: ApiDeps): express.Express {
       registry: deps.registry,
       pairer: deps.pairer,
       issuer: deps.issuer,
+      ...(deps.org ? { org: deps.org } : {}),
+      now,
+    }),
+  );
+  const relayPublicKey = publicKeyFromPem(deps.relaySigningKeyPem);
+  api.use(
+    createResumeRouter({
+      auth,
+      store: deps.store,
+      audit: deps.audit,
+      registry: deps.registry,
+      pairer: deps.pairer,
+      issuer: deps.issuer,
+      verifyResumeToken: (token, sid) => verifyResumeToken(relayPublicKey, token, sid, now),
       ...(deps.org ? { org: deps.org } : {}),
       now,
     }),

@@ -70,6 +70,8 @@ export class SessionGuard {
     // One admin change usually concerns one user or VM: the lookups are shared across sessions.
     const lookups = new RevocationLookups(this.deps.store);
     for (const sid of [...this.deps.pairer.sessionIds()]) await this.checkSession(sid, lookups);
+    // A session waiting to be resumed is still a session: revocation ends it too.
+    for (const sid of [...this.deps.pairer.suspendedIds()]) await this.checkSession(sid, lookups);
     for (const link of this.deps.registry.list()) await this.checkLink(link);
     this.epoch = current;
   }
@@ -84,7 +86,8 @@ export class SessionGuard {
     if (!record) return this.deps.pairer.recheckLater(sid);
     const now = new Date(this.now());
     const verdict = await this.sessionRevocation(record, now, lookups);
-    if (typeof verdict === 'string') return this.closeSession(sid, record.user, verdict, record.killRequestedBy);
+    if (typeof verdict === 'string')
+      return this.closeSession(sid, record.user, record.vm, verdict, record.killRequestedBy);
     this.nextExpiry = Math.min(this.nextExpiry, verdict.expiresAt);
   }
 
@@ -130,8 +133,11 @@ export class SessionGuard {
     return { expiresAt: grant.expiresAt ? Date.parse(grant.expiresAt) : Infinity };
   }
 
-  private async closeSession(sid: string, user: string, reason: string, by?: string): Promise<void> {
-    if (!this.deps.pairer.terminate(sid, CloseCode.revoked, reason)) return;
+  private async closeSession(sid: string, user: string, vm: string, reason: string, by?: string): Promise<void> {
+    const { pairer, registry } = this.deps;
+    if (!pairer.terminate(sid, CloseCode.revoked, reason) && !pairer.endSuspended(sid, reason)) return;
+    // The agent may hold the session with no connection (waiting for a resume): it ends it now.
+    registry.send(vm, { type: 'end', sessionId: sid, reason });
     this.deps.logger.info({ sid, user, reason }, 'session closed by revocation');
     await this.deps.audit.record({
       type: 'session.revoked',

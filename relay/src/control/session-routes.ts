@@ -135,6 +135,13 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
         new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`),
       );
     }
+    const { token: resumeToken } = await deps.issuer.issueResumeToken({
+      sub: caller.user,
+      sid: sessionId,
+      vm: vm.id,
+      did: caller.deviceId,
+      ports,
+    });
     await audit.record({
       type: 'session.authorize',
       actor: `user:${caller.user}`,
@@ -151,6 +158,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       hostKeyFingerprint: agent.hostKeyFingerprint,
       ports,
       expiresAt: expiresAt.toISOString(),
+      resumeToken,
       ...optionalChain('vmChain', agent.vmChain),
       ...optionalChain('crl', crl),
     };

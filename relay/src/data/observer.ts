@@ -15,6 +15,11 @@ export interface SessionCloseStats {
   reason: string;
   /** A side ended it because the other broke the SSH protocol, or after a bug of its own (close code 4007 or 1011). */
   failed?: boolean;
+  /**
+   * Only this connection ended (a side vanished, the relay restarted, a resume took over): the
+   * session itself may still be resumed, here or on another relay.
+   */
+  interrupted?: boolean;
 }
 
 /** A live view of one session, for tests, benchmarks and (later) the helpdesk view. */
@@ -45,6 +50,7 @@ export interface SessionSnapshot {
  */
 export interface DataPlaneObserver {
   onFrame?(sessionId: string, direction: Direction, data: Buffer): void;
-  onSessionPaired?(s: { sid: string; vm: string; user: string }): void;
+  /** `resumed`: a dropped session joined again (a new pair of sockets for the same session). */
+  onSessionPaired?(s: { sid: string; vm: string; user: string; resumed?: boolean }): void;
   onSessionClosed?(stats: SessionCloseStats): void;
 }

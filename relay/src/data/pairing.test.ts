@@ -312,7 +312,7 @@ test('relay.close() closes live sessions with shuttingDown', async () => {
   for (const c of await Promise.all(all)) assert.equal(c.code, CloseCode.shuttingDown);
 });
 
-test('a paired Connect socket that stops answering pings is dropped and the agent side is told', async (t) => {
+test('a paired Connect socket that stops answering pings is dropped and the agent side is told it was lost (resumable)', async (t) => {
   const h = await startHarness({ pingIntervalMs: 100 });
   t.after(() => h.close());
   const { agent, session } = await startSession(h);
@@ -324,6 +324,6 @@ test('a paired Connect socket that stops answering pings is dropped and the agen
   const agentClosed = closed(agentWs, 5000);
   (connectWs as unknown as { _socket: { pause(): void } })._socket.pause();
   const c = await agentClosed;
-  assert.equal(c.code, CloseCode.peerClosed);
-  assert.match(c.reason, /^Connect closed the session/);
+  assert.equal(c.code, CloseCode.peerLost);
+  assert.match(c.reason, /^Connect's connection was lost/);
 });

@@ -40,6 +40,7 @@ function newPairer(): SessionPairer {
   const heartbeat = { watch: () => {}, touch: () => {} } as unknown as Heartbeat;
   return new SessionPairer({
     unpairedTimeoutMs: 60_000,
+    resumeWindowMs: 60_000,
     pendingTtlMs: 60_000,
     maxPendingSessionsPerUser: 8,
     maxPendingSessions: 1000,

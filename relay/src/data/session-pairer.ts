@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, closeReason } from '@airlock/shared';
+import { CloseCode, closeReason, isResumableClose } from '@airlock/shared';
 import type { Heartbeat } from './heartbeat.js';
 import type { DataPlaneObserver, SessionCloseStats, SessionSnapshot } from './observer.js';
 import { EarlyFrameHold } from './early-frames.js';
@@ -17,6 +17,8 @@ export interface PairerOptions extends FlowLimits {
   maxPendingSessionsPerUser: number;
   /** Sessions not yet paired, over all users. */
   maxPendingSessions: number;
+  /** How long a dropped session is kept resumable before it is recorded as ended. */
+  resumeWindowMs: number;
   logger: Logger;
   heartbeat: Heartbeat;
   observer?: DataPlaneObserver;
@@ -42,6 +44,16 @@ interface Session {
   early?: EarlyFrameHold;
   /** Counted against the pending limits until it pairs or ends. */
   countedPending: boolean;
+  /** A dropped session asked for again: a failure before pairing leaves it resumable. */
+  resume: boolean;
+}
+
+/** A session whose connection dropped, kept until it is resumed or its window passes. */
+interface Suspended {
+  vm: string;
+  user: string;
+  since: number;
+  timer: NodeJS.Timeout;
 }
 
 /** What one side may send before the other joins (an SSH version line and KEXINIT are < 4 KiB). */
@@ -65,6 +77,7 @@ export class SessionPairer {
   private readonly unchecked = new Set<string>();
   /** Sessions not yet paired (pending or refused). */
   private readonly pending: PendingSessionQuota;
+  private readonly suspended = new Map<string, Suspended>();
 
   constructor(private readonly opts: PairerOptions) {
     this.pending = new PendingSessionQuota({ perUser: opts.maxPendingSessionsPerUser, total: opts.maxPendingSessions });
@@ -74,7 +87,7 @@ export class SessionPairer {
    * Registers a new session unless the user, or the relay as a whole, already has as many
    * unpaired sessions as allowed: each one holds memory for about a minute and makes an agent dial.
    */
-  create(s: { sid: string; vm: string; user: string; certThumbprint?: string }): CreateResult {
+  create(s: { sid: string; vm: string; user: string; certThumbprint?: string; resume?: boolean }): CreateResult {
     const refusal = this.pending.check(s.user);
     if (refusal) {
       this.opts.logger.warn(
@@ -89,14 +102,19 @@ export class SessionPairer {
       );
       return refusal;
     }
-    const session: Session = { ...s, createdAt: Date.now(), state: 'pending', countedPending: true };
+    const { resume = false, ...fields } = s;
+    // A resume takes over whatever is left of the session's previous connection on this relay.
+    const previous = this.sessions.get(s.sid);
+    if (previous) this.terminate(s.sid, CloseCode.replaced, 'resumed over a new connection');
+    this.unsuspend(s.sid);
+    const session: Session = { ...fields, createdAt: Date.now(), state: 'pending', countedPending: true, resume };
     this.pending.take(s.user);
     session.lifetimeTimer = setTimeout(() => {
       if (!session.agent && !session.connect) this.end(session, 'nobody joined before the ticket expired');
     }, this.opts.pendingTtlMs);
     this.sessions.set(s.sid, session);
     this.unchecked.add(s.sid);
-    this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session created');
+    this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user, ...(resume ? { resume } : {}) }, 'session created');
     return { ok: true };
   }
 
@@ -121,8 +139,8 @@ export class SessionPairer {
   terminate(sid: string, code: number, reason: string): boolean {
     const s = this.sessions.get(sid);
     if (!s) return false;
-    this.end(s, reason);
-    if (s.pipe) s.pipe.close(code, reason);
+    this.end(s, reason, false, isResumableClose(code));
+    s.pipe?.close(code, reason);
     for (const ws of [s.agent, s.connect])
       if (ws && ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
     return true;
@@ -248,9 +266,67 @@ export class SessionPairer {
     return [...this.sessions.keys()].map((sid) => this.snapshot(sid)!);
   }
 
-  /** Ends every session (relay shutdown). */
+  /** Sessions whose connection dropped and that may still be resumed. */
+  suspendedCount(): number {
+    return this.suspended.size;
+  }
+
+  suspendedIds(): string[] {
+    return [...this.suspended.keys()];
+  }
+
+  /** Ends a session that waits to be resumed (revocation): recorded as closed with `reason`. */
+  endSuspended(sid: string, reason: string): boolean {
+    const held = this.suspended.get(sid);
+    if (!held) return false;
+    this.unsuspend(sid);
+    this.recordSuspendedEnd(sid, held, reason);
+    return true;
+  }
+
+  private recordSuspendedEnd(sid: string, held: Suspended, reason: string): void {
+    const stats: SessionCloseStats = {
+      sid,
+      vm: held.vm,
+      user: held.user,
+      paired: true,
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: Date.now() - held.since,
+      reason,
+    };
+    this.opts.logger.info(stats, 'session closed');
+    this.notifyClosed(stats);
+  }
+
+  /** Keeps a dropped session resumable; past the window it is recorded as ended. */
+  private suspend(s: Session): void {
+    this.unsuspend(s.sid);
+    const held: Suspended = {
+      vm: s.vm,
+      user: s.user,
+      since: Date.now(),
+      timer: setTimeout(() => {
+        this.suspended.delete(s.sid);
+        const secs = Math.round(this.opts.resumeWindowMs / 1000);
+        this.recordSuspendedEnd(s.sid, held, `not resumed within ${secs} s of its connection dropping`);
+      }, this.opts.resumeWindowMs),
+    };
+    held.timer.unref();
+    this.suspended.set(s.sid, held);
+  }
+
+  private unsuspend(sid: string): void {
+    const held = this.suspended.get(sid);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.suspended.delete(sid);
+  }
+
+  /** Ends every connection (relay shutdown); suspended sessions are left to the next start to close. */
   closeAll(code: number, reason: string): void {
     for (const sid of [...this.sessions.keys()]) this.terminate(sid, code, reason);
+    for (const sid of [...this.suspended.keys()]) this.unsuspend(sid);
   }
 
   /**
@@ -283,12 +359,17 @@ export class SessionPairer {
       this.opts,
       this.opts.observer,
       (ws) => hb.touch(ws),
-      (reason, failed) => this.end(s, reason, failed),
+      (reason, failed, interrupted) => this.end(s, reason, failed, interrupted),
     );
     early?.replay();
-    this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, 'session paired');
+    this.opts.logger.info({ sid: s.sid, vm: s.vm, user: s.user }, s.resume ? 'session resumed' : 'session paired');
     try {
-      this.opts.observer?.onSessionPaired?.({ sid: s.sid, vm: s.vm, user: s.user });
+      this.opts.observer?.onSessionPaired?.({
+        sid: s.sid,
+        vm: s.vm,
+        user: s.user,
+        ...(s.resume ? { resumed: true } : {}),
+      });
     } catch (error) {
       this.opts.logger.error({ sid: s.sid, error: (error as Error).message }, 'data-plane observer threw');
     }
@@ -300,9 +381,17 @@ export class SessionPairer {
     this.pending.release(s.user);
   }
 
-  /** Removes the session and reports it once; closing sockets is the caller's job. */
-  private end(s: Session, reason: string, failed = false): void {
+  /**
+   * Removes the session and reports it once; closing sockets is the caller's job. `interrupted`:
+   * only this connection ended; the session stays resumable for the window.
+   */
+  private end(s: Session, reason: string, failed = false, interrupted?: boolean): void {
     if (s.endReason !== undefined) return;
+    // A resume that did not pair (timeouts, the agent offline) leaves the session as it was:
+    // dropped, and resumable; a session that never paired has nothing to resume.
+    interrupted = interrupted === undefined ? s.resume && !s.pipe : interrupted && (!!s.pipe || s.resume);
+    // The agent refused it: it does not hold the session (any more); nothing is left to resume.
+    if (s.state === 'refused') interrupted = false;
     s.endReason = reason;
     s.early?.drop();
     s.early = undefined;
@@ -322,12 +411,18 @@ export class SessionPairer {
       durationMs: Date.now() - started,
       reason,
       ...(failed ? { failed } : {}),
+      ...(interrupted ? { interrupted } : {}),
     };
-    this.opts.logger.info(stats, 'session closed');
+    this.opts.logger.info(stats, interrupted ? 'session interrupted; resumable' : 'session closed');
+    if (interrupted) this.suspend(s);
+    this.notifyClosed(stats);
+  }
+
+  private notifyClosed(stats: SessionCloseStats): void {
     try {
       this.opts.observer?.onSessionClosed?.(stats);
     } catch (error) {
-      this.opts.logger.error({ sid: s.sid, error: (error as Error).message }, 'data-plane observer threw');
+      this.opts.logger.error({ sid: stats.sid, error: (error as Error).message }, 'data-plane observer threw');
     }
   }
 }

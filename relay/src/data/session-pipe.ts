@@ -1,5 +1,5 @@
 import { WebSocket, type RawData } from 'ws';
-import { CloseCode, closeReason } from '@airlock/shared';
+import { CloseCode, closeReason, isResumableClose } from '@airlock/shared';
 import type { DataPlaneObserver, Direction } from './observer.js';
 
 export interface FlowLimits {
@@ -83,8 +83,11 @@ export class SessionPipe {
     limits: FlowLimits,
     observer: DataPlaneObserver | undefined,
     onProgress: (ws: WebSocket) => void,
-    /** Called once with the reason the session ended, and whether a side ended it as a failure. */
-    private readonly onEnd: (reason: string, failed: boolean) => void,
+    /**
+     * Called once with the reason the pairing ended, whether a side ended it as a failure, and
+     * whether the session may be resumed (a side vanished rather than closed it).
+     */
+    private readonly onEnd: (reason: string, failed: boolean, interrupted: boolean) => void,
   ) {
     this.up = new Flow('up', sid, connect, agent, limits, observer, onProgress);
     this.down = new Flow('down', sid, agent, connect, limits, observer, onProgress);
@@ -92,24 +95,32 @@ export class SessionPipe {
     connect.on('close', (code, reason) => this.sideClosed('connect', code, reason.toString()));
   }
 
-  /** Ends the session from the relay's side (shutdown). */
+  /** Ends the pairing from the relay's side (revocation, shutdown, a resume taking over). */
   close(code: number, reason: string): void {
     if (this.ended) return;
-    this.finish(reason);
+    this.finish(reason, false, isResumableClose(code));
     for (const ws of [this.agent, this.connect]) this.closeSocket(ws, code, reason);
   }
 
   private sideClosed(side: 'agent' | 'connect', code: number, peerReason: string): void {
     if (this.ended) return;
     const who = side === 'agent' ? 'agent' : 'Connect';
+    const other = side === 'agent' ? this.connect : this.agent;
+    // A side that vanished did not end the session: the other keeps its SSH session for a resume.
+    if (isResumableClose(code)) {
+      const text = `${who}'s connection was lost` + (peerReason ? `: ${peerReason}` : '');
+      this.finish(`${text} (code ${code})`, false, true);
+      this.closeSocket(other, CloseCode.peerLost, closeReason(text));
+      return;
+    }
     const text = `${who} closed the session` + (peerReason ? `: ${peerReason}` : '');
-    this.finish(`${text} (code ${code})`, code === CloseCode.protocolError || code === CloseCode.internalError);
-    this.closeSocket(side === 'agent' ? this.connect : this.agent, CloseCode.peerClosed, closeReason(text));
+    this.finish(`${text} (code ${code})`, code === CloseCode.protocolError || code === CloseCode.internalError, false);
+    this.closeSocket(other, CloseCode.peerClosed, closeReason(text));
   }
 
-  private finish(reason: string, failed = false): void {
+  private finish(reason: string, failed: boolean, interrupted: boolean): void {
     this.ended = true;
-    this.onEnd(reason, failed);
+    this.onEnd(reason, failed, interrupted);
   }
 
   private closeSocket(ws: WebSocket, code: number, reason: string): void {

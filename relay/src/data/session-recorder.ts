@@ -14,7 +14,16 @@ export function sessionRecorder(store: RelayStore, audit: AuditRecorder, logger:
       logger.error({ sid, error: (error as Error).message }, `could not record ${what}`),
     );
   return {
-    onSessionPaired: ({ sid, vm, user }) => {
+    onSessionPaired: ({ sid, vm, user, resumed }) => {
+      if (resumed) {
+        background('session resume', sid, store.sessions.markResumed(sid));
+        background(
+          'session resume',
+          sid,
+          audit.record({ type: 'session.resume', actor: `user:${user}`, outcome: 'success', sid, data: { vm } }),
+        );
+        return;
+      }
       background('session open', sid, store.sessions.markOpened(sid));
       background(
         'session open',
@@ -23,6 +32,22 @@ export function sessionRecorder(store: RelayStore, audit: AuditRecorder, logger:
       );
     },
     onSessionClosed: (stats) => {
+      if (stats.interrupted) {
+        const bytes = { bytesFromClient: stats.bytesUp, bytesFromAgent: stats.bytesDown };
+        background('session interruption', stats.sid, store.sessions.markInterrupted(stats.sid, bytes));
+        background(
+          'session interruption',
+          stats.sid,
+          audit.record({
+            type: 'session.interrupt',
+            actor: `user:${stats.user}`,
+            outcome: 'info',
+            sid: stats.sid,
+            data: { vm: stats.vm, ...bytes, durationMs: stats.durationMs, reason: stats.reason },
+          }),
+        );
+        return;
+      }
       background(
         'session close',
         stats.sid,

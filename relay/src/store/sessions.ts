@@ -51,6 +51,9 @@ const endSchema = z.object({
 });
 const limitSchema = z.number().int().min(1).optional();
 
+/** The end reason a relay's start gives the sessions its killed predecessor left live (relay-state.ts). */
+export const RESUMABLE_AFTER_RESTART = 'relay restarted';
+
 // Newest first; rowid breaks ties within a millisecond (a serial column in PostgreSQL).
 const NEWEST_FIRST = 'ORDER BY created_at DESC, rowid DESC';
 
@@ -90,16 +93,38 @@ export class SqliteSessionStore implements SessionStore {
     if (r.changes === 0 && !this.exists(id)) throw new StoreError('not_found', `no session ${id}`);
   }
 
-  /** The first end wins (a crash sweep must not overwrite a real close); unknown → StoreError('not_found'). */
+  /**
+   * The first end wins (a crash sweep must not overwrite a real close); the bytes of this last
+   * connection are added to those of earlier ones (a resumed session has several). Unknown →
+   * StoreError('not_found').
+   */
   async markEnded(id: string, end: { reason: string; bytesFromClient: number; bytesFromAgent: number }): Promise<void> {
     const e = check(endSchema, end, 'session end');
     const r = this.db
       .prepare(
-        `UPDATE sessions SET ended_at = ?, end_reason = ?, bytes_from_client = ?, bytes_from_agent = ?
+        `UPDATE sessions SET ended_at = ?, end_reason = ?,
+           bytes_from_client = bytes_from_client + ?, bytes_from_agent = bytes_from_agent + ?
          WHERE id = ? AND ended_at IS NULL`,
       )
       .run(this.now().toISOString(), e.reason, e.bytesFromClient, e.bytesFromAgent, id);
     if (r.changes === 0 && !this.exists(id)) throw new StoreError('not_found', `no session ${id}`);
+  }
+
+  /** A connection of a live session dropped (it may be resumed): its bytes are counted, the session stays live. */
+  async markInterrupted(id: string, bytes: { bytesFromClient: number; bytesFromAgent: number }): Promise<void> {
+    const b = check(endSchema.omit({ reason: true }), bytes, 'session bytes');
+    this.db
+      .prepare(
+        `UPDATE sessions SET bytes_from_client = bytes_from_client + ?, bytes_from_agent = bytes_from_agent + ?
+         WHERE id = ?`,
+      )
+      .run(b.bytesFromClient, b.bytesFromAgent, id);
+  }
+
+  /** A dropped session was resumed: live again, even if a restart of the relay had ended it meanwhile. */
+  async markResumed(id: string): Promise<void> {
+    const r = this.db.prepare('UPDATE sessions SET ended_at = NULL, end_reason = NULL WHERE id = ?').run(id);
+    if (r.changes === 0) throw new StoreError('not_found', `no session ${id}`);
   }
 
   async listLive(): Promise<SessionRecord[]> {
@@ -128,7 +153,11 @@ export class SqliteSessionStore implements SessionStore {
     return (this.db.prepare(sql).all(...params) as SessionRow[]).map(toRecord);
   }
 
-  /** A repeated request keeps the first requester and time, and still returns true while live. */
+  /**
+   * A repeated request keeps the first requester and time, and still returns true while live. A
+   * session a relay restart ended may still be resumed, so it can still be killed (its resume is
+   * then refused).
+   */
   async requestKill(id: string, by: string): Promise<boolean> {
     check(textSchema, by, 'requested by');
     const request = this.db.transaction((): boolean => {
@@ -136,9 +165,9 @@ export class SqliteSessionStore implements SessionStore {
         .prepare(
           `UPDATE sessions
            SET kill_requested_at = COALESCE(kill_requested_at, ?), kill_requested_by = COALESCE(kill_requested_by, ?)
-           WHERE id = ? AND ended_at IS NULL`,
+           WHERE id = ? AND (ended_at IS NULL OR end_reason = ?)`,
         )
-        .run(this.now().toISOString(), by, id);
+        .run(this.now().toISOString(), by, id, RESUMABLE_AFTER_RESTART);
       return r.changes === 1;
     });
     return request.immediate();

@@ -292,12 +292,15 @@ export interface SessionStore {
   get(id: string): Promise<SessionRecord | undefined>;
   markOpened(id: string): Promise<void>;
   markEnded(id: string, end: { reason: string; bytesFromClient: number; bytesFromAgent: number }): Promise<void>;
+  /** A connection of the session dropped; it may be resumed. Adds its bytes. */
+  markInterrupted(id: string, bytes: { bytesFromClient: number; bytesFromAgent: number }): Promise<void>;
+  /** The session was resumed: live again. */
+  markResumed(id: string): Promise<void>;
   /** Sessions not yet ended (newest first). */
   listLive(): Promise<SessionRecord[]>;
   list(filter?: { user?: string; vm?: string; limit?: number }): Promise<SessionRecord[]>;
   /** Returns false when unknown or already ended. */
   requestKill(id: string, by: string): Promise<boolean>;
-  /** Ends every session still marked live (relay start after a crash). Returns how many. */
   /** Ends every session still live (a previous run's, after a crash) and returns them as ended. */
   endAllLive(reason: string): Promise<SessionRecord[]>;
 }

@@ -1,5 +1,6 @@
 import {
   ChannelOpenMessage,
+  SshServerSession,
   SshChannel,
   SshAlgorithms,
   SshProtocolExtensionNames,
@@ -37,9 +38,10 @@ function pick<T>(table: Record<string, T | null>, names: string[]): T[] {
  * The `open-channel-request` extension is removed because requests bundled into a channel open
  * are mis-parsed by the library (see shared/notes/dev-tunnels-ssh.md, trap 4).
  */
-export function createSshConfig(): SshSessionConfiguration {
+export function createSshConfig(options: { resume?: boolean } = {}): SshSessionConfiguration {
   useLargePackets();
   const config = new SshSessionConfiguration(true);
+  if (options.resume !== false) enableResume(config);
   replace(
     config.keyExchangeAlgorithms,
     pick<KeyExchangeAlgorithm>(SshAlgorithms.keyExchange, ['ecdhNistp384Sha384', 'ecdhNistp256Sha256']),
@@ -63,6 +65,15 @@ export function createSshConfig(): SshSessionConfiguration {
 }
 
 /**
+ * Session resume: every packet carries the sequence number last received, and each side keeps
+ * what it sent until the other has acknowledged it, so a session carries on over a new
+ * connection with nothing lost or repeated. What is kept is bounded by the channel windows.
+ */
+function enableResume(config: SshSessionConfiguration): void {
+  config.protocolExtensions.push(SshProtocolExtensionNames.sessionReconnect);
+}
+
+/**
  * The library takes the packet size from two class defaults: the one it offers when opening or
  * accepting a channel, and the cap on what it sends. Both ends run this code, so both agree.
  */
@@ -73,4 +84,13 @@ function useLargePackets(): void {
 
 function replace<T>(list: T[], items: T[]): void {
   list.splice(0, list.length, ...items);
+}
+
+/**
+ * A server session on the one configuration. With session resume on, the library wants the list
+ * of sessions a new connection may take over: give each session its own (a resume may only take
+ * over the session it was asked for), and the same list to the session that carries its resume.
+ */
+export function createServerSession(reconnectable: SshServerSession[] = []): SshServerSession {
+  return new SshServerSession(createSshConfig(), reconnectable);
 }

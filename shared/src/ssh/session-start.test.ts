@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SshClientSession, SshServerSession, type SshSession } from '@microsoft/dev-tunnels-ssh';
+import { SshClientSession, type SshSession } from '@microsoft/dev-tunnels-ssh';
 import { rawPeerLink } from '../testing/index.js';
-import { createSshConfig } from './config.js';
+import { createServerSession, createSshConfig } from './config.js';
 import { generateHostKey } from './keys.js';
 import { releaseSession } from './session-release.js';
 import { startSshSession } from './session-start.js';
@@ -26,7 +26,7 @@ async function leakedRejections(body: () => Promise<void>): Promise<unknown[]> {
 
 async function newSession(side: 'server' | 'client'): Promise<SshSession> {
   if (side === 'client') return new SshClientSession(createSshConfig());
-  const server = new SshServerSession(createSshConfig());
+  const server = createServerSession();
   server.credentials = { publicKeys: [await generateHostKey()] };
   return server;
 }

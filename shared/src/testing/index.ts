@@ -4,3 +4,4 @@ export * from './tcp-services.js';
 export * from './raw-peer.js';
 export * from './test-clock.js';
 export * from './org.js';
+export * from './cut-proxy.js';

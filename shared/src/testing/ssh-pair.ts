@@ -26,7 +26,9 @@ export async function connectedSshPair(
   const hostKey = await generateHostKey();
   const userKey: KeyPair = await generateHostKey();
   const config = () => {
-    const c = createSshConfig();
+    // Without session resume: these pairs show what a session's end does to its channels, and a
+    // resumable session does not end when its stream does (it waits for a resume).
+    const c = createSshConfig({ resume: false });
     // Not in the library's typings, but a public field of the configuration object.
     if (options.keyRotationBytes)
       (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = options.keyRotationBytes;

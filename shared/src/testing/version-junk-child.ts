@@ -1,8 +1,7 @@
 // Test child for session-start.test.ts: starts an SSH server session after the peer sent 300
 // bytes of "A", either with the library's bare connect() or through startSshSession, then
 // waits a moment. Prints "survived" if the process is still alive by then.
-import { SshServerSession } from '@microsoft/dev-tunnels-ssh';
-import { createSshConfig } from '../ssh/config.js';
+import { createServerSession } from '../ssh/config.js';
 import { generateHostKey } from '../ssh/keys.js';
 import { releaseSession } from '../ssh/session-release.js';
 import { startSshSession } from '../ssh/session-start.js';
@@ -10,7 +9,7 @@ import { rawPeerLink } from './raw-peer.js';
 
 const mode = process.argv[2];
 const link = await rawPeerLink();
-const session = new SshServerSession(createSshConfig());
+const session = createServerSession();
 session.credentials = { publicKeys: [await generateHostKey()] };
 link.raw.send(Buffer.alloc(300, 'A'));
 await link.firstFrame;

@@ -16,6 +16,7 @@ import { loginInteractively } from './authenticate.js';
 import { CliError } from './errors.js';
 import { chosenLogLevel } from './log-level.js';
 import { createPrompter, NoTerminalPrompter } from './prompters.js';
+import { printConnectionNotices, writeNotice } from './connection-notices.js';
 
 export interface GlobalOptions {
   logLevel?: string;
@@ -115,10 +116,20 @@ export class CliContext {
   }
 
   /** An end-to-end session to `vm` as a result (for callers that retry); re-logs in as needed. */
-  openVmSession(vm: string): Promise<Result<VmSession, VmSessionError | LoginError>> {
-    return this.withLogin((credentials) =>
-      openVmSession({ credentials, vm, logger: this.log, journal: this.journal, purpose: this.command }),
+  async openVmSession(vm: string): Promise<Result<VmSession, VmSessionError | LoginError>> {
+    const windowMs = resumeWindowFromEnv(process.env);
+    const opened = await this.withLogin((credentials) =>
+      openVmSession({
+        credentials,
+        vm,
+        logger: this.log,
+        journal: this.journal,
+        purpose: this.command,
+        ...(windowMs !== undefined ? { resume: windowMs === 0 ? (false as const) : { windowMs } } : {}),
+      }),
     );
+    if (opened.ok) printConnectionNotices(opened.value, writeNotice);
+    return opened;
   }
 
   /** Opens an end-to-end session to `vm`, runs `body`, and closes the session whatever happens. */
@@ -132,4 +143,14 @@ export class CliContext {
       await session.close();
     }
   }
+}
+
+/**
+ * `AIRLOCK_RESUME_WINDOW_SECONDS`: how long a session whose connection dropped keeps trying to
+ * resume (default 180 s; `0` turns resume off). Ignored when not a whole number.
+ */
+export function resumeWindowFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.AIRLOCK_RESUME_WINDOW_SECONDS;
+  if (raw === undefined || !/^\d{1,6}$/.test(raw.trim())) return undefined;
+  return Number(raw.trim()) * 1000;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiFailure, HandleId } from './common.js';
 import { ForwardView } from './forwards.js';
 import { LoginState } from './login.js';
-import { TerminalEndView } from './terminals.js';
+import { ConnectionView, TerminalEndView } from './terminals.js';
 import { VmView } from './vms.js';
 
 /**
@@ -31,6 +31,8 @@ export const ApiEvent = z.discriminatedUnion('type', [
     data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'),
   }),
   z.object({ type: z.literal('terminal.ended'), terminalId: HandleId, end: TerminalEndView }),
+  /** The terminal's connection dropped, is being resumed, was resumed or lost (the tab says so). */
+  z.object({ type: z.literal('terminal.connection'), terminalId: HandleId, connection: ConnectionView }),
   /** State, connections or bytes changed (at most once a second for bytes). */
   z.object({ type: z.literal('forward.changed'), forward: ForwardView }),
   z.object({ type: z.literal('forward.removed'), forwardId: HandleId }),

@@ -31,3 +31,21 @@ export const TerminalEndView = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('closed') }),
 ]);
 export type TerminalEndView = z.infer<typeof TerminalEndView>;
+
+/**
+ * The connection under a session (a terminal's, a forward's): a drop is not the end — it is
+ * `reconnecting` until `resumed` (nothing lost) or `lost` (then the session ends with the reason).
+ */
+export const ConnectionView = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('connected') }),
+  z.object({
+    state: z.literal('reconnecting'),
+    attempt: z.number().int(),
+    reason: z.string(),
+    downMs: z.number(),
+    windowMs: z.number(),
+  }),
+  z.object({ state: z.literal('resumed'), attempts: z.number().int(), downMs: z.number() }),
+  z.object({ state: z.literal('lost'), reason: z.string() }),
+]);
+export type ConnectionView = z.infer<typeof ConnectionView>;

@@ -34,7 +34,11 @@ export class TerminalHandlers {
     const terminalId = `term-${randomUUID()}`;
     this.terminals.set(terminalId, terminal);
     terminal.onOutput((data) => this.ctx.events.emit({ type: 'terminal.output', terminalId, data }));
+    const unwatch = session.value.onConnectionState((connection) =>
+      this.ctx.events.emit({ type: 'terminal.connection', terminalId, connection }),
+    );
     void terminal.ended.then((end) => {
+      unwatch();
       this.terminals.delete(terminalId);
       this.ctx.events.emit({ type: 'terminal.ended', terminalId, end: terminalEndView(end) });
     });

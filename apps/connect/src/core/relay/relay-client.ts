@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Dispatcher, RequestInit, Response } from 'undici';
+import type { ResumeRequest } from '@airlock/shared';
 import {
   API_PREFIX,
   ChallengeResponse,
@@ -88,6 +89,11 @@ export class RelayClient {
   /** With an organisation root, the user chain and Connect's newest revocation list go along for the agent. */
   createSession(vm: string, org?: Omit<SessionRequest, 'vm'>): Promise<Result<SessionResponse, RelayError>> {
     return this.call('POST', '/sessions', SessionResponse, { vm, ...org });
+  }
+
+  /** Asks for a session again after its connection dropped (`POST /sessions/:sid/resume`). */
+  resumeSession(sessionId: string, body: ResumeRequest): Promise<Result<SessionResponse, RelayError>> {
+    return this.call('POST', `/sessions/${encodeURIComponent(sessionId)}/resume`, SessionResponse, body);
   }
 
   /** The anchor and revocation list the relay serves (public; believed only as far as they verify). */

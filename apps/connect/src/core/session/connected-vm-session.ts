@@ -1,24 +1,33 @@
 import type { SessionTrust } from './org-trust.js';
 import { SshDisconnectReason, type SshChannel, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
-import { CloseCode, type Result, type SessionResponse } from '@airlock/shared';
+import { CloseCode, isResumableClose, type Result, type SessionResponse } from '@airlock/shared';
 import { describeSshEnd } from '@airlock/shared/ssh';
 import { ChannelOpener } from './channel-opener.js';
-import { closeWithReason, socketEndError, type DataSocket } from './data-socket.js';
+import { closeWithReason, socketEndError, type DataSocket, type SocketEnd } from './data-socket.js';
+import type { SessionResumer } from './session-resumer.js';
 import { sshProtocolError } from './ssh-handshake.js';
 import type { Logger } from '../logger.js';
 import type {
   ChannelError,
+  ConnectionState,
   ExecChannel,
   SessionClosedEvent,
   ShellChannel,
   ShellOptions,
   SubsystemChannel,
   VmSession,
+  VmSessionError,
 } from './types.js';
 
+/** Delay before resume attempt `n` (1-based): quick at first (a blip), then every few seconds. */
+function retryDelayMs(attempt: number): number {
+  return Math.min(250 * 2 ** (attempt - 1), 4000);
+}
+
 /**
- * An established session: the authenticated SSH client over its data socket. Owns both, reports
- * once how the session ended, and leaves opening channels to a ChannelOpener.
+ * An established session: the authenticated SSH client over its data socket. Owns both, takes
+ * the session up again over a new socket when the connection drops (with a resumer), reports once
+ * how the session ended, and leaves opening channels to a ChannelOpener.
  */
 export class ConnectedVmSession implements VmSession {
   readonly sessionId: string;
@@ -28,22 +37,34 @@ export class ConnectedVmSession implements VmSession {
   private closedEvent: SessionClosedEvent | undefined;
   private closing = false;
   private readonly listeners = new Set<(e: SessionClosedEvent) => void>();
+  private readonly stateListeners = new Set<(e: ConnectionState) => void>();
   private readonly channels: ChannelOpener;
+  private socket: DataSocket;
+  private reconnecting = false;
+  /** Why the session could not be taken up again; the close reports it. */
+  private lostError: VmSessionError | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     session: SessionResponse,
     private readonly client: SshClientSession,
-    private readonly socket: DataSocket,
+    socket: DataSocket,
     readonly log: Logger,
     readonly trust: SessionTrust = 'relay-only',
+    private readonly resumer?: SessionResumer,
   ) {
+    this.socket = socket;
     this.sessionId = session.sessionId;
     this.vm = session.vm;
     this.ports = [...session.ports];
     this.hostKeyFingerprint = session.hostKeyFingerprint;
     this.channels = new ChannelOpener(client, this, log, () => this.closedError());
     client.onClosed((e) => {
+      clearTimeout(this.retryTimer);
+      if (this.lostError)
+        return this.emitClosed({ sessionId: this.sessionId, reason: this.lostError.message, error: this.lostError });
       const ssh = describeSshEnd(e);
+      const socket = this.socket;
       // The VM side broke the protocol (bad packet, MAC, message…): the library has closed the
       // SSH session; the data socket is closed with the reason, which the relay audits.
       if (ssh.failure && !this.closing) {
@@ -61,13 +82,80 @@ export class ConnectedVmSession implements VmSession {
       });
     });
     client.onKeepAliveFailed((count) => {
+      if (this.reconnecting) return;
       log.warn({ count }, 'keep-alive failed');
-      if (count >= 2) socket.ws.terminate();
+      // A silent connection is dropped; the session then resumes over a new one.
+      if (count >= 2) this.socket.ws.terminate();
     });
+    this.watch(socket);
+  }
+
+  /** What the end of the current data socket means: a resume, or the end of the session. */
+  private watch(socket: DataSocket): void {
     void socket.ended.then((end) => {
-      if (!this.closing) log.info({ end }, 'data socket ended');
-      if (!client.isClosed) client.dispose();
+      if (socket !== this.socket) return;
+      if (!this.closing) this.log.info({ end }, 'data socket ended');
+      if (this.closing || this.client.isClosed) return;
+      if (this.resumer && resumable(end)) return void this.resume(describeEnd(end));
+      this.client.dispose();
     });
+  }
+
+  /** Tries to take the session up again until it works, is refused, or the window has passed. */
+  private async resume(reason: string): Promise<void> {
+    const resumer = this.resumer!;
+    this.reconnecting = true;
+    const since = Date.now();
+    const windowMs = resumer.windowMs;
+    this.log.warn({ reason, windowMs }, 'connection lost; resuming the session');
+    for (let attempt = 1; ; attempt++) {
+      this.emitState({ state: 'reconnecting', attempt, reason, downMs: Date.now() - since, windowMs });
+      const r = await resumer.attempt(this.client);
+      if (this.closing || this.client.isClosed) {
+        if (r.ok) r.socket.ws.terminate();
+        return;
+      }
+      if (r.ok) {
+        this.socket = r.socket;
+        this.reconnecting = false;
+        this.watch(r.socket);
+        const downMs = Date.now() - since;
+        this.log.info({ attempts: attempt, downMs }, 'session resumed');
+        this.emitState({ state: 'resumed', attempts: attempt, downMs });
+        this.emitState({ state: 'connected' });
+        return;
+      }
+      reason = r.message;
+      const delay = retryDelayMs(attempt);
+      if (r.final || Date.now() - since + delay > windowMs) {
+        const why = r.final ? r.message : `not resumed within ${Math.round(windowMs / 1000)} s (last: ${r.message})`;
+        return this.lose(`could not resume: ${why}`);
+      }
+      this.log.info({ attempt, reason, retryInMs: delay }, 'resume attempt failed; trying again');
+      await new Promise<void>((resolve) => (this.retryTimer = setTimeout(resolve, delay)));
+    }
+  }
+
+  private lose(message: string): void {
+    this.lostError = { code: 'resume_failed', sessionId: this.sessionId, message };
+    this.log.warn(message);
+    this.emitState({ state: 'lost', reason: message });
+    this.client.dispose();
+  }
+
+  onConnectionState(listener: (e: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private emitState(e: ConnectionState): void {
+    for (const l of [...this.stateListeners]) {
+      try {
+        l(e);
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'a connection-state listener threw');
+      }
+    }
   }
 
   get isClosed(): boolean {
@@ -101,6 +189,7 @@ export class ConnectedVmSession implements VmSession {
     } catch {
       // already gone
     }
+    clearTimeout(this.retryTimer);
     this.client.dispose();
     this.socket.ws.close(CloseCode.normal, 'closed by user');
     setTimeout(() => this.socket.ws.terminate(), 1000).unref();
@@ -131,4 +220,16 @@ export class ConnectedVmSession implements VmSession {
   openDirectTcpip(port: number): Promise<Result<SshChannel, ChannelError>> {
     return this.channels.openDirectTcpip(port);
   }
+}
+
+/** A socket that vanished or that the relay lost the other side of; not one somebody closed. */
+function resumable(end: SocketEnd): boolean {
+  if (end.kind === 'error') return true;
+  return end.kind === 'closed' && isResumableClose(end.code);
+}
+
+function describeEnd(end: SocketEnd): string {
+  if (end.kind === 'error') return end.message;
+  if (end.kind === 'closed') return end.reason || `connection closed (code ${end.code})`;
+  return end.kind;
 }

@@ -22,6 +22,8 @@ export type VmSessionError =
   /** The relay closed the session because the user, device, grant or agent was revoked (or an admin killed it). */
   | { code: 'revoked'; sessionId: string; message: string }
   | { code: 'session_closed'; sessionId: string; message: string }
+  /** The connection dropped and the session could not be taken up again ("could not resume: …"). */
+  | { code: 'resume_failed'; sessionId: string; message: string }
   /** The agent (or something on the path) sent bytes that are not valid SSH; Connect closed the session. */
   | { code: 'protocol_error'; sessionId: string; message: string }
   /** The relay's host key for the VM has no chain to the pinned organisation (or a wrong, expired or revoked one). */
@@ -70,6 +72,17 @@ export interface SessionClosedEvent {
   error?: VmSessionError;
 }
 
+/**
+ * Where a session's connection stands. A dropped connection is not the end of the session: it
+ * is `reconnecting` (each attempt, and why the last one failed) until it is `resumed` — nothing
+ * sent either way is lost — or `lost`, after which the session closes with a `resume_failed` error.
+ */
+export type ConnectionState =
+  | { state: 'connected' }
+  | { state: 'reconnecting'; attempt: number; reason: string; downMs: number; windowMs: number }
+  | { state: 'resumed'; attempts: number; downMs: number }
+  | { state: 'lost'; reason: string };
+
 export interface VmSession {
   readonly sessionId: string;
   readonly vm: string;
@@ -88,4 +101,6 @@ export interface VmSession {
   close(): Promise<void>;
   /** Called once when the session ends for any reason; returns an unsubscribe function. */
   onClosed(listener: (e: SessionClosedEvent) => void): () => void;
+  /** Told of every change of the connection under the session (drops and resumes). */
+  onConnectionState(listener: (e: ConnectionState) => void): () => void;
 }

@@ -10,6 +10,7 @@ import { noSessionJournal, type SessionJournal } from '../logging/session-journa
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { judgeVmHostKey, orgSessionRequest, type SessionTrust } from './org-trust.js';
 import { sshHandshake } from './ssh-handshake.js';
+import { SessionResumer, type ResumeOptions } from './session-resumer.js';
 import type { UserKey } from '../identity/user-key-store.js';
 
 // A session to a VM, in steps: POST /sessions for a ticket (relay-client.ts), the data WebSocket
@@ -29,6 +30,11 @@ export interface OpenVmSessionOptions {
   journal?: SessionJournal;
   /** What the session is for, in the journal: `shell`, `forward`, `doctor`… */
   purpose?: string;
+  /**
+   * Resume the session when its connection drops (default on): for how long, and with which
+   * login (default: the one it was opened with; the app passes its login service, which renews).
+   */
+  resume?: false | { windowMs?: number; credentials?: () => Promise<RelayCredentials | undefined> };
 }
 
 /**
@@ -60,6 +66,17 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
     ...(options.journal ? { journal: options.journal } : {}),
     ...(options.purpose ? { purpose: options.purpose } : {}),
     trust: trust.value,
+    ...(options.resume !== false && created.value.resumeToken
+      ? {
+          resume: {
+            resumeToken: created.value.resumeToken,
+            credentials: options.resume?.credentials ?? (async () => credentials),
+            sessionRequest: (c: RelayCredentials) => orgSessionRequest(c.org),
+            ...(options.resume?.windowMs !== undefined ? { windowMs: options.resume.windowMs } : {}),
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+          },
+        }
+      : {}),
   });
 }
 
@@ -77,6 +94,8 @@ export interface ConnectVmSessionOptions {
   onStep?: (step: SessionStep) => void;
   /** How the host key was judged (openVmSession); `relay-only` when not given. */
   trust?: SessionTrust;
+  /** Resume the session when its connection drops (openVmSession); without it a drop ends it. */
+  resume?: ResumeOptions;
 }
 
 /**
@@ -180,7 +199,8 @@ async function establish(
     if (!ssh.ok) return fail(ssh.error);
     const trust = options.trust ?? 'relay-only';
     log.info({ hostKey: ssh.value.hostKey, trust }, 'session established');
-    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log, trust));
+    const resumer = options.resume && new SessionResumer(sessionId, ssh.value.hostKey, options.resume);
+    return ok(new ConnectedVmSession(session, ssh.value.client, socket, log, trust, resumer));
   } finally {
     clearTimeout(timer);
   }

@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
+import type { SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import {
   CommandRequestMessage,
   SshAuthenticationType,
   SshChannelOpenFailureReason,
-  SshServerSession,
   type KeyPair,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
@@ -14,7 +14,7 @@ import {
   bridgeChannel,
   clearKeepAliveTimer,
   closeForwardConnectFailed,
-  createSshConfig,
+  createServerSession,
   DirectTcpipOpenMessage,
   PtyRequestMessage,
   publicKeyBlob,
@@ -40,7 +40,7 @@ export interface FakeAgentOptions {
  */
 export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServerSession {
   const { hostKey, agentPorts, seen } = options;
-  const server = new SshServerSession(createSshConfig());
+  const server = createServerSession();
   server.credentials = { publicKeys: [hostKey] };
   server.onClosed(() => clearKeepAliveTimer(server));
   server.onAuthenticating((e) => {

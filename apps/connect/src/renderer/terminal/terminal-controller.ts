@@ -2,14 +2,15 @@ import { FitAddon } from '@xterm/addon-fit';
 import { SearchAddon } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
-import type { ApiFailure, TerminalEndView } from '../../api/contract/index.js';
+import type { ApiFailure, ConnectionView, TerminalEndView } from '../../api/contract/index.js';
 import { isAppShortcut } from '../workspace/shortcuts.js';
 import { terminalTheme } from './terminal-theme.js';
 import type { TerminalRouter } from './terminal-router.js';
 
 export type TerminalPhase =
   | { phase: 'connecting' }
-  | { phase: 'open'; terminalId: string; sessionId: string }
+  /** `connection`: set once it dropped (reconnecting, resumed); absent while it never has. */
+  | { phase: 'open'; terminalId: string; sessionId: string; connection?: ConnectionView }
   | { phase: 'failed'; failure: ApiFailure }
   | { phase: 'ended'; end: TerminalEndView; sessionId: string };
 
@@ -83,6 +84,10 @@ export class TerminalController {
     this.router.claim(terminalId, {
       output: (data) => this.term.write(data, () => this.drawn(terminalId, data.byteLength)),
       ended: (end) => this.set({ phase: 'ended', end, sessionId }),
+      connection: (connection) => {
+        if (this.state.phase === 'open' && this.state.terminalId === terminalId && connection.state !== 'connected')
+          this.set({ ...this.state, connection });
+      },
     });
     // The window may have changed size while the session was being opened.
     this.resize();

@@ -1,8 +1,9 @@
-import type { TerminalEndView } from '../../api/contract/index.js';
+import type { ConnectionView, TerminalEndView } from '../../api/contract/index.js';
 
 export interface TerminalSink {
   output(data: Uint8Array): void;
   ended(end: TerminalEndView): void;
+  connection(c: ConnectionView): void;
 }
 
 /** Output for a terminal whose `terminal.open` answer has not arrived yet, held for a moment. */
@@ -21,6 +22,7 @@ export class TerminalRouter {
     subscribe((e) => {
       if (e.type === 'terminal.output') this.output(e.terminalId, e.data);
       else if (e.type === 'terminal.ended') this.ended(e.terminalId, e.end);
+      else if (e.type === 'terminal.connection') this.sinks.get(e.terminalId)?.connection(e.connection);
     });
   }
 

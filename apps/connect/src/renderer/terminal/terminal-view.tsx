@@ -77,10 +77,23 @@ function TerminalStatus({ phase, vm, onReconnect }: { phase: TerminalPhase; vm: 
         </p>
       );
     case 'open':
+      if (phase.connection?.state === 'reconnecting')
+        return (
+          <p className="terminal-status reconnecting" role="status" data-testid="terminal-reconnecting">
+            <span className="dot offline" aria-hidden="true" /> Connection to {vm} lost — resuming the session (attempt{' '}
+            {phase.connection.attempt}; {sentence(phase.connection.reason)}). Nothing you typed or the VM sent is lost.
+          </p>
+        );
       return (
-        <p className="terminal-status">
+        <p className="terminal-status" role="status">
           <span className="dot online" aria-hidden="true" /> Connected to {vm} · session <code>{phase.sessionId}</code>{' '}
           <CopyButton text={phase.sessionId} label="Copy session id" />
+          {phase.connection?.state === 'resumed' && (
+            <span className="muted" data-testid="terminal-resumed">
+              {' '}
+              · resumed after {(phase.connection.downMs / 1000).toFixed(1)} s
+            </span>
+          )}
         </p>
       );
     case 'failed':

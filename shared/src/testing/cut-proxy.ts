@@ -9,6 +9,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
  */
 export class CutProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
+  private blocked = false;
 
   private constructor(
     private readonly server: Server,
@@ -25,6 +26,7 @@ export class CutProxy {
   }
 
   private relay(inbound: Socket, targetPort: number): void {
+    if (this.blocked) return void inbound.resetAndDestroy();
     const outbound = connect({ host: '127.0.0.1', port: targetPort });
     const pair: [Socket, Socket] = [inbound, outbound];
     this.pairs.add(pair);
@@ -53,6 +55,11 @@ export class CutProxy {
     }
     this.pairs.clear();
     return n;
+  }
+
+  /** While blocked, every new connection is reset at once: the relay's host is unreachable. */
+  block(on: boolean): void {
+    this.blocked = on;
   }
 
   async close(): Promise<void> {
