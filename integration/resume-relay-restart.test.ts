@@ -91,7 +91,7 @@ for (const [how, signal] of [
     });
     await restarted;
     assert.ok(restarted, 'the relay was restarted mid-download');
-    assert.equal(result.end, 'end');
+    assert.equal(result.end, 'end', `${forward.stderr()}\n${relayLog.slice(-3000)}`);
     assert.equal(result.bytes, DOWNLOAD_BYTES);
     assert.equal(result.sha256, await source.sent.at(-1));
     assert.match(forward.stderr(), /resumed after/);

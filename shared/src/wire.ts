@@ -32,7 +32,9 @@ export const CloseCode = {
   revoked: 4009,
   /**
    * The other side's connection dropped (no close from it): the session is suspended, not over.
-   * Each side keeps its SSH session and waits for a resume (Connect asks for it).
+   * Each side keeps its SSH session and waits for a resume (Connect asks for it). The relay itself
+   * drops the remaining side without a close frame (see SessionPipe); the code is what a side
+   * that does send one uses.
    */
   peerLost: 4010,
   /** RFC 6455 "internal error": a bug in the closing side ended this session (reported in its log). */

@@ -256,12 +256,21 @@ export class SessionHost {
     this.watchSocket(sid, entry, socket.ws, Date.now());
     if (!(await this.clientJoined(socket, log))) return;
     const transport = ssh.resumeTransport();
+    let settled = false;
     const giveUp = setTimeout(() => {
+      // Only a resume that is still pending on this very connection is given up: once the session
+      // took the connection over, closing it here would end the session itself.
+      if (settled || entry.ws !== socket.ws || !entry.suspended) return;
       log.warn({ timeoutMs: this.opts.config.authTimeoutMs }, 'the resume connection did not take over in time');
       void closeDataSocket(socket.ws, CloseCode.protocolError, 'resume did not complete in time');
       releaseSession(transport);
     }, this.opts.config.authTimeoutMs);
-    transport.onClosed(() => clearTimeout(giveUp));
+    const settle = () => {
+      settled = true;
+      clearTimeout(giveUp);
+    };
+    transport.onClosed(settle);
+    ssh.onResumed(settle);
     const started = await startSshSession(transport, socket.stream);
     if (!started.ok) {
       clearTimeout(giveUp);
