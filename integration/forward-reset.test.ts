@@ -5,14 +5,13 @@
 // and refusing new ones for longer than the resume window (2 s here, on both ends), so the
 // session is lost rather than resumed (resume.test.ts has the other case).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { flood, listenOnLoopback, portOf as port, streamEnd } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
 import { CutProxy } from '@airlock/shared/testing';
-import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
+import { forwardVia, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 
 /** Services "in the VM" that keep every connection they accept, for the test to watch. */
@@ -52,16 +51,9 @@ before(async () => {
     () => 'agent never came online through the proxy',
   );
   home = homeVia(sys.home, connectPath.port);
-  const child = spawn(airlockBin, ['forward', sys.vm, ...ports.map(String), '--json'], {
-    env: {
-      ...process.env,
-      ...sys.cliEnv,
-      AIRLOCK_HOME: home,
-      AIRLOCK_RESUME_WINDOW_SECONDS: String(RESUME_WINDOW_MS / 1000),
-    },
-    stdio: 'pipe',
+  forward = await forwardVia({ airlockBin, vm: sys.vm, cliEnv: sys.cliEnv }, home, ports, {
+    AIRLOCK_RESUME_WINDOW_SECONDS: String(RESUME_WINDOW_MS / 1000),
   });
-  forward = await forwardStarted(child, 2);
 });
 
 after(async () => {

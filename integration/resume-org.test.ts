@@ -2,13 +2,12 @@
 // for a new session), so the session comes back only for a user and device still certified. Real
 // relay, agent and `airlock forward`; Connect's path goes through a proxy that resets it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { CutProxy, listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
-import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
+import { forwardVia, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 
 const DOWNLOAD_BYTES = 48 * 1024 * 1024;
@@ -23,11 +22,7 @@ before(async () => {
   sys = await startSystem({ org: true, ports: [port(source.server)] });
   connectPath = await CutProxy.start(sys.relay.port);
   home = homeVia(sys.home, connectPath.port);
-  const child = spawn(airlockBin, ['forward', sys.vm, String(port(source.server)), '--json'], {
-    env: { ...process.env, ...sys.cliEnv, AIRLOCK_HOME: home },
-    stdio: 'pipe',
-  });
-  forward = await forwardStarted(child, 1);
+  forward = await forwardVia({ airlockBin, vm: sys.vm, cliEnv: sys.cliEnv }, home, [port(source.server)]);
 });
 
 after(async () => {

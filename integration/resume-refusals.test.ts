@@ -3,13 +3,12 @@
 // processes; the network is a proxy that resets every connection and can refuse new ones.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type AgentProcess, type OtherUser, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
 import { CutProxy } from '@airlock/shared/testing';
-import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
+import { forwardVia, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 import { relayCli } from './support/relay-cli.js';
 
@@ -57,11 +56,7 @@ async function startAgentViaProxy(): Promise<AgentProcess> {
 
 /** `airlock forward` through the proxy, and a download under way through it. */
 async function forwardWithDownload(): Promise<{ forward: ForwardCli; ended: ReturnType<typeof download> }> {
-  const child = spawn(airlockBin, ['forward', sys.vm, String(port(source.server)), '--json'], {
-    env: { ...process.env, ...sys.cliEnv, AIRLOCK_HOME: home },
-    stdio: 'pipe',
-  });
-  const forward = await forwardStarted(child, 1);
+  const forward = await forwardVia({ airlockBin, vm: sys.vm, cliEnv: sys.cliEnv }, home, [port(source.server)]);
   let got = 0;
   const ended = download(forward.localPort(port(source.server)), (n) => (got = n));
   await waitFor(

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
 import { CutProxy } from '@airlock/shared/testing';
-import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
+import { forwardVia, type ForwardCli } from './support/forward-cli.js';
 import { homeVia } from './support/home-via.js';
 import { download, downloadServer } from './support/checked-download.js';
 import { startConnectApp } from './support/connect-app.js';
@@ -38,11 +38,7 @@ before(async () => {
     () => 'agent never came online through the proxy',
   );
   home = homeVia(sys.home, connectPath.port);
-  const child = spawn(airlockBin, ['forward', sys.vm, String(port(source.server)), '--json'], {
-    env: { ...process.env, ...sys.cliEnv, AIRLOCK_HOME: home },
-    stdio: 'pipe',
-  });
-  forward = await forwardStarted(child, 1);
+  forward = await forwardVia({ airlockBin, vm: sys.vm, cliEnv: sys.cliEnv }, home, [port(source.server)]);
 });
 
 after(async () => {

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
 /** A running `airlock forward … --json`, with the local ports it printed. */
@@ -39,4 +39,21 @@ export async function forwardStarted(child: ChildProcess, forwards: number): Pro
       await once(child, 'exit');
     },
   };
+}
+
+/**
+ * `airlock forward <vm> <ports…> --json` with the system's CLI environment and another Connect
+ * home (one whose relay URL points through a proxy), started and its ports read.
+ */
+export function forwardVia(
+  cli: { airlockBin: string; vm: string; cliEnv: Record<string, string> },
+  home: string,
+  ports: number[],
+  env: Record<string, string> = {},
+): Promise<ForwardCli> {
+  const child = spawn(cli.airlockBin, ['forward', cli.vm, ...ports.map(String), '--json'], {
+    env: { ...process.env, ...cli.cliEnv, AIRLOCK_HOME: home, ...env },
+    stdio: 'pipe',
+  });
+  return forwardStarted(child, ports.length);
 }

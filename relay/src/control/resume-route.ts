@@ -4,7 +4,6 @@ import {
   SessionId,
   type ResumeClaims,
   type Result,
-  type SessionResponse,
   type TokenIssuer,
   type TokenRejection,
 } from '@airlock/shared';
@@ -16,6 +15,7 @@ import { RESUMABLE_AFTER_RESTART } from '../store/sessions.js';
 import { grantActive, type RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
 import { parseBody } from './parse-body.js';
+import { issueSessionTokens, sessionResponse } from './session-tokens.js';
 import { sourceAddress } from './request-source.js';
 import type { CallerIdentity } from './require-access-token.js';
 
@@ -111,25 +111,13 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
     });
     if (!created.ok) throw new HttpError(429, 'too_many_sessions', created.message);
     const ports = claims.ports;
-    const { token: ticket, expiresAt } = await deps.issuer.issueTicket({
-      sub: caller.user,
-      sid: sessionId,
-      vm: vm.id,
-      ukey: caller.userKeyFingerprint,
-      ports,
-    });
-    const { token: resumeToken } = await deps.issuer.issueResumeToken({
-      sub: caller.user,
-      sid: sessionId,
-      vm: vm.id,
-      did: caller.deviceId,
-      ports,
-    });
+    const granted = { sid: sessionId, vm: vm.id, ports };
+    const tokens = await issueSessionTokens(deps.issuer, caller, granted);
     const crl = (await deps.org?.crl())?.chain;
     const dial = {
       type: 'dial',
       sessionId,
-      ticket,
+      ticket: tokens.ticket,
       resume: true,
       ...(body.userChain ? { userChain: body.userChain } : {}),
       ...((body.crl ?? crl) ? { crl: body.crl ?? crl } : {}),
@@ -146,19 +134,7 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
       source,
       data: { vm: vm.id, device: caller.deviceId, ports },
     });
-    const response: SessionResponse = {
-      sessionId,
-      vm: vm.id,
-      ticket,
-      hostKey: agent.hostKey,
-      hostKeyFingerprint: agent.hostKeyFingerprint,
-      ports,
-      expiresAt: expiresAt.toISOString(),
-      resumeToken,
-      ...(agent.vmChain ? { vmChain: agent.vmChain } : {}),
-      ...(crl ? { crl } : {}),
-    };
-    res.json(response);
+    res.json(sessionResponse(granted, agent, tokens, crl));
   });
 
   return r;

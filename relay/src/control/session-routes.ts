@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
-import {
-  SessionRequest,
-  type ExplainCode,
-  type SessionResponse,
-  type TokenIssuer,
-  type VmListResponse,
-} from '@airlock/shared';
+import { SessionRequest, type ExplainCode, type TokenIssuer, type VmListResponse } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AgentRegistry } from '../data/agent-registry.js';
 import type { OrgView } from '../org/org-view.js';
 import type { SessionPairer } from '../data/session-pairer.js';
 import { effectivePorts, grantActive, type RelayStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
+import { issueSessionTokens, sessionResponse, type SessionTokens } from './session-tokens.js';
 import { parseBody } from './parse-body.js';
 import { sourceAddress } from './request-source.js';
 import type { CallerIdentity } from './require-access-token.js';
@@ -103,17 +98,11 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
         'too many pending sessions',
         new HttpError(429, 'too_many_sessions', created.message),
       );
-    let ticket: string;
-    let expiresAt: Date;
+    const granted = { sid: sessionId, vm: vm.id, ports };
+    let tokens: SessionTokens;
     try {
       await store.sessions.create({ id: sessionId, user: caller.user, device: caller.deviceId, vm: vm.id, ports });
-      ({ token: ticket, expiresAt } = await deps.issuer.issueTicket({
-        sub: caller.user,
-        sid: sessionId,
-        vm: vm.id,
-        ukey: caller.userKeyFingerprint,
-        ports,
-      }));
+      tokens = await issueSessionTokens(deps.issuer, caller, granted);
     } catch (error) {
       deps.pairer.cancel(sessionId, 'no ticket could be issued');
       throw error;
@@ -123,7 +112,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
     const dial = {
       type: 'dial',
       sessionId,
-      ticket,
+      ticket: tokens.ticket,
       ...optionalChain('userChain', userChain),
       ...optionalChain('crl', connectCrl ?? crl),
     } as const;
@@ -135,34 +124,15 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
         new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`),
       );
     }
-    const { token: resumeToken } = await deps.issuer.issueResumeToken({
-      sub: caller.user,
-      sid: sessionId,
-      vm: vm.id,
-      did: caller.deviceId,
-      ports,
-    });
     await audit.record({
       type: 'session.authorize',
       actor: `user:${caller.user}`,
       outcome: 'success',
       sid: sessionId,
       source,
-      data: { vm: vm.id, device: caller.deviceId, ports, ticketExpiresAt: expiresAt.toISOString() },
+      data: { vm: vm.id, device: caller.deviceId, ports, ticketExpiresAt: tokens.expiresAt.toISOString() },
     });
-    const body: SessionResponse = {
-      sessionId,
-      vm: vm.id,
-      ticket,
-      hostKey: agent.hostKey,
-      hostKeyFingerprint: agent.hostKeyFingerprint,
-      ports,
-      expiresAt: expiresAt.toISOString(),
-      resumeToken,
-      ...optionalChain('vmChain', agent.vmChain),
-      ...optionalChain('crl', crl),
-    };
-    res.json(body);
+    res.json(sessionResponse(granted, agent, tokens, crl));
   });
 
   return r;
