@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
-import { repoRoot, startSystem, waitFor, type System } from './harness.js';
+import { repoRoot, startSystem, waitFor, type AgentProcess, type System } from './harness.js';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 import { relayCli } from './support/relay-cli.js';
 import { download, downloadServer } from './support/checked-download.js';
@@ -21,6 +21,7 @@ let relayPort: number;
 let relay: ChildProcess | undefined;
 let relayLog = '';
 let forward: ForwardCli;
+let agent: AgentProcess;
 const source = downloadServer(DOWNLOAD_BYTES);
 
 /** `airlock-relay serve` on the data dir and port the system's relay had; resolves once it listens. */
@@ -63,7 +64,7 @@ before(async () => {
   // The system's relay hands over to a relay process on the same data dir and port.
   await sys.relay.close();
   relay = await startRelayProcess();
-  await sys.startAgent();
+  agent = await sys.startAgent();
   await waitFor(vmOnline, 30_000, () => 'the agent never came online');
   forward = await forwardStarted(sys.spawnCli(['forward', sys.vm, String(port(source.server)), '--json']), 1);
 });
@@ -91,7 +92,8 @@ for (const [how, signal] of [
     });
     await restarted;
     assert.ok(restarted, 'the relay was restarted mid-download');
-    assert.equal(result.end, 'end', `${forward.stderr()}\n${relayLog.slice(-3000)}`);
+    const story = () => `${forward.stderr()}\nrelay: ${relayLog.slice(-3000)}\nagent: ${agent.output().slice(-4000)}`;
+    assert.equal(result.end, 'end', story());
     assert.equal(result.bytes, DOWNLOAD_BYTES);
     assert.equal(result.sha256, await source.sent.at(-1));
     assert.match(forward.stderr(), /resumed after/);
