@@ -1,0 +1,182 @@
+// The library's session reconnect as Airlock patches it (patches/README.md), with the drop put
+// where it hurts: a real WebSocket on 127.0.0.1, a real reconnect over a new one, every byte of a
+// download checksummed. The integration tests meet these moments by chance; these meet them always.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { after, test } from 'node:test';
+import { SshAuthenticationType, SshClientSession, SshServerSession, type SshChannel } from '@microsoft/dev-tunnels-ssh';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createSshConfig } from './config.js';
+import { generateHostKey } from './keys.js';
+import { releaseSession } from './session-release.js';
+import { startSshSession } from './session-start.js';
+import { webSocketSshStream } from './websocket-stream.js';
+
+const KEY_ROTATION_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 32 * 1024;
+
+/** A resumable client/server pair; every connection the server accepts is a server session on one reconnect list. */
+async function resumablePair() {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  const hostKey = await generateHostKey();
+  const config = () => {
+    const c = createSshConfig();
+    // Not in the library's typings, but a public field of the configuration object.
+    (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = KEY_ROTATION_BYTES;
+    return c;
+  };
+  const reconnectable: SshServerSession[] = [];
+  const servers: { session: SshServerSession; ws: WebSocket }[] = [];
+  wss.on('connection', (ws) => {
+    const session = new SshServerSession(config(), reconnectable);
+    session.credentials = { publicKeys: [hostKey] };
+    session.onAuthenticating((e) => {
+      if (e.authenticationType === SshAuthenticationType.clientPublicKey) e.authenticationPromise = Promise.resolve({});
+    });
+    servers.push({ session, ws });
+    void startSshSession(session, webSocketSshStream(ws));
+  });
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  const dial = async () => {
+    const ws = new WebSocket(url);
+    const stream = webSocketSshStream(ws);
+    await once(ws, 'open');
+    return { ws, stream };
+  };
+  const first = await dial();
+  const client = new SshClientSession(config());
+  client.onAuthenticating((e) => (e.authenticationPromise = Promise.resolve({})));
+  const started = await startSshSession(client, first.stream);
+  assert.ok(started.ok, 'the session started');
+  assert.ok(await client.authenticate({ username: 'test', publicKeys: [await generateHostKey()] }), 'authenticated');
+  let clientWs = first.ws;
+  return {
+    client,
+    servers,
+    /** Drops both connections at once, as a relay that vanished does. */
+    drop: () => {
+      servers[0]!.ws.terminate();
+      clientWs.terminate();
+    },
+    /** The client's reconnect over a new connection. */
+    reconnect: async () => {
+      const next = await dial();
+      clientWs = next.ws;
+      await client.reconnect(next.stream);
+    },
+    close: async () => {
+      for (const s of servers) releaseSession(s.session);
+      releaseSession(client);
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+/** Sends `total` random bytes on the channel; resolves with their SHA-256. */
+async function sendAll(channel: SshChannel, total: number, sent: { bytes: number }): Promise<string> {
+  const hash = createHash('sha256');
+  while (sent.bytes < total) {
+    const chunk = randomBytes(Math.min(CHUNK_BYTES, total - sent.bytes));
+    hash.update(chunk);
+    await channel.send(chunk);
+    sent.bytes += chunk.length;
+  }
+  return hash.digest('hex');
+}
+
+/** Everything the channel receives until `total` bytes: their count and SHA-256. */
+function receiveAll(channel: SshChannel, total: number): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return new Promise((resolve) => {
+    channel.onDataReceived((data) => {
+      hash.update(data);
+      bytes += data.length;
+      channel.adjustWindow(data.length);
+      if (bytes >= total) resolve({ bytes, sha256: hash.digest('hex') });
+    });
+  });
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
+
+type Pair = Awaited<ReturnType<typeof resumablePair>>;
+type Side = 'server' | 'client';
+
+/**
+ * A 16 MiB transfer from `sender` with one drop put in by `armDrop` (which returns a check that
+ * the drop happened as meant), the client reconnecting at once: both sessions live on and the
+ * receiver gets every byte once, in order.
+ */
+async function transferAcrossDrop(
+  sender: Side,
+  armDrop: (pair: Pair, session: SshServerSession | SshClientSession, sent: { bytes: number }) => () => void,
+): Promise<void> {
+  const total = 16 * 1024 * 1024;
+  const pair = await resumablePair();
+  cleanups.push(pair.close);
+  const server = pair.servers[0]!.session;
+  const accepted = server.acceptChannel();
+  const clientChannel = await pair.client.openChannel();
+  const serverChannel = await accepted;
+  const [from, to] = sender === 'server' ? [serverChannel, clientChannel] : [clientChannel, serverChannel];
+  const received = receiveAll(to, total);
+  const sent = { bytes: 0 };
+  const droppedAsMeant = armDrop(pair, sender === 'server' ? server : pair.client, sent);
+  const resumed = new Promise<void>((resolve, reject) =>
+    pair.client.onDisconnected(() => void pair.reconnect().then(resolve, reject)),
+  );
+
+  const sha256 = await sendAll(from, total, sent);
+  await resumed;
+  const got = await received;
+  droppedAsMeant();
+  assert.equal(server.isClosed, false, 'the server session was not closed by the drop');
+  assert.equal(pair.client.isClosed, false, 'the client session was not closed by the drop');
+  assert.equal(got.bytes, total);
+  assert.equal(got.sha256, sha256, 'every byte arrived once, in order');
+}
+
+const DROP_AFTER_BYTES = 4 * 1024 * 1024;
+
+for (const sender of ['server', 'client'] as const) {
+  test(`the ${sender} sending without pause across a drop: the session resumes and every byte arrives once, in order`, async () => {
+    await transferAcrossDrop(sender, (pair, _session, sent) => {
+      // The sender's next send after the drop starts while the reconnect is under way.
+      const timer = setInterval(() => {
+        if (sent.bytes < DROP_AFTER_BYTES) return;
+        clearInterval(timer);
+        pair.drop();
+      }, 1);
+      return () => assert.ok(sent.bytes >= DROP_AFTER_BYTES);
+    });
+  });
+
+  test(`a drop just as a key re-exchange completes, while the messages it held (the ${sender}'s) are going out: the session resumes and every byte arrives once, in order`, async () => {
+    await transferAcrossDrop(sender, (pair, session, sent) => {
+      // The moment: the peer's NEWKEYS arrived and channel data the exchange held back is about
+      // to be sent, when the connection goes. Only the first such moment past 4 MiB is used.
+      const internals = session as unknown as {
+        handleNewKeysMessage(m: unknown, c?: unknown): Promise<void>;
+        blockedMessages: unknown[];
+      };
+      const handleNewKeys = internals.handleNewKeysMessage.bind(session);
+      let droppedWithHeld = 0;
+      internals.handleNewKeysMessage = async (m, c) => {
+        if (!droppedWithHeld && sent.bytes > DROP_AFTER_BYTES && internals.blockedMessages.length > 0) {
+          droppedWithHeld = internals.blockedMessages.length;
+          pair.drop();
+        }
+        return handleNewKeys(m, c);
+      };
+      return () => assert.ok(droppedWithHeld > 0, 'the connection dropped while the key exchange held messages');
+    });
+  });
+}
