@@ -1,6 +1,7 @@
 // The desktop app in Debian's Chromium, in browser mode (`airlock ui`), against a real relay and a
 // real agent process: enroll (keyboard only) → log in → the VM list → terminals (a marker found in
-// xterm's buffer, resize, find, a second tab, `exit 3`) → a forward opened from the app → the RDP
+// xterm's buffer, resize, find, a second tab, `exit 3`) → the app's network dropping under a
+// terminal (resuming, resumed) → a forward opened from the app → the RDP
 // action → the login expiring under an open tab, re-logged inline. Each step saves a screenshot.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { mintServerCertificate } from '@airlock/shared';
+import { CutProxy } from '@airlock/shared/testing';
 import { TEST_PASSWORD, startSystem, type System } from '../integration/harness.js';
 import { authenticator } from '../integration/support/connect-app.js';
 import { chromiumMissing, launchChromium, screenshot, seriousAxeViolations } from './src/browser.js';
@@ -43,6 +45,10 @@ let impostor: { server: HttpsServer; url: string };
 /** The authenticator code of the last login (a reused code is refused). */
 let lastCode: string;
 let totpSecret: string;
+/** The app's network: it reaches the relay through this proxy, which can drop its connections. */
+let appPath: CutProxy;
+/** The relay's address as the app knows it (through appPath). */
+let relayUrl: string;
 
 before(async () => {
   if (skip) return;
@@ -58,13 +64,19 @@ before(async () => {
     agentPorts: [web.port, RDP_PORT],
     userEnrollsLater: true,
   });
+  appPath = await CutProxy.start(sys.relay.port);
+  relayUrl = `https://127.0.0.1:${appPath.port}`;
   appHome = join(sys.dir, 'app-home');
   mkdirSync(appHome, { mode: 0o700 });
   // A stand-in FreeRDP on the PATH: the app's RDP action really starts it on the .rdp file.
   const bin = join(sys.dir, 'bin');
   rdpLog = join(sys.dir, 'xfreerdp.log');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'xfreerdp'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(rdpLog)}\n`);
+  // It writes the file whole and then names it: the test reads it as soon as it is there.
+  writeFileSync(
+    join(bin, 'xfreerdp'),
+    `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(rdpLog)}.part && /bin/mv ${JSON.stringify(rdpLog)}.part ${JSON.stringify(rdpLog)}\n`,
+  );
   chmodSync(join(bin, 'xfreerdp'), 0o755);
   [ui, browser] = await Promise.all([
     startUi({ AIRLOCK_HOME: appHome, PATH: `${bin}:${process.env.PATH}` }),
@@ -82,6 +94,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await ui?.stop();
+  await appPath?.close();
   await sys?.close();
   web?.server.close();
   impostor?.server.close();
@@ -101,7 +114,7 @@ test('enroll with the keyboard only: code, relay and pin, password twice, authen
   await page.getByRole('heading', { name: 'One-time code' }).waitFor();
   await noSeriousA11yViolations('enroll');
   // The relay address has the focus; everything else is reached with Tab.
-  await page.keyboard.type(sys.relay.url);
+  await page.keyboard.type(relayUrl);
   await page.keyboard.press('Tab');
   await page.keyboard.type('u1.not-a-real-code');
   await page.keyboard.press('Enter');
@@ -125,14 +138,14 @@ test('enroll with the keyboard only: code, relay and pin, password twice, authen
     .filter({ hasText: /Do not continue/ })
     .waitFor();
   await screenshot(page, 'enroll-pin-mismatch');
-  await relayField.fill(sys.relay.url);
+  await relayField.fill(relayUrl);
   await codeField.fill('');
   await codeField.focus();
   await page.keyboard.type(sys.enrollmentCode!.replace(/^(.{12})/, '$1 \n'));
   await page.keyboard.press('Enter');
 
   await page.getByRole('heading', { name: 'Password' }).waitFor();
-  assert.equal(await page.getByTestId('enroll-relay-url').innerText(), sys.relay.url);
+  assert.equal(await page.getByTestId('enroll-relay-url').innerText(), relayUrl);
   const keyHash = sys.relay.tls.pin.slice('sha256/'.length);
   assert.equal(await page.getByTestId('enroll-relay-pin').innerText(), `sha256//${keyHash}`);
   await page.keyboard.type('short');
@@ -259,6 +272,41 @@ test('terminal: opened by keyboard, a marker in xterm, resize, find, a second ta
   await screenshot(page, 'terminal-ended');
 });
 
+test(
+  'the network drops under an open terminal: the tab says it is resuming, then resumed; a command typed meanwhile runs once',
+  { skip },
+  async () => {
+    await page.getByRole('tab', { name: `${sys.vm} (2)` }).click();
+    await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+    await waitForTerminal(page, /[#$] *$/m);
+    // The laptop's network goes: every connection to the relay is reset, and new ones fail.
+    appPath.block(true);
+    assert.ok(appPath.cut() > 0, "the app's connections were cut");
+    try {
+      const resuming = page.locator('[role=tabpanel]:not([hidden]) [data-testid=terminal-reconnecting]');
+      await resuming.waitFor({ timeout: 30_000 });
+      assert.match(
+        await resuming.innerText(),
+        /^Connection to test-vm lost — resuming the session \(attempt \d+\)\. .+\. Nothing you typed or the VM sent is lost\.$/,
+      );
+      // The tab says so too, to someone on another tab (and to a screen reader).
+      await page.getByRole('tab', { name: `resuming: ${sys.vm} (2)` }).waitFor();
+      await typeInTerminal(page, 'echo typed-while-down-$((5 * 5))\n');
+      await noSeriousA11yViolations('terminal resuming');
+      await screenshot(page, 'terminal-resuming');
+    } finally {
+      appPath.block(false);
+    }
+    const resumed = page.locator('[role=tabpanel]:not([hidden]) [data-testid=terminal-resumed]');
+    await resumed.waitFor({ timeout: 60_000 });
+    assert.match(await resumed.innerText(), /resumed after \d+\.\d s/);
+    await page.getByRole('tab', { name: `connected: ${sys.vm} (2)` }).waitFor();
+    await waitForTerminal(page, /^typed-while-down-25\s*$/m);
+    assert.equal((await terminalText(page)).match(/^typed-while-down-25\s*$/gm)?.length, 1, 'the command ran once');
+    await screenshot(page, 'terminal-resumed');
+  },
+);
+
 test('forward: started from the VM row, fetched through the app\'s "Open in browser" link', { skip }, async () => {
   await page.keyboard.press('Alt+1');
   const row = page.locator(`li[data-vm="${sys.vm}"]`);
@@ -352,7 +400,7 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   const settings = page.getByRole('tabpanel', { name: 'Settings' });
   await settings.getByRole('heading', { name: 'Settings and about' }).waitFor();
   const text = await settings.innerText();
-  assert.ok(text.includes(sys.relay.url), text);
+  assert.ok(text.includes(relayUrl), text);
   assert.match(text, /User\s+alice/);
   assert.match(text, /Device id\s+\S+/);
   assert.ok(text.includes(appHome), text);
@@ -372,7 +420,7 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   await settings.getByRole('button', { name: 'Copy all' }).click();
   await settings.getByRole('button', { name: 'Copy all' }).filter({ hasText: 'Copied' }).waitFor();
   const copied = await clipboardText();
-  assert.match(copied, new RegExp(`^Relay: ${sys.relay.url.replace(/[.]/g, '\\.')}$`, 'm'));
+  assert.match(copied, new RegExp(`^Relay: ${relayUrl.replace(/[.]/g, '\\.')}$`, 'm'));
   assert.match(copied, /^User: alice$/m);
   assert.match(copied, /^Device id: \S+$/m);
   assert.ok(copied.includes(`Log folder: ${join(appHome, 'logs')}`), copied);

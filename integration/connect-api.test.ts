@@ -33,7 +33,11 @@ before(async () => {
   const bin = join(dir, 'bin');
   rdpLog = join(dir, 'xfreerdp.log');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'xfreerdp'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(rdpLog)}\n`);
+  // It writes the file whole and then names it: the test reads it as soon as it is there.
+  writeFileSync(
+    join(bin, 'xfreerdp'),
+    `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(rdpLog)}.part && /bin/mv ${JSON.stringify(rdpLog)}.part ${JSON.stringify(rdpLog)}\n`,
+  );
   chmodSync(join(bin, 'xfreerdp'), 0o755);
   app = startConnectApp(dir, { platform: { ...nodePlatform({ ...process.env, PATH: bin }), os: 'linux' } });
 });

@@ -2,8 +2,10 @@
 // revocation, or carry on into a VM that restarted. Real relay, agent and `airlock forward`
 // processes; the network is a proxy that resets every connection and can refuse new ones.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type AgentProcess, type OtherUser, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
@@ -118,6 +120,62 @@ describe('only the owner resumes', () => {
     assert.equal(asTicket.status, 403);
     const bad = await sys.api('POST', `/sessions/not-a-uuid/resume`, { resumeToken: a.resumeToken });
     assert.equal(bad.status, 400);
+  });
+});
+
+describe('what has ended stays ended', () => {
+  type Created = { sessionId: string; resumeToken: string; ticket: string };
+  const open = async (): Promise<Created> => {
+    const created = await sys.api('POST', '/sessions', { vm: sys.vm });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    return created.body as Created;
+  };
+  const resume = (s: Created) => sys.api('POST', `/sessions/${s.sessionId}/resume`, { resumeToken: s.resumeToken });
+  const refusalReasons = async (sid: string) =>
+    (await auditTypes(sid)).filter((e) => e.type === 'session.resume_refused').map((e) => e.data.reason);
+
+  test('a session an administrator killed: 410 "an administrator ended this session", audited', async () => {
+    const s = await open();
+    const killed = await sys.relay.admin.killSession('test', s.sessionId);
+    assert.ok(killed.ok, JSON.stringify(killed));
+    const r = await resume(s);
+    assert.equal(r.status, 410, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'session_ended');
+    assert.match(r.body.error.message, /an administrator ended this session/);
+    assert.deepEqual(await refusalReasons(s.sessionId), ['killed by an administrator']);
+  });
+
+  test('a session Connect closed (not dropped): 410 naming how it ended, audited', async () => {
+    const s = await open();
+    const ws = sys.connectWs(s.sessionId, s.ticket);
+    await once(ws, 'open');
+    ws.close(1000, 'done');
+    await waitFor(
+      async () => !!(await sys.relay.store.sessions.get(s.sessionId))?.endedAt,
+      20_000,
+      () => 'the relay did not record the end of the session',
+    );
+    const r = await resume(s);
+    assert.equal(r.status, 410, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'session_ended');
+    assert.match(r.body.error.message, /^the session has ended: Connect closed the session/);
+    const reasons = await refusalReasons(s.sessionId);
+    assert.equal(reasons.length, 1);
+    assert.match(String(reasons[0]), /^already ended: Connect closed the session/);
+  });
+
+  test('a session the relay has no record of (its database was restored from an older copy): 404, audited', async () => {
+    const s = await open();
+    const db = new Database(sys.cliEnv.AIRLOCK_TEST_RELAY_DB!);
+    try {
+      assert.equal(db.prepare('DELETE FROM sessions WHERE id = ?').run(s.sessionId).changes, 1);
+    } finally {
+      db.close();
+    }
+    const r = await resume(s);
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'session_not_found');
+    assert.deepEqual(await refusalReasons(s.sessionId), ['unknown session']);
   });
 });
 

@@ -133,3 +133,22 @@ test('a plain TCP service that hangs up during the handshake is a handshake fail
     (e: unknown) => e instanceof TlsConnectError && (e.reason === 'handshake' || e.reason === 'closed'),
   );
 });
+
+test('a connection reset during the handshake is said to be the network, not a server that does not speak TLS', async (t) => {
+  const resetting = createServer((s: Socket) => s.resetAndDestroy());
+  resetting.listen(0, '127.0.0.1');
+  await once(resetting, 'listening');
+  t.after(() => resetting.close());
+  await assert.rejects(
+    connectPinned({
+      host: '127.0.0.1',
+      port: (resetting.address() as AddressInfo).port,
+      pin: relayPin,
+      timeoutMs: 5000,
+    }),
+    (e: unknown) =>
+      e instanceof TlsConnectError &&
+      e.reason === 'reset' &&
+      /^the connection to 127\.0\.0\.1:\d+ was reset before TLS completed; check the network$/.test(e.message),
+  );
+});

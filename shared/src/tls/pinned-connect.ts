@@ -37,7 +37,7 @@ export class TlsPinMismatchError extends Error {
   }
 }
 
-export type TlsConnectFailure = 'timeout' | 'refused' | 'unreachable' | 'handshake' | 'closed';
+export type TlsConnectFailure = 'timeout' | 'refused' | 'unreachable' | 'reset' | 'handshake' | 'closed';
 
 /** Could not complete a TLS handshake with the relay (as opposed to completing it with the wrong relay). */
 export class TlsConnectError extends Error {
@@ -186,6 +186,17 @@ function connectError(host: string, port: number, e: NodeJS.ErrnoException): Tls
       return new TlsConnectError('unreachable', host, port, `cannot reach ${where} (${e.code}); check the network`, {
         cause: e,
       });
+    // A reset is the network's doing (a link that went, a firewall or proxy in the way, a relay
+    // restarting), not a server that speaks something other than TLS: say so, not "is this a relay?".
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new TlsConnectError(
+        'reset',
+        host,
+        port,
+        `the connection to ${where} was reset before TLS completed; check the network`,
+        { cause: e },
+      );
     default:
       return new TlsConnectError('handshake', host, port, `TLS handshake with ${where} failed: ${e.message}`, {
         cause: e,

@@ -80,8 +80,11 @@ function TerminalStatus({ phase, vm, onReconnect }: { phase: TerminalPhase; vm: 
       if (phase.connection?.state === 'reconnecting')
         return (
           <p className="terminal-status reconnecting" role="status" data-testid="terminal-reconnecting">
-            <span className="dot offline" aria-hidden="true" /> Connection to {vm} lost — resuming the session (attempt{' '}
-            {phase.connection.attempt}; {sentence(phase.connection.reason)}). Nothing you typed or the VM sent is lost.
+            <span className="dot resuming" aria-hidden="true" />
+            <span className="status-text">
+              Connection to {vm} lost — resuming the session (attempt {phase.connection.attempt}).{' '}
+              {sentence(phase.connection.reason)} Nothing you typed or the VM sent is lost.
+            </span>
           </p>
         );
       return (

@@ -4,11 +4,12 @@ export interface TabItem {
   key: string;
   label: string;
   /** Shown before the label, in text too (never colour alone). */
-  status?: 'connecting' | 'open' | 'ended';
+  status?: 'connecting' | 'open' | 'reconnecting' | 'ended';
   closable: boolean;
 }
 
-const STATUS_TEXT = { connecting: 'connecting', open: 'connected', ended: 'ended' } as const;
+const STATUS_TEXT = { connecting: 'connecting', open: 'connected', reconnecting: 'resuming', ended: 'ended' } as const;
+const STATUS_DOT = { connecting: 'offline', open: 'online', reconnecting: 'resuming', ended: 'offline' } as const;
 
 /** The tab strip (ARIA tablist: arrows move between tabs, each panel is `panel-<key>`). */
 export function TabStrip({
@@ -61,7 +62,7 @@ export function TabStrip({
         >
           {t.status && (
             <>
-              <span className={`dot ${t.status === 'open' ? 'online' : 'offline'}`} aria-hidden="true" />
+              <span className={`dot ${STATUS_DOT[t.status]}`} aria-hidden="true" />
               <span className="visually-hidden">{STATUS_TEXT[t.status]}: </span>
             </>
           )}

@@ -3,7 +3,7 @@ import type { ApiFailure, ForwardView } from '../../api/contract/index.js';
 import { useApiEvent } from '../common/use-api-event.js';
 import { ForwardsPanel } from '../forwards/forwards-panel.js';
 import { SettingsView } from '../settings/settings-view.js';
-import type { TerminalController } from '../terminal/terminal-controller.js';
+import type { TerminalController, TerminalPhase } from '../terminal/terminal-controller.js';
 import type { TerminalRouter } from '../terminal/terminal-router.js';
 import { TerminalView } from '../terminal/terminal-view.js';
 import { VmList } from '../vms/vm-list.js';
@@ -113,12 +113,7 @@ export function Workspace({ router }: { router: TerminalRouter }) {
         ({
           key: t.key,
           label: t.title,
-          status:
-            t.controller.phase.phase === 'open'
-              ? 'open'
-              : t.controller.phase.phase === 'connecting'
-                ? 'connecting'
-                : 'ended',
+          status: tabStatus(t.controller.phase),
           closable: true,
         }) satisfies TabItem,
     ),
@@ -182,6 +177,12 @@ export function Workspace({ router }: { router: TerminalRouter }) {
       </div>
     </>
   );
+}
+
+/** What a terminal's tab shows of it: a dropped connection being resumed is not "connected". */
+function tabStatus(phase: TerminalPhase): NonNullable<TabItem['status']> {
+  if (phase.phase === 'open') return phase.connection?.state === 'reconnecting' ? 'reconnecting' : 'open';
+  return phase.phase === 'connecting' ? 'connecting' : 'ended';
 }
 
 function Panel({
