@@ -9,6 +9,9 @@ import { mutatedBody, nastyJson } from '../values.js';
 function relayMessage(sys: AgentSystem): fc.Arbitrary<{ data: Buffer | string; binary: boolean }> {
   const examples: Record<string, unknown>[] = [
     { type: 'dial', sessionId: randomUUID(), ticket: 'e30.e30.sig' },
+    // A resume of a session the agent does not hold, and the end of one.
+    { type: 'dial', sessionId: randomUUID(), ticket: 'e30.e30.sig', resume: true },
+    { type: 'end', sessionId: randomUUID(), reason: 'revoked' },
     { type: 'registered', vm: sys.relay.vmId },
   ];
   return fc.oneof(
@@ -28,8 +31,8 @@ function relayMessage(sys: AgentSystem): fc.Arbitrary<{ data: Buffer | string; b
 }
 
 /**
- * Control messages from the relay to a real agent process (dial with bad tickets and ids,
- * registered with another VM, junk, binary, oversized frames): the agent stays up, and comes
+ * Control messages from the relay to a real agent process (dial and resume with bad tickets and
+ * ids, the end of a session it does not hold, registered with another VM, junk, binary, oversized frames): the agent stays up, and comes
  * back online whenever it dropped the link.
  */
 export async function fuzzAgentControl(sys: AgentSystem, inputs: number, seed: number): Promise<DoorStats> {
