@@ -1,14 +1,5 @@
-import {
-  CloseCode,
-  err,
-  isResumableClose,
-  ok,
-  runInSession,
-  TicketVerifier,
-  type Result,
-  type TicketClaims,
-} from '@airlock/shared';
-import { describeSshEnd, printable, releaseSession, startSshSession } from '@airlock/shared/ssh';
+import { CloseCode, isResumableClose, runInSession } from '@airlock/shared';
+import { describeSshEnd, printable } from '@airlock/shared/ssh';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
@@ -16,9 +7,11 @@ import { WebSocket } from 'ws';
 import type { AgentConfig } from './config.js';
 import { closeDataSocket, openSessionDataSocket, type SessionDataSocket } from './data-socket.js';
 import type { Connector } from './direct-tcpip.js';
-import type { AgentOrgTrust, SessionTrust } from './org-trust.js';
+import { DialAdmission } from './dial-admission.js';
+import type { AgentOrgTrust } from './org-trust.js';
 import type { OsUser } from './os-user.js';
 import type { RefusalReporter } from './refusal-reporter.js';
+import { takeOverConnection } from './resume-takeover.js';
 import { AgentSshSession } from './ssh-session.js';
 
 export interface SessionHostOptions {
@@ -63,12 +56,12 @@ interface HostedSession {
 
 /** Handles dial requests: verify the ticket, open the data socket, run the SSH server side; and resumes. */
 export class SessionHost {
-  private readonly verifier: TicketVerifier;
+  private readonly admission: DialAdmission;
   private readonly sessions = new Map<string, HostedSession>();
   private closing = false;
 
   constructor(private readonly opts: SessionHostOptions) {
-    this.verifier = new TicketVerifier(opts.config.relayPublicKey, opts.now);
+    this.admission = new DialAdmission(opts);
   }
 
   get activeSessions(): number {
@@ -136,19 +129,14 @@ export class SessionHost {
       log.warn('duplicate dial for a live session; ignored');
       return;
     }
-    if (this.atSessionLimit(sid, log)) return;
-    const verified = await this.verifyTicket(ticket, sid, log);
-    if (!verified) return;
+    if (this.admission.full(sid, this.sessions.size, log)) return;
+    const claims = await this.admission.ticket(ticket, sid, log);
+    if (!claims) return;
     // Checked again: other dials may have taken the last places while this ticket was verified.
-    if (this.atSessionLimit(sid, log)) return;
-    const claims: TicketClaims = verified;
+    if (this.admission.full(sid, this.sessions.size, log)) return;
     // The ticket is the relay's authorization; who the user is, the organisation says (or nobody).
-    const judged = await this.userTrust(claims, userChain, crl, log);
-    if (!judged.ok) {
-      this.opts.refuse(sid, judged.error.slice(0, 200));
-      return;
-    }
-    const trust = judged.value;
+    const trust = await this.admission.user(sid, claims, userChain, crl, log);
+    if (!trust) return;
     log.info(
       { audit: 'dial-accepted', user: claims.sub, ports: claims.ports, trust },
       'ticket verified; opening data socket',
@@ -229,7 +217,7 @@ export class SessionHost {
       this.opts.refuse(sid, reason);
       return;
     }
-    const claims = await this.verifyTicket(ticket, sid, log);
+    const claims = await this.admission.ticket(ticket, sid, log);
     if (!claims) return;
     if (claims.sub !== entry.user) {
       const reason = 'resume refused: the ticket names another user than the session';
@@ -239,11 +227,7 @@ export class SessionHost {
     }
     // Under an organisation root the user is judged again, as for a new session: a device or
     // user revoked in the newest list does not get its session back, whatever the relay says.
-    const judged = await this.userTrust(claims, userChain, crl, log);
-    if (!judged.ok) {
-      this.opts.refuse(sid, judged.error.slice(0, 200));
-      return;
-    }
+    if (!(await this.admission.user(sid, claims, userChain, crl, log))) return;
     log.info({ audit: 'resume-accepted', user: claims.sub }, 'resume ticket verified; opening a new data socket');
     const socket = await this.openSocket(sid, log);
     if (!socket) return;
@@ -255,40 +239,13 @@ export class SessionHost {
     if (!entry.suspended) this.suspend(sid, entry, 'a resume took over its connection');
     this.watchSocket(sid, entry, socket.ws, Date.now());
     if (!(await this.clientJoined(socket, log))) return;
-    const transport = ssh.resumeTransport();
-    let settled = false;
-    const giveUp = setTimeout(() => {
-      // Only a resume that is still pending on this very connection is given up: once the session
-      // took the connection over, closing it here would end the session itself.
-      if (settled || entry.ws !== socket.ws || !entry.suspended) return;
-      log.warn({ timeoutMs: this.opts.config.authTimeoutMs }, 'the resume connection did not take over in time');
-      void closeDataSocket(socket.ws, CloseCode.protocolError, 'resume did not complete in time');
-      releaseSession(transport);
-    }, this.opts.config.authTimeoutMs);
-    const settle = () => {
-      settled = true;
-      clearTimeout(giveUp);
-    };
-    transport.onClosed(settle);
-    ssh.onResumed(settle);
-    const started = await startSshSession(transport, socket.stream);
-    if (!started.ok) {
-      clearTimeout(giveUp);
-      const reason = `resume failed: ${printable(started.error.message)}`;
-      log.warn({ audit: 'resume-failed' }, reason);
-      await closeDataSocket(socket.ws, CloseCode.protocolError, reason);
-      releaseSession(transport);
-    }
-  }
-
-  /** Verifies a (dial or resume) ticket for this VM and session; a refusal is logged and reported. */
-  private async verifyTicket(ticket: string, sid: string, log: Logger): Promise<TicketClaims | undefined> {
-    const verified = await this.verifier.verify(ticket, { vm: this.opts.config.vmId, sessionId: sid });
-    if (verified.ok) return verified.value;
-    const reason = `ticket rejected (${verified.error.code}): ${verified.error.message}`.slice(0, 200);
-    log.warn({ audit: 'dial-refused', code: verified.error.code }, reason);
-    this.opts.refuse(sid, reason);
-    return undefined;
+    await takeOverConnection({
+      ssh,
+      socket,
+      stillPending: () => entry.ws === socket.ws && !!entry.suspended,
+      timeoutMs: this.opts.config.authTimeoutMs,
+      log,
+    });
   }
 
   private openSocket(sid: string, log: Logger) {
@@ -352,37 +309,6 @@ export class SessionHost {
     entry.suspended = { since: Date.now(), reason, timer };
     entry.log.info({ reason, windowMs }, 'session connection lost; keeping the session for a resume');
     this.opts.onSessionsChanged?.();
-  }
-
-  /** The trust this dial runs under, or why it is refused (logged here, reported to the relay). */
-  private async userTrust(
-    claims: TicketClaims,
-    userChain: string[] | undefined,
-    crl: string[] | undefined,
-    log: Logger,
-  ): Promise<Result<SessionTrust, string>> {
-    const org = this.opts.org;
-    if (!org) return ok('relay-only');
-    if (!userChain && this.opts.config.acceptRelayOnlyUsers) {
-      if (crl) await org.crl.offer(crl);
-      log.warn({ user: claims.sub }, 'admitting a user without a certificate chain (acceptRelayOnlyUsers)');
-      return ok('relay-only');
-    }
-    const checked = await org.checkUser(claims, userChain, crl);
-    if (checked.ok) return ok('org-root');
-    const { code, message } = checked.error;
-    const reason = `user certificate chain refused (${code}): ${message}`;
-    log.warn({ audit: 'dial-refused', code, user: claims.sub }, reason);
-    return err(reason);
-  }
-
-  private atSessionLimit(sid: string, log: Logger): boolean {
-    const limit = this.opts.config.maxSessions;
-    if (this.sessions.size < limit) return false;
-    const reason = 'agent is at its session limit';
-    log.warn({ audit: 'dial-refused', limit }, reason);
-    this.opts.refuse(sid, reason);
-    return true;
   }
 
   /** Ends every session: closes SSH (children get SIGHUP) and the data sockets. */

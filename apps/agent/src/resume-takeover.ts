@@ -1,0 +1,43 @@
+import { CloseCode } from '@airlock/shared';
+import { printable, releaseSession, startSshSession } from '@airlock/shared/ssh';
+import type { Logger } from 'pino';
+import { closeDataSocket, type SessionDataSocket } from './data-socket.js';
+import type { AgentSshSession } from './ssh-session.js';
+
+/**
+ * The SSH side of one resume, on its new connection: a transport session whose only use is the
+ * client's reconnect request, which (proving it holds the session's keys) moves the connection
+ * into `ssh`. Never throws; a failed handshake closes the connection with the reason, and one
+ * that has not taken over within `timeoutMs` is given up — but only while `stillPending()`: once
+ * the session took the connection over, closing it here would end the session itself.
+ */
+export async function takeOverConnection(o: {
+  ssh: AgentSshSession;
+  socket: SessionDataSocket;
+  stillPending: () => boolean;
+  timeoutMs: number;
+  log: Logger;
+}): Promise<void> {
+  const { socket, log } = o;
+  const transport = o.ssh.resumeTransport();
+  let settled = false;
+  const giveUp = setTimeout(() => {
+    if (settled || !o.stillPending()) return;
+    log.warn({ timeoutMs: o.timeoutMs }, 'the resume connection did not take over in time');
+    void closeDataSocket(socket.ws, CloseCode.protocolError, 'resume did not complete in time');
+    releaseSession(transport);
+  }, o.timeoutMs);
+  const settle = () => {
+    settled = true;
+    clearTimeout(giveUp);
+  };
+  transport.onClosed(settle);
+  o.ssh.onResumed(settle);
+  const started = await startSshSession(transport, socket.stream);
+  if (started.ok) return;
+  settle();
+  const reason = `resume failed: ${printable(started.error.message)}`;
+  log.warn({ audit: 'resume-failed' }, reason);
+  await closeDataSocket(socket.ws, CloseCode.protocolError, reason);
+  releaseSession(transport);
+}
