@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { connect, type Server } from 'node:net';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
+import { fetch as undiciFetch } from 'undici';
 import { portOf, sendAndHalfClose, startDigestService, streamEnd } from '@airlock/shared/testing';
 import { nodePlatform } from '@airlock/connect/api/service/platform';
-import { TEST_PASSWORD, startSystem, type AgentProcess, type System } from './harness.js';
+import { TEST_PASSWORD, startSystem, waitFor, type AgentProcess, type System } from './harness.js';
 import { authenticator, startConnectApp, type ConnectApp } from './support/connect-app.js';
 
 const RDP_PORT = 3389;
@@ -116,6 +117,42 @@ test('log in: a wrong code, then password and code; the time left is known and t
   assert.ok(Date.parse(loggedIn.expiresAt) > Date.now() + 25 * 60_000);
   const changed = await app.event('login.changed', (e) => e.login.state === 'logged_in');
   assert.ok(changed.login.state === 'logged_in' && changed.login.expiresAt === loggedIn.expiresAt);
+});
+
+test('app start: the VM list is asked for with the app state, and the first watch uses that answer', async () => {
+  const asked: string[] = [];
+  const second = startConnectApp(dir, {
+    home: app.home,
+    fetch: (url, init) => {
+      asked.push(new URL(url).pathname);
+      return undiciFetch(url, init);
+    },
+  });
+  try {
+    const state = await second.must('app.state', {});
+    assert.equal(state.login.state, 'logged_in');
+    // Before any watch: the relay is asked while the app renders its first screen.
+    await waitFor(
+      () => asked.includes('/api/v1/vms'),
+      10_000,
+      () => `app.state did not ask for the VM list: ${asked.join(' ')}`,
+    );
+    const { vms } = await second.must('vms.watch', {});
+    assert.deepEqual(
+      vms.map((v) => v.id),
+      [sys.vm],
+    );
+    assert.deepEqual(
+      asked.filter((p) => p === '/api/v1/vms'),
+      ['/api/v1/vms'],
+      'one list from the relay, asked for at app.state',
+    );
+    // Used once: a later watch asks the relay again.
+    await second.must('vms.watch', {});
+    assert.equal(asked.filter((p) => p === '/api/v1/vms').length, 2);
+  } finally {
+    await second.close();
+  }
 });
 
 test('the VM list: online, ports with names, the grant; watched live', async () => {

@@ -52,6 +52,8 @@ export function startConnectApp(
     platform?: Platform;
     vmPollMs?: number;
     /** An enrolled, logged-in Connect home to use. */ home?: string;
+    /** How requests reach the relay (to watch them). */
+    fetch?: ConstructorParameters<typeof ConnectService>[0]['fetch'];
   } = {},
 ): ConnectApp {
   const home = options.home ?? mkdtempSync(join(dir, 'app-home-'));
@@ -61,6 +63,7 @@ export function startConnectApp(
     secretCacheFor: () => cache,
     ...(options.platform ? { platform: options.platform } : {}),
     vmPollMs: options.vmPollMs ?? 200,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const dispatch = createDispatch(service);
   const events: ApiEvent[] = [];

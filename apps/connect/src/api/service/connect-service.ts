@@ -90,7 +90,11 @@ export class ConnectService {
     });
     const l = this.loginHandlers;
     this.handlers = {
-      'app.state': async () => done({ login: await login.state() }),
+      'app.state': async () => {
+        const state = await login.state();
+        if (state.state === 'logged_in') this.vms.prefetch();
+        return done({ login: state });
+      },
       'settings.get': () => settings.get(),
       'settings.setLogLevel': (p) => settings.setLogLevel(p),
       'keychain.forget': () => settings.forgetKeychain(),

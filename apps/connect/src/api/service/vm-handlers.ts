@@ -20,11 +20,16 @@ export function vmView(vm: CertifiedVm): VmView {
  * service asks it every few seconds and sends `vms.changed` when anything changed — the UI itself
  * never polls. It asks only while logged in, so watching never prompts a login by itself.
  */
+/** How long a list asked for ahead of the first watch may stand in for a new one. */
+const EARLY_LIST_FRESH_MS = 2000;
+
 export class VmHandlers {
   private watchers = 0;
   private timer: NodeJS.Timeout | undefined;
   private last = '';
   private polling = false;
+  /** A list asked for ahead of the UI's first watch (see `prefetch`), used once while fresh. */
+  private early: { at: number; listed: Promise<ApiResponse<ApiResult<'vms.list'>>> } | undefined;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -47,8 +52,22 @@ export class VmHandlers {
     return done({ trust: res.value.trust, vms });
   }
 
+  /**
+   * Starts asking the relay for the list now: the app asks for its state first and for the list
+   * only once its first screen has rendered, and the relay's round trip can run meanwhile (app
+   * start). Only with a valid login, so it never prompts for one.
+   */
+  prefetch(): void {
+    const listed = this.list();
+    // Nobody may watch after all: a bug's rejection must not go unhandled.
+    listed.catch(() => undefined);
+    this.early = { at: Date.now(), listed };
+  }
+
   async watch(): Promise<ApiResponse<ApiResult<'vms.watch'>>> {
-    const listed = await this.list();
+    const early = this.early;
+    this.early = undefined;
+    const listed = early && Date.now() - early.at < EARLY_LIST_FRESH_MS ? await early.listed : await this.list();
     if (!listed.ok) return listed;
     this.watchers++;
     if (!this.timer) {
