@@ -64,7 +64,7 @@ export class NetnsLink {
   }
 }
 
-function ip(...args: string[]): void {
+export function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
 }
 
