@@ -292,9 +292,9 @@ export class AgentSshSession {
     return t;
   }
 
-  /** Told each time a resume connection took this session over. */
-  onResumed(listener: () => void): void {
-    this.server.onReconnected(listener);
+  /** Told each time a resume connection took this session over, until disposed. */
+  onResumed(listener: () => void): { dispose(): void } {
+    return this.server.onReconnected(listener);
   }
 
   async close(reason = 'closed by agent'): Promise<void> {

@@ -176,7 +176,8 @@ test('FileSink appends JSON lines (0600); a failing target is retried until it w
   pusher.start();
   await failed;
   await rm(dir);
-  await mkdir(dir);
+  // The sink's own retry may create the folder first, now that nothing is in the way.
+  await mkdir(dir, { recursive: true });
   await waitFor<{ toSeq: number }>(pusher, 'delivered', (p) => p.toSeq === 7);
   const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
   assert.deepEqual(
