@@ -21,9 +21,6 @@ export async function takeOverConnection(o: {
   const { socket, log } = o;
   const transport = o.ssh.resumeTransport();
   let settled = false;
-  // Settled once: the listener on the session goes then, or every resume would keep its transport
-  // session, socket and the messages it carried (measured: +200 MiB in a 20-minute soak).
-  let resumed: { dispose(): void } | undefined;
   const giveUp = setTimeout(() => {
     if (settled || !o.stillPending()) return;
     log.warn({ timeoutMs: o.timeoutMs }, 'the resume connection did not take over in time');
@@ -33,10 +30,12 @@ export async function takeOverConnection(o: {
   const settle = () => {
     settled = true;
     clearTimeout(giveUp);
-    resumed?.dispose();
+    resumed.dispose();
   };
+  // Settled once, the listener on the session goes, or every resume would keep its transport
+  // session, socket and the messages it carried (measured: +200 MiB in a 20-minute soak).
+  const resumed = o.ssh.onResumed(settle);
   transport.onClosed(settle);
-  resumed = o.ssh.onResumed(settle);
   const started = await startSshSession(transport, socket.stream);
   if (started.ok) return;
   settle();
