@@ -114,13 +114,14 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
     const granted = { sid: sessionId, vm: vm.id, ports };
     const tokens = await issueSessionTokens(deps.issuer, caller, granted);
     const crl = (await deps.org?.crl())?.chain;
+    const dialCrl = deps.org ? await deps.org.crlForDial(body.crl) : body.crl;
     const dial = {
       type: 'dial',
       sessionId,
       ticket: tokens.ticket,
       resume: true,
       ...(body.userChain ? { userChain: body.userChain } : {}),
-      ...((body.crl ?? crl) ? { crl: body.crl ?? crl } : {}),
+      ...(dialCrl ? { crl: dialCrl } : {}),
     } as const;
     if (!deps.registry.send(vm.id, dial)) {
       deps.pairer.cancel(sessionId, 'agent went offline');

@@ -107,14 +107,14 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       deps.pairer.cancel(sessionId, 'no ticket could be issued');
       throw error;
     }
-    // The agent judges the user chain itself; the newer of Connect's and the relay's lists both go along.
+    // The agent judges the user chain itself, with the newer of Connect's and the relay's lists.
     const crl = (await deps.org?.crl())?.chain;
     const dial = {
       type: 'dial',
       sessionId,
       ticket: tokens.ticket,
       ...optionalChain('userChain', userChain),
-      ...optionalChain('crl', connectCrl ?? crl),
+      ...optionalChain('crl', deps.org ? await deps.org.crlForDial(connectCrl) : connectCrl),
     } as const;
     if (!deps.registry.send(vm.id, dial)) {
       deps.pairer.refuse(sessionId, vm.id, 'agent went offline');

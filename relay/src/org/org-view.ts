@@ -23,6 +23,24 @@ export class OrgView {
     return crl && { chain: crl.chain, seq: crl.seq };
   }
 
+  /**
+   * The list to hand an agent with a dial: the newer of the one Connect offered and the relay's
+   * own. Connect's may be newer (a relay that withheld lists) or older (it had not yet seen a
+   * renewal): an agent given the older one would refuse, until the next broadcast, a session the
+   * renewal allows. One that is not the organisation's (its signature does not verify) is passed
+   * on only when there is no other; freshness is the agent's to judge (it says why it refuses).
+   */
+  async crlForDial(offered: string[] | undefined): Promise<string[] | undefined> {
+    const own = (await this.crl())?.chain;
+    if (!offered || !own) return offered ?? own;
+    const anchor = await this.anchor();
+    if (!anchor) return offered;
+    const [theirs, mine] = await Promise.all([verifyCrl(anchor, offered), verifyCrl(anchor, own)]);
+    if (!theirs.ok) return mine.ok ? own : offered;
+    if (!mine.ok) return offered;
+    return theirs.value.seq > mine.value.seq ? offered : own;
+  }
+
   /** `org-root`, `relay-only` (no chain), or why the chain would be refused. */
   async vmTrust(vm: string, hostKeyB64: string, chain: string[] | undefined): Promise<string> {
     if (!chain) return 'relay-only';
