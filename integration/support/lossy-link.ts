@@ -48,13 +48,8 @@ export class LossyLink {
       // drop what is not addressed to them.
       for (const i of [nsPeer, hostPeer]) ip('link', 'set', i, 'promisc', 'on', 'arp', 'off');
       // veth hands on 64 KiB segments when offloads are on; a frame must fit the wire's MTU.
-      for (const [where, i] of [
-        [undefined, host],
-        [undefined, nsPeer],
-        [undefined, hostPeer],
-        [link.name, ns],
-      ])
-        ethtoolOffloadsOff(i!, where);
+      for (const i of [host, nsPeer, hostPeer]) ethtoolOffloadsOff(i);
+      ethtoolOffloadsOff(ns, link.name);
       await link.startWire(o);
     } catch (error) {
       await link.remove();
@@ -140,7 +135,7 @@ export class LossyLink {
   }
 }
 
-function ethtoolOffloadsOff(ifname: string, netns: string | undefined): void {
+function ethtoolOffloadsOff(ifname: string, netns?: string): void {
   const argv = ['ethtool', '-K', ifname, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off'];
   const [cmd, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
   execFileSync(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });

@@ -122,30 +122,23 @@ export function createApiApp(deps: ApiDeps): express.Express {
   if (deps.org) api.get('/org', orgInfoRoute(deps.org));
   const auth = requireAccessToken({ verifier: deps.accessTokens, store: deps.store, refusals: deps.refusals });
   if (deps.helpdesk) api.use(createSelfExplainRouter({ auth, helpdesk: deps.helpdesk }));
-  api.use(
-    createSessionRouter({
-      auth,
-      store: deps.store,
-      audit: deps.audit,
-      registry: deps.registry,
-      pairer: deps.pairer,
-      issuer: deps.issuer,
-      ...(deps.org ? { org: deps.org } : {}),
-      now,
-    }),
-  );
+  // A new session and a resumed one are issued from the same parts.
+  const sessionDeps = {
+    auth,
+    store: deps.store,
+    audit: deps.audit,
+    registry: deps.registry,
+    pairer: deps.pairer,
+    issuer: deps.issuer,
+    ...(deps.org ? { org: deps.org } : {}),
+    now,
+  };
+  api.use(createSessionRouter(sessionDeps));
   const relayPublicKey = publicKeyFromPem(deps.relaySigningKeyPem);
   api.use(
     createResumeRouter({
-      auth,
-      store: deps.store,
-      audit: deps.audit,
-      registry: deps.registry,
-      pairer: deps.pairer,
-      issuer: deps.issuer,
+      ...sessionDeps,
       verifyResumeToken: (token, sid) => verifyResumeToken(relayPublicKey, token, sid, now),
-      ...(deps.org ? { org: deps.org } : {}),
-      now,
     }),
   );
 

@@ -114,7 +114,7 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
     const granted = { sid: sessionId, vm: vm.id, ports };
     const tokens = await issueSessionTokens(deps.issuer, caller, granted);
     const crl = (await deps.org?.crl())?.chain;
-    const dialCrl = deps.org ? await deps.org.crlForDial(body.crl) : body.crl;
+    const dialCrl = deps.org ? await deps.org.crlForDial(body.crl, crl) : body.crl;
     const dial = {
       type: 'dial',
       sessionId,

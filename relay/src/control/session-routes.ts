@@ -114,7 +114,7 @@ export function createSessionRouter(deps: SessionRouteDeps): Router {
       sessionId,
       ticket: tokens.ticket,
       ...optionalChain('userChain', userChain),
-      ...optionalChain('crl', deps.org ? await deps.org.crlForDial(connectCrl) : connectCrl),
+      ...optionalChain('crl', deps.org ? await deps.org.crlForDial(connectCrl, crl) : connectCrl),
     } as const;
     if (!deps.registry.send(vm.id, dial)) {
       deps.pairer.refuse(sessionId, vm.id, 'agent went offline');

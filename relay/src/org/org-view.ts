@@ -30,8 +30,9 @@ export class OrgView {
    * renewal allows. One that is not the organisation's (its signature does not verify) is passed
    * on only when there is no other; freshness is the agent's to judge (it says why it refuses).
    */
-  async crlForDial(offered: string[] | undefined): Promise<string[] | undefined> {
-    const own = (await this.crl())?.chain;
+  async crlForDial(offered: string[] | undefined, served?: string[]): Promise<string[] | undefined> {
+    // `served`: the relay's own list, when the caller has just read it.
+    const own = served ?? (await this.crl())?.chain;
     if (!offered || !own) return offered ?? own;
     const anchor = await this.anchor();
     if (!anchor) return offered;
