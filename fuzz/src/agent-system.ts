@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
+import type { WebSocket } from 'ws';
 import { FakeRelay } from '@airlock/agent/testing/fake-relay';
 import { generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
 import { startChild, type Child } from './children.js';
@@ -23,6 +24,11 @@ export interface AgentSystem {
   echoPort: number;
   /** A new session: ticket, dial; resolves with the session id once the agent's data socket is there. */
   dial(): Promise<string>;
+  /**
+   * A resume of session `sid` for its own user (a valid ticket): resolves with the agent's new
+   * data socket for it, once the agent opened one.
+   */
+  resumeDial(sid: string): Promise<WebSocket>;
   close(): Promise<void>;
 }
 
@@ -77,6 +83,12 @@ export async function startAgentSystem(): Promise<AgentSystem> {
       relay.dial(sid, token);
       await relay.sessionSocket(sid, 10_000);
       return sid;
+    },
+    async resumeDial(sid) {
+      const previous = await relay.sessionSocket(sid);
+      const { token } = await relay.issuer.issueTicket({ sub: 'fuzz', sid, vm: relay.vmId, ukey, ports: [echoPort] });
+      relay.dial(sid, token, { resume: true });
+      return relay.replacedSessionSocket(sid, previous, 10_000);
     },
     async close() {
       await child.stop();

@@ -1,5 +1,6 @@
 import { startAgentSystem } from './agent-system.js';
 import { fuzzAgentControl } from './doors/agent-control.js';
+import { fuzzAgentResume } from './doors/agent-resume.js';
 import { fuzzAgentSsh } from './doors/agent-ssh.js';
 import { fuzzConnectSsh } from './doors/connect-ssh.js';
 import { fuzzParsers } from './doors/parsers.js';
@@ -14,6 +15,7 @@ export interface FuzzBudget {
   upgrades: number;
   agentSsh: number;
   agentControl: number;
+  agentResume: number;
   connectSsh: number;
   parsers: number;
 }
@@ -24,6 +26,7 @@ export const SHORT: FuzzBudget = {
   upgrades: 200,
   agentSsh: 200,
   agentControl: 200,
+  agentResume: 48,
   connectSsh: 100,
   parsers: 500,
 };
@@ -34,6 +37,7 @@ export const LONG: FuzzBudget = {
   upgrades: 12_000,
   agentSsh: 16_000,
   agentControl: 10_000,
+  agentResume: 3_000,
   connectSsh: 6_000,
   parsers: 30_000,
 };
@@ -66,7 +70,11 @@ export async function relayDoors(b: FuzzBudget, seed: number): Promise<DoorStats
 export async function agentDoors(b: FuzzBudget, seed: number): Promise<DoorStats[]> {
   const sys = await startAgentSystem();
   try {
-    return [await fuzzAgentSsh(sys, b.agentSsh, seed), await fuzzAgentControl(sys, b.agentControl, seed)];
+    return [
+      await fuzzAgentSsh(sys, b.agentSsh, seed),
+      await fuzzAgentResume(sys, b.agentResume, seed),
+      await fuzzAgentControl(sys, b.agentControl, seed),
+    ];
   } finally {
     await sys.close();
   }

@@ -1,8 +1,12 @@
 import { CloseCode } from '@airlock/shared';
 import { printable, releaseSession, startSshSession } from '@airlock/shared/ssh';
+import { SshDisconnectReason } from '@microsoft/dev-tunnels-ssh';
 import type { Logger } from 'pino';
 import { closeDataSocket, type SessionDataSocket } from './data-socket.js';
 import type { AgentSshSession } from './ssh-session.js';
+
+/** How the SSH library's closed event names a resume transport it disposed after the hand-over. */
+const HANDED_OVER = 'Reconnected.';
 
 /**
  * The SSH side of one resume, on its new connection: a transport session whose only use is the
@@ -32,15 +36,30 @@ export async function takeOverConnection(o: {
     clearTimeout(giveUp);
     resumed.dispose();
   };
+  let failed = false;
+  const fail = (why: string) => {
+    if (failed) return Promise.resolve();
+    failed = true;
+    const reason = `resume failed: ${printable(why)}`;
+    log.warn({ audit: 'resume-failed' }, reason);
+    return closeDataSocket(socket.ws, CloseCode.protocolError, reason);
+  };
   // Settled once, the listener on the session goes, or every resume would keep its transport
   // session, socket and the messages it carried (measured: +200 MiB in a 20-minute soak).
   const resumed = o.ssh.onResumed(settle);
-  transport.onClosed(settle);
+  transport.onClosed((e) => {
+    settle();
+    // Once the library has moved the connection into the session it disposes the transport with
+    // "Reconnected." (reason none): that close is the hand-over, not a failure.
+    const handedOver = e.reason === SshDisconnectReason.none && e.message === HANDED_OVER;
+    if (handedOver || !o.stillPending()) return;
+    // Said here, synchronously: right after this event the library ends the stream, which would
+    // close the socket without a reason.
+    void fail(e.message || 'the resume connection closed');
+  });
   const started = await startSshSession(transport, socket.stream);
   if (started.ok) return;
   settle();
-  const reason = `resume failed: ${printable(started.error.message)}`;
-  log.warn({ audit: 'resume-failed' }, reason);
-  await closeDataSocket(socket.ws, CloseCode.protocolError, reason);
+  await fail(started.error.message);
   releaseSession(transport);
 }

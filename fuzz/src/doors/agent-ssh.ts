@@ -11,7 +11,7 @@ import { mutateBytes, prng } from '../values.js';
 const INPUT_DEADLINE_MS = 250;
 
 /** Resolves with the agent's close code and reason, or 'open' if it still holds the socket at the deadline. */
-function agentClose(ws: WebSocket, ms: number): Promise<{ code: number; reason: string } | 'open'> {
+export function agentClose(ws: WebSocket, ms: number): Promise<{ code: number; reason: string } | 'open'> {
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve('open'), ms);
     ws.once('close', (code, reason) => {
@@ -22,7 +22,7 @@ function agentClose(ws: WebSocket, ms: number): Promise<{ code: number; reason: 
 }
 
 /** A real client's handshake, frame by frame, as the agent received it: the mutation corpus. */
-async function recordHandshake(sys: AgentSystem): Promise<Buffer[]> {
+export async function recordHandshake(sys: AgentSystem): Promise<Buffer[]> {
   const sid = await sys.dial();
   const ws = await sys.relay.sessionSocket(sid);
   const frames: Buffer[] = [];
@@ -42,7 +42,7 @@ async function recordHandshake(sys: AgentSystem): Promise<Buffer[]> {
   return frames;
 }
 
-async function authenticated(sys: AgentSystem, sid: string): Promise<SshClientSession | undefined> {
+export async function authenticated(sys: AgentSystem, sid: string): Promise<SshClientSession | undefined> {
   const stream = await sys.relay.sessionStream(sid);
   const client = new SshClientSession(createSshConfig());
   client.onAuthenticating((e) => (e.authenticationPromise = Promise.resolve({})));

@@ -223,15 +223,28 @@ export class FakeRelay {
     this.changed();
   }
 
-  dial(sessionId: string, ticket: string): void {
+  /** `resume`: the session's client lost its connection and asks for it again (the agent opens a new data socket). */
+  dial(sessionId: string, ticket: string, options: { resume?: boolean } = {}): void {
     const ws = this.control;
     if (!ws || ws.readyState !== WebSocket.OPEN) throw new Error('fake relay: agent is not connected');
-    ws.send(JSON.stringify({ type: 'dial', sessionId, ticket }));
+    ws.send(JSON.stringify({ type: 'dial', sessionId, ticket, ...(options.resume ? { resume: true } : {}) }));
   }
 
   /** The agent's data socket for a session (the relay's end), for tests that send raw bytes. */
   sessionSocket(sid: string, timeoutMs = 5000): Promise<WebSocket> {
     return this.until(() => this.sessionSockets.get(sid), timeoutMs, `session socket ${sid}`);
+  }
+
+  /** The agent's data socket for a session once it is another than `previous` (a resume opened a new one). */
+  replacedSessionSocket(sid: string, previous: WebSocket | undefined, timeoutMs = 5000): Promise<WebSocket> {
+    return this.until(
+      () => {
+        const ws = this.sessionSockets.get(sid);
+        return ws !== previous ? ws : undefined;
+      },
+      timeoutMs,
+      `a new session socket ${sid}`,
+    );
   }
 
   /** Forgets a finished session's socket and stream (long fuzz runs open many). */
