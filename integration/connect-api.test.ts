@@ -119,7 +119,8 @@ test('log in: a wrong code, then password and code; the time left is known and t
   assert.ok(changed.login.state === 'logged_in' && changed.login.expiresAt === loggedIn.expiresAt);
 });
 
-test('app start: the VM list is asked for with the app state, and the first watch uses that answer', async () => {
+/** Another app on the logged-in home, noting each path it asks the relay for. */
+function secondAppOnTheSameHome(): { second: ConnectApp; asked: string[] } {
   const asked: string[] = [];
   const second = startConnectApp(dir, {
     home: app.home,
@@ -128,6 +129,25 @@ test('app start: the VM list is asked for with the app state, and the first watc
       return undiciFetch(url, init);
     },
   });
+  return { second, asked };
+}
+
+/** The first watch answers with the VM, and the relay was asked for the list once only. */
+async function firstWatchTakesTheEarlyList(second: ConnectApp, asked: string[], once: string): Promise<void> {
+  const { vms } = await second.must('vms.watch', {});
+  assert.deepEqual(
+    vms.map((v) => v.id),
+    [sys.vm],
+  );
+  assert.deepEqual(
+    asked.filter((p) => p === '/api/v1/vms'),
+    ['/api/v1/vms'],
+    once,
+  );
+}
+
+test('app start: the VM list is asked for with the app state, and the first watch uses that answer', async () => {
+  const { second, asked } = secondAppOnTheSameHome();
   try {
     const state = await second.must('app.state', {});
     assert.equal(state.login.state, 'logged_in');
@@ -137,19 +157,30 @@ test('app start: the VM list is asked for with the app state, and the first watc
       10_000,
       () => `app.state did not ask for the VM list: ${asked.join(' ')}`,
     );
-    const { vms } = await second.must('vms.watch', {});
-    assert.deepEqual(
-      vms.map((v) => v.id),
-      [sys.vm],
-    );
-    assert.deepEqual(
-      asked.filter((p) => p === '/api/v1/vms'),
-      ['/api/v1/vms'],
-      'one list from the relay, asked for at app.state',
-    );
+    await firstWatchTakesTheEarlyList(second, asked, 'one list from the relay, asked for at app.state');
     // Used once: a later watch asks the relay again.
     await second.must('vms.watch', {});
     assert.equal(asked.filter((p) => p === '/api/v1/vms').length, 2);
+  } finally {
+    await second.close();
+  }
+});
+
+test('app start: a warm-up asks for the VM list before any window does; app.state and the first watch use it', async () => {
+  const { second, asked } = secondAppOnTheSameHome();
+  try {
+    second.service.warmUp();
+    await waitFor(
+      () => asked.includes('/api/v1/vms'),
+      10_000,
+      () => `the warm-up did not ask for the VM list: ${asked.join(' ')}`,
+    );
+    assert.equal((await second.must('app.state', {})).login.state, 'logged_in');
+    await firstWatchTakesTheEarlyList(
+      second,
+      asked,
+      "one list from the relay: the warm-up's, not asked for again at app.state",
+    );
   } finally {
     await second.close();
   }

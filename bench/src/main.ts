@@ -329,6 +329,12 @@ async function main(): Promise<void> {
   else {
     row('app start → interactive VM list, warm (ms, median)', app.startToVmList.median, '');
     row('  the same, as the driver saw it (its polling included)', app.startToVmList.seenByDriverMedian, '');
+    const p = app.startToVmList.phases;
+    row(
+      '  address printed / tab open / DOMContentLoaded / API open (ms)',
+      `${p.address}/${p.tab}/${p.domContentLoaded}/${p.apiOpen}`,
+      '',
+    );
     row(
       'keystroke echo in the app (xterm, via relay) p50 / p99 (ms)',
       app.echo.p50.toFixed(2),

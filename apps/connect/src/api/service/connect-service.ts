@@ -139,6 +139,18 @@ export class ConnectService {
     };
   }
 
+  /**
+   * Starts, before any window asks, what the first screen will ask for: with a valid login, the
+   * VM list (the relay's round trip then runs while the window loads its page). Never prompts for
+   * a login and never fails: what goes wrong is left for the requests themselves to report.
+   */
+  warmUp(): void {
+    void this.ctx.login.state().then(
+      (state) => state.state === 'logged_in' && this.vms.prefetch(),
+      () => undefined,
+    );
+  }
+
   get log(): Logger {
     return this.ctx.log;
   }

@@ -55,9 +55,12 @@ export class VmHandlers {
   /**
    * Starts asking the relay for the list now: the app asks for its state first and for the list
    * only once its first screen has rendered, and the relay's round trip can run meanwhile (app
-   * start). Only with a valid login, so it never prompts for one.
+   * start). Only with a valid login, so it never prompts for one. A list already asked for and
+   * still fresh is not asked for again.
    */
   prefetch(): void {
+    // Already on its way (the service warmed up at start): asking twice would cost the relay a list.
+    if (this.early && Date.now() - this.early.at < EARLY_LIST_FRESH_MS) return;
     const listed = this.list();
     // Nobody may watch after all: a bug's rejection must not go unhandled.
     listed.catch(() => undefined);

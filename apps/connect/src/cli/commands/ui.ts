@@ -1,4 +1,3 @@
-import { loadUndici } from '@airlock/shared';
 import { nodePlatform } from '../../api/service/platform.js';
 import { airlockHome } from '../../core/paths.js';
 import { openInBrowser } from '../../host/browser-launch.js';
@@ -81,8 +80,8 @@ async function startService(ctx: CliContext): Promise<ServiceApi> {
     logFolder: ctx.logFolder,
     secretCacheFor: (home, user) => new KeychainCache({ home, user }),
   });
-  // The page's first VM list needs undici (~0.2 s to load): load it now, while the browser loads the page.
-  setImmediate(() => loadUndici());
+  // While the browser opens its tab: with a valid login, the first screen's VM list is asked for now.
+  service.warmUp();
   return {
     dispatch: createDispatch(service),
     onEvent: (l) => service.onEvent(l),
