@@ -2,7 +2,7 @@
 // process and a real PTY: enrollment, login, the VM list, terminals, forwards, RDP, the inline
 // re-login that keeps what is open, and failures with their next step.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Server } from 'node:net';
@@ -120,16 +120,20 @@ test('log in: a wrong code, then password and code; the time left is known and t
 });
 
 /** Another app on the logged-in home, noting each path it asks the relay for. */
-function secondAppOnTheSameHome(): { second: ConnectApp; asked: string[] } {
+function secondAppOnTheSameHome(home = app.home): { second: ConnectApp; asked: string[]; answered: string[] } {
   const asked: string[] = [];
+  const answered: string[] = [];
   const second = startConnectApp(dir, {
-    home: app.home,
-    fetch: (url, init) => {
-      asked.push(new URL(url).pathname);
-      return undiciFetch(url, init);
+    home,
+    fetch: async (url, init) => {
+      const path = new URL(url).pathname;
+      asked.push(path);
+      const response = await undiciFetch(url, init);
+      answered.push(path);
+      return response;
     },
   });
-  return { second, asked };
+  return { second, asked, answered };
 }
 
 /** The first watch answers with the VM, and the relay was asked for the list once only. */
@@ -169,7 +173,7 @@ test('app start: the VM list is asked for with the app state, and the first watc
 test('app start: a warm-up asks for the VM list before any window does; app.state and the first watch use it', async () => {
   const { second, asked } = secondAppOnTheSameHome();
   try {
-    second.service.warmUp();
+    void second.service.warmUp();
     await waitFor(
       () => asked.includes('/api/v1/vms'),
       10_000,
@@ -181,6 +185,45 @@ test('app start: a warm-up asks for the VM list before any window does; app.stat
       asked,
       "one list from the relay: the warm-up's, not asked for again at app.state",
     );
+  } finally {
+    await second.close();
+  }
+});
+
+test('app start: the warm-up never asks for a login; the first watch asks for the list again, and may', async () => {
+  // A copy of the logged-in home whose saved token the relay refuses, though it has not expired
+  // here (as after the relay's signing key changed).
+  const home = mkdtempSync(join(dir, 'refused-home-'));
+  cpSync(app.home, home, { recursive: true });
+  const sessionFile = join(home, 'session.json');
+  const saved = JSON.parse(readFileSync(sessionFile, 'utf8')) as { accessToken: string };
+  const token = saved.accessToken;
+  const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
+  writeFileSync(sessionFile, JSON.stringify({ ...saved, accessToken: tampered }), { mode: 0o600 });
+  const { second, answered } = secondAppOnTheSameHome(home);
+  try {
+    // Done once its list is had or refused; a warm-up that asked for a login would wait here for
+    // an answer nobody gives.
+    let waiting: NodeJS.Timeout | undefined;
+    await Promise.race([
+      second.service.warmUp(),
+      new Promise(
+        (_, reject) => (waiting = setTimeout(() => reject(new Error('the warm-up waits for a login')), 10_000)),
+      ),
+    ]).finally(() => clearTimeout(waiting));
+    assert.ok(answered.includes('/api/v1/vms'), `the warm-up did not ask for the VM list: ${answered.join(' ')}`);
+    assert.deepEqual(
+      second.events.filter((e) => e.type === 'login.required'),
+      [],
+      'the warm-up asked for a login before any window could answer',
+    );
+    assert.equal((await second.must('app.state', {})).login.state, 'logged_in', 'the token is valid here');
+    const watching = second.call('vms.watch', {});
+    const asked = await second.event('login.required');
+    assert.equal(asked.reason, 'refused');
+    await second.must('login.cancel', {});
+    const watched = await watching;
+    assert.ok(!watched.ok, JSON.stringify(watched));
   } finally {
     await second.close();
   }

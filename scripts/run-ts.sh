@@ -24,9 +24,11 @@ if [ ! -x "$node_bin" ]; then
 fi
 
 # A bundle built by `npm start` / `npm test` starts faster; it is used only while no source
-# file is newer than it, so an edit always runs as written.
+# file is newer than it, so an edit always runs as written — nor any change to the installed
+# packages (the CLI's bundle carries copies of them) or to our patches of them.
 bundle="$repo/.tools/dist/$name.mjs"
-if [ -f "$bundle" ] && [ -z "$(find "$repo/shared/src" "$repo/relay/src" "$repo/org/src" "$repo"/apps/*/src -name '*.ts' -newer "$bundle" -print -quit 2>/dev/null)" ]; then
+if [ -f "$bundle" ] && [ -z "$(find "$repo/shared/src" "$repo/relay/src" "$repo/org/src" "$repo"/apps/*/src -name '*.ts' -newer "$bundle" -print -quit 2>/dev/null)" ] &&
+  [ -z "$(find "$repo/package-lock.json" "$repo/node_modules/.package-lock.json" "$repo/patches" -newer "$bundle" -print -quit 2>/dev/null)" ]; then
   exec "$node_bin" "$bundle" "$@"
 fi
 

@@ -62,7 +62,8 @@ export async function measureApp(home: string, vm: string): Promise<AppBench | s
       const tab = performance.now() - t0;
       await page.addInitScript(markWhenEnabled(`Open terminal on ${vm}`));
       // BENCH_APP_TRACE=<file.json>: Chromium's trace of the last start (JS samples included), for
-      // Perfetto or chrome://tracing.
+      // Perfetto or chrome://tracing. It holds the page's address with its launch secret, which
+      // dies with that host at the end of the run.
       const tracing = TRACE_FILE && i === START_RUNS - 1;
       if (tracing)
         await browser.startTracing(page, { path: TRACE_FILE, screenshots: false, categories: TRACE_CATEGORIES });

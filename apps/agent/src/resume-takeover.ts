@@ -1,12 +1,8 @@
 import { CloseCode } from '@airlock/shared';
 import { printable, releaseSession, startSshSession } from '@airlock/shared/ssh';
-import { SshDisconnectReason } from '@microsoft/dev-tunnels-ssh';
 import type { Logger } from 'pino';
 import { closeDataSocket, type SessionDataSocket } from './data-socket.js';
 import type { AgentSshSession } from './ssh-session.js';
-
-/** How the SSH library's closed event names a resume transport it disposed after the hand-over. */
-const HANDED_OVER = 'Reconnected.';
 
 /**
  * The SSH side of one resume, on its new connection: a transport session whose only use is the
@@ -24,19 +20,8 @@ export async function takeOverConnection(o: {
 }): Promise<void> {
   const { socket, log } = o;
   const transport = o.ssh.resumeTransport();
-  let settled = false;
-  const giveUp = setTimeout(() => {
-    if (settled || !o.stillPending()) return;
-    log.warn({ timeoutMs: o.timeoutMs }, 'the resume connection did not take over in time');
-    void closeDataSocket(socket.ws, CloseCode.protocolError, 'resume did not complete in time');
-    releaseSession(transport);
-  }, o.timeoutMs);
-  const settle = () => {
-    settled = true;
-    clearTimeout(giveUp);
-    resumed.dispose();
-  };
   let failed = false;
+  /** Closes the connection with the reason, once, and audits it. */
   const fail = (why: string) => {
     if (failed) return Promise.resolve();
     failed = true;
@@ -44,14 +29,27 @@ export async function takeOverConnection(o: {
     log.warn({ audit: 'resume-failed' }, reason);
     return closeDataSocket(socket.ws, CloseCode.protocolError, reason);
   };
+  let settled = false;
+  const giveUp = setTimeout(() => {
+    if (settled || !o.stillPending()) return;
+    void fail(`did not complete within ${o.timeoutMs} ms`);
+    releaseSession(transport);
+  }, o.timeoutMs);
+  const settle = () => {
+    settled = true;
+    clearTimeout(giveUp);
+    resumed.dispose();
+  };
   // Settled once, the listener on the session goes, or every resume would keep its transport
   // session, socket and the messages it carried (measured: +200 MiB in a 20-minute soak).
   const resumed = o.ssh.onResumed(settle);
   transport.onClosed((e) => {
+    // Read before settling: the library closes the transport in the middle of the hand-over
+    // (the session is marked reconnecting while its connection is moved), and only then says
+    // the session resumed. That close is the hand-over, not a failure. The flag is the
+    // library's own state, which nothing the peer sends can set.
+    const handedOver = o.ssh.handingOver;
     settle();
-    // Once the library has moved the connection into the session it disposes the transport with
-    // "Reconnected." (reason none): that close is the hand-over, not a failure.
-    const handedOver = e.reason === SshDisconnectReason.none && e.message === HANDED_OVER;
     if (handedOver || !o.stillPending()) return;
     // Said here, synchronously: right after this event the library ends the stream, which would
     // close the socket without a reason.

@@ -242,7 +242,10 @@ export class SessionHost {
     await takeOverConnection({
       ssh,
       socket,
-      stillPending: () => entry.ws === socket.ws && !!entry.suspended,
+      // Not once the session itself has ended (its window ran out, the agent stops): then the
+      // resume connection's end is no resume failure of its own.
+      stillPending: () =>
+        this.sessions.get(sid) === entry && entry.ws === socket.ws && !!entry.suspended && !ssh.server.isClosed,
       timeoutMs: this.opts.config.authTimeoutMs,
       log,
     });

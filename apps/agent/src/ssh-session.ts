@@ -292,6 +292,16 @@ export class AgentSshSession {
     return t;
   }
 
+  /**
+   * True while the SSH library moves a resume connection into this session: from its answer to
+   * the client's reconnect request until it says the session resumed. The library keeps that in a
+   * field its types do not declare (`reconnecting`); an update that renames it fails every resume
+   * test, as each resume would then be taken for a failure.
+   */
+  get handingOver(): boolean {
+    return (this.server as unknown as { reconnecting?: unknown }).reconnecting === true;
+  }
+
   /** Told each time a resume connection took this session over, until disposed. */
   onResumed(listener: () => void): { dispose(): void } {
     return this.server.onReconnected(listener);

@@ -96,8 +96,8 @@ async function hostileResume(
       )
         finding(stats, `a resume connection opened a channel (${sid})`);
     }
-    // The agent gives up on a resume connection that has not reconnected within its auth timeout
-    // (3 s here); the intruder is let go only then, or its own close would be taken for the agent's.
+    // The agent ends it (at the channel open, or at its auth timeout: 3 s here); the intruder is
+    // let go only then, or its own close would be taken for the agent's.
     void closed.finally(() => releaseSession(intruder));
   } else {
     const frames: Buffer[] =

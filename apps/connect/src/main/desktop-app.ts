@@ -64,7 +64,7 @@ export function runDesktopApp(electron: ElectronSeam, options: DesktopOptions): 
     electron.protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, options.rendererDir));
     wireIpc(electron.ipcMain, createDispatch(service));
     window = electron.createWindow(windowOptions(options.preload));
-    service.warmUp();
+    void service.warmUp();
     // Also hardened through web-contents-created; this does not depend on the order of the two.
     hardenWebContents(window.webContents, openExternal);
     const stopEvents = forwardEvents((l) => service.onEvent(l), window.webContents);

@@ -92,7 +92,7 @@ export class ConnectService {
     this.handlers = {
       'app.state': async () => {
         const state = await login.state();
-        if (state.state === 'logged_in') this.vms.prefetch();
+        if (state.state === 'logged_in') void this.vms.prefetch();
         return done({ login: state });
       },
       'settings.get': () => settings.get(),
@@ -140,15 +140,14 @@ export class ConnectService {
   }
 
   /**
-   * Starts, before any window asks, what the first screen will ask for: with a valid login, the
-   * VM list (the relay's round trip then runs while the window loads its page). Never prompts for
-   * a login and never fails: what goes wrong is left for the requests themselves to report.
+   * Starts, before any window asks, what the first screen will ask for: with a valid saved login,
+   * the VM list (the relay's round trip then runs while the window loads its page). It never asks
+   * for a login — no window may be there yet to hear the prompt — and never fails: a list that
+   * could not be had is asked for again by the first watch. Resolves when that work is done.
    */
-  warmUp(): void {
-    void this.ctx.login.state().then(
-      (state) => state.state === 'logged_in' && this.vms.prefetch(),
-      () => undefined,
-    );
+  async warmUp(): Promise<void> {
+    const state = await this.ctx.login.state().catch(() => undefined);
+    if (state?.state === 'logged_in') await this.vms.prefetch({ askToLogIn: false });
   }
 
   get log(): Logger {

@@ -1,5 +1,6 @@
 import { ok } from '@airlock/shared';
 import { certifyVmList, type CertifiedVm } from '../../core/org/vm-certificates.js';
+import type { RelayCredentials } from '../../core/login/login.js';
 import { RelayClient } from '../../core/relay/relay-client.js';
 import { portView, type ApiResponse, type ApiResult, type VmView } from '../contract/index.js';
 import { done, failedWith } from './failures.js';
@@ -29,15 +30,17 @@ export class VmHandlers {
   private last = '';
   private polling = false;
   /** A list asked for ahead of the UI's first watch (see `prefetch`), used once while fresh. */
-  private early: { at: number; listed: Promise<ApiResponse<ApiResult<'vms.list'>>> } | undefined;
+  private early:
+    { at: number; listed: Promise<ApiResponse<ApiResult<'vms.list'>>>; settled: Promise<void> } | undefined;
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly pollMs: number,
   ) {}
 
-  async list(): Promise<ApiResponse<ApiResult<'vms.list'>>> {
-    const res = await this.ctx.login.withLogin(async (c) => {
+  /** `askToLogIn: false`: with the saved login only (see `LoginService.withSavedLogin`). */
+  async list(options: { askToLogIn?: boolean } = {}): Promise<ApiResponse<ApiResult<'vms.list'>>> {
+    const listed = async (c: RelayCredentials) => {
       const relay = new RelayClient({ endpoint: c.endpoint, token: c.token, fetch: this.ctx.fetch });
       try {
         const list = await relay.listVms();
@@ -45,7 +48,11 @@ export class VmHandlers {
       } finally {
         await relay.close();
       }
-    });
+    };
+    const res =
+      options.askToLogIn === false
+        ? await this.ctx.login.withSavedLogin(listed)
+        : await this.ctx.login.withLogin(listed);
     if (!res.ok) return failedWith(res.error);
     const vms = res.value.vms.map(vmView);
     this.last = JSON.stringify(vms);
@@ -58,19 +65,28 @@ export class VmHandlers {
    * start). Only with a valid login, so it never prompts for one. A list already asked for and
    * still fresh is not asked for again.
    */
-  prefetch(): void {
+  prefetch(options: { askToLogIn?: boolean } = {}): Promise<void> {
     // Already on its way (the service warmed up at start): asking twice would cost the relay a list.
-    if (this.early && Date.now() - this.early.at < EARLY_LIST_FRESH_MS) return;
-    const listed = this.list();
+    if (this.early && Date.now() - this.early.at < EARLY_LIST_FRESH_MS) return this.early.settled;
+    const listed = this.list(options);
+    // Fresh counts from the answer, not the question (a slow relay does not make it stale).
     // Nobody may watch after all: a bug's rejection must not go unhandled.
-    listed.catch(() => undefined);
-    this.early = { at: Date.now(), listed };
+    const settled = listed.then(
+      () => void (early.at = Date.now()),
+      () => undefined,
+    );
+    const early = { at: Date.now(), listed, settled };
+    this.early = early;
+    return settled;
   }
 
   async watch(): Promise<ApiResponse<ApiResult<'vms.watch'>>> {
     const early = this.early;
     this.early = undefined;
-    const listed = early && Date.now() - early.at < EARLY_LIST_FRESH_MS ? await early.listed : await this.list();
+    const asked = early && Date.now() - early.at < EARLY_LIST_FRESH_MS ? await early.listed : undefined;
+    // An early list that failed (a warm-up's refused login, say) is asked for again, now that a
+    // window watches and can answer a login prompt.
+    const listed = asked?.ok ? asked : await this.list();
     if (!listed.ok) return listed;
     this.watchers++;
     if (!this.timer) {

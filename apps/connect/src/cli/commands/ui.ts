@@ -81,7 +81,7 @@ async function startService(ctx: CliContext): Promise<ServiceApi> {
     secretCacheFor: (home, user) => new KeychainCache({ home, user }),
   });
   // While the browser opens its tab: with a valid login, the first screen's VM list is asked for now.
-  service.warmUp();
+  void service.warmUp();
   return {
     dispatch: createDispatch(service),
     onEvent: (l) => service.onEvent(l),

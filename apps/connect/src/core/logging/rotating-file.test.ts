@@ -56,7 +56,11 @@ test('a folder that cannot be made is a kept error, never an exception', (t) => 
 test('several processes writing at once: every line lands whole, exactly once, across rotations', async (t) => {
   const folder = tempFolder(t);
   const writers = ['a', 'b', 'c'];
-  const count = 1500;
+  // Enough lines that the number of files stays far from the bound below: a writer appends to a
+  // file another has rotated until it notices (once a second, or at its own next rotation), so
+  // interleaved writers make files larger than maxBytes, and how much depends on the scheduling
+  // (CI saw 10 files from 1 500 lines each; 4 000 gave 25–43 here).
+  const count = 4000;
   const children = writers.map((w) =>
     spawn(process.execPath, ['--import', 'tsx', child, folder, w, String(count), '20000'], { stdio: 'pipe' }),
   );

@@ -135,18 +135,29 @@ export class LoginService {
     return call(retried.value);
   }
 
+  /**
+   * Runs `call` with the saved login's credentials only, and never asks for a new login: for work
+   * started before any front end may be there to answer (the desktop app's warm-up). Without a
+   * valid saved login the answer is `login_required`; the relay's refusal is returned as it is.
+   */
+  async withSavedLogin<T, E extends { code: string }>(
+    call: (credentials: RelayCredentials) => Promise<Result<T, E>>,
+  ): Promise<Result<T, E | LoginError>> {
+    const enrollment = await this.enrollment();
+    if (!enrollment.ok) return enrollment;
+    const saved = await this.store.accessToken(enrollment.value, this.now());
+    if (!saved.ok)
+      return err(loginRequired(enrollment.value, saved.error.code === 'token_expired' ? 'expired' : 'absent'));
+    return call(credentialsOf(enrollment.value, saved.value));
+  }
+
   private async relogin(
     enrollment: Enrollment,
     reason: LoginNeeded['reason'],
   ): Promise<Result<RelayCredentials, LoginRequiredError>> {
-    const message =
-      reason === 'absent'
-        ? `not logged in to ${enrollment.relayUrl}`
-        : reason === 'expired'
-          ? 'your login expired'
-          : 'the relay no longer accepts your login';
     const relogin = this.options.relogin;
-    if (!relogin) return err({ code: 'login_required', reason, message });
+    if (!relogin) return err(loginRequired(enrollment, reason));
+    const { message } = loginRequired(enrollment, reason);
     // One new login for everyone who needs one now.
     this.pending ??= relogin({ reason, message, enrollment })
       .then(async (session) => {
@@ -158,4 +169,14 @@ export class LoginService {
     if (!session.ok) return session;
     return ok(credentialsOf(enrollment, session.value));
   }
+}
+
+function loginRequired(enrollment: Enrollment, reason: LoginNeeded['reason']): LoginRequiredError {
+  const message =
+    reason === 'absent'
+      ? `not logged in to ${enrollment.relayUrl}`
+      : reason === 'expired'
+        ? 'your login expired'
+        : 'the relay no longer accepts your login';
+  return { code: 'login_required', reason, message };
 }
