@@ -13,6 +13,7 @@ import pino from 'pino';
 import { fetch as undiciFetch } from 'undici';
 import { WebSocket } from 'ws';
 import { createRelay, type Direction, type Relay } from '@airlock/relay';
+import { endsWithThisProcess } from '@airlock/shared/testing';
 import { setUpOrg, type OrgSetup } from './org-harness.js';
 import {
   API_PREFIX,
@@ -344,11 +345,13 @@ async function relayApi(
 }
 
 function spawnAgent(configFile: string): AgentProcess {
-  const child = spawn(join(repoRoot, 'airlock-agent'), ['--config', configFile], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug' },
-  });
+  const child = endsWithThisProcess(
+    spawn(join(repoRoot, 'airlock-agent'), ['--config', configFile], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug' },
+    }),
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { endsWithThisProcess } from '@airlock/shared/testing';
 import { airlockBin } from '../../integration/harness.js';
 
 export interface UiProcess {
@@ -13,10 +14,12 @@ export interface UiProcess {
 
 /** `airlock ui --no-open` as a person starts it, with its own AIRLOCK_HOME and environment. */
 export async function startUi(env: Record<string, string>): Promise<UiProcess> {
-  const child = spawn(airlockBin, ['ui', '--no-open'], {
-    env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = endsWithThisProcess(
+    spawn(airlockBin, ['ui', '--no-open'], {
+      env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let stdout = '';
   let stderr = '';
   const pattern = /http:\/\/127\.0\.0\.1:\d+\/#secret=\S+/;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endsWithThisProcess } from '@airlock/shared/testing';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -25,11 +26,13 @@ export function startChild(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Child {
-  const proc = spawn(join(repoRoot, wrapper), args, {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const proc = endsWithThisProcess(
+    spawn(join(repoRoot, wrapper), args, {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    }),
+  );
   let out = '';
   let partial = '';
   const bugs: string[] = [];

@@ -5,3 +5,4 @@ export * from './raw-peer.js';
 export * from './test-clock.js';
 export * from './org.js';
 export * from './cut-proxy.js';
+export * from './child-reaper.js';
