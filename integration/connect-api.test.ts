@@ -9,7 +9,7 @@ import { connect, type Server } from 'node:net';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { fetch as undiciFetch } from 'undici';
-import { portOf, sendAndHalfClose, startDigestService, streamEnd } from '@airlock/shared/testing';
+import { portOf, sendAndHalfClose, startDigestService, streamEnd, within } from '@airlock/shared/testing';
 import { nodePlatform } from '@airlock/connect/api/service/platform';
 import { TEST_PASSWORD, startSystem, waitFor, type AgentProcess, type System } from './harness.js';
 import { authenticator, startConnectApp, type ConnectApp } from './support/connect-app.js';
@@ -204,13 +204,7 @@ test('app start: the warm-up never asks for a login; the first watch asks for th
   try {
     // Done once its list is had or refused; a warm-up that asked for a login would wait here for
     // an answer nobody gives.
-    let waiting: NodeJS.Timeout | undefined;
-    await Promise.race([
-      second.service.warmUp(),
-      new Promise(
-        (_, reject) => (waiting = setTimeout(() => reject(new Error('the warm-up waits for a login')), 10_000)),
-      ),
-    ]).finally(() => clearTimeout(waiting));
+    await within(second.service.warmUp(), 10_000, 'the warm-up (it would wait for a login)');
     assert.ok(answered.includes('/api/v1/vms'), `the warm-up did not ask for the VM list: ${answered.join(' ')}`);
     assert.deepEqual(
       second.events.filter((e) => e.type === 'login.required'),

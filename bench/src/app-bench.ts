@@ -49,7 +49,10 @@ export async function measureApp(home: string, vm: string): Promise<AppBench | s
     // that is Playwright making a new profile, which no user's browser does.)
     const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
     const runs: number[] = [];
-    /** The same end as the driver saw it (its polling adds up to 0.5 s): the figure before issue 8c. */
+    /**
+     * The same end as the driver saw it: its reading of the page's mark (every 20 ms) and a check of
+     * the button. Before stop 17 it polled with a role locator (up to 0.5 s apart before issue 8c).
+     */
     const seenByDriver: number[] = [];
     const phases: StartPhases[] = [];
     let page: Page | undefined;

@@ -6,3 +6,4 @@ export * from './test-clock.js';
 export * from './org.js';
 export * from './cut-proxy.js';
 export * from './child-reaper.js';
+export * from './within.js';

@@ -30,8 +30,7 @@ export class VmHandlers {
   private last = '';
   private polling = false;
   /** A list asked for ahead of the UI's first watch (see `prefetch`), used once while fresh. */
-  private early:
-    { at: number; listed: Promise<ApiResponse<ApiResult<'vms.list'>>>; settled: Promise<void> } | undefined;
+  private early: { at: number; listed: Promise<ApiResponse<ApiResult<'vms.list'>>> } | undefined;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -67,17 +66,20 @@ export class VmHandlers {
    */
   prefetch(options: { askToLogIn?: boolean } = {}): Promise<void> {
     // Already on its way (the service warmed up at start): asking twice would cost the relay a list.
-    if (this.early && Date.now() - this.early.at < EARLY_LIST_FRESH_MS) return this.early.settled;
-    const listed = this.list(options);
-    // Fresh counts from the answer, not the question (a slow relay does not make it stale).
-    // Nobody may watch after all: a bug's rejection must not go unhandled.
-    const settled = listed.then(
-      () => void (early.at = Date.now()),
+    if (!this.early || Date.now() - this.early.at >= EARLY_LIST_FRESH_MS) {
+      const early = { at: Date.now(), listed: this.list(options) };
+      // Fresh counts from the answer, not the question (a slow relay does not make it stale).
+      early.listed.then(
+        () => (early.at = Date.now()),
+        () => undefined,
+      );
+      this.early = early;
+    }
+    // Once the list is had or refused; a rejection (a bug) must not go unhandled: nobody may watch.
+    return this.early.listed.then(
+      () => undefined,
       () => undefined,
     );
-    const early = { at: Date.now(), listed, settled };
-    this.early = early;
-    return settled;
   }
 
   async watch(): Promise<ApiResponse<ApiResult<'vms.watch'>>> {
