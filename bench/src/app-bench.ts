@@ -56,6 +56,10 @@ export async function measureApp(home: string, vm: string): Promise<AppBench | s
     const seenByDriver: number[] = [];
     const phases: StartPhases[] = [];
     let page: Page | undefined;
+    // A window that stays open, as a person's browser has one: each start's tab opens in it. (When
+    // the window's last tab closed and the next start made a new window, Chromium loaded its own
+    // omnibox pop-up UI for it — ~150 files, ~0.3 s of CPU — during the start being measured.)
+    await context.newPage();
     for (let i = 0; i < START_RUNS; i++) {
       await page?.close();
       const t0 = performance.now();

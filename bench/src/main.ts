@@ -25,7 +25,7 @@ const RTT_MS = 40;
 const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,sftp,setup,echo,commands').split(','));
 const section = (name: string) => SECTIONS.has(name);
 const results: Record<string, unknown> = {};
-const stops: Array<() => void> = [];
+const stops: Array<() => void | Promise<void>> = [];
 const tmp = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
 
 /** For commands whose traffic passes through this process (the delay proxies): never block the loop. */
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   await bundlePrograms();
   const loadAtStart = await loadAverage();
   const source = await startSourceService();
-  stops.push(() => source.server.close());
+  stops.push(() => void source.server.close());
   const ports = [source.port];
 
   // --- the system: relay child (VM, user and grant made by its admin service), the agent child
@@ -404,8 +404,7 @@ function startAgentChild(cfg: string): Promise<Child<unknown>> {
 try {
   await main();
 } finally {
-  for (const s of stops.reverse()) s();
-  // The agent may still be writing its status file as it stops: a leftover folder is not worth a failed run.
+  for (const s of stops.reverse()) await s();
   try {
     rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   } catch (e) {

@@ -8,7 +8,17 @@ export const airlockBin = join(repoRoot, 'airlock');
 export interface Child<T> {
   info: T;
   child: ChildProcess;
-  stop(): void;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the child has exited (its files are closed). */
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => (clearTimeout(kill), resolve()));
+    child.kill('SIGTERM');
+  });
 }
 
 /** Starts a child and resolves with the first JSON line it prints on stdout. */
@@ -27,16 +37,26 @@ export function startJsonChild<T>(cmd: string, args: string[], env: Record<strin
       child.kill('SIGKILL');
       reject(e);
     };
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => fail(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)));
-    child.stdout.on('data', (d: Buffer) => {
+    const onErr = (d: Buffer) => (err += d.toString());
+    const onExit = (code: number | null) => fail(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
+    const onOut = (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
       if (nl < 0) return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve({ info: JSON.parse(out.slice(0, nl)) as T, child, stop: () => child.kill('SIGTERM') });
-    });
+      // Once only, and only its own listeners: this ran on every later line too, and removed
+      // any 'exit' listener added later, so a stop() waiting for the exit never heard it.
+      child.off('exit', onExit);
+      child.stdout.off('data', onOut);
+      child.stderr.off('data', onErr);
+      // Still drained, so a child that logs never blocks on a full pipe.
+      child.stdout.resume();
+      child.stderr.resume();
+      resolve({ info: JSON.parse(out.slice(0, nl)) as T, child, stop: () => stopChild(child) });
+    };
+    child.stderr.on('data', onErr);
+    child.on('exit', onExit);
+    child.stdout.on('data', onOut);
   });
 }
 

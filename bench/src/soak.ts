@@ -81,7 +81,7 @@ function reader(localPort: number, id: string): { check: () => StreamCheck; stre
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'airlock-soak-'));
-  const stops: Array<() => void> = [];
+  const stops: Array<() => void | Promise<void>> = [];
   try {
     const service = await streamService();
     stops.push(service.close);
@@ -199,8 +199,7 @@ async function main(): Promise<void> {
     );
     console.log(`written to ${file}`);
   } finally {
-    for (const s of stops.reverse()) s();
-    // The agent may still be writing its status file as it stops: a leftover folder is not worth a failed run.
+    for (const s of stops.reverse()) await s();
     await new Promise((r) => setTimeout(r, 500));
     try {
       rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
