@@ -110,6 +110,36 @@ async function noSeriousA11yViolations(where: string): Promise<void> {
   assert.deepEqual(violations, [], `${where}: ${JSON.stringify(violations, null, 1)}`);
 }
 
+test(
+  "the page's first load: the modules app.js imports are asked for with it, not once it is read",
+  { skip },
+  async () => {
+    await page.getByRole('heading', { name: 'One-time code' }).waitFor();
+    const loaded = JSON.parse(
+      (await page.evaluate(
+        "JSON.stringify(performance.getEntriesByType('resource').map((e) => ({ name: new URL(e.name).pathname, asked: e.startTime, received: e.responseEnd })))",
+      )) as string,
+    ) as { name: string; asked: number; received: number }[];
+    const app = loaded.find((r) => r.name === '/app.js');
+    assert.ok(app, `app.js was loaded: ${JSON.stringify(loaded)}`);
+    // app.js's own static imports (the build splits out what the first screen shares with later code).
+    const imported = [
+      ...(await (await fetch(new URL('/app.js', ui.url))).text()).matchAll(/from"\.\/(chunk-[\w-]+\.js)"/g),
+    ];
+    assert.ok(imported.length > 0, 'app.js imports a chunk (the check below would be empty otherwise)');
+    for (const [, chunk] of imported) {
+      const entry = loaded.find((r) => r.name === `/${chunk}`);
+      assert.ok(entry, `${chunk} was loaded: ${JSON.stringify(loaded)}`);
+      // Named by the page's <link rel="modulepreload">, it is asked for before app.js has even
+      // arrived; found in app.js, it would be asked for only a round trip later.
+      assert.ok(
+        entry.asked < app.received,
+        `${chunk} asked at ${entry.asked} ms, app.js arrived at ${app.received} ms`,
+      );
+    }
+  },
+);
+
 test('enroll with the keyboard only: code, relay and pin, password twice, authenticator, done', { skip }, async () => {
   await page.getByRole('heading', { name: 'One-time code' }).waitFor();
   await noSeriousA11yViolations('enroll');

@@ -3,7 +3,7 @@
 // half the time tsx needs. The wrappers fall back to tsx whenever a source file is newer
 // than the bundle, so an edit is never masked by a stale build.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
@@ -42,9 +42,10 @@ export async function bundleRenderer(): Promise<void> {
   // Replaced whole, so no chunk of an older build stays to be served or counted.
   rmSync(RENDERER_DIR, { recursive: true, force: true });
   mkdirSync(RENDERER_DIR, { recursive: true });
-  await build({
+  const script = await build({
     entryPoints: { app: join(RENDERER_SRC, 'main.tsx') },
     outdir: RENDERER_DIR,
+    metafile: true,
     splitting: true,
     chunkNames: 'chunk-[hash]',
     bundle: true,
@@ -63,10 +64,16 @@ export async function bundleRenderer(): Promise<void> {
     minify: true,
     logLevel: 'warning',
   });
-  const html = readFileSync(join(RENDERER_SRC, 'index.html'), 'utf8').replace(
-    '%CONTENT_SECURITY_POLICY%',
-    CONTENT_SECURITY_POLICY,
-  );
+  // The chunks app.js imports are named in the page, so the browser asks for them with app.js
+  // rather than one round trip later, once it has read app.js.
+  const appOutput = Object.entries(script.metafile.outputs).find(([, o]) => o.entryPoint !== undefined)!;
+  const preloads = appOutput[1].imports
+    .filter((i) => i.kind === 'import-statement')
+    .map((i) => `<link rel="modulepreload" href="${relative(RENDERER_DIR, i.path)}" />`)
+    .join('\n    ');
+  const html = readFileSync(join(RENDERER_SRC, 'index.html'), 'utf8')
+    .replace('%CONTENT_SECURITY_POLICY%', CONTENT_SECURITY_POLICY)
+    .replace('%MODULE_PRELOADS%', preloads);
   writeFileSync(join(RENDERER_DIR, 'index.html'), html);
 }
 

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { mintClientCertificate, mintServerCertificate, type MintedCertificate } from './mint.js';
 import { spkiPin } from './pin.js';
 import { TlsPinMismatchError } from './pinned-connect.js';
-import { createPinnedDispatcher, createPinnedHttpsAgent } from './pinned-agents.js';
+import { createPinnedDispatcher, createPinnedHttpsAgent, importUndici } from './pinned-agents.js';
 import { startHttpsWsServer, within } from './testing/tls-servers.js';
 
 let relayCert: MintedCertificate;
@@ -36,6 +36,18 @@ test('undici fetch through the pinned dispatcher reaches the relay and presents 
   const second = await fetch(`https://localhost:${server.port}/b`, { dispatcher });
   assert.equal(await second.text(), client.thumbprint);
   assert.equal(server.requests, 2);
+});
+
+test('undici by import(): loaded once, and its fetch with its own pinned dispatcher presents the certificate', async (t) => {
+  const server = await relay(t);
+  const client = await mintClientCertificate({ commonName: 'bob', ttlSeconds: 600 });
+  const [undici, again] = await Promise.all([importUndici(), importUndici()]);
+  assert.equal(undici, again);
+  const dispatcher = createPinnedDispatcher({ pin: relayPin, clientCert: client }, {}, undici);
+  t.after(() => dispatcher.close());
+  assert.ok(dispatcher instanceof undici.Agent);
+  const res = await undici.fetch(`https://127.0.0.1:${server.port}/c`, { dispatcher });
+  assert.equal(await res.text(), client.thumbprint);
 });
 
 test('undici fetch through the pinned dispatcher fails on a pin mismatch and sends no request', async (t) => {

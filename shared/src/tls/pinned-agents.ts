@@ -13,6 +13,21 @@ export function loadUndici(): typeof Undici {
   return createRequire(import.meta.url)('undici') as typeof Undici;
 }
 
+let undiciImport: Promise<typeof Undici> | undefined;
+
+/**
+ * undici, loaded on first use as `loadUndici` does, but by `import()`: a bundler can follow that,
+ * so the CLI's bundle carries undici as a chunk of its own (compiled once into V8's code cache)
+ * instead of Node resolving and compiling its ~100 files from node_modules on every start (~90 ms
+ * of `airlock exec` and of the app's first relay call). A program uses one of the two, never both:
+ * an Agent of one copy may not be understood by the other's fetch.
+ */
+export function importUndici(): Promise<typeof Undici> {
+  // undici is CommonJS: its exports are the ES module's default, under Node and in the bundle.
+  undiciImport ??= import('undici').then((m) => (m as unknown as { default: typeof Undici }).default);
+  return undiciImport;
+}
+
 /**
  * An undici dispatcher whose every connection is pinned: `fetch(url, { dispatcher })` from the
  * `undici` package. A pin mismatch rejects the fetch with a `TypeError('fetch failed')` whose
@@ -21,8 +36,9 @@ export function loadUndici(): typeof Undici {
 export function createPinnedDispatcher(
   options: PinnedTlsOptions,
   agentOptions: Omit<UndiciAgent.Options, 'connect'> = {},
+  undici: typeof Undici = loadUndici(),
 ): UndiciAgent {
-  return new (loadUndici().Agent)({
+  return new undici.Agent({
     ...agentOptions,
     connect: (target, callback) => {
       if (target.protocol !== 'https:') {

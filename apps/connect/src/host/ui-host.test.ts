@@ -179,6 +179,14 @@ test('files: the renderer with the CSP and no CORS; nothing outside its folder; 
   assert.equal((await get(host, '/../airlock-ui-host-outside.txt')).status, 404);
   assert.equal((await get(host, '/%2e%2e/airlock-ui-host-outside.txt')).status, 404);
   assert.equal((await get(host, '/nope.js')).status, 404);
+  // Only what was in the folder when the host started: no path from a request reaches the disk.
+  await writeFile(join(dir, 'later.js'), 'console.log(2)');
+  assert.equal((await get(host, '/later.js')).status, 404);
+  assert.equal((await get(host, '/app.js')).body, 'console.log(1)');
+  const head = await get(host, '/app.js', {}, 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], String('console.log(1)'.length));
+  assert.equal(head.body, '');
   assert.equal((await get(host, '/', {}, 'POST')).status, 405);
   const refused = await get(host, '/', {}, 'OPTIONS');
   assert.equal(refused.status, 405);

@@ -16,7 +16,7 @@ import {
   type WireMessage,
 } from '../api/transport/wire.js';
 import { checkHostAndOrigin, offeredSecret, secretMatches, type Refusal } from './request-guard.js';
-import { reply, serveStatic } from './static-files.js';
+import { loadStaticFiles, reply, serveStatic } from './static-files.js';
 import { WireRequest } from './wire-request.js';
 
 /** What the host serves on its WebSocket: the Connect API, and where it logs. */
@@ -33,7 +33,7 @@ export interface UiHostOptions {
    * the browser loads the page meanwhile; WebSocket upgrades (checked at once) wait for it.
    */
   api: UiHostApi | Promise<UiHostApi>;
-  /** The renderer bundle to serve. */
+  /** The renderer bundle to serve (read once, at start). */
   staticDir: string;
   /** 0 (default): any free port. */
   port?: number;
@@ -66,6 +66,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
       ({ log }) => write(log.child({ component: 'ui-host' })),
       () => {},
     );
+  const files = loadStaticFiles(options.staticDir);
   const server: Server = createServer();
   // Loaded after the address is out, like the API: the page needs it only when it connects.
   const wssLoading = import('ws').then(
@@ -93,11 +94,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
       refuse('a request', refused);
       return reply(res, refused.status, `refused: ${refused.reason}`);
     }
-    void serveStatic(req, res, options.staticDir).catch((e: unknown) => {
-      withLog((log) => log.error({ error: (e as Error).message }, 'serving a file failed'));
-      if (!res.headersSent) reply(res, 500, 'could not read the file');
-      else res.destroy();
-    });
+    serveStatic(req, res, files);
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {

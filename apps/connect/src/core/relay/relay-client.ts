@@ -8,7 +8,7 @@ import {
   ReadinessResponse,
   SelfExplainReport,
   createPinnedDispatcher,
-  loadUndici,
+  importUndici,
   describeZodError,
   EnrollBeginResponse,
   EnrollCompleteResponse,
@@ -62,7 +62,7 @@ export class RelayClient {
     this.endpoint = options.endpoint;
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.fetchImpl = options.fetch ?? ((url, init) => loadUndici().fetch(url, init));
+    this.fetchImpl = options.fetch ?? (async (url, init) => (await importUndici()).fetch(url, init));
   }
 
   enrollBegin(body: EnrollBeginRequest): Promise<Result<EnrollBeginResponse, RelayError>> {
@@ -136,9 +136,12 @@ export class RelayClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    // Awaited before the check, so two first calls at once still make one dispatcher.
+    const undici = await importUndici();
     this.dispatcher ??= createPinnedDispatcher(
       { pin: this.endpoint.pin, clientCert: this.endpoint.clientCert, timeoutMs: this.timeoutMs },
       { keepAliveTimeout: 4_000 },
+      undici,
     );
     let res: Response;
     let text: string;
