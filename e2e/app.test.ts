@@ -2,7 +2,8 @@
 // real agent process: enroll (keyboard only) → log in → the VM list → terminals (a marker found in
 // xterm's buffer, resize, find, a second tab, `exit 3`) → the app's network dropping under a
 // terminal (resuming, resumed) → a forward opened from the app → the RDP
-// action → the login expiring under an open tab, re-logged inline. Each step saves a screenshot.
+// action → the login expiring under an open tab, re-logged inline → a login the relay refuses,
+// the re-login declined, then given. Each step saves a screenshot.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -523,6 +524,47 @@ test(
     assert.equal(await ended.getByRole('button', { name: 'Reconnect' }).count(), 0);
     assert.match(await ended.getByTestId('terminal-next-step').innerText(), /open a new terminal from VMs/);
     await screenshot(page, 'terminal-revoked');
+  },
+);
+
+test(
+  'a login the relay refuses at start, and the re-login declined: said expired, the list says why, Log in has the focus',
+  { skip },
+  async () => {
+    assert.ok((await sys.relay.admin.enableUser('test', sys.user)).ok);
+    // Valid by its own clock, but not a token the relay ever issued.
+    const sessionFile = join(appHome, 'session.json');
+    const saved = JSON.parse(readFileSync(sessionFile, 'utf8')) as Record<string, string>;
+    writeFileSync(sessionFile, JSON.stringify({ ...saved, accessToken: 'not-a-token' }), { mode: 0o600 });
+    await page.reload();
+    const dialog = page.getByRole('dialog', { name: 'Log in again as alice' });
+    await dialog.waitFor();
+    assert.match(await dialog.getByTestId('relogin-reason').innerText(), /The relay no longer accepts your login/);
+    // No time left is shown on a login the relay has refused.
+    await page.getByTestId('identity').filter({ hasText: 'login expired' }).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    const failure = page.locator('.vms [role=alert]');
+    await failure.waitFor();
+    const said = await failure.innerText();
+    assert.match(said, /Couldn't load your VMs/);
+    assert.match(said, /access token rejected|no longer accepts your login/i);
+    assert.equal(said.match(/log in/gi)?.length, 1, `the advice to log in, once: ${said}`);
+    assert.match(await page.getByTestId('identity').innerText(), /login expired/);
+    const logIn = page.locator('.vms').getByRole('button', { name: 'Log in' });
+    await waitForFocus(logIn);
+    await noSeriousA11yViolations('login refused');
+    await screenshot(page, 'login-refused');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.type(TEST_PASSWORD);
+    await dialog.getByLabel('Code from your authenticator app').focus();
+    await page.keyboard.type(await codes.next());
+    await dialog.waitFor({ state: 'detached' });
+    // The list loads by itself once there is a login again.
+    await page.getByRole('button', { name: `Open terminal on ${sys.vm}` }).waitFor();
+    assert.equal(await failure.count(), 0);
+    assert.match(await page.getByTestId('identity').innerText(), /left/);
   },
 );
 

@@ -211,13 +211,19 @@ test('app start: the warm-up never asks for a login; the first watch asks for th
       [],
       'the warm-up asked for a login before any window could answer',
     );
-    assert.equal((await second.must('app.state', {})).login.state, 'logged_in', 'the token is valid here');
+    // Valid by its own clock, but refused: no time left is shown on it.
+    assert.equal((await second.must('app.state', {})).login.state, 'expired');
     const watching = second.call('vms.watch', {});
     const asked = await second.event('login.required');
     assert.equal(asked.reason, 'refused');
     await second.must('login.cancel', {});
     const watched = await watching;
-    assert.ok(!watched.ok, JSON.stringify(watched));
+    assert.ok(!watched.ok && watched.error.code === 'login_required', JSON.stringify(watched));
+    // Declined: what needs a login next fails at once rather than opening the form again.
+    const before = second.events.filter((e) => e.type === 'login.required').length;
+    const again = await within(second.call('vms.watch', {}), 10_000, 'a watch after the login was declined');
+    assert.ok(!again.ok && again.error.code === 'login_required', JSON.stringify(again));
+    assert.equal(second.events.filter((e) => e.type === 'login.required').length, before);
   } finally {
     await second.close();
   }

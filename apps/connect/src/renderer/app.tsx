@@ -79,7 +79,7 @@ export function App() {
         onLogin={() => setRelogin({ waiting: false })}
         onLogout={() => void window.airlock.loginLogout({}).then(refresh)}
       />
-      {inWorkspace && <Workspace router={router} />}
+      {inWorkspace && <Workspace router={router} onLogin={() => setRelogin({ waiting: false })} />}
       {relogin && (
         <ReloginDialog
           user={login.user}

@@ -21,6 +21,12 @@ export class LoginHandlers {
   private waiting: ((r: Result<SavedSession, LoginRequiredError>) => void) | undefined;
   private waitingFor: LoginNeeded | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /**
+   * The person closed the login form without logging in. What needs a login after that (a forward
+   * reconnecting, a window's VM list) fails at once with `login_required` instead of opening the
+   * form again, over and over; the app's Log in buttons open it. A login clears it.
+   */
+  private declined = false;
 
   constructor(private readonly ctx: ServiceContext) {
     ctx.login.onChange((login) => {
@@ -32,6 +38,8 @@ export class LoginHandlers {
   /** Core's Relogin for the app: ask the UI and wait for the person. */
   relogin = (needed: LoginNeeded): Promise<Result<SavedSession, LoginRequiredError>> =>
     new Promise((resolve) => {
+      if (this.declined)
+        return resolve(err({ code: 'login_required', reason: needed.reason, message: needed.message }));
       this.waiting = resolve;
       this.waitingFor = needed;
       this.ctx.events.emit({ type: 'login.required', reason: needed.reason, message: needed.message });
@@ -64,6 +72,7 @@ export class LoginHandlers {
         res.error,
         res.error.code === 'totp_reused' ? { retryAfterSeconds: secondsToNextTotpStep() } : {},
       );
+    this.declined = false;
     await this.ctx.login.loggedIn();
     this.finishWaiting(ok(res.value));
     return done({ user: res.value.user, expiresAt: res.value.expiresAt, unlockedWith: unlocked.value.source });
@@ -71,6 +80,7 @@ export class LoginHandlers {
 
   async cancel(): Promise<ApiResponse<ApiResult<'login.cancel'>>> {
     const needed = this.waitingFor;
+    if (needed) this.declined = true;
     if (needed) this.finishWaiting(err({ code: 'login_required', reason: needed.reason, message: needed.message }));
     return done({});
   }

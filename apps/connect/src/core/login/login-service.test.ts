@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { err, ok } from '@airlock/shared';
+import { err, ok, type Result } from '@airlock/shared';
 import { ConfigStore } from '../identity/config-store.js';
 import { UserKeyStore } from '../identity/user-key-store.js';
 import { airlockPaths } from '../paths.js';
@@ -95,7 +95,8 @@ test('a token the relay refuses: several calls at once share one new login, then
   assert.equal(asked[0]!.reason, 'refused');
   assert.equal(asked[0]!.message, 'the relay no longer accepts your login');
   assert.deepEqual(asked[0]!.enrollment, enrollment);
-  assert.deepEqual(changes, ['logged_in']);
+  // The refusal is heard (the login no longer shows time left), then the new login.
+  assert.deepEqual(changes, ['expired', 'logged_in']);
   assert.notEqual((await store.readSession())?.accessToken, 'not-a-token');
 });
 
@@ -111,8 +112,30 @@ test('when nobody can log in again, the relay refusal is the answer', async () =
     store,
     relogin: async (n) => (asked++, err({ code: 'login_required', reason: n.reason, message: n.message })),
   });
+  const changes: string[] = [];
+  service.onChange((s) => changes.push(s.state));
+  assert.equal((await service.state()).state, 'logged_in', 'valid by its own clock');
   const r = await service.withLogin(listVms);
   assert.ok(!r.ok);
   assert.equal(r.error.code, 'unauthenticated');
   assert.equal(asked, 1);
+  // Refused, it counts as expired (no time left shown on it), and is never offered again: the next
+  // call asks for a login at once, for the reason the relay gave.
+  assert.deepEqual(changes, ['expired']);
+  const s = await service.state();
+  assert.equal(s.state, 'expired');
+  assert.equal(s.state === 'expired' && s.expiresAt, saved.expiresAt);
+  const offered = async (): Promise<Result<never, { code: 'unauthenticated' }>> =>
+    assert.fail('the refused token was offered again');
+  const next = await service.withLogin(offered);
+  assert.ok(!next.ok && next.error.code === 'login_required' && next.error.reason === 'refused');
+  assert.equal(asked, 2);
+  const early = await service.withSavedLogin(offered);
+  assert.ok(!early.ok && early.error.code === 'login_required' && early.error.reason === 'refused');
+  // A new login is a new token: logged in again.
+  const { relogin } = realRelogin(store, 'bob');
+  const enrollment = await service.enrollment();
+  assert.ok(enrollment.ok);
+  await relogin({ reason: 'refused', message: '', enrollment: enrollment.value });
+  assert.equal((await service.state()).state, 'logged_in');
 });

@@ -55,6 +55,12 @@ export class LoginService {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly listeners = new Set<(s: LoginState) => void>();
+  /**
+   * The saved access token the relay last refused. It stays saved (its expiry still says when the
+   * login would have ended) but counts as expired: it is not offered again, and the state says so
+   * rather than showing time left on a login the relay no longer takes.
+   */
+  private refusedToken: string | undefined;
 
   constructor(private readonly options: LoginServiceOptions) {
     this.log = options.log ?? silentLogger;
@@ -81,7 +87,13 @@ export class LoginService {
     if (!enrollment.ok) return { state: 'not_enrolled' };
     const { user, relayUrl } = enrollment.value;
     const saved = await this.store.accessToken(enrollment.value, this.now());
-    if (saved.ok) return { state: 'logged_in', user, relayUrl, expiresAt: saved.value.expiresAt };
+    if (saved.ok)
+      return {
+        state: saved.value.accessToken === this.refusedToken ? 'expired' : 'logged_in',
+        user,
+        relayUrl,
+        expiresAt: saved.value.expiresAt,
+      };
     const session = await this.store.readSession();
     if (saved.error.code === 'token_expired' && session)
       return { state: 'expired', user, relayUrl, expiresAt: session.expiresAt };
@@ -111,6 +123,7 @@ export class LoginService {
     const enrollment = await this.enrollment();
     if (!enrollment.ok) return enrollment;
     const saved = await this.store.accessToken(enrollment.value, this.now());
+    if (saved.ok && saved.value.accessToken === this.refusedToken) return this.relogin(enrollment.value, 'refused');
     if (saved.ok) return ok(credentialsOf(enrollment.value, saved.value));
     return this.relogin(enrollment.value, saved.error.code === 'token_expired' ? 'expired' : 'absent');
   }
@@ -128,6 +141,7 @@ export class LoginService {
     const first = await call(credentials.value);
     if (first.ok || !LOGIN_AGAIN.has(first.error.code)) return first;
     this.log.debug({ code: first.error.code }, 'relay refused the saved login; logging in again');
+    await this.refused(credentials.value.token);
     const enrollment = await this.enrollment();
     if (!enrollment.ok) return enrollment;
     const retried = await this.relogin(enrollment.value, 'refused');
@@ -148,7 +162,17 @@ export class LoginService {
     const saved = await this.store.accessToken(enrollment.value, this.now());
     if (!saved.ok)
       return err(loginRequired(enrollment.value, saved.error.code === 'token_expired' ? 'expired' : 'absent'));
-    return call(credentialsOf(enrollment.value, saved.value));
+    if (saved.value.accessToken === this.refusedToken) return err(loginRequired(enrollment.value, 'refused'));
+    const result = await call(credentialsOf(enrollment.value, saved.value));
+    if (!result.ok && LOGIN_AGAIN.has(result.error.code)) await this.refused(saved.value.accessToken);
+    return result;
+  }
+
+  /** The relay refused `token`: from now on it counts as expired, and listeners hear so. */
+  private async refused(token: string): Promise<void> {
+    if (this.refusedToken === token) return;
+    this.refusedToken = token;
+    await this.loggedIn();
   }
 
   private async relogin(

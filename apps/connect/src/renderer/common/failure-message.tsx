@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import type { ApiFailure } from '../../api/contract/index.js';
 import { CopyButton } from './copy-button.js';
-import { nextStepText, sentence } from './next-step.js';
+import { nextStepText, sentence, withoutLoginAdvice } from './next-step.js';
 
 /**
  * A failure where it happened: what happened, what to do next, and the session id to give
@@ -13,7 +13,7 @@ export function FailureMessage({ failure, title, id }: { failure: ApiFailure; ti
   return (
     <div className="failure" role="alert" id={id ?? fallbackId} data-code={failure.code}>
       {title && <p className="failure-title">{title}</p>}
-      <p>{sentence(failure.message)}</p>
+      <p>{sentence(next ? withoutLoginAdvice(failure) : failure.message)}</p>
       {next && <p className="failure-next">{next}</p>}
       {failure.sessionId && (
         <p className="failure-ref">

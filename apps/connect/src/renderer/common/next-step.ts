@@ -47,6 +47,15 @@ export function nextStepText(failure: ApiFailure): string | undefined {
   return APP_NEXT_STEP[failure.action];
 }
 
+/**
+ * The message without a closing "; log in again…" where the app says so itself: the relay's and
+ * the CLI's words end with that advice, which the app gives as its next step (and a button).
+ */
+export function withoutLoginAdvice(failure: ApiFailure): string {
+  if (failure.action !== 'log_in' && failure.action !== 'log_in_again') return failure.message;
+  return failure.message.replace(/;\s*log in (?:again|first)\b[^;]*$/i, '');
+}
+
 /** The message as a sentence: the CLI's words start lower-case and have no full stop. */
 export function sentence(message: string): string {
   const s = message.charAt(0).toUpperCase() + message.slice(1);

@@ -13,11 +13,14 @@ export function VmList({
   actions,
   filterRef,
   onListed,
+  onLogin,
 }: {
   actions: VmActions;
   filterRef: React.RefObject<HTMLInputElement | null>;
   /** Called once, when the first list is shown. */
   onListed?: () => void;
+  /** Opens the login form (the list could not load because the login is no longer good). */
+  onLogin: () => void;
 }) {
   const [vms, setVms] = useState<VmView[] | undefined>();
   const [trust, setTrust] = useState<VmListView['trust'] | undefined>();
@@ -25,6 +28,7 @@ export function VmList({
   const [filter, setFilter] = useState('');
   /** When this app saw each VM go online or offline (the relay does not say). */
   const since = useRef(new Map<string, { online: boolean; at?: number }>());
+  const retry = useRef<HTMLButtonElement>(null);
 
   const take = (list: VmView[]) => {
     for (const vm of list) {
@@ -47,6 +51,15 @@ export function VmList({
     return () => void window.airlock.vmsUnwatch({});
   }, []);
   useApiEvent('vms.changed', (e) => take(e.vms));
+  // A list that failed for want of a login loads by itself once there is one again.
+  useApiEvent('login.changed', (e) => {
+    if (failure?.action === 'log_in' && e.login.state === 'logged_in') void load();
+  });
+  // The way on gets the focus, unless the person has put it somewhere already (a closed login
+  // dialog leaves it on the page's body).
+  useEffect(() => {
+    if (failure && (!document.activeElement || document.activeElement === document.body)) retry.current?.focus();
+  }, [failure]);
   const listed = vms !== undefined;
   useEffect(() => {
     if (listed) onListed?.();
@@ -80,9 +93,15 @@ export function VmList({
       {failure && (
         <>
           <FailureMessage failure={failure} title="Couldn't load your VMs" />
-          <button type="button" onClick={() => void load()}>
-            Try again
-          </button>
+          {failure.action === 'log_in' ? (
+            <button type="button" ref={retry} onClick={onLogin}>
+              Log in
+            </button>
+          ) : (
+            <button type="button" ref={retry} onClick={() => void load()}>
+              Try again
+            </button>
+          )}
         </>
       )}
       {!vms && !failure && <p role="status">Loading your VMs…</p>}

@@ -28,7 +28,7 @@ const loadTerminals = () => (terminalModule ??= import('../terminal/terminal-con
 const prepareTerminals = () => requestIdleCallback(() => void loadTerminals());
 
 /** The logged-in app: VMs, forwards, terminal tabs and settings, each a tab; all stay mounted. */
-export function Workspace({ router }: { router: TerminalRouter }) {
+export function Workspace({ router, onLogin }: { router: TerminalRouter; onLogin: () => void }) {
   const [terminals, setTerminals] = useState<TerminalTab[]>([]);
   const [active, setActive] = useState<string>('vms');
   const [findOpen, setFindOpen] = useState<string | undefined>();
@@ -152,7 +152,7 @@ export function Workspace({ router }: { router: TerminalRouter }) {
       <TabStrip tabs={tabs} active={active} onSelect={setActive} onClose={closeTab} />
       <div className="documents">
         <Panel id="vms" active={active}>
-          <VmList actions={actions} filterRef={filterRef} onListed={prepareTerminals} />
+          <VmList actions={actions} filterRef={filterRef} onListed={prepareTerminals} onLogin={onLogin} />
         </Panel>
         <Panel id="forwards" active={active}>
           <ForwardsPanel
