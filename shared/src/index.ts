@@ -1,6 +1,7 @@
 export * from './result.js';
 export * from './wire.js';
 export * from './schemas.js';
+export * from './names.js';
 export * from './login.js';
 export * from './fingerprint.js';
 export * from './spki.js';

@@ -1,15 +1,9 @@
 import { z } from 'zod';
+import { USER_NAME_RULE, VM_ID_RULE } from './names.js';
 
-/** Names that appear in URLs, logs and file names: keep them boring. */
-export const VmId = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]{0,62}$/,
-    'must be 1–63 lowercase letters, digits or dashes, starting with a letter or digit',
-  );
-export const UserName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1–63 lowercase letters, digits, dots, dashes or underscores');
+/** Names that appear in URLs, logs and file names: keep them boring (names.ts). */
+export const VmId = z.string().regex(VM_ID_RULE.pattern, VM_ID_RULE.message);
+export const UserName = z.string().regex(USER_NAME_RULE.pattern, USER_NAME_RULE.message);
 export const SessionId = z.string().uuid('must be a UUID');
 export const Port = z.number().int().min(1).max(65535);
 /** An SSH public key blob (RFC 4253 wire format), base64. */

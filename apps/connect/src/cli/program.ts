@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { VmId } from '@airlock/shared';
+import { VM_ID_RULE } from '@airlock/shared';
 import { execCommandLine } from './command-line.js';
 import { CliError, EXIT, formatCliError, UsageError } from './errors.js';
 import { ForwardSpecError, parseForwardSpecs, type ForwardSpec } from './forward-spec.js';
@@ -50,8 +50,7 @@ function portArg(value: string): number {
 }
 
 function vmArg(value: string): string {
-  const parsed = VmId.safeParse(value);
-  if (!parsed.success) throw new UsageError(`bad VM name "${value}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!VM_ID_RULE.pattern.test(value)) throw new UsageError(`bad VM name "${value}": ${VM_ID_RULE.message}`);
   return value;
 }
 
