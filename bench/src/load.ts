@@ -50,6 +50,12 @@ function rssBytes(pid: number): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
+/** Per 1 000 sessions opened, when there were that many (a smaller run has no batch to tell). */
+const batchesSaid = (batches: number[]) =>
+  batches.length === 0
+    ? ''
+    : ` (first 1000: ${batches[0]!.toFixed(1)}, last: ${batches.at(-1)!.toFixed(1)}, median batch ${median(batches).toFixed(1)})`;
+
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 
@@ -237,7 +243,7 @@ async function main(): Promise<void> {
       if (opened.failures.length)
         console.log(`  ${opened.failures.length} sessions failed to open, e.g.: ${opened.failures[0]}`);
       console.log(
-        `run ${run}: ${opened.msPerSession.toFixed(1)} ms per session (first 1000: ${(opened.batches[0] ?? NaN).toFixed(1)}, last: ${(opened.batches.at(-1) ?? NaN).toFixed(1)}, median batch ${median(opened.batches).toFixed(1)}); ` +
+        `run ${run}: ${opened.msPerSession.toFixed(1)} ms per session${batchesSaid(opened.batches)}; ` +
           `relay RSS ${mib(before)} → ${mib(rss)} with ${SESSIONS} sessions (${kib((rss - baseRss) / SESSIONS)} each above the idle relay), ` +
           `idle CPU ${(idle * 100).toFixed(1)} % of a core (${(baseIdle * 100).toFixed(1)} % with none), ${mib(after)} after they closed`,
       );
