@@ -59,6 +59,8 @@ export default tseslint.config(
     // The renderer runs in a browser (Electron's sandboxed renderer, or any browser in browser
     // mode): it reaches Connect only through window.airlock, typed by the API's contract.
     files: ['apps/connect/src/renderer/**'],
+    // Its unit tests run in Node (the bundle follows main.tsx's imports only, never a test).
+    ignores: ['apps/connect/src/renderer/**/*.test.ts'],
     languageOptions: {
       globals: {
         window: 'readonly',
