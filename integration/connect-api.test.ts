@@ -224,6 +224,15 @@ test('app start: the warm-up never asks for a login; the first watch asks for th
     const again = await within(second.call('vms.watch', {}), 10_000, 'a watch after the login was declined');
     assert.ok(!again.ok && again.error.code === 'login_required', JSON.stringify(again));
     assert.equal(second.events.filter((e) => e.type === 'login.required').length, before);
+    // A login saved since (here: another token, as `airlock login` would leave) ends that: when the
+    // relay refuses this one too, the person is asked again.
+    writeFileSync(sessionFile, JSON.stringify({ ...saved, accessToken: tampered + 'X' }), { mode: 0o600 });
+    const seen = new Set(second.events);
+    const watchingAgain = second.call('vms.watch', {});
+    const askedAgain = await second.event('login.required', (e) => !seen.has(e));
+    assert.equal(askedAgain.reason, 'refused');
+    await second.must('login.cancel', {});
+    assert.ok(!(await watchingAgain).ok);
   } finally {
     await second.close();
   }

@@ -66,7 +66,8 @@ export async function bundleRenderer(): Promise<void> {
   });
   // The chunks app.js imports are named in the page, so the browser asks for them with app.js
   // rather than one round trip later, once it has read app.js.
-  const appOutput = Object.entries(script.metafile.outputs).find(([, o]) => o.entryPoint !== undefined)!;
+  const appOutput = Object.entries(script.metafile.outputs).find(([path]) => path.endsWith('/app.js'));
+  if (!appOutput) throw new Error('the renderer build wrote no app.js');
   const preloads = appOutput[1].imports
     .filter((i) => i.kind === 'import-statement')
     .map((i) => `<link rel="modulepreload" href="${relative(RENDERER_DIR, i.path)}" />`)

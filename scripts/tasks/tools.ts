@@ -18,7 +18,8 @@ export const lint = (): boolean =>
   runBin('eslint/bin/eslint.js', ['.', '--max-warnings=0']) === 0 &&
   runBin('prettier/bin/prettier.cjs', ['--check', '--log-level=warn', '.']) === 0;
 
-/** The Node side, then the renderer (browser types, JSX). */
+/** The Node side, then the renderer (browser types, JSX), then the renderer's tests (run in Node). */
 export const typecheck = (): boolean =>
   runBin('typescript/bin/tsc', ['-p', '.']) === 0 &&
-  runBin('typescript/bin/tsc', ['-p', 'apps/connect/src/renderer']) === 0;
+  runBin('typescript/bin/tsc', ['-p', 'apps/connect/src/renderer']) === 0 &&
+  runBin('typescript/bin/tsc', ['-p', 'apps/connect/src/renderer/tsconfig.test.json']) === 0;

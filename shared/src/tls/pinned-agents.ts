@@ -19,8 +19,8 @@ let undiciImport: Promise<typeof Undici> | undefined;
  * undici, loaded on first use as `loadUndici` does, but by `import()`: a bundler can follow that,
  * so the CLI's bundle carries undici as a chunk of its own (compiled once into V8's code cache)
  * instead of Node resolving and compiling its ~100 files from node_modules on every start (~90 ms
- * of `airlock exec` and of the app's first relay call). A program uses one of the two, never both:
- * an Agent of one copy may not be understood by the other's fetch.
+ * of `airlock exec` and of the app's first relay call). In a bundle the two are different copies:
+ * give a fetch only an Agent of its own copy (createPinnedDispatcher's `undici` argument).
  */
 export function importUndici(): Promise<typeof Undici> {
   // undici is CommonJS: its exports are the ES module's default, under Node and in the bundle.

@@ -19,6 +19,7 @@ export type StaticFiles = ReadonlyMap<string, { body: Buffer; contentType: strin
  * several (stat, open, reads), and while `airlock ui` loads the rest of Connect each turn waits
  * behind a long module evaluation: the page's files came 120–160 ms late. It also means only the
  * files that are here at start can ever be served: no path from a request reaches the file system.
+ * Symbolic links are not followed (the build writes none; one could point outside the folder).
  */
 export function loadStaticFiles(dir: string): StaticFiles {
   const files = new Map<string, { body: Buffer; contentType: string }>();

@@ -37,7 +37,11 @@ export function App() {
     } else setProblem(r.error);
   };
   useEffect(() => void refresh(), []);
-  useApiEvent('login.changed', (e) => setLogin(e.login));
+  useApiEvent('login.changed', (e) => {
+    setLogin(e.login);
+    // Logged in from another window: this one's form has nothing left to answer.
+    if (e.login.state === 'logged_in') setRelogin(undefined);
+  });
   useApiEvent('login.required', (e) => {
     setRelogin({ reason: RELOGIN_REASON[e.reason], waiting: true });
     // The chip then says the login expired (the service found out before its timer did).

@@ -22,11 +22,12 @@ export class LoginHandlers {
   private waitingFor: LoginNeeded | undefined;
   private timers: NodeJS.Timeout[] = [];
   /**
-   * The person closed the login form without logging in. What needs a login after that (a forward
-   * reconnecting, a window's VM list) fails at once with `login_required` instead of opening the
-   * form again, over and over; the app's Log in buttons open it. A login clears it.
+   * The person closed the login form without logging in, while this access token was saved (null:
+   * none was). What needs a login after that (a forward reconnecting, a window's VM list) fails at
+   * once with `login_required` instead of opening the form again, over and over; the app's Log in
+   * buttons open it. Any login saved since — here, or by the CLI — ends it.
    */
-  private declined = false;
+  private declinedWith: string | null | undefined;
 
   constructor(private readonly ctx: ServiceContext) {
     ctx.login.onChange((login) => {
@@ -36,14 +37,25 @@ export class LoginHandlers {
   }
 
   /** Core's Relogin for the app: ask the UI and wait for the person. */
-  relogin = (needed: LoginNeeded): Promise<Result<SavedSession, LoginRequiredError>> =>
-    new Promise((resolve) => {
-      if (this.declined)
-        return resolve(err({ code: 'login_required', reason: needed.reason, message: needed.message }));
+  relogin = async (needed: LoginNeeded): Promise<Result<SavedSession, LoginRequiredError>> => {
+    if (this.declinedWith !== undefined && (await this.savedToken()) === this.declinedWith)
+      return err({ code: 'login_required', reason: needed.reason, message: needed.message });
+    this.declinedWith = undefined;
+    return new Promise((resolve) => {
       this.waiting = resolve;
       this.waitingFor = needed;
       this.ctx.events.emit({ type: 'login.required', reason: needed.reason, message: needed.message });
     });
+  };
+
+  /** The saved access token; null when there is none or it cannot be read. */
+  private async savedToken(): Promise<string | null> {
+    try {
+      return (await this.ctx.store.readSession())?.accessToken ?? null;
+    } catch {
+      return null;
+    }
+  }
 
   async state(): Promise<ApiResponse<ApiResult<'login.state'>>> {
     return done(await this.ctx.login.state());
@@ -72,7 +84,7 @@ export class LoginHandlers {
         res.error,
         res.error.code === 'totp_reused' ? { retryAfterSeconds: secondsToNextTotpStep() } : {},
       );
-    this.declined = false;
+    this.declinedWith = undefined;
     await this.ctx.login.loggedIn();
     this.finishWaiting(ok(res.value));
     return done({ user: res.value.user, expiresAt: res.value.expiresAt, unlockedWith: unlocked.value.source });
@@ -80,8 +92,12 @@ export class LoginHandlers {
 
   async cancel(): Promise<ApiResponse<ApiResult<'login.cancel'>>> {
     const needed = this.waitingFor;
-    if (needed) this.declined = true;
-    if (needed) this.finishWaiting(err({ code: 'login_required', reason: needed.reason, message: needed.message }));
+    if (!needed) return done({});
+    const token = await this.savedToken();
+    // Answered meanwhile (a login in another window): nothing is left to decline.
+    if (this.waitingFor !== needed) return done({});
+    this.declinedWith = token;
+    this.finishWaiting(err({ code: 'login_required', reason: needed.reason, message: needed.message }));
     return done({});
   }
 

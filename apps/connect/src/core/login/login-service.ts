@@ -168,9 +168,15 @@ export class LoginService {
     return result;
   }
 
-  /** The relay refused `token`: from now on it counts as expired, and listeners hear so. */
+  /**
+   * The relay refused `token`: from now on it counts as expired, and listeners hear so — if it is
+   * still the saved one (a call that began with an older token may end after a newer was saved).
+   */
   private async refused(token: string): Promise<void> {
     if (this.refusedToken === token) return;
+    const saved = await this.store.readSession().catch(() => undefined);
+    // Checked again after the read: calls refused at once each get here, and one is heard.
+    if (saved?.accessToken !== token || this.refusedToken === token) return;
     this.refusedToken = token;
     await this.loggedIn();
   }

@@ -29,6 +29,8 @@ export function VmList({
   /** When this app saw each VM go online or offline (the relay does not say). */
   const since = useRef(new Map<string, { online: boolean; at?: number }>());
   const retry = useRef<HTMLButtonElement>(null);
+  /** One watch at a time: each that succeeds is one the service counts until the list unmounts. */
+  const loading = useRef(false);
 
   const take = (list: VmView[]) => {
     for (const vm of list) {
@@ -39,12 +41,18 @@ export function VmList({
     setVms(list);
   };
   const load = async () => {
-    const r = await window.airlock.vmsWatch({});
-    if (r.ok) {
-      setFailure(undefined);
-      setTrust(r.value.trust);
-      take(r.value.vms);
-    } else setFailure(r.error);
+    if (loading.current) return;
+    loading.current = true;
+    try {
+      const r = await window.airlock.vmsWatch({});
+      if (r.ok) {
+        setFailure(undefined);
+        setTrust(r.value.trust);
+        take(r.value.vms);
+      } else setFailure(r.error);
+    } finally {
+      loading.current = false;
+    }
   };
   useEffect(() => {
     void load();
