@@ -103,7 +103,11 @@ export class ForwardHandlers {
   private supervisorFor(vm: string): Promise<Result<ForwardSupervisor, ConnectError>> {
     let starting = this.supervisors.get(vm);
     if (!starting) {
-      starting = ForwardSupervisor.start({ vm, openSession: () => this.ctx.openSession(vm) }).then((r) => {
+      starting = ForwardSupervisor.start({
+        vm,
+        openSession: () => this.ctx.openSession(vm),
+        nextLogin: (stopped) => this.nextLogin(stopped),
+      }).then((r) => {
         if (!r.ok) this.supervisors.delete(vm);
         else {
           this.live.set(vm, r.value);
@@ -114,6 +118,17 @@ export class ForwardHandlers {
       this.supervisors.set(vm, starting);
     }
     return starting;
+  }
+
+  /** The next login made through this app, or `stopped`. */
+  private nextLogin(stopped: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const off = this.ctx.login.onChange((s) => {
+        if (s.state === 'logged_in') done();
+      });
+      const done = () => (off(), resolve());
+      void stopped.then(done);
+    });
   }
 
   private async stopIfUnused(vm: string): Promise<void> {

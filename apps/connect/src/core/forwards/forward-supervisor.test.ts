@@ -77,6 +77,85 @@ test('a dropped session is replaced under the same listeners; a revocation stops
   }
 });
 
+test(
+  'a login nobody gave: with nextLogin the forwards wait for one and carry on; stop() while waiting',
+  TIMEOUT,
+  async () => {
+    const relay = await startFakeRelay({ ports: [8888] });
+    const credentials = await fakeCredentials(relay);
+    let loggedOut = false;
+    const openSession = async (): Promise<Result<VmSession, ConnectError>> =>
+      loggedOut
+        ? err({ code: 'login_required', reason: 'refused', message: 'the relay no longer accepts your login' })
+        : openVmSession({ credentials, vm: 'demo-vm' });
+    let logIn = () => {};
+    let waits = 0;
+    let letGo = 0;
+    const nextLogin = (stopped: Promise<unknown>) => {
+      waits++;
+      void stopped.then(() => letGo++);
+      return new Promise<void>((resolve) => (logIn = resolve));
+    };
+    const started = await ForwardSupervisor.start({ vm: 'demo-vm', openSession, backoffMs: [20], nextLogin });
+    assert.ok(started.ok);
+    const supervisor = started.value;
+    const events: SupervisorEvent[] = [];
+    const seen: Array<() => void> = [];
+    supervisor.onEvent((e) => (events.push(e), seen.forEach((f) => f())));
+    /** Resolves once the n-th event matching `is` has been seen (events are kept from the start). */
+    const nth = (n: number, is: (e: SupervisorEvent) => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = () => events.filter(is).length >= n && resolve();
+        seen.push(check);
+        check();
+      });
+    const waitingForLogin = (e: SupervisorEvent) => e.type === 'reconnecting' && e.error.code === 'login_required';
+    try {
+      loggedOut = true;
+      relay.dropSessions(CloseCode.agentOffline, 'gone');
+      await nth(1, waitingForLogin);
+      assert.equal(waits, 1);
+      assert.equal(supervisor.stopped, false, 'a login nobody gave yet does not end the forwards');
+      loggedOut = false;
+      logIn();
+      await nth(1, (e) => e.type === 'reconnected');
+      assert.ok(!events.some((e) => e.type === 'stopped'));
+
+      // Waiting again, then stopped: it ends quietly, and nextLogin is told to let go.
+      loggedOut = true;
+      relay.dropSessions(CloseCode.agentOffline, 'gone again');
+      await nth(2, waitingForLogin);
+      await supervisor.stop();
+      assert.deepEqual(await supervisor.done, {});
+      assert.equal(letGo, 2);
+    } finally {
+      await supervisor.stop();
+      await relay.close();
+    }
+  },
+);
+
+test('without nextLogin (the CLI), a login nobody gave ends the forwards with why', TIMEOUT, async () => {
+  const relay = await startFakeRelay({ ports: [8888] });
+  const credentials = await fakeCredentials(relay);
+  let loggedOut = false;
+  const openSession = async (): Promise<Result<VmSession, ConnectError>> =>
+    loggedOut
+      ? err({ code: 'login_required', reason: 'expired', message: 'your login expired' })
+      : openVmSession({ credentials, vm: 'demo-vm' });
+  const started = await ForwardSupervisor.start({ vm: 'demo-vm', openSession, backoffMs: [20] });
+  assert.ok(started.ok);
+  try {
+    loggedOut = true;
+    relay.dropSessions(CloseCode.agentOffline, 'gone');
+    const { error } = await started.value.done;
+    assert.equal(error?.code, 'login_required');
+  } finally {
+    await started.value.stop();
+    await relay.close();
+  }
+});
+
 test('failures time may fix are retried with backoff; stop() while retrying ends quietly', TIMEOUT, async () => {
   const relay = await startFakeRelay({ ports: [8888] });
   const credentials = await fakeCredentials(relay);

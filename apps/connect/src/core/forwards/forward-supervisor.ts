@@ -37,6 +37,13 @@ export interface ForwardSupervisorOptions {
   /** A new session to `vm` (logging in again as the front end allows). */
   openSession: () => Promise<Result<VmSession, ConnectError>>;
   backoffMs?: readonly number[];
+  /**
+   * Resolves at the next login, or once `stopped` resolves (then it must let go of what it
+   * watches). Given (the app, whose Log in button a person may use later), a session that could
+   * not open for want of a login waits for one instead of ending the forwards; without it (the
+   * CLI, which asked the person already), `login_required` is final.
+   */
+  nextLogin?: (stopped: Promise<unknown>) => Promise<void>;
 }
 
 /**
@@ -137,6 +144,12 @@ export class ForwardSupervisor {
           if (r.ok) void r.value.close();
         });
         return 'stopped';
+      }
+      if (!opened.ok && opened.error.code === 'login_required' && this.options.nextLogin) {
+        this.emit({ type: 'reconnecting', vm: this.vm, attempt, retryInMs: 0, error: opened.error });
+        const loggedIn = await Promise.race([this.options.nextLogin(this.stopping), this.stopping]);
+        if (loggedIn === 'stopped') return 'stopped';
+        continue;
       }
       if (opened.ok || FINAL_FORWARD_FAILURES.has(opened.error.code)) return opened;
       const wait = this.backoffMs[Math.min(attempt - 1, this.backoffMs.length - 1)]!;
