@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { SECRET_PROTOCOL_PREFIX, WIRE_PATH, WIRE_PROTOCOL } from '../apps/connect/src/api/transport/wire.js';
 import { airlockBin, waitFor } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -36,6 +38,21 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 50));
   }
   url = /http:\/\/127\.0\.0\.1:\d+\/#secret=\S+/.exec(stdout)![0];
+  // The host prints its address before the rest of Connect has loaded, and holds the page's API
+  // socket until it has. A person's browser simply waits; `--dump-dom` with a virtual time budget
+  // does not count that wait and may dump the page still "Starting…" on a busy machine. So the
+  // test waits, as a page would, for the API to answer an upgrade first.
+  const { origin } = new URL(url);
+  const ws = new WebSocket(
+    `${origin.replace('http', 'ws')}${WIRE_PATH}`,
+    [WIRE_PROTOCOL, SECRET_PROTOCOL_PREFIX + new URL(url).hash.replace('#secret=', '')],
+    { headers: { origin } },
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.close();
 });
 
 after(async () => {
