@@ -77,17 +77,29 @@ test('a dropped session is replaced under the same listeners; a revocation stops
   }
 });
 
+/** A fake relay, and sessions to it that fail with `failure` while `failing.on`. */
+async function sessionsThatFail(failure: (relayUrl: string) => ConnectError) {
+  const relay = await startFakeRelay({ ports: [8888] });
+  const credentials = await fakeCredentials(relay);
+  const failing = { on: false };
+  const openSession = async (): Promise<Result<VmSession, ConnectError>> =>
+    failing.on ? err(failure(relay.url)) : openVmSession({ credentials, vm: 'demo-vm' });
+  return { relay, failing, openSession };
+}
+
 test(
   'a login nobody gave: with nextLogin the forwards wait for one and carry on; stop() while waiting',
   TIMEOUT,
   async () => {
-    const relay = await startFakeRelay({ ports: [8888] });
-    const credentials = await fakeCredentials(relay);
-    let loggedOut = false;
-    const openSession = async (): Promise<Result<VmSession, ConnectError>> =>
-      loggedOut
-        ? err({ code: 'login_required', reason: 'refused', message: 'the relay no longer accepts your login' })
-        : openVmSession({ credentials, vm: 'demo-vm' });
+    const {
+      relay,
+      failing: loggedOut,
+      openSession,
+    } = await sessionsThatFail(() => ({
+      code: 'login_required',
+      reason: 'refused',
+      message: 'the relay no longer accepts your login',
+    }));
     let logIn = () => {};
     let waits = 0;
     let letGo = 0;
@@ -111,18 +123,18 @@ test(
       });
     const waitingForLogin = (e: SupervisorEvent) => e.type === 'reconnecting' && e.error.code === 'login_required';
     try {
-      loggedOut = true;
+      loggedOut.on = true;
       relay.dropSessions(CloseCode.agentOffline, 'gone');
       await nth(1, waitingForLogin);
       assert.equal(waits, 1);
       assert.equal(supervisor.stopped, false, 'a login nobody gave yet does not end the forwards');
-      loggedOut = false;
+      loggedOut.on = false;
       logIn();
       await nth(1, (e) => e.type === 'reconnected');
       assert.ok(!events.some((e) => e.type === 'stopped'));
 
       // Waiting again, then stopped: it ends quietly, and nextLogin is told to let go.
-      loggedOut = true;
+      loggedOut.on = true;
       relay.dropSessions(CloseCode.agentOffline, 'gone again');
       await nth(2, waitingForLogin);
       await supervisor.stop();
@@ -136,17 +148,19 @@ test(
 );
 
 test('without nextLogin (the CLI), a login nobody gave ends the forwards with why', TIMEOUT, async () => {
-  const relay = await startFakeRelay({ ports: [8888] });
-  const credentials = await fakeCredentials(relay);
-  let loggedOut = false;
-  const openSession = async (): Promise<Result<VmSession, ConnectError>> =>
-    loggedOut
-      ? err({ code: 'login_required', reason: 'expired', message: 'your login expired' })
-      : openVmSession({ credentials, vm: 'demo-vm' });
+  const {
+    relay,
+    failing: loggedOut,
+    openSession,
+  } = await sessionsThatFail(() => ({
+    code: 'login_required',
+    reason: 'expired',
+    message: 'your login expired',
+  }));
   const started = await ForwardSupervisor.start({ vm: 'demo-vm', openSession, backoffMs: [20] });
   assert.ok(started.ok);
   try {
-    loggedOut = true;
+    loggedOut.on = true;
     relay.dropSessions(CloseCode.agentOffline, 'gone');
     const { error } = await started.value.done;
     assert.equal(error?.code, 'login_required');
@@ -157,13 +171,11 @@ test('without nextLogin (the CLI), a login nobody gave ends the forwards with wh
 });
 
 test('failures time may fix are retried with backoff; stop() while retrying ends quietly', TIMEOUT, async () => {
-  const relay = await startFakeRelay({ ports: [8888] });
-  const credentials = await fakeCredentials(relay);
-  let failing = false;
-  const openSession = async (): Promise<Result<VmSession, ConnectError>> =>
-    failing
-      ? err({ code: 'relay_unreachable', url: relay.url, message: 'cannot reach the relay: connection refused' })
-      : openVmSession({ credentials, vm: 'demo-vm' });
+  const { relay, failing, openSession } = await sessionsThatFail((url) => ({
+    code: 'relay_unreachable',
+    url,
+    message: 'cannot reach the relay: connection refused',
+  }));
   const started = await ForwardSupervisor.start({ vm: 'demo-vm', openSession, backoffMs: [20, 40] });
   assert.ok(started.ok);
   const supervisor = started.value;
@@ -172,7 +184,7 @@ test('failures time may fix are retried with backoff; stop() while retrying ends
     if (e.type === 'reconnecting') retries.push(e);
   });
   try {
-    failing = true;
+    failing.on = true;
     relay.dropSessions(CloseCode.agentOffline, 'gone');
     await new Promise<void>((resolve) => {
       const off = supervisor.onEvent((e) => {
