@@ -9,6 +9,8 @@ export interface UiProcess {
   url: string;
   /** What the host logged so far. */
   log(): string;
+  /** What it printed on stdout so far. */
+  printed(): string;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startUi(env: Record<string, string>): Promise<UiProcess> {
     child,
     url,
     log: () => stderr,
+    printed: () => stdout,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
-import { CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
+import { META_CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
 import { repoRoot } from './tools.js';
 
 export const BUNDLES = [
@@ -73,7 +73,7 @@ export async function bundleRenderer(): Promise<void> {
     .map((i) => `<link rel="modulepreload" href="${relative(RENDERER_DIR, i.path)}" />`)
     .join('\n    ');
   const html = readFileSync(join(RENDERER_SRC, 'index.html'), 'utf8')
-    .replace('%CONTENT_SECURITY_POLICY%', CONTENT_SECURITY_POLICY)
+    .replace('%CONTENT_SECURITY_POLICY%', META_CONTENT_SECURITY_POLICY)
     .replace('%MODULE_PRELOADS%', preloads);
   writeFileSync(join(RENDERER_DIR, 'index.html'), html);
 }

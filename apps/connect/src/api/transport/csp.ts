@@ -6,7 +6,7 @@
  * theme into <style> elements (CSS cannot run code); images may be data: URLs (the TOTP QR code).
  * `connect-src 'self'` lets browser mode reach its host's WebSocket on the same origin.
  */
-export const CONTENT_SECURITY_POLICY = [
+const DIRECTIVES = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
@@ -17,7 +17,15 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
   "frame-ancestors 'none'",
   "object-src 'none'",
-].join('; ');
+];
+export const CONTENT_SECURITY_POLICY = DIRECTIVES.join('; ');
+
+/**
+ * The same policy for the page's <meta> tag, which the header backs up. Browsers ignore
+ * `frame-ancestors` in a meta tag (and Chromium logs a console error for it on every load); the
+ * header and X-Frame-Options carry it.
+ */
+export const META_CONTENT_SECURITY_POLICY = DIRECTIVES.filter((d) => !d.startsWith('frame-ancestors')).join('; ');
 
 /** Headers every response to the renderer carries, besides the CSP. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
