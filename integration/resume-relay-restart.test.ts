@@ -103,7 +103,7 @@ for (const [how, signal] of [
     assert.equal(
       result.sha256,
       sent.at(-1),
-      `${sent.length} streams sent; this download matches ${sent.indexOf(result.sha256) >= 0 ? `stream ${sent.indexOf(result.sha256) + 1}` : 'none'}\n${story()}`,
+      `${sent.length} streams sent; this download matches ${sent.indexOf(result.sha256) >= 0 ? `stream ${sent.indexOf(result.sha256) + 1}` : 'none'}; ${result.firstDifference ?? 'no difference from the pattern'}\n${story()}`,
     );
     assert.match(forward.stderr(), /resumed after/);
   });

@@ -18,14 +18,14 @@ const KEY_ROTATION_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 32 * 1024;
 
 /** A resumable client/server pair; every connection the server accepts is a server session on one reconnect list. */
-async function resumablePair() {
+async function resumablePair(keyRotationBytes = KEY_ROTATION_BYTES) {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
   const hostKey = await generateHostKey();
   const config = () => {
     const c = createSshConfig();
     // Not in the library's typings, but a public field of the configuration object.
-    (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = KEY_ROTATION_BYTES;
+    (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = keyRotationBytes;
     return c;
   };
   const reconnectable: SshServerSession[] = [];
@@ -56,10 +56,13 @@ async function resumablePair() {
   return {
     client,
     servers,
-    /** Drops both connections at once, as a relay that vanished does. */
-    drop: () => {
-      servers[0]!.ws.terminate();
-      clientWs.terminate();
+    /**
+     * Drops the connection: both ends at once, as a relay that vanished does, or one end, which
+     * the other then learns of from its socket (a write failing, or the end of its reads).
+     */
+    drop: (ends: 'both' | 'server' | 'client' = 'both') => {
+      if (ends !== 'client') servers.at(-1)!.ws.terminate();
+      if (ends !== 'server') clientWs.terminate();
     },
     /** The client's reconnect over a new connection. */
     reconnect: async () => {
@@ -110,6 +113,18 @@ after(async () => {
 type Pair = Awaited<ReturnType<typeof resumablePair>>;
 type Side = 'server' | 'client';
 
+/** A resumable pair with one channel open: `from` is the sender's end, `to` the receiver's. */
+async function pairWithChannel(sender: Side, keyRotationBytes?: number) {
+  const pair = await resumablePair(keyRotationBytes);
+  cleanups.push(pair.close);
+  const server = pair.servers[0]!.session;
+  const accepted = server.acceptChannel();
+  const clientChannel = await pair.client.openChannel();
+  const serverChannel = await accepted;
+  const [from, to] = sender === 'server' ? [serverChannel, clientChannel] : [clientChannel, serverChannel];
+  return { pair, server, from, to };
+}
+
 /**
  * A 16 MiB transfer from `sender` with one drop put in by `armDrop` (which returns a check that
  * the drop happened as meant), the client reconnecting at once: both sessions live on and the
@@ -120,13 +135,7 @@ async function transferAcrossDrop(
   armDrop: (pair: Pair, session: SshServerSession | SshClientSession, sent: { bytes: number }) => () => void,
 ): Promise<void> {
   const total = 16 * 1024 * 1024;
-  const pair = await resumablePair();
-  cleanups.push(pair.close);
-  const server = pair.servers[0]!.session;
-  const accepted = server.acceptChannel();
-  const clientChannel = await pair.client.openChannel();
-  const serverChannel = await accepted;
-  const [from, to] = sender === 'server' ? [serverChannel, clientChannel] : [clientChannel, serverChannel];
+  const { pair, server, from, to } = await pairWithChannel(sender);
   const received = receiveAll(to, total);
   const sent = { bytes: 0 };
   const droppedAsMeant = armDrop(pair, sender === 'server' ? server : pair.client, sent);
@@ -180,3 +189,59 @@ for (const sender of ['server', 'client'] as const) {
     });
   });
 }
+
+/** The sender's bytes: each 4-byte word is its own offset, so the receiver can say where the stream first went wrong. */
+function fillAt(buffer: Buffer, offset: number): void {
+  for (let i = 0; i < buffer.length; i += 4) buffer.writeUInt32BE((offset + i) >>> 0, i);
+}
+
+for (const sender of ['server', 'client'] as const)
+  for (const ends of ['server', 'client'] as const)
+    test(`the ${sender} sending from one reused buffer, keys re-exchanged every 256 KiB, the ${ends} end dropped at random moments: every byte arrives once, in order`, async () => {
+      const total = 16 * 1024 * 1024;
+      const { pair, server, from, to } = await pairWithChannel(sender, 256 * 1024);
+      let got = 0;
+      let firstWrong = -1;
+      const received = new Promise<void>((resolve) =>
+        to.onDataReceived((data) => {
+          for (let i = 0; i < data.length && firstWrong < 0; i += 4)
+            if (data.readUInt32BE(i) !== (got + i) >>> 0) firstWrong = got + i;
+          got += data.length;
+          to.adjustWindow(data.length);
+          if (got >= total) resolve();
+        }),
+      );
+      let reconnecting: Promise<void> | undefined;
+      let reconnects = 0;
+      pair.client.onDisconnected(() => {
+        reconnecting = pair.reconnect().then(() => void reconnects++);
+      });
+      let sending = true;
+      const dropper = (async () => {
+        while (sending) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20));
+          if (reconnecting) {
+            await reconnecting;
+            reconnecting = undefined;
+          } else if (sending) pair.drop(ends);
+        }
+      })();
+      // One buffer, refilled as soon as send() resolves: a message kept for resending must
+      // never point into it.
+      const buffer = Buffer.alloc(32 * 1024);
+      for (let sent = 0; sent < total; sent += buffer.length) {
+        fillAt(buffer, sent);
+        await from.send(buffer);
+      }
+      const stalled = new Promise<void>((_, reject) => {
+        const t = setTimeout(() => reject(new Error(`stalled: ${got} of ${total} bytes arrived`)), 30_000);
+        void received.then(() => clearTimeout(t));
+      });
+      await Promise.race([received, stalled]);
+      sending = false;
+      await dropper;
+      assert.ok(reconnects >= 3, `the session resumed ${reconnects} times, not at least 3`);
+      assert.equal(firstWrong, -1, `the stream went wrong at byte ${firstWrong}`);
+      assert.equal(got, total);
+      assert.equal(server.isClosed || pair.client.isClosed, false, 'both sessions live on');
+    });
