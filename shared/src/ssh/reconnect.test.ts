@@ -211,10 +211,17 @@ for (const sender of ['server', 'client'] as const)
           if (got >= total) resolve();
         }),
       );
+      // A failed reconnect or a stall ends the test at once, with why (not at the runner's limit).
+      let fail: (e: Error) => void = () => {};
+      const failed = new Promise<never>((_, reject) => (fail = reject));
+      const stall = setTimeout(() => fail(new Error(`stalled: ${got} of ${total} bytes arrived`)), 30_000);
       let reconnecting: Promise<void> | undefined;
       let reconnects = 0;
       pair.client.onDisconnected(() => {
-        reconnecting = pair.reconnect().then(() => void reconnects++);
+        reconnecting = pair.reconnect().then(
+          () => void reconnects++,
+          (e: Error) => fail(e),
+        );
       });
       let sending = true;
       const dropper = (async () => {
@@ -229,16 +236,19 @@ for (const sender of ['server', 'client'] as const)
       // One buffer, refilled as soon as send() resolves: a message kept for resending must
       // never point into it.
       const buffer = Buffer.alloc(32 * 1024);
-      for (let sent = 0; sent < total; sent += buffer.length) {
-        fillAt(buffer, sent);
-        await from.send(buffer);
+      const transfer = async () => {
+        for (let sent = 0; sent < total; sent += buffer.length) {
+          fillAt(buffer, sent);
+          await from.send(buffer);
+        }
+        await received;
+      };
+      try {
+        await Promise.race([transfer(), failed]);
+      } finally {
+        sending = false;
+        clearTimeout(stall);
       }
-      const stalled = new Promise<void>((_, reject) => {
-        const t = setTimeout(() => reject(new Error(`stalled: ${got} of ${total} bytes arrived`)), 30_000);
-        void received.then(() => clearTimeout(t));
-      });
-      await Promise.race([received, stalled]);
-      sending = false;
       await dropper;
       assert.ok(reconnects >= 3, `the session resumed ${reconnects} times, not at least 3`);
       assert.equal(firstWrong, -1, `the stream went wrong at byte ${firstWrong}`);
