@@ -64,10 +64,14 @@ async function resumablePair(keyRotationBytes = KEY_ROTATION_BYTES) {
       if (ends !== 'client') servers.at(-1)!.ws.terminate();
       if (ends !== 'server') clientWs.terminate();
     },
-    /** The client's reconnect over a new connection. */
-    reconnect: async () => {
+    /**
+     * The client's reconnect over a new connection; `dies` drops that connection as soon as the
+     * server's first bytes (its version line) arrive, in the middle of the key exchange.
+     */
+    reconnect: async (dies = false) => {
       const next = await dial();
       clientWs = next.ws;
+      if (dies) next.ws.once('message', () => next.ws.terminate());
       await client.reconnect(next.stream);
     },
     close: async () => {
@@ -255,3 +259,18 @@ for (const sender of ['server', 'client'] as const)
       assert.equal(got, total);
       assert.equal(server.isClosed || pair.client.isClosed, false, 'both sessions live on');
     });
+
+test('a resume whose new connection dies in its key exchange can be tried again, and the session carries on whole', async () => {
+  const total = 4 * 1024 * 1024;
+  const { pair, from, to } = await pairWithChannel('server');
+  const received = receiveAll(to, total);
+  const disconnected = new Promise<void>((r) => pair.client.onDisconnected(() => r()));
+  pair.drop();
+  await disconnected;
+  await assert.rejects(pair.reconnect(true), 'the first attempt fails with its connection');
+  await pair.reconnect();
+  const sha256 = await sendAll(from, total, { bytes: 0 });
+  const got = await received;
+  assert.equal(got.bytes, total);
+  assert.equal(got.sha256, sha256);
+});
