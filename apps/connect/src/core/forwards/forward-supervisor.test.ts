@@ -87,6 +87,10 @@ async function sessionsThatFail(failure: (relayUrl: string) => ConnectError) {
   return { relay, failing, openSession };
 }
 
+/** Sessions that fail while `failing.on` as when the relay no longer takes the login. */
+const sessionsLoggedOut = (reason: 'refused' | 'expired', message: string) =>
+  sessionsThatFail(() => ({ code: 'login_required', reason, message }));
+
 test(
   'a login nobody gave: with nextLogin the forwards wait for one and carry on; stop() while waiting',
   TIMEOUT,
@@ -95,11 +99,7 @@ test(
       relay,
       failing: loggedOut,
       openSession,
-    } = await sessionsThatFail(() => ({
-      code: 'login_required',
-      reason: 'refused',
-      message: 'the relay no longer accepts your login',
-    }));
+    } = await sessionsLoggedOut('refused', 'the relay no longer accepts your login');
     let logIn = () => {};
     let waits = 0;
     let letGo = 0;
@@ -148,15 +148,7 @@ test(
 );
 
 test('without nextLogin (the CLI), a login nobody gave ends the forwards with why', TIMEOUT, async () => {
-  const {
-    relay,
-    failing: loggedOut,
-    openSession,
-  } = await sessionsThatFail(() => ({
-    code: 'login_required',
-    reason: 'expired',
-    message: 'your login expired',
-  }));
+  const { relay, failing: loggedOut, openSession } = await sessionsLoggedOut('expired', 'your login expired');
   const started = await ForwardSupervisor.start({ vm: 'demo-vm', openSession, backoffMs: [20] });
   assert.ok(started.ok);
   try {
