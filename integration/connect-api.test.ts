@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { connect, type Server } from 'node:net';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
-import { fetch as undiciFetch } from 'undici';
 import { portOf, sendAndHalfClose, startDigestService, streamEnd, within } from '@airlock/shared/testing';
 import { nodePlatform } from '@airlock/connect/api/service/platform';
+import { relayHttpsFetch } from '@airlock/connect';
 import { TEST_PASSWORD, startSystem, waitFor, type AgentProcess, type System } from './harness.js';
 import { authenticator, startConnectApp, type ConnectApp } from './support/connect-app.js';
 
@@ -128,7 +128,7 @@ function secondAppOnTheSameHome(home = app.home): { second: ConnectApp; asked: s
     fetch: async (url, init) => {
       const path = new URL(url).pathname;
       asked.push(path);
-      const response = await undiciFetch(url, init);
+      const response = await relayHttpsFetch(url, init);
       answered.push(path);
       return response;
     },

@@ -9,11 +9,11 @@ import {
   credentialsOf,
   enrollmentOf,
   openVmSession,
+  relayHttpsFetch,
   type RelayFetch,
 } from '@airlock/connect';
 import {
   hashSecret,
-  loadUndici,
   mintClientCertificate,
   parseOneTimeCode,
   sshFingerprintB64,
@@ -168,15 +168,11 @@ async function sessionThroughSwappingRelay(swap: (answer: Record<string, unknown
   const saved = await store.readSession();
   assert.ok(saved);
   const fetch: RelayFetch = async (url, init) => {
-    const undici = loadUndici();
-    const res = await undici.fetch(url, init);
+    const res = await relayHttpsFetch(url, init);
     if (!url.endsWith('/sessions') || res.status !== 200) return res;
-    const answer = (await res.json()) as Record<string, unknown>;
+    const answer = JSON.parse(res.body) as Record<string, unknown>;
     await swap(answer);
-    return new undici.Response(JSON.stringify(answer), {
-      status: 200,
-      headers: { 'content-type': 'application/json' },
-    });
+    return { ...res, body: JSON.stringify(answer) };
   };
   let sid: string | undefined;
   const result = await openVmSession({ credentials: credentialsOf(enrollment.value, saved), vm: sys.vm, fetch });

@@ -21,6 +21,7 @@ export * from './login/login-service.js';
 // the relay
 export * from './relay/relay-endpoint.js';
 export * from './relay/relay-client.js';
+export * from './relay/relay-http.js';
 export type { RelayError } from './relay/relay-error.js';
 export { findPinMismatch, relayConnectFailure } from './relay/relay-failure.js';
 // sessions to VMs

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import { LoginService } from '../../core/login/login-service.js';
 import type { ConnectError } from '../../core/next-action.js';
 import { airlockPaths } from '../../core/paths.js';
-import type { RelayFetch } from '../../core/relay/relay-client.js';
+import type { RelayFetch } from '../../core/relay/relay-http.js';
 import type { VmSession } from '../../core/session/types.js';
 import { openVmSession } from '../../core/session/vm-session.js';
 import type { ApiEvent, ApiParams, ApiRequestName, ApiResponse, ApiResult } from '../contract/index.js';

@@ -7,7 +7,7 @@ import type { SessionJournal } from '../../core/logging/session-journal.js';
 import type { LoginService } from '../../core/login/login-service.js';
 import type { ConnectError } from '../../core/next-action.js';
 import type { AirlockPaths } from '../../core/paths.js';
-import type { RelayFetch } from '../../core/relay/relay-client.js';
+import type { RelayFetch } from '../../core/relay/relay-http.js';
 import type { VmSession } from '../../core/session/types.js';
 import type { EventHub } from './event-hub.js';
 import type { Platform } from './platform.js';

@@ -3,7 +3,7 @@ import type { SecretCache } from '../identity/secret-cache.js';
 import type { SessionJournal } from '../logging/session-journal.js';
 import type { Logger } from '../logger.js';
 import type { AirlockPaths } from '../paths.js';
-import type { RelayFetch } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import { CheckRecorder, fail } from './check-recorder.js';
 import { DOCTOR_REPORT_VERSION, type DoctorReport, type DoctorVm } from './doctor-report.js';
 import { localChecks } from './local-checks.js';

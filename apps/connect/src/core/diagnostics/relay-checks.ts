@@ -10,7 +10,8 @@ import {
   type ReadinessResponse,
 } from '@airlock/shared';
 import type { Enrollment } from '../identity/config-store.js';
-import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import { fail, pass, type CheckRecorder, type CheckResult } from './check-recorder.js';
 import type { DoctorReport } from './doctor-report.js';
 

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ExplainCheck, SelfExplainReport } from '@airlock/shared';
 import type { RelayCredentials } from '../login/login.js';
-import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import { fail, pass, type CheckRecorder, type CheckResult } from './check-recorder.js';
 import type { DoctorCode, DoctorVm } from './doctor-report.js';
 

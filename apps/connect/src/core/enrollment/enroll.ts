@@ -13,7 +13,8 @@ import {
   type Result,
 } from '@airlock/shared';
 import { certifyWithCredential, parseAnchor, type PinnedAnchor } from '@airlock/shared/org';
-import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import type { RelayError } from '../relay/relay-error.js';
 import { relayConnectFailure } from '../relay/relay-failure.js';
 import { parseRelayUrl, type RelayUrlError } from '../relay/relay-endpoint.js';

@@ -6,7 +6,7 @@ import { passwordWeakness } from '../identity/password-rules.js';
 import type { SecretCache } from '../identity/secret-cache.js';
 import type { UserKeyError, UserKeyStore } from '../identity/user-key-store.js';
 import { UserKeyVault } from '../identity/user-key-vault.js';
-import type { RelayFetch } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import type { RelayError } from '../relay/relay-error.js';
 import {
   defaultDeviceName,

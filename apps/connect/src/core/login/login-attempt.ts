@@ -1,7 +1,7 @@
 import type { MintedClientCertificate } from '@airlock/shared';
 import type { ConfigStore, Enrollment } from '../identity/config-store.js';
 import type { UserKey } from '../identity/user-key-store.js';
-import type { RelayFetch } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import { login, mintLoginCertificate, type LoginResult } from './login.js';
 
 export const TOTP_STEP_SECONDS = 30;

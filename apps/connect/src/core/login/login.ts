@@ -17,7 +17,8 @@ import {
   type Enrollment,
   type SavedSession,
 } from '../identity/config-store.js';
-import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import type { RelayError } from '../relay/relay-error.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { userKeyFromPrivateKey, type UserKey } from '../identity/user-key-store.js';

@@ -4,9 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { before, test } from 'node:test';
-import { fetch as undiciFetch } from 'undici';
 import { mintServerCertificate, spkiPin, type MintedCertificate } from '@airlock/shared';
-import { RelayClient, type RelayFetch } from './relay-client.js';
+import { RelayClient } from './relay-client.js';
+import { PinnedHttpsAgent } from '@airlock/shared';
+import { MAX_RELAY_ANSWER_BYTES, relayHttpsFetch, type RelayFetch } from './relay-http.js';
 import { parseRelayUrl } from './relay-endpoint.js';
 import { fakeRelayCertificate } from '../test-support/fake-relay.js';
 
@@ -216,17 +217,80 @@ test('relay error bodies map to typed errors; malformed bodies are bad_response'
   }
 });
 
-test('the fetch injection point sees each request with the pinned dispatcher', async () => {
+test('the fetch injection point sees each request with the pinned agent', async () => {
   const { url, server } = await tinyServer((_req, _body, res) => json(res, 200, { vms: [] }));
   const seen: string[] = [];
   const spy: RelayFetch = (u, init) => {
-    seen.push(`${init.method} ${u} ${init.dispatcher ? 'pinned' : 'unpinned'}`);
-    return undiciFetch(u, init);
+    seen.push(`${init.method} ${u} ${init.agent instanceof PinnedHttpsAgent ? 'pinned' : 'unpinned'}`);
+    return relayHttpsFetch(u, init);
   };
   const client = new RelayClient({ endpoint: { url, pin }, fetch: spy });
   try {
     assert.deepEqual(await client.listVms(), { ok: true, value: { vms: [] } });
     assert.deepEqual(seen, [`GET ${url}/api/v1/vms pinned`]);
+  } finally {
+    await client.close();
+    await stop(server);
+  }
+});
+
+test('kept-alive: the calls of one client share one connection, and close() ends it', async () => {
+  const { url, server } = await tinyServer((_req, _body, res) => json(res, 200, { vms: [] }));
+  let connections = 0;
+  server.on('secureConnection', () => connections++);
+  const client = new RelayClient({ endpoint: { url, pin } });
+  try {
+    for (let i = 0; i < 3; i++) assert.deepEqual(await client.listVms(), { ok: true, value: { vms: [] } });
+    assert.equal(connections, 1);
+    assert.equal(await openConnections(server), 1);
+    await client.close();
+    // The server sees the kept-alive connection end (within 5 s: it would otherwise stay open).
+    const deadline = Date.now() + 5_000;
+    while ((await openConnections(server)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await openConnections(server), 0);
+  } finally {
+    await client.close();
+    await stop(server);
+  }
+});
+
+const openConnections = (server: Server) =>
+  new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+
+test('an answer larger than the limit is bad_response, and the connection is dropped', async () => {
+  const chunk = Buffer.alloc(1024 * 1024, 0x20);
+  const { url, server } = await tinyServer((_req, _body, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    // Streams until the client hangs up; each write waits for the last to drain.
+    const more = () => !res.destroyed && res.write(chunk, (e) => (e ? undefined : more()));
+    more();
+  });
+  const client = new RelayClient({ endpoint: { url, pin } });
+  try {
+    const res = await client.listVms();
+    assert.ok(!res.ok);
+    assert.equal(res.error.code, 'bad_response');
+    assert.match(
+      res.error.message,
+      new RegExp(`GET ${url}/api/v1/vms: the relay's answer was larger than ${MAX_RELAY_ANSWER_BYTES / 1048576} MiB`),
+    );
+  } finally {
+    await client.close();
+    await stop(server);
+  }
+});
+
+test('an answer cut short by the relay is relay_unreachable (connection reset), never a shorter answer', async () => {
+  const { url, server } = await tinyServer((_req, _body, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"vms": [', () => res.socket?.destroy());
+  });
+  const client = new RelayClient({ endpoint: { url, pin } });
+  try {
+    const res = await client.listVms();
+    assert.ok(!res.ok);
+    assert.equal(res.error.code, 'relay_unreachable');
+    assert.match(res.error.message, /connection reset/);
   } finally {
     await client.close();
     await stop(server);

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import type { Dispatcher, RequestInit, Response } from 'undici';
 import type { ResumeRequest } from '@airlock/shared';
 import {
   API_PREFIX,
@@ -7,8 +6,8 @@ import {
   HealthResponse,
   ReadinessResponse,
   SelfExplainReport,
-  createPinnedDispatcher,
-  importUndici,
+  createPinnedHttpsAgent,
+  type PinnedHttpsAgent,
   describeZodError,
   EnrollBeginResponse,
   EnrollCompleteResponse,
@@ -27,9 +26,7 @@ import {
 import { httpError, type RelayError } from './relay-error.js';
 import { relayConnectFailure } from './relay-failure.js';
 import { parseRelayUrl, type RelayEndpoint } from './relay-endpoint.js';
-
-/** `fetch` from undici (it takes a `dispatcher`); tests may pass their own to watch requests. */
-export type RelayFetch = (url: string, init: RequestInit & { dispatcher: Dispatcher }) => Promise<Response>;
+import { RelayAnswerTooLargeError, relayHttpsFetch, type RelayAnswer, type RelayFetch } from './relay-http.js';
 
 export interface RelayClientOptions {
   endpoint: RelayEndpoint;
@@ -37,6 +34,7 @@ export interface RelayClientOptions {
   token?: string;
   /** Per-request timeout; a relay that does not answer in time counts as unreachable. */
   timeoutMs?: number;
+  /** Tests pass their own (wrapping `relayHttpsFetch`) to watch or rewrite requests. */
   fetch?: RelayFetch;
 }
 
@@ -53,7 +51,7 @@ export class RelayClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly fetchImpl: RelayFetch;
-  private dispatcher: Dispatcher | undefined;
+  private agent: PinnedHttpsAgent | undefined;
 
   constructor(options: RelayClientOptions) {
     const parsed = parseRelayUrl(options.endpoint.url);
@@ -62,7 +60,7 @@ export class RelayClient {
     this.endpoint = options.endpoint;
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.fetchImpl = options.fetch ?? (async (url, init) => (await importUndici()).fetch(url, init));
+    this.fetchImpl = options.fetch ?? relayHttpsFetch;
   }
 
   enrollBegin(body: EnrollBeginRequest): Promise<Result<EnrollBeginResponse, RelayError>> {
@@ -118,9 +116,8 @@ export class RelayClient {
   }
 
   async close(): Promise<void> {
-    const d = this.dispatcher;
-    this.dispatcher = undefined;
-    await d?.destroy().catch(() => {});
+    this.agent?.destroy();
+    this.agent = undefined;
   }
 
   private async call<S extends z.ZodType>(
@@ -136,31 +133,32 @@ export class RelayClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    // Awaited before the check, so two first calls at once still make one dispatcher.
-    const undici = await importUndici();
-    this.dispatcher ??= createPinnedDispatcher(
+    // Kept-alive connections are reused for this client's next calls; an idle one is closed after
+    // 4 s, before the relay's own 5 s keep-alive timeout could close it under a request.
+    this.agent ??= createPinnedHttpsAgent(
       { pin: this.endpoint.pin, clientCert: this.endpoint.clientCert, timeoutMs: this.timeoutMs },
-      { keepAliveTimeout: 4_000 },
-      undici,
+      { keepAlive: true, timeout: 4_000 },
     );
-    let res: Response;
-    let text: string;
+    let res: RelayAnswer;
     try {
       res = await this.fetchImpl(url, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-        dispatcher: this.dispatcher,
+        agent: this.agent,
       });
-      text = await res.text();
     } catch (e) {
+      if (e instanceof RelayAnswerTooLargeError)
+        return err({ code: 'bad_response', url, message: `${method} ${url}: ${e.message}` });
       return err(relayConnectFailure(this.relayUrl, e, this.timeoutMs));
     }
+    const text = res.body;
     const json = parseJson(text);
-    if (!res.ok && !(answerStatuses.includes(res.status) && schema.safeParse(json).success))
-      return err(httpError(res.status, json, text, res.headers.get('retry-after')));
+    const retryAfter = res.headers['retry-after'];
+    const answered = res.status >= 200 && res.status < 300;
+    if (!answered && !(answerStatuses.includes(res.status) && schema.safeParse(json).success))
+      return err(httpError(res.status, json, text, typeof retryAfter === 'string' ? retryAfter : null));
     if (json === undefined)
       return err({
         code: 'bad_response',

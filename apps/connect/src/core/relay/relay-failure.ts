@@ -1,7 +1,7 @@
 import { curlPin, TlsConnectError, TlsPinMismatchError } from '@airlock/shared';
 import type { RelayError } from './relay-error.js';
 
-/** The pin mismatch in `e` or its `cause` chain (undici wraps it in `TypeError('fetch failed')`). */
+/** The pin mismatch in `e` or its `cause` chain (a wrapping error keeps it as its `cause`). */
 export function findPinMismatch(e: unknown): TlsPinMismatchError | undefined {
   for (let x = e, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++)
     if (x instanceof TlsPinMismatchError) return x;
@@ -54,7 +54,7 @@ export function relayConnectFailure(relayUrl: string, e: unknown, timeoutMs: num
       ? 'connection refused'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'host name not found'
-        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+        : code === 'ECONNRESET'
           ? 'connection reset'
           : code === 'ETIMEDOUT'
             ? 'connection timed out'

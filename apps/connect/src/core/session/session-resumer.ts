@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { SshReconnectError, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { CloseCode, DEFAULT_RESUME_WINDOW_SECONDS, sshFingerprint, type SessionRequest } from '@airlock/shared';
 import type { RelayCredentials } from '../login/login.js';
-import { RelayClient, type RelayFetch } from '../relay/relay-client.js';
+import { RelayClient } from '../relay/relay-client.js';
+import type { RelayFetch } from '../relay/relay-http.js';
 import type { RelayError } from '../relay/relay-error.js';
 import { openDataSocket, socketEndError, type DataSocket, type SocketEnd } from './data-socket.js';
 

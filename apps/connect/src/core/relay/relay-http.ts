@@ -1,0 +1,74 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { request, type Agent } from 'node:https';
+
+/**
+ * Node's own https client rather than undici's fetch: the data socket already needs it (ws), and
+ * undici was 1.4 MB of the CLI's bundle, ~60 ms of every `airlock exec`'s start-up, for a dozen
+ * small JSON requests.
+ */
+
+/** A relay's answer is a small JSON document; one this large is a relay misbehaving, not data. */
+export const MAX_RELAY_ANSWER_BYTES = 16 * 1024 * 1024;
+
+export interface RelayRequest {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  /** The client's pinned agent (`PinnedHttpsAgent`): no byte of the request reaches an unpinned peer. */
+  agent: Agent;
+}
+
+/** The relay's answer, read whole. */
+export interface RelayAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** The relay sent more than MAX_RELAY_ANSWER_BYTES; the connection was dropped mid-answer. */
+export class RelayAnswerTooLargeError extends Error {
+  override readonly name = 'RelayAnswerTooLargeError';
+  constructor(readonly limit: number) {
+    super(`the relay's answer was larger than ${limit / (1024 * 1024)} MiB`);
+  }
+}
+
+/** One request; rejects on connection failure, timeout (the signal), a cut or an oversized answer. */
+export type RelayFetch = (url: string, init: RelayRequest) => Promise<RelayAnswer>;
+
+export const relayHttpsFetch: RelayFetch = (url, init) =>
+  new Promise<RelayAnswer>((resolve, reject) => {
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(e);
+    };
+    const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
+    const headers = body ? { ...init.headers, 'content-length': String(body.length) } : init.headers;
+    const req = request(url, { method: init.method, headers, agent: init.agent, signal: init.signal }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RELAY_ANSWER_BYTES) {
+          fail(new RelayAnswerTooLargeError(MAX_RELAY_ANSWER_BYTES));
+          req.destroy();
+        } else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', fail);
+      // A connection cut in the middle of the answer: never taken for a whole (shorter) answer.
+      res.on('close', () => {
+        if (!res.complete)
+          fail(Object.assign(new Error('the relay closed the connection mid-answer'), { code: 'ECONNRESET' }));
+      });
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
