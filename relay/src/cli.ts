@@ -111,13 +111,16 @@ function registerServe(program: Command, io: CliIo): void {
         });
         // From here on a lost log stream means a relay its supervisor should restart, not a finished command.
         endQuietlyWhenReaderGoes({ exitCode: 1 });
+        // Before the lines that say it is up: a supervisor that reads them may stop it at once, and
+        // a SIGTERM that came before the handler killed the relay without its graceful close
+        // (seen under load in data-dir-lock.test.ts: exit by signal instead of 0).
+        const stop = () => void relay.close().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
         io.err(`airlock-relay listening on ${relay.url}`);
         io.err(`TLS pin: ${curlPin(relay.tls.pin)}   (as curl --pinnedpubkey takes it)`);
         if (relay.metricsUrl) io.err(`metrics: ${relay.metricsUrl}/metrics`);
         if (relay.publicKeyPath) io.err(`relay public key: ${relay.publicKeyPath}`);
-        const stop = () => void relay.close().then(() => process.exit(0));
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
       },
     );
 }
