@@ -29,7 +29,7 @@ export class RelayTlsError extends Error {
 
 /**
  * The relay's own TLS identity in `<dataDir>/tls/` (0700): loaded when present, otherwise a
- * self-signed RSA-3072 certificate is minted once for `hostnames` (plus localhost, 127.0.0.1, ::1).
+ * self-signed ECDSA P-256 certificate is minted once for `hostnames` (plus localhost, 127.0.0.1, ::1).
  * The key is kept across restarts because its SPKI pin is inside every enrollment code handed out.
  */
 export async function loadOrCreateRelayTls(dataDir: string, options: { hostnames?: string[] } = {}): Promise<RelayTls> {

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mintClientCertificate, mintServerCertificate } from './mint.js';
 import { certThumbprint } from './pin.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
-test('server certificate: RSA-3072, self-signed, SANs, serverAuth, backdated, random serial', async (t) => {
+test('server certificate: ECDSA P-256, self-signed, SANs, serverAuth, backdated, random serial', async (t) => {
   const started = performance.now();
   const a = await mintServerCertificate({
     commonName: 'relay.example.org',
@@ -18,7 +19,8 @@ test('server certificate: RSA-3072, self-signed, SANs, serverAuth, backdated, ra
   t.diagnostic(`mintServerCertificate took ${(performance.now() - started).toFixed(0)} ms`);
   const b = await mintServerCertificate({ commonName: 'relay.example.org' });
   const x = new X509Certificate(a.certPem);
-  assert.equal(x.publicKey.asymmetricKeyDetails?.modulusLength, 3072);
+  assert.equal(x.publicKey.asymmetricKeyType, 'ec');
+  assert.equal(x.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
   assert.ok(x.checkPrivateKey(createPrivateKey(a.keyPem)));
   assert.ok(x.verify(x.publicKey), 'self-signed');
   assert.equal(x.subject, 'CN=relay.example.org');
@@ -38,12 +40,12 @@ test('server certificate: RSA-3072, self-signed, SANs, serverAuth, backdated, ra
   assert.match(a.keyPem, /^-----BEGIN PRIVATE KEY-----/);
 });
 
-test('client certificate: RSA-2048, clientAuth, ttl, 5 minutes of skew, thumbprint and public key', async (t) => {
+test('client certificate: ECDSA P-256, clientAuth, ttl, 5 minutes of skew, thumbprint and public key', async (t) => {
   const started = performance.now();
   const c = await mintClientCertificate({ commonName: 'alice', ttlSeconds: 1800 });
   t.diagnostic(`mintClientCertificate took ${(performance.now() - started).toFixed(0)} ms`);
   const x = new X509Certificate(c.certPem);
-  assert.equal(x.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+  assert.equal(x.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
   assert.ok(x.checkPrivateKey(createPrivateKey(c.keyPem)));
   assert.ok(x.verify(x.publicKey));
   assert.deepEqual(x.keyUsage, [CLIENT_AUTH]);
@@ -56,6 +58,40 @@ test('client certificate: RSA-2048, clientAuth, ttl, 5 minutes of skew, thumbpri
   assert.ok(Math.abs(Date.parse(x.validFrom) - (now - 300_000)) < 5_000);
 });
 
+/** What OpenSSL itself reads in a certificate: the fields Node's X509Certificate does not show. */
+function opensslText(certPem: string): string {
+  return execFileSync('openssl', ['x509', '-noout', '-text'], { input: certPem }).toString();
+}
+
+test('OpenSSL reads the certificate as X.509 wants it: the algorithms, key usage and key identifier', async () => {
+  const { certPem } = await mintServerCertificate({ commonName: 'relay.example.org' });
+  const text = opensslText(certPem);
+  // Both AlgorithmIdentifiers (inside and outside the signed part) name ECDSA with SHA-256.
+  assert.equal(text.match(/Signature Algorithm: ecdsa-with-SHA256/g)?.length, 2, text);
+  assert.match(text, /Public Key Algorithm: id-ecPublicKey[\s\S]*NIST CURVE: P-256/);
+  assert.match(text, /X509v3 Key Usage: critical\s+Digital Signature\n/);
+  assert.match(text, /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+  // RFC 5280 method 1: SHA-1 of the public key's bits (the uncompressed point, 65 bytes).
+  const point = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' }).subarray(-65);
+  const ski = createHash('sha1').update(point).digest('hex').toUpperCase().match(/../g)!.join(':');
+  assert.match(text, new RegExp(`X509v3 Subject Key Identifier:\\s+${ski}`));
+});
+
+test('an existing RSA key is re-issued as RSA (sha256WithRSAEncryption), so its pin stays', async () => {
+  const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const { certPem } = await mintServerCertificate({ commonName: 'relay', keyPem });
+  const x = new X509Certificate(certPem);
+  assert.ok(x.checkPrivateKey(createPrivateKey(keyPem)));
+  assert.ok(x.verify(x.publicKey));
+  const text = opensslText(certPem);
+  assert.equal(text.match(/Signature Algorithm: sha256WithRSAEncryption/g)?.length, 2, text);
+  assert.match(text, /X509v3 Key Usage: critical\s+Digital Signature, Key Encipherment/);
+  const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  await assert.rejects(mintServerCertificate({ commonName: 'relay', keyPem: ed }), /must be ECDSA P-256 or RSA/);
+});
+
 test('bad options are refused before any key is made', async () => {
   await assert.rejects(mintClientCertificate({ commonName: '', ttlSeconds: 1800 }));
   await assert.rejects(mintClientCertificate({ commonName: 'a', ttlSeconds: 1 }));
@@ -64,8 +100,8 @@ test('bad options are refused before any key is made', async () => {
 
 test('timing: ten of each', { skip: !process.env.AIRLOCK_TLS_TIMING }, async (t) => {
   for (const [name, mint] of [
-    ['server (RSA-3072)', () => mintServerCertificate({ commonName: 'r', dnsNames: ['localhost'] })],
-    ['client (RSA-2048)', () => mintClientCertificate({ commonName: 'a', ttlSeconds: 600 })],
+    ['server (ECDSA P-256)', () => mintServerCertificate({ commonName: 'r', dnsNames: ['localhost'] })],
+    ['client (ECDSA P-256)', () => mintClientCertificate({ commonName: 'a', ttlSeconds: 600 })],
   ] as const) {
     const times: number[] = [];
     for (let i = 0; i < 10; i++) {

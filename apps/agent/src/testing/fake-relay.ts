@@ -30,7 +30,7 @@ export interface UpgradeRecord {
 
 let sharedCert: Promise<MintedCertificate> | undefined;
 
-/** One RSA-3072 certificate per test process: minting takes a noticeable moment. */
+/** One relay certificate per test process. */
 export function fakeRelayCertificate(): Promise<MintedCertificate> {
   return (sharedCert ??= mintServerCertificate({
     commonName: 'fake-relay',

@@ -58,7 +58,7 @@ export const ORG_CRL_FILE = 'org-crl.json';
  *
  * Why the certificate's private key may sit on disk unencrypted while the user key never does:
  * the user key is long-lived and proves who this device is, so it is only ever stored encrypted
- * with the password. The certificate key is ephemeral (minted at login, RSA-2048), good only for
+ * with the password. The certificate key is ephemeral (minted at login, ECDSA P-256), good only for
  * this one token's lifetime (30 minutes by default), only together with that token, and only
  * towards this relay — the same trade-off as the short-lived certificates `tsh` keeps in ~/.tsh.
  * Keeping it lets `shell`, `exec`, `forward` and `sftp-stdio` (run by `sftp -D`, with no terminal

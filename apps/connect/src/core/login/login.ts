@@ -44,7 +44,7 @@ export interface LoginOptions {
 
 export type LoginResult = Result<SavedSession, RelayError>;
 
-/** A fresh RSA key and short-lived client certificate for one login (node-forge builds RSA certificates only). */
+/** A fresh ECDSA P-256 key and short-lived client certificate for one login. */
 export function mintLoginCertificate(user: string): Promise<MintedClientCertificate> {
   return mintClientCertificate({ commonName: user, ttlSeconds: CLIENT_CERT_TTL_SECONDS });
 }
@@ -135,7 +135,7 @@ function certifySessionKey(key: UserKey, user: string, clientKeyPem: string): Pr
 }
 
 /**
- * The key sessions authenticate to the agent with: the client certificate's (ephemeral RSA) key,
+ * The key sessions authenticate to the agent with: the client certificate's (ephemeral) key,
  * whose SSH fingerprint the relay put into the token and every ticket — not the device key, so
  * opening a session never needs the password.
  */

@@ -1,6 +1,6 @@
 import { err, ok, tlsPinSchema, type Result } from '@airlock/shared';
 
-/** Connect's short-lived login certificate and its (RSA) key, both PEM. */
+/** Connect's short-lived login certificate and its (ECDSA P-256) key, both PEM. */
 export interface ClientCertificate {
   certPem: string;
   keyPem: string;

@@ -248,7 +248,7 @@ test('a channel the VM side tries to open towards Connect is refused', TIMEOUT, 
 });
 
 test(
-  'the session presents the login certificate on /sessions and the data socket, and authenticates with its RSA key',
+  'the session presents the login certificate on /sessions and the data socket, and authenticates with its ECDSA key',
   TIMEOUT,
   async () => {
     const relay = await startFakeRelay();
@@ -262,9 +262,9 @@ test(
         [['/api/v1/sessions', expected]],
       );
       assert.deepEqual(relay.seen.wsThumbprints, [expected]);
-      // The agent accepted the certificate's RSA key: the one the relay names in the ticket (`ukey`).
+      // The agent accepted the certificate's P-256 key: the one the relay names in the ticket (`ukey`).
       const key = sessionUserKey(credentials);
-      assert.equal(key.privateKey.asymmetricKeyType, 'rsa');
+      assert.equal(key.privateKey.asymmetricKeyType, 'ec');
       await opened.value.close();
     } finally {
       await relay.close();

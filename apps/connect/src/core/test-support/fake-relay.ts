@@ -91,7 +91,7 @@ export interface FakeRelay {
 }
 
 let sharedCert: Promise<MintedCertificate> | undefined;
-/** One relay certificate for all tests in a process: minting RSA-3072 keys is slow. */
+/** One relay certificate for all tests in a process. */
 export function fakeRelayCertificate(): Promise<MintedCertificate> {
   return (sharedCert ??= mintServerCertificate({ commonName: 'fake-relay', ipAddresses: ['127.0.0.1'] }));
 }
