@@ -114,37 +114,68 @@ test('airlock-agent exits non-zero with a one-line message on bad config (no sta
   }
 });
 
+/** The agent's CLI on env config against `relay`, its stdout and stderr gathered in `output()`. */
+async function spawnAgentCli(relay: FakeRelay, dir: string) {
+  const { spawn } = await import('node:child_process');
+  const keyFile = join(dir, 'relay.pem');
+  writeFileSync(keyFile, relay.relayPublicKeyPem);
+  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: {
+      PATH: process.env.PATH,
+      AIRLOCK_RELAY_URL: relay.url,
+      AIRLOCK_RELAY_PIN: relay.pin,
+      AIRLOCK_VM_ID: relay.vmId,
+      AIRLOCK_AGENT_CREDENTIAL: relay.credential,
+      AIRLOCK_RELAY_PUBLIC_KEY_FILE: keyFile,
+      AIRLOCK_ALLOWED_PORTS: '8888',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  );
+  return { child, exited, output: () => out };
+}
+
+type FakeRelay = Awaited<ReturnType<(typeof import('./testing/fake-relay.js'))['FakeRelay']['start']>>;
+
 test('airlock-agent runs from env config, registers, and stops cleanly on SIGTERM', async () => {
   const { FakeRelay } = await import('./testing/fake-relay.js');
-  const { spawn } = await import('node:child_process');
   const relay = await FakeRelay.start();
   const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
   try {
-    const keyFile = join(dir, 'relay.pem');
-    writeFileSync(keyFile, relay.relayPublicKeyPem);
-    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', main], {
-      env: {
-        PATH: process.env.PATH,
-        AIRLOCK_RELAY_URL: relay.url,
-        AIRLOCK_RELAY_PIN: relay.pin,
-        AIRLOCK_VM_ID: relay.vmId,
-        AIRLOCK_AGENT_CREDENTIAL: relay.credential,
-        AIRLOCK_RELAY_PUBLIC_KEY_FILE: keyFile,
-        AIRLOCK_ALLOWED_PORTS: '8888',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const agent = await spawnAgentCli(relay, dir);
     await relay.until(() => relay.messages.some((m) => m.type === 'register'), 15000, 'register from the CLI agent');
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    assert.match(out, /"msg":"agent starting"/);
-    assert.match(out, /"hostKeyFingerprint":"SHA256:/);
-    assert.ok(!out.includes(relay.credential), 'the credential is never logged');
+    agent.child.kill('SIGTERM');
+    assert.deepEqual(await agent.exited, { code: 0, signal: null });
+    assert.match(agent.output(), /"msg":"agent starting"/);
+    assert.match(agent.output(), /"hostKeyFingerprint":"SHA256:/);
+    assert.ok(!agent.output().includes(relay.credential), 'the credential is never logged');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await relay.close();
+  }
+});
+
+test('airlock-agent stopped the moment it logs that it is starting still stops gracefully (exit 0)', async () => {
+  const { FakeRelay } = await import('./testing/fake-relay.js');
+  const relay = await FakeRelay.start();
+  const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
+  try {
+    const agent = await spawnAgentCli(relay, dir);
+    const deadline = Date.now() + 15_000;
+    while (!agent.output().includes('"msg":"agent starting"') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    assert.match(agent.output(), /"msg":"agent starting"/);
+    // A supervisor that stops the agent on its first line must not kill it mid-start: before the
+    // signal handlers came first, this was a death by SIGTERM (exit code null).
+    agent.child.kill('SIGTERM');
+    assert.deepEqual(await agent.exited, { code: 0, signal: null });
+    assert.match(agent.output(), /"signal":"SIGTERM".*"msg":"stopping"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await relay.close();

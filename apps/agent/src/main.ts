@@ -75,20 +75,28 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
     );
     statusFile = undefined;
   }
-  let agent;
+  // Handlers before the agent starts: it logs as it comes up, and a supervisor that stops it on
+  // seeing those lines must get the graceful close (sessions told, status file written), never the
+  // default SIGTERM death that a signal before the handler meant.
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  let stopping = false;
+  const close = (a: NonNullable<typeof agent>) => void a.close().then(() => process.exit(0));
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    if (agent) close(agent); // else as soon as it has started (below)
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   try {
     agent = await startAgent(config, { logger: log, ...(statusFile ? { statusFile } : {}) });
   } catch (e) {
     fail((e as Error).message);
   }
-  const stop = (signal: string): void => {
-    log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    void agent.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  if (stopping) close(agent);
 }
 
 async function enroll(
