@@ -14,6 +14,7 @@ import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './pr
 import { startSourceService } from './traffic.js';
 import { connectDirect, type DirectAgentInfo } from './direct-session.js';
 import { loadAverage, median, percentile, showSpread } from './stats.js';
+import { measureTlsHandshakes, type HandshakeCost } from './tls-handshakes.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
 import { makeFile, measureSftp, type SftpResult } from './sftp.js';
 
@@ -21,8 +22,8 @@ const MB = Number(process.env.BENCH_MB ?? 200);
 const BYTES = MB * 1_000_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RTT_MS = 40;
-/** `BENCH_ONLY=throughput,echo` runs only those sections (throughput, rtt, sftp, setup, echo, commands). */
-const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,sftp,setup,echo,commands').split(','));
+/** `BENCH_ONLY=throughput,echo` runs only those sections (throughput, rtt, sftp, setup, tls, echo, commands). */
+const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,sftp,setup,tls,echo,commands').split(','));
 const section = (name: string) => SECTIONS.has(name);
 const results: Record<string, unknown> = {};
 const stops: Array<() => void | Promise<void>> = [];
@@ -271,6 +272,13 @@ async function main(): Promise<void> {
     }
     results.sessionSetupMs = median(setup);
     row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
+  }
+  if (section('tls')) {
+    const tls = await measureTlsHandshakes();
+    results.tlsHandshakes = tls;
+    const show = (c: HandshakeCost) => `${c.medianMs.toFixed(2)} / ${c.cpuMs.toFixed(2)}`;
+    row('TLS handshake, P-256 relay and login certificates: median / CPU of both ends (ms)', show(tls.minted), '');
+    row('  the same with RSA-3072 and RSA-2048, as minted before stop 20 (ms)', show(tls.rsaBefore), '');
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
   if (section('echo')) {

@@ -9,6 +9,7 @@ import { generateRelaySigningKey } from '@airlock/shared';
 import { backoffDelay } from './backoff.js';
 import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { defaultStateDir, STATE_FILES, writeEnrollment } from './state-dir.js';
+import type { FakeRelay } from './testing/fake-relay.js';
 
 const pem = generateRelaySigningKey().publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const pin = `sha256/${Buffer.alloc(32, 7).toString('base64')}`;
@@ -140,8 +141,6 @@ async function spawnAgentCli(relay: FakeRelay, dir: string) {
   );
   return { child, exited, output: () => out };
 }
-
-type FakeRelay = Awaited<ReturnType<(typeof import('./testing/fake-relay.js'))['FakeRelay']['start']>>;
 
 test('airlock-agent runs from env config, registers, and stops cleanly on SIGTERM', async () => {
   const { FakeRelay } = await import('./testing/fake-relay.js');
