@@ -14,7 +14,7 @@ const [userFingerprint, portsArg] = process.argv.slice(2);
 if (!userFingerprint || !portsArg) throw new Error('usage: direct-agent-process.ts <user key fingerprint> <ports>');
 const ports = portsArg.split(',').map(Number);
 const hostKey = await generateHostKey();
-// The relay's kind of certificate (RSA-3072), so both paths pay for the same TLS.
+// The relay's kind of certificate (ECDSA P-256 since stop 20), so both paths pay for the same TLS.
 const cert = await mintServerCertificate({ commonName: 'airlock-bench-direct', ipAddresses: ['127.0.0.1'] });
 const server = createServer({ cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.2' });
 const wss = new WebSocketServer({ server, perMessageDeflate: false });

@@ -80,6 +80,21 @@ function registerServe(program: Command, io: CliIo): void {
         // The relay serves everyone: a bug met while handling one request or session must not
         // end the others (README, design notes: "Bugs never end a process that serves others").
         installProcessGuards({ report: (e) => logStrayError(logger, e), onUncaughtException: 'continue' });
+        // Signal handlers before the relay starts: it listens and logs "relay listening" while it
+        // starts, and a supervisor that stops it on that line (or on its first health answer) must
+        // get the graceful close; a SIGTERM before the handlers killed it without one (seen under
+        // load in data-dir-lock.test.ts: exit by signal instead of 0).
+        const serving: { relay?: Awaited<ReturnType<typeof createRelay>>; stopRequested: boolean } = {
+          stopRequested: false,
+        };
+        const close = (r: NonNullable<typeof serving.relay>) => void r.close().then(() => process.exit(0));
+        const stop = () => {
+          if (serving.stopRequested) return;
+          serving.stopRequested = true;
+          if (serving.relay) close(serving.relay); // else as soon as it has started (below)
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
         const relay = await createRelay({
           config: {
             ...fileConfig,
@@ -109,14 +124,10 @@ function registerServe(program: Command, io: CliIo): void {
             throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
           throw e;
         });
+        serving.relay = relay;
+        if (serving.stopRequested) return close(relay);
         // From here on a lost log stream means a relay its supervisor should restart, not a finished command.
         endQuietlyWhenReaderGoes({ exitCode: 1 });
-        // Before the lines that say it is up: a supervisor that reads them may stop it at once, and
-        // a SIGTERM that came before the handler killed the relay without its graceful close
-        // (seen under load in data-dir-lock.test.ts: exit by signal instead of 0).
-        const stop = () => void relay.close().then(() => process.exit(0));
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
         io.err(`airlock-relay listening on ${relay.url}`);
         io.err(`TLS pin: ${curlPin(relay.tls.pin)}   (as curl --pinnedpubkey takes it)`);
         if (relay.metricsUrl) io.err(`metrics: ${relay.metricsUrl}/metrics`);

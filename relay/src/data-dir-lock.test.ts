@@ -175,3 +175,19 @@ test('real processes: two relays started at the same moment on a fresh data dir 
   assert.equal(loser.exitCode, 1);
   assert.match(loser.stderrText(), /^error: the data dir .* is in use by /m);
 });
+
+test('real processes: a relay stopped on its first log line still closes gracefully (exit 0)', async (t) => {
+  const dir = await tmpDataDir(t);
+  const child = relayProcess(dir, ['serve', '--port', '0']);
+  t.after(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const deadline = Date.now() + 30_000;
+  // On a fresh data dir the first line says it made its signing key: the relay is mid-start.
+  while (!stdout.includes('\n') && child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
+  assert.match(stdout, /^\{.*"msg":"created a new relay signing key"/);
+  // Before its signal handlers came first, this SIGTERM killed it (exit by signal, code null).
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, child.stderrText());
+});

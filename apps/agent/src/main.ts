@@ -39,11 +39,32 @@ const USAGE_ERRORS = new Set(['bad-url', 'bad-token', 'already-enrolled', 'state
 
 async function run(opts: { config?: string; stateDir?: string }): Promise<void> {
   endQuietlyWhenReaderGoes({ exitCode: 1 }); // a daemon without its log stream: let the supervisor restart it
+  // Signal handlers first: the agent logs while it enrolls and starts, and a supervisor that stops
+  // it on one of those lines must get the graceful close (sessions told, status file written), never
+  // the default SIGTERM death that a signal before the handlers meant.
+  const lifecycle: {
+    log?: ReturnType<typeof createAgentLogger>;
+    agent?: Awaited<ReturnType<typeof startAgent>>;
+    stopping: boolean;
+  } = { stopping: false };
+  const close = (a: NonNullable<typeof lifecycle.agent>) => void a.close().then(() => process.exit(0));
+  const stop = (signal: string): void => {
+    if (lifecycle.stopping) return;
+    lifecycle.stopping = true;
+    lifecycle.log?.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    if (lifecycle.agent) close(lifecycle.agent); // else at the next step of the start (below)
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
   const file = opts.config ? readConfigFile(opts.config) : {};
   const input = mergeConfigInput(file, takeConfigFromEnv(process.env));
   if (opts.stateDir) input.stateDir = opts.stateDir;
 
   const first = await enrollOnFirstStart(input);
+  if (lifecycle.stopping) process.exit(0); // enrolled or not, nothing was started yet
   if (!first.ok)
     fail(`enrollment on first start failed: ${first.error.message}`, USAGE_ERRORS.has(first.error.code) ? 2 : 1);
 
@@ -54,7 +75,7 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
     if (e instanceof ConfigError) fail(e.message);
     throw e;
   }
-  const log = createAgentLogger({ level: config.logLevel, vm: config.vmId });
+  const log = (lifecycle.log = createAgentLogger({ level: config.logLevel, vm: config.vmId }));
   // The agent serves every user of this VM: a bug in one session must not end the others.
   installProcessGuards({ report: (e) => logStrayError(log, e), onUncaughtException: 'continue' });
   if (first.value.action === 'enrolled')
@@ -75,28 +96,12 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
     );
     statusFile = undefined;
   }
-  // Handlers before the agent starts: it logs as it comes up, and a supervisor that stops it on
-  // seeing those lines must get the graceful close (sessions told, status file written), never the
-  // default SIGTERM death that a signal before the handler meant.
-  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
-  let stopping = false;
-  const close = (a: NonNullable<typeof agent>) => void a.close().then(() => process.exit(0));
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    if (agent) close(agent); // else as soon as it has started (below)
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
   try {
-    agent = await startAgent(config, { logger: log, ...(statusFile ? { statusFile } : {}) });
+    lifecycle.agent = await startAgent(config, { logger: log, ...(statusFile ? { statusFile } : {}) });
   } catch (e) {
     fail((e as Error).message);
   }
-  if (stopping) close(agent);
+  if (lifecycle.stopping) close(lifecycle.agent);
 }
 
 async function enroll(

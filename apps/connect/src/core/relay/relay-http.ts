@@ -34,17 +34,30 @@ export class RelayAnswerTooLargeError extends Error {
   }
 }
 
-/** One request; rejects on connection failure, timeout (the signal), a cut or an oversized answer. */
+/** One request; rejects on connection failure, the signal (the caller's deadline), a cut or an oversized answer. */
 export type RelayFetch = (url: string, init: RelayRequest) => Promise<RelayAnswer>;
 
 export const relayHttpsFetch: RelayFetch = (url, init) =>
   new Promise<RelayAnswer>((resolve, reject) => {
     let settled = false;
+    const settle = () => {
+      settled = true;
+      init.signal.removeEventListener('abort', onAbort);
+    };
     const fail = (e: Error) => {
       if (settled) return;
-      settled = true;
+      settle();
       reject(e);
     };
+    // Node's request honours its signal only once the agent has handed it a socket; the pinned
+    // connect before that has a timeout of its own, but the caller's deadline is this one.
+    const aborted = () =>
+      Object.assign(new Error('the request was aborted'), { name: 'AbortError', cause: init.signal.reason });
+    const onAbort = () => {
+      fail(aborted());
+      req.destroy();
+    };
+    if (init.signal.aborted) return reject(aborted()); // not even a connection
     const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
     const headers = body ? { ...init.headers, 'content-length': String(body.length) } : init.headers;
     const req = request(url, { method: init.method, headers, agent: init.agent, signal: init.signal }, (res) => {
@@ -59,7 +72,7 @@ export const relayHttpsFetch: RelayFetch = (url, init) =>
       });
       res.on('end', () => {
         if (settled) return;
-        settled = true;
+        settle();
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
       });
       res.on('error', fail);
@@ -70,5 +83,6 @@ export const relayHttpsFetch: RelayFetch = (url, init) =>
       });
     });
     req.on('error', fail);
+    init.signal.addEventListener('abort', onAbort, { once: true });
     req.end(body);
   });
