@@ -57,8 +57,8 @@ const CLIENT_BACKDATE_MS = 5 * 60_000;
  * relay is reached by, serverAuth. Clients trust it through the SPKI pin, not through a CA, but the
  * SANs and EKU keep it acceptable to ordinary TLS tools (curl --pinnedpubkey, openssl s_client).
  * P-256 rather than RSA-3072: a TLS handshake costs the relay ~0.05 ms of signing instead of
- * ~3 ms, and a session makes three (`BENCH_ONLY=tls npm run bench`: ~3 ms per handshake against
- * ~7–9 ms with RSA-3072 and the RSA-2048 login certificate of before). An existing RSA key (`keyPem`) is re-issued as it is.
+ * ~3 ms, and a session makes three (`BENCH_ONLY=tls npm run bench`: 2.6–4.0 ms per handshake against
+ * 5.8–8.9 ms with RSA-3072 and the RSA-2048 login certificate of before). An existing RSA key (`keyPem`) is re-issued as it is.
  */
 export async function mintServerCertificate(options: ServerCertificateOptions): Promise<MintedCertificate> {
   const o = serverOptionsSchema.parse(options);
