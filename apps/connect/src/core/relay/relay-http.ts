@@ -37,8 +37,21 @@ export class RelayAnswerTooLargeError extends Error {
 /** One request; rejects on connection failure, the signal (the caller's deadline), a cut or an oversized answer. */
 export type RelayFetch = (url: string, init: RelayRequest) => Promise<RelayAnswer>;
 
-export const relayHttpsFetch: RelayFetch = (url, init) =>
-  new Promise<RelayAnswer>((resolve, reject) => {
+export const relayHttpsFetch: RelayFetch = async (url, init) => {
+  try {
+    return await requestOnce(url, init);
+  } catch (e) {
+    // A kept-alive connection the relay closed just as this request went out on it (its idle
+    // timeout, a restart) never reached the relay: a GET is asked again, once, on a new connection.
+    // Anything else, and every POST, fails as it is: the relay may have acted on it.
+    if (init.method === 'GET' && (e as { staleConnection?: boolean }).staleConnection && !init.signal.aborted)
+      return requestOnce(url, init);
+    throw e;
+  }
+};
+
+function requestOnce(url: string, init: RelayRequest): Promise<RelayAnswer> {
+  return new Promise<RelayAnswer>((resolve, reject) => {
     let settled = false;
     const settle = () => {
       settled = true;
@@ -82,7 +95,12 @@ export const relayHttpsFetch: RelayFetch = (url, init) =>
           fail(Object.assign(new Error('the relay closed the connection mid-answer'), { code: 'ECONNRESET' }));
       });
     });
-    req.on('error', fail);
+    let answered = false;
+    req.on('response', () => (answered = true));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      fail(req.reusedSocket && !answered && e.code === 'ECONNRESET' ? Object.assign(e, { staleConnection: true }) : e),
+    );
     init.signal.addEventListener('abort', onAbort, { once: true });
     req.end(body);
   });
+}
