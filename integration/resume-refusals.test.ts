@@ -218,12 +218,11 @@ test('revoked while waiting to be resumed: the session ends on both sides, and t
   await agent.stop();
   agent = await startAgentViaProxy(120_000);
   const { forward, ended } = await forwardWithDownload();
-  let net: { restore: () => void } | undefined;
   try {
     const sid = (await sys.relay.store.sessions.listLive())[0]?.id;
     assert.ok(sid, 'the forward has a live session');
     // The laptop goes offline; the agent's side stays connected to the relay.
-    net = partition('connect');
+    const net = partition('connect');
     await waitFor(
       () => /resuming the session/.test(forward.stderr()),
       30_000,
@@ -250,7 +249,7 @@ test('revoked while waiting to be resumed: the session ends on both sides, and t
     );
     assert.equal((await ended).end, 'ECONNRESET');
   } finally {
-    net?.restore(); // a failure above must not leave the next test without a network
+    connectPath.block(false); // a failure above must not leave the next test without a network
     await forward.stop();
     const granted = await relayCli(`${sys.dir}/relay`, ['grant', 'add', sys.user, sys.vm]);
     assert.equal(granted.code, 0, granted.stderr);

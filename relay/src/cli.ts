@@ -26,6 +26,9 @@ function parsePort(value: string): number {
 }
 
 /** `serve`: kept thin on purpose, everything else about the relay lives in createRelay and its config. */
+/** How long a stopping relay may take to close before it exits anyway. */
+const RELAY_STOP_GRACE_MS = 15_000;
+
 function registerServe(program: Command, io: CliIo): void {
   program
     .command('serve')
@@ -87,7 +90,11 @@ function registerServe(program: Command, io: CliIo): void {
         const serving: { relay?: Awaited<ReturnType<typeof createRelay>>; stopRequested: boolean } = {
           stopRequested: false,
         };
-        const close = (r: NonNullable<typeof serving.relay>) => void r.close().then(() => process.exit(0));
+        const close = (r: NonNullable<typeof serving.relay>) => {
+          // A close that hangs (an audit sink, a socket that never drains) must not outlive the stop.
+          setTimeout(() => process.exit(1), RELAY_STOP_GRACE_MS).unref();
+          void r.close().then(() => process.exit(0));
+        };
         const stop = () => {
           if (serving.stopRequested) return;
           serving.stopRequested = true;
@@ -106,24 +113,34 @@ function registerServe(program: Command, io: CliIo): void {
             ...(opts.metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: opts.metricsPort } } : {}),
           },
           logger,
-        }).catch((e: NodeJS.ErrnoException & { issues?: unknown; listener?: string }) => {
-          if (e.listener === 'metrics')
-            throw new CliError(e.message, 'pass another --metrics-port, or stop what holds it');
-          if (e instanceof ZodError) throw new CliError(`bad relay configuration: ${describeZodError(e)}`);
-          if (e instanceof DataDirInUseError)
-            throw new CliError(
-              e.message,
-              'one relay per data dir: use the running one, or stop it first (a second one would fight it for the same agents)',
-            );
-          if (e.code === 'EADDRINUSE')
-            throw new CliError(
-              `port ${opts.port} on ${opts.host} is already in use`,
-              'stop the other process or pass --port',
-            );
-          if (e.code === 'EACCES')
-            throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
-          throw e;
-        });
+        })
+          .catch((e: NodeJS.ErrnoException & { issues?: unknown; listener?: string }) => {
+            if (e.listener === 'metrics')
+              throw new CliError(e.message, 'pass another --metrics-port, or stop what holds it');
+            if (e instanceof ZodError) throw new CliError(`bad relay configuration: ${describeZodError(e)}`);
+            if (e instanceof DataDirInUseError)
+              throw new CliError(
+                e.message,
+                'one relay per data dir: use the running one, or stop it first (a second one would fight it for the same agents)',
+              );
+            if (e.code === 'EADDRINUSE')
+              throw new CliError(
+                `port ${opts.port} on ${opts.host} is already in use`,
+                'stop the other process or pass --port',
+              );
+            if (e.code === 'EACCES')
+              throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
+            throw e;
+          })
+          .catch((e: unknown) => {
+            // A start that failed gives the signals back their default: a stop must end what is left.
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            // A stop that came during the failed start still ends the process, once the error
+            // has been printed (that happens in this turn's microtasks, before setImmediate).
+            if (serving.stopRequested) setImmediate(() => process.exit(1));
+            throw e;
+          });
         serving.relay = relay;
         if (serving.stopRequested) return close(relay);
         // From here on a lost log stream means a relay its supervisor should restart, not a finished command.

@@ -146,8 +146,8 @@ test('airlock-agent runs from env config, registers, and stops cleanly on SIGTER
   const { FakeRelay } = await import('./testing/fake-relay.js');
   const relay = await FakeRelay.start();
   const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
+  const agent = await spawnAgentCli(relay, dir);
   try {
-    const agent = await spawnAgentCli(relay, dir);
     await relay.until(() => relay.messages.some((m) => m.type === 'register'), 15000, 'register from the CLI agent');
     agent.child.kill('SIGTERM');
     assert.deepEqual(await agent.exited, { code: 0, signal: null });
@@ -155,6 +155,7 @@ test('airlock-agent runs from env config, registers, and stops cleanly on SIGTER
     assert.match(agent.output(), /"hostKeyFingerprint":"SHA256:/);
     assert.ok(!agent.output().includes(relay.credential), 'the credential is never logged');
   } finally {
+    agent.child.kill('SIGKILL'); // nothing left behind if an assertion failed first
     rmSync(dir, { recursive: true, force: true });
     await relay.close();
   }
@@ -164,8 +165,8 @@ test('airlock-agent stopped the moment it logs that it is starting still stops g
   const { FakeRelay } = await import('./testing/fake-relay.js');
   const relay = await FakeRelay.start();
   const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
+  const agent = await spawnAgentCli(relay, dir);
   try {
-    const agent = await spawnAgentCli(relay, dir);
     const deadline = Date.now() + 15_000;
     while (!agent.output().includes('"msg":"agent starting"') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
@@ -176,6 +177,7 @@ test('airlock-agent stopped the moment it logs that it is starting still stops g
     assert.deepEqual(await agent.exited, { code: 0, signal: null });
     assert.match(agent.output(), /"signal":"SIGTERM".*"msg":"stopping"/);
   } finally {
+    agent.child.kill('SIGKILL'); // nothing left behind if an assertion failed first
     rmSync(dir, { recursive: true, force: true });
     await relay.close();
   }

@@ -47,14 +47,17 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
     agent?: Awaited<ReturnType<typeof startAgent>>;
     stopping: boolean;
   } = { stopping: false };
-  const close = (a: NonNullable<typeof lifecycle.agent>) => void a.close().then(() => process.exit(0));
+  const close = (a: NonNullable<typeof lifecycle.agent>) => {
+    setTimeout(() => process.exit(1), 5000).unref();
+    void a.close().then(() => process.exit(0));
+  };
   const stop = (signal: string): void => {
     if (lifecycle.stopping) return;
     lifecycle.stopping = true;
     lifecycle.log?.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    if (lifecycle.agent) close(lifecycle.agent); // else at the next step of the start (below)
+    // Before the agent exists: at the next step of the start (below). Not in the middle of a
+    // first-start enrollment, whose one-time token the relay may already have spent.
+    if (lifecycle.agent) close(lifecycle.agent);
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -64,9 +67,9 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
   if (opts.stateDir) input.stateDir = opts.stateDir;
 
   const first = await enrollOnFirstStart(input);
-  if (lifecycle.stopping) process.exit(0); // enrolled or not, nothing was started yet
   if (!first.ok)
     fail(`enrollment on first start failed: ${first.error.message}`, USAGE_ERRORS.has(first.error.code) ? 2 : 1);
+  if (lifecycle.stopping) process.exit(0); // enrolled, and nothing started yet
 
   let config;
   try {

@@ -103,7 +103,7 @@ async function dropsSecondRequest() {
   };
 }
 
-test('a GET that met a kept-alive connection closing under it is asked again, once, on a new connection', async () => {
+test('a GET that met a kept-alive connection closing under it is asked again on another connection', async () => {
   const relay = await dropsSecondRequest();
   try {
     assert.equal((await relay.call('GET')).status, 200);

@@ -38,15 +38,18 @@ export class RelayAnswerTooLargeError extends Error {
 export type RelayFetch = (url: string, init: RelayRequest) => Promise<RelayAnswer>;
 
 export const relayHttpsFetch: RelayFetch = async (url, init) => {
-  try {
-    return await requestOnce(url, init);
-  } catch (e) {
-    // A kept-alive connection the relay closed just as this request went out on it (its idle
-    // timeout, a restart) never reached the relay: a GET is asked again, once, on a new connection.
-    // Anything else, and every POST, fails as it is: the relay may have acted on it.
-    if (init.method === 'GET' && (e as { staleConnection?: boolean }).staleConnection && !init.signal.aborted)
-      return requestOnce(url, init);
-    throw e;
+  for (;;) {
+    try {
+      return await requestOnce(url, init);
+    } catch (e) {
+      // A kept-alive connection the relay closed just as this request went out on it (its idle
+      // timeout, a restart) never reached the relay: a GET is asked again, on the next kept-alive
+      // connection or a new one (the pool is finite, and the caller's deadline holds). Anything
+      // else, and every POST, fails as it is: the relay may have acted on it.
+      if (init.method === 'GET' && (e as { staleConnection?: boolean }).staleConnection && !init.signal.aborted)
+        continue;
+      throw e;
+    }
   }
 };
 
