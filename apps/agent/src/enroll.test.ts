@@ -212,6 +212,30 @@ describe('airlock-agent enroll (CLI)', () => {
     assert.match(r.output().stderr, /^airlock-agent: the relay at 127\.0\.0\.1:\d+ presented TLS key [^\n]*\n$/);
   });
 
+  test('stopped during its first-start enrollment, the agent finishes it and keeps the credential, then exits 0', async () => {
+    // The relay spends the one-time token when the request arrives: an agent that died before the
+    // answer was saved would have burnt it. 6 s is past the agent's 5 s stop deadline, which once
+    // ran during enrollment too.
+    relay.enrollDelayMs = 6_000;
+    const dir = freshDir();
+    const requests = relay.enrollRequests;
+    const registered = relay.messages.filter((m) => m.type === 'register').length;
+    const run = runCli([], {
+      AIRLOCK_RELAY_URL: relay.httpsUrl,
+      AIRLOCK_AGENT_ENROLLMENT_TOKEN: relay.newEnrollmentToken(),
+      AIRLOCK_AGENT_STATE_DIR: dir,
+    });
+    try {
+      await relay.until(() => relay.enrollRequests > requests, 15000, 'the enrollment request');
+      assert.equal(await stop(run.child, run.exited), 0, run.output().stderr);
+      assert.equal(mode(join(dir, STATE_FILES.credential)), 0o600);
+      assert.equal(relay.messages.filter((m) => m.type === 'register').length, registered, 'stopped before it started');
+    } finally {
+      relay.enrollDelayMs = undefined;
+      run.child.kill('SIGKILL');
+    }
+  });
+
   test('enrollmentToken in the environment enrolls on first start only', async () => {
     const dir = freshDir();
     const requests = relay.enrollRequests;

@@ -76,6 +76,8 @@ export class FakeRelay {
   private readonly enrollSecrets = new Set<string>();
   /** When set, enrollment answers 429 with this Retry-After. */
   enrollRateLimitSeconds: number | undefined;
+  /** When set, a successful enrollment is answered this much later (the token is spent at once). */
+  enrollDelayMs: number | undefined;
   /** The relay's TLS pin, `sha256/…`. */
   readonly pin: string;
 
@@ -151,7 +153,10 @@ export class FakeRelay {
         return send(401, {
           error: { code: 'enrollment_token_rejected', message: 'this agent enrollment token was already used' },
         });
-      send(200, { vm: this.vmId, credential: this.credential, relaySigningKeyPem: this.relayPublicKeyPem });
+      const answer = () =>
+        send(200, { vm: this.vmId, credential: this.credential, relaySigningKeyPem: this.relayPublicKeyPem });
+      if (this.enrollDelayMs === undefined) answer();
+      else setTimeout(answer, this.enrollDelayMs);
     });
   }
 
