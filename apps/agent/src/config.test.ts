@@ -142,31 +142,35 @@ async function spawnAgentCli(relay: FakeRelay, dir: string) {
   return { child, exited, output: () => out };
 }
 
-test('airlock-agent runs from env config, registers, and stops cleanly on SIGTERM', async () => {
+/** The agent's CLI against a fresh fake relay for `run`; relay, child and folder gone after. */
+async function withAgentCli(
+  run: (relay: FakeRelay, agent: Awaited<ReturnType<typeof spawnAgentCli>>) => Promise<void>,
+) {
   const { FakeRelay } = await import('./testing/fake-relay.js');
   const relay = await FakeRelay.start();
   const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
   const agent = await spawnAgentCli(relay, dir);
   try {
+    await run(relay, agent);
+  } finally {
+    agent.child.kill('SIGKILL'); // nothing left behind if an assertion failed first
+    rmSync(dir, { recursive: true, force: true });
+    await relay.close();
+  }
+}
+
+test('airlock-agent runs from env config, registers, and stops cleanly on SIGTERM', () =>
+  withAgentCli(async (relay, agent) => {
     await relay.until(() => relay.messages.some((m) => m.type === 'register'), 15000, 'register from the CLI agent');
     agent.child.kill('SIGTERM');
     assert.deepEqual(await agent.exited, { code: 0, signal: null });
     assert.match(agent.output(), /"msg":"agent starting"/);
     assert.match(agent.output(), /"hostKeyFingerprint":"SHA256:/);
     assert.ok(!agent.output().includes(relay.credential), 'the credential is never logged');
-  } finally {
-    agent.child.kill('SIGKILL'); // nothing left behind if an assertion failed first
-    rmSync(dir, { recursive: true, force: true });
-    await relay.close();
-  }
-});
+  }));
 
-test('airlock-agent stopped the moment it logs that it is starting still stops gracefully (exit 0)', async () => {
-  const { FakeRelay } = await import('./testing/fake-relay.js');
-  const relay = await FakeRelay.start();
-  const dir = mkdtempSync(join(tmpdir(), 'agent-run-'));
-  const agent = await spawnAgentCli(relay, dir);
-  try {
+test('airlock-agent stopped the moment it logs that it is starting still stops gracefully (exit 0)', () =>
+  withAgentCli(async (_relay, agent) => {
     const deadline = Date.now() + 15_000;
     while (!agent.output().includes('"msg":"agent starting"') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
@@ -176,12 +180,7 @@ test('airlock-agent stopped the moment it logs that it is starting still stops g
     agent.child.kill('SIGTERM');
     assert.deepEqual(await agent.exited, { code: 0, signal: null });
     assert.match(agent.output(), /"signal":"SIGTERM".*"msg":"stopping"/);
-  } finally {
-    agent.child.kill('SIGKILL'); // nothing left behind if an assertion failed first
-    rmSync(dir, { recursive: true, force: true });
-    await relay.close();
-  }
-});
+  }));
 
 describe('the state directory written by airlock-agent enroll', () => {
   let dir: string;

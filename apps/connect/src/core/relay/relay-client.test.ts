@@ -39,6 +39,22 @@ async function stop(server: Server): Promise<void> {
   await new Promise<void>((r) => server.close(() => r()));
 }
 
+/** A client of a tiny server answering with `handler`, for `run`; both closed after. */
+async function withClientOf(
+  handler: Handler,
+  run: (client: RelayClient, url: string, server: Server) => Promise<void>,
+  timeoutMs?: number,
+): Promise<void> {
+  const { url, server } = await tinyServer(handler);
+  const client = new RelayClient({ endpoint: { url, pin }, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  try {
+    await run(client, url, server);
+  } finally {
+    await client.close();
+    await stop(server);
+  }
+}
+
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 
@@ -73,19 +89,17 @@ test('an unreachable relay is relay_unreachable, naming the URL', async () => {
   assert.match(res.error.message, new RegExp(`${url}.*connection refused`));
 });
 
-test('a relay that does not answer in time is relay_unreachable', async () => {
-  const { url, server } = await tinyServer(() => {}); // never answers
-  const client = new RelayClient({ endpoint: { url, pin }, timeoutMs: 300 });
-  try {
-    const res = await client.listVms();
-    assert.ok(!res.ok);
-    assert.equal(res.error.code, 'relay_unreachable');
-    assert.match(res.error.message, /no answer/);
-  } finally {
-    await client.close();
-    await stop(server);
-  }
-});
+test('a relay that does not answer in time is relay_unreachable', () =>
+  withClientOf(
+    () => {}, // never answers
+    async (client) => {
+      const res = await client.listVms();
+      assert.ok(!res.ok);
+      assert.equal(res.error.code, 'relay_unreachable');
+      assert.match(res.error.message, /no answer/);
+    },
+    300,
+  ));
 
 test('a relay with another key than the pin gets no request: relay_pin_mismatch', async () => {
   const { url, server, requests } = await tinyServer((_req, _body, res) => json(res, 200, { vms: [] }));
@@ -257,42 +271,37 @@ test('kept-alive: the calls of one client share one connection, and close() ends
 const openConnections = (server: Server) =>
   new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
 
-test('an answer larger than the limit is bad_response, and the connection is dropped', async () => {
+test('an answer larger than the limit is bad_response, and the connection is dropped', () => {
   const chunk = Buffer.alloc(1024 * 1024, 0x20);
-  const { url, server } = await tinyServer((_req, _body, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    // Streams until the client hangs up; each write waits for the last to drain.
-    const more = () => !res.destroyed && res.write(chunk, (e) => (e ? undefined : more()));
-    more();
-  });
-  const client = new RelayClient({ endpoint: { url, pin } });
-  try {
-    const res = await client.listVms();
-    assert.ok(!res.ok);
-    assert.equal(res.error.code, 'bad_response');
-    assert.match(
-      res.error.message,
-      new RegExp(`GET ${url}/api/v1/vms: the relay's answer was larger than ${MAX_RELAY_ANSWER_BYTES / 1048576} MiB`),
-    );
-  } finally {
-    await client.close();
-    await stop(server);
-  }
+  return withClientOf(
+    (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Streams until the client hangs up; each write waits for the last to drain.
+      const more = () => !res.destroyed && res.write(chunk, (e) => (e ? undefined : more()));
+      more();
+    },
+    async (client, url) => {
+      const res = await client.listVms();
+      assert.ok(!res.ok);
+      assert.equal(res.error.code, 'bad_response');
+      assert.match(
+        res.error.message,
+        new RegExp(`GET ${url}/api/v1/vms: the relay's answer was larger than ${MAX_RELAY_ANSWER_BYTES / 1048576} MiB`),
+      );
+    },
+  );
 });
 
-test('an answer cut short by the relay is relay_unreachable (connection reset), never a shorter answer', async () => {
-  const { url, server } = await tinyServer((_req, _body, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
-    res.write('{"vms": [', () => res.socket?.destroy());
-  });
-  const client = new RelayClient({ endpoint: { url, pin } });
-  try {
-    const res = await client.listVms();
-    assert.ok(!res.ok);
-    assert.equal(res.error.code, 'relay_unreachable');
-    assert.match(res.error.message, /connection reset/);
-  } finally {
-    await client.close();
-    await stop(server);
-  }
-});
+test('an answer cut short by the relay is relay_unreachable (connection reset), never a shorter answer', () =>
+  withClientOf(
+    (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"vms": [', () => res.socket?.destroy());
+    },
+    async (client) => {
+      const res = await client.listVms();
+      assert.ok(!res.ok);
+      assert.equal(res.error.code, 'relay_unreachable');
+      assert.match(res.error.message, /connection reset/);
+    },
+  ));
