@@ -13,7 +13,7 @@ import pino from 'pino';
 import { fetch as undiciFetch } from 'undici';
 import { WebSocket } from 'ws';
 import { createRelay, type Direction, type Relay } from '@airlock/relay';
-import { endsWithThisProcess } from '@airlock/shared/testing';
+import { endsWithThisProcess, privateTestShell } from '@airlock/shared/testing';
 import { setUpOrg, type OrgSetup } from './org-harness.js';
 import {
   API_PREFIX,
@@ -235,6 +235,7 @@ async function setUpSystem(
     stateDir: join(dir, 'agent-state'),
     enrollmentToken: agentToken,
     policy: { allowedPorts: options.agentPorts ?? ports },
+    shell: privateTestShell(),
   };
   const agents: AgentProcess[] = [];
   const startAgentProc = async (overrides: Record<string, unknown> = {}): Promise<AgentProcess> => {

@@ -13,7 +13,7 @@ import {
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
 import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
-import { createDigestServer, listenOnLoopback } from '@airlock/shared/testing';
+import { createDigestServer, listenOnLoopback, privateTestShell } from '@airlock/shared/testing';
 import type { RunningAgent } from './agent.js';
 import { FakeRelay } from './testing/fake-relay.js';
 import { MAX_PENDING_INPUT_BYTES } from './session-channel.js';
@@ -455,7 +455,7 @@ describe('channels on an authenticated session', () => {
 
 describe('agent configuration edges', () => {
   test('pty shell with bash (the default shell)', async () => {
-    await withOnlineAgent({ shell: '/bin/bash' }, async ({ relay, agent }) => {
+    await withOnlineAgent({ shell: privateTestShell() }, async ({ relay, agent }) => {
       const c = await connectClient(relay, agent);
       try {
         const ch = await c.client.openChannel();

@@ -7,3 +7,4 @@ export * from './org.js';
 export * from './cut-proxy.js';
 export * from './child-reaper.js';
 export * from './within.js';
+export * from './private-shell.js';

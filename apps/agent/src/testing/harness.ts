@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { startAgent, type RunningAgent, type StartAgentOptions } from '../agent.js';
 import { resolveAgentConfig, type AgentConfigInput } from '../config.js';
 import { releaseSession } from '@airlock/shared/ssh';
+import { privateTestShell } from '@airlock/shared/testing';
 import { FakeRelay } from './fake-relay.js';
 
 /** Logs go to stderr only when AIRLOCK_TEST_LOG is set (e.g. AIRLOCK_TEST_LOG=debug). */
@@ -32,7 +33,7 @@ export async function startTestAgent(
     credential: relay.credential,
     relayPublicKeyPem: relay.relayPublicKeyPem,
     policy: { allowedPorts: [] },
-    shell: '/bin/bash',
+    shell: privateTestShell(),
     ...overrides,
   });
   return startAgent(config, { logger: testLogger(), ...options });
