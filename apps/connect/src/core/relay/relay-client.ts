@@ -120,6 +120,17 @@ export class RelayClient {
     this.agent = undefined;
   }
 
+  /**
+   * Hands this client's kept-alive connections to the caller, who must destroy them, and forgets
+   * them (a later call opens new ones). A session's data socket goes out on the TLS connection its
+   * ticket just came over: two round trips fewer (TCP and TLS) than a new connection.
+   */
+  handOverConnections(): PinnedHttpsAgent | undefined {
+    const agent = this.agent;
+    this.agent = undefined;
+    return agent;
+  }
+
   private async call<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,

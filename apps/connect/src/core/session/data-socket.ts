@@ -6,6 +6,7 @@ import {
   closeReason,
   createPinnedHttpsAgent,
   DATA_FRAME_MAX_BYTES,
+  type PinnedHttpsAgent,
   SESSION_ID_PARAM,
   WS_PATHS,
 } from '@airlock/shared';
@@ -57,14 +58,23 @@ export function openDataSocket(options: {
   sessionId: string;
   ticket: string;
   handshakeTimeoutMs: number;
+  /**
+   * The relay client's kept-alive connections (`RelayClient.handOverConnections`), pinned and with
+   * the same certificate: the upgrade goes out on the one the ticket came over. Owned from here on.
+   * It was answering a moment ago, well inside the relay's keep-alive time; a relay that closes it
+   * now is stopping, and would refuse a new connection as well.
+   */
+  connections?: PinnedHttpsAgent | undefined;
 }): DataSocket {
   const { sessionId, endpoint } = options;
   const url = dataSocketUrl(endpoint.url, sessionId);
-  const agent = createPinnedHttpsAgent({
-    pin: endpoint.pin,
-    clientCert: endpoint.clientCert,
-    timeoutMs: options.handshakeTimeoutMs,
-  });
+  const agent =
+    options.connections ??
+    createPinnedHttpsAgent({
+      pin: endpoint.pin,
+      clientCert: endpoint.clientCert,
+      timeoutMs: options.handshakeTimeoutMs,
+    });
   const ws = new WebSocket(url, {
     agent,
     headers: { authorization: `Bearer ${options.ticket}` },
@@ -97,7 +107,9 @@ export function openDataSocket(options: {
       else settle({ kind: 'error', message: e.message });
     });
   });
-  // The upgraded socket is the WebSocket's own now; the agent holds nothing worth keeping.
+  // The upgraded socket is the WebSocket's own (Node takes it out of the agent before 'open');
+  // whatever else the agent holds is idle and not needed.
+  ws.once('open', () => agent.destroy());
   void ended.then(() => agent.destroy());
 
   const endWithin = async (ms: number): Promise<SocketEnd | undefined> =>

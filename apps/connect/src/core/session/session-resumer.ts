@@ -59,8 +59,9 @@ export class SessionResumer {
     });
     const org = await this.options.sessionRequest?.(credentials);
     const asked = await relay.resumeSession(this.sessionId, { resumeToken: this.options.resumeToken, ...org });
-    await relay.close();
+    const connections = relay.handOverConnections();
     if (!asked.ok) {
+      connections?.destroy();
       const e = asked.error;
       const retry = RETRYABLE.has(e.code) || (e.code === 'http_error' && e.status >= 500);
       return { ok: false, final: !retry, message: e.message };
@@ -69,18 +70,21 @@ export class SessionResumer {
     // The relay's word is not needed here: the key exchange checks the key the VM presents
     // against the session's own. This only says early, and clearly, that the VM restarted.
     const now = sshFingerprint(Buffer.from(session.hostKey, 'base64'));
-    if (now !== this.hostKeyFingerprint)
+    if (now !== this.hostKeyFingerprint) {
+      connections?.destroy();
       return {
         ok: false,
         final: true,
         message: `the VM restarted (its host key is now ${now}, not ${this.hostKeyFingerprint}); start a new session`,
       };
+    }
     if (session.resumeToken) this.options.resumeToken = session.resumeToken;
     const socket = openDataSocket({
       endpoint: credentials.endpoint,
       sessionId: this.sessionId,
       ticket: session.ticket,
       handshakeTimeoutMs: RECONNECT_TIMEOUT_MS,
+      connections,
     });
     const opened = await Promise.race([
       once(socket.ws, 'open').then(

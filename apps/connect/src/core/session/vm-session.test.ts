@@ -51,6 +51,16 @@ async function withSession<T>(
   }
 }
 
+test("the data socket goes out on the TLS connection the session's ticket came over", TIMEOUT, async () => {
+  // Over a network that is two round trips (TCP and TLS) fewer before the VM's first byte.
+  await withSession({}, async (session, relay) => {
+    assert.equal(relay.seen.http.filter((h) => h.path.endsWith('/sessions')).length, 1);
+    assert.equal(relay.seen.urls.length, 1);
+    assert.equal(relay.seen.connections, 1);
+    assert.equal(session.sessionId, relay.lastSession!.sessionId);
+  });
+});
+
 test('data socket URL carries only the session id; the ticket goes in the Authorization header', TIMEOUT, async () => {
   assert.equal(dataSocketUrl('https://relay.example.org', 'abc'), 'wss://relay.example.org/ws/connect?sid=abc');
   assert.equal(dataSocketUrl('https://127.0.0.1:7443/', 'abc'), 'wss://127.0.0.1:7443/ws/connect?sid=abc');

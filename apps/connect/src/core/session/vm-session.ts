@@ -1,5 +1,13 @@
 import { once } from 'node:events';
-import { CloseCode, err, ok, runInSession, type Result, type SessionResponse } from '@airlock/shared';
+import {
+  CloseCode,
+  err,
+  ok,
+  runInSession,
+  type PinnedHttpsAgent,
+  type Result,
+  type SessionResponse,
+} from '@airlock/shared';
 import { ConnectedVmSession } from './connected-vm-session.js';
 import { closeWithReason, openDataSocket, type DataSocket } from './data-socket.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -46,11 +54,14 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
   const { credentials } = options;
   const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
   const created = await relay.createSession(options.vm, await orgSessionRequest(credentials.org));
-  await relay.close();
-  if (!created.ok) return created;
+  if (!created.ok) {
+    await relay.close();
+    return created;
+  }
   // Judged before the data socket exists: a host key the organisation did not certify gets nothing.
   const trust = await judgeVmHostKey(credentials.org, options.vm, created.value);
   if (!trust.ok) {
+    await relay.close();
     (options.logger ?? silentLogger).warn(
       { sid: created.value.sessionId, reason: trust.error.reason },
       trust.error.message,
@@ -59,6 +70,7 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
   }
   return connectVmSession({
     endpoint: credentials.endpoint,
+    relayConnections: relay.handOverConnections(),
     session: created.value,
     user: credentials.user,
     userKey: sessionUserKey(credentials),
@@ -84,6 +96,8 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
 export interface ConnectVmSessionOptions {
   /** Pinned, and with the client certificate the ticket's token is bound to. */
   endpoint: RelayEndpoint;
+  /** The connections the ticket came over (`RelayClient.handOverConnections`); owned from here on. */
+  relayConnections?: PinnedHttpsAgent | undefined;
   session: SessionResponse;
   user: string;
   userKey: UserKey;
@@ -133,6 +147,7 @@ function connectInSession(options: ConnectVmSessionOptions): Promise<Result<VmSe
       sessionId,
       ticket: options.session.ticket,
       handshakeTimeoutMs: Math.min(options.timeoutMs ?? 20_000, 15_000),
+      connections: options.relayConnections,
     });
     return establish(options, socket);
   });
