@@ -1,11 +1,12 @@
 // `npm run bench`: throughput, setup time and echo latency, side by side in one run.
 // Prints a table and writes bench/results/bench-<date>.json. Not part of `npm test`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openVmSession, sessionUserKey, type VmSession } from '@airlock/connect';
 import { bundlePrograms, rendererGzippedBytes } from '../../scripts/tasks/bundle.js';
+import { measureCommands } from './commands.js';
 import { measureApp } from './app-bench.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
@@ -289,44 +290,34 @@ async function main(): Promise<void> {
     row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));
   }
 
-  // Whole commands last: spawnSync blocks this process, which would starve its own sockets.
-  // Taken in turns (one of each, seven times) so that the machine's load hits them alike; the
-  // first of each is a warm-up (V8's compile cache is written then) and not counted.
+  // Whole commands last (on loopback they are timed with spawnSync, which blocks this process).
   if (section('commands')) {
-    const commands: Record<string, { args: string[]; env?: Record<string, string> }> = {
-      airlockExecTrue: { args: [airlockBin, 'exec', 'bench-vm', '--', 'true'], env: { AIRLOCK_HOME: home } },
-      airlockHelp: { args: [airlockBin, '--help'] },
-      nodeNothing: { args: [process.execPath, '-e', '0'] },
-      ...(haveSshd ? { sshTrue: { args: ['ssh', ...(sshd as PrivateSshd).sshArgs, 'true'] } } : {}),
-    };
-    // BENCH_AIRLOCK_BASELINE=<an older .tools/dist/airlock.mjs, copied beside it>: the same two
-    // commands with that build too, in the same turns, for a before/after under the same load.
     const baseline = process.env.BENCH_AIRLOCK_BASELINE;
-    if (baseline) {
-      commands.baselineExecTrue = {
-        args: [process.execPath, baseline, 'exec', 'bench-vm', '--', 'true'],
-        env: { AIRLOCK_HOME: home },
-      };
-      commands.baselineHelp = { args: [process.execPath, baseline, '--help'] };
-    }
-    const times: Record<string, number[]> = {};
-    for (let i = 0; i < 8; i++)
-      for (const [name, c] of Object.entries(commands)) {
-        const t0 = performance.now();
-        const r = spawnSync(c.args[0]!, c.args.slice(1), { env: { ...process.env, ...c.env }, stdio: 'ignore' });
-        if (r.status !== 0) throw new Error(`${c.args.join(' ')} exited ${r.status}`);
-        if (i > 0) (times[name] ??= []).push(performance.now() - t0);
-      }
-    const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-    results.commandsMs = ms;
-    row('`airlock exec vm -- true` whole command (ms)', ms.airlockExecTrue!, '');
-    row('`ssh host true` whole command (ms)', ms.sshTrue ?? 'n/a', '');
-    if (ms.sshTrue) row('`airlock exec` ÷ `ssh true`', (ms.airlockExecTrue! / ms.sshTrue).toFixed(2), '');
+    const times = await measureCommands({
+      home,
+      tmp,
+      relayUrl: relay.info.url,
+      sshd: haveSshd ? (sshd as PrivateSshd) : undefined,
+      rttMs: RTT_MS,
+      baseline,
+    });
+    results.commandsMs = times;
+    const [ms, far] = [times.loopback, times.rtt40];
+    const ratio = (a: number | undefined, b: number | undefined) => (a && b ? (a / b).toFixed(2) : 'n/a');
+    row('`airlock exec vm -- true` whole command (ms)', ms.airlockExecTrue!, far.airlockExecTrue!);
+    row('`ssh host true` whole command (ms)', ms.sshTrue ?? 'n/a', far.sshTrue ?? 'n/a');
+    row('`airlock exec` ÷ `ssh true`', ratio(ms.airlockExecTrue, ms.sshTrue), ratio(far.airlockExecTrue, far.sshTrue));
     row('`airlock --help` (ms)', ms.airlockHelp!, '');
     row('`node -e 0`, for scale (ms)', ms.nodeNothing!, '');
     if (baseline) {
-      row(`baseline ${baseline}: \`exec vm -- true\` / \`--help\` (ms)`, ms.baselineExecTrue!, ms.baselineHelp!);
-      if (ms.sshTrue) row('baseline `exec` ÷ `ssh true`', (ms.baselineExecTrue! / ms.sshTrue).toFixed(2), '');
+      row("this build's bundle, run by node: `exec vm -- true` (ms)", ms.bundleExecTrue!, far.bundleExecTrue!);
+      row(`baseline ${baseline}: \`exec vm -- true\` (ms)`, ms.baselineExecTrue!, far.baselineExecTrue!);
+      row(`baseline ${baseline}: \`--help\` (ms)`, ms.baselineHelp!, '');
+      row(
+        'baseline `exec` ÷ `ssh true`',
+        ratio(ms.baselineExecTrue, ms.sshTrue),
+        ratio(far.baselineExecTrue, far.sshTrue),
+      );
     }
   }
 
