@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { UserName, VmId } from '@airlock/shared';
 import { EMPTY_REVOKED, issueCrl, Jti, KeyFingerprint, verifyCrl, type RevokedLists } from '@airlock/shared/org';
 import { CliError, type OrgIo } from './cli-error.js';

@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileAtomic } from '@airlock/shared';
 import { decryptKeyFile, encodeKeyFile, encryptKeyFile, parseKeyFile } from '@airlock/shared/key-file';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DATA_FRAME_MAX_BYTES, DEFAULT_RESUME_WINDOW_SECONDS } from '@airlock/shared';
 import { AuditSinksConfig } from './audit/sinks.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Port, SessionId, UserName, VmId } from './schemas.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientId, parseScopeString } from './admin-schemas.js';
 import { ok, type Result } from './result.js';
 import {

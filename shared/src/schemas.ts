@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { USER_NAME_RULE, VM_ID_RULE } from './names.js';
 
 /** Names that appear in URLs, logs and file names: keep them boring (names.ts). */

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from './result.js';
 import { Port, SessionId, UserName, VmId } from './schemas.js';
 import { ACCESS_TOKEN_TTL_SECONDS, RESUME_TOKEN_TTL_SECONDS, TICKET_TTL_SECONDS } from './wire.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DEFAULT_RESUME_WINDOW_SECONDS,
   describeZodError,

@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, OrgChain, readFileIfExists, writeFileAtomic, type Result, type TicketClaims } from '@airlock/shared';
 import {
   CrlKeeper,

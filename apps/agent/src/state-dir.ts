@@ -2,7 +2,7 @@ import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError, tlsPinSchema, VmId, writeFileAtomic } from '@airlock/shared';
 import { parseRelayUrl } from './relay-url.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileAtomic } from '@airlock/shared';
 import type { Logger } from 'pino';
 

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ADMIN_SCOPES, PortList } from '@airlock/shared';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecorder } from '../audit/recorder.js';

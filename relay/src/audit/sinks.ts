@@ -1,6 +1,6 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditEntry } from '../store/types.js';
 
 export { SinkPusher, type SinkPusherOptions, type SinkStatus } from './sink-pusher.js';

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditCheckpoint, AuditEntry, AuditStore } from '../store/types.js';
 import { GENESIS_HASH } from './chain.js';
 import { checkpointSignatureProblem } from './checkpoints.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserName, VmId, writeFileAtomic } from '@airlock/shared';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { OrgAnswer } from '@airlock/shared/org';
 import { CliError } from '../admin/cli-error.js';
 import { json, unwrap, withAdmin, type AdminSession, type CliIo } from '../admin/cli-context.js';

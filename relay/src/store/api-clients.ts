@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Db } from './database.js';
 import { type Clock, check, opt, parseJson, sha256HexSchema, storeErrorFrom, textSchema } from './sql-util.js';
 import type { ApiClientRecord, ApiClientStore } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { chainEntry } from '../audit/chain.js';
 import type { Db } from './database.js';
 import { type Clock, check, instantSchema, opt, parseJson, sha256HexSchema, textSchema } from './sql-util.js';

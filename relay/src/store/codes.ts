@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Db } from './database.js';
 import { type Clock, check, instantSchema, opt, sha256HexSchema, storeErrorFrom, textSchema } from './sql-util.js';
 import { chainFromColumn, chainToColumn } from './org-state.js';

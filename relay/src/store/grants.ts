@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Db } from './database.js';
 import { type Clock, check, instantSchema, opt, parseJson, portsSchema, textSchema } from './sql-util.js';
 import { StoreError, type GrantRecord, type GrantStore } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Db } from './database.js';
 import { check, parseJson } from './sql-util.js';
 import type { LockoutPolicy, LoginLockoutStore, UserLockout } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Db } from './database.js';
 import type { Clock } from './sql-util.js';
 import type { OrgState, OrgStateStore } from './types.js';

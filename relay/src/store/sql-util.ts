@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { StoreError } from './types.js';
 
 /** Where the store reads the time; tests pass a fixed clock. */

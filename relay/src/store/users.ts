@@ -1,7 +1,7 @@
 import type { Db } from './database.js';
 import { type Clock, check, opt, storeErrorFrom, textSchema } from './sql-util.js';
 import { StoreError, type UserRecord, type UserStatus, type UserStore, type UserTotp } from './types.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 interface UserRow {
   name: string;

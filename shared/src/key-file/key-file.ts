@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { spkiPemFromPrivateKey } from '../spki.js';
 import {

@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { publicKeyFromSpkiB64url, spkiB64url } from '../spki.js';
 import { publicKeyFingerprint } from './keys.js';

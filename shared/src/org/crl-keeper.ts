@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileIfExists, writeFileAtomic } from '../files.js';
 import type { PinnedAnchor } from './anchor.js';
 import { OrgChain } from '../schemas.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrgChain, UserName, VmId } from '../schemas.js';
 import { tlsPinSchema } from '../tls/pin.js';
 import { AnchorFingerprint } from './anchor.js';

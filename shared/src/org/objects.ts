@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { CompactSign, compactVerify, decodeProtectedHeader, errors } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { UserName, VmId } from '../schemas.js';
 import { jwsAlgFor, publicKeyFingerprint } from './keys.js';

@@ -10,7 +10,7 @@ import {
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import type forgeNs from 'node-forge';
-import { z } from 'zod';
+import * as z from 'zod';
 import { certThumbprint } from './pin.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A certificate as PEM text, PEM or DER bytes, or an already parsed certificate. */
 export type CertificateInput = string | Buffer | X509Certificate;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { Dispatch } from '../api/dispatch.js';
 import type { ApiEvent } from '../api/contract/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What a browser-mode client may send: a request id, a request name and its parameters (checked later). */
 export const WireRequest = z

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NEXT_ACTIONS } from '../../core/next-actions.js';
 
 // The Connect API's building blocks. Everything under contract/ is browser-safe (zod and

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Port, VmId } from '@airlock/shared/schemas';
 import { DoctorReport } from '../../core/diagnostics/doctor-report.js';
 

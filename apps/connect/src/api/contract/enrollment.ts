@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceName, TotpCode } from '@airlock/shared/schemas';
 import { HandleId } from './common.js';
 

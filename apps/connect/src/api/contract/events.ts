@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ApiFailure, HandleId } from './common.js';
 import { ForwardView } from './forwards.js';
 import { LoginState } from './login.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Port, VmId } from '@airlock/shared/schemas';
 import { ApiFailure, HandleId, LocalPort } from './common.js';
 

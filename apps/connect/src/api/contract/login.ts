@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TotpCode } from '@airlock/shared/schemas';
 
 export const LoginState = z.discriminatedUnion('state', [

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VmId } from '@airlock/shared/schemas';
 import { LocalPort } from './common.js';
 import { ForwardView } from './forwards.js';

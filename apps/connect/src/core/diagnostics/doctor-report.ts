@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // `airlock doctor`'s answer as data: what `--json` prints, what the Connect API's `doctor.run`
 // returns to the desktop app's settings page, and what the support bundle carries. A stable

@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from '@airlock/shared';
 import { spkiPemFromPrivateKey } from '@airlock/shared/ssh';
 import {

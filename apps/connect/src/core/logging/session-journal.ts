@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lastLines, RotatingFile } from './rotating-file.js';
 
 /**

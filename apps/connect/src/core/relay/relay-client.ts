@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ResumeRequest } from '@airlock/shared';
 import {
   API_PREFIX,
