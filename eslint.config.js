@@ -43,7 +43,7 @@ export default tseslint.config(
     // SSH sessions start only through startSshSession (shared/src/ssh/session-start.ts): the
     // library's bare connect() can leave a rejection that ends the process (README, library quirks).
     // zod is imported as a namespace.
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     ignores: ['shared/src/ssh/session-start.ts', 'shared/src/testing/version-junk-child.ts'],
     rules: {
       'no-restricted-syntax': [
@@ -55,8 +55,13 @@ export default tseslint.config(
         },
         {
           // esbuild then builds zod's whole namespace object, with all 60 of its locales (README).
-          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          selector:
+            "ImportDeclaration[source.value='zod'] > :matches(ImportSpecifier[imported.name='z'], ImportDefaultSpecifier)",
           message: "import zod as a namespace: import * as z from 'zod'",
+        },
+        {
+          selector: "ExportNamedDeclaration[source.value='zod'], ExportAllDeclaration[source.value='zod']",
+          message: "import zod as a namespace where it is used (import * as z from 'zod'); do not re-export it",
         },
       ],
     },

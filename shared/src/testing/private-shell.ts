@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 let made: string | undefined;
 
@@ -14,12 +14,15 @@ let made: string | undefined;
  */
 export function privateTestShell(): string {
   if (made) return made;
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-test-shell-'));
+  // In the repo's ignored .test-tmp/, not /tmp: a script is run from here, and /tmp may be noexec.
+  const root = fileURLToPath(new URL('../../../.test-tmp/', import.meta.url));
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(join(root, 'shell-'));
   const home = join(dir, 'home');
   mkdirSync(home, { mode: 0o700 });
   const script = join(dir, 'bash');
-  // Single quotes: tmpdir() could hold spaces; it never holds a quote.
-  writeFileSync(script, `#!/bin/sh\nHOME='${home}'\nexport HOME\nexec /bin/bash "$@"\n`);
+  const quoted = `'${home.replaceAll("'", `'\\''`)}'`;
+  writeFileSync(script, `#!/bin/sh\nHOME=${quoted}\nexport HOME\nexec /bin/bash "$@"\n`);
   chmodSync(script, 0o755);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   made = script;

@@ -45,9 +45,7 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
     'ticket',
     async () => {
       // The same request a real session makes: under an organisation root it carries this login's chain.
-      const created = await client
-        .createSession(vm.id, await orgSessionRequest(credentials.org))
-        .finally(() => client.close());
+      const created = await client.createSession(vm.id, await orgSessionRequest(credentials.org));
       if (!created.ok)
         return fail(
           'ticket_refused',
@@ -63,6 +61,7 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
     scope,
   );
   if (ticket.status === 'fail' || !issued) {
+    await client.close();
     rec.stop('ticket', 'no session without a ticket', vm.id);
     return undefined;
   }
@@ -72,6 +71,7 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
   // host key must be certified for this VM, and the report says which trust the session ran under.
   const trust = await judgeVmHostKey(credentials.org, vm.id, session);
   if (!trust.ok) {
+    await client.close();
     rec.add(
       'host_key',
       fail('vm_not_certified', trust.error.message, 'tell your admin: the relay may have been tampered with', {
@@ -87,6 +87,8 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
   const reached = new Map<SessionStep, number>();
   const opened = await connectVmSession({
     endpoint: credentials.endpoint,
+    // As a real session does: its data socket on the connection the ticket came over.
+    relayConnections: client.handOverConnections(),
     session,
     user: credentials.user,
     userKey: sessionUserKey(credentials),

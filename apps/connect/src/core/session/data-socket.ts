@@ -107,6 +107,10 @@ export function openDataSocket(options: {
       else settle({ kind: 'error', message: e.message });
     });
   });
+  // Node's agent turns TCP keep-alive on (after 1 s idle) for the connections it pools; kept on a
+  // data socket, a network gap of some seconds could end it by probes and force a resume. A data
+  // socket has its own liveness (pings, the SSH keep-alive), as before the hand-over.
+  ws.once('upgrade', (res: IncomingMessage) => res.socket.setKeepAlive(false));
   // The upgraded socket is the WebSocket's own (Node takes it out of the agent before 'open');
   // whatever else the agent holds is idle and not needed.
   ws.once('open', () => agent.destroy());

@@ -53,36 +53,30 @@ export interface OpenVmSessionOptions {
 export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { credentials } = options;
   const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
-  const created = await relay.createSession(options.vm, await orgSessionRequest(credentials.org));
-  if (!created.ok) {
+  const asked = await askForSession(relay, options).catch(async (e: unknown) => {
     await relay.close();
-    return created;
-  }
-  // Judged before the data socket exists: a host key the organisation did not certify gets nothing.
-  const trust = await judgeVmHostKey(credentials.org, options.vm, created.value);
-  if (!trust.ok) {
+    throw e;
+  });
+  if (!asked.ok) {
     await relay.close();
-    (options.logger ?? silentLogger).warn(
-      { sid: created.value.sessionId, reason: trust.error.reason },
-      trust.error.message,
-    );
-    return trust;
+    return asked;
   }
+  const { created, trust } = asked.value;
   return connectVmSession({
     endpoint: credentials.endpoint,
     relayConnections: relay.handOverConnections(),
-    session: created.value,
+    session: created,
     user: credentials.user,
     userKey: sessionUserKey(credentials),
     logger: options.logger,
     timeoutMs: options.timeoutMs,
     ...(options.journal ? { journal: options.journal } : {}),
     ...(options.purpose ? { purpose: options.purpose } : {}),
-    trust: trust.value,
-    ...(options.resume !== false && created.value.resumeToken
+    trust,
+    ...(options.resume !== false && created.resumeToken
       ? {
           resume: {
-            resumeToken: created.value.resumeToken,
+            resumeToken: created.resumeToken,
             credentials: options.resume?.credentials ?? (async () => credentials),
             sessionRequest: (c: RelayCredentials) => orgSessionRequest(c.org),
             ...(options.resume?.windowMs !== undefined ? { windowMs: options.resume.windowMs } : {}),
@@ -91,6 +85,26 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
         }
       : {}),
   });
+}
+
+/** POST /sessions, and the VM's host key judged before any data socket exists. */
+async function askForSession(
+  relay: RelayClient,
+  options: OpenVmSessionOptions,
+): Promise<Result<{ created: SessionResponse; trust: SessionTrust }, VmSessionError>> {
+  const { credentials } = options;
+  const created = await relay.createSession(options.vm, await orgSessionRequest(credentials.org));
+  if (!created.ok) return created;
+  // A host key the organisation did not certify gets nothing.
+  const trust = await judgeVmHostKey(credentials.org, options.vm, created.value);
+  if (!trust.ok) {
+    (options.logger ?? silentLogger).warn(
+      { sid: created.value.sessionId, reason: trust.error.reason },
+      trust.error.message,
+    );
+    return trust;
+  }
+  return ok({ created: created.value, trust: trust.value });
 }
 
 export interface ConnectVmSessionOptions {
