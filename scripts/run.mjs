@@ -19,6 +19,7 @@ const TASKS = {
   bench: ['bench/src/main.ts'],
   load: ['bench/src/load.ts'],
   soak: ['bench/src/soak.ts'],
+  'tls-floor': ['bench/src/tls-floor.ts'],
   desktop: ['scripts/tasks/desktop.ts'],
   fuzz: ['fuzz/src/main.ts'],
   lint: ['scripts/tasks/lint.ts'],
