@@ -57,8 +57,13 @@ export class SessionResumer {
       token: credentials.token,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
-    const org = await this.options.sessionRequest?.(credentials);
-    const asked = await relay.resumeSession(this.sessionId, { resumeToken: this.options.resumeToken, ...org });
+    const asked = await (async () => {
+      const org = await this.options.sessionRequest?.(credentials);
+      return relay.resumeSession(this.sessionId, { resumeToken: this.options.resumeToken, ...org });
+    })().catch(async (e: unknown) => {
+      await relay.close();
+      throw e;
+    });
     const connections = relay.handOverConnections();
     if (!asked.ok) {
       connections?.destroy();
