@@ -18,6 +18,8 @@ function serve(server: ReturnType<typeof createServer>, hasClientCert: (req: Inc
     if (!hasClientCert(req)) return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(m)));
   });
+  // The measuring process asks for a collection before each reading (started with --expose-gc).
+  process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
     console.log(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }));
@@ -44,7 +46,15 @@ async function connectAll(count: number, port: number): Promise<void> {
         ws.send('x');
         ws.once('message', () => resolve());
       });
+      // A connection that neither opens nor echoes within 10 s counts as failed.
+      const timer = setTimeout(() => {
+        failed++;
+        ws.terminate();
+        resolve();
+      }, 10_000);
+      ws.once('message', () => clearTimeout(timer));
       ws.once('error', () => {
+        clearTimeout(timer);
         failed++;
         resolve();
       });

@@ -2,18 +2,18 @@
 // Node (as the relay does) and with TLS ended in nginx in front of a plain WebSocket server — the
 // question behind issue 10's 50 KB per session. P-256 certificates, TLS 1.3, a client certificate
 // on every connection, one echo each. Not part of `npm test`; needs `openssl`, and `nginx` for the
-// second case (apt-get install nginx). TLS_FLOOR_CONNECTIONS (2000, at most 5000) per case.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// nginx cases (apt-get install nginx). TLS_FLOOR_CONNECTIONS (2000, at most 3000) per case.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freePort } from './openssh.js';
-import { tsxChild } from './processes.js';
+import { repoRoot, startJsonChild } from './processes.js';
 
-const COUNT = Math.min(Number(process.env.TLS_FLOOR_CONNECTIONS ?? 2000), 5000);
+const COUNT = Math.min(Number(process.env.TLS_FLOOR_CONNECTIONS ?? 2000), 3000);
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-const PEER = 'bench/src/tls-floor-peer.ts';
+const PEER = join(repoRoot, 'bench/src/tls-floor-peer.ts');
 
 const rssKiB = (pid: number): number => {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -36,25 +36,32 @@ function makeCertificates(dir: string): void {
     );
 }
 
+/** A peer process; Node servers get `--expose-gc`, and collect their garbage on SIGUSR2. */
+const peer = <T>(args: string[]) =>
+  startJsonChild<T>(process.execPath, ['--expose-gc', '--import', 'tsx', PEER, ...args]);
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 interface Held {
   /** The processes whose memory grows with the connections: the server, and the proxy's worker. */
   pids: number[];
+  /** Those that are Node servers: asked to collect their garbage before each reading. */
+  nodePids: number[];
   port: number;
 }
 
-/** RSS growth (KiB) per connection over the processes that hold them. */
+/** RSS growth (KiB) per connection over the processes that hold them, each read after a collection. */
 async function measure(dir: string, held: Held): Promise<{ open: number; failed: number; perConnection: number[] }> {
-  const before = held.pids.map(rssKiB);
-  const clients = await tsxChild<{ open: number; failed: number }>(PEER, [
-    'clients',
-    dir,
-    String(COUNT),
-    String(held.port),
-  ]);
+  const settled = async () => {
+    for (const pid of held.nodePids) process.kill(pid, 'SIGUSR2');
+    await pause(1000);
+    return held.pids.map(rssKiB);
+  };
+  const before = await settled();
+  const clients = await peer<{ open: number; failed: number }>(['clients', dir, String(COUNT), String(held.port)]);
   try {
-    // Let allocations settle (TLS buffers are given back, or not, once the handshake traffic ends).
-    await new Promise((r) => setTimeout(r, 3000));
-    const after = held.pids.map(rssKiB);
+    await pause(2000);
+    const after = await settled();
     const open = Math.max(clients.info.open, 1);
     return { ...clients.info, perConnection: after.map((a, i) => (a - before[i]!) / open) };
   } finally {
@@ -62,13 +69,16 @@ async function measure(dir: string, held: Held): Promise<{ open: number; failed:
   }
 }
 
-function nginxConfig(dir: string, port: number, backendPort: number): string {
+/** The nginx settings that lowered its cost most: no session tickets, small TLS records, X25519 only. */
+const TUNED = `ssl_session_tickets off; ssl_buffer_size 4k; ssl_ecdh_curve X25519; proxy_buffering off;`;
+
+function nginxConfig(dir: string, port: number, backendPort: number, tuned: boolean): string {
   return `worker_processes 1;
 worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 daemon off;
-events { worker_connections 12000; }
+events { worker_connections 8000; }
 http {
   access_log off;
   client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp;
@@ -79,6 +89,7 @@ http {
     ssl_certificate_key ${dir}/server.key;
     ssl_protocols TLSv1.3;
     ssl_verify_client optional_no_ca;
+    ${tuned ? TUNED : ''}
     location / {
       proxy_pass http://127.0.0.1:${backendPort};
       proxy_http_version 1.1;
@@ -99,21 +110,66 @@ const accepts = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false));
   });
 
-async function startNginx(
-  dir: string,
-  backendPort: number,
-): Promise<{ child: ChildProcess; worker: number; port: number }> {
-  mkdirSync(join(dir, 'tmp'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, backendPort));
-  const child = spawn(NGINX!, ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
-    if (children && (await accepts(port))) return { child, worker: Number(children.split(' ')[0]), port };
+function workerOf(master: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(' ')[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined; // the master is gone
   }
-  child.kill('SIGKILL');
-  throw new Error(`nginx did not start: ${readFileSync(join(dir, 'nginx-error.log'), 'utf8')}`);
+}
+
+/** nginx in the foreground, its master and its one worker; stop() waits for both to be gone. */
+async function startNginx(dir: string, backendPort: number, tuned: boolean) {
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(dir, port, backendPort, tuned));
+  const child = spawn(NGINX!, ['-c', conf, '-e', join(dir, 'nginx-error.log')], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let worker: number | undefined;
+  const stop = async () => {
+    // SIGTERM to the master ends its workers; a worker whose master was killed outright would stay.
+    child.kill('SIGTERM');
+    await Promise.race([exited, pause(5000)]);
+    for (const pid of [child.pid, worker])
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+  };
+  for (let i = 0; i < 50 && child.exitCode === null; i++) {
+    await pause(100);
+    worker = workerOf(child.pid!);
+    if (worker && (await accepts(port))) return { worker, port, stop };
+  }
+  await stop();
+  const log = existsSync(join(dir, 'nginx-error.log')) ? readFileSync(join(dir, 'nginx-error.log'), 'utf8') : '';
+  throw new Error(`nginx did not start${log ? `: ${log}` : ''}`);
+}
+
+async function viaNginx(dir: string, tuned: boolean): Promise<void> {
+  const backend = await peer<{ port: number }>(['server-plain', dir]);
+  try {
+    const nginx = await startNginx(dir, backend.info.port, tuned);
+    try {
+      const r = await measure(dir, {
+        pids: [nginx.worker, backend.child.pid!],
+        nodePids: [backend.child.pid!],
+        port: nginx.port,
+      });
+      const [proxy, plain] = r.perConnection as [number, number];
+      console.log(
+        `  TLS in nginx${tuned ? ', tuned' : ''}, plain WebSocket behind it: ${(proxy + plain).toFixed(1)} KiB = ` +
+          `nginx ${proxy.toFixed(1)} + Node ${plain.toFixed(1)} (${r.open} open, ${r.failed} failed)`,
+      );
+    } finally {
+      await nginx.stop();
+    }
+  } finally {
+    await backend.stop();
+  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-tls-floor-'));
@@ -122,30 +178,22 @@ try {
   console.log(
     `${COUNT} idle TLS 1.3 WebSockets (P-256, client certificate, one echo each); RSS growth per connection:`,
   );
-  const inNode = await tsxChild<{ port: number }>(PEER, ['server-tls', dir]);
+  const inNode = await peer<{ port: number }>(['server-tls', dir]);
   try {
-    const r = await measure(dir, { pids: [inNode.child.pid!], port: inNode.info.port });
+    const pid = inNode.child.pid!;
+    const r = await measure(dir, { pids: [pid], nodePids: [pid], port: inNode.info.port });
     console.log(
-      `  TLS in Node (the relay's way): ${r.perConnection[0]!.toFixed(1)} KiB (${r.open} open, ${r.failed} failed)`,
+      `  TLS in Node, defaults (the relay's way): ${r.perConnection[0]!.toFixed(1)} KiB (${r.open} open, ${r.failed} failed)`,
     );
   } finally {
     await inNode.stop();
   }
   if (!NGINX) console.log('  TLS in nginx: n/a (nginx is not installed: apt-get install nginx)');
   else {
-    const backend = await tsxChild<{ port: number }>(PEER, ['server-plain', dir]);
-    const nginx = await startNginx(dir, backend.info.port);
-    try {
-      const r = await measure(dir, { pids: [nginx.worker, backend.child.pid!], port: nginx.port });
-      const [proxy, plain] = r.perConnection as [number, number];
-      console.log(
-        `  TLS in nginx, plain WebSocket behind it: ${(proxy + plain).toFixed(1)} KiB = nginx ${proxy.toFixed(1)} + ` +
-          `Node ${plain.toFixed(1)} (${r.open} open, ${r.failed} failed)`,
-      );
-    } finally {
-      nginx.child.kill('SIGTERM');
-      await backend.stop();
-    }
+    const version = spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim();
+    console.log(`  (${version || 'nginx, version unknown'}; Debian's OpenSSL; Node uses its bundled one)`);
+    await viaNginx(dir, false);
+    await viaNginx(dir, true);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
