@@ -61,6 +61,10 @@ after(async () => {
   await agentPath?.close();
   await connectPath?.close();
   await sys?.close();
+  // The services' own connections too: they are half-open servers (allowHalfOpen), so one whose
+  // peer only sent FIN stays open, and an open socket keeps this file's process from exiting
+  // (CI once timed the file out at 180 s after its three tests had passed).
+  for (const s of [...source.accepted, ...sink.accepted]) s.destroy();
   source.server.close();
   sink.server.close();
   if (home) rmSync(home, { recursive: true, force: true });
