@@ -7,8 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
-import { freePort } from './openssh.js';
+import { freePort, portAccepts } from './openssh.js';
 import { repoRoot, startJsonChild } from './processes.js';
 
 const COUNT = Math.min(Number(process.env.TLS_FLOOR_CONNECTIONS ?? 2000), 3000);
@@ -104,12 +103,6 @@ http {
 `;
 }
 
-const accepts = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
 function workerOf(master: number): number | undefined {
   try {
     const first = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(' ')[0];
@@ -142,7 +135,7 @@ async function startNginx(dir: string, backendPort: number, tuned: boolean) {
   for (let i = 0; i < 50 && child.exitCode === null; i++) {
     await pause(100);
     worker = workerOf(child.pid!);
-    if (worker && (await accepts(port))) return { worker, port, stop };
+    if (worker && (await portAccepts(port))) return { worker, port, stop };
   }
   await stop();
   const log = existsSync(join(dir, 'nginx-error.log')) ? readFileSync(join(dir, 'nginx-error.log'), 'utf8') : '';

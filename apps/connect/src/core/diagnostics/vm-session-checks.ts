@@ -69,10 +69,7 @@ export async function sessionChecks(rec: CheckRecorder, options: SessionCheckOpt
   vm.sessionId = session.sessionId;
   // Judged as a real session judges it, before any data socket: under an organisation root the
   // host key must be certified for this VM, and the report says which trust the session ran under.
-  const trust = await judgeVmHostKey(credentials.org, vm.id, session).catch(async (e: unknown) => {
-    await client.close();
-    throw e;
-  });
+  const trust = await client.closeIfThrows(() => judgeVmHostKey(credentials.org, vm.id, session));
   if (!trust.ok) {
     await client.close();
     rec.add(

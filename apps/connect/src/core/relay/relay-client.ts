@@ -131,6 +131,19 @@ export class RelayClient {
     return agent;
   }
 
+  /**
+   * `work`'s result, for callers that keep this client's connections on success (to hand them
+   * over) and close them on a refusal: when `work` throws instead, they are closed here.
+   */
+  async closeIfThrows<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
   private async call<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,

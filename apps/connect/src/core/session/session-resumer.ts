@@ -57,12 +57,9 @@ export class SessionResumer {
       token: credentials.token,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
-    const asked = await (async () => {
+    const asked = await relay.closeIfThrows(async () => {
       const org = await this.options.sessionRequest?.(credentials);
       return relay.resumeSession(this.sessionId, { resumeToken: this.options.resumeToken, ...org });
-    })().catch(async (e: unknown) => {
-      await relay.close();
-      throw e;
     });
     const connections = relay.handOverConnections();
     if (!asked.ok) {

@@ -53,10 +53,7 @@ export interface OpenVmSessionOptions {
 export async function openVmSession(options: OpenVmSessionOptions): Promise<Result<VmSession, VmSessionError>> {
   const { credentials } = options;
   const relay = new RelayClient({ endpoint: credentials.endpoint, token: credentials.token, fetch: options.fetch });
-  const asked = await askForSession(relay, options).catch(async (e: unknown) => {
-    await relay.close();
-    throw e;
-  });
+  const asked = await relay.closeIfThrows(() => askForSession(relay, options));
   if (!asked.ok) {
     await relay.close();
     return asked;
