@@ -42,7 +42,7 @@ export interface BridgeOptions {
 /**
  * Copies bytes between an SSH channel and a TCP socket (opened with `allowHalfOpen`), keeping
  * TCP half-close: the library's own forwarding closes the whole channel on local end and ignores
- * incoming EOF (notes, trap 1), so a client that sends a request and then shuts down its write
+ * incoming EOF (docs/dev-tunnels-ssh.md, trap 1), so a client that sends a request and then shuts down its write
  * side would never get the reply.
  *
  * Only a real end of stream becomes one on the other side: socket `end` → channel EOF, channel

@@ -9,6 +9,7 @@ import {
   type KeyExchangeAlgorithm,
   type PublicKeyAlgorithm,
 } from '@microsoft/dev-tunnels-ssh';
+import { PooledRandom } from './pooled-random.js';
 
 /** Channel window for bulk channels (forwards, sftp): throughput through a relay ≈ window ÷ RTT. */
 export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
@@ -36,10 +37,11 @@ function pick<T>(table: Record<string, T | null>, names: string[]): T[] {
  * The one SSH configuration both ends use. aes256-gcm is the only cipher: it is the fastest
  * the library offers here and, being an AEAD, sidesteps the Terrapin class of prefix attacks.
  * The `open-channel-request` extension is removed because requests bundled into a channel open
- * are mis-parsed by the library (see shared/notes/dev-tunnels-ssh.md, trap 4).
+ * are mis-parsed by the library (docs/dev-tunnels-ssh.md, trap 4).
  */
 export function createSshConfig(options: { resume?: boolean } = {}): SshSessionConfiguration {
   useLargePackets();
+  usePooledRandom();
   const config = new SshSessionConfiguration(true);
   if (options.resume !== false) enableResume(config);
   replace(
@@ -80,6 +82,11 @@ function enableResume(config: SshSessionConfiguration): void {
 function useLargePackets(): void {
   (ChannelOpenMessage as unknown as { defaultMaxPacketSize: number }).defaultMaxPacketSize = MAX_PACKET_BYTES;
   (SshChannel as unknown as { defaultMaxPacketSize: number }).defaultMaxPacketSize = MAX_PACKET_BYTES;
+}
+
+/** Packet padding from a pooled CSPRNG (see PooledRandom); installed once for the process. */
+function usePooledRandom(): void {
+  if (!(SshAlgorithms.random instanceof PooledRandom)) SshAlgorithms.random = new PooledRandom();
 }
 
 function replace<T>(list: T[], items: T[]): void {

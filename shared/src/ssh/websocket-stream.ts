@@ -4,7 +4,7 @@ import { createWebSocketStream, type WebSocket } from 'ws';
 /**
  * Wraps a `ws` socket as the library's Stream. Call it right after creating the socket,
  * before awaiting 'open': frames that arrive before the adapter listens are lost and the SSH
- * handshake then hangs (notes, trap 7). The Duplex gives us write backpressure, which the
+ * handshake then hangs (docs/dev-tunnels-ssh.md, trap 7). The Duplex gives us write backpressure, which the
  * library's own WebSocketStream lacks.
  */
 export function webSocketSshStream(ws: WebSocket): Stream {

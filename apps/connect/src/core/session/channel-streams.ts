@@ -27,7 +27,7 @@ const STDERR = 1;
 
 /**
  * Wraps a channel as streams. Call it right after the channel opens and before any request
- * (`shell`, `exec`, `subsystem`): data that arrives with no listener is dropped (notes, trap 6).
+ * (`shell`, `exec`, `subsystem`): data that arrives with no listener is dropped (docs/dev-tunnels-ssh.md, trap 6).
  * Window adjustments follow consumption: bytes are acknowledged only once the readable side
  * has room, so a slow consumer slows the remote instead of filling memory.
  */

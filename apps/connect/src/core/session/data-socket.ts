@@ -82,7 +82,7 @@ export function openDataSocket(options: {
     perMessageDeflate: false,
     maxPayload: DATA_FRAME_MAX_BYTES,
   });
-  // Before awaiting 'open' (notes, trap 7).
+  // Before awaiting 'open' (docs/dev-tunnels-ssh.md, trap 7).
   const stream = quietAfterClose(
     webSocketSshStream(ws),
     () => ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING,
