@@ -4,17 +4,18 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { openVmSession, sessionUserKey, type VmSession } from '@airlock/connect';
+import { openVmSession, sessionUserKey } from '@airlock/connect';
 import { bundlePrograms, rendererGzippedBytes } from '../../scripts/tasks/bundle.js';
 import { measureCommands } from './commands.js';
 import { measureApp } from './app-bench.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
+import { measureOpensshEcho, measureSessionEcho } from './echo.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
 import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
 import { startSourceService } from './traffic.js';
 import { connectDirect, type DirectAgentInfo } from './direct-session.js';
-import { loadAverage, median, percentile, showSpread } from './stats.js';
+import { loadAverage, median, showSpread } from './stats.js';
 import { measureTlsHandshakes, type HandshakeCost } from './tls-handshakes.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
 import { makeFile, measureSftp, type SftpResult } from './sftp.js';
@@ -283,11 +284,17 @@ async function main(): Promise<void> {
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
   if (section('echo')) {
-    const viaRelayEcho = await measureEcho(await newSession());
-    const directEcho = await measureEcho(await connectDirect(direct.info, credentials, [source.port]));
-    results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho };
+    const viaRelayEcho = await measureSessionEcho(await newSession());
+    const directEcho = await measureSessionEcho(await connectDirect(direct.info, credentials, [source.port]));
+    const opensshEcho = haveSshd ? await measureOpensshEcho(sshd as PrivateSshd) : undefined;
+    results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho, openssh: opensshEcho };
     row('keystroke echo via relay p50 / p99 (ms)', viaRelayEcho.p50.toFixed(2), viaRelayEcho.p99.toFixed(2));
     row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));
+    row(
+      'keystroke echo, OpenSSH ssh -tt → sshd p50 / p99 (ms)',
+      opensshEcho?.p50.toFixed(2) ?? 'n/a',
+      opensshEcho?.p99.toFixed(2) ?? 'n/a',
+    );
   }
 
   // Whole commands last (on loopback they are timed with spawnSync, which blocks this process).
@@ -367,32 +374,6 @@ async function main(): Promise<void> {
   const file = join(outDir, `bench-${(results.date as string).slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   console.log(`\nwritten to ${file}`);
-}
-
-/** One byte at a time through a PTY running `cat` in raw mode; closes the session. */
-async function measureEcho(s: VmSession): Promise<{ p50: number; p99: number; samples: number }> {
-  const sh = await s.openShell({ pty: true, cols: 80, rows: 24 });
-  if (!sh.ok) throw new Error(sh.error.message);
-  let seen = '';
-  let waiter: (() => void) | undefined;
-  sh.value.stdout.on('data', (d: Buffer) => {
-    seen += d.toString('latin1');
-    waiter?.();
-  });
-  sh.value.stdin.write('stty raw -echo; echo READY; exec cat\r');
-  while (!seen.includes('READY')) await new Promise<void>((r) => (waiter = r));
-  await new Promise((r) => setTimeout(r, 300));
-  const echo: number[] = [];
-  for (let i = 0; i < 400; i++) {
-    seen = '';
-    const ch = String.fromCharCode(97 + (i % 26));
-    const t0 = performance.now();
-    sh.value.stdin.write(ch);
-    while (!seen.includes(ch)) await new Promise<void>((r) => (waiter = r));
-    echo.push(performance.now() - t0);
-  }
-  await s.close();
-  return { p50: percentile(echo, 0.5), p99: percentile(echo, 0.99), samples: echo.length };
 }
 
 function startAgentChild(cfg: string): Promise<Child<unknown>> {

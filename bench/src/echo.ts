@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { VmSession } from '@airlock/connect';
+import type { PrivateSshd } from './openssh.js';
+import { percentile } from './stats.js';
+
+export interface EchoLatency {
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+/** A terminal to type into: what is written to `stdin` reaches a PTY, what it prints comes out of `stdout`. */
+interface Terminal {
+  stdin: Writable;
+  stdout: Readable;
+  close(): Promise<void>;
+}
+
+const KEYSTROKES = 400;
+/** The remote command: a PTY in raw mode without echo, so every byte `cat` prints is one typed. */
+const RAW_CAT = 'stty raw -echo; echo READY; exec cat';
+
+/** One byte at a time through a PTY running `cat` in raw mode; closes the terminal. */
+async function measure(t: Terminal): Promise<EchoLatency> {
+  let seen = '';
+  let waiter: (() => void) | undefined;
+  t.stdout.on('data', (d: Buffer) => {
+    seen += d.toString('latin1');
+    waiter?.();
+  });
+  t.stdin.write(`${RAW_CAT}\r`);
+  while (!seen.includes('READY')) await new Promise<void>((r) => (waiter = r));
+  await new Promise((r) => setTimeout(r, 300));
+  const echo: number[] = [];
+  for (let i = 0; i < KEYSTROKES; i++) {
+    seen = '';
+    const ch = String.fromCharCode(97 + (i % 26));
+    const t0 = performance.now();
+    t.stdin.write(ch);
+    while (!seen.includes(ch)) await new Promise<void>((r) => (waiter = r));
+    echo.push(performance.now() - t0);
+  }
+  await t.close();
+  return { p50: percentile(echo, 0.5), p99: percentile(echo, 0.99), samples: echo.length };
+}
+
+/** Echo through an Airlock session's shell (Connect's core in this process); closes the session. */
+export async function measureSessionEcho(s: VmSession): Promise<EchoLatency> {
+  const sh = await s.openShell({ pty: true, cols: 80, rows: 24 });
+  if (!sh.ok) throw new Error(sh.error.message);
+  return measure({ stdin: sh.value.stdin, stdout: sh.value.stdout, close: () => s.close() });
+}
+
+/**
+ * The same through OpenSSH: `ssh -tt` to the bench's private sshd, typed into through a pipe (a
+ * process hop Connect's core, running in this process, does not have).
+ */
+export async function measureOpensshEcho(sshd: PrivateSshd): Promise<EchoLatency> {
+  // The command is sent as the shell's first line, as for Airlock: `ssh -tt` with a command
+  // would skip the login shell the agent also starts.
+  const child = spawn('ssh', ['-tt', ...sshd.sshArgs], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return measure({
+    stdin: child.stdin,
+    stdout: child.stdout,
+    close: async () => {
+      child.kill();
+      await exited;
+    },
+  });
+}
