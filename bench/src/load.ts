@@ -13,18 +13,19 @@ import { IdleConnect, type LoadRelay } from './load-clients.js';
 import { CHUNK_BYTES } from './load-stream.js';
 import { repoRoot, startJsonChild } from './processes.js';
 import { loadAverage, median } from './stats.js';
+import { envNumber } from './settings.js';
 
-const REQUESTED = Number(process.env.LOAD_SESSIONS ?? 10_000);
-const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 16);
-const IDLE_SECONDS = Number(process.env.LOAD_IDLE_SECONDS ?? 20);
+const REQUESTED = envNumber('load', { name: 'LOAD_SESSIONS', default: 10_000, min: 1, max: 100_000, integer: true });
+const CONCURRENCY = envNumber('load', { name: 'LOAD_CONCURRENCY', default: 16, min: 1, max: 256, integer: true });
+const IDLE_SECONDS = envNumber('load', { name: 'LOAD_IDLE_SECONDS', default: 20, min: 0, max: 3600 });
 /** Runs against the same relay: the second shows whether the first left it slower or bigger. */
-const RUNS = Number(process.env.LOAD_RUNS ?? 2);
+const RUNS = envNumber('load', { name: 'LOAD_RUNS', default: 2, min: 1, max: 10, integer: true });
 /**
  * With LOAD_TRANSFER_MB, every session then moves that many MiB from the agent's side to
  * Connect's, each checked chunk by chunk (load-stream.ts): bytes lost, reordered or crossed over
  * from another session are counted. `LOAD_SESSIONS=1000 LOAD_TRANSFER_MB=10 npm run load`.
  */
-const TRANSFER_MB = Number(process.env.LOAD_TRANSFER_MB ?? 0);
+const TRANSFER_MB = envNumber('load', { name: 'LOAD_TRANSFER_MB', default: 0, min: 0, max: 1000 });
 /** Open files the relay needs besides its sessions' two sockets each (store, logs, listeners). */
 const RELAY_OTHER_FILES = 200;
 

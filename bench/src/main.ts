@@ -19,14 +19,20 @@ import { loadAverage, median, showSpread } from './stats.js';
 import { measureTlsHandshakes, type HandshakeCost } from './tls-handshakes.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
 import { makeFile, measureSftp, type SftpResult } from './sftp.js';
+import { envNumber, fileSetting, listSetting, orExit } from './settings.js';
 
-const MB = Number(process.env.BENCH_MB ?? 200);
+const MB = envNumber('bench', { name: 'BENCH_MB', default: 200, min: 1, max: 10_000, integer: true });
 const BYTES = MB * 1_000_000;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = envNumber('bench', { name: 'BENCH_RUNS', default: 3, min: 1, max: 20, integer: true });
 const RTT_MS = 40;
-/** `BENCH_ONLY=throughput,echo` runs only those sections (throughput, rtt, sftp, setup, tls, echo, commands). */
-const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'throughput,rtt,sftp,setup,tls,echo,commands').split(','));
+/** `BENCH_ONLY=throughput,echo` runs only those sections. */
+const SECTIONS = orExit(
+  'bench',
+  listSetting('BENCH_ONLY', process.env.BENCH_ONLY, ['throughput', 'rtt', 'sftp', 'setup', 'tls', 'echo', 'commands']),
+);
 const section = (name: string) => SECTIONS.has(name);
+/** An older CLI bundle (`.tools/dist/airlock.mjs` copied aside), timed beside this build's. */
+const BASELINE = orExit('bench', fileSetting('BENCH_AIRLOCK_BASELINE', process.env.BENCH_AIRLOCK_BASELINE));
 const results: Record<string, unknown> = {};
 const stops: Array<() => void | Promise<void>> = [];
 const tmp = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
@@ -299,7 +305,7 @@ async function main(): Promise<void> {
 
   // Whole commands last (on loopback they are timed with spawnSync, which blocks this process).
   if (section('commands')) {
-    const baseline = process.env.BENCH_AIRLOCK_BASELINE;
+    const baseline = BASELINE;
     const times = await measureCommands({
       home,
       tmp,

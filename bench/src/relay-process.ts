@@ -6,11 +6,12 @@
 import pino from 'pino';
 import { createRelay } from '@airlock/relay';
 import { parseOneTimeCode } from '@airlock/shared';
+import { jsonObjectSetting, orExit } from './settings.js';
 
 const [dataDir, vm, user, portsArg] = process.argv.slice(2);
 if (!dataDir || !vm || !user || !portsArg) throw new Error('usage: relay-process.ts <dataDir> <vm> <user> <ports>');
 const ports = portsArg.split(',').map(Number);
-const extra = JSON.parse(process.env.BENCH_RELAY_CONFIG ?? '{}') as Record<string, unknown>;
+const extra = orExit('bench relay', jsonObjectSetting('BENCH_RELAY_CONFIG', process.env.BENCH_RELAY_CONFIG));
 const relay = await createRelay({
   config: { host: '127.0.0.1', port: 0, dataDir, ...extra },
   // Logs to stderr: stdout carries the one JSON line the bench reads (the relay warns at start when it runs without an organisation root).

@@ -16,12 +16,13 @@ import { enrollAndLogin, homeVia } from './bench-user.js';
 import { CHUNK_BYTES, chunk, sessionBlock, StreamCheck } from './load-stream.js';
 import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
 import { loadAverage } from './stats.js';
+import { envNumber } from './settings.js';
 
-const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
-const SESSIONS = Number(process.env.SOAK_SESSIONS ?? 8);
-const CUT_SECONDS = Number(process.env.SOAK_CUT_SECONDS ?? 60);
+const MINUTES = envNumber('soak', { name: 'SOAK_MINUTES', default: 30, min: 0.1, max: 240 });
+const SESSIONS = envNumber('soak', { name: 'SOAK_SESSIONS', default: 8, min: 1, max: 100, integer: true });
+const CUT_SECONDS = envNumber('soak', { name: 'SOAK_CUT_SECONDS', default: 60, min: 1, max: 3600 });
 /** Each session's download rate: steady traffic across every cut, without taking the machine's CPU. */
-const RATE_KIB = Number(process.env.SOAK_RATE_KIB ?? 1024);
+const RATE_KIB = envNumber('soak', { name: 'SOAK_RATE_KIB', default: 1024, min: 1, max: 1_048_576 });
 const SAMPLE_SECONDS = 10;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;

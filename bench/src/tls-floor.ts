@@ -9,16 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portAccepts } from './openssh.js';
 import { repoRoot, startJsonChild } from './processes.js';
+import { envNumber } from './settings.js';
 
-const COUNT = connectionsFromEnv(process.env.TLS_FLOOR_CONNECTIONS);
-
-function connectionsFromEnv(raw: string | undefined): number {
-  if (raw === undefined) return 2000;
-  const n = Number(raw.trim());
-  if (Number.isInteger(n) && n >= 1 && n <= 3000) return n;
-  console.error(`tls-floor: TLS_FLOOR_CONNECTIONS must be a whole number from 1 to 3000, not "${raw}"`);
-  process.exit(2);
-}
+const COUNT = envNumber('tls-floor', {
+  name: 'TLS_FLOOR_CONNECTIONS',
+  default: 2000,
+  min: 1,
+  max: 3000,
+  integer: true,
+});
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 const PEER = join(repoRoot, 'bench/src/tls-floor-peer.ts');
 

@@ -18,6 +18,7 @@ const patterns = [
   'integration/**/*.test.ts',
   'fuzz/**/*.test.ts',
   'e2e/**/*.test.ts',
+  'bench/src/**/*.test.ts',
 ];
 const files = patterns
   .flatMap((p) => globSync(p, { cwd: repoRoot, exclude: (f) => f.includes('node_modules') }))
