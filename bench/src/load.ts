@@ -11,7 +11,7 @@ import { enrollAndLogin, loadCredentials } from './bench-user.js';
 import { treeCpuSeconds } from './cpu.js';
 import { IdleConnect, type LoadRelay } from './load-clients.js';
 import { CHUNK_BYTES } from './load-stream.js';
-import { repoRoot, startJsonChild } from './processes.js';
+import { daemonNodeFlags, repoRoot, startJsonChild } from './processes.js';
 import { loadAverage, median } from './stats.js';
 import { envNumber } from './settings.js';
 
@@ -190,7 +190,16 @@ async function main(): Promise<void> {
   try {
     const relay = await startJsonChild<LoadRelay & { url: string; userCode: string }>(
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'bench/src/relay-process.ts'), join(tmp, 'relay'), 'load-vm', 'load', '9'],
+      [
+        ...daemonNodeFlags(),
+        '--import',
+        'tsx',
+        join(repoRoot, 'bench/src/relay-process.ts'),
+        join(tmp, 'relay'),
+        'load-vm',
+        'load',
+        '9',
+      ],
       { BENCH_RELAY_CONFIG: JSON.stringify(RELAY_CONFIG), BENCH_AGENT_CREDENTIAL: '1' },
     );
     stops.push(relay.stop);

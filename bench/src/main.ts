@@ -71,12 +71,12 @@ async function main(): Promise<void> {
   // enrolled with its one-time token, the user enrolled and logged in here with Connect's core ----
   const dataDir = join(tmp, 'relay');
   const home = join(tmp, 'connect');
-  const relay = await tsxChild<RelayInfo>('bench/src/relay-process.ts', [
-    dataDir,
-    'bench-vm',
-    'bench',
-    ports.join(','),
-  ]);
+  const relay = await tsxChild<RelayInfo>(
+    'bench/src/relay-process.ts',
+    [dataDir, 'bench-vm', 'bench', ports.join(',')],
+    undefined,
+    true,
+  );
   stops.push(relay.stop);
   const agentCfg = join(tmp, 'agent.json');
   writeFileSync(
@@ -117,10 +117,12 @@ async function main(): Promise<void> {
     return f;
   };
   // The direct agent accepts what the relay's tickets name: the login certificate's key.
-  const direct = await tsxChild<DirectAgentInfo>('bench/src/direct-agent-process.ts', [
-    sessionUserKey(credentials).fingerprint,
-    String(source.port),
-  ]);
+  const direct = await tsxChild<DirectAgentInfo>(
+    'bench/src/direct-agent-process.ts',
+    [sessionUserKey(credentials).fingerprint, String(source.port)],
+    undefined,
+    true,
+  );
   stops.push(direct.stop);
   const directForward = (url: string) =>
     tsxChild<{ localPort: number }>('bench/src/connect-forward-process.ts', [
@@ -384,7 +386,7 @@ async function main(): Promise<void> {
 
 function startAgentChild(cfg: string): Promise<Child<unknown>> {
   // The agent prints pino JSON lines; the first one (agent starting) says it is up.
-  return tsxChild('apps/agent/src/main.ts', ['--config', cfg], { AIRLOCK_LOG_LEVEL: 'info' });
+  return tsxChild('apps/agent/src/main.ts', ['--config', cfg], { AIRLOCK_LOG_LEVEL: 'info' }, true);
 }
 
 try {

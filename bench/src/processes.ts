@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,5 +61,22 @@ export function startJsonChild<T>(cmd: string, args: string[], env: Record<strin
   });
 }
 
-export const tsxChild = <T>(script: string, args: string[], env?: Record<string, string>) =>
-  startJsonChild<T>(process.execPath, ['--import', 'tsx', join(repoRoot, script), ...args], env);
+/**
+ * The Node flags `airlock-agent` and `airlock-relay` run with (scripts/daemon-node-flags, which
+ * scripts/run-ts.sh reads too), so the bench measures the relay and agent as they are started.
+ */
+export function daemonNodeFlags(file = join(repoRoot, 'scripts', 'daemon-node-flags')): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .flatMap((line) => line.split(/\s+/));
+}
+
+/** Starts a TypeScript entry point under tsx; `daemon` gives it the relay's and agent's Node flags. */
+export const tsxChild = <T>(script: string, args: string[], env?: Record<string, string>, daemon = false) =>
+  startJsonChild<T>(
+    process.execPath,
+    [...(daemon ? daemonNodeFlags() : []), '--import', 'tsx', join(repoRoot, script), ...args],
+    env,
+  );

@@ -86,12 +86,12 @@ async function main(): Promise<void> {
   try {
     const service = await streamService();
     stops.push(service.close);
-    const relay = await tsxChild<{ url: string; agentToken: string; userCode: string }>('bench/src/relay-process.ts', [
-      join(tmp, 'relay'),
-      'soak-vm',
-      'soak',
-      String(service.port),
-    ]);
+    const relay = await tsxChild<{ url: string; agentToken: string; userCode: string }>(
+      'bench/src/relay-process.ts',
+      [join(tmp, 'relay'), 'soak-vm', 'soak', String(service.port)],
+      undefined,
+      true,
+    );
     stops.push(relay.stop);
     const relayPort = Number(new URL(relay.info.url).port);
     const agentPath = await CutProxy.start(relayPort);
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       }),
       { mode: 0o600 },
     );
-    const agent = await tsxChild('apps/agent/src/main.ts', ['--config', agentCfg], { AIRLOCK_LOG_LEVEL: 'info' });
+    const agent = await tsxChild('apps/agent/src/main.ts', ['--config', agentCfg], { AIRLOCK_LOG_LEVEL: 'info' }, true);
     stops.push(agent.stop);
     const home = join(tmp, 'connect');
     await enrollAndLogin(relay.info.url, relay.info.userCode, 'soak', home);
