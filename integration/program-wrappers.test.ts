@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { daemonNodeFlags, repoRoot } from '../bench/src/processes.js';
+import { longRunningNodeFlags, repoRoot } from '../bench/src/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-wrappers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,24 +14,30 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const probe = join(dir, 'probe.mjs');
 writeFileSync(probe, 'process.stdout.write(JSON.stringify(process.execArgv)); process.exit(0);\n');
 
-function execArgvOf(wrapper: string): string[] {
-  const r = spawnSync(join(repoRoot, wrapper), ['--help'], {
+function startsWithFlags(wrapper: string, args: string[]): boolean {
+  const r = spawnSync(join(repoRoot, wrapper), args, {
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: `--import=${probe}` },
   });
-  assert.equal(r.status, 0, `${wrapper}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as string[];
+  assert.equal(r.status, 0, `${wrapper} ${args.join(' ')}: ${r.stderr}`);
+  const argv = JSON.parse(r.stdout) as string[];
+  const flags = longRunningNodeFlags();
+  const present = flags.filter((f) => argv.includes(f));
+  // All or none: a partial set would mean the file was read wrongly.
+  assert.ok(present.length === 0 || present.length === flags.length, `${wrapper}: ${argv.join(' ')}`);
+  return present.length > 0;
 }
 
-test('airlock-agent and airlock-relay run with the daemon Node flags', () => {
-  const flags = daemonNodeFlags();
-  for (const wrapper of ['airlock-agent', 'airlock-relay']) {
-    const argv = execArgvOf(wrapper);
-    for (const flag of flags) assert.ok(argv.includes(flag), `${wrapper} started without ${flag}: ${argv.join(' ')}`);
-  }
+test('the long-running programs start with the Node flags: agent, relay, airlock forward and sftp-stdio', () => {
+  assert.ok(longRunningNodeFlags().length > 0);
+  assert.ok(startsWithFlags('airlock-agent', ['--help']));
+  assert.ok(startsWithFlags('airlock-relay', ['--help']));
+  assert.ok(startsWithFlags('airlock', ['forward', '--help']));
+  assert.ok(startsWithFlags('airlock', ['sftp-stdio', '--help']));
+  assert.ok(startsWithFlags('airlock', ['-v', 'forward', '--help']), 'the global -v before the command');
 });
 
-test('the airlock command line does not: a flag V8 hashes costs every command its start-up', () => {
-  const argv = execArgvOf('airlock');
-  for (const flag of daemonNodeFlags()) assert.ok(!argv.includes(flag), `airlock started with ${flag}`);
+test("the CLI's other commands do not: a flag V8 hashes costs every command its start-up", () => {
+  for (const args of [['--help'], ['exec', '--help'], ['shell', '--help'], ['-v', 'vms', '--help'], ['ui', 'forward']])
+    assert.equal(startsWithFlags('airlock', args), false, args.join(' '));
 });

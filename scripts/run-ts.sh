@@ -27,24 +27,31 @@ if [ ! -x "$node_bin" ]; then
   fi
 fi
 
-# The long-running programs get V8 flags of their own (scripts/daemon-node-flags). Not the CLI: V8
-# rejects Node's built-in code cache under flags it hashes, ~10-25 ms more for every command.
-node_flags=()
+# The long-running programs get V8 flags of their own (scripts/long-running-node-flags): the agent,
+# the relay, and the CLI's two bulk commands. Not the CLI's other commands: V8 rejects Node's
+# built-in code cache under flags it hashes, ~10-25 ms more for every command.
+long_running=false
 case "$name" in
-  airlock-agent | airlock-relay)
-    flags_file="$repo/scripts/daemon-node-flags"
-    # Without the file the program still starts, with V8's defaults (slower, never broken).
-    if [ -f "$flags_file" ]; then
-      while IFS= read -r line || [ -n "$line" ]; do
-        case "$line" in
-          '#'* | '') ;;
-          # shellcheck disable=SC2206 # a line may hold several flags: split on purpose
-          *) node_flags+=($line) ;;
-        esac
-      done <"$flags_file"
-    fi
+  airlock-agent | airlock-relay) long_running=true ;;
+  airlock)
+    # The CLI's only global option (-v) comes before the command; it takes no value.
+    command_word="${1:-}"
+    case "$command_word" in -v | --verbose) command_word="${2:-}" ;; esac
+    case "$command_word" in forward | sftp-stdio) long_running=true ;; esac
     ;;
 esac
+node_flags=()
+flags_file="$repo/scripts/long-running-node-flags"
+# Without the file the program still starts, with V8's defaults (slower, never broken).
+if $long_running && [ -f "$flags_file" ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      '#'* | '') ;;
+      # shellcheck disable=SC2206 # a line may hold several flags: split on purpose
+      *) node_flags+=($line) ;;
+    esac
+  done <"$flags_file"
+fi
 
 # A bundle built by `npm start` / `npm test` starts faster; it is used only while no source
 # file is newer than it, so an edit always runs as written — nor any change to the installed

@@ -11,7 +11,7 @@ import { enrollAndLogin, loadCredentials } from './bench-user.js';
 import { treeCpuSeconds } from './cpu.js';
 import { IdleConnect, type LoadRelay } from './load-clients.js';
 import { CHUNK_BYTES } from './load-stream.js';
-import { daemonNodeFlags, repoRoot, startJsonChild } from './processes.js';
+import { longRunningNodeFlags, repoRoot, startJsonChild } from './processes.js';
 import { loadAverage, median } from './stats.js';
 import { envNumber } from './settings.js';
 
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     const relay = await startJsonChild<LoadRelay & { url: string; userCode: string }>(
       process.execPath,
       [
-        ...daemonNodeFlags(),
+        ...longRunningNodeFlags(),
         '--import',
         'tsx',
         join(repoRoot, 'bench/src/relay-process.ts'),

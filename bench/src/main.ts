@@ -125,13 +125,13 @@ async function main(): Promise<void> {
   );
   stops.push(direct.stop);
   const directForward = (url: string) =>
-    tsxChild<{ localPort: number }>('bench/src/connect-forward-process.ts', [
-      url,
-      direct.info.pin,
-      direct.info.hostKey,
-      home,
-      String(source.port),
-    ]);
+    // It stands in for `airlock forward`, so it starts with the same flags.
+    tsxChild<{ localPort: number }>(
+      'bench/src/connect-forward-process.ts',
+      [url, direct.info.pin, direct.info.hostKey, home, String(source.port)],
+      undefined,
+      true,
+    );
   const sshd = await startPrivateSshd();
   const haveSshd = !('unavailable' in sshd);
   if (haveSshd) stops.push((sshd as PrivateSshd).stop);

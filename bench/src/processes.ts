@@ -62,10 +62,11 @@ export function startJsonChild<T>(cmd: string, args: string[], env: Record<strin
 }
 
 /**
- * The Node flags `airlock-agent` and `airlock-relay` run with (scripts/daemon-node-flags, which
- * scripts/run-ts.sh reads too), so the bench measures the relay and agent as they are started.
+ * The Node flags the long-running programs run with — the agent, the relay, `airlock forward` and
+ * `airlock sftp-stdio` (scripts/long-running-node-flags, which scripts/run-ts.sh reads too) — so
+ * the bench measures them as they are started.
  */
-export function daemonNodeFlags(file = join(repoRoot, 'scripts', 'daemon-node-flags')): string[] {
+export function longRunningNodeFlags(file = join(repoRoot, 'scripts', 'long-running-node-flags')): string[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .map((line) => line.trim())
@@ -73,10 +74,10 @@ export function daemonNodeFlags(file = join(repoRoot, 'scripts', 'daemon-node-fl
     .flatMap((line) => line.split(/\s+/));
 }
 
-/** Starts a TypeScript entry point under tsx; `daemon` gives it the relay's and agent's Node flags. */
-export const tsxChild = <T>(script: string, args: string[], env?: Record<string, string>, daemon = false) =>
+/** Starts a TypeScript entry point under tsx; `longRunning` gives it the long-running programs' Node flags. */
+export const tsxChild = <T>(script: string, args: string[], env?: Record<string, string>, longRunning = false) =>
   startJsonChild<T>(
     process.execPath,
-    [...(daemon ? daemonNodeFlags() : []), '--import', 'tsx', join(repoRoot, script), ...args],
+    [...(longRunning ? longRunningNodeFlags() : []), '--import', 'tsx', join(repoRoot, script), ...args],
     env,
   );
