@@ -2,7 +2,7 @@
 // Node the way a packaged install does; this checks which Node flags each one gets.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,16 +14,19 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const probe = join(dir, 'probe.mjs');
 writeFileSync(probe, 'process.stdout.write(JSON.stringify(process.execArgv)); process.exit(0);\n');
 
-function startsWithFlags(wrapper: string, args: string[]): boolean {
-  const r = spawnSync(join(repoRoot, wrapper), args, {
+function execArgv(command: string, args: string[], env: Record<string, string> = {}): string[] {
+  const r = spawnSync(command, args, {
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: `--import=${probe}` },
+    env: { ...process.env, ...env, NODE_OPTIONS: `--import=${probe}` },
   });
-  assert.equal(r.status, 0, `${wrapper} ${args.join(' ')}: ${r.stderr}`);
-  const argv = JSON.parse(r.stdout) as string[];
+  assert.equal(r.status, 0, `${command} ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
+}
+
+function startsWithFlags(wrapper: string, args: string[]): boolean {
+  const argv = execArgv(join(repoRoot, wrapper), args);
   const flags = longRunningNodeFlags();
   const present = flags.filter((f) => argv.includes(f));
-  // All or none: a partial set would mean the file was read wrongly.
   assert.ok(present.length === 0 || present.length === flags.length, `${wrapper}: ${argv.join(' ')}`);
   return present.length > 0;
 }
@@ -34,10 +37,75 @@ test('the long-running programs start with the Node flags: agent, relay, airlock
   assert.ok(startsWithFlags('airlock-relay', ['--help']));
   assert.ok(startsWithFlags('airlock', ['forward', '--help']));
   assert.ok(startsWithFlags('airlock', ['sftp-stdio', '--help']));
-  assert.ok(startsWithFlags('airlock', ['-v', 'forward', '--help']), 'the global -v before the command');
+  // After the CLI's global options, with and without their values.
+  for (const globals of [
+    ['-v'],
+    ['--verbose'],
+    ['--log-level', 'debug'],
+    ['--log-level=debug'],
+    ['-v', '--log-level', 'warn'],
+  ])
+    assert.ok(startsWithFlags('airlock', [...globals, 'forward', '--help']), globals.join(' '));
 });
 
 test("the CLI's other commands do not: a flag V8 hashes costs every command its start-up", () => {
-  for (const args of [['--help'], ['exec', '--help'], ['shell', '--help'], ['-v', 'vms', '--help'], ['ui', 'forward']])
-    assert.equal(startsWithFlags('airlock', args), false, args.join(' '));
+  const cases = [['--help'], ['exec', '--help'], ['shell', '--help'], ['-v', 'vms', '--help'], ['ui', 'forward']];
+  // A log level named like a command is the option's value, not the command.
+  cases.push(['--log-level', 'forward', 'vms', '--help']);
+  for (const args of cases) assert.equal(startsWithFlags('airlock', args), false, args.join(' '));
+});
+
+// A copy of run-ts.sh in a repository of its own, with a flags file written by the test: the
+// file's reading, and both of the wrapper's ways to start Node (a bundle, or tsx on the source).
+function fixtureRepo(name: string, flagsFile: string, withBundle: boolean): string {
+  const root = join(dir, name);
+  mkdirSync(join(root, 'scripts'), { recursive: true });
+  copyFileSync(join(repoRoot, 'scripts', 'run-ts.sh'), join(root, 'scripts', 'run-ts.sh'));
+  writeFileSync(join(root, 'scripts', 'long-running-node-flags'), flagsFile);
+  mkdirSync(join(root, '.tools', 'dist'), { recursive: true });
+  symlinkSync(join(repoRoot, '.tools', 'node22'), join(root, '.tools', 'node22'));
+  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  // Never run: the probe stops Node before the program's code.
+  if (withBundle) writeFileSync(join(root, '.tools', 'dist', 'airlock-agent.mjs'), '');
+  return root;
+}
+
+const flagsFixture = [
+  '# a comment',
+  '   # an indented comment',
+  '',
+  '--stack-trace-limit=50 --max-semi-space-size=16\r',
+  '  --initial-old-space-size=64  ',
+  '--stack-trace-limit=51', // the last line, without a newline
+].join('\n');
+const fixtureFlags = [
+  '--stack-trace-limit=50',
+  '--max-semi-space-size=16',
+  '--initial-old-space-size=64',
+  '--stack-trace-limit=51',
+];
+
+test('the flags file is read the same way by the wrapper and by the bench, through a bundle and through tsx', () => {
+  for (const withBundle of [true, false]) {
+    const root = fixtureRepo(withBundle ? 'bundled' : 'source', flagsFixture, withBundle);
+    assert.deepEqual(longRunningNodeFlags(join(root, 'scripts', 'long-running-node-flags')), fixtureFlags);
+    const argv = execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
+      AIRLOCK_WRAPPER_NAME: 'airlock-agent',
+    });
+    assert.deepEqual(
+      argv.slice(0, fixtureFlags.length),
+      fixtureFlags,
+      `${withBundle ? 'bundle' : 'tsx'}: ${argv.join(' ')}`,
+    );
+    if (!withBundle) assert.ok(argv.includes('--import'), 'tsx loads the source');
+  }
+});
+
+test('without the flags file the agent still starts, with no flags', () => {
+  const root = fixtureRepo('no-file', '', true);
+  rmSync(join(root, 'scripts', 'long-running-node-flags'));
+  const argv = execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
+    AIRLOCK_WRAPPER_NAME: 'airlock-agent',
+  });
+  assert.deepEqual(argv, []);
 });

@@ -34,9 +34,23 @@ long_running=false
 case "$name" in
   airlock-agent | airlock-relay) long_running=true ;;
   airlock)
-    # The CLI's only global option (-v) comes before the command; it takes no value.
-    command_word="${1:-}"
-    case "$command_word" in -v | --verbose) command_word="${2:-}" ;; esac
+    # The command word comes after the CLI's global options: -v/--verbose, --log-level <level>.
+    command_word=""
+    skip_value=false
+    for arg in "$@"; do
+      if $skip_value; then
+        skip_value=false
+        continue
+      fi
+      case "$arg" in
+        -v | --verbose | --log-level=*) ;;
+        --log-level) skip_value=true ;;
+        *)
+          command_word="$arg"
+          break
+          ;;
+      esac
+    done
     case "$command_word" in forward | sftp-stdio) long_running=true ;; esac
     ;;
 esac
@@ -45,11 +59,11 @@ flags_file="$repo/scripts/long-running-node-flags"
 # Without the file the program still starts, with V8's defaults (slower, never broken).
 if $long_running && [ -f "$flags_file" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
-    case "$line" in
-      '#'* | '') ;;
-      # shellcheck disable=SC2206 # a line may hold several flags: split on purpose
-      *) node_flags+=($line) ;;
-    esac
+    # Words, not patterns (read -a does no globbing); a CR from a Windows editor is not a flag.
+    read -r -a words <<<"${line%$'\r'}"
+    [ ${#words[@]} -gt 0 ] || continue
+    case "${words[0]}" in '#'*) continue ;; esac
+    node_flags+=("${words[@]}")
   done <"$flags_file"
 fi
 

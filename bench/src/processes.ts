@@ -67,6 +67,8 @@ export function startJsonChild<T>(cmd: string, args: string[], env: Record<strin
  * the bench measures them as they are started.
  */
 export function longRunningNodeFlags(file = join(repoRoot, 'scripts', 'long-running-node-flags')): string[] {
+  // The same reading as scripts/run-ts.sh's (tested against it): words of each line that is
+  // neither blank nor a comment, leading blanks and a trailing CR ignored.
   return readFileSync(file, 'utf8')
     .split('\n')
     .map((line) => line.trim())
