@@ -397,8 +397,12 @@ test(
       mode: 0o600,
     });
     await page.keyboard.press('Alt+1');
-    await page.getByRole('button', { name: `Open terminal on ${sys.vm}` }).click();
     const dialog = page.getByRole('dialog', { name: 'Log in again as alice' });
+    // The click asks for the re-login — unless the VM list's poll (every 5 s) noticed the expiry
+    // first: then the dialog is up before the click can land, and the click, still waiting,
+    // lands once the re-login is done. Either way a new tab follows the re-login.
+    const opened = page.getByRole('button', { name: `Open terminal on ${sys.vm}` }).click({ timeout: 120_000 });
+    void opened.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     await dialog.waitFor();
     assert.match(await dialog.getByTestId('relogin-reason').innerText(), /Your login has expired/);
     await page.getByTestId('identity').filter({ hasText: 'login expired' }).waitFor();
@@ -415,6 +419,7 @@ test(
     await waitForFocus(code);
     await page.keyboard.type(await codes.next());
     await dialog.waitFor({ state: 'detached' });
+    await opened;
     // What waited for the login carried on: the new tab is open.
     await page.getByRole('tab', { name: `${sys.vm} (3)` }).waitFor();
     await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
