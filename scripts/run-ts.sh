@@ -18,7 +18,8 @@ node_bin="$repo/.tools/node22/node_modules/node/bin/node"
 if [ ! -x "$node_bin" ]; then
   node_bin=""
   if command -v node >/dev/null 2>&1; then
-    major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+    # NODE_OPTIONS may preload code that prints; this question must get only the answer.
+    major="$(NODE_OPTIONS= node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
     if [ "${major:-0}" -ge 22 ] 2>/dev/null; then node_bin="$(command -v node)"; fi
   fi
   if [ -z "$node_bin" ]; then
