@@ -11,7 +11,7 @@ import { enrollAndLogin, loadCredentials } from './bench-user.js';
 import { treeCpuSeconds } from './cpu.js';
 import { IdleConnect, type LoadRelay } from './load-clients.js';
 import { CHUNK_BYTES } from './load-stream.js';
-import { longRunningNodeFlags, repoRoot, startJsonChild } from './processes.js';
+import { longRunningChild, repoRoot, tsxChild } from './processes.js';
 import { loadAverage, median } from './stats.js';
 import { envNumber } from './settings.js';
 
@@ -188,18 +188,9 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'airlock-load-'));
   const stops: Array<() => void | Promise<void>> = [];
   try {
-    const relay = await startJsonChild<LoadRelay & { url: string; userCode: string }>(
-      process.execPath,
-      [
-        ...longRunningNodeFlags(),
-        '--import',
-        'tsx',
-        join(repoRoot, 'bench/src/relay-process.ts'),
-        join(tmp, 'relay'),
-        'load-vm',
-        'load',
-        '9',
-      ],
+    const relay = await longRunningChild<LoadRelay & { url: string; userCode: string }>(
+      'bench/src/relay-process.ts',
+      [join(tmp, 'relay'), 'load-vm', 'load', '9'],
       { BENCH_RELAY_CONFIG: JSON.stringify(RELAY_CONFIG), BENCH_AGENT_CREDENTIAL: '1' },
     );
     stops.push(relay.stop);
@@ -207,12 +198,7 @@ async function main(): Promise<void> {
     const relayMemory = memoryOf(relay.child);
     const home = join(tmp, 'connect');
     await enrollAndLogin(relay.info.url, relay.info.userCode, 'load', home);
-    const agent = await startJsonChild<{ ready: boolean }>(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'bench/src/load-agent-process.ts'),
-      JSON.stringify(relay.info),
-    ]);
+    const agent = await tsxChild<{ ready: boolean }>('bench/src/load-agent-process.ts', [JSON.stringify(relay.info)]);
     stops.push(agent.stop);
     const agentJoined = joinedCounter(agent.child);
     const credentials = await loadCredentials(home);

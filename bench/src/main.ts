@@ -12,7 +12,7 @@ import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { measureOpensshEcho, measureSessionEcho } from './echo.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
-import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
+import { airlockBin, longRunningChild, repoRoot, startJsonChild, type Child } from './processes.js';
 import { startSourceService } from './traffic.js';
 import { connectDirect, type DirectAgentInfo } from './direct-session.js';
 import { loadAverage, median, showSpread } from './stats.js';
@@ -71,12 +71,12 @@ async function main(): Promise<void> {
   // enrolled with its one-time token, the user enrolled and logged in here with Connect's core ----
   const dataDir = join(tmp, 'relay');
   const home = join(tmp, 'connect');
-  const relay = await tsxChild<RelayInfo>(
-    'bench/src/relay-process.ts',
-    [dataDir, 'bench-vm', 'bench', ports.join(',')],
-    undefined,
-    true,
-  );
+  const relay = await longRunningChild<RelayInfo>('bench/src/relay-process.ts', [
+    dataDir,
+    'bench-vm',
+    'bench',
+    ports.join(','),
+  ]);
   stops.push(relay.stop);
   const agentCfg = join(tmp, 'agent.json');
   writeFileSync(
@@ -117,21 +117,20 @@ async function main(): Promise<void> {
     return f;
   };
   // The direct agent accepts what the relay's tickets name: the login certificate's key.
-  const direct = await tsxChild<DirectAgentInfo>(
-    'bench/src/direct-agent-process.ts',
-    [sessionUserKey(credentials).fingerprint, String(source.port)],
-    undefined,
-    true,
-  );
+  const direct = await longRunningChild<DirectAgentInfo>('bench/src/direct-agent-process.ts', [
+    sessionUserKey(credentials).fingerprint,
+    String(source.port),
+  ]);
   stops.push(direct.stop);
   const directForward = (url: string) =>
     // It stands in for `airlock forward`, so it starts with the same flags.
-    tsxChild<{ localPort: number }>(
-      'bench/src/connect-forward-process.ts',
-      [url, direct.info.pin, direct.info.hostKey, home, String(source.port)],
-      undefined,
-      true,
-    );
+    longRunningChild<{ localPort: number }>('bench/src/connect-forward-process.ts', [
+      url,
+      direct.info.pin,
+      direct.info.hostKey,
+      home,
+      String(source.port),
+    ]);
   const sshd = await startPrivateSshd();
   const haveSshd = !('unavailable' in sshd);
   if (haveSshd) stops.push((sshd as PrivateSshd).stop);
@@ -386,7 +385,7 @@ async function main(): Promise<void> {
 
 function startAgentChild(cfg: string): Promise<Child<unknown>> {
   // The agent prints pino JSON lines; the first one (agent starting) says it is up.
-  return tsxChild('apps/agent/src/main.ts', ['--config', cfg], { AIRLOCK_LOG_LEVEL: 'info' }, true);
+  return longRunningChild('apps/agent/src/main.ts', ['--config', cfg], { AIRLOCK_LOG_LEVEL: 'info' });
 }
 
 try {

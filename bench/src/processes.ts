@@ -76,10 +76,10 @@ export function longRunningNodeFlags(file = join(repoRoot, 'scripts', 'long-runn
     .flatMap((line) => line.split(/\s+/));
 }
 
-/** Starts a TypeScript entry point under tsx; `longRunning` gives it the long-running programs' Node flags. */
-export const tsxChild = <T>(script: string, args: string[], env?: Record<string, string>, longRunning = false) =>
-  startJsonChild<T>(
-    process.execPath,
-    [...(longRunning ? longRunningNodeFlags() : []), '--import', 'tsx', join(repoRoot, script), ...args],
-    env,
-  );
+/** Starts a TypeScript entry point under tsx. */
+export const tsxChild = <T>(script: string, args: string[], env?: Record<string, string>, nodeFlags: string[] = []) =>
+  startJsonChild<T>(process.execPath, [...nodeFlags, '--import', 'tsx', join(repoRoot, script), ...args], env);
+
+/** The same, for what stands in for a long-running program (relay, agent, a forward): with its Node flags. */
+export const longRunningChild = <T>(script: string, args: string[], env?: Record<string, string>) =>
+  tsxChild<T>(script, args, env, longRunningNodeFlags());

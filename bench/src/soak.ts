@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { CutProxy } from '@airlock/shared/testing';
 import { enrollAndLogin, homeVia } from './bench-user.js';
 import { CHUNK_BYTES, chunk, sessionBlock, StreamCheck } from './load-stream.js';
-import { airlockBin, repoRoot, startJsonChild, tsxChild, type Child } from './processes.js';
+import { airlockBin, longRunningChild, repoRoot, startJsonChild, type Child } from './processes.js';
 import { loadAverage } from './stats.js';
 import { envNumber } from './settings.js';
 
@@ -86,11 +86,9 @@ async function main(): Promise<void> {
   try {
     const service = await streamService();
     stops.push(service.close);
-    const relay = await tsxChild<{ url: string; agentToken: string; userCode: string }>(
+    const relay = await longRunningChild<{ url: string; agentToken: string; userCode: string }>(
       'bench/src/relay-process.ts',
       [join(tmp, 'relay'), 'soak-vm', 'soak', String(service.port)],
-      undefined,
-      true,
     );
     stops.push(relay.stop);
     const relayPort = Number(new URL(relay.info.url).port);
@@ -112,7 +110,9 @@ async function main(): Promise<void> {
       }),
       { mode: 0o600 },
     );
-    const agent = await tsxChild('apps/agent/src/main.ts', ['--config', agentCfg], { AIRLOCK_LOG_LEVEL: 'info' }, true);
+    const agent = await longRunningChild('apps/agent/src/main.ts', ['--config', agentCfg], {
+      AIRLOCK_LOG_LEVEL: 'info',
+    });
     stops.push(agent.stop);
     const home = join(tmp, 'connect');
     await enrollAndLogin(relay.info.url, relay.info.userCode, 'soak', home);
