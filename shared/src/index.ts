@@ -1,4 +1,5 @@
 export * from './result.js';
+export * from './lazy-schema.js';
 export * from './wire.js';
 export * from './schemas.js';
 export * from './names.js';

@@ -12,6 +12,7 @@ import {
   type KdfInput,
   type OpenError,
 } from './sealed-box.js';
+import { lazySchema } from '../lazy-schema.js';
 
 /**
  * A private key at rest — Connect's device key (issue 3 §3), and the organisation's root and
@@ -22,14 +23,16 @@ import {
 export const KEY_FILE_FORMAT = 'airlock-key';
 export const KEY_FILE_VERSION = 1;
 
-export const KeyFile = z.object({
-  format: z.literal(KEY_FILE_FORMAT),
-  version: z.literal(KEY_FILE_VERSION),
-  kdf: ScryptParams,
-  cipher: GcmParams,
-  ciphertext: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'not base64'),
-  publicKeyPem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
-});
+export const KeyFile = lazySchema(() =>
+  z.object({
+    format: z.literal(KEY_FILE_FORMAT),
+    version: z.literal(KEY_FILE_VERSION),
+    kdf: ScryptParams,
+    cipher: GcmParams,
+    ciphertext: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'not base64'),
+    publicKeyPem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
+  }),
+);
 export type KeyFile = z.infer<typeof KeyFile>;
 
 export type KeyFileError =

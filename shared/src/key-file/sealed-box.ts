@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { err, ok, type Result } from '../result.js';
+import { lazySchema } from '../lazy-schema.js';
 
 /**
  * Password-based sealing shared by the key file and the backup file: scrypt turns a password
@@ -25,25 +26,29 @@ const b64 = (bytes: number | undefined) =>
     .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')
     .refine((s) => bytes === undefined || Buffer.from(s, 'base64').length === bytes, `must be ${bytes} bytes`);
 
-export const ScryptParams = z.object({
-  name: z.literal('scrypt'),
-  N: z
-    .number()
-    .int()
-    .refine((n) => Number.isInteger(Math.log2(n)) && Math.log2(n) >= MIN_LOG_N && Math.log2(n) <= MAX_LOG_N, {
-      message: `N must be a power of two between 2^${MIN_LOG_N} and 2^${MAX_LOG_N}`,
-    }),
-  r: z.literal(8),
-  p: z.literal(1),
-  salt: b64(SALT_BYTES),
-  /** Lets us tell "wrong password" from "file damaged": HMAC(unlock key, label), 16 bytes. */
-  check: b64(16),
-});
+export const ScryptParams = lazySchema(() =>
+  z.object({
+    name: z.literal('scrypt'),
+    N: z
+      .number()
+      .int()
+      .refine((n) => Number.isInteger(Math.log2(n)) && Math.log2(n) >= MIN_LOG_N && Math.log2(n) <= MAX_LOG_N, {
+        message: `N must be a power of two between 2^${MIN_LOG_N} and 2^${MAX_LOG_N}`,
+      }),
+    r: z.literal(8),
+    p: z.literal(1),
+    salt: b64(SALT_BYTES),
+    /** Lets us tell "wrong password" from "file damaged": HMAC(unlock key, label), 16 bytes. */
+    check: b64(16),
+  }),
+);
 export type ScryptParams = z.infer<typeof ScryptParams>;
 /** What deriving needs; `check` is computed from the result. */
 export type KdfInput = Omit<ScryptParams, 'check'>;
 
-export const GcmParams = z.object({ name: z.literal('aes-256-gcm'), iv: b64(IV_BYTES), tag: b64(TAG_BYTES) });
+export const GcmParams = lazySchema(() =>
+  z.object({ name: z.literal('aes-256-gcm'), iv: b64(IV_BYTES), tag: b64(TAG_BYTES) }),
+);
 export type GcmParams = z.infer<typeof GcmParams>;
 
 export interface Sealed {

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { publicKeyFromSpkiB64url, spkiB64url } from '../spki.js';
 import { publicKeyFingerprint } from './keys.js';
+import { lazySchema } from '../lazy-schema.js';
 
 /**
  * The anchor: the organisation's root public keys (primary and backup), in one small JSON
@@ -10,18 +11,24 @@ import { publicKeyFingerprint } from './keys.js';
  * codes carry and what Connect and agents pin; the relay only serves the bytes.
  */
 export const ANCHOR_TYPE = 'airlock-anchor';
-const SPKI_B64URL = z.string().regex(/^[A-Za-z0-9_-]{40,800}$/, 'must be a base64url SPKI public key');
-export const AnchorFingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 43-character anchor fingerprint');
+const SPKI_B64URL = lazySchema(() =>
+  z.string().regex(/^[A-Za-z0-9_-]{40,800}$/, 'must be a base64url SPKI public key'),
+);
+export const AnchorFingerprint = lazySchema(() =>
+  z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 43-character anchor fingerprint'),
+);
 
-export const AnchorDocument = z
-  .object({
-    v: z.literal(1),
-    type: z.literal(ANCHOR_TYPE),
-    org: z.string().min(1).max(100),
-    roots: z.array(SPKI_B64URL).min(1).max(4),
-    createdAt: z.string(),
-  })
-  .strict();
+export const AnchorDocument = lazySchema(() =>
+  z
+    .object({
+      v: z.literal(1),
+      type: z.literal(ANCHOR_TYPE),
+      org: z.string().min(1).max(100),
+      roots: z.array(SPKI_B64URL).min(1).max(4),
+      createdAt: z.string(),
+    })
+    .strict(),
+);
 export type AnchorDocument = z.infer<typeof AnchorDocument>;
 
 /** A verified anchor: its text, fingerprint, and root keys (Ed25519). */

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { UserName, VmId } from '../schemas.js';
 import { jwsAlgFor, publicKeyFingerprint } from './keys.js';
+import { lazySchema } from '../lazy-schema.js';
 
 /**
  * The organisation's signed objects: JWS compact, one `typ` per kind so no object can pass for
@@ -21,53 +22,69 @@ export const ORG_TYP = {
 } as const;
 export type OrgKind = keyof typeof ORG_TYP;
 
-export const SpkiB64url = z.string().regex(/^[A-Za-z0-9_-]{40,800}$/, 'must be a base64url SPKI public key');
+export const SpkiB64url = lazySchema(() =>
+  z.string().regex(/^[A-Za-z0-9_-]{40,800}$/, 'must be a base64url SPKI public key'),
+);
 /** `SHA256:<43 base64>`: an SSH-style key fingerprint. */
-export const KeyFingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a SHA256:… key fingerprint');
-export const Jti = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be a certificate id');
+export const KeyFingerprint = lazySchema(() =>
+  z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a SHA256:… key fingerprint'),
+);
+export const Jti = lazySchema(() => z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be a certificate id'));
 export const APPROVER_POWERS = ['user', 'vm', 'crl'] as const;
 export type ApproverPower = (typeof APPROVER_POWERS)[number];
 
 const times = { iat: z.number().int().nonnegative(), exp: z.number().int().nonnegative() };
 
-export const ApproverClaims = z.object({
-  sub: UserName,
-  key: SpkiB64url,
-  can: z.array(z.enum(APPROVER_POWERS)).min(1),
-  ...times,
-  jti: Jti,
-});
-export const CredClaims = z
-  .object({
-    kind: z.enum(['user', 'vm']),
-    sub: z.string().max(63),
+export const ApproverClaims = lazySchema(() =>
+  z.object({
+    sub: UserName,
     key: SpkiB64url,
-    /** Longest life (seconds) of the device or VM identity certificate this credential may sign. */
-    ttl: z.number().int().positive(),
+    can: z.array(z.enum(APPROVER_POWERS)).min(1),
     ...times,
     jti: Jti,
-  })
-  .refine((c) => (c.kind === 'user' ? UserName : VmId).safeParse(c.sub).success, { message: 'bad subject' });
-export const DeviceClaims = z.object({ sub: UserName, key: SpkiB64url, cred: Jti, ...times, jti: Jti });
-export const LoginClaims = z.object({
-  sub: UserName,
-  /** SSH fingerprint of the login's session key: the one key the agent may accept for it. */
-  ukey: KeyFingerprint,
-  aud: z.literal('airlock-agent'),
-  ...times,
-  jti: Jti,
-});
-export const VmIdClaims = z.object({ sub: VmId, key: SpkiB64url, cred: Jti, ...times, jti: Jti });
-export const HostKeyClaims = z.object({ sub: VmId, hostkey: KeyFingerprint, boot: z.string().uuid(), ...times });
+  }),
+);
+export const CredClaims = lazySchema(() =>
+  z
+    .object({
+      kind: z.enum(['user', 'vm']),
+      sub: z.string().max(63),
+      key: SpkiB64url,
+      /** Longest life (seconds) of the device or VM identity certificate this credential may sign. */
+      ttl: z.number().int().positive(),
+      ...times,
+      jti: Jti,
+    })
+    .refine((c) => (c.kind === 'user' ? UserName : VmId).safeParse(c.sub).success, { message: 'bad subject' }),
+);
+export const DeviceClaims = lazySchema(() =>
+  z.object({ sub: UserName, key: SpkiB64url, cred: Jti, ...times, jti: Jti }),
+);
+export const LoginClaims = lazySchema(() =>
+  z.object({
+    sub: UserName,
+    /** SSH fingerprint of the login's session key: the one key the agent may accept for it. */
+    ukey: KeyFingerprint,
+    aud: z.literal('airlock-agent'),
+    ...times,
+    jti: Jti,
+  }),
+);
+export const VmIdClaims = lazySchema(() => z.object({ sub: VmId, key: SpkiB64url, cred: Jti, ...times, jti: Jti }));
+export const HostKeyClaims = lazySchema(() =>
+  z.object({ sub: VmId, hostkey: KeyFingerprint, boot: z.string().uuid(), ...times }),
+);
 const MAX_REVOKED = 10_000;
-export const RevokedLists = z.object({
-  keys: z.array(KeyFingerprint).max(MAX_REVOKED),
-  creds: z.array(Jti).max(MAX_REVOKED),
-  users: z.array(UserName).max(MAX_REVOKED),
-  vms: z.array(VmId).max(MAX_REVOKED),
-});
+export const RevokedLists = lazySchema(() =>
+  z.object({
+    keys: z.array(KeyFingerprint).max(MAX_REVOKED),
+    creds: z.array(Jti).max(MAX_REVOKED),
+    users: z.array(UserName).max(MAX_REVOKED),
+    vms: z.array(VmId).max(MAX_REVOKED),
+  }),
+);
 export type RevokedLists = z.infer<typeof RevokedLists>;
-export const CrlClaims = z.object({ seq: z.number().int().min(1), ...times, revoked: RevokedLists });
+export const CrlClaims = lazySchema(() => z.object({ seq: z.number().int().min(1), ...times, revoked: RevokedLists }));
 export type ApproverClaims = z.infer<typeof ApproverClaims>;
 export type CredClaims = z.infer<typeof CredClaims>;
 export type DeviceClaims = z.infer<typeof DeviceClaims>;

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type forgeNs from 'node-forge';
 import * as z from 'zod';
 import { certThumbprint } from './pin.js';
+import { lazySchema } from '../lazy-schema.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -28,24 +29,28 @@ export interface MintedClientCertificate extends MintedCertificate {
   notAfter: Date;
 }
 
-const serverOptionsSchema = z.object({
-  commonName: z.string().min(1).max(64),
-  dnsNames: z.array(z.string().min(1).max(253)).default([]),
-  ipAddresses: z.array(z.string().refine((s) => isIP(s) !== 0, 'not an IP address')).default([]),
-  days: z.number().int().min(1).max(36500).default(3650),
-  /** Re-issue for an existing key (PEM) so the SPKI pin stays the same. */
-  keyPem: z.string().optional(),
-});
+const serverOptionsSchema = lazySchema(() =>
+  z.object({
+    commonName: z.string().min(1).max(64),
+    dnsNames: z.array(z.string().min(1).max(253)).default([]),
+    ipAddresses: z.array(z.string().refine((s) => isIP(s) !== 0, 'not an IP address')).default([]),
+    days: z.number().int().min(1).max(36500).default(3650),
+    /** Re-issue for an existing key (PEM) so the SPKI pin stays the same. */
+    keyPem: z.string().optional(),
+  }),
+);
 export type ServerCertificateOptions = z.input<typeof serverOptionsSchema>;
 
-const clientOptionsSchema = z.object({
-  commonName: z.string().min(1).max(64),
-  ttlSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 24 * 3600),
-});
+const clientOptionsSchema = lazySchema(() =>
+  z.object({
+    commonName: z.string().min(1).max(64),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600),
+  }),
+);
 export type ClientCertificateOptions = z.input<typeof clientOptionsSchema>;
 
 /** Start dates lie in the past so a peer whose clock runs a little behind still accepts them. */

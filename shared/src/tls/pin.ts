@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
 import * as z from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 
 /** A certificate as PEM text, PEM or DER bytes, or an already parsed certificate. */
 export type CertificateInput = string | Buffer | X509Certificate;
@@ -9,13 +10,15 @@ export type CertificateInput = string | Buffer | X509Certificate;
  * `curlPin`'s `sha256//…` (what `curl --pinnedpubkey` takes); both are accepted wherever a pin
  * is read, and stored in the single-slash form so existing configuration stays valid.
  */
-export const tlsPinSchema = z
-  .string()
-  .regex(
-    /^sha256\/\/?[A-Za-z0-9+/]{43}=$/,
-    'expected a TLS pin of the form sha256//<base64 of 32 bytes> (as the relay prints it)',
-  )
-  .transform((pin) => 'sha256/' + pinBase64(pin));
+export const tlsPinSchema = lazySchema(() =>
+  z
+    .string()
+    .regex(
+      /^sha256\/\/?[A-Za-z0-9+/]{43}=$/,
+      'expected a TLS pin of the form sha256//<base64 of 32 bytes> (as the relay prints it)',
+    )
+    .transform((pin) => 'sha256/' + pinBase64(pin)),
+);
 
 /** The pin as `curl --pinnedpubkey` takes it (`sha256//<base64>`): the form printed for people. */
 export function curlPin(pin: string): string {

@@ -14,23 +14,26 @@ import {
 } from '@airlock/shared';
 import { ensureHome, type AirlockPaths } from '../paths.js';
 import { normalizeRelayUrl, type RelayEndpoint } from '../relay/relay-endpoint.js';
+import { lazySchema } from '@airlock/shared';
 
 /**
  * `config.json` (not secret): which relay this device enrolled with, the relay's TLS pin from the
  * enrollment code, and who this device is there. Every field is optional so a half-restored
  * backup or an older file still parses; `enrollmentOf` says what is missing.
  */
-export const ConnectConfig = z.object({
-  relayUrl: z.string().url().optional(),
-  relayPin: tlsPinSchema.optional(),
-  user: UserName.optional(),
-  deviceId: z.string().uuid().optional(),
-  /**
-   * Enrolled with a u2 code: the organisation's anchor (its fingerprint was in the code; its
-   * presence is the pin — no relay can take it away) and this device's chain `[approver?, cred, device]`.
-   */
-  org: z.object({ anchor: z.string().max(8192), deviceChain: OrgChain }).optional(),
-});
+export const ConnectConfig = lazySchema(() =>
+  z.object({
+    relayUrl: z.string().url().optional(),
+    relayPin: tlsPinSchema.optional(),
+    user: UserName.optional(),
+    deviceId: z.string().uuid().optional(),
+    /**
+     * Enrolled with a u2 code: the organisation's anchor (its fingerprint was in the code; its
+     * presence is the pin — no relay can take it away) and this device's chain `[approver?, cred, device]`.
+     */
+    org: z.object({ anchor: z.string().max(8192), deviceChain: OrgChain }).optional(),
+  }),
+);
 export type ConnectConfig = z.infer<typeof ConnectConfig>;
 
 /** A completed enrollment: everything `airlock login` needs besides the key and the person. */
@@ -64,17 +67,19 @@ export const ORG_CRL_FILE = 'org-crl.json';
  * Keeping it lets `shell`, `exec`, `forward` and `sftp-stdio` (run by `sftp -D`, with no terminal
  * to ask on) work without the password for that half hour. `airlock logout` deletes it.
  */
-export const SavedSession = z.object({
-  relayUrl: z.string(),
-  user: UserName,
-  deviceId: z.string().uuid(),
-  accessToken: z.string().min(1),
-  expiresAt: z.string(),
-  clientCertPem: z.string().startsWith('-----BEGIN CERTIFICATE-----'),
-  clientKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
-  /** With an organisation root: the device key's certificate for the client certificate's key. */
-  loginCert: OrgJws.optional(),
-});
+export const SavedSession = lazySchema(() =>
+  z.object({
+    relayUrl: z.string(),
+    user: UserName,
+    deviceId: z.string().uuid(),
+    accessToken: z.string().min(1),
+    expiresAt: z.string(),
+    clientCertPem: z.string().startsWith('-----BEGIN CERTIFICATE-----'),
+    clientKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
+    /** With an organisation root: the device key's certificate for the client certificate's key. */
+    loginCert: OrgJws.optional(),
+  }),
+);
 export type SavedSession = z.infer<typeof SavedSession>;
 
 export type StoredTokenError = { code: 'not_logged_in'; message: string } | { code: 'token_expired'; message: string };

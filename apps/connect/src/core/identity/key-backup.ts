@@ -1,7 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { err, ok, type Result } from '@airlock/shared';
-import { spkiPemFromPrivateKey } from '@airlock/shared/ssh';
+import { err, ok, spkiPemFromPrivateKey, type Result } from '@airlock/shared';
 import {
   deriveUnlockKey,
   GcmParams,
@@ -11,6 +10,7 @@ import {
   seal,
   type ScryptParams as Kdf,
 } from '@airlock/shared/key-file';
+import { lazySchema } from '@airlock/shared';
 
 /**
  * A backup of the user key plus the Connect settings needed to use it elsewhere, sealed under its
@@ -20,31 +20,37 @@ import {
 export const BACKUP_FORMAT = 'airlock-backup';
 export const BACKUP_VERSION = 1;
 
-export const BackupFile = z.object({
-  format: z.literal(BACKUP_FORMAT),
-  version: z.literal(BACKUP_VERSION),
-  kdf: ScryptParams,
-  cipher: GcmParams,
-  ciphertext: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'not base64'),
-});
+export const BackupFile = lazySchema(() =>
+  z.object({
+    format: z.literal(BACKUP_FORMAT),
+    version: z.literal(BACKUP_VERSION),
+    kdf: ScryptParams,
+    cipher: GcmParams,
+    ciphertext: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'not base64'),
+  }),
+);
 export type BackupFile = z.infer<typeof BackupFile>;
 
 /** The Connect settings a backup carries (all optional: a key can be backed up before enrolling). */
-export const BackupConfig = z.object({
-  relayUrl: z.string().optional(),
-  /** The relay certificate's SPKI pin, from enrollment. */
-  relayPin: z.string().optional(),
-  user: z.string().optional(),
-  deviceId: z.string().optional(),
-});
+export const BackupConfig = lazySchema(() =>
+  z.object({
+    relayUrl: z.string().optional(),
+    /** The relay certificate's SPKI pin, from enrollment. */
+    relayPin: z.string().optional(),
+    user: z.string().optional(),
+    deviceId: z.string().optional(),
+  }),
+);
 export type BackupConfig = z.infer<typeof BackupConfig>;
 
-const BackupContents = z.object({
-  privateKeyPkcs8: z.string(),
-  publicKeyPem: z.string(),
-  config: BackupConfig,
-  createdAt: z.string(),
-});
+const BackupContents = lazySchema(() =>
+  z.object({
+    privateKeyPkcs8: z.string(),
+    publicKeyPem: z.string(),
+    config: BackupConfig,
+    createdAt: z.string(),
+  }),
+);
 
 export interface BackupRestored {
   privateKey: KeyObject;

@@ -1,34 +1,37 @@
 import * as z from 'zod';
 import { lastLines, RotatingFile } from './rotating-file.js';
+import { lazySchema } from '@airlock/shared';
 
 /**
  * One line of `sessions.jsonl`: a session to a VM started (its ticket was issued) or ended, and
  * how. Helpdesk asks for a session id; the support bundle carries the recent ones with their
  * outcomes, and `airlock-relay session show <sid>` tells the relay's side of each.
  */
-export const SessionJournalLine = z.discriminatedUnion('event', [
-  z.object({
-    event: z.literal('start'),
-    sid: z.string(),
-    vm: z.string(),
-    at: z.string(),
-    /** Which command or app feature opened it: `shell`, `forward`, `doctor`… */
-    purpose: z.string().optional(),
-    pid: z.number().int(),
-  }),
-  z.object({
-    event: z.literal('end'),
-    sid: z.string(),
-    vm: z.string(),
-    at: z.string(),
-    /** `closed`: ended by Connect (the command finished); `failed`: never opened, or broke. */
-    outcome: z.enum(['closed', 'failed']),
-    /** The failure's code (`agent_unavailable`, `revoked`, `session_closed`…). */
-    code: z.string().optional(),
-    reason: z.string(),
-    pid: z.number().int(),
-  }),
-]);
+export const SessionJournalLine = lazySchema(() =>
+  z.discriminatedUnion('event', [
+    z.object({
+      event: z.literal('start'),
+      sid: z.string(),
+      vm: z.string(),
+      at: z.string(),
+      /** Which command or app feature opened it: `shell`, `forward`, `doctor`… */
+      purpose: z.string().optional(),
+      pid: z.number().int(),
+    }),
+    z.object({
+      event: z.literal('end'),
+      sid: z.string(),
+      vm: z.string(),
+      at: z.string(),
+      /** `closed`: ended by Connect (the command finished); `failed`: never opened, or broke. */
+      outcome: z.enum(['closed', 'failed']),
+      /** The failure's code (`agent_unavailable`, `revoked`, `session_closed`…). */
+      code: z.string().optional(),
+      reason: z.string(),
+      pid: z.number().int(),
+    }),
+  ]),
+);
 export type SessionJournalLine = z.infer<typeof SessionJournalLine>;
 
 /** A session as the journal tells it: start and end joined by id. */
