@@ -28,6 +28,7 @@ export { findPinMismatch, relayConnectFailure } from './relay/relay-failure.js';
 export * from './session/channel-streams.js';
 export * from './session/types.js';
 export * from './session/vm-session.js';
+export * from './session/vm-session-connect.js';
 export * from './session/org-trust.js';
 export * from './org/vm-certificates.js';
 export * from './session/terminal.js';

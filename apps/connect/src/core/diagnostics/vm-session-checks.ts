@@ -7,7 +7,7 @@ import { RelayClient } from '../relay/relay-client.js';
 import type { RelayFetch } from '../relay/relay-http.js';
 import type { SessionStep, VmSessionError } from '../session/types.js';
 import { judgeVmHostKey, orgSessionRequest, type SessionTrust } from '../session/org-trust.js';
-import { connectVmSession } from '../session/vm-session.js';
+import { connectVmSession } from '../session/vm-session-connect.js';
 import { fail, pass, type CheckRecorder, type CheckResult } from './check-recorder.js';
 import type { DoctorCheckName, DoctorVm } from './doctor-report.js';
 import { probeForward, type ProbeOutcome } from './forward-probe.js';

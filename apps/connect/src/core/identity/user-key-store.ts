@@ -1,8 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
-import { err, ok, sshFingerprintFromPem, type Result } from '@airlock/shared';
-import { sshKeyPairFromPem, spkiPemFromPrivateKey } from '@airlock/shared/ssh';
+import { err, ok, spkiPemFromPrivateKey, sshFingerprintFromPem, type Result } from '@airlock/shared';
 import { ensureHome, type AirlockPaths } from '../paths.js';
 import { readFileIfExists, writeFileAtomic } from '@airlock/shared';
 import {
@@ -53,7 +52,9 @@ export function userKeyFromPrivateKey(privateKey: KeyObject): UserKey {
     privateKey,
     publicKeyPem,
     fingerprint: sshFingerprintFromPem(publicKeyPem),
-    sshKeyPair: () => (sshKey ??= sshKeyPairFromPem(pkcs8)),
+    // Loaded when first needed: the SSH library is the largest module of the CLI, and only
+    // commands that open a session need it (vm-session.ts).
+    sshKeyPair: () => (sshKey ??= import('@airlock/shared/ssh').then((ssh) => ssh.sshKeyPairFromPem(pkcs8))),
   };
 }
 
