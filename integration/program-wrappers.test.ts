@@ -2,7 +2,7 @@
 // Node the way a packaged install does; this checks which Node flags each one gets.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -108,4 +108,46 @@ test('without the flags file the agent still starts, with no flags', () => {
     AIRLOCK_WRAPPER_NAME: 'airlock-agent',
   });
   assert.deepEqual(argv, []);
+});
+
+test('the bundle runs only while no source file, lock file or patch is newer than it; else tsx runs the source', () => {
+  const root = fixtureRepo('fresh', '', true);
+  const bundle = join(root, '.tools', 'dist', 'airlock-agent.mjs');
+  const startsFromSource = () =>
+    execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
+      AIRLOCK_WRAPPER_NAME: 'airlock-agent',
+    }).includes('--import');
+  const now = Date.now() / 1000;
+  const write = (rel: string, ageSeconds: number) => {
+    const file = join(root, rel);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, '');
+    utimesSync(file, now - ageSeconds, now - ageSeconds);
+    // The patches folder itself counts too (a patch removed); a new file in it makes it newer.
+    utimesSync(join(root, 'patches'), now - 200, now - 200);
+  };
+  mkdirSync(join(root, 'patches'));
+  utimesSync(bundle, now - 100, now - 100);
+  // Older than the bundle, at every depth and in every tree the check covers.
+  for (const rel of [
+    'shared/src/a.ts',
+    'relay/src/deep/er/b.ts',
+    'apps/agent/src/c.ts',
+    'package-lock.json',
+    'patches/p.patch',
+  ])
+    write(rel, 200);
+  write('apps/agent/src/notes.md', 0); // not a source file
+  assert.equal(startsFromSource(), false, 'nothing newer: the bundle');
+  for (const rel of [
+    'org/src/x/y/z/edited.ts',
+    'apps/connect/src/edited.ts',
+    'node_modules/.package-lock.json',
+    'patches/new.patch',
+  ]) {
+    write(rel, 0);
+    assert.equal(startsFromSource(), true, `${rel} is newer: the source`);
+    write(rel, 200);
+  }
+  assert.equal(startsFromSource(), false, 'all older again: the bundle');
 });
