@@ -43,7 +43,8 @@ export async function measureCommands(o: {
     ...(o.sshd ? { sshTrue: { args: ['ssh', ...o.sshd.sshArgs, 'true'] } } : {}),
   };
   // The baseline runs its bundle with node directly: so does `bundleExecTrue`, this build's
-  // bundle without the repo's wrapper script (which checks the bundle is current, ~10 ms).
+  // bundle without the repo's wrapper script (which checks the bundle is current: a shell and a
+  // glob, ~20–25 ms on a slow VM).
   const bundle = [process.execPath, join(repoRoot, '.tools', 'dist', 'airlock.mjs')];
   if (o.baseline) {
     commands.bundleExecTrue = execTrue(o.home, bundle);
