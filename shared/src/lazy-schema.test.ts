@@ -41,7 +41,14 @@ test('a lazy schema in a discriminated union and an array', () => {
   const Either = lazySchema(() => z.array(z.discriminatedUnion('kind', [A, B])).max(2));
   assert.deepEqual(Either.parse([{ kind: 'b', s: 'x' }]), [{ kind: 'b', s: 'x' }]);
   assert.equal(Either.safeParse([{ kind: 'c' }]).success, false);
-  assert.equal(Either.safeParse([{ kind: 'a', n: 1 }, { kind: 'a', n: 2 }, { kind: 'a', n: 3 }]).success, false);
+  assert.equal(
+    Either.safeParse([
+      { kind: 'a', n: 1 },
+      { kind: 'a', n: 2 },
+      { kind: 'a', n: 3 },
+    ]).success,
+    false,
+  );
 });
 
 test('a build that throws throws at the first use, and again at the next (nothing half-built is kept)', () => {
