@@ -63,6 +63,11 @@ export function createSshConfig(options: { resume?: boolean } = {}): SshSessionC
   const idx = config.protocolExtensions.indexOf(SshProtocolExtensionNames.openChannelRequest);
   if (idx >= 0) config.protocolExtensions.splice(idx, 1);
   config.keepAliveTimeoutInSeconds = SSH_KEEPALIVE_SECONDS;
+  // The client sends its ECDH init with its KEXINIT (RFC 4253 §7.1, first_kex_packet_follows)
+  // instead of waiting for the server's KEXINIT: one round trip less per session start. Both ends
+  // put the same exchange first, so the guess holds; a peer that prefers another discards it
+  // and the client sends a new init, as the RFC says (tested against such a server).
+  config.enableKeyExchangeGuess = true;
   return config;
 }
 
