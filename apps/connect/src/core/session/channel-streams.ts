@@ -1,5 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
+import { ownedChannelData } from '@airlock/shared/ssh';
 
 /** How a remote command or shell ended. */
 export interface ExitInfo {
@@ -53,8 +54,8 @@ export function channelStreams(channel: SshChannel): ChannelStreams {
     },
   });
   const deliver = (target: Readable, which: 'out' | 'err', data: Buffer) => {
-    // The library reuses its receive buffer: copy before queueing.
-    const copy = Buffer.from(data);
+    // Queued until read: a copy only if the library may reuse the buffer (unpatched).
+    const copy = ownedChannelData(data);
     if (target.readableEnded || target.destroyed) {
       channel.adjustWindow(copy.length);
       return;
