@@ -1,5 +1,5 @@
 import { spawn as spawnChild } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import * as pty from 'node-pty';
 import { ownedChannelData } from '@airlock/shared/ssh';
@@ -44,54 +44,66 @@ export interface SpawnSpec {
 /** After SIGHUP, the process we started (not its detached jobs) gets SIGKILL if it still runs. */
 const KILL_GRACE_MS = 2000;
 
-/** Live processes in the session led by `sid` (Linux /proc; empty where there is none). */
-function sessionMembers(sid: number): number[] {
+/** How many /proc entries are read at once while looking for a session's processes. */
+const PROC_READS_AT_ONCE = 32;
+
+/**
+ * Live processes in the session led by `sid` (Linux /proc; empty where there is none). Read
+ * asynchronously: on a VM running thousands of processes a synchronous scan would stop every
+ * other session's traffic for as long as it takes, at each session's end.
+ */
+export async function sessionMembers(sid: number, proc = '/proc'): Promise<number[]> {
   let entries: string[];
   try {
-    entries = readdirSync('/proc');
+    entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
   } catch {
     return [];
   }
   const pids: number[] = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[3]) === sid && f[0] !== 'Z') pids.push(Number(name));
+  for (let i = 0; i < entries.length; i += PROC_READS_AT_ONCE) {
+    const batch = entries.slice(i, i + PROC_READS_AT_ONCE);
+    const stats = await Promise.all(batch.map((name) => readFile(`${proc}/${name}/stat`, 'utf8').catch(() => '')));
+    stats.forEach((stat, j) => {
+      if (!stat) return; // gone meanwhile
+      // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[3]) === sid && f[0] !== 'Z') pids.push(Number(batch[j]));
+    });
   }
   return pids;
 }
 
 /**
- * Signals everything a user process started: its process group and every process in its session
- * (each child is a session and group leader: node-pty and `detached` both call setsid). The
- * leader having exited changes nothing: background jobs live on in the group. Signal 0 only
- * tests. Returns whether anything was there.
+ * Signals everything a user process started: its process group at once, then every process in
+ * its session once /proc has been read (each child is a session and group leader: node-pty and
+ * `detached` both call setsid). The leader having exited changes nothing: background jobs live
+ * on in the group.
  */
-function signalTree(leader: number, sig: NodeJS.Signals | 0): boolean {
-  if (leader <= 0) return false;
-  let found = false;
+function signalTree(leader: number, sig: NodeJS.Signals): void {
+  if (leader <= 0) return;
   try {
     process.kill(-leader, sig);
-    found = true;
   } catch {
     // no such group (any more)
   }
-  for (const pid of sessionMembers(leader)) {
-    try {
-      process.kill(pid, sig);
-      found = true;
-    } catch {
-      // exited meanwhile
+  const sent = sessionMembers(leader).then((pids) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // exited meanwhile
+      }
     }
-  }
-  return found;
+  });
+  signalling.add(sent);
+  void sent.finally(() => signalling.delete(sent));
+}
+
+const signalling = new Set<Promise<void>>();
+
+/** Resolves once every signal already asked for has reached the session's processes (before the agent exits). */
+export async function signalsDelivered(): Promise<void> {
+  await Promise.all([...signalling]);
 }
 
 /**
