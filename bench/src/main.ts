@@ -10,7 +10,7 @@ import { measureCommands } from './commands.js';
 import { measureApp } from './app-bench.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
-import { measureOpensshEcho, measureSessionEcho } from './echo.js';
+import { measureOpensshEcho, measureSessionEcho, type EchoLatency } from './echo.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
 import { airlockBin, longRunningChild, repoRoot, startJsonChild, type Child } from './processes.js';
 import { startSourceService } from './traffic.js';
@@ -24,6 +24,14 @@ import { envNumber, fileSetting, listSetting, orExit } from './settings.js';
 const MB = envNumber('bench', { name: 'BENCH_MB', default: 200, min: 1, max: 10_000, integer: true });
 const BYTES = MB * 1_000_000;
 const RUNS = envNumber('bench', { name: 'BENCH_RUNS', default: 3, min: 1, max: 20, integer: true });
+/** Keystrokes typed between the echo section's cold and warm measurements (0: no warm one). */
+const ECHO_WARMUP = envNumber('bench', {
+  name: 'BENCH_ECHO_WARMUP',
+  default: 2000,
+  min: 0,
+  max: 20_000,
+  integer: true,
+});
 const RTT_MS = 40;
 /** `BENCH_ONLY=throughput,echo` runs only those sections. */
 const SECTIONS = orExit(
@@ -291,17 +299,21 @@ async function main(): Promise<void> {
   }
   // --- keystroke echo: one byte through a PTY running `cat` in raw mode ---------------------------
   if (section('echo')) {
-    const viaRelayEcho = await measureSessionEcho(await newSession());
-    const directEcho = await measureSessionEcho(await connectDirect(direct.info, credentials, [source.port]));
-    const opensshEcho = haveSshd ? await measureOpensshEcho(sshd as PrivateSshd) : undefined;
-    results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho, openssh: opensshEcho };
-    row('keystroke echo via relay p50 / p99 (ms)', viaRelayEcho.p50.toFixed(2), viaRelayEcho.p99.toFixed(2));
-    row('keystroke echo without relay p50 / p99 (ms)', directEcho.p50.toFixed(2), directEcho.p99.toFixed(2));
-    row(
-      'keystroke echo, OpenSSH ssh -tt → sshd p50 / p99 (ms)',
-      opensshEcho?.p50.toFixed(2) ?? 'n/a',
-      opensshEcho?.p99.toFixed(2) ?? 'n/a',
+    const viaRelayEcho = await measureSessionEcho(await newSession(), ECHO_WARMUP);
+    const directEcho = await measureSessionEcho(
+      await connectDirect(direct.info, credentials, [source.port]),
+      ECHO_WARMUP,
     );
+    const opensshEcho = haveSshd ? await measureOpensshEcho(sshd as PrivateSshd, ECHO_WARMUP) : undefined;
+    results.echoMs = { viaRelay: viaRelayEcho, withoutRelay: directEcho, openssh: opensshEcho };
+    const echoRows = (label: string, e: EchoLatency | undefined) => {
+      row(`${label} p50 / p99 (ms)`, e?.p50.toFixed(2) ?? 'n/a', e?.p99.toFixed(2) ?? 'n/a');
+      if (e?.warm)
+        row(`  the same after ${e.warm.after} keystrokes (warm)`, e.warm.p50.toFixed(2), e.warm.p99.toFixed(2));
+    };
+    echoRows('keystroke echo via relay', viaRelayEcho);
+    echoRows('keystroke echo without relay', directEcho);
+    echoRows('keystroke echo, OpenSSH ssh -tt → sshd', opensshEcho);
   }
 
   // Whole commands last (on loopback they are timed with spawnSync, which blocks this process).
