@@ -1,3 +1,4 @@
+import './schema-mode.js'; // first: see the file
 import { err, ok, type Result } from '@airlock/shared';
 import { ConfigStore, type Enrollment } from '../core/identity/config-store.js';
 import type { Prompter } from '../core/identity/prompter.js';
