@@ -48,34 +48,43 @@ const KILL_GRACE_MS = 2000;
 const PROC_READS_AT_ONCE = 32;
 
 /**
- * Live processes in the session led by `sid` (Linux /proc; empty where there is none). Read
- * asynchronously: on a VM running thousands of processes a synchronous scan would stop every
- * other session's traffic for as long as it takes, at each session's end.
+ * Live processes in the session led by `sid` (from /proc; none on a system without it), a batch at
+ * a time as /proc is read. Read asynchronously: on a VM running thousands of processes a
+ * synchronous scan would stop every other session's traffic for as long as it takes, at each
+ * session's end. Batches, so a caller signals what it found while it is fresh (a process that
+ * exits frees its pid for reuse).
  */
-export async function sessionMembers(sid: number, proc = '/proc'): Promise<number[]> {
+export async function* sessionMemberBatches(sid: number, proc = '/proc'): AsyncGenerator<number[]> {
   let entries: string[];
   try {
     entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
   } catch {
-    return [];
+    return;
   }
-  const pids: number[] = [];
   for (let i = 0; i < entries.length; i += PROC_READS_AT_ONCE) {
     const batch = entries.slice(i, i + PROC_READS_AT_ONCE);
     const stats = await Promise.all(batch.map((name) => readFile(`${proc}/${name}/stat`, 'utf8').catch(() => '')));
+    const pids: number[] = [];
     stats.forEach((stat, j) => {
       if (!stat) return; // gone meanwhile
       // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(f[3]) === sid && f[0] !== 'Z') pids.push(Number(batch[j]));
     });
+    if (pids.length > 0) yield pids;
   }
+}
+
+/** All of `sessionMemberBatches` at once. */
+export async function sessionMembers(sid: number, proc = '/proc'): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const batch of sessionMemberBatches(sid, proc)) pids.push(...batch);
   return pids;
 }
 
 /**
  * Signals everything a user process started: its process group at once, then every process in
- * its session once /proc has been read (each child is a session and group leader: node-pty and
+ * its session as /proc is read (each child is a session and group leader: node-pty and
  * `detached` both call setsid). The leader having exited changes nothing: background jobs live
  * on in the group.
  */
@@ -86,15 +95,17 @@ function signalTree(leader: number, sig: NodeJS.Signals): void {
   } catch {
     // no such group (any more)
   }
-  const sent = sessionMembers(leader).then((pids) => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // exited meanwhile
+  const sent = (async () => {
+    for await (const pids of sessionMemberBatches(leader)) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // exited meanwhile
+        }
       }
     }
-  });
+  })();
   signalling.add(sent);
   void sent.finally(() => signalling.delete(sent));
 }
