@@ -11,8 +11,8 @@ import { createAgentLogger } from './logger.js';
 import { resolveOsUser, type OsUser } from './os-user.js';
 import { RefusalReporter } from './refusal-reporter.js';
 import { AgentOrgTrust } from './org-trust.js';
-import { signalsDelivered } from './processes.js';
 import { SessionHost } from './session-host.js';
+import { signalsDelivered } from './session-signals.js';
 import { StatusFileWriter } from './status-file.js';
 
 export const AGENT_VERSION: string = agentPackage.version;
@@ -273,7 +273,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       if (renewal) clearInterval(renewal);
       await theLink.close();
       await host.closeAll();
-      // Background jobs get their hang-up before the process is gone (processes.ts reads /proc first).
+      // Background jobs get their hang-up before the process is gone (session-signals.ts reads /proc first).
       await signalsDelivered();
       tlsAgent.destroy();
       await status?.flush();

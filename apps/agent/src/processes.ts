@@ -1,9 +1,9 @@
 import { spawn as spawnChild } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import * as pty from 'node-pty';
 import { ownedChannelData } from '@airlock/shared/ssh';
 import { commandAs, userEnv, type OsUser } from './os-user.js';
+import { hangUp, signalSession } from './session-signals.js';
 
 /** How a user process ended: an exit code, or a signal name without the SIG prefix (SSH style). */
 export interface ProcessExit {
@@ -39,99 +39,6 @@ export interface SpawnSpec {
   args: string[];
   /** Extra environment (TERM for a pty, AIRLOCK_SESSION_ID). */
   env?: Record<string, string | undefined>;
-}
-
-/** After SIGHUP, the process we started (not its detached jobs) gets SIGKILL if it still runs. */
-const KILL_GRACE_MS = 2000;
-
-/** How many /proc entries are read at once while looking for a session's processes. */
-const PROC_READS_AT_ONCE = 32;
-
-/**
- * Live processes in the session led by `sid` (from /proc; none on a system without it), a batch at
- * a time as /proc is read. Read asynchronously: on a VM running thousands of processes a
- * synchronous scan would stop every other session's traffic for as long as it takes, at each
- * session's end. Batches, so a caller signals what it found while it is fresh (a process that
- * exits frees its pid for reuse).
- */
-export async function* sessionMemberBatches(sid: number, proc = '/proc'): AsyncGenerator<number[]> {
-  let entries: string[];
-  try {
-    entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
-  } catch {
-    return;
-  }
-  for (let i = 0; i < entries.length; i += PROC_READS_AT_ONCE) {
-    const batch = entries.slice(i, i + PROC_READS_AT_ONCE);
-    const stats = await Promise.all(batch.map((name) => readFile(`${proc}/${name}/stat`, 'utf8').catch(() => '')));
-    const pids: number[] = [];
-    stats.forEach((stat, j) => {
-      if (!stat) return; // gone meanwhile
-      // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[3]) === sid && f[0] !== 'Z') pids.push(Number(batch[j]));
-    });
-    if (pids.length > 0) yield pids;
-  }
-}
-
-/** All of `sessionMemberBatches` at once. */
-export async function sessionMembers(sid: number, proc = '/proc'): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const batch of sessionMemberBatches(sid, proc)) pids.push(...batch);
-  return pids;
-}
-
-/**
- * Signals everything a user process started: its process group at once, then every process in
- * its session as /proc is read (each child is a session and group leader: node-pty and
- * `detached` both call setsid). The leader having exited changes nothing: background jobs live
- * on in the group.
- */
-function signalTree(leader: number, sig: NodeJS.Signals): void {
-  if (leader <= 0) return;
-  try {
-    process.kill(-leader, sig);
-  } catch {
-    // no such group (any more)
-  }
-  const sent = (async () => {
-    for await (const pids of sessionMemberBatches(leader)) {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, sig);
-        } catch {
-          // exited meanwhile
-        }
-      }
-    }
-  })();
-  signalling.add(sent);
-  void sent.finally(() => signalling.delete(sent));
-}
-
-const signalling = new Set<Promise<void>>();
-
-/** Resolves once every signal already asked for has reached the session's processes (before the agent exits). */
-export async function signalsDelivered(): Promise<void> {
-  await Promise.all([...signalling]);
-}
-
-/**
- * What a terminal hang-up does under OpenSSH: SIGHUP to the whole tree, so ordinary background
- * jobs end with the session, while a job that chose to ignore it (`nohup python train.py &`,
- * the way researchers keep long runs alive) survives. Only the process we started is forced.
- */
-function hangupTree(leader: number): void {
-  signalTree(leader, 'SIGHUP');
-  const t = setTimeout(() => {
-    try {
-      process.kill(leader, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, KILL_GRACE_MS);
-  t.unref();
 }
 
 function signalName(sig: number | string | null | undefined): string | undefined {
@@ -184,7 +91,7 @@ export function spawnPty(
     },
     hangup() {
       // Even after the shell exited: background jobs may still hold the terminal.
-      hangupTree(p.pid);
+      hangUp(p.pid, () => !exited);
       // Closing our side hangs the terminal up and frees its descriptor, whatever is left
       // (UnixTerminal has destroy(); the IPty typings leave it out).
       (p as unknown as { destroy?: () => void }).destroy?.();
@@ -252,11 +159,11 @@ export function spawnPiped(spec: SpawnSpec, sinks: ProcessSinks): UserProcess {
     },
     resize() {},
     signal(sig) {
-      if (!closed && child.pid !== undefined) signalTree(child.pid, sig);
+      if (!closed && child.pid !== undefined) signalSession(child.pid, sig);
     },
     hangup() {
       // Always, even after the shell exited: `sleep 99 &` outlives it in the same group.
-      if (child.pid !== undefined) hangupTree(child.pid);
+      if (child.pid !== undefined) hangUp(child.pid, () => child.exitCode === null && child.signalCode === null);
       // Nobody reads the output any more; let go of the pipes so 'close' is not held up.
       child.stdin.destroy();
       child.stdout.destroy();
