@@ -65,8 +65,10 @@ export function createSshConfig(options: { resume?: boolean } = {}): SshSessionC
   config.keepAliveTimeoutInSeconds = SSH_KEEPALIVE_SECONDS;
   // The client sends its ECDH init with its KEXINIT (RFC 4253 §7.1, first_kex_packet_follows)
   // instead of waiting for the server's KEXINIT: one round trip less per session start. Both ends
-  // put the same exchange first, so the guess holds; a peer that prefers another discards it
-  // and the client sends a new init, as the RFC says (tested against such a server).
+  // put the same exchange first, so the guess holds; a server that chooses another discards it
+  // and the client sends a new init (tested). The library judges the guess by the key exchange
+  // alone, where the RFC also compares the first host-key algorithms: right between two ends of
+  // this library, which is all Airlock connects; an OpenSSH server could disagree and wait.
   config.enableKeyExchangeGuess = true;
   return config;
 }
