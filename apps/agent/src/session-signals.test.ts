@@ -29,7 +29,7 @@ test('sessionMembers reads the session id after the last ")" of the command name
   assert.deepEqual(await sessionMembers(100, join(proc.dir, 'missing')), []);
 });
 
-test("sessionMembers finds a command's background job, and lets the event loop run while it reads /proc", async () => {
+test("sessionMembers finds a command's background job", async () => {
   // detached: the child is a session leader (setsid), as the agent starts every user process.
   const child = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], {
     detached: true,
@@ -37,14 +37,21 @@ test("sessionMembers finds a command's background job, and lets the event loop r
   });
   try {
     const jobPid = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d))));
-    let turned = false;
-    setImmediate(() => (turned = true));
-    const members = await sessionMembers(child.pid!);
-    assert.ok(turned, 'the event loop ran while /proc was read');
-    assert.deepEqual(members.sort(), [child.pid!, jobPid].sort());
+    assert.deepEqual((await sessionMembers(child.pid!)).sort(), [child.pid!, jobPid].sort());
   } finally {
     process.kill(-child.pid!, 'SIGKILL');
   }
+});
+
+test('a long /proc is read in turns: the event loop runs between batches', async () => {
+  const entries: Record<string, string> = {};
+  for (let pid = 1000; pid < 1300; pid++) entries[String(pid)] = `${pid} (job) S 1 ${pid} ${pid % 2 ? 7 : 8} 0 -1`;
+  using proc = fakeProc(entries);
+  let turned = false;
+  setImmediate(() => (turned = true));
+  const members = await sessionMembers(7, proc.dir);
+  assert.ok(turned, 'the event loop ran while /proc was read');
+  assert.equal(members.length, 150);
 });
 
 /**

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * Signals for everything a user process started. Each shell, command or subsystem the agent
@@ -10,8 +11,8 @@ import { readdir, readFile } from 'node:fs/promises';
 /** After SIGHUP, the process we started (not its detached jobs) gets SIGKILL if it still runs. */
 const KILL_GRACE_MS = 2000;
 
-/** How many /proc entries are read at once. */
-const PROC_READS_AT_ONCE = 32;
+/** How many /proc entries are read in one turn of the event loop (~0.8 ms here). */
+const PROC_READS_PER_TURN = 64;
 
 interface ProcessSession {
   pid: number;
@@ -21,27 +22,33 @@ interface ProcessSession {
 
 /**
  * The live (not zombie) processes and their session, a batch at a time as /proc is read; none on
- * a system without /proc. Read asynchronously: on a VM running thousands of processes a
- * synchronous scan would stop every session's traffic for as long as it takes. Batches, so what
- * is found is signalled while it is fresh (a process that exits frees its pid for reuse).
+ * a system without /proc. Each batch is read synchronously and the event loop gets a turn before
+ * the next: on a VM running thousands of processes one synchronous scan would stop every
+ * session's traffic for as long as it takes, and reading each file through promises costs several
+ * times the CPU (measured: 5–10 ms a scan of 75 processes against 0.9 ms). Batches also let what is
+ * found be signalled while it is fresh (a process that exits frees its pid for reuse).
  */
 export async function* processSessions(proc = '/proc'): AsyncGenerator<ProcessSession[]> {
   let entries: string[];
   try {
-    entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
+    entries = readdirSync(proc).filter((name) => /^\d+$/.test(name));
   } catch {
     return;
   }
-  for (let i = 0; i < entries.length; i += PROC_READS_AT_ONCE) {
-    const batch = entries.slice(i, i + PROC_READS_AT_ONCE);
-    const stats = await Promise.all(batch.map((name) => readFile(`${proc}/${name}/stat`, 'utf8').catch(() => '')));
+  for (let i = 0; i < entries.length; i += PROC_READS_PER_TURN) {
+    if (i > 0) await nextTurn();
     const found: ProcessSession[] = [];
-    stats.forEach((stat, j) => {
-      if (!stat) return; // gone meanwhile
+    for (const name of entries.slice(i, i + PROC_READS_PER_TURN)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`${proc}/${name}/stat`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
       // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] !== 'Z') found.push({ pid: Number(batch[j]), session: Number(f[3]) });
-    });
+      if (f[0] !== 'Z') found.push({ pid: Number(name), session: Number(f[3]) });
+    }
     yield found;
   }
 }
