@@ -278,17 +278,30 @@ async function main(): Promise<void> {
   };
   if (section('setup')) {
     const setup: number[] = [];
+    const steps = new Map<string, number[]>();
+    const at = (step: string, ms: number) => steps.set(step, [...(steps.get(step) ?? []), ms]);
     for (let i = 0; i < 15; i++) {
       const t0 = performance.now();
-      const s = await newSession();
+      const r = await openVmSession({
+        credentials,
+        vm: 'bench-vm',
+        onStep: (step) => at(step, performance.now() - t0),
+      });
+      if (!r.ok) throw new Error(r.error.message);
+      const s = r.value;
       const ex = await s.exec('true');
       if (!ex.ok) throw new Error(ex.error.message);
+      at('exec channel open', performance.now() - t0);
       await ex.value.exit;
       setup.push(performance.now() - t0);
       await s.close();
     }
+    const stepMedians = Object.fromEntries([...steps].map(([k, v]) => [k, median(v)]));
     results.sessionSetupMs = median(setup);
+    results.sessionSetupStepsMs = stepMedians;
     row('session setup, ticket → exit of `true` (ms, median)', median(setup), '');
+    const reached = Object.entries(stepMedians).map(([k, v]) => `${k} ${v.toFixed(0)}`);
+    row('  each step reached at (ms from the start, medians)', reached.join(', '), '');
   }
   if (section('tls')) {
     const tls = await measureTlsHandshakes();

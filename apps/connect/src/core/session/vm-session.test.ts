@@ -14,7 +14,7 @@ import {
 import { userKeyFromPrivateKey, type UserKey } from '../identity/user-key-store.js';
 import { dataSocketUrl } from './data-socket.js';
 import { sessionUserKey } from '../login/login.js';
-import type { VmSession } from './types.js';
+import { SESSION_STEPS, type VmSession } from './types.js';
 import { openVmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 20_000 };
@@ -59,6 +59,24 @@ test("the data socket goes out on the TLS connection the session's ticket came o
     assert.equal(relay.seen.connections, 1);
     assert.equal(session.sessionId, relay.lastSession!.sessionId);
   });
+});
+
+test('each step of the setup is told as it is reached, in order', TIMEOUT, async () => {
+  const relay = await startFakeRelay({});
+  try {
+    const steps: string[] = [];
+    const opened = await openVmSession({
+      credentials: await fakeCredentials(relay),
+      vm: 'demo-vm',
+      timeoutMs: 10_000,
+      onStep: (step) => steps.push(step),
+    });
+    assert.ok(opened.ok);
+    await opened.value.close();
+    assert.deepEqual(steps, [...SESSION_STEPS]);
+  } finally {
+    await relay.close();
+  }
 });
 
 test('data socket URL carries only the session id; the ticket goes in the Authorization header', TIMEOUT, async () => {

@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { sessionUserKey, type RelayCredentials } from '../login/login.js';
 import { RelayClient } from '../relay/relay-client.js';
 import type { RelayFetch } from '../relay/relay-http.js';
-import type { VmSession, VmSessionError } from './types.js';
+import type { SessionStep, VmSession, VmSessionError } from './types.js';
 import type { SessionJournal } from '../logging/session-journal.js';
 import { judgeVmHostKey, orgSessionRequest, type SessionTrust } from './org-trust.js';
 
@@ -27,6 +27,8 @@ export interface OpenVmSessionOptions {
    * login (default: the one it was opened with; the app passes its login service, which renews).
    */
   resume?: false | { windowMs?: number; credentials?: () => Promise<RelayCredentials | undefined> };
+  /** Told each step of the setup as it is reached (the bench times them). */
+  onStep?: (step: SessionStep) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function openVmSession(options: OpenVmSessionOptions): Promise<Resu
     timeoutMs: options.timeoutMs,
     ...(options.journal ? { journal: options.journal } : {}),
     ...(options.purpose ? { purpose: options.purpose } : {}),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
     trust,
     ...(options.resume !== false && created.resumeToken
       ? {
