@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { openVmSession, sessionUserKey } from '@airlock/connect';
+import { openVmSession, sessionUserKey, type SessionStep } from '@airlock/connect';
 import { bundlePrograms, rendererGzippedBytes } from '../../scripts/tasks/bundle.js';
 import { measureCommands } from './commands.js';
 import { measureApp } from './app-bench.js';
@@ -271,8 +271,8 @@ async function main(): Promise<void> {
   }
 
   // --- setup time: ticket → first byte, and whole commands -----------------------------------
-  const newSession = async () => {
-    const r = await openVmSession({ credentials, vm: 'bench-vm' });
+  const newSession = async (onStep?: (step: SessionStep) => void) => {
+    const r = await openVmSession({ credentials, vm: 'bench-vm', ...(onStep ? { onStep } : {}) });
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
@@ -282,13 +282,7 @@ async function main(): Promise<void> {
     const at = (step: string, ms: number) => steps.set(step, [...(steps.get(step) ?? []), ms]);
     for (let i = 0; i < 15; i++) {
       const t0 = performance.now();
-      const r = await openVmSession({
-        credentials,
-        vm: 'bench-vm',
-        onStep: (step) => at(step, performance.now() - t0),
-      });
-      if (!r.ok) throw new Error(r.error.message);
-      const s = r.value;
+      const s = await newSession((step) => at(step, performance.now() - t0));
       const ex = await s.exec('true');
       if (!ex.ok) throw new Error(ex.error.message);
       at('exec channel open', performance.now() - t0);

@@ -7,14 +7,15 @@ export const VmId = lazySchema(() => z.string().regex(VM_ID_RULE.pattern, VM_ID_
 export const UserName = lazySchema(() => z.string().regex(USER_NAME_RULE.pattern, USER_NAME_RULE.message));
 export const SessionId = lazySchema(() => z.string().uuid('must be a UUID'));
 export const Port = lazySchema(() => z.number().int().min(1).max(65535));
-/** An SSH public key blob (RFC 4253 wire format), base64. */
-export const SshPublicKeyB64 = lazySchema(() =>
+/** A base64 string of `min` to `max` characters. */
+const base64 = (min: number, max: number) =>
   z
     .string()
-    .min(16)
-    .max(4096)
-    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64'),
-);
+    .min(min)
+    .max(max)
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
+/** An SSH public key blob (RFC 4253 wire format), base64. */
+export const SshPublicKeyB64 = lazySchema(() => base64(16, 4096));
 
 /** One of the organisation's signed objects (issue 12), JWS in compact form. */
 export const OrgJws = lazySchema(() =>
@@ -54,13 +55,7 @@ export const DeviceName = lazySchema(() =>
 export const TotpCode = lazySchema(() =>
   z.string().regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app'),
 );
-export const Signature = lazySchema(() =>
-  z
-    .string()
-    .min(16)
-    .max(2048)
-    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64'),
-);
+export const Signature = lazySchema(() => base64(16, 2048));
 /** x5t#S256: base64url SHA-256 of a certificate's DER. */
 export const CertThumbprint = lazySchema(() =>
   z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url SHA-256 thumbprint'),
