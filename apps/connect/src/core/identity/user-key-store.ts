@@ -46,7 +46,6 @@ export type UserKeyError =
 
 export function userKeyFromPrivateKey(privateKey: KeyObject): UserKey {
   const publicKeyPem = spkiPemFromPrivateKey(privateKey);
-  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   let sshKey: Promise<KeyPair> | undefined;
   return {
     privateKey,
@@ -54,7 +53,8 @@ export function userKeyFromPrivateKey(privateKey: KeyObject): UserKey {
     fingerprint: sshFingerprintFromPem(publicKeyPem),
     // Loaded when first needed: the SSH library is the largest module of the CLI, and only
     // commands that open a session need it (vm-session.ts).
-    sshKeyPair: () => (sshKey ??= import('@airlock/shared/ssh').then((ssh) => ssh.sshKeyPairFromPem(pkcs8))),
+    sshKeyPair: () =>
+      (sshKey ??= import('@airlock/shared/ssh').then((ssh) => ssh.sshKeyPairFromPrivateKey(privateKey))),
   };
 }
 
