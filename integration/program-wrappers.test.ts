@@ -76,19 +76,26 @@ const flagsFixture = [
   '',
   '--stack-trace-limit=50 --max-semi-space-size=16\r',
   '  --initial-old-space-size=64  ',
+  // For older Nodes only: the fixture's Node is 22.
+  '[node<23] --stack-trace-limit=52 --max-semi-space-size=17',
+  '  [node<22] --stack-trace-limit=53',
+  '[node<9x] --stack-trace-limit=54',
+  '[node<99]',
   '--stack-trace-limit=51', // the last line, without a newline
 ].join('\n');
 const fixtureFlags = [
   '--stack-trace-limit=50',
   '--max-semi-space-size=16',
   '--initial-old-space-size=64',
+  '--stack-trace-limit=52',
+  '--max-semi-space-size=17',
   '--stack-trace-limit=51',
 ];
 
 test('the flags file is read the same way by the wrapper and by the bench, through a bundle and through tsx', () => {
   for (const withBundle of [true, false]) {
     const root = fixtureRepo(withBundle ? 'bundled' : 'source', flagsFixture, withBundle);
-    assert.deepEqual(longRunningNodeFlags(join(root, 'scripts', 'long-running-node-flags')), fixtureFlags);
+    assert.deepEqual(longRunningNodeFlags(join(root, 'scripts', 'long-running-node-flags'), 22), fixtureFlags);
     const argv = execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
       AIRLOCK_WRAPPER_NAME: 'airlock-agent',
     });
@@ -99,6 +106,17 @@ test('the flags file is read the same way by the wrapper and by the bench, throu
     );
     if (!withBundle) assert.ok(argv.includes('--import'), 'tsx loads the source');
   }
+});
+
+test("a [node<N] line counts only under a Node older than N (the repo's own file: Node 24 refuses the flag)", () => {
+  const file = join(dir, 'conditional-flags');
+  writeFileSync(file, '--a\n[node<24] --b --c\n[node<23] --d\n');
+  assert.deepEqual(longRunningNodeFlags(file, 22), ['--a', '--b', '--c', '--d']);
+  assert.deepEqual(longRunningNodeFlags(file, 23), ['--a', '--b', '--c']);
+  assert.deepEqual(longRunningNodeFlags(file, 24), ['--a']);
+  const repoFile = join(repoRoot, 'scripts', 'long-running-node-flags');
+  assert.ok(longRunningNodeFlags(repoFile, 22).includes('--experimental-async-context-frame'));
+  assert.ok(!longRunningNodeFlags(repoFile, 24).includes('--experimental-async-context-frame'));
 });
 
 test('without the flags file the agent still starts, with no flags', () => {

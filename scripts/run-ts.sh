@@ -15,6 +15,8 @@ shift
 
 # The repo's own Node 22 first when it is there: asking the system node its version costs ~0.15 s.
 node_bin="$repo/.tools/node22/node_modules/node/bin/node"
+# The folder holds the npm package node@22, so its major version is known without asking.
+major=22
 if [ ! -x "$node_bin" ]; then
   node_bin=""
   if command -v node >/dev/null 2>&1; then
@@ -63,7 +65,18 @@ if $long_running && [ -f "$flags_file" ]; then
     # Words, not patterns (read -a does no globbing); a CR from a Windows editor is not a flag.
     read -r -a words <<<"${line%$'\r'}"
     [ ${#words[@]} -gt 0 ] || continue
-    case "${words[0]}" in '#'*) continue ;; esac
+    case "${words[0]}" in
+      '#'*) continue ;;
+      '[node<'*']')
+        # Only for a Node older than the one named: a later Node has made it its default and
+        # refuses the flag, so passing it there would stop the program from starting.
+        below="${words[0]#'[node<'}"
+        below="${below%']'}"
+        [ "$major" -lt "$below" ] 2>/dev/null || continue
+        [ ${#words[@]} -gt 1 ] || continue
+        words=("${words[@]:1}")
+        ;;
+    esac
     node_flags+=("${words[@]}")
   done <"$flags_file"
 fi

@@ -66,14 +66,23 @@ export function startJsonChild<T>(cmd: string, args: string[], env: Record<strin
  * `airlock sftp-stdio` (scripts/long-running-node-flags, which scripts/run-ts.sh reads too) — so
  * the bench measures them as they are started.
  */
-export function longRunningNodeFlags(file = join(repoRoot, 'scripts', 'long-running-node-flags')): string[] {
+export function longRunningNodeFlags(
+  file = join(repoRoot, 'scripts', 'long-running-node-flags'),
+  nodeMajor = Number(process.versions.node.split('.')[0]),
+): string[] {
   // The same reading as scripts/run-ts.sh's (tested against it): words of each line that is
-  // neither blank nor a comment, leading blanks and a trailing CR ignored.
+  // neither blank nor a comment, leading blanks and a trailing CR ignored; a line starting with
+  // [node<N] only for a Node older than N.
   return readFileSync(file, 'utf8')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'))
-    .flatMap((line) => line.split(/\s+/));
+    .flatMap((line) => {
+      const words = line.split(/\s+/);
+      const below = /^\[node<(.*)\]$/.exec(words[0]!)?.[1];
+      if (below === undefined) return words;
+      return /^\d+$/.test(below) && nodeMajor < Number(below) ? words.slice(1) : [];
+    });
 }
 
 /** Starts a TypeScript entry point under tsx. */
