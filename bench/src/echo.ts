@@ -81,14 +81,9 @@ export async function measureSessionEcho(s: VmSession, warmup: number): Promise<
   return measure({ stdin: sh.value.stdin, stdout: sh.value.stdout, close: () => s.close() }, warmup);
 }
 
-/**
- * The same through OpenSSH: `ssh -tt` to the bench's private sshd, typed into through a pipe (a
- * process hop Connect's core, running in this process, does not have).
- */
-export async function measureOpensshEcho(sshd: PrivateSshd, warmup: number): Promise<EchoLatency> {
-  // The command is sent as the shell's first line, as for Airlock: `ssh -tt` with a command
-  // would skip the login shell the agent also starts.
-  const child = spawn('ssh', ['-tt', ...sshd.sshArgs], { stdio: ['pipe', 'pipe', 'ignore'] });
+/** Types into a child's stdin and reads its stdout: a terminal program run through pipes. */
+async function measureChildEcho(command: string, args: string[], env: Record<string, string>, warmup: number) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...env } });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return measure(
     {
@@ -101,4 +96,22 @@ export async function measureOpensshEcho(sshd: PrivateSshd, warmup: number): Pro
     },
     warmup,
   );
+}
+
+/**
+ * The same through OpenSSH: `ssh -tt` to the bench's private sshd, typed into through a pipe (a
+ * process hop Connect's core, running in this process, does not have).
+ */
+export function measureOpensshEcho(sshd: PrivateSshd, warmup: number): Promise<EchoLatency> {
+  // The command is sent as the shell's first line, as for Airlock: `ssh -tt` with a command
+  // would skip the login shell the agent also starts.
+  return measureChildEcho('ssh', ['-tt', ...sshd.sshArgs], {}, warmup);
+}
+
+/**
+ * The same as a person at the command line has it, and as OpenSSH's is measured: `airlock shell
+ * -t` started for it (its code as cold as every new command's), typed into through a pipe.
+ */
+export function measureCliEcho(airlock: string, home: string, vm: string, warmup: number): Promise<EchoLatency> {
+  return measureChildEcho(airlock, ['shell', '-t', vm], { AIRLOCK_HOME: home }, warmup);
 }

@@ -10,7 +10,7 @@ import { measureCommands } from './commands.js';
 import { measureApp } from './app-bench.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
-import { measureOpensshEcho, measureSessionEcho, type EchoLatency } from './echo.js';
+import { measureCliEcho, measureOpensshEcho, measureSessionEcho, type EchoLatency } from './echo.js';
 import { startPrivateSshd, startSshForward, type PrivateSshd } from './openssh.js';
 import { airlockBin, longRunningChild, repoRoot, startJsonChild, type Child } from './processes.js';
 import { startSourceService } from './traffic.js';
@@ -314,6 +314,7 @@ async function main(): Promise<void> {
     // not optimised yet; the later ones show the steady state.
     const viaRelayNextSessions: EchoLatency[] = [];
     for (let i = 0; i < NEXT_SESSIONS; i++) viaRelayNextSessions.push(await measureSessionEcho(await newSession(), 0));
+    const cliEcho = await measureCliEcho(airlockBin, home, 'bench-vm', ECHO_WARMUP);
     const directEcho = await measureSessionEcho(
       await connectDirect(direct.info, credentials, [source.port]),
       ECHO_WARMUP,
@@ -322,6 +323,7 @@ async function main(): Promise<void> {
     results.echoMs = {
       viaRelay: viaRelayEcho,
       viaRelayNextSessions,
+      viaRelayCli: cliEcho,
       withoutRelay: directEcho,
       openssh: opensshEcho,
     };
@@ -336,6 +338,7 @@ async function main(): Promise<void> {
       viaRelayNextSessions.map((e) => e.p99.toFixed(1)).join(' '),
       '',
     );
+    echoRows('keystroke echo via relay, through `airlock shell -t`', cliEcho);
     echoRows('keystroke echo without relay', directEcho);
     echoRows('keystroke echo, OpenSSH ssh -tt → sshd', opensshEcho);
   }
