@@ -76,11 +76,12 @@ const flagsFixture = [
   '',
   '--stack-trace-limit=50 --max-semi-space-size=16\r',
   '  --initial-old-space-size=64  ',
-  // For older Nodes only: the fixture's Node is 22.
-  '[node<23] --stack-trace-limit=52 --max-semi-space-size=17',
+  // For older Nodes only: every Node this runs on (22.12 and later) is older than 999, none than 22.
+  '[node<999] --stack-trace-limit=52 --max-semi-space-size=17',
   '  [node<22] --stack-trace-limit=53',
   '[node<9x] --stack-trace-limit=54',
-  '[node<99]',
+  '[node<+999] --stack-trace-limit=55',
+  '[node<999]',
   '--stack-trace-limit=51', // the last line, without a newline
 ].join('\n');
 const fixtureFlags = [
@@ -95,7 +96,7 @@ const fixtureFlags = [
 test('the flags file is read the same way by the wrapper and by the bench, through a bundle and through tsx', () => {
   for (const withBundle of [true, false]) {
     const root = fixtureRepo(withBundle ? 'bundled' : 'source', flagsFixture, withBundle);
-    assert.deepEqual(longRunningNodeFlags(join(root, 'scripts', 'long-running-node-flags'), 22), fixtureFlags);
+    assert.deepEqual(longRunningNodeFlags(join(root, 'scripts', 'long-running-node-flags')), fixtureFlags);
     const argv = execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
       AIRLOCK_WRAPPER_NAME: 'airlock-agent',
     });
@@ -117,6 +118,47 @@ test("a [node<N] line counts only under a Node older than N (the repo's own file
   const repoFile = join(repoRoot, 'scripts', 'long-running-node-flags');
   assert.ok(longRunningNodeFlags(repoFile, 22).includes('--experimental-async-context-frame'));
   assert.ok(!longRunningNodeFlags(repoFile, 24).includes('--experimental-async-context-frame'));
+});
+
+test("without the repo's own Node, the system's is taken from 22.12 on, and the [node<24] flag follows its version", () => {
+  const root = fixtureRepo(
+    'system-node',
+    '--stack-trace-limit=50\n[node<24] --experimental-async-context-frame\n',
+    true,
+  );
+  rmSync(join(root, '.tools', 'node22'));
+  // A `node` first on PATH that reports the version it is told to and otherwise is this Node.
+  const bin = join(root, 'fake-bin');
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'node'),
+    `#!/bin/sh\nif [ "$1" = "-p" ]; then echo "$FAKE_NODE_VERSION"; exit 0; fi\nexec "${process.execPath}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  const start = (version: string) =>
+    spawnSync(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        FAKE_NODE_VERSION: version,
+        AIRLOCK_WRAPPER_NAME: 'airlock-agent',
+        NODE_OPTIONS: `--import=${probe}`,
+      },
+    });
+  for (const old of ['22 11', '20 18', '']) {
+    const r = start(old);
+    assert.equal(r.status, 255, `${old}: ${r.stdout}`);
+    assert.match(r.stderr, /airlock-agent: needs Node\.js 22\.12 or newer; none found/);
+  }
+  const argv = (version: string) => {
+    const r = start(version);
+    assert.equal(r.status, 0, `${version}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as string[];
+  };
+  assert.deepEqual(argv('22 12'), ['--stack-trace-limit=50', '--experimental-async-context-frame']);
+  assert.deepEqual(argv('23 3'), ['--stack-trace-limit=50', '--experimental-async-context-frame']);
+  assert.deepEqual(argv('24 0'), ['--stack-trace-limit=50']);
 });
 
 test('without the flags file the agent still starts, with no flags', () => {

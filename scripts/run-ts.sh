@@ -21,11 +21,14 @@ if [ ! -x "$node_bin" ]; then
   node_bin=""
   if command -v node >/dev/null 2>&1; then
     # NODE_OPTIONS may preload code that prints; this question must get only the answer.
-    major="$(NODE_OPTIONS= node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-    if [ "${major:-0}" -ge 22 ] 2>/dev/null; then node_bin="$(command -v node)"; fi
+    # 22.12 as package.json's engines says (and the long-running programs' flags need it).
+    read -r major minor < <(NODE_OPTIONS= node -p 'process.versions.node.split(".").slice(0, 2).join(" ")' 2>/dev/null || echo 0 0)
+    if [ "${major:-0}" -gt 22 ] 2>/dev/null || { [ "${major:-0}" -eq 22 ] && [ "${minor:-0}" -ge 12 ]; } 2>/dev/null; then
+      node_bin="$(command -v node)"
+    fi
   fi
   if [ -z "$node_bin" ]; then
-    echo "$name: needs Node.js 22 or newer; none found (run \`npm start\` or \`npm test\` once to bootstrap it into .tools/)" >&2
+    echo "$name: needs Node.js 22.12 or newer; none found (run \`npm start\` or \`npm test\` once to bootstrap it into .tools/)" >&2
     exit 255
   fi
 fi
@@ -72,6 +75,7 @@ if $long_running && [ -f "$flags_file" ]; then
         # refuses the flag, so passing it there would stop the program from starting.
         below="${words[0]#'[node<'}"
         below="${below%']'}"
+        [[ $below =~ ^[0-9]+$ ]] || continue
         [ "$major" -lt "$below" ] 2>/dev/null || continue
         [ ${#words[@]} -gt 1 ] || continue
         words=("${words[@]:1}")

@@ -20,6 +20,8 @@ export interface EchoLatency {
 interface Terminal {
   stdin: Writable;
   stdout: Readable;
+  /** Why the output ended early, for the error (a child's stderr, say). */
+  whyEnded(): string;
   close(): Promise<void>;
 }
 
@@ -47,51 +49,75 @@ function latency(echo: number[]): { p50: number; p99: number; samples: number } 
 /** One byte at a time through a PTY running `cat` in raw mode, cold then after `warmup` more; closes the terminal. */
 async function measure(t: Terminal, warmup: number): Promise<EchoLatency> {
   let seen = '';
+  let ended = false;
   let waiter: (() => void) | undefined;
   t.stdout.on('data', (d: Buffer) => {
     seen += d.toString('latin1');
     waiter?.();
   });
-  // What has come since the last call, once something has.
+  t.stdout.once('close', () => {
+    ended = true;
+    waiter?.();
+  });
+  // What has come since the last call, once something has; an error once nothing more can come.
   const next = async (): Promise<string> => {
-    while (seen === '') await new Promise<void>((r) => (waiter = r));
+    while (seen === '') {
+      if (ended) throw new Error(`the terminal's output ended during the echo measurement: ${t.whyEnded()}`);
+      await new Promise<void>((r) => (waiter = r));
+    }
     const got = seen;
     seen = '';
     return got;
   };
-  t.stdin.write(`${RAW_CAT}\r`);
-  let banner = '';
-  while (!banner.includes('READY')) banner += await next();
-  await new Promise((r) => setTimeout(r, 300));
-  seen = '';
-  const cold = latency(await typeKeystrokes(t, next, KEYSTROKES));
-  let warm: EchoLatency['warm'];
-  if (warmup > 0) {
-    await typeKeystrokes(t, next, warmup);
-    warm = { ...latency(await typeKeystrokes(t, next, KEYSTROKES)), after: KEYSTROKES + warmup };
+  try {
+    t.stdin.write(`${RAW_CAT}\r`);
+    let banner = '';
+    while (!banner.includes('READY')) banner += await next();
+    await new Promise((r) => setTimeout(r, 300));
+    seen = '';
+    const cold = latency(await typeKeystrokes(t, next, KEYSTROKES));
+    let warm: EchoLatency['warm'];
+    if (warmup > 0) {
+      await typeKeystrokes(t, next, warmup);
+      warm = { ...latency(await typeKeystrokes(t, next, KEYSTROKES)), after: KEYSTROKES + warmup };
+    }
+    return { ...cold, ...(warm ? { warm } : {}) };
+  } finally {
+    await t.close();
   }
-  await t.close();
-  return { ...cold, ...(warm ? { warm } : {}) };
 }
 
 /** Echo through an Airlock session's shell (Connect's core in this process); closes the session. */
 export async function measureSessionEcho(s: VmSession, warmup: number): Promise<EchoLatency> {
   const sh = await s.openShell({ pty: true, cols: 80, rows: 24 });
   if (!sh.ok) throw new Error(sh.error.message);
-  return measure({ stdin: sh.value.stdin, stdout: sh.value.stdout, close: () => s.close() }, warmup);
+  return measure(
+    {
+      stdin: sh.value.stdin,
+      stdout: sh.value.stdout,
+      whyEnded: () => 'the shell ended',
+      close: () => s.close(),
+    },
+    warmup,
+  );
 }
 
 /** Types into a child's stdin and reads its stdout: a terminal program run through pipes. */
 async function measureChildEcho(command: string, args: string[], env: Record<string, string>, warmup: number) {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return measure(
     {
       stdin: child.stdin,
       stdout: child.stdout,
+      whyEnded: () => `${[command, ...args].join(' ')} ended; it said: ${stderr.trim() || '(nothing)'}`,
       close: async () => {
         child.kill();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
+        clearTimeout(kill);
       },
     },
     warmup,
