@@ -78,6 +78,13 @@ test('a child process and this one appending at the same time build one unbroken
 
   assert.equal(await nextLine(), 'ready');
   child.stdin.write('go\n');
+  // Begin once the child's first entry is in, so the two really write at the same time on a busy
+  // machine too (a child slow to wake once saw all 200 of ours land first).
+  const deadline = Date.now() + 20_000;
+  while (!(await store.audit.range(0, 1000)).some((e) => e.actor === 'child')) {
+    assert.ok(Date.now() < deadline, 'the child wrote nothing within 20 s');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   for (let i = 0; i < 200; i++) {
     await store.audit.append({ type: 'test.append', actor: 'parent', outcome: 'info', data: { i } });
     // Let the child's appends land between ours rather than after a 200-entry burst.

@@ -12,6 +12,8 @@ process.stdout.write('ready\n');
 await once(process.stdin, 'data');
 for (let i = 0; i < Number(countText); i++) {
   await store.audit.append({ type: 'test.append', actor, outcome: 'info', data: { i } });
+  // A turn of the event loop between appends, as the parent does: neither finishes in one burst.
+  await new Promise((resolve) => setImmediate(resolve));
 }
 await store.close();
 process.stdout.write('done\n');
