@@ -22,7 +22,7 @@ if [ ! -x "$node_bin" ]; then
   if command -v node >/dev/null 2>&1; then
     # NODE_OPTIONS may preload code that prints; this question must get only the answer.
     # 22.12 as package.json's engines says (and the long-running programs' flags need it).
-    read -r major minor < <(NODE_OPTIONS= node -p 'process.versions.node.split(".").slice(0, 2).join(" ")' 2>/dev/null || echo 0 0)
+    read -r major minor < <(NODE_OPTIONS= node -p 'process.versions.node.split(".").slice(0, 2).join(" ")' 2>/dev/null || echo 0 0) || true
     if [ "${major:-0}" -gt 22 ] 2>/dev/null || { [ "${major:-0}" -eq 22 ] && [ "${minor:-0}" -ge 12 ]; } 2>/dev/null; then
       node_bin="$(command -v node)"
     fi

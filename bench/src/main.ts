@@ -8,6 +8,7 @@ import { openVmSession, sessionUserKey, type SessionStep } from '@airlock/connec
 import { bundlePrograms, rendererGzippedBytes } from '../../scripts/tasks/bundle.js';
 import { measureCommands } from './commands.js';
 import { measureApp } from './app-bench.js';
+import { startAppForward } from './app-forward.js';
 import { enrollAndLogin, homeVia, loadCredentials } from './bench-user.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { measureCliEcho, measureOpensshEcho, measureSessionEcho, type EchoLatency } from './echo.js';
@@ -168,6 +169,9 @@ async function main(): Promise<void> {
       },
       rawTcp: { port: source.port, programs: {} },
     };
+    const fApp = await startAppForward(home, 'bench-vm', source.port);
+    stops.push(fApp.stop);
+    paths.viaApp = { port: fApp.port, programs: { ui: fApp.pid, relay: relayPid, agent: agentPid } };
     if (haveSshd) {
       const s = await startSshForward(sshd as PrivateSshd, source.port);
       stops.push(s.stop);
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
     for (const [name, path] of Object.entries(paths)) rtt40[name] = await measurePath(path, BYTES / 2, 2);
   }
   results.throughputMBps = Object.fromEntries(
-    ['viaRelay', 'withoutRelay', 'opensshL', 'rawTcp'].map((k) => [
+    ['viaRelay', 'viaApp', 'withoutRelay', 'opensshL', 'rawTcp'].map((k) => [
       k,
       { loopback: loopback[k]?.mbps ?? null, rtt40: rtt40[k]?.mbps ?? null },
     ]),
@@ -215,6 +219,7 @@ async function main(): Promise<void> {
   );
   for (const [k, label] of [
     ['viaRelay', 'forward via relay (airlock forward)'],
+    ['viaApp', "the same forward made in the app (airlock ui's service)"],
     ['withoutRelay', 'same SSH path without the relay'],
     ['opensshL', 'OpenSSH ssh -L'],
     ['rawTcp', 'raw TCP'],
@@ -222,6 +227,7 @@ async function main(): Promise<void> {
     if (loopback[k] || rtt40[k]) row(label + ' MB/s', showSpread(loopback[k]?.mbps), showSpread(rtt40[k]?.mbps));
   for (const [k, label] of [
     ['viaRelay', 'CPU-s/GB via relay'],
+    ['viaApp', 'CPU-s/GB via relay, forward made in the app'],
     ['withoutRelay', 'CPU-s/GB without the relay'],
     ['opensshL', 'CPU-s/GB OpenSSH ssh -L'],
   ] as const)
