@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# run-ts.sh <entry.ts> [args…] — runs one of Airlock's TypeScript entry points with Node >= 22:
+# run-ts.sh <entry.ts> [args…] — runs one of Airlock's TypeScript entry points with Node >= 22.12:
 # the repo's bootstrapped Node 22 (.tools/node22, installed by `npm start` / `npm test` when the
-# system Node is older), else a system Node >= 22. Arguments and stdio pass through untouched.
+# system Node is older), else a system Node >= 22.12. Arguments and stdio pass through untouched.
 # The wrappers (./airlock …) source it rather than start another shell; it may be run directly too.
 set -euo pipefail
 # Parameter expansion, not dirname/basename: a process each, a few ms of every command's start.
