@@ -151,11 +151,12 @@ test("without the repo's own Node, the system's is taken from 22.12 on, and the 
     assert.equal(r.status, 255, `${old}: ${r.stdout}`);
     assert.match(r.stderr, /airlock-agent: needs Node\.js 22\.12 or newer; none found/);
   }
-  const argv = (version: string) => {
-    const r = start(version);
-    assert.equal(r.status, 0, `${version}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as string[];
-  };
+  const argv = (version: string) =>
+    execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      FAKE_NODE_VERSION: version,
+      AIRLOCK_WRAPPER_NAME: 'airlock-agent',
+    });
   assert.deepEqual(argv('22 12'), ['--stack-trace-limit=50', '--experimental-async-context-frame']);
   assert.deepEqual(argv('23 3'), ['--stack-trace-limit=50', '--experimental-async-context-frame']);
   assert.deepEqual(argv('24 0'), ['--stack-trace-limit=50']);

@@ -4,7 +4,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { hangUp, sessionMembers, signalSession, signalsDelivered } from './session-signals.js';
+import { hangUp, processSessions, signalSession, signalsDelivered } from './session-signals.js';
+
+/** The live processes in the session led by `leader`, as the agent's scan sees them. */
+async function sessionMembers(leader: number, proc = '/proc'): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const batch of processSessions(proc)) for (const p of batch) if (p.session === leader) pids.push(p.pid);
+  return pids;
+}
 
 /** A /proc look-alike: `stat` lines as the kernel writes them ("pid (comm) state ppid pgrp session …"). */
 function fakeProc(entries: Record<string, string | null>): { dir: string; [Symbol.dispose](): void } {
@@ -68,25 +75,24 @@ async function sessionWithLoneJob(): Promise<{ leader: ChildProcess; jobPid: num
   return { leader, jobPid };
 }
 
-/** Whether `pid` leads its own process group (field 5 of /proc/<pid>/stat is its pgrp). */
-function ownGroup(pid: number): boolean {
+/** The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, …); none once it is gone. */
+function statFields(pid: number): string[] {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pid;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return [];
   }
 }
 
+/** Whether `pid` leads its own process group. */
+const ownGroup = (pid: number): boolean => Number(statFields(pid)[2]) === pid;
+
 /** Alive: there, and not a zombie waiting to be reaped (its parent may be gone, and init slow). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const running = (pid: number): boolean => {
+  const state = statFields(pid)[0];
+  return state !== undefined && state !== 'Z';
+};
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));

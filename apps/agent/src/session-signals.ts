@@ -53,15 +53,6 @@ export async function* processSessions(proc = '/proc'): AsyncGenerator<ProcessSe
   }
 }
 
-/** The live processes in the session led by `leader`. */
-export async function sessionMembers(leader: number, proc = '/proc'): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const batch of processSessions(proc)) {
-    for (const p of batch) if (p.session === leader) pids.push(p.pid);
-  }
-  return pids;
-}
-
 /** Signals asked for, by session leader, that the next /proc scan delivers. */
 const waiting = new Map<number, NodeJS.Signals[]>();
 let scan: Promise<void> | undefined;
