@@ -2,9 +2,19 @@
 // Node the way a packaged install does; this checks which Node flags each one gets.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
 import { longRunningNodeFlags, repoRoot } from '../bench/src/processes.js';
 
@@ -13,6 +23,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 // Loaded before the program's own code: reports the flags Node was started with, then stops.
 const probe = join(dir, 'probe.mjs');
 writeFileSync(probe, 'process.stdout.write(JSON.stringify(process.execArgv)); process.exit(0);\n');
+// The same, reporting which program Node was asked to run.
+const argvProbe = join(dir, 'argv-probe.mjs');
+writeFileSync(argvProbe, 'process.stdout.write(process.argv[1]); process.exit(0);\n');
 
 function execArgv(command: string, args: string[], env: Record<string, string> = {}): string[] {
   const r = spawnSync(command, args, {
@@ -64,7 +77,9 @@ function fixtureRepo(name: string, flagsFile: string, withBundle: boolean): stri
   writeFileSync(join(root, 'scripts', 'long-running-node-flags'), flagsFile);
   mkdirSync(join(root, '.tools', 'dist'), { recursive: true });
   symlinkSync(join(repoRoot, '.tools', 'node22'), join(root, '.tools', 'node22'));
-  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  // Its own node_modules with only tsx in it: the freshness tests write node_modules/.package-lock.json.
+  mkdirSync(join(root, 'node_modules'));
+  symlinkSync(join(repoRoot, 'node_modules', 'tsx'), join(root, 'node_modules', 'tsx'));
   // Never run: the probe stops Node before the program's code.
   if (withBundle) writeFileSync(join(root, '.tools', 'dist', 'airlock-agent.mjs'), '');
   return root;
@@ -171,7 +186,7 @@ test('without the flags file the agent still starts, with no flags', () => {
   assert.deepEqual(argv, []);
 });
 
-test('the bundle runs only while no source file, lock file or patch is newer than it; else tsx runs the source', () => {
+test('without a list of its inputs, the bundle runs only while no source file, lock file or patch is newer than it', () => {
   const root = fixtureRepo('fresh', '', true);
   const bundle = join(root, '.tools', 'dist', 'airlock-agent.mjs');
   const startsFromSource = () =>
@@ -211,4 +226,95 @@ test('the bundle runs only while no source file, lock file or patch is newer tha
     write(rel, 200);
   }
   assert.equal(startsFromSource(), false, 'all older again: the bundle');
+});
+
+test("with the build's list of its inputs, only those count: one edited, gone or newer lock or patch runs the source", () => {
+  const root = fixtureRepo('listed', '', true);
+  const bundle = join(root, '.tools', 'dist', 'airlock-agent.mjs');
+  const startsFromSource = () =>
+    execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
+      AIRLOCK_WRAPPER_NAME: 'airlock-agent',
+    }).includes('--import');
+  const now = Date.now() / 1000;
+  const write = (rel: string, ageSeconds: number) => {
+    const file = join(root, rel);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, '');
+    utimesSync(file, now - ageSeconds, now - ageSeconds);
+  };
+  const listed = [
+    'apps/agent/src/main.ts',
+    'shared/src/deep/er/a.ts',
+    'package-lock.json',
+    'node_modules/.package-lock.json',
+  ];
+  for (const rel of listed) write(rel, 200);
+  mkdirSync(join(root, 'patches'));
+  write('patches/p.patch', 200);
+  utimesSync(join(root, 'patches'), now - 200, now - 200);
+  writeFileSync(
+    join(root, '.tools', 'dist', 'airlock-agent.inputs'),
+    [...listed, 'patches', 'patches/p.patch', ''].join('\n'),
+  );
+  utimesSync(bundle, now - 100, now - 100);
+  assert.equal(startsFromSource(), false, 'nothing newer: the bundle');
+  // A file the bundle was not made of, however new: still the bundle.
+  write('shared/src/unrelated.ts', 0);
+  write('relay/src/other.ts', 0);
+  assert.equal(startsFromSource(), false, 'an unlisted file is newer: still the bundle');
+  for (const rel of [...listed, 'patches/p.patch']) {
+    write(rel, 0);
+    assert.equal(startsFromSource(), true, `${rel} is newer: the source`);
+    write(rel, 200);
+  }
+  // A patch added (or removed) changes the folder.
+  utimesSync(join(root, 'patches'), now, now);
+  assert.equal(startsFromSource(), true, 'the patches folder is newer: the source');
+  utimesSync(join(root, 'patches'), now - 200, now - 200);
+  rmSync(join(root, 'shared/src/deep/er/a.ts'));
+  assert.equal(startsFromSource(), true, 'a listed file is gone: the source');
+  write('shared/src/deep/er/a.ts', 200);
+  assert.equal(startsFromSource(), false, 'all older again: the bundle');
+});
+
+test("the build lists each bundle's own inputs: our files and the lock files, no npm package's files", () => {
+  const list = readFileSync(join(repoRoot, '.tools', 'dist', 'airlock.inputs'), 'utf8')
+    .trim()
+    .split('\n');
+  assert.ok(list.includes('apps/connect/src/cli/main.ts'), 'the entry');
+  assert.ok(list.includes('shared/src/ssh/keys.ts'), 'a shared file the CLI uses');
+  assert.ok(!list.some((f) => f.startsWith('relay/')), 'nothing of the relay');
+  assert.ok(list.includes('package-lock.json'));
+  assert.deepEqual(
+    list.filter((f) => f.includes('node_modules')),
+    list.includes('node_modules/.package-lock.json') ? ['node_modules/.package-lock.json'] : [],
+  );
+  for (const f of list) assert.ok(existsSync(join(repoRoot, f)), `${f} exists`);
+});
+
+test('the wrappers find the repository however they are called: relative, absolute, through a symlink', () => {
+  const linkDir = join(dir, 'links', 'deeper');
+  mkdirSync(linkDir, { recursive: true });
+  symlinkSync(relative(linkDir, join(repoRoot, 'airlock-agent')), join(linkDir, 'agent'));
+  const started = (command: string, cwd: string) => {
+    const r = spawnSync(command, ['--help'], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--import=${argvProbe}` },
+    });
+    assert.equal(r.status, 0, `${command} in ${cwd}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const program = [
+    join(repoRoot, '.tools', 'dist', 'airlock-agent.mjs'),
+    join(repoRoot, 'apps', 'agent', 'src', 'main.ts'),
+  ];
+  for (const [command, cwd] of [
+    ['./airlock-agent', repoRoot],
+    [join(repoRoot, 'airlock-agent'), dir],
+    ['../airlock-agent', join(repoRoot, 'scripts')],
+    ['./agent', linkDir],
+    [join(linkDir, 'agent'), repoRoot],
+  ] as const)
+    assert.ok(program.includes(started(command, cwd)), `${command} in ${cwd}`);
 });

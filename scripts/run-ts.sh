@@ -7,7 +7,15 @@ set -euo pipefail
 # Parameter expansion, not dirname/basename: a process each, a few ms of every command's start.
 here="${BASH_SOURCE[0]%/*}"
 [ "$here" != "${BASH_SOURCE[0]}" ] || here=.
-repo="$(cd -P "$here/.." && pwd)"
+here="${here#./}"
+# The repository is the folder above scripts/, made absolute without `cd` in a subshell (a fork,
+# ~5 ms of every start on a slow VM); any other shape of path takes the subshell.
+case "$here" in
+  /?*/scripts) repo="${here%/scripts}" ;;
+  scripts) repo="$PWD" ;;
+  [!/]*/scripts) repo="$PWD/${here%/scripts}" ;;
+  *) repo="$(cd -P "$here/.." && pwd)" ;;
+esac
 name="${AIRLOCK_WRAPPER_NAME:-airlock}"
 name="${name##*/}"
 entry="$1"
@@ -87,12 +95,24 @@ fi
 
 # A bundle built by `npm start` / `npm test` starts faster; it is used only while no source
 # file is newer than it, so an edit always runs as written — nor any change to the installed
-# packages (the CLI's bundle carries copies of them) or to our patches of them. Bash's own globbing
-# and `-nt`, not find: a process costs ~10 ms of every command's start on a small VM.
+# packages (the CLI's bundle carries copies of them) or to our patches of them. The build lists
+# what each bundle was made of (`<name>.inputs`: our files, the two lock files, the patches), so
+# only those are looked at, with Bash's own `-nt`: walking every source tree cost ~10 ms of
+# every command's start on a slow VM, and a process (find) costs as much.
 bundle="$repo/.tools/dist/$name.mjs"
 bundle_is_current() {
   [ -f "$bundle" ] || return 1
-  local f
+  local f inputs="$repo/.tools/dist/$name.inputs"
+  local -a listed
+  # mapfile is Bash 4; macOS's own Bash 3 walks the trees below.
+  if [ -f "$inputs" ] && mapfile -t listed <"$inputs" 2>/dev/null; then
+    for f in ${listed[@]+"${listed[@]}"}; do
+      # A listed file that is gone (renamed, deleted) changed what the bundle would be made of.
+      [[ -e $repo/$f && ! $repo/$f -nt $bundle ]] || return 1
+    done
+    return 0
+  fi
+  # A bundle from a build that wrote no list: every source file counts.
   if ! shopt -s globstar nullglob 2>/dev/null; then
     # Bash 3 (macOS's own) has no globstar: find walks the trees.
     [ -z "$(find "$repo/shared/src" "$repo/relay/src" "$repo/org/src" "$repo"/apps/*/src "$repo/package-lock.json" \

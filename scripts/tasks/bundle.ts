@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { META_CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
+import { writeBundleInputs } from './bundle-inputs.js';
 import { repoRoot } from './tools.js';
 
 export const BUNDLES = [
@@ -131,7 +132,9 @@ const CLI_CHUNKS = join(repoRoot, '.tools', 'dist', 'airlock-chunks');
  */
 async function bundleCli(external: string[]): Promise<void> {
   rmSync(CLI_CHUNKS, { recursive: true, force: true });
-  await build({
+  const result = await build({
+    absWorkingDir: repoRoot,
+    metafile: true,
     banner: { js: CJS_IN_ESM_BANNER },
     entryPoints: { airlock: join(repoRoot, 'apps/connect/src/cli/main.ts') },
     outdir: join(repoRoot, '.tools', 'dist'),
@@ -145,6 +148,7 @@ async function bundleCli(external: string[]): Promise<void> {
     external,
     logLevel: 'warning',
   });
+  writeBundleInputs(join(repoRoot, '.tools', 'dist', 'airlock.mjs'), result.metafile);
 }
 
 /** Packages with native code (a .node file): never bundled, loaded from node_modules at run time. */
@@ -164,18 +168,22 @@ export async function bundlePrograms(): Promise<void> {
   await Promise.all([
     bundleRenderer(),
     ...desktopBuilds().map((options) => build(options)),
-    ...BUNDLES.map((b) =>
-      build({
+    ...BUNDLES.map(async (b) => {
+      const outfile = join(repoRoot, '.tools', 'dist', b.out);
+      const result = await build({
+        absWorkingDir: repoRoot,
+        metafile: true,
         entryPoints: [join(repoRoot, b.entry)],
-        outfile: join(repoRoot, '.tools', 'dist', b.out),
+        outfile,
         bundle: true,
         platform: 'node',
         format: 'esm',
         target: 'node22',
         external,
         logLevel: 'warning',
-      }),
-    ),
+      });
+      writeBundleInputs(outfile, result.metafile);
+    }),
     bundleCli([...NATIVE, ...OPTIONAL]),
   ]);
 }
