@@ -1,5 +1,5 @@
 import { closeReason, DATA_FRAME_MAX_BYTES, SESSION_ID_PARAM, TlsPinMismatchError, WS_PATHS } from '@airlock/shared';
-import { webSocketSshStream } from '@airlock/shared/ssh';
+import { webSocketSshStream, zeroMask } from '@airlock/shared/ssh';
 import type { Stream } from '@microsoft/dev-tunnels-ssh';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
@@ -35,6 +35,7 @@ export async function openSessionDataSocket(o: {
     handshakeTimeout: DATA_SOCKET_OPEN_TIMEOUT_MS,
     maxPayload: DATA_FRAME_MAX_BYTES,
     perMessageDeflate: false,
+    generateMask: zeroMask,
   });
   // The adapter must listen before the socket opens, or the first SSH frames are lost.
   const stream = webSocketSshStream(ws);

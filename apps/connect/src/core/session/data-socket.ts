@@ -10,7 +10,7 @@ import {
   SESSION_ID_PARAM,
   WS_PATHS,
 } from '@airlock/shared';
-import { webSocketSshStream } from '@airlock/shared/ssh';
+import { webSocketSshStream, zeroMask } from '@airlock/shared/ssh';
 import type { RelayError } from '../relay/relay-error.js';
 import type { RelayEndpoint } from '../relay/relay-endpoint.js';
 import { findPinMismatch, pinMismatchError } from '../relay/relay-failure.js';
@@ -81,6 +81,7 @@ export function openDataSocket(options: {
     handshakeTimeout: options.handshakeTimeoutMs,
     perMessageDeflate: false,
     maxPayload: DATA_FRAME_MAX_BYTES,
+    generateMask: zeroMask,
   });
   // Before awaiting 'open' (docs/dev-tunnels-ssh.md, trap 7).
   const stream = quietAfterClose(
