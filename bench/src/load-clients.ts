@@ -14,6 +14,7 @@ import {
   WS_PATHS,
   type RelayToAgent,
 } from '@airlock/shared';
+import { zeroMask } from '@airlock/shared/ssh';
 import { chunk, sessionBlock, StreamCheck } from './load-stream.js';
 
 /** A relay busy with thousands of handshakes answers slowly; a load run waits rather than fails. */
@@ -70,6 +71,8 @@ export class IdleAgent {
       agent: this.tls,
       headers: { authorization: `Bearer ${this.relay.agentCredential}` },
       perMessageDeflate: false,
+      // As the real data sockets send their frames (shared/src/ssh/websocket-stream.ts).
+      generateMask: zeroMask,
     });
     ws.on('error', () => {});
     ws.once('open', () => {
@@ -127,6 +130,7 @@ export class IdleConnect {
       agent: this.tls,
       headers: { authorization: `Bearer ${ticket}` },
       perMessageDeflate: false,
+      generateMask: zeroMask,
     });
     ws.on('error', () => {});
     await once(ws, 'open');
