@@ -1,4 +1,4 @@
-import type { AgentStatusReport } from './status.js';
+import type { AgentStatusReport } from './status-report.js';
 
 /** The report for a person at the VM's console: one line per check, the next step under a failed one. */
 export function printStatus(r: AgentStatusReport, out: (line: string) => void): void {

@@ -8,7 +8,7 @@ import {
   type PresentedCertificate,
 } from '@airlock/shared';
 import { fail, pass, type StatusCheck } from './status-check.js';
-import type { AgentStatusReport } from './status.js';
+import type { AgentStatusReport } from './status-report.js';
 
 /** Tickets live 60 s and are checked against this machine's clock: beyond this, sessions fail. */
 const MAX_SKEW_MS = 30_000;

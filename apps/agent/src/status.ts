@@ -1,34 +1,15 @@
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { curlPin, processAlive, type PresentedCertificate } from '@airlock/shared';
+import { curlPin, processAlive } from '@airlock/shared';
 import { ConfigError, resolveAgentConfig, type AgentConfig } from './config.js';
 import { parseRelayUrl } from './relay-url.js';
-import { readStatusFile, STATUS_FILE, type AgentStatusFile, type SessionStatus } from './status-file.js';
+import { readStatusFile, STATUS_FILE, type AgentStatusFile } from './status-file.js';
 import { fail, pass, type StatusCheck } from './status-check.js';
+import type { AgentStatusReport } from './status-report.js';
 import { relayCheck } from './status-relay.js';
 
 export type { StatusCheck } from './status-check.js';
-
-/** `airlock-agent status --json`: fields are only ever added. */
-export interface AgentStatusReport {
-  at: string;
-  /** Every check passed: the agent can serve sessions and every policy port has a listener. */
-  ok: boolean;
-  checks: StatusCheck[];
-  enrollment?: { vm: string; relayUrl: string; relayPin: string; stateDir: string };
-  relay?: {
-    reachable: boolean;
-    pinOk?: boolean;
-    presented?: PresentedCertificate;
-    error?: string;
-    /** Relay clock minus this machine's, in ms (positive: this clock is behind). */
-    clockSkewMs?: number;
-  };
-  agent?: { running: boolean; statusFile: string; pid?: number; version?: string; startedAt?: string };
-  link?: AgentStatusFile['link'];
-  sessions: SessionStatus[];
-  ports: { port: number; listening: boolean; detail: string }[];
-}
+export type { AgentStatusReport } from './status-report.js';
 
 /**
  * What `airlock-agent status` finds: the enrollment, the relay (reached, presenting the pinned
