@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DATA_FRAME_MAX_BYTES, DEFAULT_RESUME_WINDOW_SECONDS } from '@airlock/shared';
+import { DATA_FRAME_MAX_BYTES, DATA_FRAME_MIN_BYTES, DEFAULT_RESUME_WINDOW_SECONDS } from '@airlock/shared';
 import { AuditSinksConfig } from './audit/sinks.js';
 
 /**
@@ -39,7 +39,11 @@ export const RelayConfig = z
       .nonnegative()
       .default(256 * 1024),
     /** Largest WebSocket message accepted on any socket (data frames are copied whole). */
-    maxPayloadBytes: z.number().int().positive().default(DATA_FRAME_MAX_BYTES),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(DATA_FRAME_MIN_BYTES, `must be at least ${DATA_FRAME_MIN_BYTES}: a data frame carries a whole SSH packet`)
+      .default(DATA_FRAME_MAX_BYTES),
     /** An agent's control socket must send `register` within this time. */
     agentRegisterTimeoutMs: z.number().int().positive().default(10_000),
     /** Ping period; a socket that shows no sign of life for a whole period is terminated. */

@@ -62,6 +62,11 @@ test('an invalid config is rejected with the field named', async () => {
     createRelay({ config: { highWaterMarkBytes: 100, lowWaterMarkBytes: 200 }, logger: createRelayLogger('silent') }),
     /lowWaterMarkBytes/,
   );
+  // A relay that took less than a whole SSH packet in a frame would cut every bulk transfer.
+  await assert.rejects(
+    createRelay({ config: { maxPayloadBytes: 64 * 1024 }, logger: createRelayLogger('silent') }),
+    /maxPayloadBytes.*must be at least 524288: a data frame carries a whole SSH packet/s,
+  );
 });
 
 test('logs never contain tickets, tokens or credentials', async (t) => {

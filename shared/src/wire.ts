@@ -71,10 +71,13 @@ export function closeReason(text: string): string {
 }
 
 /**
- * Largest WebSocket message a data socket accepts. SSH packets are at most ~35 KB, so this
- * only bounds what a misbehaving peer can make the receiver buffer for one frame.
+ * Largest WebSocket message a data socket accepts. One frame carries one SSH packet, at most
+ * 256 KiB of payload plus its framing (shared/src/ssh/config.ts), so this only bounds what a
+ * misbehaving peer can make the receiver buffer for one frame.
  */
 export const DATA_FRAME_MAX_BYTES = 4 * 1024 * 1024;
+/** The least a relay may be configured to accept: a full SSH packet with room to spare. */
+export const DATA_FRAME_MIN_BYTES = 512 * 1024;
 
 export const TICKET_TTL_SECONDS = 60;
 export const ACCESS_TOKEN_TTL_SECONDS = 30 * 60;

@@ -16,12 +16,15 @@ export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
 /**
  * Largest SSH packet payload either end offers and sends (the library's default is 32 KiB).
  * Per-packet work — a cipher context, promises, a WebSocket frame, an event at each hop — is
- * what a bulk transfer pays for, so bigger packets cost less CPU per byte. Not bigger than 64 KiB:
- * each packet still gets a few buffers of its size (cipher output, WebSocket frame), and from
- * 128 KiB on glibc serves those with a fresh mmap each time — measured 2-4× the page faults per
- * GB at 256 KiB, which ate the gain. A socket read (64 KiB in Node) fills one packet.
+ * what a bulk transfer pays for, so bigger packets cost less CPU per byte. 256 KiB since the data
+ * sockets stopped masking (websocket-stream.ts, `zeroMask`): before, ws copied every frame into a
+ * new buffer of its size to mask it, glibc served each such buffer above 128 KiB with a fresh
+ * mmap, and the page faults (2-4× per GB) ate the gain. Without that copy, four alternating rounds
+ * on one machine: 9.0-10.8 CPU-s/GB via the relay against 12.2-17.2 at 64 KiB (128 KiB: 10.9-11.2),
+ * 141-173 against 93-132 MB/s. The agent reads a forwarded connection into a buffer of this size,
+ * so one read can fill one packet; its pages are touched only as far as reads fill them.
  */
-export const MAX_PACKET_BYTES = 64 * 1024;
+export const MAX_PACKET_BYTES = 256 * 1024;
 /** Seconds of silence after which either side sends a keep-alive and, failing that, gives up. */
 export const SSH_KEEPALIVE_SECONDS = 15;
 
