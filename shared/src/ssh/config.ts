@@ -25,6 +25,12 @@ export const BULK_WINDOW_BYTES = 16 * 1024 * 1024;
  * so one read can fill one packet; its pages are touched only as far as reads fill them.
  */
 export const MAX_PACKET_BYTES = 256 * 1024;
+/**
+ * Largest packet the agent may send on a shell channel (Connect asks for it when it opens one).
+ * A terminal's output stops at a mark until the screen has drawn it, and the agent stops between
+ * packets: a smaller packet keeps what arrives past the mark small. A shell's output needs no more.
+ */
+export const SHELL_MAX_PACKET_BYTES = 64 * 1024;
 /** Seconds of silence after which either side sends a keep-alive and, failing that, gives up. */
 export const SSH_KEEPALIVE_SECONDS = 15;
 

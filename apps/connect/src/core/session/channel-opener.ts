@@ -8,7 +8,14 @@ import {
   type SshClientSession,
 } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, type Result } from '@airlock/shared';
-import { BULK_WINDOW_BYTES, directTcpipOpen, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
+import {
+  BULK_WINDOW_BYTES,
+  directTcpipOpen,
+  SHELL_MAX_PACKET_BYTES,
+  ptyRequest,
+  subsystemRequest,
+  windowChange,
+} from '@airlock/shared/ssh';
 import { channelStreams, refusalExplanation, type ChannelStreams } from './channel-streams.js';
 import type { Logger } from '../logger.js';
 import type { ChannelError, ExecChannel, ShellChannel, ShellOptions, SubsystemChannel } from './types.js';
@@ -37,7 +44,7 @@ export class ChannelOpener {
   ) {}
 
   async openShell(options: ShellOptions = {}): Promise<Result<ShellChannel, ChannelError>> {
-    const opened = await this.openSessionChannel();
+    const opened = await this.openSessionChannel(SHELL_MAX_PACKET_BYTES);
     if (!opened.ok) return opened;
     const channel = opened.value;
     const streams = channelStreams(channel);
@@ -121,11 +128,15 @@ export class ChannelOpener {
     }
   }
 
-  private async openSessionChannel(): Promise<Result<SshChannel, ChannelError>> {
+  /** A session channel; `maxPacketBytes` is the largest packet the agent may send on it. */
+  private async openSessionChannel(maxPacketBytes?: number): Promise<Result<SshChannel, ChannelError>> {
     const closed = this.closedError();
     if (closed) return err(closed);
+    const open = new ChannelOpenMessage();
+    open.channelType = SessionChannelType;
+    if (maxPacketBytes !== undefined) open.maxPacketSize = maxPacketBytes;
     try {
-      const channel = await this.client.openChannel(SessionChannelType);
+      const channel = await this.client.openChannel(open);
       return ok(channel);
     } catch (e) {
       return err(this.channelOpenError(e));
