@@ -186,19 +186,29 @@ test('without the flags file the agent still starts, with no flags', () => {
   assert.deepEqual(argv, []);
 });
 
-test('without a list of its inputs, the bundle runs only while no source file, lock file or patch is newer than it', () => {
-  const root = fixtureRepo('fresh', '', true);
+/** A fixture repository with a bundle, for the tests of when the wrapper runs it. */
+function freshnessFixture(name: string) {
+  const root = fixtureRepo(name, '', true);
   const bundle = join(root, '.tools', 'dist', 'airlock-agent.mjs');
   const startsFromSource = () =>
     execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
       AIRLOCK_WRAPPER_NAME: 'airlock-agent',
     }).includes('--import');
   const now = Date.now() / 1000;
+  /** Writes an empty file `ageSeconds` old, with its folders. */
   const write = (rel: string, ageSeconds: number) => {
     const file = join(root, rel);
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, '');
     utimesSync(file, now - ageSeconds, now - ageSeconds);
+  };
+  return { root, bundle, startsFromSource, now, write };
+}
+
+test('without a list of its inputs, the bundle runs only while no source file, lock file or patch is newer than it', () => {
+  const { root, bundle, startsFromSource, now, write: writeFile } = freshnessFixture('fresh');
+  const write = (rel: string, ageSeconds: number) => {
+    writeFile(rel, ageSeconds);
     // The patches folder itself counts too (a patch removed); a new file in it makes it newer.
     utimesSync(join(root, 'patches'), now - 200, now - 200);
   };
@@ -229,19 +239,7 @@ test('without a list of its inputs, the bundle runs only while no source file, l
 });
 
 test("with the build's list of its inputs, only those count: one edited, gone or newer lock or patch runs the source", () => {
-  const root = fixtureRepo('listed', '', true);
-  const bundle = join(root, '.tools', 'dist', 'airlock-agent.mjs');
-  const startsFromSource = () =>
-    execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/agent/src/main.ts', '--help'], {
-      AIRLOCK_WRAPPER_NAME: 'airlock-agent',
-    }).includes('--import');
-  const now = Date.now() / 1000;
-  const write = (rel: string, ageSeconds: number) => {
-    const file = join(root, rel);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, '');
-    utimesSync(file, now - ageSeconds, now - ageSeconds);
-  };
+  const { root, bundle, startsFromSource, now, write } = freshnessFixture('listed');
   const listed = [
     'apps/agent/src/main.ts',
     'shared/src/deep/er/a.ts',

@@ -44,7 +44,7 @@ export class ChannelOpener {
   ) {}
 
   async openShell(options: ShellOptions = {}): Promise<Result<ShellChannel, ChannelError>> {
-    const opened = await this.openSessionChannel(SHELL_MAX_PACKET_BYTES);
+    const opened = await this.openSessionChannel({ maxPacketBytes: SHELL_MAX_PACKET_BYTES });
     if (!opened.ok) return opened;
     const channel = opened.value;
     const streams = channelStreams(channel);
@@ -83,17 +83,9 @@ export class ChannelOpener {
   }
 
   async openSubsystem(name: string): Promise<Result<SubsystemChannel, ChannelError>> {
-    const open = new ChannelOpenMessage();
-    open.channelType = SessionChannelType;
-    open.maxWindowSize = BULK_WINDOW_BYTES;
-    const closed = this.closedError();
-    if (closed) return err(closed);
-    let channel: SshChannel;
-    try {
-      channel = await this.client.openChannel(open);
-    } catch (e) {
-      return err(this.channelOpenError(e));
-    }
+    const opened = await this.openSessionChannel({ maxWindowBytes: BULK_WINDOW_BYTES });
+    if (!opened.ok) return opened;
+    const channel = opened.value;
     const streams = channelStreams(channel);
     const r = await this.request(channel, streams, subsystemRequest(name), `the ${name} subsystem`);
     if (!r.ok) return r;
@@ -128,13 +120,19 @@ export class ChannelOpener {
     }
   }
 
-  /** A session channel; `maxPacketBytes` is the largest packet the agent may send on it. */
-  private async openSessionChannel(maxPacketBytes?: number): Promise<Result<SshChannel, ChannelError>> {
+  /**
+   * A session channel. `maxPacketBytes`: the largest packet the agent may send on it;
+   * `maxWindowBytes`: how much it may send before Connect has taken it in (library defaults otherwise).
+   */
+  private async openSessionChannel(
+    o: { maxPacketBytes?: number; maxWindowBytes?: number } = {},
+  ): Promise<Result<SshChannel, ChannelError>> {
     const closed = this.closedError();
     if (closed) return err(closed);
     const open = new ChannelOpenMessage();
     open.channelType = SessionChannelType;
-    if (maxPacketBytes !== undefined) open.maxPacketSize = maxPacketBytes;
+    if (o.maxPacketBytes !== undefined) open.maxPacketSize = o.maxPacketBytes;
+    if (o.maxWindowBytes !== undefined) open.maxWindowSize = o.maxWindowBytes;
     try {
       const channel = await this.client.openChannel(open);
       return ok(channel);
