@@ -13,6 +13,11 @@ interface ChannelWindowInternals {
 
 const HIGH_WATER = 256 * 1024;
 const LOW_WATER = 64 * 1024;
+/**
+ * Node reads a child's pipe 64 KiB at a time, and reads again at once only when a read filled
+ * its buffer; so a chunk this large says more output is probably being read right now.
+ */
+const FULL_READ_BYTES = 64 * 1024;
 
 /**
  * Sends process output (stdout and stderr) to a channel in order, without ever letting the
@@ -25,12 +30,19 @@ const LOW_WATER = 64 * 1024;
  * would have released it: the whole session deadlocks. So we send at most what the window
  * allows and wait for window adjustments ourselves, outside the semaphore.
  *
+ * Bulk output (`sftp-server` answering reads of 255 KiB, `cat` of a large file) arrives in 64 KiB
+ * reads; sent as they come, each would be an SSH packet with its own encryption, WebSocket frame
+ * and relay hop. A full read therefore waits for the rest of the event loop's turn (setImmediate)
+ * and whatever has been read meanwhile goes out as one packet of up to the channel's packet size;
+ * anything shorter (a prompt, a small reply) goes at once.
+ *
  * `onPressure(true)` asks the source to pause (pty.pause / stream.pause); `false` to resume.
  */
 export class ChannelOutput {
   private queue: Chunk[] = [];
   private queued = 0;
   private pumping = false;
+  private pumpScheduled = false;
   private paused = false;
   private failed = false;
   private windowWaiter: (() => void) | undefined;
@@ -65,12 +77,18 @@ export class ChannelOutput {
       this.paused = true;
       this.onPressure(true);
     }
-    void this.pump();
+    if (this.pumping || this.pumpScheduled) return;
+    if (data.length < FULL_READ_BYTES) return void this.pump();
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
   }
 
   /** Resolves once everything queued has been handed to the session (or the channel failed). */
   flushed(): Promise<void> {
-    if (!this.pumping && this.queue.length === 0) return Promise.resolve();
+    if (!this.pumping && !this.pumpScheduled && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -91,10 +109,7 @@ export class ChannelOutput {
           continue;
         }
         const head = this.queue[0]!;
-        const n = Math.min(avail, head.data.length);
-        const part = n === head.data.length ? head.data : head.data.subarray(0, n);
-        if (n === head.data.length) this.queue.shift();
-        else head.data = head.data.subarray(n);
+        const { part, n } = this.takePacket(avail);
         if (head.stderr) await this.channel.sendExtendedData(SshExtendedDataType.STDERR, part);
         else await this.channel.send(part);
         this.queued -= n;
@@ -113,6 +128,37 @@ export class ChannelOutput {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * Takes the next packet's bytes off the queue: the head chunk, or as much of it as the window
+   * allows, joined by the chunks of the same stream after it while they fit in one packet.
+   */
+  private takePacket(avail: number): { part: Buffer; n: number } {
+    const head = this.queue[0]!;
+    if (avail < head.data.length) {
+      const part = head.data.subarray(0, avail);
+      head.data = head.data.subarray(avail);
+      return { part, n: avail };
+    }
+    const limit = Math.min(avail, this.channel.maxPacketSize);
+    let count = 1;
+    let n = head.data.length;
+    for (let next = this.queue[count]; next && next.stderr === head.stderr && n + next.data.length <= limit;) {
+      n += next.data.length;
+      next = this.queue[++count];
+    }
+    const taken = this.queue.splice(0, count);
+    return {
+      part:
+        count === 1
+          ? head.data
+          : Buffer.concat(
+              taken.map((c) => c.data),
+              n,
+            ),
+      n,
+    };
   }
 
   /** Stops waiting (channel closed underneath us). */
