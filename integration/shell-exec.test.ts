@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { spawn as spawnPty } from 'node-pty';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
@@ -71,4 +72,25 @@ test('shell in a real terminal: PTY, resize and exit status', async () => {
   } finally {
     term.kill();
   }
+});
+
+test('exec: a command that never reads its input still exits with its status while input keeps coming', async () => {
+  // The remote command ignores stdin, so the channel's window closes while `airlock exec` is
+  // still sending; the exit status that arrives then must still get through.
+  const child = sys.spawnCli(['exec', sys.vm, '--', 'sh', '-c', 'sleep 1; exit 3']);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin!.on('error', () => {}); // EPIPE once the command has gone
+  const block = Buffer.alloc(64 * 1024, 'x');
+  const feed = () => {
+    while (!child.stdin!.destroyed && child.stdin!.write(block));
+  };
+  child.stdin!.on('drain', feed);
+  feed();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  child.stdin!.destroy();
+  assert.equal(signal, null, `still running 30 s later: ${stderr}`);
+  assert.equal(code, 3, stderr);
 });
