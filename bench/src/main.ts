@@ -19,7 +19,7 @@ import { connectDirect, type DirectAgentInfo } from './direct-session.js';
 import { loadAverage, median, showSpread } from './stats.js';
 import { measureTlsHandshakes, type HandshakeCost } from './tls-handshakes.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
-import { makeFile, measureSftp, type SftpResult } from './sftp.js';
+import { makeFile, measureSftp, wrapTransport, type SftpResult } from './sftp.js';
 import { envNumber, fileSetting, listSetting, orExit } from './settings.js';
 
 const MB = envNumber('bench', { name: 'BENCH_MB', default: 200, min: 1, max: 10_000, integer: true });
@@ -255,10 +255,15 @@ async function main(): Promise<void> {
     const sftp: Record<string, SftpResult> = {};
     const paths = {
       airlock: {
-        args: ['-D', `${airlockBin} sftp-stdio bench-vm`],
+        transport: wrapTransport(tmp, 'sftp-stdio', '-D', [airlockBin, 'sftp-stdio', 'bench-vm']),
+        args: [],
         programs: { relay: relay.child.pid, agent: agentChild.child.pid },
       },
-      openssh: { args: (sshd as PrivateSshd).sftpArgs, programs: { sshd: (sshd as PrivateSshd).pid } },
+      openssh: {
+        transport: wrapTransport(tmp, 'ssh', '-S', ['ssh']),
+        args: (sshd as PrivateSshd).sftpArgs,
+        programs: { sshd: (sshd as PrivateSshd).pid },
+      },
     };
     process.env.AIRLOCK_HOME = home; // the -D program inherits it through sftp
     for (const direction of ['get', 'put'] as const)

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CpuMeter } from './cpu.js';
 import { spread, type Spread } from './stats.js';
@@ -25,11 +25,35 @@ export function makeFile(path: string, bytes: number): void {
 }
 
 /**
+ * The program sftp talks through (`ssh`, or `airlock sftp-stdio`), wrapped in a script that runs it
+ * and then writes its CPU time to `timesFile` (bash's `times`, which knows a waited-for child's
+ * user and system time): so the client's side splits into sftp's own CPU and the transport's.
+ */
+export interface Transport {
+  /** What sftp starts: its `-S` (a program given ssh's arguments) or `-D` (a whole command). */
+  option: '-S' | '-D';
+  script: string;
+  timesFile: string;
+  /** The transport's name in the CPU breakdown. */
+  name: string;
+}
+
+export function wrapTransport(dir: string, name: string, option: Transport['option'], command: string[]): Transport {
+  const script = join(dir, `sftp-transport-${name}`);
+  const timesFile = `${script}.times`;
+  const quoted = command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  writeFileSync(script, `#!/bin/bash\n${quoted} "$@"\ns=$?\ntimes > '${timesFile}'\nexit $s\n`);
+  chmodSync(script, 0o700);
+  return { option, script, timesFile, name };
+}
+
+/**
  * Runs `sftp <args> -b <batch>` `runs` times (get or put of `file`, `bytes` long), measuring MB/s
  * and the CPU of the client's process tree and of `programs` (the far side).
  */
 export async function measureSftp(opts: {
   args: string[];
+  transport: Transport;
   direction: 'get' | 'put';
   file: string;
   dir: string;
@@ -45,7 +69,9 @@ export async function measureSftp(opts: {
   for (let i = 0; i < opts.runs; i++) {
     // The client's CPU (sftp and the ssh or airlock it runs) is only readable once it has been
     // waited for: bash's `times` reports its children's user and system time.
-    const child = spawn('bash', ['-c', 'sftp -q -b - "$@"; s=$?; times >&2; exit $s', 'sftp', ...opts.args], {
+    rmSync(opts.transport.timesFile, { force: true });
+    const sftpArgs = [opts.transport.option, opts.transport.script, ...opts.args];
+    const child = spawn('bash', ['-c', 'sftp -q -b - "$@"; s=$?; times >&2; exit $s', 'sftp', ...sftpArgs], {
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     let err = '';
@@ -55,7 +81,9 @@ export async function measureSftp(opts: {
     child.stdin.end(batch);
     const [code] = (await once(child, 'close')) as [number | null];
     const seconds = (performance.now() - t0) / 1000;
-    const used = { ...reading.stop(), client: childrenCpuSeconds(err) };
+    const client = childrenCpuSeconds(err);
+    const transport = childrenCpuSeconds(readFileSync(opts.transport.timesFile, 'utf8'));
+    const used = { ...reading.stop(), [opts.transport.name]: transport, sftp: client - transport };
     if (code !== 0) throw new Error(`sftp ${opts.direction} exited ${code}: ${err}`);
     if (statSync(target).size !== opts.bytes)
       throw new Error(`sftp ${opts.direction} copied ${statSync(target).size} of ${opts.bytes} bytes`);
@@ -77,8 +105,8 @@ export async function measureSftp(opts: {
 }
 
 /** The children's line of bash's `times` (the last line: "0m1.234s 0m0.567s"), in seconds. */
-function childrenCpuSeconds(stderr: string): number {
-  const last = stderr.trim().split('\n').at(-1) ?? '';
+function childrenCpuSeconds(output: string): number {
+  const last = output.trim().split('\n').at(-1) ?? '';
   const parts = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
   if (parts.length !== 2) throw new Error(`cannot read the sftp client's CPU time from: ${last}`);
   return parts[0]! + parts[1]!;
