@@ -81,10 +81,11 @@ export async function measureSftp(opts: {
     child.stdin.end(batch);
     const [code] = (await once(child, 'close')) as [number | null];
     const seconds = (performance.now() - t0) / 1000;
+    const measured = reading.stop();
+    if (code !== 0) throw new Error(`sftp ${opts.direction} exited ${code}: ${err}`);
     const client = childrenCpuSeconds(err);
     const transport = childrenCpuSeconds(readFileSync(opts.transport.timesFile, 'utf8'));
-    const used = { ...reading.stop(), [opts.transport.name]: transport, sftp: client - transport };
-    if (code !== 0) throw new Error(`sftp ${opts.direction} exited ${code}: ${err}`);
+    const used = { ...measured, [opts.transport.name]: transport, sftp: client - transport };
     if (statSync(target).size !== opts.bytes)
       throw new Error(`sftp ${opts.direction} copied ${statSync(target).size} of ${opts.bytes} bytes`);
     rmSync(target);

@@ -144,21 +144,20 @@ export class ChannelOutput {
     const limit = Math.min(avail, this.channel.maxPacketSize);
     let count = 1;
     let n = head.data.length;
-    for (let next = this.queue[count]; next && next.stderr === head.stderr && n + next.data.length <= limit;) {
+    let next = this.queue[count];
+    while (next && next.stderr === head.stderr && n + next.data.length <= limit) {
       n += next.data.length;
       next = this.queue[++count];
     }
     const taken = this.queue.splice(0, count);
-    return {
-      part:
-        count === 1
-          ? head.data
-          : Buffer.concat(
-              taken.map((c) => c.data),
-              n,
-            ),
-      n,
-    };
+    const part =
+      count === 1
+        ? head.data
+        : Buffer.concat(
+            taken.map((c) => c.data),
+            n,
+          );
+    return { part, n };
   }
 
   /** Stops waiting (channel closed underneath us). */
