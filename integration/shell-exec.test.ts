@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawn as spawnPty } from 'node-pty';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
@@ -94,3 +98,42 @@ test('exec: a command that never reads its input still exits with its status whi
   assert.equal(signal, null, `still running 30 s later: ${stderr}`);
   assert.equal(code, 3, stderr);
 });
+
+test('exec into a reader that stops early (`| head -c 1`): the remote command ends at once, as with ssh', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-exec-epipe-'));
+  chmodSync(dir, 0o777); // the remote command may run as another user (the agent's OS user)
+  const pidFile = join(dir, 'pid');
+  try {
+    const remote = `echo $$ > ${pidFile}; exec yes`;
+    const child = spawn('bash', ['-c', '"$0" exec "$1" -- sh -c "$2" | head -c 1', airlockBin, sys.vm, remote], {
+      env: { ...process.env, AIRLOCK_HOME: sys.home },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await once(child, 'close');
+    clearTimeout(timer);
+    assert.equal(stdout, 'y', stderr);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // The "VM" is this machine: the remote `yes` is a process here. A session that only dropped
+    // would keep it, waiting for a resume; one that was closed hangs it up.
+    await waitFor(
+      () => !isRunning(pid),
+      10_000,
+      () => `the remote command (pid ${pid}) was still running 10 s after airlock exec ended`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -59,3 +59,27 @@ test('without it, the same program dies with an EPIPE stack trace (what the help
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /EPIPE/);
 });
+
+test('last words run before the program ends: a session closed, not dropped', async () => {
+  const r = await writeIntoHead(
+    `import { beforeBrokenPipeExit } from ${JSON.stringify(new URL('./broken-pipe.ts', import.meta.url).href)};
+endQuietlyWhenReaderGoes();
+beforeBrokenPipeExit(async () => {
+  await new Promise((r) => setTimeout(r, 50));
+  process.stderr.write('closed\\n');
+});`,
+  );
+  assert.equal(r.stderr, 'closed\n');
+  assert.equal(r.code, 0);
+});
+
+test('last words that never finish do not keep the program alive', async () => {
+  const started = Date.now();
+  const r = await writeIntoHead(
+    `import { beforeBrokenPipeExit } from ${JSON.stringify(new URL('./broken-pipe.ts', import.meta.url).href)};
+endQuietlyWhenReaderGoes();
+beforeBrokenPipeExit(() => new Promise(() => setInterval(() => {}, 1000)));`,
+  );
+  assert.equal(r.code, 0);
+  assert.ok(Date.now() - started < 10_000, 'the program waited past its bound');
+});

@@ -1,5 +1,5 @@
 import './schema-mode.js'; // first: see the file
-import { err, ok, type Result } from '@airlock/shared';
+import { beforeBrokenPipeExit, err, ok, type Result } from '@airlock/shared';
 import { ConfigStore, type Enrollment } from '../core/identity/config-store.js';
 import type { Prompter } from '../core/identity/prompter.js';
 import { UserKeyStore } from '../core/identity/user-key-store.js';
@@ -138,9 +138,13 @@ export class CliContext {
     const opened = await this.openVmSession(vm);
     if (!opened.ok) throw CliError.from(opened.error);
     const session = opened.value;
+    // The reader of our output went away (`airlock exec vm -- tail -f log | grep -m1 x`): the
+    // session is closed, not dropped, so the agent ends the remote command now.
+    const forget = beforeBrokenPipeExit(() => session.close());
     try {
       return await body(session);
     } finally {
+      forget();
       await session.close();
     }
   }
