@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawn as spawnPty } from 'node-pty';
+import { processAlive } from '@airlock/shared';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
 
 let sys: System;
@@ -120,7 +121,7 @@ test('exec into a reader that stops early (`| head -c 1`): the remote command en
     // The "VM" is this machine: the remote `yes` is a process here. A session that only dropped
     // would keep it, waiting for a resume; one that was closed hangs it up.
     await waitFor(
-      () => !isRunning(pid),
+      () => !processAlive(pid),
       10_000,
       () => `the remote command (pid ${pid}) was still running 10 s after airlock exec ended`,
     );
@@ -128,12 +129,3 @@ test('exec into a reader that stops early (`| head -c 1`): the remote command en
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
