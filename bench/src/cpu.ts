@@ -94,3 +94,14 @@ function ownCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/**
+ * The CPU of the children a bash script has waited for, in seconds: the last line of bash's
+ * `times` ("0m1.234s 0m0.567s", user then system).
+ */
+export function bashChildrenCpuSeconds(timesOutput: string): number {
+  const last = timesOutput.trim().split('\n').at(-1) ?? '';
+  const parts = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (parts.length !== 2) throw new Error(`cannot read a CPU time from bash's times: ${last}`);
+  return parts[0]! + parts[1]!;
+}

@@ -20,6 +20,7 @@ import { loadAverage, median, showSpread } from './stats.js';
 import { measureTlsHandshakes, type HandshakeCost } from './tls-handshakes.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
 import { makeFile, measureSftp, wrapTransport, type SftpResult } from './sftp.js';
+import { measureExecPipe } from './exec-pipe.js';
 import { envNumber, fileSetting, listSetting, orExit } from './settings.js';
 
 const MB = envNumber('bench', { name: 'BENCH_MB', default: 200, min: 1, max: 10_000, integer: true });
@@ -39,7 +40,16 @@ const NEXT_SESSIONS = 5;
 /** `BENCH_ONLY=throughput,echo` runs only those sections. */
 const SECTIONS = orExit(
   'bench',
-  listSetting('BENCH_ONLY', process.env.BENCH_ONLY, ['throughput', 'rtt', 'sftp', 'setup', 'tls', 'echo', 'commands']),
+  listSetting('BENCH_ONLY', process.env.BENCH_ONLY, [
+    'throughput',
+    'rtt',
+    'sftp',
+    'pipe',
+    'setup',
+    'tls',
+    'echo',
+    'commands',
+  ]),
 );
 const section = (name: string) => SECTIONS.has(name);
 /** An older CLI bundle (`.tools/dist/airlock.mjs` copied aside), timed beside this build's. */
@@ -281,6 +291,32 @@ async function main(): Promise<void> {
       row(`SFTP ${what}: airlock ÷ OpenSSH (MB/s medians)`, (a.mbps.median / o.mbps.median).toFixed(2), '');
       row(`SFTP ${what} CPU-s/GB: airlock ${describeCpu(a)}; OpenSSH ${describeCpu(o)}`, '', '');
     }
+  }
+
+  // --- a remote command's output into a local pipe: exec and ssh ----------------------------------
+  if (section('pipe') && haveSshd) {
+    const file = join(tmp, 'pipe-source');
+    makeFile(file, BYTES);
+    process.env.AIRLOCK_HOME = home;
+    const pipe = await measureExecPipe(
+      {
+        airlock: {
+          command: [airlockBin, 'exec', 'bench-vm', '--'],
+          programs: { relay: relay.child.pid, agent: agentChild.child.pid },
+        },
+        openssh: { command: ['ssh', ...(sshd as PrivateSshd).sshArgs], programs: { sshd: (sshd as PrivateSshd).pid } },
+      },
+      { file, bytes: BYTES, runs: RUNS },
+    );
+    delete process.env.AIRLOCK_HOME;
+    rmSync(file);
+    results.pipe = pipe;
+    const a = pipe.airlock!;
+    const o = pipe.openssh!;
+    row('`airlock exec vm -- cat file | wc -c` MB/s', showSpread(a.mbps), '');
+    row('`ssh host cat file | wc -c` MB/s', showSpread(o.mbps), '');
+    row('exec into a pipe: airlock ÷ ssh (MB/s medians)', (a.mbps.median / o.mbps.median).toFixed(2), '');
+    row(`exec into a pipe CPU-s/GB: airlock ${describeCpu(a)}; OpenSSH ${describeCpu(o)}`, '', '');
   }
 
   // --- setup time: ticket → first byte, and whole commands -----------------------------------

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuMeter } from './cpu.js';
+import { bashChildrenCpuSeconds, CpuMeter } from './cpu.js';
 import { spread, type Spread } from './stats.js';
 
 export interface SftpResult {
@@ -83,8 +83,8 @@ export async function measureSftp(opts: {
     const seconds = (performance.now() - t0) / 1000;
     const measured = reading.stop();
     if (code !== 0) throw new Error(`sftp ${opts.direction} exited ${code}: ${err}`);
-    const client = childrenCpuSeconds(err);
-    const transport = childrenCpuSeconds(readFileSync(opts.transport.timesFile, 'utf8'));
+    const client = bashChildrenCpuSeconds(err);
+    const transport = bashChildrenCpuSeconds(readFileSync(opts.transport.timesFile, 'utf8'));
     const used = { ...measured, [opts.transport.name]: transport, sftp: client - transport };
     if (statSync(target).size !== opts.bytes)
       throw new Error(`sftp ${opts.direction} copied ${statSync(target).size} of ${opts.bytes} bytes`);
@@ -103,12 +103,4 @@ export async function measureSftp(opts: {
     cpuSecondsPerGB: Object.fromEntries(Object.entries(perProgram).map(([k, v]) => [k, spread(v)])),
     totalCpuSecondsPerGB: spread(totals),
   };
-}
-
-/** The children's line of bash's `times` (the last line: "0m1.234s 0m0.567s"), in seconds. */
-function childrenCpuSeconds(output: string): number {
-  const last = output.trim().split('\n').at(-1) ?? '';
-  const parts = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  if (parts.length !== 2) throw new Error(`cannot read the sftp client's CPU time from: ${last}`);
-  return parts[0]! + parts[1]!;
 }
