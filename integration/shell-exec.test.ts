@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -126,6 +127,34 @@ test('exec into a reader that stops early (`| head -c 1`): the remote command en
       10_000,
       () => `the remote command (pid ${pid}) was still running 10 s after airlock exec ended`,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exec into a pipe: 24 MiB of output arrive whole and in order (sha256), and the exit code with them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-exec-pipe-'));
+  chmodSync(dir, 0o755); // the remote command may run as another user
+  const file = join(dir, 'data.bin');
+  const data = randomBytes(24 * 1024 * 1024);
+  writeFileSync(file, data);
+  chmodSync(file, 0o644);
+  try {
+    const remote = `cat ${file}; exit 4`;
+    const child = spawn(
+      'bash',
+      ['-c', 'set -o pipefail; "$0" exec "$1" -- sh -c "$2" | sha256sum', airlockBin, sys.vm, remote],
+      { env: { ...process.env, AIRLOCK_HOME: sys.home } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 4, stderr);
+    assert.equal(stdout.split(' ')[0], createHash('sha256').update(data).digest('hex'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
