@@ -107,16 +107,7 @@ test('exec into a reader that stops early (`| head -c 1`): the remote command en
   const pidFile = join(dir, 'pid');
   try {
     const remote = `echo $$ > ${pidFile}; exec yes`;
-    const child = spawn('bash', ['-c', '"$0" exec "$1" -- sh -c "$2" | head -c 1', airlockBin, sys.vm, remote], {
-      env: { ...process.env, AIRLOCK_HOME: sys.home },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await once(child, 'close');
-    clearTimeout(timer);
+    const { stdout, stderr } = await execPipeline('| head -c 1', remote, 30_000);
     assert.equal(stdout, 'y', stderr);
     assert.doesNotMatch(stderr, /internal error|Error:|ended without/, stderr);
     const pid = Number(readFileSync(pidFile, 'utf8'));
@@ -141,21 +132,30 @@ test('exec into a pipe: 24 MiB of output arrive whole and in order (sha256), and
   chmodSync(file, 0o644);
   try {
     const remote = `cat ${file}; exit 4`;
-    const child = spawn(
-      'bash',
-      ['-c', 'set -o pipefail; "$0" exec "$1" -- sh -c "$2" | sha256sum', airlockBin, sys.vm, remote],
-      { env: { ...process.env, AIRLOCK_HOME: sys.home } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const [code] = (await once(child, 'close')) as [number | null];
-    clearTimeout(timer);
+    const { code, stdout, stderr } = await execPipeline('| sha256sum', remote, 60_000);
     assert.equal(code, 4, stderr);
     assert.equal(stdout.split(' ')[0], createHash('sha256').update(data).digest('hex'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** `airlock exec <vm> -- sh -c <remote> <pipe>` in bash with pipefail: its exit code and output. */
+async function execPipeline(
+  pipe: string,
+  remote: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = `set -o pipefail; "$0" exec "$1" -- sh -c "$2" ${pipe}`;
+  const child = spawn('bash', ['-c', script, airlockBin, sys.vm, remote], {
+    env: { ...process.env, AIRLOCK_HOME: sys.home },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
