@@ -3,14 +3,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { bashChildrenCpuSeconds, CpuMeter } from './cpu.js';
-import { spread, type Spread } from './stats.js';
-
-export interface ExecPipeResult {
-  mbps: Spread;
-  /** Program → CPU-seconds per GB (`client`: the local command and `wc`). */
-  cpuSecondsPerGB: Record<string, Spread>;
-  totalCpuSecondsPerGB: Spread;
-}
+import { PathRuns, type PathResult } from './path-runs.js';
 
 export interface ExecPipePath {
   /** The local command up to the remote one: `airlock exec vm --`, `ssh … host`. */
@@ -26,11 +19,10 @@ export interface ExecPipePath {
 export async function measureExecPipe(
   paths: Record<string, ExecPipePath>,
   o: { file: string; bytes: number; runs: number },
-): Promise<Record<string, ExecPipeResult>> {
-  const raw: Record<string, { mbps: number[]; cpu: Record<string, number[]>; total: number[] }> = {};
+): Promise<Record<string, PathResult>> {
+  const recorded: Record<string, PathRuns> = {};
   for (let i = 0; i < o.runs; i++)
     for (const [name, path] of Object.entries(paths)) {
-      const r = (raw[name] ??= { mbps: [], cpu: {}, total: [] });
       const reading = new CpuMeter(path.programs).start();
       const t0 = performance.now();
       const { counted, stderr, code } = await runPipeline([...path.command, 'cat', o.file]);
@@ -38,26 +30,11 @@ export async function measureExecPipe(
       const far = reading.stop();
       if (code !== 0) throw new Error(`${name}: the pipeline exited ${code}: ${stderr}`);
       if (counted !== o.bytes) throw new Error(`${name}: ${counted} of ${o.bytes} bytes came through`);
+      // `client`: the local command and `wc`.
       const used = { ...far, client: bashChildrenCpuSeconds(stderr) };
-      r.mbps.push(o.bytes / 1e6 / seconds);
-      let total = 0;
-      for (const [program, s] of Object.entries(used)) {
-        const perGB = s / (o.bytes / 1e9);
-        (r.cpu[program] ??= []).push(perGB);
-        total += perGB;
-      }
-      r.total.push(total);
+      (recorded[name] ??= new PathRuns()).add(o.bytes, o.bytes / 1e6 / seconds, used);
     }
-  return Object.fromEntries(
-    Object.entries(raw).map(([name, r]) => [
-      name,
-      {
-        mbps: spread(r.mbps),
-        cpuSecondsPerGB: Object.fromEntries(Object.entries(r.cpu).map(([k, v]) => [k, spread(v)])),
-        totalCpuSecondsPerGB: spread(r.total),
-      },
-    ]),
-  );
+  return Object.fromEntries(Object.entries(recorded).map(([name, r]) => [name, r.result()]));
 }
 
 async function runPipeline(command: string[]): Promise<{ counted: number; stderr: string; code: number | null }> {

@@ -19,7 +19,7 @@ import { connectDirect, type DirectAgentInfo } from './direct-session.js';
 import { loadAverage, median, showSpread } from './stats.js';
 import { measureTlsHandshakes, type HandshakeCost } from './tls-handshakes.js';
 import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult } from './throughput.js';
-import { makeFile, measureSftp, wrapTransport, type SftpResult } from './sftp.js';
+import { makeFile, measureSftp, wrapTransport } from './sftp.js';
 import { measureExecPipe } from './exec-pipe.js';
 import { envNumber, fileSetting, listSetting, orExit } from './settings.js';
 
@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     const file = join(tmp, 'sftp-source');
     const bytes = BYTES;
     makeFile(file, bytes);
-    const sftp: Record<string, SftpResult> = {};
+    const sftp: Record<string, PathResult> = {};
     const paths = {
       airlock: {
         transport: wrapTransport(tmp, 'sftp-stdio', '-D', [airlockBin, 'sftp-stdio', 'bench-vm']),

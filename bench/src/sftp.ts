@@ -6,14 +6,7 @@ import { once } from 'node:events';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bashChildrenCpuSeconds, CpuMeter } from './cpu.js';
-import { spread, type Spread } from './stats.js';
-
-export interface SftpResult {
-  mbps: Spread;
-  /** Program → CPU-seconds per GB moved (the client's process tree holds ssh or airlock). */
-  cpuSecondsPerGB: Record<string, Spread>;
-  totalCpuSecondsPerGB: Spread;
-}
+import { PathRuns, type PathResult } from './path-runs.js';
 
 /** A file of `bytes` random bytes (incompressible) at `path`. */
 export function makeFile(path: string, bytes: number): void {
@@ -60,10 +53,8 @@ export async function measureSftp(opts: {
   bytes: number;
   runs: number;
   programs: Record<string, number | undefined>;
-}): Promise<SftpResult> {
-  const mbps: number[] = [];
-  const totals: number[] = [];
-  const perProgram: Record<string, number[]> = {};
+}): Promise<PathResult> {
+  const recorded = new PathRuns();
   const target = join(opts.dir, `sftp-${opts.direction}-copy`);
   const batch = opts.direction === 'get' ? `get ${opts.file} ${target}\n` : `put ${opts.file} ${target}\n`;
   for (let i = 0; i < opts.runs; i++) {
@@ -89,18 +80,7 @@ export async function measureSftp(opts: {
     if (statSync(target).size !== opts.bytes)
       throw new Error(`sftp ${opts.direction} copied ${statSync(target).size} of ${opts.bytes} bytes`);
     rmSync(target);
-    mbps.push(opts.bytes / 1e6 / seconds);
-    let total = 0;
-    for (const [name, s] of Object.entries(used)) {
-      const perGB = s / (opts.bytes / 1e9);
-      (perProgram[name] ??= []).push(perGB);
-      total += perGB;
-    }
-    totals.push(total);
+    recorded.add(opts.bytes, opts.bytes / 1e6 / seconds, used);
   }
-  return {
-    mbps: spread(mbps),
-    cpuSecondsPerGB: Object.fromEntries(Object.entries(perProgram).map(([k, v]) => [k, spread(v)])),
-    totalCpuSecondsPerGB: spread(totals),
-  };
+  return recorded.result();
 }

@@ -1,7 +1,10 @@
 // Throughput runs with the CPU each program spent on them (CPU-seconds per GB moved).
 import { CpuMeter } from './cpu.js';
+import { PathRuns, type PathResult } from './path-runs.js';
 import { spread, showSpread, type Spread } from './stats.js';
 import { measureDownload } from './traffic.js';
+
+export type { PathResult } from './path-runs.js';
 
 /** A path to download through: the local port to read from and the programs that carry the bytes. */
 export interface MeasuredPath {
@@ -10,37 +13,16 @@ export interface MeasuredPath {
   programs: Record<string, number | undefined>;
 }
 
-export interface PathResult {
-  mbps: Spread;
-  /** Program → CPU-seconds per GB (10^9 bytes) moved, over the runs. */
-  cpuSecondsPerGB: Record<string, Spread>;
-  /** The sum over the path's programs (not the bench's own source and sink). */
-  totalCpuSecondsPerGB: Spread;
-}
-
 /** Downloads `bytes` through `path` `runs` times, measuring MB/s and each program's CPU. */
 export async function measurePath(path: MeasuredPath, bytes: number, runs: number): Promise<PathResult> {
   const meter = new CpuMeter({ ...path.programs, bench: process.pid });
-  const mbps: number[] = [];
-  const perProgram: Record<string, number[]> = {};
-  const totals: number[] = [];
+  const recorded = new PathRuns();
   for (let i = 0; i < runs; i++) {
     const reading = meter.start();
-    mbps.push(await measureDownload(path.port, bytes));
-    const used = reading.stop();
-    let total = 0;
-    for (const [name, seconds] of Object.entries(used)) {
-      const perGB = seconds / (bytes / 1e9);
-      (perProgram[name] ??= []).push(perGB);
-      if (name !== 'bench') total += perGB;
-    }
-    totals.push(total);
+    const mbps = await measureDownload(path.port, bytes);
+    recorded.add(bytes, mbps, reading.stop());
   }
-  return {
-    mbps: spread(mbps),
-    cpuSecondsPerGB: Object.fromEntries(Object.entries(perProgram).map(([k, v]) => [k, spread(v)])),
-    totalCpuSecondsPerGB: spread(totals),
-  };
+  return recorded.result();
 }
 
 /** Single-run results of one path, taken interleaved with other paths, as one result. */
