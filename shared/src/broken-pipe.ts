@@ -6,9 +6,10 @@
  * its log stream passes 1, so a supervisor restarts it instead of taking it as done. Calling
  * it again only changes the exit code. Other stream errors are rethrown as before.
  */
-export function endQuietlyWhenReaderGoes(options: { exitCode?: number; streams?: NodeJS.WriteStream[] } = {}): void {
+export function endQuietlyWhenReaderGoes(options: { exitCode?: number; streams?: NodeJS.WritableStream[] } = {}): void {
   brokenPipeExitCode = options.exitCode ?? 0;
-  for (const stream of options.streams ?? [process.stdout, process.stderr]) {
+  const streams: NodeJS.WritableStream[] = options.streams ?? [process.stdout, process.stderr];
+  for (const stream of streams) {
     if (installed.has(stream)) continue;
     installed.add(stream);
     stream.on('error', (error: NodeJS.ErrnoException) => {
@@ -50,4 +51,4 @@ function endForBrokenPipe(): void {
 let brokenPipeExitCode = 0;
 let lastWords: (() => Promise<void>) | undefined;
 let ending = false;
-const installed = new WeakSet<NodeJS.WriteStream>();
+const installed = new WeakSet<NodeJS.WritableStream>();

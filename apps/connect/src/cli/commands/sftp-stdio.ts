@@ -1,5 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { endQuietlyWhenReaderGoes } from '@airlock/shared';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { flushed } from '../exit-status.js';
@@ -20,12 +21,6 @@ export async function sftpStdioCommand(ctx: CliContext, vm: string): Promise<num
       void session.close().finally(() => process.exit(code));
     });
     const out = protocolOutput();
-    // The sftp client went away (EPIPE): nobody is left to answer, so the session ends; what
-    // the VM still sends is drained, not left to stall the close.
-    out.on('error', () => {
-      sftp.stdout.resume();
-      void session.close();
-    });
     try {
       process.stdin.pipe(sftp.stdin);
       sftp.stdout.pipe(out, { end: false });
@@ -52,5 +47,9 @@ export async function sftpStdioCommand(ctx: CliContext, vm: string): Promise<num
  */
 function protocolOutput(): Socket {
   if (!fstatSync(1).isFIFO()) return process.stdout;
-  return new Socket({ fd: 1, readable: false, writable: true });
+  const out = new Socket({ fd: 1, readable: false, writable: true });
+  // Not process.stdout, so not yet covered: the sftp client going away (EPIPE) ends the command
+  // as it does every other — the session closed first (withVmSession), then exit 0.
+  endQuietlyWhenReaderGoes({ streams: [out] });
+  return out;
 }
