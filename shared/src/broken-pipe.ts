@@ -20,7 +20,7 @@ export function endQuietlyWhenReaderGoes(options: { exitCode?: number; streams?:
 }
 
 /** How long last words may take before the program ends anyway. */
-export const LAST_WORDS_MS = 2000;
+const LAST_WORDS_MS = 2000;
 
 /**
  * Runs `hook` before a broken pipe ends the program (at most `LAST_WORDS_MS`): a command with
