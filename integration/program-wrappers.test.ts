@@ -36,20 +36,28 @@ function execArgv(command: string, args: string[], env: Record<string, string> =
   return JSON.parse(r.stdout) as string[];
 }
 
-function startsWithFlags(wrapper: string, args: string[]): boolean {
+/**
+ * Which of the flags file's sets the wrapper started Node with: every line's (a long-running
+ * program), or only the lines marked [all] (the CLI's other commands).
+ */
+function flagSet(wrapper: string, args: string[]): 'long-running' | 'short' {
   const argv = execArgv(join(repoRoot, wrapper), args);
-  const flags = longRunningNodeFlags();
-  const present = flags.filter((f) => argv.includes(f));
-  assert.ok(present.length === 0 || present.length === flags.length, `${wrapper}: ${argv.join(' ')}`);
-  return present.length > 0;
+  const long = longRunningNodeFlags();
+  const short = longRunningNodeFlags(undefined, undefined, true);
+  const startsWith = (flags: string[]) => flags.every((f, i) => argv[i] === f);
+  if (startsWith(long)) return 'long-running';
+  const longOnly = long.filter((f) => !short.includes(f));
+  assert.ok(startsWith(short) && !longOnly.some((f) => argv.includes(f)), `${wrapper}: ${argv.join(' ')}`);
+  return 'short';
 }
 
 test('the long-running programs start with the Node flags: agent, relay, airlock forward and sftp-stdio', () => {
-  assert.ok(longRunningNodeFlags().length > 0);
-  assert.ok(startsWithFlags('airlock-agent', ['--help']));
-  assert.ok(startsWithFlags('airlock-relay', ['--help']));
-  assert.ok(startsWithFlags('airlock', ['forward', '--help']));
-  assert.ok(startsWithFlags('airlock', ['sftp-stdio', '--help']));
+  // The two sets differ, or the checks below could not tell them apart.
+  assert.ok(longRunningNodeFlags().length > longRunningNodeFlags(undefined, undefined, true).length);
+  assert.equal(flagSet('airlock-agent', ['--help']), 'long-running');
+  assert.equal(flagSet('airlock-relay', ['--help']), 'long-running');
+  assert.equal(flagSet('airlock', ['forward', '--help']), 'long-running');
+  assert.equal(flagSet('airlock', ['sftp-stdio', '--help']), 'long-running');
   // After the CLI's global options, with and without their values.
   for (const globals of [
     ['-v'],
@@ -58,14 +66,14 @@ test('the long-running programs start with the Node flags: agent, relay, airlock
     ['--log-level=debug'],
     ['-v', '--log-level', 'warn'],
   ])
-    assert.ok(startsWithFlags('airlock', [...globals, 'forward', '--help']), globals.join(' '));
+    assert.equal(flagSet('airlock', [...globals, 'forward', '--help']), 'long-running', globals.join(' '));
 });
 
-test("the CLI's other commands do not: a flag V8 hashes costs every command its start-up", () => {
+test("the CLI's other commands get only the [all] lines: a flag V8 hashes costs every command its start-up", () => {
   const cases = [['--help'], ['exec', '--help'], ['shell', '--help'], ['-v', 'vms', '--help'], ['ui', 'forward']];
   // A log level named like a command is the option's value, not the command.
   cases.push(['--log-level', 'forward', 'vms', '--help']);
-  for (const args of cases) assert.equal(startsWithFlags('airlock', args), false, args.join(' '));
+  for (const args of cases) assert.equal(flagSet('airlock', args), 'short', args.join(' '));
 });
 
 // A copy of run-ts.sh in a repository of its own, with a flags file written by the test: the
@@ -97,6 +105,12 @@ const flagsFixture = [
   '[node<9x] --stack-trace-limit=54',
   '[node<+999] --stack-trace-limit=55',
   '[node<999]',
+  // Also for the CLI's other commands.
+  '[all] --stack-trace-limit=56',
+  '  [all] [node<999] --stack-trace-limit=57',
+  '[all] [node<22] --stack-trace-limit=58',
+  '[all]',
+  '[all] # not a flag',
   '--stack-trace-limit=51', // the last line, without a newline
 ].join('\n');
 const fixtureFlags = [
@@ -105,8 +119,11 @@ const fixtureFlags = [
   '--initial-old-space-size=64',
   '--stack-trace-limit=52',
   '--max-semi-space-size=17',
+  '--stack-trace-limit=56',
+  '--stack-trace-limit=57',
   '--stack-trace-limit=51',
 ];
+const fixtureShortCommandFlags = ['--stack-trace-limit=56', '--stack-trace-limit=57'];
 
 test('the flags file is read the same way by the wrapper and by the bench, through a bundle and through tsx', () => {
   for (const withBundle of [true, false]) {
@@ -121,6 +138,13 @@ test('the flags file is read the same way by the wrapper and by the bench, throu
       `${withBundle ? 'bundle' : 'tsx'}: ${argv.join(' ')}`,
     );
     if (!withBundle) assert.ok(argv.includes('--import'), 'tsx loads the source');
+    const flagsFile = join(root, 'scripts', 'long-running-node-flags');
+    assert.deepEqual(longRunningNodeFlags(flagsFile, undefined, true), fixtureShortCommandFlags);
+    const short = execArgv(join(root, 'scripts', 'run-ts.sh'), ['apps/connect/src/cli/main.ts', 'exec', '--help'], {
+      AIRLOCK_WRAPPER_NAME: 'airlock',
+    });
+    assert.deepEqual(short.slice(0, fixtureShortCommandFlags.length), fixtureShortCommandFlags, short.join(' '));
+    assert.ok(!short.includes('--stack-trace-limit=50'), short.join(' '));
   }
 });
 

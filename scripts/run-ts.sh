@@ -43,7 +43,8 @@ fi
 
 # The long-running programs get V8 flags of their own (scripts/long-running-node-flags): the agent,
 # the relay, and the CLI's two bulk commands. Not the CLI's other commands: V8 rejects Node's
-# built-in code cache under flags it hashes, ~10-25 ms more for every command.
+# built-in code cache under flags it hashes, ~10-25 ms more for every command. Those get only the
+# file's lines marked [all]: Node's own flags, which V8 does not hash.
 long_running=false
 case "$name" in
   airlock-agent | airlock-relay) long_running=true ;;
@@ -71,11 +72,17 @@ esac
 node_flags=()
 flags_file="$repo/scripts/long-running-node-flags"
 # Without the file the program still starts, with V8's defaults (slower, never broken).
-if $long_running && [ -f "$flags_file" ]; then
+if [ -f "$flags_file" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     # Words, not patterns (read -a does no globbing); a CR from a Windows editor is not a flag.
     read -r -a words <<<"${line%$'\r'}"
     [ ${#words[@]} -gt 0 ] || continue
+    if [ "${words[0]}" = '[all]' ]; then
+      [ ${#words[@]} -gt 1 ] || continue
+      words=("${words[@]:1}")
+    elif ! $long_running; then
+      continue
+    fi
     case "${words[0]}" in
       '#'*) continue ;;
       '[node<'*']')

@@ -69,16 +69,22 @@ export function startJsonChild<T>(cmd: string, args: string[], env: Record<strin
 export function longRunningNodeFlags(
   file = join(repoRoot, 'scripts', 'long-running-node-flags'),
   nodeMajor = Number(process.versions.node.split('.')[0]),
+  /** The flags of the CLI's other commands instead: the lines marked [all]. */
+  shortCommand = false,
 ): string[] {
   // The same reading as scripts/run-ts.sh's (tested against it): words of each line that is
   // neither blank nor a comment, leading blanks and a trailing CR ignored; a line starting with
+  // [all] for every program, the others only for the long-running ones; then a line starting with
   // [node<N] only for a Node older than N.
   return readFileSync(file, 'utf8')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'))
     .flatMap((line) => {
-      const words = line.split(/\s+/);
+      let words = line.split(/\s+/);
+      if (words[0] === '[all]') words = words.slice(1);
+      else if (shortCommand) return [];
+      if (words.length === 0 || words[0]!.startsWith('#')) return [];
       const below = /^\[node<(.*)\]$/.exec(words[0]!)?.[1];
       if (below === undefined) return words;
       return /^\d+$/.test(below) && nodeMajor < Number(below) ? words.slice(1) : [];
