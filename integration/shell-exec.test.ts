@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,6 +24,30 @@ test('exec: stdout, stderr and the exit code come back separately through the re
   assert.equal(r.stdout, 'to-stdout\n');
   assert.match(r.stderr, /to-stderr/);
   assert.doesNotMatch(r.stdout, /to-stderr/);
+});
+
+test("exec runs from the built CLI's whole script, with a code cache written after its first good run", async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'airlock-script-cache-'));
+  try {
+    const env = { XDG_CACHE_HOME: cache };
+    const scriptCaches = () =>
+      readdirSync(join(cache, 'airlock', 'v8-compile-cache')).filter((f) => f.startsWith('cli-script-'));
+    assert.equal((await sys.cli(['exec', '--help'], { env })).code, 0);
+    const failed = await sys.cli(['exec', sys.vm, '--', 'sh', '-c', 'exit 3'], { env });
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.deepEqual(scriptCaches(), [], 'neither help nor a failed run leaves a cache');
+    for (const round of ['first', 'second']) {
+      const r = await sys.cli(['exec', sys.vm, '--', 'echo', round], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${round}\n`);
+      assert.deepEqual(
+        scriptCaches().map((f) => f.replace(/^cli-script-.*-/, '')),
+        ['exec.bin'],
+      );
+    }
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
 
 test('exec: a command killed by a signal exits 128+n, like ssh, and says so', async () => {

@@ -52,7 +52,7 @@ const SECTIONS = orExit(
   ]),
 );
 const section = (name: string) => SECTIONS.has(name);
-/** An older CLI bundle (`.tools/dist/airlock.mjs` copied aside), timed beside this build's. */
+/** An older CLI bundle (`.tools/dist/airlock.mjs` copied aside with its chunks: the build empties .tools/dist/airlock-chunks), timed beside this build's. */
 const BASELINE = orExit('bench', fileSetting('BENCH_AIRLOCK_BASELINE', process.env.BENCH_AIRLOCK_BASELINE));
 const results: Record<string, unknown> = {};
 const stops: Array<() => void | Promise<void>> = [];

@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { META_CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
+import { SCRIPT_FILE } from '../../apps/connect/src/cli/cached-script.js';
 import { writeBundleInputs } from './bundle-inputs.js';
 import { repoRoot } from './tools.js';
 
@@ -132,7 +133,12 @@ const CLI_CHUNKS = join(repoRoot, '.tools', 'dist', 'airlock-chunks');
  */
 async function bundleCli(external: string[]): Promise<void> {
   rmSync(CLI_CHUNKS, { recursive: true, force: true });
-  const result = await build({
+  const [result] = await Promise.all([buildSplitCli(external), buildCliScript(external)]);
+  writeBundleInputs(join(repoRoot, '.tools', 'dist', 'airlock.mjs'), result.metafile);
+}
+
+function buildSplitCli(external: string[]) {
+  return build({
     absWorkingDir: repoRoot,
     metafile: true,
     banner: { js: CJS_IN_ESM_BANNER },
@@ -148,7 +154,34 @@ async function bundleCli(external: string[]): Promise<void> {
     external,
     logLevel: 'warning',
   });
-  writeBundleInputs(join(repoRoot, '.tools', 'dist', 'airlock.mjs'), result.metafile);
+}
+
+/**
+ * The same CLI as one script, for the session commands (apps/connect/src/cli/cached-script.ts):
+ * what they run is then in one V8 code cache taken after a run. CommonJS, every module in one
+ * file (those loaded on demand still start only when imported), wrapped as a function expression
+ * of CommonJS's five arguments that the entry compiles with `vm.Script`. Strict, as the ES
+ * modules it is made of are; `import.meta.url` is the script's own URL.
+ */
+function buildCliScript(external: string[]) {
+  return build({
+    absWorkingDir: repoRoot,
+    entryPoints: [join(repoRoot, 'apps/connect/src/cli/run.ts')],
+    outfile: join(repoRoot, '.tools', 'dist', SCRIPT_FILE),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    external,
+    define: { 'import.meta.url': '__airlockScriptUrl' },
+    banner: {
+      js:
+        '(function (exports, require, module, __filename, __dirname) { "use strict"; ' +
+        "const __airlockScriptUrl = require('node:url').pathToFileURL(__filename).href;",
+    },
+    footer: { js: '})' },
+    logLevel: 'warning',
+  });
 }
 
 /** Packages with native code (a .node file): never bundled, loaded from node_modules at run time. */

@@ -28,10 +28,14 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, uid = proc
   }
 }
 
-/** Turns the cache on for every module loaded after this call; without a safe folder, runs without it. */
-export function enableCliCompileCache(): void {
+/**
+ * Turns the cache on for every module loaded after this call; without a safe folder, runs without
+ * it. Returns the folder (the session commands' script cache lives there too: cached-script.ts).
+ */
+export function enableCliCompileCache(): string | undefined {
   const where = compileCacheDir();
-  if (!where.ok) return; // start-up is slower, nothing else changes
+  if (!where.ok) return undefined; // start-up is slower, nothing else changes
   // A cache that cannot be written (read-only file system) only costs the speed-up.
   enableCompileCache(where.dir);
+  return where.dir;
 }

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const tmp = mkdtempSync(join(tmpdir(), 'airlock-cached-script-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const runner = fileURLToPath(new URL('./test-support/run-cached-script.ts', import.meta.url));
+
+/** A script shaped as the build writes the CLI's: a function expression of CommonJS's arguments. */
+function writeScript(name: string, version: string): string {
+  const file = join(tmp, name);
+  writeFileSync(
+    file,
+    `(function (exports, require, module, __filename, __dirname) { "use strict";
+      const { basename } = require('node:path');
+      // Called only when the script runs: compiled lazily, so only a cache taken after the run holds it.
+      function sum(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }
+      process.stdout.write('ran ${version} ' + sum(10) + ' ' + basename(__filename) + '\\n');
+      process.exitCode = Number(process.env.SCRIPT_EXIT || 0);
+    })`,
+  );
+  return file;
+}
+
+function run(script: string, command: string, cacheDir: string | undefined, exit = 0) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', runner, script, command, cacheDir ?? ''], {
+    encoding: 'utf8',
+    env: { ...process.env, SCRIPT_EXIT: String(exit) },
+  });
+  return { status: r.status, stdout: r.stdout, use: /cache: (\w+)/.exec(r.stderr)?.[1] ?? r.stderr };
+}
+
+const cacheFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('cli-script-'));
+
+test('the first good run writes the command’s cache (private, after the run), the next starts from it', () => {
+  const dir = join(tmp, 'first');
+  mkdirSync(dir);
+  const script = writeScript('first.js', 'A');
+  const first = run(script, 'exec', dir);
+  assert.deepEqual([first.status, first.use, first.stdout], [0, 'miss', 'ran A 45 first.js\n']);
+  const [file] = cacheFiles(dir);
+  assert.match(file ?? '', /^cli-script-v[\d.]+-[0-9a-f]{8}-\d+-exec\.bin$/);
+  assert.equal(statSync(join(dir, file!)).mode & 0o777, 0o600);
+  // Taken after the run: it holds the functions the run compiled, so it is larger than the cache
+  // V8 gives right after compiling (what Node's own compile cache stores).
+  const beforeRun = new Script(readFileSync(script, 'utf8')).createCachedData();
+  assert.ok(statSync(join(dir, file!)).size > beforeRun.length, 'the cache holds more than the top level');
+  const second = run(script, 'exec', dir);
+  assert.deepEqual([second.status, second.use, second.stdout], [0, 'hit', 'ran A 45 first.js\n']);
+  assert.deepEqual(cacheFiles(dir), [file]);
+});
+
+test('a run that fails writes no cache: its few functions would be what every later run starts from', () => {
+  const dir = join(tmp, 'failed');
+  mkdirSync(dir);
+  const script = writeScript('failed.js', 'A');
+  const r = run(script, 'exec', dir, 3);
+  assert.deepEqual([r.status, r.use], [3, 'miss']);
+  assert.deepEqual(cacheFiles(dir), []);
+});
+
+test('a rebuilt script of the same length never runs the old cache, and the old one is removed', () => {
+  // V8 checks a cache against the source's length only: the file name's checksum is what keeps
+  // an older build's code from running.
+  const dir = join(tmp, 'rebuilt');
+  mkdirSync(dir);
+  const script = writeScript('same.js', 'A');
+  assert.equal(run(script, 'exec', dir).use, 'miss');
+  assert.equal(run(script, 'vms', dir).use, 'miss');
+  const [oldExec] = cacheFiles(dir).filter((f) => f.endsWith('-exec.bin'));
+  writeScript('same.js', 'B');
+  const r = run(script, 'exec', dir);
+  assert.deepEqual([r.use, r.stdout], ['miss', 'ran B 45 same.js\n']);
+  const files = cacheFiles(dir);
+  assert.equal(files.filter((f) => f.endsWith('-exec.bin')).length, 1);
+  assert.ok(!files.includes(oldExec!), 'the older build’s cache for the command is gone');
+  assert.equal(files.filter((f) => f.endsWith('-vms.bin')).length, 1, 'another command’s cache is left alone');
+  assert.equal(run(script, 'exec', dir).use, 'hit');
+});
+
+test('a damaged cache is refused by V8, the script runs as written, and the cache is written again', () => {
+  const dir = join(tmp, 'damaged');
+  mkdirSync(dir);
+  const script = writeScript('damaged.js', 'A');
+  assert.equal(run(script, 'shell', dir).use, 'miss');
+  const [file] = cacheFiles(dir);
+  writeFileSync(join(dir, file!), Buffer.alloc(statSync(join(dir, file!)).size, 0x5a));
+  const r = run(script, 'shell', dir);
+  assert.deepEqual([r.status, r.use, r.stdout], [0, 'rejected', 'ran A 45 damaged.js\n']);
+  assert.equal(run(script, 'shell', dir).use, 'hit');
+});
+
+test('without a private cache folder the script runs uncached', () => {
+  const r = run(writeScript('nocache.js', 'A'), 'exec', undefined);
+  assert.deepEqual([r.status, r.use, r.stdout], [0, 'uncached', 'ran A 45 nocache.js\n']);
+});

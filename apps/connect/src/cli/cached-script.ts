@@ -1,0 +1,108 @@
+// The session commands (`exec`, `shell`, `forward`…) start from one script holding the whole CLI,
+// compiled with a V8 code cache taken *after* a run of that command. Node's own compile cache
+// (compile-cache.ts) is taken when a module is compiled, before it runs, so it holds only each
+// module's top level: every function a command then calls was parsed and compiled again on every
+// run — a fifth of `airlock exec`'s CPU in a perf profile (README, Performance). A cache made with
+// `vm.Script#createCachedData()` after the run holds those functions too.
+//
+// V8 checks a cache against the source's length only, so the file name carries a checksum of the
+// script (and the Node version and command): a rebuilt CLI never runs an older build's code. The
+// cache is compiled code that runs as this user: it lives in the same private folder as Node's
+// compile cache, and is written to a temporary file and renamed, so a reader never sees half of it.
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script, constants } from 'node:vm';
+import { crc32 } from 'node:zlib';
+
+/** The whole-CLI script beside the split bundle's entry (scripts/tasks/bundle.ts writes both). */
+export const SCRIPT_FILE = 'airlock-script.js';
+
+/** The script beside the module at `entryUrl`, if it is there (it is not when running from source). */
+export function scriptBeside(entryUrl: string): string | undefined {
+  const path = fileURLToPath(new URL(SCRIPT_FILE, entryUrl));
+  return existsSync(path) ? path : undefined;
+}
+
+/** The cache file for this script, Node and command. */
+export function scriptCacheFile(dir: string, source: Buffer, command: string): string {
+  const sum = crc32(source).toString(16).padStart(8, '0');
+  return join(dir, `cli-script-${process.version}-${sum}-${source.length}-${command}.bin`);
+}
+
+export interface CachedScriptRun {
+  scriptPath: string;
+  command: string;
+  /** The private cache folder (compile-cache.ts); without one the script runs uncached. */
+  cacheDir: string | undefined;
+}
+
+/** How a run used the cache: started from it, had none, had one V8 refused, or has no folder for one. */
+export type ScriptCacheUse = 'hit' | 'miss' | 'rejected' | 'uncached';
+
+/**
+ * Compiles and runs the script (a function expression taking CommonJS's five arguments, which
+ * runs the CLI), with this command's cache when there is a good one. Without one, the cache is
+ * written as the process exits — only after a run that succeeded (exit 0), so a failed run's
+ * few functions do not become what every later run starts from.
+ */
+export function runCachedScript(run: CachedScriptRun): ScriptCacheUse {
+  const source = readFileSync(run.scriptPath);
+  const cacheFile = run.cacheDir ? scriptCacheFile(run.cacheDir, source, run.command) : undefined;
+  const cachedData = cacheFile ? readCache(cacheFile) : undefined;
+  const script = new Script(source.toString('utf8'), {
+    filename: run.scriptPath,
+    ...(cachedData ? { cachedData } : {}),
+    // The CLI imports nothing at run time, but an `import()` must still work as in a module.
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  if (cacheFile && run.cacheDir && (!cachedData || script.cachedDataRejected)) {
+    const dir = run.cacheDir;
+    process.once('exit', (code) => {
+      if (code === 0) writeCache(dir, cacheFile, run.command, () => script.createCachedData());
+    });
+  }
+  const main = script.runInThisContext() as (
+    exports: object,
+    require: NodeJS.Require,
+    module: { exports: object },
+    filename: string,
+    dirname: string,
+  ) => void;
+  const module = { exports: {} };
+  main.call(
+    module.exports,
+    module.exports,
+    createRequire(run.scriptPath),
+    module,
+    run.scriptPath,
+    dirname(run.scriptPath),
+  );
+  if (!cacheFile) return 'uncached';
+  return !cachedData ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
+}
+
+function readCache(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined; // none yet
+  }
+}
+
+/** Never fails the command: a cache that cannot be written only costs the next run its speed-up. */
+function writeCache(dir: string, file: string, command: string, data: () => Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data(), { mode: 0o600 });
+    renameSync(tmp, file);
+    // An older build's caches for this command are dead weight: its script is gone.
+    const name = basename(file);
+    for (const other of readdirSync(dir))
+      if (other !== name && other.startsWith('cli-script-') && other.endsWith(`-${command}.bin`))
+        rmSync(join(dir, other), { force: true });
+  } catch {
+    rmSync(tmp, { force: true });
+  }
+}
