@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
+import { listenOnLoopback, portOf as port, within } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
 import { CutProxy } from '@airlock/shared/testing';
 import { forwardVia, type ForwardCli } from './support/forward-cli.js';
@@ -42,10 +42,10 @@ before(async () => {
 });
 
 after(async () => {
+  // Each step bounded and named: a teardown that hangs says which step it was.
   await forward?.stop();
-  await agentPath?.close();
-  await connectPath?.close();
-  await sys?.close();
+  await within(Promise.all([agentPath?.close(), connectPath?.close()]), 15_000, 'the cut proxies to close');
+  await within(sys?.close() ?? Promise.resolve(), 30_000, 'the relay and agent to stop');
   source.server.close();
   if (home) rmSync(home, { recursive: true, force: true });
 });

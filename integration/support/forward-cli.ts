@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { within } from '@airlock/shared/testing';
 
 /** A running `airlock forward … --json`, with the local ports it printed. */
 export interface ForwardCli {
@@ -35,8 +36,16 @@ export async function forwardStarted(child: ChildProcess, forwards: number): Pro
     stderr: () => err,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      await once(child, 'exit');
+      // The forward exits within its 5 s close grace; one that does not is a finding, named here,
+      // rather than a test file that hangs until the runner's timeout.
+      try {
+        await within(exited, 15_000, 'airlock forward to exit after SIGTERM');
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw new Error(`${(e as Error).message}; its stderr: ${err.slice(-2000)}`, { cause: e });
+      }
     },
   };
 }
