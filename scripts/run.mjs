@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTask } from './run-task.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const toolsDir = join(root, '.tools', 'node22');
@@ -82,9 +83,4 @@ const [task, ...rest] = process.argv.slice(2);
 if (!task || !(task in TASKS)) fail(`unknown task "${task ?? ''}"; one of: ${Object.keys(TASKS).join(', ')}`);
 const { node, env } = ensureNode();
 ensurePackages(node, env);
-const r = spawnSync(node, ['--import', 'tsx', ...TASKS[task], ...rest], {
-  cwd: root,
-  stdio: 'inherit',
-  env: withNode(node, env),
-});
-process.exit(r.status ?? 1);
+runTask(node, ['--import', 'tsx', ...TASKS[task], ...rest], { cwd: root, env: withNode(node, env) });
