@@ -47,9 +47,10 @@ test('the first good run writes the command’s cache (private, after the run), 
   assert.match(file ?? '', /^cli-script-v[\d.]+-[0-9a-f]{8}-\d+-exec\.bin$/);
   assert.equal(statSync(join(dir, file!)).mode & 0o777, 0o600);
   // Taken after the run: it holds the functions the run compiled, so it is larger than the cache
-  // V8 gives right after compiling (what Node's own compile cache stores).
+  // V8 gives right after compiling (what Node's own compile cache stores). The file is a 4-byte
+  // checksum, then the cache.
   const beforeRun = new Script(readFileSync(script, 'utf8')).createCachedData();
-  assert.ok(statSync(join(dir, file!)).size > beforeRun.length, 'the cache holds more than the top level');
+  assert.ok(statSync(join(dir, file!)).size - 4 > beforeRun.length, 'the cache holds more than the top level');
   const second = run(script, 'exec', dir);
   assert.deepEqual([second.status, second.use, second.stdout], [0, 'hit', 'ran A 45 first.js\n']);
   assert.deepEqual(cacheFiles(dir), [file]);
@@ -93,6 +94,20 @@ test('a damaged cache is refused by V8, the script runs as written, and the cach
   const r = run(script, 'shell', dir);
   assert.deepEqual([r.status, r.use, r.stdout], [0, 'rejected', 'ran A 45 damaged.js\n']);
   assert.equal(run(script, 'shell', dir).use, 'hit');
+});
+
+test('a cache with one byte changed inside is not given to V8 (which would not notice), and is written again', () => {
+  const dir = join(tmp, 'flipped');
+  mkdirSync(dir);
+  const script = writeScript('flipped.js', 'A');
+  assert.equal(run(script, 'exec', dir).use, 'miss');
+  const file = join(dir, cacheFiles(dir)[0]!);
+  const bytes = readFileSync(file);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+  writeFileSync(file, bytes);
+  const r = run(script, 'exec', dir);
+  assert.deepEqual([r.status, r.use, r.stdout], [0, 'rejected', 'ran A 45 flipped.js\n']);
+  assert.equal(run(script, 'exec', dir).use, 'hit');
 });
 
 test('without a private cache folder the script runs uncached', () => {

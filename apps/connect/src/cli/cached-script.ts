@@ -6,9 +6,10 @@
 // `vm.Script#createCachedData()` after the run holds those functions too.
 //
 // V8 checks a cache against the source's length only, so the file name carries a checksum of the
-// script (and the Node version and command): a rebuilt CLI never runs an older build's code. The
-// cache is compiled code that runs as this user: it lives in the same private folder as Node's
-// compile cache, and is written to a temporary file and renamed, so a reader never sees half of it.
+// script (and the Node version and command): a rebuilt CLI never runs an older build's code; and
+// the file carries a checksum of the cache, which V8 does not check. The cache is compiled code
+// that runs as this user: it lives in the same private folder as Node's compile cache, and is
+// written to a temporary file and renamed, so a reader never sees half of it.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -38,7 +39,7 @@ export interface CachedScriptRun {
   cacheDir: string | undefined;
 }
 
-/** How a run used the cache: started from it, had none, had one V8 refused, or has no folder for one. */
+/** How a run used the cache: started from it, had none, had a damaged or refused one, or has no folder for one. */
 export type ScriptCacheUse = 'hit' | 'miss' | 'rejected' | 'uncached';
 
 /**
@@ -50,14 +51,16 @@ export type ScriptCacheUse = 'hit' | 'miss' | 'rejected' | 'uncached';
 export function runCachedScript(run: CachedScriptRun): ScriptCacheUse {
   const source = readFileSync(run.scriptPath);
   const cacheFile = run.cacheDir ? scriptCacheFile(run.cacheDir, source, run.command) : undefined;
-  const cachedData = cacheFile ? readCache(cacheFile) : undefined;
+  const cached = cacheFile ? readCache(cacheFile) : 'none';
+  const cachedData = typeof cached === 'string' ? undefined : cached;
   const script = new Script(source.toString('utf8'), {
     filename: run.scriptPath,
     ...(cachedData ? { cachedData } : {}),
     // The CLI imports nothing at run time, but an `import()` must still work as in a module.
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  if (cacheFile && run.cacheDir && (!cachedData || script.cachedDataRejected)) {
+  const refused = cached === 'damaged' || script.cachedDataRejected === true;
+  if (cacheFile && run.cacheDir && (!cachedData || refused)) {
     const dir = run.cacheDir;
     process.once('exit', (code) => {
       if (code === 0) writeCache(dir, cacheFile, run.command, () => script.createCachedData());
@@ -80,22 +83,33 @@ export function runCachedScript(run: CachedScriptRun): ScriptCacheUse {
     dirname(run.scriptPath),
   );
   if (!cacheFile) return 'uncached';
-  return !cachedData ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
+  return refused ? 'rejected' : !cachedData ? 'miss' : 'hit';
 }
 
-function readCache(file: string): Buffer | undefined {
+/**
+ * The cache file is a CRC-32 of the cache, then the cache. V8 checks a cache's header but, in a
+ * release build, not its contents; Node checks its own compile cache the same way.
+ */
+function readCache(file: string): Buffer | 'none' | 'damaged' {
+  let bytes: Buffer;
   try {
-    return readFileSync(file);
+    bytes = readFileSync(file);
   } catch {
-    return undefined; // none yet
+    return 'none';
   }
+  if (bytes.length <= 4) return 'damaged';
+  const data = bytes.subarray(4);
+  return bytes.readUInt32BE(0) === crc32(data) ? data : 'damaged';
 }
 
 /** Never fails the command: a cache that cannot be written only costs the next run its speed-up. */
 function writeCache(dir: string, file: string, command: string, data: () => Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, data(), { mode: 0o600 });
+    const cache = data();
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc32(cache));
+    writeFileSync(tmp, Buffer.concat([sum, cache]), { mode: 0o600 });
     renameSync(tmp, file);
     // An older build's caches for this command are dead weight: its script is gone.
     const name = basename(file);
