@@ -12,19 +12,25 @@ import { within } from '@airlock/shared/testing';
 import { repoRoot } from '../bench/src/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-run-task-'));
-/** Every task says its pid; none may outlive the test file, even when a test fails. */
-const taskPids: number[] = [];
+/** Every runner and task (tasks say their pid); none may outlive the test file, even when a test fails. */
+const pids: number[] = [];
 after(() => {
-  for (const pid of taskPids) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of pids) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The bootstrap's runner with `task` (Node code) as its task; resolves once the task says "ready". */
-async function runner(task: string) {
+/**
+ * The bootstrap's runner with `task` (Node code, or with `shell`, sh code) as its task; resolves
+ * once the task says "ready".
+ */
+async function runner(task: string, shell = false) {
   const runTask = join(repoRoot, 'scripts', 'run-task.mjs');
-  const saysPid = `console.log('pid ' + process.pid); ${task}`;
-  const code = `import { runTask } from ${JSON.stringify(runTask)}; runTask(process.execPath, ['-e', ${JSON.stringify(saysPid)}], {});`;
+  const [command, args] = shell
+    ? ['/bin/sh', ['-c', `echo pid $$; ${task}`]]
+    : [process.execPath, ['-e', `console.log('pid ' + process.pid); ${task}`]];
+  const code = `import { runTask } from ${JSON.stringify(runTask)}; runTask(${JSON.stringify(command)}, ${JSON.stringify(args)}, {});`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) pids.push(child.pid);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -34,7 +40,7 @@ async function runner(task: string) {
     'the task to start',
   );
   const pid = Number(/pid (\d+)/.exec(out)?.[1]);
-  taskPids.push(pid);
+  pids.push(pid);
   return { child, pid, exited: within(exited, 20_000, 'the runner to exit') };
 }
 
@@ -59,4 +65,10 @@ test('a task ended by a signal ends the bootstrap by the same signal, and is not
 test("the task's exit status is the bootstrap's", async () => {
   const { exited } = await runner(`console.log('ready'); setTimeout(() => process.exit(7), 50);`);
   assert.deepEqual(await exited, [7, null]);
+});
+
+test('a task ended by a signal the bootstrap outlives (SIGPIPE) still fails the bootstrap, with 128 + the signal', async () => {
+  // A shell, not Node: Node ignores SIGPIPE, so a Node task would not die of it.
+  const { exited } = await runner('echo ready; sleep 0.05; kill -PIPE $$', true);
+  assert.deepEqual(await exited, [141, null]);
 });

@@ -1,6 +1,7 @@
 // Runs one task as a child of the bootstrap (scripts/run.mjs) and ends as it ends. Plain
 // JavaScript with no dependencies: it runs on the machine's system Node, as run.mjs does.
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -17,12 +18,18 @@ export function runTask(command, args, options) {
   };
   for (const signal of FORWARDED) process.on(signal, forward);
   child.on('error', (e) => {
+    // Also raised when a forwarded signal cannot be sent (EPERM): the task then still runs.
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) return;
     process.stderr.write(`[airlock] error: could not start ${command}: ${e.message}\n`);
     process.exit(1);
   });
   child.on('exit', (code, signal) => {
     for (const s of FORWARDED) process.off(s, forward);
-    if (signal) process.kill(process.pid, signal);
-    else process.exit(code ?? 1);
+    if (!signal) return process.exit(code ?? 1);
+    // The shell's convention for "ended by a signal", for a signal this process outlives: Node
+    // ignores SIGPIPE and handles SIGUSR1 itself, and SIGWINCH is ignored by default.
+    process.exitCode = 128 + (constants.signals[signal] ?? 0);
+    process.kill(process.pid, signal);
+    setImmediate(() => process.exit());
   });
 }

@@ -29,7 +29,7 @@ export async function measureCommands(o: {
   relayUrl: string;
   sshd: PrivateSshd | undefined;
   rttMs: number;
-  /** An older build's `airlock.mjs`, copied out of .tools/dist with its chunks: its exec in the same turns. */
+  /** An older build's `airlock.mjs`, copied out of .tools/dist with its chunks and airlock-script.js: its exec in the same turns. */
   baseline: string | undefined;
 }): Promise<CommandTimes> {
   const execTrue = (home: string, bin: string[] = [airlockBin]): Command => ({

@@ -132,9 +132,27 @@ const CLI_CHUNKS = join(repoRoot, '.tools', 'dist', 'airlock-chunks');
  * instead of a package's hundreds (`--help` measured 208 → 138 ms median, README, Performance).
  */
 async function bundleCli(external: string[]): Promise<void> {
+  // The entry and the script come from one build or not at all: after a half-failed build, an
+  // older script beside a newer entry would run the older CLI. An entry without the script runs
+  // every command from its own chunks; without the entry, the wrapper runs the sources.
+  const dist = join(repoRoot, '.tools', 'dist');
+  for (const f of ['airlock.mjs', 'airlock.inputs', SCRIPT_FILE]) rmSync(join(dist, f), { force: true });
   rmSync(CLI_CHUNKS, { recursive: true, force: true });
   const [result] = await Promise.all([buildSplitCli(external), buildCliScript(external)]);
-  writeBundleInputs(join(repoRoot, '.tools', 'dist', 'airlock.mjs'), result.metafile);
+  refuseDynamicImport(join(dist, SCRIPT_FILE));
+  writeBundleInputs(join(dist, 'airlock.mjs'), result.metafile);
+}
+
+/**
+ * An `import()` in the script would make Node print an experimental warning (vm's default
+ * loader) in the user's terminal: our code loads its optional packages with `require`.
+ */
+function refuseDynamicImport(scriptFile: string): void {
+  // Not a method of that name (dev-tunnels-ssh has a `static import(…)`), nor `x.import(…)`.
+  const found = /(?<!static\s+|[.\w$])import\s*\(/.exec(readFileSync(scriptFile, 'utf8'));
+  if (!found) return;
+  rmSync(scriptFile, { force: true });
+  throw new Error(`${SCRIPT_FILE} holds an import() (at ${found.index}): load the module with require instead`);
 }
 
 function buildSplitCli(external: string[]) {
@@ -174,6 +192,8 @@ function buildCliScript(external: string[]) {
     target: 'node22',
     external,
     define: { 'import.meta.url': '__airlockScriptUrl' },
+    // Any other import.meta would be empty in a script.
+    logOverride: { 'empty-import-meta': 'error' },
     banner: {
       js:
         '(function (exports, require, module, __filename, __dirname) { "use strict"; ' +

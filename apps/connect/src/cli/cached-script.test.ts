@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { OTHER_BUILDS_KEPT, scriptCacheFile } from './cached-script.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'airlock-cached-script-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -14,6 +25,7 @@ const runner = fileURLToPath(new URL('./test-support/run-cached-script.ts', impo
 /** A script shaped as the build writes the CLI's: a function expression of CommonJS's arguments. */
 function writeScript(name: string, version: string): string {
   const file = join(tmp, name);
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
     file,
     `(function (exports, require, module, __filename, __dirname) { "use strict";
@@ -44,7 +56,7 @@ test('the first good run writes the command’s cache (private, after the run), 
   const first = run(script, 'exec', dir);
   assert.deepEqual([first.status, first.use, first.stdout], [0, 'miss', 'ran A 45 first.js\n']);
   const [file] = cacheFiles(dir);
-  assert.match(file ?? '', /^cli-script-v[\d.]+-[0-9a-f]{8}-\d+-exec\.bin$/);
+  assert.match(file ?? '', /^cli-script-v[\d.]+-[a-z0-9]+-[0-9a-f]{8}-[0-9a-f]{8}-\d+-exec\.bin$/);
   assert.equal(statSync(join(dir, file!)).mode & 0o777, 0o600);
   // Taken after the run: it holds the functions the run compiled, so it is larger than the cache
   // V8 gives right after compiling (what Node's own compile cache stores). The file is a 4-byte
@@ -65,23 +77,55 @@ test('a run that fails writes no cache: its few functions would be what every la
   assert.deepEqual(cacheFiles(dir), []);
 });
 
-test('a rebuilt script of the same length never runs the old cache, and the old one is removed', () => {
+test('a rebuilt script of the same length never runs the old cache; two builds used in turn keep theirs', () => {
   // V8 checks a cache against the source's length only: the file name's checksum is what keeps
   // an older build's code from running.
   const dir = join(tmp, 'rebuilt');
   mkdirSync(dir);
-  const script = writeScript('same.js', 'A');
-  assert.equal(run(script, 'exec', dir).use, 'miss');
-  assert.equal(run(script, 'vms', dir).use, 'miss');
-  const [oldExec] = cacheFiles(dir).filter((f) => f.endsWith('-exec.bin'));
-  writeScript('same.js', 'B');
-  const r = run(script, 'exec', dir);
+  const a = writeScript('a/same.js', 'A');
+  assert.equal(run(a, 'exec', dir).use, 'miss');
+  assert.equal(run(a, 'vms', dir).use, 'miss');
+  const b = writeScript('b/same.js', 'B');
+  assert.equal(readFileSync(a).length, readFileSync(b).length);
+  const r = run(b, 'exec', dir);
   assert.deepEqual([r.use, r.stdout], ['miss', 'ran B 45 same.js\n']);
-  const files = cacheFiles(dir);
-  assert.equal(files.filter((f) => f.endsWith('-exec.bin')).length, 1);
-  assert.ok(!files.includes(oldExec!), 'the older build’s cache for the command is gone');
-  assert.equal(files.filter((f) => f.endsWith('-vms.bin')).length, 1, 'another command’s cache is left alone');
-  assert.equal(run(script, 'exec', dir).use, 'hit');
+  // A second checkout (a worktree, the benchmark's baseline) does not cost the first its cache.
+  assert.deepEqual([run(a, 'exec', dir).use, run(b, 'exec', dir).use], ['hit', 'hit']);
+  assert.equal(cacheFiles(dir).filter((f) => f.endsWith('-exec.bin')).length, 2);
+});
+
+test('past the few newest, other builds’ caches for the command are deleted, oldest first', () => {
+  const dir = join(tmp, 'pruned');
+  mkdirSync(dir);
+  const builds = Array.from({ length: OTHER_BUILDS_KEPT + 2 }, (_, i) => writeScript(`p${i}/x.js`, String(i)));
+  const files = builds.map((script, i) => {
+    assert.equal(run(script, 'exec', dir).use, 'miss');
+    const file = scriptCacheFile(dir, readFileSync(script), 'exec');
+    // Ordered by age without sleeping: each build's cache a minute older than the next one's.
+    const t = Date.now() / 1000 - 60 * (builds.length - i);
+    utimesSync(file, t, t);
+    return file;
+  });
+  assert.equal(run(writeScript('vms/x.js', 'V'), 'vms', dir).use, 'miss');
+  const left = cacheFiles(dir).map((f) => join(dir, f));
+  // The last build's write deleted the oldest beyond the newest OTHER_BUILDS_KEPT of the others.
+  assert.deepEqual(
+    left.filter((f) => f.endsWith('-exec.bin')).sort(),
+    files.slice(builds.length - 1 - OTHER_BUILDS_KEPT).sort(),
+  );
+  assert.equal(left.filter((f) => f.endsWith('-vms.bin')).length, 1, 'another command’s cache is left alone');
+});
+
+test('a cache V8 refuses (another script’s, with a good checksum) is reported and written again', () => {
+  const dir = join(tmp, 'refused');
+  mkdirSync(dir);
+  const a = writeScript('refused-a.js', 'A');
+  const b = writeScript('refused-b.js', 'B but longer');
+  assert.equal(run(a, 'exec', dir).use, 'miss');
+  copyFileSync(scriptCacheFile(dir, readFileSync(a), 'exec'), scriptCacheFile(dir, readFileSync(b), 'exec'));
+  const r = run(b, 'exec', dir);
+  assert.deepEqual([r.status, r.use, r.stdout], [0, 'rejected', 'ran B but longer 45 refused-b.js\n']);
+  assert.equal(run(b, 'exec', dir).use, 'hit');
 });
 
 test('a damaged cache is refused by V8, the script runs as written, and the cache is written again', () => {

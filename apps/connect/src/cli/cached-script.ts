@@ -6,14 +6,17 @@
 // `vm.Script#createCachedData()` after the run holds those functions too.
 //
 // V8 checks a cache against the source's length only, so the file name carries a checksum of the
-// script (and the Node version and command): a rebuilt CLI never runs an older build's code; and
-// the file carries a checksum of the cache, which V8 does not check. The cache is compiled code
-// that runs as this user: it lives in the same private folder as Node's compile cache, and is
-// written to a temporary file and renamed, so a reader never sees half of it.
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// script (and the Node version, CPU, V8's tag for its version and flags, and the command): a
+// rebuilt CLI never runs an older build's code; and the file carries a checksum of the cache,
+// which V8 does not check. The cache is compiled code that runs as this user: it lives in the
+// same private folder as Node's compile cache, and is written to a temporary file and renamed,
+// so a reader never sees half of it.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cachedDataVersionTag } from 'node:v8';
 import { Script, constants } from 'node:vm';
 import { crc32 } from 'node:zlib';
 
@@ -26,11 +29,18 @@ export function scriptBeside(entryUrl: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** The cache file for this script, Node and command. */
+/** The cache file for this script, Node, V8 flags and command. */
 export function scriptCacheFile(dir: string, source: Buffer, command: string): string {
-  const sum = crc32(source).toString(16).padStart(8, '0');
-  return join(dir, `cli-script-${process.version}-${sum}-${source.length}-${command}.bin`);
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+  const runtime = `${process.version}-${process.arch}-${hex(cachedDataVersionTag())}`;
+  return join(dir, `cli-script-${runtime}-${hex(crc32(source))}-${source.length}-${command}.bin`);
 }
+
+/**
+ * Other builds' caches kept per command: two checkouts (a worktree, the benchmark's baseline)
+ * used in turn must not delete each other's on every run; a long-gone build's goes in time.
+ */
+export const OTHER_BUILDS_KEPT = 3;
 
 export interface CachedScriptRun {
   scriptPath: string;
@@ -56,7 +66,8 @@ export function runCachedScript(run: CachedScriptRun): ScriptCacheUse {
   const script = new Script(source.toString('utf8'), {
     filename: run.scriptPath,
     ...(cachedData ? { cachedData } : {}),
-    // The CLI imports nothing at run time, but an `import()` must still work as in a module.
+    // The build refuses an `import()` in the script (scripts/tasks/bundle.ts); should one come
+    // in anyway, it works as in a module (Node prints an experimental warning).
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const refused = cached === 'damaged' || script.cachedDataRejected === true;
@@ -104,19 +115,26 @@ function readCache(file: string): Buffer | 'none' | 'damaged' {
 
 /** Never fails the command: a cache that cannot be written only costs the next run its speed-up. */
 function writeCache(dir: string, file: string, command: string, data: () => Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  // A name of its own ('wx': never an existing file, nor one a link points to).
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const cache = data();
     const sum = Buffer.alloc(4);
     sum.writeUInt32BE(crc32(cache));
-    writeFileSync(tmp, Buffer.concat([sum, cache]), { mode: 0o600 });
+    writeFileSync(tmp, Buffer.concat([sum, cache]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
-    // An older build's caches for this command are dead weight: its script is gone.
-    const name = basename(file);
-    for (const other of readdirSync(dir))
-      if (other !== name && other.startsWith('cli-script-') && other.endsWith(`-${command}.bin`))
-        rmSync(join(dir, other), { force: true });
+    pruneOtherBuilds(dir, file, command);
   } catch {
     rmSync(tmp, { force: true });
   }
+}
+
+/** Keeps the newest few caches of other builds for this command and deletes the rest. */
+function pruneOtherBuilds(dir: string, file: string, command: string): void {
+  const name = basename(file);
+  const others = readdirSync(dir)
+    .filter((f) => f !== name && f.startsWith('cli-script-') && f.endsWith(`-${command}.bin`))
+    .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const old of others.slice(OTHER_BUILDS_KEPT)) rmSync(old.path, { force: true });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { err, ok, type Result } from '@airlock/shared';
 import type { SecretCache, SecretCacheFailure, SecretCacheStatus } from './secret-cache.js';
 
@@ -26,22 +27,28 @@ let loaded: Promise<Result<KeytarLike, string>> | undefined;
 
 /** Loads keytar once; a missing or broken native module becomes a reason, not an exception. */
 export function loadKeytar(): Promise<Result<KeytarLike, string>> {
+  loaded ??= Promise.resolve().then(requireKeytar);
+  return loaded;
+}
+
+function requireKeytar(): Result<KeytarLike, string> {
   // A specifier held in a variable: keytar is optional, so the type-check must not need it installed.
   const specifier: string = 'keytar';
-  loaded ??= import(specifier).then(
-    (m) => {
-      const k = ((m as { default?: KeytarLike }).default ?? m) as KeytarLike;
-      return typeof k.setPassword === 'function' ? ok(k) : err('the keytar module has no setPassword');
-    },
+  let m: unknown;
+  try {
+    // `require`, not `import()`: keytar is CommonJS, and the session commands run the CLI as one
+    // script (cli/cached-script.ts), where an `import()` makes Node print an experimental warning.
+    m = createRequire(import.meta.url)(specifier);
+  } catch (e) {
     // keytar is optional: it only builds where libsecret's headers were present at install time.
-    (e: unknown) =>
-      (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
-        ? err(
-            'the keychain module (keytar) is not installed; on Debian/Ubuntu: apt-get install libsecret-1-dev, then npm ci',
-          )
-        : err(`the keychain module (keytar) does not load (${oneLine(e)})`),
-  );
-  return loaded;
+    return (e as { code?: string }).code === 'MODULE_NOT_FOUND'
+      ? err(
+          'the keychain module (keytar) is not installed; on Debian/Ubuntu: apt-get install libsecret-1-dev, then npm ci',
+        )
+      : err(`the keychain module (keytar) does not load (${oneLine(e)})`);
+  }
+  const k = ((m as { default?: KeytarLike }).default ?? m) as KeytarLike;
+  return typeof k.setPassword === 'function' ? ok(k) : err('the keytar module has no setPassword');
 }
 
 /**
