@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawn as spawnPty } from 'node-pty';
 import { processAlive } from '@airlock/shared';
-import { airlockBin, startSystem, waitFor, type System } from './harness.js';
+import { airlockBin, repoRoot, startSystem, waitFor, type System } from './harness.js';
 
 let sys: System;
 before(async () => {
@@ -36,6 +37,11 @@ test("exec runs from the built CLI's whole script, with a code cache written aft
     const failed = await sys.cli(['exec', sys.vm, '--', 'sh', '-c', 'exit 3'], { env });
     assert.equal(failed.code, 3, failed.stderr);
     assert.deepEqual(scriptCaches(), [], 'neither help nor a failed run leaves a cache');
+    // Read as Latin-1 into a one-byte string (cached-script.ts), which is right only for ASCII.
+    assert.ok(
+      isAscii(readFileSync(join(repoRoot, '.tools', 'dist', 'airlock-script.js'))),
+      'the built script is ASCII',
+    );
     for (const round of ['first', 'second']) {
       const r = await sys.cli(['exec', sys.vm, '--', 'echo', round], { env });
       assert.equal(r.code, 0, r.stderr);
