@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { lazySchema } from './lazy-schema.js';
 import { Port, SessionId, UserName, VmId } from './schemas.js';
 
 /**
@@ -24,7 +25,7 @@ export const ADMIN_SCOPES = [
   'sessions.write',
   'audit.read',
 ] as const;
-export const AdminScope = z.enum(ADMIN_SCOPES);
+export const AdminScope = lazySchema(() => z.enum(ADMIN_SCOPES));
 export type AdminScope = z.infer<typeof AdminScope>;
 
 /** Whether a set of granted scopes allows `needed` (`admin` allows everything). */
@@ -38,30 +39,36 @@ export function parseScopeString(scope: string): string[] {
 }
 
 /** `ac_` plus 16 random bytes in base64url: safe in URLs, Basic auth and logs (it is not a secret). */
-export const ClientId = z.string().regex(/^ac_[A-Za-z0-9_-]{22}$/, 'must be a client id like ac_…');
+export const ClientId = lazySchema(() => z.string().regex(/^ac_[A-Za-z0-9_-]{22}$/, 'must be a client id like ac_…'));
 /** A 32-byte base64url secret; the length check keeps hashing cheap for junk input. */
-export const ClientSecret = z.string().min(1).max(200);
+export const ClientSecret = lazySchema(() => z.string().min(1).max(200));
 /** Ports a VM or grant opens to forwarding; empty means shell and file transfer only. */
-export const PortList = z
-  .array(Port)
-  .max(64)
-  .transform((ports) => [...new Set(ports)].sort((a, b) => a - b));
+export const PortList = lazySchema(() =>
+  z
+    .array(Port)
+    .max(64)
+    .transform((ports) => [...new Set(ports)].sort((a, b) => a - b)),
+);
 /** An ISO-8601 instant with a time zone (`2025-01-31T12:00:00Z`). */
-export const IsoInstant = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO-8601 time such as 2025-01-31T12:00:00Z',
-});
+export const IsoInstant = lazySchema(() =>
+  z.iso.datetime({
+    offset: true,
+    message: 'must be an ISO-8601 time such as 2025-01-31T12:00:00Z',
+  }),
+);
 
 // --- Token endpoint (RFC 6749 §4.4) ------------------------------------------------------
-export const AdminTokenRequest = z
-  .object({
-    grant_type: z.literal('client_credentials', { message: 'must be "client_credentials"' }),
-    client_id: z.string().min(1).max(200).optional(),
-    client_secret: ClientSecret.optional(),
-    scope: z.string().max(1000).optional(),
-  })
-  // RFC 6749 §3.2: unknown request parameters are ignored, not refused.
-  .strip();
+export const AdminTokenRequest = lazySchema(() =>
+  z
+    .object({
+      grant_type: z.literal('client_credentials', { message: 'must be "client_credentials"' }),
+      client_id: z.string().min(1).max(200).optional(),
+      client_secret: ClientSecret.optional(),
+      scope: z.string().max(1000).optional(),
+    })
+    // RFC 6749 §3.2: unknown request parameters are ignored, not refused.
+    .strip(),
+);
 export type AdminTokenRequest = z.infer<typeof AdminTokenRequest>;
 export interface AdminTokenResponse {
   access_token: string;
@@ -71,46 +78,52 @@ export interface AdminTokenResponse {
 }
 
 // --- Path parameters ---------------------------------------------------------------------
-export const UserNameParam = z.object({ name: UserName });
-export const VmIdParam = z.object({ id: VmId });
-export const UuidParam = z.object({ id: z.string().uuid('must be a UUID') });
-export const SessionIdParam = z.object({ id: SessionId });
-export const ClientIdParam = z.object({ id: ClientId });
+export const UserNameParam = lazySchema(() => z.object({ name: UserName }));
+export const VmIdParam = lazySchema(() => z.object({ id: VmId }));
+export const UuidParam = lazySchema(() => z.object({ id: z.string().uuid('must be a UUID') }));
+export const SessionIdParam = lazySchema(() => z.object({ id: SessionId }));
+export const ClientIdParam = lazySchema(() => z.object({ id: ClientId }));
 
 // --- Bodies ------------------------------------------------------------------------------
-export const CreateUserBody = z.object({ name: UserName }).strict();
-export const CreateVmBody = z.object({ id: VmId, ports: PortList }).strict();
-export const SetVmPortsBody = z.object({ ports: PortList }).strict();
-export const PutGrantBody = z
-  .object({ user: UserName, vm: VmId, ports: PortList.optional(), expiresAt: IsoInstant.optional() })
-  .strict();
+export const CreateUserBody = lazySchema(() => z.object({ name: UserName }).strict());
+export const CreateVmBody = lazySchema(() => z.object({ id: VmId, ports: PortList }).strict());
+export const SetVmPortsBody = lazySchema(() => z.object({ ports: PortList }).strict());
+export const PutGrantBody = lazySchema(() =>
+  z.object({ user: UserName, vm: VmId, ports: PortList.optional(), expiresAt: IsoInstant.optional() }).strict(),
+);
 export type PutGrantBody = z.infer<typeof PutGrantBody>;
-export const CreateClientBody = z
-  .object({
-    name: z.string().trim().min(1, 'must not be empty').max(100),
-    scopes: z.array(AdminScope).min(1, 'must list at least one scope'),
-  })
-  .strict();
+export const CreateClientBody = lazySchema(() =>
+  z
+    .object({
+      name: z.string().trim().min(1, 'must not be empty').max(100),
+      scopes: z.array(AdminScope).min(1, 'must list at least one scope'),
+    })
+    .strict(),
+);
 
 // --- Queries -----------------------------------------------------------------------------
 /** Query strings carry text only: booleans arrive as "true"/"false". */
-const QueryBool = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
-export const DevicesQuery = z.object({ user: UserName.optional() }).strict();
-export const GrantsQuery = z.object({ user: UserName.optional(), vm: VmId.optional() }).strict();
-export const DeleteGrantQuery = z.object({ user: UserName, vm: VmId }).strict();
-export const SessionsQuery = z.object({ live: QueryBool.optional() }).strict();
-export const AuditQueryParams = z
-  .object({
-    type: z.string().min(1).max(100).optional(),
-    actor: z.string().min(1).max(200).optional(),
-    sid: SessionId.optional(),
-    since: IsoInstant.optional(),
-    until: IsoInstant.optional(),
-    after: z.coerce.number().int().min(0).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    order: z.enum(['asc', 'desc']).default('asc'),
-  })
-  .strict();
+const QueryBool = lazySchema(() =>
+  z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+);
+export const DevicesQuery = lazySchema(() => z.object({ user: UserName.optional() }).strict());
+export const GrantsQuery = lazySchema(() => z.object({ user: UserName.optional(), vm: VmId.optional() }).strict());
+export const DeleteGrantQuery = lazySchema(() => z.object({ user: UserName, vm: VmId }).strict());
+export const SessionsQuery = lazySchema(() => z.object({ live: QueryBool.optional() }).strict());
+export const AuditQueryParams = lazySchema(() =>
+  z
+    .object({
+      type: z.string().min(1).max(100).optional(),
+      actor: z.string().min(1).max(200).optional(),
+      sid: SessionId.optional(),
+      since: IsoInstant.optional(),
+      until: IsoInstant.optional(),
+      after: z.coerce.number().int().min(0).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      order: z.enum(['asc', 'desc']).default('asc'),
+    })
+    .strict(),
+);
 export type AuditQueryParams = z.infer<typeof AuditQueryParams>;
 
 // --- Responses (what the relay sends; never a secret hash) --------------------------------

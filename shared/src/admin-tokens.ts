@@ -1,6 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import * as z from 'zod';
+import { lazySchema } from './lazy-schema.js';
 import { ClientId, parseScopeString } from './admin-schemas.js';
 import { ok, type Result } from './result.js';
 import {
@@ -19,14 +20,16 @@ import {
 const ADMIN = { typ: 'airlock-admin+jwt', aud: 'airlock-admin' } as const;
 export const ADMIN_TOKEN_TTL_SECONDS = 600;
 
-export const AdminTokenClaims = z.object({
-  sub: ClientId,
-  /** Space-separated scopes (RFC 8693 `scope` claim). */
-  scope: z.string(),
-  iat: z.number(),
-  exp: z.number(),
-  jti: z.string(),
-});
+export const AdminTokenClaims = lazySchema(() =>
+  z.object({
+    sub: ClientId,
+    /** Space-separated scopes (RFC 8693 `scope` claim). */
+    scope: z.string(),
+    iat: z.number(),
+    exp: z.number(),
+    jti: z.string(),
+  }),
+);
 export type AdminTokenClaims = z.infer<typeof AdminTokenClaims>;
 
 export interface VerifiedAdminToken {

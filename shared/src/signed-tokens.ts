@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod';
+import { lazySchema } from './lazy-schema.js';
 import { err, ok, type Result } from './result.js';
 import { Port, SessionId, UserName, VmId } from './schemas.js';
 import { ACCESS_TOKEN_TTL_SECONDS, RESUME_TOKEN_TTL_SECONDS, TICKET_TTL_SECONDS } from './wire.js';
@@ -20,16 +21,18 @@ const ALG = RELAY_JWT_ALG;
 /** Tolerated clock difference between relay and agent. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 
-export const TicketClaims = z.object({
-  sub: UserName,
-  sid: SessionId,
-  vm: VmId,
-  /** Fingerprint (`SHA256:…`) of the one user key the agent may accept for this session. */
-  ukey: z.string().startsWith('SHA256:'),
-  ports: z.array(Port),
-  iat: z.number(),
-  exp: z.number(),
-});
+export const TicketClaims = lazySchema(() =>
+  z.object({
+    sub: UserName,
+    sid: SessionId,
+    vm: VmId,
+    /** Fingerprint (`SHA256:…`) of the one user key the agent may accept for this session. */
+    ukey: z.string().startsWith('SHA256:'),
+    ports: z.array(Port),
+    iat: z.number(),
+    exp: z.number(),
+  }),
+);
 export type TicketClaims = z.infer<typeof TicketClaims>;
 
 /**
@@ -38,14 +41,16 @@ export type TicketClaims = z.infer<typeof TicketClaims>;
  * presents that certificate. `ukey` is the SSH fingerprint of that certificate's key, which the
  * agent accepts as the user's key for sessions opened with this token.
  */
-export const AccessTokenClaims = z.object({
-  sub: UserName,
-  did: z.string().uuid(),
-  cnf: z.object({ 'x5t#S256': z.string().min(1) }),
-  ukey: z.string().startsWith('SHA256:'),
-  iat: z.number(),
-  exp: z.number(),
-});
+export const AccessTokenClaims = lazySchema(() =>
+  z.object({
+    sub: UserName,
+    did: z.string().uuid(),
+    cnf: z.object({ 'x5t#S256': z.string().min(1) }),
+    ukey: z.string().startsWith('SHA256:'),
+    iat: z.number(),
+    exp: z.number(),
+  }),
+);
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
 
 /**
@@ -54,15 +59,17 @@ export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
  * agent: resuming the SSH session itself needs the old session's keys (the library's reconnect
  * token), which neither the relay nor a thief of this token has.
  */
-export const ResumeClaims = z.object({
-  sub: UserName,
-  sid: SessionId,
-  vm: VmId,
-  did: z.string().uuid(),
-  ports: z.array(Port),
-  iat: z.number(),
-  exp: z.number(),
-});
+export const ResumeClaims = lazySchema(() =>
+  z.object({
+    sub: UserName,
+    sid: SessionId,
+    vm: VmId,
+    did: z.string().uuid(),
+    ports: z.array(Port),
+    iat: z.number(),
+    exp: z.number(),
+  }),
+);
 export type ResumeClaims = z.infer<typeof ResumeClaims>;
 
 /** Why any relay-signed JWT is refused. */

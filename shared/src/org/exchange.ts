@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { OrgChain, UserName, VmId } from '../schemas.js';
 import { tlsPinSchema } from '../tls/pin.js';
 import { AnchorFingerprint } from './anchor.js';
@@ -10,37 +11,41 @@ import { AnchorFingerprint } from './anchor.js';
  * credential certificate). The code itself goes from the admin tool to the person, never through
  * the relay.
  */
-export const OrgRequest = z
-  .object({
-    type: z.literal('airlock-org-request'),
-    v: z.literal(1),
-    kind: z.enum(['user', 'vm']),
-    sub: z.string().max(63),
-    /** Where the code sends the person or agent, and the relay's TLS pin there. */
-    relayUrl: z.string().url().startsWith('https://'),
-    relayPin: tlsPinSchema,
-    /** The anchor the relay holds, so a request meant for another organisation is noticed. */
-    afp: AnchorFingerprint,
-    createdAt: z.string(),
-  })
-  .strict()
-  .refine((r) => (r.kind === 'user' ? UserName : VmId).safeParse(r.sub).success, {
-    message: 'sub must be a user name or VM id',
-    path: ['sub'],
-  });
+export const OrgRequest = lazySchema(() =>
+  z
+    .object({
+      type: z.literal('airlock-org-request'),
+      v: z.literal(1),
+      kind: z.enum(['user', 'vm']),
+      sub: z.string().max(63),
+      /** Where the code sends the person or agent, and the relay's TLS pin there. */
+      relayUrl: z.string().url().startsWith('https://'),
+      relayPin: tlsPinSchema,
+      /** The anchor the relay holds, so a request meant for another organisation is noticed. */
+      afp: AnchorFingerprint,
+      createdAt: z.string(),
+    })
+    .strict()
+    .refine((r) => (r.kind === 'user' ? UserName : VmId).safeParse(r.sub).success, {
+      message: 'sub must be a user name or VM id',
+      path: ['sub'],
+    }),
+);
 export type OrgRequest = z.infer<typeof OrgRequest>;
 
-export const OrgAnswer = z
-  .object({
-    type: z.literal('airlock-org-answer'),
-    v: z.literal(1),
-    kind: z.enum(['user', 'vm']),
-    sub: z.string().max(63),
-    /** sha256 (hex) of the relay secret derived from the code's K. */
-    secretSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256'),
-    /** `[approver?, cred]`. */
-    chain: OrgChain,
-    expiresAt: z.string(),
-  })
-  .strict();
+export const OrgAnswer = lazySchema(() =>
+  z
+    .object({
+      type: z.literal('airlock-org-answer'),
+      v: z.literal(1),
+      kind: z.enum(['user', 'vm']),
+      sub: z.string().max(63),
+      /** sha256 (hex) of the relay secret derived from the code's K. */
+      secretSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256'),
+      /** `[approver?, cred]`. */
+      chain: OrgChain,
+      expiresAt: z.string(),
+    })
+    .strict(),
+);
 export type OrgAnswer = z.infer<typeof OrgAnswer>;

@@ -33,14 +33,14 @@ export const Jti = lazySchema(() => z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'm
 export const APPROVER_POWERS = ['user', 'vm', 'crl'] as const;
 export type ApproverPower = (typeof APPROVER_POWERS)[number];
 
-const times = { iat: z.number().int().nonnegative(), exp: z.number().int().nonnegative() };
+const times = () => ({ iat: z.number().int().nonnegative(), exp: z.number().int().nonnegative() });
 
 export const ApproverClaims = lazySchema(() =>
   z.object({
     sub: UserName,
     key: SpkiB64url,
     can: z.array(z.enum(APPROVER_POWERS)).min(1),
-    ...times,
+    ...times(),
     jti: Jti,
   }),
 );
@@ -52,13 +52,13 @@ export const CredClaims = lazySchema(() =>
       key: SpkiB64url,
       /** Longest life (seconds) of the device or VM identity certificate this credential may sign. */
       ttl: z.number().int().positive(),
-      ...times,
+      ...times(),
       jti: Jti,
     })
     .refine((c) => (c.kind === 'user' ? UserName : VmId).safeParse(c.sub).success, { message: 'bad subject' }),
 );
 export const DeviceClaims = lazySchema(() =>
-  z.object({ sub: UserName, key: SpkiB64url, cred: Jti, ...times, jti: Jti }),
+  z.object({ sub: UserName, key: SpkiB64url, cred: Jti, ...times(), jti: Jti }),
 );
 export const LoginClaims = lazySchema(() =>
   z.object({
@@ -66,13 +66,13 @@ export const LoginClaims = lazySchema(() =>
     /** SSH fingerprint of the login's session key: the one key the agent may accept for it. */
     ukey: KeyFingerprint,
     aud: z.literal('airlock-agent'),
-    ...times,
+    ...times(),
     jti: Jti,
   }),
 );
-export const VmIdClaims = lazySchema(() => z.object({ sub: VmId, key: SpkiB64url, cred: Jti, ...times, jti: Jti }));
+export const VmIdClaims = lazySchema(() => z.object({ sub: VmId, key: SpkiB64url, cred: Jti, ...times(), jti: Jti }));
 export const HostKeyClaims = lazySchema(() =>
-  z.object({ sub: VmId, hostkey: KeyFingerprint, boot: z.string().uuid(), ...times }),
+  z.object({ sub: VmId, hostkey: KeyFingerprint, boot: z.string().uuid(), ...times() }),
 );
 const MAX_REVOKED = 10_000;
 export const RevokedLists = lazySchema(() =>
@@ -84,7 +84,9 @@ export const RevokedLists = lazySchema(() =>
   }),
 );
 export type RevokedLists = z.infer<typeof RevokedLists>;
-export const CrlClaims = lazySchema(() => z.object({ seq: z.number().int().min(1), ...times, revoked: RevokedLists }));
+export const CrlClaims = lazySchema(() =>
+  z.object({ seq: z.number().int().min(1), ...times(), revoked: RevokedLists }),
+);
 export type ApproverClaims = z.infer<typeof ApproverClaims>;
 export type CredClaims = z.infer<typeof CredClaims>;
 export type DeviceClaims = z.infer<typeof DeviceClaims>;
