@@ -4,7 +4,7 @@
 // they sit idle, its memory after they all closed, and a second run against the first.
 // Not part of `npm test`; bounded by LOAD_SESSIONS (and LOAD_RUNS, 2). Linux only (reads /proc).
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrollAndLogin, loadCredentials } from './bench-user.js';
@@ -14,6 +14,7 @@ import { CHUNK_BYTES } from './load-stream.js';
 import { longRunningChild, repoRoot, tsxChild } from './processes.js';
 import { loadAverage, median } from './stats.js';
 import { envNumber } from './settings.js';
+import { cleanUpOnSignal, stopAllAndRemove } from './stop-on-signal.js';
 
 const REQUESTED = envNumber('load', { name: 'LOAD_SESSIONS', default: 10_000, min: 1, max: 100_000, integer: true });
 const CONCURRENCY = envNumber('load', { name: 'LOAD_CONCURRENCY', default: 16, min: 1, max: 256, integer: true });
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
     );
   const tmp = mkdtempSync(join(tmpdir(), 'airlock-load-'));
   const stops: Array<() => void | Promise<void>> = [];
+  cleanUpOnSignal('load', () => stopAllAndRemove(stops, tmp));
   try {
     const relay = await longRunningChild<LoadRelay & { url: string; userCode: string }>(
       'bench/src/relay-process.ts',
@@ -264,8 +266,7 @@ async function main(): Promise<void> {
     );
     console.log(`written to ${file}`);
   } finally {
-    for (const stop of stops.reverse()) await stop();
-    rmSync(tmp, { recursive: true, force: true });
+    await stopAllAndRemove(stops, tmp);
   }
 }
 

@@ -22,6 +22,7 @@ import { describeCpu, measurePath, mergeRuns, type MeasuredPath, type PathResult
 import { makeFile, measureSftp, wrapTransport } from './sftp.js';
 import { measureExecPipe } from './exec-pipe.js';
 import { envNumber, fileSetting, listSetting, orExit } from './settings.js';
+import { cleanUpOnSignal, stopAllAndRemove } from './stop-on-signal.js';
 
 const MB = envNumber('bench', { name: 'BENCH_MB', default: 200, min: 1, max: 10_000, integer: true });
 const BYTES = MB * 1_000_000;
@@ -474,14 +475,11 @@ function startAgentChild(cfg: string): Promise<Child<unknown>> {
   return longRunningChild('apps/agent/src/main.ts', ['--config', cfg], { AIRLOCK_LOG_LEVEL: 'info' });
 }
 
+const cleanUp = () => stopAllAndRemove(stops, tmp);
+cleanUpOnSignal('bench', cleanUp);
 try {
   await main();
 } finally {
-  for (const s of stops.reverse()) await s();
-  try {
-    rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  } catch (e) {
-    console.error(`could not remove ${tmp}: ${(e as Error).message}`);
-  }
+  await cleanUp();
 }
 process.exit(0);

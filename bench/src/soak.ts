@@ -7,7 +7,7 @@
 // process is sampled; the report compares the first and the last fifth of the run.
 // Bounded by SOAK_MINUTES (30). Not part of `npm test`. Linux only (reads /proc).
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { CHUNK_BYTES, chunk, sessionBlock, StreamCheck } from './load-stream.js'
 import { airlockBin, longRunningChild, repoRoot, startJsonChild, type Child } from './processes.js';
 import { loadAverage } from './stats.js';
 import { envNumber } from './settings.js';
+import { cleanUpOnSignal, stopAllAndRemove } from './stop-on-signal.js';
 
 const MINUTES = envNumber('soak', { name: 'SOAK_MINUTES', default: 30, min: 0.1, max: 240 });
 const SESSIONS = envNumber('soak', { name: 'SOAK_SESSIONS', default: 8, min: 1, max: 100, integer: true });
@@ -83,6 +84,7 @@ function reader(localPort: number, id: string): { check: () => StreamCheck; stre
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'airlock-soak-'));
   const stops: Array<() => void | Promise<void>> = [];
+  cleanUpOnSignal('soak', () => stopAllAndRemove(stops, tmp, 500));
   try {
     const service = await streamService();
     stops.push(service.close);
@@ -200,13 +202,7 @@ async function main(): Promise<void> {
     );
     console.log(`written to ${file}`);
   } finally {
-    for (const s of stops.reverse()) await s();
-    await new Promise((r) => setTimeout(r, 500));
-    try {
-      rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-    } catch (e) {
-      console.error(`could not remove ${tmp}: ${(e as Error).message}`);
-    }
+    await stopAllAndRemove(stops, tmp, 500);
   }
 }
 
