@@ -27,7 +27,7 @@ const PORTS = [DEMO_APP_PORT];
 const demo = join(repoRoot, '.demo');
 const connectHome = join(demo, 'connect');
 const agentState = join(demo, 'agent');
-const log = pino({ level: process.env.AIRLOCK_LOG_LEVEL ?? 'warn' });
+const log = pino({ level: process.env.AIRLOCK_LOG_LEVEL ?? 'warn', timestamp: pino.stdTimeFunctions.isoTime });
 
 function die(message: string): never {
   console.error(`npm start: ${message}`);
