@@ -4,12 +4,13 @@
 // on every connection, one echo each. Not part of `npm test`; needs `openssl`, and `nginx` for the
 // nginx cases (apt-get install nginx). TLS_FLOOR_CONNECTIONS (2000, at most 3000) per case.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portAccepts } from './openssh.js';
 import { repoRoot, startJsonChild } from './processes.js';
 import { envNumber } from './settings.js';
+import { cleanUpOnSignal, stopAllAndRemove } from './stop-on-signal.js';
 
 const COUNT = envNumber('tls-floor', {
   name: 'TLS_FLOOR_CONNECTIONS',
@@ -42,9 +43,15 @@ function makeCertificates(dir: string): void {
     );
 }
 
+/** Every process the run started, for a signal's cleanup (stopping one already stopped is a no-op). */
+const stops: Array<() => Promise<void>> = [];
+
 /** A peer process; Node servers get `--expose-gc`, and collect their garbage on SIGUSR2. */
-const peer = <T>(args: string[]) =>
-  startJsonChild<T>(process.execPath, ['--expose-gc', '--import', 'tsx', PEER, ...args]);
+async function peer<T>(args: string[]) {
+  const child = await startJsonChild<T>(process.execPath, ['--expose-gc', '--import', 'tsx', PEER, ...args]);
+  stops.push(child.stop);
+  return child;
+}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -142,7 +149,10 @@ async function startNginx(dir: string, backendPort: number, tuned: boolean) {
   for (let i = 0; i < 50 && child.exitCode === null; i++) {
     await pause(100);
     worker = workerOf(child.pid!);
-    if (worker && (await portAccepts(port))) return { worker, port, stop };
+    if (worker && (await portAccepts(port))) {
+      stops.push(stop);
+      return { worker, port, stop };
+    }
   }
   await stop();
   const log = existsSync(join(dir, 'nginx-error.log')) ? readFileSync(join(dir, 'nginx-error.log'), 'utf8') : '';
@@ -173,6 +183,7 @@ async function viaNginx(dir: string, tuned: boolean): Promise<void> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-tls-floor-'));
+cleanUpOnSignal('tls-floor', () => stopAllAndRemove(stops, dir));
 try {
   makeCertificates(dir);
   console.log(
@@ -196,6 +207,6 @@ try {
     await viaNginx(dir, true);
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  await stopAllAndRemove(stops, dir);
 }
 process.exit(0);
