@@ -17,7 +17,7 @@ function escaped(name: string, source: string): string {
   return readFileSync(file, 'utf8');
 }
 
-test('non-ASCII characters in comment lines are escaped; the code is untouched', () => {
+test('non-ASCII characters in comments are escaped; the code is untouched', () => {
   const source = '// an em dash — here\n/**\n * and … here\n */\nconst s = "\\u2014";\n';
   const out = escaped('comments.js', source);
   assert.equal(out, '// an em dash \\u2014 here\n/**\n * and \\u2026 here\n */\nconst s = "\\u2014";\n');
@@ -26,6 +26,9 @@ test('non-ASCII characters in comment lines are escaped; the code is untouched',
 for (const [what, code] of [
   ['a regular expression', 'const r = /—/;'],
   ['a tagged template', 'const t = String.raw`—`;'],
+  // A line that starts as a comment line would, inside a template: only a parser can tell.
+  ['a tagged template of several lines', 'const t = String.raw`first\n * second —\n// third —`;'],
+  ['a regular expression after a comment on its line', 'const r = /* @__PURE__ */ f(/é/);'],
 ] as const)
   test(`a non-ASCII character in ${what} leaves the whole script as built (an escape would change it)`, () => {
     const source = `// a comment …\n${code}\n`;

@@ -26,10 +26,10 @@ export function runTask(command, args, options) {
   child.on('exit', (code, signal) => {
     for (const s of FORWARDED) process.off(s, forward);
     if (!signal) return process.exit(code ?? 1);
-    // The shell's convention for "ended by a signal", for a signal this process outlives: Node
-    // ignores SIGPIPE and handles SIGUSR1 itself, and SIGWINCH is ignored by default.
-    process.exitCode = 128 + (constants.signals[signal] ?? 0);
-    process.kill(process.pid, signal);
-    setImmediate(() => process.exit());
+    // Ended by the same signal where that only ends a process; for any other, the shell's
+    // convention for "ended by a signal" (128 + n): Node ignores SIGPIPE, SIGUSR1 would open the
+    // inspector in this process, SIGQUIT or SIGABRT would dump its core.
+    if (FORWARDED.includes(signal)) process.kill(process.pid, signal);
+    process.exit(128 + (constants.signals[signal] ?? 0));
   });
 }

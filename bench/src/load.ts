@@ -271,4 +271,5 @@ async function main(): Promise<void> {
 }
 
 await main();
-process.exit(0);
+// No code: a signal being handled has set the exit status (stop-on-signal.ts).
+process.exit();

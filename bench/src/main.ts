@@ -482,4 +482,5 @@ try {
 } finally {
   await cleanUp();
 }
-process.exit(0);
+// No code: a signal being handled has set the exit status (stop-on-signal.ts).
+process.exit();

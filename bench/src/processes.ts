@@ -22,14 +22,27 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Children started here and not yet exited, ready or still starting: a signal's cleanup stops them all. */
+const live = new Set<ChildProcess>();
+let stoppingAll = false;
+
+/** Stops every child started here that still runs, and refuses to start any more (a tool is stopping). */
+export async function stopEveryChild(): Promise<void> {
+  stoppingAll = true;
+  await Promise.all([...live].map(stopChild));
+}
+
 /** Starts a child and resolves with the first JSON line it prints on stdout. */
 export function startJsonChild<T>(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Child<T>> {
+  if (stoppingAll) return Promise.reject(new Error(`not starting ${args.join(' ')}: the tool is stopping`));
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     let out = '';
     let err = '';
     const timer = setTimeout(() => fail(new Error(`${args.join(' ')} did not start: ${err}`)), 30_000);

@@ -227,4 +227,5 @@ async function startForward(
 }
 
 await main();
-process.exit(0);
+// No code: a signal being handled has set the exit status (stop-on-signal.ts).
+process.exit();

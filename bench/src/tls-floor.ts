@@ -43,7 +43,7 @@ function makeCertificates(dir: string): void {
     );
 }
 
-/** Every process the run started, for a signal's cleanup (stopping one already stopped is a no-op). */
+/** Every process the run started, for a signal's cleanup (each stop runs once, however often called). */
 const stops: Array<() => Promise<void>> = [];
 
 /** A peer process; Node servers get `--expose-gc`, and collect their garbage on SIGUSR2. */
@@ -135,17 +135,20 @@ async function startNginx(dir: string, backendPort: number, tuned: boolean) {
   const child = spawn(NGINX!, ['-c', conf, '-e', join(dir, 'nginx-error.log')], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let worker: number | undefined;
-  const stop = async () => {
-    // SIGTERM to the master ends its workers; a worker whose master was killed outright would stay.
-    child.kill('SIGTERM');
-    await Promise.race([exited, pause(5000)]);
-    for (const pid of [child.pid, worker])
-      try {
-        if (pid) process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone, as it should be
-      }
-  };
+  let stopped: Promise<void> | undefined;
+  // Once only: called again later (a signal's cleanup), it must not SIGKILL pids reused since.
+  const stop = () =>
+    (stopped ??= (async () => {
+      // SIGTERM to the master ends its workers; a worker whose master was killed outright would stay.
+      child.kill('SIGTERM');
+      await Promise.race([exited, pause(5000)]);
+      for (const pid of [child.pid, worker])
+        try {
+          if (pid) process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone, as it should be
+        }
+    })());
   for (let i = 0; i < 50 && child.exitCode === null; i++) {
     await pause(100);
     worker = workerOf(child.pid!);
@@ -209,4 +212,5 @@ try {
 } finally {
   await stopAllAndRemove(stops, dir);
 }
-process.exit(0);
+// No code: a signal being handled has set the exit status (stop-on-signal.ts).
+process.exit();

@@ -41,7 +41,9 @@ function requireKeytar(): Result<KeytarLike, string> {
     m = createRequire(import.meta.url)(specifier);
   } catch (e) {
     // keytar is optional: it only builds where libsecret's headers were present at install time.
-    return (e as { code?: string }).code === 'MODULE_NOT_FOUND'
+    // keytar itself missing, not one of its files (a native build that was never made).
+    const missing = (e as { code?: string }).code === 'MODULE_NOT_FOUND' && oneLine(e).includes(`'${specifier}'`);
+    return missing
       ? err(
           'the keychain module (keytar) is not installed; on Debian/Ubuntu: apt-get install libsecret-1-dev, then npm ci',
         )
