@@ -4,6 +4,14 @@ import { OrgChain, UserName, VmId } from '../schemas.js';
 import { tlsPinSchema } from '../tls/pin.js';
 import { AnchorFingerprint } from './anchor.js';
 
+/** What both messages of the exchange start with: their type, version 1, and whom the code is for. */
+const exchangeHeader = <T extends string>(type: T) => ({
+  type: z.literal(type),
+  v: z.literal(1),
+  kind: z.enum(['user', 'vm']),
+  sub: z.string().max(63),
+});
+
 /**
  * What travels between the relay and the admin workstation when an administrator makes a code:
  * the relay exports a request (who, and where the code must send them), the admin tool signs
@@ -14,10 +22,7 @@ import { AnchorFingerprint } from './anchor.js';
 export const OrgRequest = lazySchema(() =>
   z
     .object({
-      type: z.literal('airlock-org-request'),
-      v: z.literal(1),
-      kind: z.enum(['user', 'vm']),
-      sub: z.string().max(63),
+      ...exchangeHeader('airlock-org-request'),
       /** Where the code sends the person or agent, and the relay's TLS pin there. */
       relayUrl: z.string().url().startsWith('https://'),
       relayPin: tlsPinSchema,
@@ -36,10 +41,7 @@ export type OrgRequest = z.infer<typeof OrgRequest>;
 export const OrgAnswer = lazySchema(() =>
   z
     .object({
-      type: z.literal('airlock-org-answer'),
-      v: z.literal(1),
-      kind: z.enum(['user', 'vm']),
-      sub: z.string().max(63),
+      ...exchangeHeader('airlock-org-answer'),
       /** sha256 (hex) of the relay secret derived from the code's K. */
       secretSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256'),
       /** `[approver?, cred]`. */
