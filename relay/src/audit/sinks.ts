@@ -3,8 +3,6 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 import type { AuditEntry } from '../store/types.js';
 
-export { SinkPusher, type SinkPusherOptions, type SinkStatus } from './sink-pusher.js';
-
 /**
  * Where audit entries are pushed, one way. `deliver` resolves only once the sink has the whole
  * batch; it throws otherwise and the same batch (or a longer one from the same start) comes

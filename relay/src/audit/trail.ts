@@ -6,7 +6,8 @@ import { publicKeyPemOf } from '../signing-key.js';
 import { AuditLog } from './audit-log.js';
 import { Checkpointer } from './checkpoints.js';
 import type { AuditRecorder } from './recorder.js';
-import { SinkPusher, createSinks } from './sinks.js';
+import { SinkPusher } from './sink-pusher.js';
+import { createSinks } from './sinks.js';
 
 /** The relay's whole audit machinery: the chained log (+ JSONL copy), signed checkpoints and sink pushers. */
 export interface AuditTrail extends AuditRecorder {

@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../store/types.js';
 import { entryHash } from './chain.js';
-import type { AuditProblem } from './verify.js';
+
+export type AuditProblem = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad_checkpoint';
 
 export interface Link {
   seq: number;

@@ -5,9 +5,9 @@ import * as z from 'zod';
 import type { AuditCheckpoint, AuditEntry, AuditStore } from '../store/types.js';
 import { GENESIS_HASH } from './chain.js';
 import { checkpointSignatureProblem } from './checkpoints.js';
-import { classifyBreak, entrySelfConsistent, type Link } from './verify-classify.js';
+import { classifyBreak, entrySelfConsistent, type AuditProblem, type Link } from './verify-classify.js';
 
-export type AuditProblem = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad_checkpoint';
+export type { AuditProblem } from './verify-classify.js';
 
 export type VerifyResult =
   | { ok: true; entries: number; lastSeq: number; lastHash: string; checkpointsVerified: number }
