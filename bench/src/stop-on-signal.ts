@@ -1,8 +1,7 @@
 import { rmSync } from 'node:fs';
-import { constants } from 'node:os';
+import { onTerminationSignals } from '@airlock/shared';
 import { stopEveryChild } from './processes.js';
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** However long the cleanup takes (each child gets SIGKILL 5 s after SIGTERM), the tool is gone by then. */
 const CLEANUP_LIMIT_MS = 30_000;
 /** Set once a signal is being handled. */
@@ -14,18 +13,16 @@ let stopping = false;
  * temporary folder — then exits as that signal would have ended it (128 + n). Without it, a
  * signal sent to the tool alone (`kill`, a process manager, `timeout`, the npm bootstrap passing
  * one on) ended the tool and left its children running. The exit status is set at once, so a
- * tool that ends by itself meanwhile (`process.exit()` with no code) ends with it too.
+ * tool that ends by itself meanwhile (`process.exit()` with no code) ends with it too. A second
+ * signal (a repeated Ctrl-C) changes nothing: exiting half-way would orphan children, and the
+ * cleanup is bounded.
  */
 export function cleanUpOnSignal(tool: string, cleanup: () => Promise<void>): void {
-  for (const signal of SIGNALS)
-    process.on(signal, () => {
-      // A second signal (a repeated Ctrl-C) changes nothing: the cleanup is bounded.
-      if (stopping) return;
+  onTerminationSignals(
+    (signal, code) => {
       stopping = true;
-      const code = 128 + constants.signals[signal];
       process.exitCode = code;
       process.stderr.write(`${tool}: ${signal}: stopping the processes it started…\n`);
-      setTimeout(() => process.exit(code), CLEANUP_LIMIT_MS).unref();
       // Registered on the cleanup's own promise before the tool's `finally` can wait on it, so
       // this runs first when it settles: the tool's own failure (a measurement that lost its
       // child) never gets to end the process with 1 and a stack trace.
@@ -36,7 +33,9 @@ export function cleanUpOnSignal(tool: string, cleanup: () => Promise<void>): voi
           process.exit(code);
         },
       );
-    });
+    },
+    { program: tool, graceMs: CLEANUP_LIMIT_MS, secondSignal: 'wait' },
+  );
 }
 
 const cleanups = new WeakMap<object, Promise<void>>();

@@ -22,3 +22,4 @@ export * from './terminal-line.js';
 export * from './session-context.js';
 export * from './process-guards.js';
 export * from './cli-support.js';
+export * from './termination-signals.js';
