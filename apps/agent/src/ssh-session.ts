@@ -12,6 +12,7 @@ import {
   BULK_WINDOW_BYTES,
   createServerSession,
   DirectTcpipOpenMessage,
+  enforceReceiveWindow,
   startSshSession,
   type SshStartFailure,
 } from '@airlock/shared/ssh';
@@ -168,6 +169,8 @@ export class AgentSshSession {
   private onChannelOpening(e: SshChannelOpeningEventArgs): void {
     const { log, claims } = this.opts;
     const type = e.request.channelType;
+    // Before any handler that consumes the channel's data (see enforceReceiveWindow).
+    enforceReceiveWindow(e.channel, (unconsumed, window) => this.windowIgnored(type ?? '(none)', unconsumed, window));
     if (type === 'session') {
       if (this.sessionChannels >= this.maxChannels)
         return this.refuseForLimit(
@@ -235,6 +238,14 @@ export class AgentSshSession {
     e.failureReason = SshChannelOpenFailureReason.resourceShortage;
     e.failureDescription = reason;
     this.refused({ channel: type, ...(target ? { target: `${target.host}:${target.port}` } : {}), reason });
+  }
+
+  /** The client sent more than a channel's window: it is broken or hostile, and the session ends. */
+  private windowIgnored(channelType: string, unconsumed: number, window: number): void {
+    const reason = 'the client ignored the channel window';
+    this.opts.log.warn({ channelType, unconsumed, window }, `closing session: ${reason}`);
+    this.refused({ channel: channelType, reason: `${reason} (${unconsumed} bytes unread, window ${window})` });
+    void this.close(reason);
   }
 
   /** Never lets a reporting problem change the refusal itself. */

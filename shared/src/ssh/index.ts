@@ -8,3 +8,4 @@ export * from './forward-failure.js';
 export * from './session-start.js';
 export * from './close-reason.js';
 export * from './reused-reads.js';
+export * from './receive-window.js';

@@ -183,3 +183,20 @@ export async function waitForProcessGone(pid: number, timeoutMs: number): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Sends `chunk` until `limit` bytes are sent, a send has waited `stallMs` for window, or the
+ * channel or session closes; resolves with the bytes sent. For tests of what a peer may push.
+ */
+export async function sendUntilStalled(ch: SshChannel, chunk: Buffer, limit: number, stallMs: number): Promise<number> {
+  let sent = 0;
+  while (sent < limit) {
+    const send = ch.send(chunk).then(
+      () => true,
+      () => false,
+    );
+    if (!(await Promise.race([send, new Promise<false>((r) => setTimeout(() => r(false), stallMs))]))) break;
+    sent += chunk.length;
+  }
+  return sent;
+}

@@ -11,6 +11,7 @@ import { err, ok, type Result } from '@airlock/shared';
 import {
   BULK_WINDOW_BYTES,
   directTcpipOpen,
+  enforceReceiveWindow,
   SHELL_MAX_PACKET_BYTES,
   ptyRequest,
   subsystemRequest,
@@ -41,7 +42,18 @@ export class ChannelOpener {
     private readonly log: Logger,
     /** The `session_closed` error once the session is closed; undefined while it is open. */
     private readonly closedError: () => ChannelError | undefined,
+    /** The agent sent a channel more than its window: the session must end, saying why. */
+    private readonly onWindowIgnored: (detail: string) => void,
   ) {}
+
+  /** Before the caller's handlers see the channel's data (see enforceReceiveWindow). */
+  private guarded(channel: SshChannel): SshChannel {
+    enforceReceiveWindow(channel, (unconsumed, window) => {
+      this.log.warn({ channel: channel.channelId, unconsumed, window }, 'the agent ignored the channel window');
+      this.onWindowIgnored(`the agent sent ${unconsumed} bytes unread on a channel with a ${window}-byte window`);
+    });
+    return channel;
+  }
 
   async openShell(options: ShellOptions = {}): Promise<Result<ShellChannel, ChannelError>> {
     const opened = await this.openSessionChannel({ maxPacketBytes: SHELL_MAX_PACKET_BYTES });
@@ -104,8 +116,8 @@ export class ChannelOpener {
     if (closed) return err(closed);
     const granted = ports.includes(port);
     try {
-      const channel = await this.client.openChannel(
-        directTcpipOpen({ host: '127.0.0.1', port, maxWindowSize: BULK_WINDOW_BYTES }),
+      const channel = this.guarded(
+        await this.client.openChannel(directTcpipOpen({ host: '127.0.0.1', port, maxWindowSize: BULK_WINDOW_BYTES })),
       );
       if (!granted) {
         void channel.close().catch(() => {});
@@ -134,8 +146,7 @@ export class ChannelOpener {
     if (o.maxPacketBytes !== undefined) open.maxPacketSize = o.maxPacketBytes;
     if (o.maxWindowBytes !== undefined) open.maxWindowSize = o.maxWindowBytes;
     try {
-      const channel = await this.client.openChannel(open);
-      return ok(channel);
+      return ok(this.guarded(await this.client.openChannel(open)));
     } catch (e) {
       return err(this.channelOpenError(e));
     }

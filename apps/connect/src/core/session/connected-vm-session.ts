@@ -41,7 +41,7 @@ export class ConnectedVmSession implements VmSession {
   private readonly channels: ChannelOpener;
   private socket: DataSocket;
   private reconnecting = false;
-  /** Why the session could not be taken up again; the close reports it. */
+  /** Why Connect ended the session (it could not be taken up again; the VM side broke the protocol); the close reports it. */
   private lostError: VmSessionError | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -58,7 +58,13 @@ export class ConnectedVmSession implements VmSession {
     this.vm = session.vm;
     this.ports = [...session.ports];
     this.hostKeyFingerprint = session.hostKeyFingerprint;
-    this.channels = new ChannelOpener(client, this, log, () => this.closedError());
+    this.channels = new ChannelOpener(
+      client,
+      this,
+      log,
+      () => this.closedError(),
+      (detail) => this.breakOff(detail),
+    );
     client.onClosed((e) => {
       clearTimeout(this.retryTimer);
       if (this.lostError)
@@ -134,6 +140,18 @@ export class ConnectedVmSession implements VmSession {
       this.log.info({ attempt, reason, retryInMs: delay }, 'resume attempt failed; trying again');
       await new Promise<void>((resolve) => (this.retryTimer = setTimeout(resolve, delay)));
     }
+  }
+
+  /**
+   * The VM side broke a rule of SSH that the library does not check (a channel's window): the
+   * session ends as it does when the VM side sends bad SSH, and the data socket says why.
+   */
+  private breakOff(detail: string): void {
+    if (this.isClosed || this.lostError) return;
+    this.lostError = sshProtocolError(this.sessionId, this.vm, detail);
+    this.log.warn({ reason: detail }, 'closing the session: the VM side broke the SSH protocol');
+    closeWithReason(this.socket.ws, CloseCode.protocolError, detail);
+    this.client.dispose();
   }
 
   private lose(message: string): void {

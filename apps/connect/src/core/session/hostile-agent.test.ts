@@ -4,17 +4,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '@airlock/shared';
-import { fakeCredentials, startFakeRelay, type FakeRelay } from '../test-support/fake-relay.js';
+import { BULK_WINDOW_BYTES } from '@airlock/shared/ssh';
+import { listenOnLoopback } from '@airlock/shared/testing';
+import { fakeCredentials, startFakeRelay, type FakeRelay, type FakeRelayOptions } from '../test-support/fake-relay.js';
 import type { SessionClosedEvent } from './types.js';
 import { openVmSession } from './vm-session.js';
 
 const TIMEOUT = { timeout: 30_000 };
 
-async function withRelay(body: (relay: FakeRelay) => Promise<void>): Promise<void> {
-  const relay = await startFakeRelay();
+async function withRelay(body: (relay: FakeRelay) => Promise<void>, options?: FakeRelayOptions): Promise<void> {
+  const relay = await startFakeRelay(options);
   try {
     await body(relay);
   } finally {
@@ -28,6 +31,20 @@ function closeSeenBy(ws: WebSocket): Promise<{ code: number; reason: string }> {
     code,
     reason: reason.toString(),
   }));
+}
+
+/** A session opened through `relay`: when it ends, and what the VM side's end of the data socket sees. */
+async function openedSession(relay: FakeRelay) {
+  const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm', timeoutMs: 10_000 });
+  if (!opened.ok) assert.fail(opened.error.message);
+  const session = opened.value;
+  const ws = relay.dataSockets.at(-1)!;
+  return {
+    session,
+    ws,
+    ended: new Promise<SessionClosedEvent>((r) => session.onClosed(r)),
+    closed: closeSeenBy(ws),
+  };
 }
 
 const handshakeJunk: Array<[string, Buffer[]]> = [
@@ -73,17 +90,7 @@ test(
   TIMEOUT,
   async () => {
     await withRelay(async (relay) => {
-      const opened = await openVmSession({
-        credentials: await fakeCredentials(relay),
-        vm: 'demo-vm',
-        timeoutMs: 10_000,
-      });
-      assert.ok(opened.ok);
-      if (!opened.ok) return;
-      const session = opened.value;
-      const ended = new Promise<SessionClosedEvent>((r) => session.onClosed(r));
-      const ws = relay.dataSockets.at(-1)!;
-      const closed = closeSeenBy(ws);
+      const { session, ended, closed, ws } = await openedSession(relay);
       // A plausible packet length, then bytes that cannot carry a valid AES-GCM tag.
       ws.send(Buffer.concat([Buffer.from([0, 0, 0, 32]), randomBytes(48)]));
       const e = await ended;
@@ -94,3 +101,66 @@ test(
     });
   },
 );
+
+/** A service in the VM that sends `bytes` to whoever connects, then closes. */
+async function streamingService(bytes: number): Promise<Server> {
+  const chunk = Buffer.alloc(1024 * 1024, 0x62);
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    let left = bytes;
+    const more = (): void => {
+      while (left > 0) {
+        left -= chunk.length;
+        if (!s.write(chunk)) return void s.once('drain', more);
+      }
+      s.end();
+    };
+    more();
+  });
+  await listenOnLoopback(server);
+  return server;
+}
+
+for (const ignoresWindow of [true, false])
+  test(
+    ignoresWindow
+      ? 'a VM side that sends past the channel window ends the session with protocol_error, saying why'
+      : 'a VM side that fills the channel window and waits keeps its session',
+    TIMEOUT,
+    async () => {
+      const service = await streamingService(4 * BULK_WINDOW_BYTES);
+      const port = (service.address() as { port: number }).port;
+      try {
+        await withRelay(
+          async (relay) => {
+            const { session, ended, closed } = await openedSession(relay);
+            // Connect's caller never takes the data in, so it never gives window back.
+            let received = 0;
+            const ch = await session.openDirectTcpip(port);
+            assert.ok(ch.ok);
+            if (!ch.ok) return;
+            ch.value.onDataReceived((d) => (received += d.length));
+            if (ignoresWindow) {
+              const e = await ended;
+              assert.equal(e.error?.code, 'protocol_error', e.reason);
+              assert.match(e.reason, /the agent sent \d+ bytes unread on a channel with a 16777216-byte window/);
+              const seen = await closed;
+              assert.equal(seen.code, CloseCode.protocolError);
+              assert.match(seen.reason, /unread on a channel/);
+            } else {
+              const deadline = Date.now() + 10_000;
+              while (received < BULK_WINDOW_BYTES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+              assert.equal(received, BULK_WINDOW_BYTES, 'exactly one window arrived');
+              await new Promise((r) => setTimeout(r, 500)); // room for anything past the window
+              assert.equal(received, BULK_WINDOW_BYTES, 'and nothing past it');
+              assert.equal(session.isClosed, false);
+              await session.close();
+            }
+          },
+          { ports: [port], agentIgnoresWindow: ignoresWindow },
+        );
+      } finally {
+        service.close();
+      }
+    },
+  );

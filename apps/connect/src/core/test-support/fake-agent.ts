@@ -29,6 +29,8 @@ export interface FakeAgentOptions {
   /** SSH fingerprint of the one user key accepted; undefined accepts any. */
   acceptUserKey: string | undefined;
   agentPorts: number[];
+  /** Sends as if every channel's window were endless (a hostile VM side). */
+  ignoresWindow?: boolean;
   /** What the agent saw on session channels, by kind. */
   seen: { requests: string[]; windowChanges: Array<[number, number]> };
 }
@@ -56,6 +58,8 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
     );
   });
   server.onChannelOpening((e) => {
+    // The library's sender honours the window it was given; a hostile one does not.
+    if (options.ignoresWindow) (e.channel as unknown as { remoteWindowSize: number }).remoteWindowSize = 1e13;
     if (e.request.channelType === 'session') {
       setupSessionChannel(e.channel, ws, seen);
       return;

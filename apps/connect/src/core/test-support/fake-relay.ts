@@ -42,6 +42,8 @@ export interface FakeRelayOptions {
   maxEnrollFailures?: number;
   /** Access token lifetime (default 10 minutes). */
   tokenTtlMs?: number;
+  /** The fake agent sends past the windows Connect grants (a hostile VM side). */
+  agentIgnoresWindow?: boolean;
   /** Serve with this certificate instead of the shared test one (a relay whose key changed). */
   certificate?: MintedCertificate;
 }
@@ -287,6 +289,7 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
           acceptUserKey: options.acceptUserKey ?? ticket.ukey,
           agentPorts: options.agentPorts ?? ports,
           seen,
+          ignoresWindow: options.agentIgnoresWindow ?? false,
         }),
       );
     });
