@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import * as pty from 'node-pty';
 import { ownedChannelData } from '@airlock/shared/ssh';
 import { commandAs, userEnv, type OsUser } from './os-user.js';
+import { PtyInput } from './pty-input.js';
 import { hangUp, signalSession } from './session-signals.js';
 
 /** How a user process ended: an exit code, or a signal name without the SIG prefix (SSH style). */
@@ -63,17 +64,19 @@ export function spawnPty(
     encoding: null,
   });
   let exited = false;
+  // UnixTerminal's `fd` (the master side) is public; the IPty typings leave it out.
+  const input = new PtyInput((p as unknown as { fd: number }).fd);
   p.onData((d) => sinks.stdout(d as unknown as Buffer));
   p.onExit(({ exitCode, signal }) => {
     exited = true;
+    input.close();
     const sig = signalName(signal);
     sinks.exit(sig ? { signal: sig } : { code: exitCode });
   });
   return {
     pid: p.pid,
     write(data, done) {
-      if (!exited) p.write(ownedChannelData(data));
-      done();
+      input.write(ownedChannelData(data), done);
     },
     endInput() {
       // A terminal has no input EOF; OpenSSH leaves a pty session running too.
@@ -92,6 +95,7 @@ export function spawnPty(
     hangup() {
       // Even after the shell exited: background jobs may still hold the terminal.
       hangUp(p.pid, () => !exited);
+      input.close();
       // Closing our side hangs the terminal up and frees its descriptor, whatever is left
       // (UnixTerminal has destroy(); the IPty typings leave it out).
       (p as unknown as { destroy?: () => void }).destroy?.();

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { CommandRequestMessage } from '@microsoft/dev-tunnels-ssh';
+import { BULK_WINDOW_BYTES, ptyRequest } from '@airlock/shared/ssh';
+import { collect, connectClient, sendUntilStalled, withOnlineAgent, withTimeout } from './testing/harness.js';
+
+function exec(command: string): CommandRequestMessage {
+  const m = new CommandRequestMessage();
+  m.command = command;
+  m.wantReply = true;
+  return m;
+}
+
+test('terminal input to a program that does not read waits in the client, not in the agent: the window runs dry', async () => {
+  await withOnlineAgent({ shell: '/bin/sh' }, async ({ relay, agent }) => {
+    const c = await connectClient(relay, agent);
+    try {
+      const ch = await c.client.openChannel();
+      collect(ch);
+      assert.equal(await ch.request(ptyRequest({ term: 'xterm', cols: 80, rows: 24 })), true);
+      assert.equal(await ch.request(exec('sleep 60')), true);
+      // Three windows' worth offered. Acknowledging on node-pty's write (before) took all of it
+      // at once, queued in the agent; now the client stops within one window.
+      const limit = 3 * BULK_WINDOW_BYTES;
+      const sent = await sendUntilStalled(ch, Buffer.alloc(256 * 1024, 0x61), limit, 1500);
+      assert.ok(sent < limit, `the client was stopped (it sent ${sent} bytes)`);
+      assert.ok(sent <= BULK_WINDOW_BYTES + 256 * 1024, `at most one window in flight (sent ${sent})`);
+      await ch.close();
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+test('a paste larger than the terminal queue reaches a program that reads, whole and in order', async () => {
+  await withOnlineAgent({ shell: '/bin/sh' }, async ({ relay, agent }) => {
+    const c = await connectClient(relay, agent);
+    try {
+      const ch = await c.client.openChannel();
+      const out = collect(ch);
+      assert.equal(await ch.request(ptyRequest({ term: 'xterm', cols: 80, rows: 24 })), true);
+      const bytes = 3_000_000;
+      // Raw mode: no line editing, no echo, every byte passed on as it is.
+      assert.equal(await ch.request(exec(`stty raw -echo; echo ready; head -c ${bytes} | md5sum`)), true);
+      await out.waitFor('ready');
+      // Printable bytes only: a terminal in raw mode still turns CR into nothing else, but keep
+      // the test about ordering and loss, not about what a line discipline does.
+      const paste = Buffer.from(randomBytes(bytes).toString('base64').slice(0, bytes));
+      for (let i = 0; i < paste.length; i += 64 * 1024) await ch.send(paste.subarray(i, i + 64 * 1024));
+      const md5 = createHash('md5').update(paste).digest('hex');
+      await withTimeout(out.waitFor(md5, 20_000), 21_000, 'the digest of the whole paste');
+      await withTimeout(out.closed, 5000, 'the command to exit');
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -1,0 +1,81 @@
+import { write } from 'node:fs';
+
+/** Longest pause between tries while the terminal's input queue stays full. */
+const MAX_RETRY_MS = 50;
+
+/**
+ * Client input into a terminal's master side, acknowledged only once the kernel has taken it.
+ *
+ * node-pty's own `write` queues without limit and returns at once, so acknowledging on return
+ * told the client to keep sending while a program that does not read (`sleep 60`, a hung editor)
+ * left every byte queued in the agent: a large paste, or any client, could grow the agent's
+ * memory without bound. Here the SSH window is given back per chunk written, so what waits is
+ * bounded by the channel's window. node-pty also retries a full terminal (EAGAIN) on every turn
+ * of the event loop, a busy loop for as long as the program does not read; this backs off
+ * instead (1, 2, 4 … 50 ms): terminal input is typed or pasted, and a terminal that drains
+ * resets the back-off at the next write.
+ */
+export class PtyInput {
+  private readonly queue: Array<{ data: Buffer; offset: number; done: () => void }> = [];
+  private writing = false;
+  private retryMs = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly fd: number) {}
+
+  /** `done` fires once all of `data` is in the terminal, or once this input is closed. */
+  write(data: Buffer, done: () => void): void {
+    if (this.closed || data.length === 0) return done();
+    this.queue.push({ data, offset: 0, done });
+    if (!this.writing && !this.retry) this.pump();
+  }
+
+  /** Bytes accepted and not yet in the terminal. */
+  get waitingBytes(): number {
+    return this.queue.reduce((n, t) => n + t.data.length - t.offset, 0);
+  }
+
+  /**
+   * The terminal is gone (its program exited, or the session hung it up): nothing more is
+   * written — the descriptor may be closed and its number reused — and what waited is let go.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    for (const t of this.queue.splice(0)) t.done();
+  }
+
+  private pump(): void {
+    const task = this.queue[0];
+    if (!task || this.closed) return;
+    this.writing = true;
+    write(this.fd, task.data, task.offset, task.data.length - task.offset, null, (err, written) => {
+      this.writing = false;
+      if (this.closed) return;
+      if (err) {
+        // EAGAIN: the terminal's input queue is full until the program reads.
+        if (err.code === 'EAGAIN') return this.retryLater();
+        // EIO once nothing holds the terminal's other side; EBADF once it is closed.
+        return this.close();
+      }
+      this.retryMs = 0;
+      task.offset += written;
+      if (task.offset >= task.data.length) {
+        this.queue.shift();
+        task.done();
+      }
+      this.pump();
+    });
+  }
+
+  private retryLater(): void {
+    this.retryMs = Math.min(MAX_RETRY_MS, Math.max(1, this.retryMs * 2));
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.pump();
+    }, this.retryMs);
+  }
+}
