@@ -58,6 +58,8 @@ interface HostedSession {
 export class SessionHost {
   private readonly admission: DialAdmission;
   private readonly sessions = new Map<string, HostedSession>();
+  /** Dials past the limit check and not yet in `sessions`: each holds its place (and its id). */
+  private readonly dialing = new Set<string>();
   private closing = false;
 
   constructor(private readonly opts: SessionHostOptions) {
@@ -96,8 +98,12 @@ export class SessionHost {
     runInSession({ sid, abort: (reason) => this.abort(sid, reason) }, () => {
       const work = dial.resume ? this.resume(dial) : this.dial(dial);
       void work.catch((e: unknown) => {
+        const reason = `session failed: ${(e as Error).message}`;
         this.opts.log.error({ sid, err: (e as Error).message }, 'session failed');
-        this.abort(sid, `session failed: ${(e as Error).message}`);
+        // Before the session had a data socket there is nothing to close: the relay (and the
+        // user waiting on it) hears of the failure as a refused dial instead of a timeout.
+        if (!this.sessions.has(sid)) this.opts.refuse(sid, reason.slice(0, 200));
+        this.abort(sid, reason);
       });
     });
   }
@@ -122,18 +128,33 @@ export class SessionHost {
   }
 
   private async dial({ sessionId: sid, ticket, userChain, crl }: Dial): Promise<void> {
-    const { config, log: baseLog } = this.opts;
-    const log = baseLog.child({ sid });
+    const log = this.opts.log.child({ sid });
     if (this.closing) return;
-    if (this.sessions.has(sid)) {
+    if (this.sessions.has(sid) || this.dialing.has(sid)) {
       log.warn('duplicate dial for a live session; ignored');
       return;
     }
-    if (this.admission.full(sid, this.sessions.size, log)) return;
+    // The place is taken before the first await: dials that arrive together cannot all pass the
+    // limit while each verifies its ticket, nor two dials of one session both become it.
+    if (this.admission.full(sid, this.sessions.size + this.dialing.size, log)) return;
+    this.dialing.add(sid);
+    try {
+      await this.admitAndHost(sid, ticket, userChain, crl, log);
+    } finally {
+      this.dialing.delete(sid);
+    }
+  }
+
+  private async admitAndHost(
+    sid: string,
+    ticket: string,
+    userChain: Dial['userChain'],
+    crl: Dial['crl'],
+    log: Logger,
+  ): Promise<void> {
+    const { config } = this.opts;
     const claims = await this.admission.ticket(ticket, sid, log);
     if (!claims) return;
-    // Checked again: other dials may have taken the last places while this ticket was verified.
-    if (this.admission.full(sid, this.sessions.size, log)) return;
     // The ticket is the relay's authorization; who the user is, the organisation says (or nobody).
     const trust = await this.admission.user(sid, claims, userChain, crl, log);
     if (!trust) return;
@@ -147,6 +168,7 @@ export class SessionHost {
     const { ws, stream } = socket;
     const startedAt = Date.now();
     const entry: HostedSession = { ws, user: claims.sub, since: new Date(startedAt).toISOString(), log };
+    this.dialing.delete(sid);
     this.sessions.set(sid, entry);
     this.opts.onSessionsChanged?.();
     this.watchSocket(sid, entry, ws, startedAt);

@@ -270,6 +270,32 @@ test('a dial beyond maxSessions is refused before any socket is opened', async (
   });
 });
 
+test('dials that arrive together are held to maxSessions; a second dial of the same session is ignored', async () => {
+  await withOnlineAgent({ maxSessions: 2 }, async ({ relay, agent }) => {
+    const ukey = await keyFingerprint(await generateHostKey());
+    const sids: string[] = Array.from({ length: 8 }, () => randomUUID());
+    const tickets = await Promise.all(
+      sids.map((sid) => relay.issuer.issueTicket({ sub: 'alice', sid, vm: relay.vmId, ukey, ports: [] })),
+    );
+    // All sent before the agent verifies any ticket; the first twice.
+    relay.dial(sids[0]!, tickets[0]!.token);
+    sids.forEach((sid, i) => relay.dial(sid, tickets[i]!.token));
+    const refused = () =>
+      relay.messages.filter(
+        (m) => m.type === 'dial-refused' && sids.includes(m.sessionId) && /session limit/.test(m.reason),
+      );
+    await relay.until(
+      () => refused().length === sids.length - 2 || undefined,
+      10_000,
+      'all dials past the limit refused',
+    );
+    const opened = (sid: string) => relay.upgrades.filter((u) => u.url.includes(sid)).length;
+    await relay.until(() => sids.reduce((n, sid) => n + opened(sid), 0) === 2 || undefined, 10_000, 'two data sockets');
+    assert.equal(opened(sids[0]!), 1, 'one data socket for the session dialled twice');
+    assert.ok(agent.activeSessions <= 2, `${agent.activeSessions} sessions held`);
+  });
+});
+
 function captureLogger(): { logger: Logger; lines: { level: number; msg: string }[] } {
   const lines: { level: number; msg: string }[] = [];
   const sink = new Writable({
