@@ -37,6 +37,9 @@ class SignalRequestMessage extends ChannelRequestMessage {
 /** Client input held for a channel whose process has not started yet. */
 export const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
 
+/** OpenSSH, too, runs one shell, command or subsystem per session channel. */
+const ALREADY_RUNNING = 'a process already runs on this channel (one shell, command or subsystem per channel)';
+
 const FORWARDABLE_SIGNALS = new Set(['HUP', 'INT', 'KILL', 'QUIT', 'TERM', 'USR1', 'USR2', 'ALRM']);
 
 /**
@@ -107,7 +110,7 @@ export class SessionChannel {
   private handle(e: SshRequestEventArgs<ChannelRequestMessage>): boolean {
     switch (e.requestType) {
       case 'pty-req': {
-        if (this.proc) return false;
+        if (this.proc) return this.refuse('pty-req', ALREADY_RUNNING);
         const m = e.request.convertTo(new PtyRequestMessage()) as PtyRequestMessage;
         const size = checkPtySize(m.cols, m.rows);
         if (!size.ok) return this.refuse('pty-req', size.error);
@@ -143,18 +146,32 @@ export class SessionChannel {
       case 'signal': {
         const m = e.request.convertTo(new SignalRequestMessage()) as SignalRequestMessage;
         const sig = m.signal.replace(/^SIG/, '');
-        if (!this.proc || !FORWARDABLE_SIGNALS.has(sig)) return false;
+        const what = `signal ${JSON.stringify(sig.slice(0, 16))}`;
+        if (!FORWARDABLE_SIGNALS.has(sig))
+          return this.refuse(what, `${what} is not passed on (only ${[...FORWARDABLE_SIGNALS].join(', ')})`);
+        // Not audited: a Ctrl-C that crosses the process's exit is no one's attempt at anything.
+        if (!this.proc) return false;
         this.proc.signal(`SIG${sig}` as NodeJS.Signals);
         return true;
       }
-      case 'env': // not honoured: the environment is the agent's clean one
-      default:
-        return false;
+      case 'env':
+        return this.refuse(
+          'env',
+          "environment variables are not taken from the client (the session's environment is set by the agent)",
+        );
+      case 'x11-req':
+        return this.refuse('x11-req', 'X11 forwarding is not offered');
+      case 'auth-agent-req@openssh.com':
+        return this.refuse('auth-agent-req@openssh.com', 'SSH agent forwarding is not offered');
+      default: {
+        const name = JSON.stringify(String(e.requestType).slice(0, 40));
+        return this.refuse(`request ${name}`, `channel request ${name} is not offered`);
+      }
     }
   }
 
   private startSftp(): boolean {
-    if (this.proc) return false;
+    if (this.proc) return this.refuse('subsystem "sftp"', ALREADY_RUNNING);
     const path = this.ctx.sftpServerPath;
     try {
       accessSync(path, fsConstants.X_OK);
@@ -179,7 +196,8 @@ export class SessionChannel {
   }
 
   private start(kind: string, file: string, args: string[], allowPty = true): boolean {
-    if (this.proc || this.closed) return false;
+    if (this.closed) return false;
+    if (this.proc) return this.refuse(kind, ALREADY_RUNNING);
     const spec: SpawnSpec = {
       user: this.ctx.user,
       shell: this.ctx.shell,

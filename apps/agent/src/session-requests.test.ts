@@ -90,6 +90,36 @@ describe('session channel requests the agent bounds', () => {
     await ch.close();
   });
 
+  test('env, X11 and agent forwarding, unknown requests and a second command are refused and reported', async () => {
+    // A session of its own: the reports per session and second are limited (5), and the tests
+    // above used this second's share of the shared one.
+    const own = await connectClient(relay, agent);
+    const reportsFor = (target: string) =>
+      relay.messages.flatMap((m) =>
+        m.type === 'channel-refused' && m.sessionId === own.sid && m.target === target ? [m] : [],
+      );
+    const ch = await own.client.openChannel();
+    const out = collect(ch);
+    const expected: Array<[string, string, RegExp]> = [
+      ['env', 'env', /^environment variables are not taken from the client/],
+      ['x11-req', 'x11-req', /^X11 forwarding is not offered$/],
+      ['auth-agent-req@openssh.com', 'auth-agent-req@openssh.com', /^SSH agent forwarding is not offered$/],
+      ['no-such-thing', 'request "no-such-thing"', /^channel request "no-such-thing" is not offered$/],
+    ];
+    for (const [type, target, reason] of expected) {
+      assert.equal(await ch.request(new ChannelRequestMessage(type, true)), false, type);
+      const report = await relay.until(() => reportsFor(target)[0], 5000, `${type} refusal report`);
+      assert.match(report.reason, reason);
+    }
+    assert.equal(await ch.request(exec('sleep 30')), true);
+    assert.equal(await ch.request(exec('echo second')), false);
+    const second = await relay.until(() => reportsFor('exec')[0], 5000, 'second exec refusal report');
+    assert.match(second.reason, /^a process already runs on this channel/);
+    await ch.close();
+    await withTimeout(out.closed, 5000, 'channel closed');
+    await own.close();
+  });
+
   test('5 MB piped into sha256sum arrives intact, without a drain listener per chunk', async () => {
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
