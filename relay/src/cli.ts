@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
 import {
@@ -79,6 +80,7 @@ function registerServe(program: Command, io: CliIo): void {
             'without them the relay uses its own certificate',
           );
         const fileConfig = opts.config ? await readConfigFile(opts.config) : {};
+        const listen = listenAddress(fileConfig, opts, cmd);
         const logger = createRelayLogger(level);
         // The relay serves everyone: a bug met while handling one request or session must not
         // end the others (README, design notes: "Bugs never end a process that serves others").
@@ -105,8 +107,7 @@ function registerServe(program: Command, io: CliIo): void {
         const relay = await createRelay({
           config: {
             ...fileConfig,
-            host: opts.host,
-            port: opts.port,
+            ...listen,
             dataDir: dataDirOf(cmd),
             ...(publicUrl ? { publicUrl } : {}),
             ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
@@ -125,11 +126,11 @@ function registerServe(program: Command, io: CliIo): void {
               );
             if (e.code === 'EADDRINUSE')
               throw new CliError(
-                `port ${opts.port} on ${opts.host} is already in use`,
+                `port ${listen.port} on ${listen.host} is already in use`,
                 'stop the other process or pass --port',
               );
             if (e.code === 'EACCES')
-              throw new CliError(`not allowed to listen on ${opts.host}:${opts.port}`, 'use a port above 1023');
+              throw new CliError(`not allowed to listen on ${listen.host}:${listen.port}`, 'use a port above 1023');
             throw e;
           })
           .catch((e: unknown) => {
@@ -154,6 +155,30 @@ function registerServe(program: Command, io: CliIo): void {
 }
 
 /** A relay config file: JSON, an object; its fields are checked by RelayConfig when the relay starts. */
+/**
+ * Where `serve` listens: a flag given on the command line wins over the config file, and the file
+ * wins over the flags' defaults (before, the defaults won too, so the file's host and port were
+ * silently ignored). The data dir is not taken from the file: the admin commands find the store
+ * by --data-dir alone, so a file naming another one would split the relay from its admins.
+ */
+function listenAddress(
+  file: Record<string, unknown>,
+  opts: { host: string; port: number },
+  cmd: Command,
+): { host: string; port: number } {
+  const fromFile = (name: 'host' | 'port') => name in file && cmd.getOptionValueSource(name) === 'default';
+  if ('dataDir' in file && (typeof file.dataDir !== 'string' || resolve(file.dataDir) !== dataDirOf(cmd)))
+    throw new CliError(
+      `the config file names the data dir ${JSON.stringify(file.dataDir)}, but this relay's is ${dataDirOf(cmd)}`,
+      'remove dataDir from the file and pass --data-dir (or AIRLOCK_RELAY_DATA_DIR): the admin commands find the store there too',
+    );
+  // The file's values are checked with the rest of the configuration (a ZodError names the field).
+  return {
+    host: fromFile('host') ? (file.host as string) : opts.host,
+    port: fromFile('port') ? (file.port as number) : opts.port,
+  };
+}
+
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   const { readFile } = await import('node:fs/promises');
   let text: string;

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DataDirInUseError, LOCK_FILE, dataDirInUse, lockDataDir } from './data-dir-lock.js';
 import { createRelayLogger } from './logger.js';
 import { createRelay } from './relay.js';
 import { SERVED_AT_FILE } from './served-at.js';
-
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'airlock-relay.js');
+import { exited, relayProcess, run, serve } from './test-support/relay-process.js';
 
 async function tmpDataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-lock-'));
@@ -59,50 +57,6 @@ test('a relay that cannot listen lets go of the data dir', async (t) => {
   assert.equal(dataDirInUse(dir), false);
   await (await createRelay({ config: { port: 0, dataDir: dir }, logger })).close();
 });
-
-/** `airlock-relay …` as a real process (the relay or one admin command). */
-function relayProcess(dir: string, args: string[]): ChildProcessWithoutNullStreams & { stderrText(): string } {
-  const child = spawn(process.execPath, [bin, '--data-dir', dir, ...args], {
-    stdio: 'pipe',
-    env: { ...process.env, AIRLOCK_RELAY_PUBLIC_URL: '', AIRLOCK_RELAY_TLS_CERT: '' },
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.resume();
-  return Object.assign(child, { stderrText: () => stderr });
-}
-
-async function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
-async function run(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = relayProcess(dir, args);
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const code = await exited(child);
-  return { code, stdout, stderr: child.stderrText() };
-}
-
-/** Starts `serve` and waits for its banner: the URL and the pin it prints for people. */
-async function serve(
-  t: TestContext,
-  dir: string,
-): Promise<{ child: ReturnType<typeof relayProcess>; url: string; pin: string }> {
-  const child = relayProcess(dir, ['serve', '--port', '0', '--log-level', 'warn']);
-  t.after(() => void child.kill('SIGKILL'));
-  const deadline = Date.now() + 30_000;
-  // The whole line: a chunk may end in the middle of the pin.
-  while (!/TLS pin: \S+.*\n/.test(child.stderrText())) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${child.stderrText()}`);
-    if (Date.now() > deadline) throw new Error(`serve did not start: ${child.stderrText()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const url = /listening on (https:\/\/\S+)/.exec(child.stderrText())![1]!;
-  const pin = /TLS pin: (\S+).*\n/.exec(child.stderrText())![1]!;
-  return { child, url, pin };
-}
 
 function curl(args: string[]): Promise<{ code: number | null; stdout: string }> {
   const child = spawn('curl', ['--silent', '--max-time', '10', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });

@@ -211,6 +211,14 @@ test('sink config: http and file targets validate; bad ones are refused with the
   ])
     assert.equal(AuditSinkConfig.safeParse(bad).success, false, JSON.stringify(bad));
   assert.throws(() => createSinks(AuditSinkConfig.array().parse([ok[1], ok[1]]), '/d'), /share the name/);
-  // Credentials in the URL never reach the cursor name (which is logged).
-  assert.equal(new HttpSink('https://user:pw@siem.example/in?token=t').name, 'http:https://siem.example/in');
+  // A user name or password in the URL is refused, saying where credentials go: fetch would refuse
+  // the URL with an error that quotes it, password and all, into the relay's log.
+  for (const url of ['https://audit:s3cret@siem.example/in', 'https://token@siem.example/in']) {
+    const r = AuditSinkConfig.safeParse({ type: 'http', url });
+    assert.equal(r.success, false, url);
+    assert.match(r.error!.issues[0]!.message, /must not carry a user name or password: put credentials in headers/);
+    assert.throws(() => new HttpSink(url), /must not carry a user name or password/);
+  }
+  // A query string (which may carry a token) never reaches the cursor name (which is logged).
+  assert.equal(new HttpSink('https://siem.example/in?token=t').name, 'http:https://siem.example/in');
 });

@@ -27,6 +27,8 @@ export class HttpSink implements AuditSink {
     this.url = new URL(url);
     if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:')
       throw new Error(`audit sink URL must be http(s), got ${this.url.protocol}`);
+    if (this.url.username || this.url.password)
+      throw new Error('audit sink URL must not carry a user name or password: put credentials in headers');
     this.headers = opts.headers ?? {};
     this.timeoutMs = opts.timeoutMs ?? HTTP_SINK_TIMEOUT_MS;
     // Origin and path only: user info and query strings may carry credentials.
@@ -84,7 +86,12 @@ export const AuditSinkConfig = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('http'),
-      url: z.url({ protocol: /^https?$/ }),
+      url: z
+        .url({ protocol: /^https?$/ })
+        // fetch refuses such a URL, and its error (which the relay logs) quotes it whole.
+        .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+          message: 'must not carry a user name or password: put credentials in headers (e.g. "authorization")',
+        }),
       /** e.g. `{ "authorization": "Bearer …" }`; never logged. */
       headers: z.record(z.string(), z.string()).optional(),
       /** Cursor key; defaults to the URL's origin and path. Changing it re-sends the whole log. */
