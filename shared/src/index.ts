@@ -23,3 +23,4 @@ export * from './session-context.js';
 export * from './process-guards.js';
 export * from './cli-support.js';
 export * from './termination-signals.js';
+export * from './printable.js';

@@ -1,3 +1,4 @@
+import { printableText } from '@airlock/shared';
 import type { ConnectionState, VmSession } from '../core/session/types.js';
 
 /** One line for people about a change of a session's connection, or undefined when there is nothing to say. */
@@ -32,5 +33,7 @@ export function printConnectionNotices(session: VmSession, write: (line: string)
 
 /** A notice on stderr; on a terminal (maybe in raw mode for a shell) on a line of its own. */
 export function writeNotice(line: string): void {
-  process.stderr.write(process.stderr.isTTY ? `\r\nairlock: ${line}\r\n` : `airlock: ${line}\n`);
+  // Reasons quote the far side (close reasons, a relay's refusal): never a terminal escape.
+  const text = printableText(line, 2000);
+  process.stderr.write(process.stderr.isTTY ? `\r\nairlock: ${text}\r\n` : `airlock: ${text}\n`);
 }

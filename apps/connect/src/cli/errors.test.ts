@@ -13,3 +13,10 @@ test('an error line gives the advice once, even when the relay message already c
   );
   assert.equal(formatCliError(new CliError('cancelled')), 'airlock: cancelled');
 });
+
+test('an error quoting the far side is printed without its terminal escapes', () => {
+  const line = formatCliError(
+    new CliError('the relay closed the session: \x1b]52;c;ZXZpbA==\x07gone\r\nfake prompt$ '),
+  );
+  assert.equal(line, 'airlock: the relay closed the session: ]52;c;ZXZpbA==gone fake prompt$');
+});

@@ -1,3 +1,4 @@
+import { printableText } from '@airlock/shared';
 import { describeError, type ConnectError } from '../core/next-action.js';
 import { nextStep } from './next-step.js';
 
@@ -36,5 +37,6 @@ export class UsageError extends CliError {
 export function formatCliError(e: CliError): string {
   // A relay message may already end in the same advice ("…; ask your admin"): say it once.
   const hint = e.hint && !e.message.toLowerCase().includes(e.hint.toLowerCase()) ? ` — ${e.hint}` : '';
-  return `airlock: ${e.message}${hint}`;
+  // The message may quote the far side (a close reason, a relay's words): never a terminal escape.
+  return `airlock: ${printableText(e.message, 2000)}${hint}`;
 }

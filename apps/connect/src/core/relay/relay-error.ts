@@ -1,4 +1,4 @@
-import { ApiError } from '@airlock/shared';
+import { ApiError, printableText } from '@airlock/shared';
 
 /** Refusals the relay names with a code of their own, passed on as is. */
 const PASSTHROUGH = [
@@ -34,19 +34,21 @@ export type RelayError =
 /** The typed error for a relay's non-2xx answer: its own code where it names one, else the status. */
 export function httpError(status: number, json: unknown, text: string, retryAfter: string | null): RelayError {
   const api = ApiError.safeParse(json);
+  // What the relay (or a proxy in front of it) says is shown to people: one printable line, bounded.
+  const said = api.success ? { code: api.data.error.code, message: printableText(api.data.error.message) } : undefined;
   if (status === 429) {
     const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : undefined;
-    const message = api.success ? api.data.error.message : `the relay asks to slow down`;
+    const message = said?.message ?? `the relay asks to slow down`;
     return { code: 'rate_limited', ...(seconds !== undefined ? { retryAfterSeconds: seconds } : {}), message };
   }
-  if (api.success) {
-    const { code, message } = api.data.error;
+  if (said) {
+    const { code, message } = said;
     if ((PASSTHROUGH as readonly string[]).includes(code)) return { code: code as PassthroughCode, message };
     if (code === 'enrollment_failed') return { code, voided: /\bvoid\b/i.test(message), message };
     if (code === 'enrollment_not_found') return { code: 'enrollment_failed', voided: true, message };
     return { code: 'http_error', status, relayCode: code, message };
   }
-  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const snippet = printableText(text, 200);
   if (status === 401)
     return { code: 'unauthenticated', message: snippet || 'the relay did not accept the access token' };
   return { code: 'http_error', status, message: snippet || `HTTP ${status}` };

@@ -1,5 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
+import { printableText } from '@airlock/shared';
 import { ownedChannelData } from '@airlock/shared/ssh';
 
 /** How a remote command or shell ended. */
@@ -139,12 +140,12 @@ export async function refusalExplanation(streams: ChannelStreams): Promise<strin
   clearTimeout(timer);
   await new Promise((r) => setImmediate(r)); // data pushed just before the close is delivered
   streams.stderr.off('data', onData);
-  const line = Buffer.concat(chunks)
-    .toString('utf8')
-    .split('\n')[0]!
-    .replace(/^airlock-agent:\s*/, '')
-    .replace(/\p{Cc}/gu, '') // control characters: no terminal escapes from the far side
-    .trim();
-  if (!line) return undefined;
-  return line.length > MAX_EXPLANATION ? `${line.slice(0, MAX_EXPLANATION - 1)}…` : line;
+  const line = printableText(
+    Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')[0]!
+      .replace(/^airlock-agent:\s*/, ''),
+    MAX_EXPLANATION,
+  );
+  return line || undefined;
 }
