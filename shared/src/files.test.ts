@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from './files.js';
+import { readFileIfExists, writeFileAtomic } from './files.js';
 
 async function scratch(t: { after(fn: () => Promise<void>): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));
@@ -45,4 +45,17 @@ test('the temp file is created exclusively: a symlink at its name makes the writ
   assert.equal(await readFile(victim, 'utf8'), 'untouched');
   assert.ok((await lstat(planted)).isSymbolicLink(), 'a file that is not ours is left alone');
   await assert.rejects(lstat(target), { code: 'ENOENT' });
+});
+
+test('readFileIfExists: the text, undefined when missing, and no further than its bound', async (t) => {
+  const { dir } = await scratch(t);
+  const file = join(dir, 'text');
+  await writeFile(file, 'héllo');
+  assert.equal(await readFileIfExists(file), 'héllo');
+  assert.equal(await readFileIfExists(join(dir, 'missing')), undefined);
+  assert.equal(await readFileIfExists(file, 6), 'héllo', 'exactly at the bound (6 bytes)');
+  await assert.rejects(readFileIfExists(file, 5), { code: 'EFBIG', message: `${file} holds more than 5 bytes` });
+  // A device that never ends is read no further than the bound.
+  await assert.rejects(readFileIfExists('/dev/zero', 1024 * 1024), { code: 'EFBIG' });
+  await assert.rejects(readFileIfExists(dir), { code: 'EISDIR' });
 });

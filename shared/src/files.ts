@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 
 /**
  * Writes a file atomically with the given mode: a new temp file in the same folder, then rename.
@@ -30,12 +30,36 @@ export async function writeFileAtomic(
   }
 }
 
-/** The file's text, or undefined when it does not exist. Other errors (permissions…) are thrown. */
-export async function readFileIfExists(path: string): Promise<string | undefined> {
+/** What readFileIfExists reads at most: Airlock's own files (config, keys, backups, state) are far smaller. */
+export const MAX_READ_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The file's text, or undefined when it does not exist. Other errors (permissions…) are thrown,
+ * and so is a file past `maxBytes` (code `EFBIG`), read no further: a path a person gives
+ * (`backup import /dev/zero`) must not fill memory.
+ */
+export async function readFileIfExists(path: string, maxBytes = MAX_READ_FILE_BYTES): Promise<string | undefined> {
+  let file;
   try {
-    return await readFile(path, 'utf8');
+    file = await open(path, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes - size + 1));
+      const { bytesRead } = await file.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > maxBytes)
+        throw Object.assign(new Error(`${path} holds more than ${maxBytes} bytes`), { code: 'EFBIG' });
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await file.close();
   }
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { err, ok, type Result } from './result.js';
 
 /** One-time codes are ~100 characters; anything much longer is not a code. */
@@ -20,7 +20,9 @@ export async function readSecretLine(
   const from = 'file' in source ? source.file : (source.name ?? 'standard input');
   let text: string;
   try {
-    text = 'file' in source ? await readFile(source.file, 'utf8') : await readFirstLine(source.stream);
+    // A file is read as stdin is, up to its first line and never past the bound: --code-file
+    // /dev/zero or a FIFO that stays open must not fill memory or hang.
+    text = 'file' in source ? await readFirstLineOfFile(source.file) : await readFirstLine(source.stream);
   } catch (e) {
     if (e instanceof TooLong) return tooLong(what, from);
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -37,8 +39,17 @@ class TooLong extends Error {}
 function tooLong(what: string, from: string): Result<never, SecretInputError> {
   return err({
     code: 'secret_input_too_long',
-    message: `${from} holds more than ${MAX_SECRET_INPUT_BYTES} bytes: that is not a ${what}`,
+    message: `${from} holds more than ${MAX_SECRET_INPUT_BYTES} bytes: too long for the ${what}`,
   });
+}
+
+async function readFirstLineOfFile(path: string): Promise<string> {
+  const stream = createReadStream(path);
+  try {
+    return await readFirstLine(stream);
+  } finally {
+    stream.destroy();
+  }
 }
 
 /** Reads until the first non-empty line ends, or the stream ends; bounded. */

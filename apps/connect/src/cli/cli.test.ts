@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,19 @@ test('before enrolling: commands say to enroll; login no longer takes --relay/--
     const key = await airlock(fresh, ['key', 'show']);
     assert.equal(key.code, 255);
     assert.match(key.stderr, /no user key at .* — enroll this device/);
+    // AIRLOCK_HOME that is a file, and a config.json that is a folder: what is in the way, named.
+    const aFile = join(fresh, 'a-file');
+    await writeFile(aFile, 'not a folder');
+    const notDir = await airlock(aFile, ['vms']);
+    assert.equal(notDir.code, 255);
+    assert.match(
+      notDir.stderr,
+      /^airlock: cannot read \S+a-file\/config\.json \(ENOTDIR\): Airlock keeps its files in the folder \S+a-file; fix or move what is in the way\n$/,
+    );
+    await mkdir(join(fresh, 'config.json'));
+    const isDir = await airlock(fresh, ['vms']);
+    assert.equal(isDir.code, 255);
+    assert.match(isDir.stderr, /^airlock: cannot read \S+config\.json \(EISDIR\)/);
   } finally {
     await rm(fresh, { recursive: true, force: true });
   }

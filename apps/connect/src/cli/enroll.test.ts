@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -84,7 +84,12 @@ test('enroll on a terminal: password twice, QR and secret shown, a wrong code as
 });
 
 test('login on a terminal: password and code; then commands run without asking', TIMEOUT, async () => {
+  // A key file others may read is closed before it is used, and the person told.
+  const keyFile = join(home, 'user-key.json');
+  await chmod(keyFile, 0o644);
   const run = onPty(home, ['login']);
+  await run.expect(/your key file \S+user-key\.json was readable by others \(mode 0644\); it is 0600 now/);
+  assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
   await run.expect(/Password for your Airlock key SHA256:\S+: /);
   run.line('not the password');
   await run.expect(/wrong password; try again/);
@@ -173,6 +178,10 @@ test('the code can stay out of argv: asked without echo, from --code-file, or fr
     assert.match(both.stderr, /either as an argument or with --code-file, not both/);
     const missing = await airlock(fromFile, ['enroll', relay.url, '--code-file', join(fromFile, 'nope')]);
     assert.match(missing.stderr, /cannot read the enrollment code from .*nope \(ENOENT\)/);
+    // Read as stdin is: never past the bound, whatever the file (a device that never ends).
+    const endless = await airlock(fromFile, ['enroll', relay.url, '--code-file', '/dev/zero']);
+    assert.notEqual(endless.code, 0);
+    assert.match(endless.stderr, /\/dev\/zero holds more than 4096 bytes: too long for the enrollment code/);
   } finally {
     await rm(asked, { recursive: true, force: true });
     await rm(fromFile, { recursive: true, force: true });

@@ -120,6 +120,10 @@ export class LoginHandlers {
     remember: boolean,
   ): Promise<Result<{ key: UserKey; source: 'password' | 'keychain' }, ApiFailure>> {
     const cache = this.ctx.secretCacheFor(user);
+    // As the CLI does: a key file others may read is closed before it is used (and logged).
+    const loose = await this.ctx.keys.tightenMode().catch(() => undefined);
+    if (loose !== undefined)
+      this.ctx.log.warn({ mode: `0${loose.toString(8)}` }, 'the key file was readable by others; it is 0600 now');
     if (password === undefined) {
       const cached = await cache.get();
       if (!cached.ok || !cached.value)

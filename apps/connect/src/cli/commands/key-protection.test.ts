@@ -280,6 +280,13 @@ test('keychain status and forget without a keychain; usage errors exit 2', TIMEO
   const usage = await airlockNoTty(home, ['backup', 'import']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /missing required argument 'file'/);
+  // A file that never ends is read no further than any backup could be.
+  const endless = await airlockNoTty(home, ['backup', 'import', '/dev/zero', '--force']);
+  assert.equal(endless.code, 255);
+  assert.match(
+    endless.stderr,
+    /^airlock: \/dev\/zero holds more than 8388608 bytes: that is not an Airlock key backup\n$/,
+  );
 });
 
 test('no terminal: a clear error; AIRLOCK_ASKPASS answers the prompts instead', TIMEOUT, async () => {

@@ -96,7 +96,9 @@ export async function backupImportCommand(ctx: CliContext, file: string, opts: {
   try {
     text = await readFileIfExists(file);
   } catch (e) {
-    throw new CliError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EFBIG') throw new CliError(`${(e as Error).message}: that is not an Airlock key backup`);
+    throw new CliError(`cannot read ${file}: ${code ?? (e as Error).message}`);
   }
   if (text === undefined) throw new CliError(`no backup file at ${file}`);
   const parsed = parseBackup(text);

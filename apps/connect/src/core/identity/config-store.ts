@@ -130,7 +130,16 @@ export class ConfigStore {
   constructor(readonly paths: AirlockPaths) {}
 
   async readConfig(): Promise<ConnectConfig> {
-    const text = await readFileIfExists(this.paths.config);
+    let text: string | undefined;
+    try {
+      text = await readFileIfExists(this.paths.config);
+    } catch (e) {
+      // EISDIR, ENOTDIR (AIRLOCK_HOME is a file), EACCES…: name the file and what it should be.
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new Error(
+        `cannot read ${this.paths.config} (${why}): Airlock keeps its files in the folder ${this.paths.home}; fix or move what is in the way`,
+      );
+    }
     if (text === undefined) return {};
     const parsed = ConnectConfig.safeParse(safeJson(text));
     if (!parsed.success) throw new Error(`${this.paths.config} is not a valid Airlock config; fix or delete it`);

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import { err, ok, spkiPemFromPrivateKey, sshFingerprintFromPem, type Result } from '@airlock/shared';
 import { ensureHome, type AirlockPaths } from '../paths.js';
@@ -147,6 +147,18 @@ export class UserKeyStore {
     const opened = decryptWithUnlockKey(file.value, unlockKey);
     if (!opened.ok) return err(this.fileError(opened.error));
     return ok({ key: userKeyFromPrivateKey(opened.value), unlockKey });
+  }
+
+  /**
+   * Makes the private key file 0600 when others may read it, and returns the mode it had; else
+   * undefined. OpenSSH refuses such a key; this one is encrypted, so it is used, closed, and the
+   * person is told (anyone who copied it meanwhile can try passwords against it offline).
+   */
+  async tightenMode(): Promise<number | undefined> {
+    const mode = await this.mode().catch(() => undefined);
+    if (mode === undefined || (mode & 0o077) === 0) return undefined;
+    await chmod(this.paths.userKey, 0o600);
+    return mode;
   }
 
   /** The file mode bits of the private key (for diagnostics and tests). */

@@ -71,6 +71,12 @@ export class UserKeyVault {
   ): Promise<Result<Unlocked, UnlockError>> {
     const file = await this.store.publicKey();
     if (!file.ok) return file;
+    const loose = await this.store.tightenMode().catch(() => undefined);
+    if (loose !== undefined)
+      prompter.info(
+        `your key file ${this.store.paths.userKey} was readable by others (mode 0${loose.toString(8)}); it is 0600 now — ` +
+          'anyone who copied it meanwhile could try passwords against it offline',
+      );
     const { keychain } = options;
     if (keychain) {
       const cached = await keychain.get();
