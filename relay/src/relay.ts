@@ -301,7 +301,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   guard.start();
   const crlBroadcaster = new CrlBroadcaster({ org, registry, logger, intervalMs: config.revocationCheckMs });
-  crlBroadcaster.start();
+  await crlBroadcaster.start();
   logger.info({ url, publicUrl, tlsPin: curlPin(tls.pin), publicKeyPath: state.publicKeyPath }, 'relay listening');
   await announceOrgRoot(org, logger, now);
 

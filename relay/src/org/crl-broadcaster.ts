@@ -14,7 +14,17 @@ export class CrlBroadcaster {
 
   constructor(private readonly deps: { org: OrgView; registry: AgentRegistry; logger: Logger; intervalMs: number }) {}
 
-  start(): void {
+  /**
+   * Notes the list in force now (an agent is sent it when it registers), then checks for newer
+   * ones. Noting it on the first check instead took the first list an admin set after a start
+   * without one for the one in force at start-up, and sent it to no connected agent.
+   */
+  async start(): Promise<void> {
+    try {
+      this.sentSeq = (await this.deps.org.crl())?.seq ?? 0;
+    } catch (error) {
+      this.deps.logger.error({ error: (error as Error).message }, 'revocation list check failed');
+    }
     this.timer = setInterval(() => {
       this.running ??= this.tick()
         .catch((error: unknown) =>
@@ -29,10 +39,7 @@ export class CrlBroadcaster {
   async tick(): Promise<void> {
     const crl = await this.deps.org.crl();
     if (!crl || crl.seq <= this.sentSeq) return;
-    const first = this.sentSeq === 0;
     this.sentSeq = crl.seq;
-    // At start-up every agent that registers is sent the list anyway; this is for lists set later.
-    if (first) return;
     let sent = 0;
     for (const link of this.deps.registry.list())
       if (this.deps.registry.send(link.vm, { type: 'crl', crl: crl.chain })) sent++;
