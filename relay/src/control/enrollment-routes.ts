@@ -156,16 +156,30 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     };
     if (!verifyStatement(pending.publicKeyPem, enrollSigningInput(pending.id), body.signature))
       throw await fail('bad signature', 'the enrollment signature does not match the key being registered');
+    /** Refusals that are no guess (nothing is counted against the source or the enrollment), audited all the same. */
+    const refuse = async (reason: string, error: HttpError) => {
+      await audit.record({
+        type: 'enroll.complete',
+        actor: `user:${pending.user}`,
+        outcome: 'failure',
+        source,
+        data: { enrollmentId: pending.id, reason },
+      });
+      return error;
+    };
     if (pending.orgChain && !body.deviceCert)
-      throw new HttpError(
-        400,
-        'bad_request',
-        'this enrollment code was made with the organisation root and needs a device certificate; update Airlock Connect',
+      throw await refuse(
+        'no device certificate',
+        new HttpError(
+          400,
+          'bad_request',
+          'this enrollment code was made with the organisation root and needs a device certificate; update Airlock Connect',
+        ),
       );
     const account = await store.users.get(pending.user);
     if (!account || account.status !== 'active') {
       await store.pendingEnrollments.delete(pending.id);
-      throw new HttpError(403, 'user_disabled', `user "${pending.user}" is disabled`);
+      throw await refuse('user disabled', new HttpError(403, 'user_disabled', `user "${pending.user}" is disabled`));
     }
     // If another enrollment confirmed a TOTP secret since this one began, that secret is the
     // user's now: this enrollment must prove it, and can never replace it with its own.

@@ -110,10 +110,14 @@ export function createLoginRouter(deps: LoginDeps): Router {
     // The certificate's key becomes the SSH user key of the sessions: only types the agent supports.
     const certKey = checkPublicKey(certKeyPem, 2048);
     if (!certKey.ok)
-      throw new HttpError(
-        400,
-        'certificate_unsupported',
-        `the client certificate's key (${certKey.keyType ?? 'unreadable'}) is not supported: use RSA ≥ 2048 or ECDSA P-256/384/521; update Connect`,
+      throw await refuse(
+        `unsupported certificate key (${certKey.keyType ?? 'unreadable'})`,
+        'nothing',
+        new HttpError(
+          400,
+          'certificate_unsupported',
+          `the client certificate's key (${certKey.keyType ?? 'unreadable'}) is not supported: use RSA ≥ 2048 or ECDSA P-256/384/521; update Connect`,
+        ),
       );
 
     const challenge = deps.challenges.consume(body.nonce, user);

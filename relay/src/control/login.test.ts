@@ -132,6 +132,8 @@ describe('login: device signature + TOTP + certificate binding', () => {
       });
       assert.equal(res.status, 400);
       assert.equal(res.body.error.code, 'certificate_unsupported');
+      const [entry] = await h.relay.store.audit.query({ type: 'login.failure', descending: true, limit: 1 });
+      assert.match(String(entry?.data.reason), /^unsupported certificate key \(/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

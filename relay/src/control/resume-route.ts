@@ -109,7 +109,7 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
       certThumbprint: caller.certThumbprint,
       resume: true,
     });
-    if (!created.ok) throw new HttpError(429, 'too_many_sessions', created.message);
+    if (!created.ok) throw await refuse(429, 'too_many_sessions', 'too many pending sessions', created.message);
     const ports = claims.ports;
     const granted = { sid: sessionId, vm: vm.id, ports };
     const tokens = await issueSessionTokens(deps.issuer, caller, granted);
@@ -125,7 +125,7 @@ export function createResumeRouter(deps: ResumeRouteDeps): Router {
     } as const;
     if (!deps.registry.send(vm.id, dial)) {
       deps.pairer.cancel(sessionId, 'agent went offline');
-      throw new HttpError(409, 'vm_offline', `VM "${vm.id}" is offline`);
+      throw await refuse(409, 'vm_offline', 'agent went offline', `VM "${vm.id}" is offline`);
     }
     await audit.record({
       type: 'session.resume_authorize',
