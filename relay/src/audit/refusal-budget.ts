@@ -1,4 +1,5 @@
 import type { AuditEventInput } from '../store/types.js';
+import { sourceNetwork } from '../control/request-source.js';
 import { RequestRateLimiter } from '../identity/rate-limiter.js';
 import type { AuditRecorder } from './recorder.js';
 
@@ -21,7 +22,7 @@ export class RefusalAuditBudget {
 
   /** Records `event` if `source` still has budget; returns whether it was recorded one by one. */
   async record(source: string, event: AuditEventInput): Promise<boolean> {
-    const r = this.limiter.take(source);
+    const r = this.limiter.take(sourceNetwork(source));
     if (r.allowed) {
       await this.audit.record(event);
       return true;

@@ -1,5 +1,6 @@
 import type { RelayConfig } from '../config.js';
 import { FailureLimiter, RequestRateLimiter } from '../identity/rate-limiter.js';
+import { sourceNetwork } from './request-source.js';
 import type { LockoutPolicy, LoginLockoutStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
 
@@ -35,14 +36,14 @@ export class LoginLimits {
 
   /** Throws a 429 when the source has used its request budget. */
   takeRequest(source: string): void {
-    const r = this.requests.take(`ip:${source}`);
+    const r = this.requests.take(`ip:${sourceNetwork(source)}`);
     if (!r.allowed)
       throw tooMany(`too many requests from your address; try again in ${r.retryAfterSeconds} s`, r.retryAfterSeconds);
   }
 
   /** Why the source address is locked out, or undefined. */
   sourceLockedOut(source: string): Lockout | undefined {
-    const s = this.sources.check(`ip:${source}`);
+    const s = this.sources.check(`ip:${sourceNetwork(source)}`);
     if (s.allowed) return undefined;
     return {
       message: `too many failed attempts from your address; try again in ${minutes(s.retryAfterSeconds)}`,
@@ -65,7 +66,7 @@ export class LoginLimits {
 
   /** A failure anyone could cause: counts against the source only. Returns whether it locked the source. */
   failSource(source: string): boolean {
-    return this.sources.fail(`ip:${source}`);
+    return this.sources.fail(`ip:${sourceNetwork(source)}`);
   }
 
   /**

@@ -1,10 +1,32 @@
 import type { IncomingMessage } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { peerCertificateThumbprint } from '@airlock/shared';
 
 /** The peer's address, for rate limits and audit. The relay is reached directly (no proxy headers are trusted). */
 export function sourceAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * What per-source limits count by: an IPv4 address (also when it arrives IPv4-mapped), or an IPv6
+ * address's /64 — one host usually holds a whole /64, and counting its addresses one by one would
+ * give it 2⁶⁴ fresh budgets.
+ */
+export function sourceNetwork(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const bare = address.replace(/%.*$/, ''); // a zone (fe80::1%eth0)
+  if (!isIPv6(bare)) return address;
+  const [head = '', tail] = bare.split('::');
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 function tlsSocket(req: IncomingMessage): TLSSocket | undefined {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CloseCode, runInSession, SESSION_ID_PARAM, SessionId, WS_PATHS, type TicketVerifier } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { bearerToken } from '../control/require-access-token.js';
-import { connectionThumbprint, sourceAddress } from '../control/request-source.js';
+import { connectionThumbprint, sourceAddress, sourceNetwork } from '../control/request-source.js';
 import { authenticateAgent } from '../identity/agent-auth.js';
 import type { RequestRateLimiter } from '../identity/rate-limiter.js';
 import type { RelayStore } from '../store/types.js';
@@ -135,7 +135,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     const sid = url.searchParams.get(SESSION_ID_PARAM)?.slice(0, 64);
     const source = sourceAddress(req);
     const endpoint = ENDPOINTS[url.pathname] ?? 'other';
-    const budget = deps.refusals.peek(source);
+    const budget = deps.refusals.peek(sourceNetwork(source));
     if (!budget.allowed) {
       deps.onRefused?.(endpoint, 429);
       return refuseUpgrade(
@@ -148,7 +148,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
       if (error instanceof Refusal) {
         deps.onRefused?.(endpoint, error.status);
         deps.logger.info({ path: url.pathname, sid, status: error.status, reason: error.reason }, 'upgrade refused');
-        if (!deps.refusals.take(source).allowed) {
+        if (!deps.refusals.take(sourceNetwork(source)).allowed) {
           deps.logger.warn(
             { source },
             'refused-upgrade budget used up; further refusals from this source are not audited',

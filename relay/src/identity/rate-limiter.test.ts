@@ -41,3 +41,25 @@ test('the request limiter refuses past the per-window budget and resets with the
   now = 1000;
   assert.equal(r.take('ip:x').allowed, true);
 });
+
+test('a spray of fresh keys frees no lockout: the oldest unlocked keys make room instead', () => {
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => 0, 10);
+  l.fail('ip:locked');
+  assert.equal(l.fail('ip:locked'), true);
+  for (let i = 0; i < 100; i++) l.fail(`ip:spray-${i}`);
+  assert.equal(l.check('ip:locked').allowed, false, 'still locked out');
+  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 10);
+});
+
+test('a spray of fresh keys gives an exhausted source no fresh budget', () => {
+  const r = new RequestRateLimiter(2, 60_000, () => 0, 10);
+  r.take('ip:busy');
+  r.take('ip:busy');
+  assert.equal(r.take('ip:busy').allowed, false);
+  for (let i = 0; i < 8; i++) r.take(`ip:spray-${i}`);
+  // Full now: the next fresh key pushes out the oldest entry, not all of them.
+  r.take('ip:one-more');
+  assert.equal(r.peek('ip:spray-7').allowed, true);
+  assert.equal(r.take('ip:spray-7').allowed, true, 'kept its count (1 used of 2)');
+  assert.equal(r.take('ip:spray-7').allowed, false);
+});

@@ -40,6 +40,8 @@ export class FailureLimiter {
     let e = this.entries.get(key);
     if (!e) {
       if (this.entries.size >= this.maxKeys) this.sweep(t);
+      // Every tracked key is locked out: keep those lockouts rather than track one more sender.
+      if (this.entries.size >= this.maxKeys) return false;
       e = { failures: [], lockedUntil: 0 };
       this.entries.set(key, e);
     }
@@ -57,11 +59,19 @@ export class FailureLimiter {
     this.entries.delete(key);
   }
 
+  /**
+   * Makes room: entries with nothing left to count go first, then the oldest that are not locked
+   * out. A lockout is never dropped to make room: a spray of fresh addresses must not be able to
+   * free a source (or itself) from one.
+   */
   private sweep(t: number): void {
+    const locked = (e: Entry) => e.lockedUntil > t;
     for (const [k, e] of this.entries)
-      if (e.lockedUntil <= t && e.failures.every((f) => f <= t - this.policy.windowMs)) this.entries.delete(k);
-    // Still full of live entries: drop the oldest rather than grow.
-    while (this.entries.size >= this.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
+      if (!locked(e) && e.failures.every((f) => f <= t - this.policy.windowMs)) this.entries.delete(k);
+    for (const [k, e] of this.entries) {
+      if (this.entries.size < this.maxKeys) break;
+      if (!locked(e)) this.entries.delete(k);
+    }
   }
 }
 
@@ -89,7 +99,7 @@ export class RequestRateLimiter {
     const t = this.now();
     let c = this.counts.get(key);
     if (!c || c.windowStart + this.windowMs <= t) {
-      if (!c && this.counts.size >= this.maxKeys) this.counts.clear();
+      if (!c && this.counts.size >= this.maxKeys) this.makeRoom(t);
       c = { windowStart: t, count: 0 };
       this.counts.set(key, c);
     }
@@ -101,5 +111,18 @@ export class RequestRateLimiter {
         firstDenied: c.count === this.maxPerWindow + 1,
       };
     return { allowed: true };
+  }
+
+  /**
+   * Drops the counts whose window has passed, then (still full) the oldest. Clearing them all, as
+   * before, gave every source, an exhausted one too, a fresh budget after ~100 000 requests from
+   * fresh addresses.
+   */
+  private makeRoom(t: number): void {
+    for (const [k, c] of this.counts) if (c.windowStart + this.windowMs <= t) this.counts.delete(k);
+    for (const k of this.counts.keys()) {
+      if (this.counts.size < this.maxKeys) break;
+      this.counts.delete(k);
+    }
   }
 }
