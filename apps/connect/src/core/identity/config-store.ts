@@ -138,6 +138,7 @@ export class ConfigStore {
       const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw new Error(
         `cannot read ${this.paths.config} (${why}): Airlock keeps its files in the folder ${this.paths.home}; fix or move what is in the way`,
+        { cause: e },
       );
     }
     if (text === undefined) return {};
