@@ -233,12 +233,8 @@ export class SessionHost {
     const log = this.opts.log.child({ sid });
     const entry = this.sessions.get(sid);
     if (this.closing) return;
-    if (!entry?.ssh || entry.ssh.server.isClosed) {
-      const reason = 'this agent holds no such session: it ended, or the agent restarted since';
-      log.warn({ audit: 'resume-refused' }, reason);
-      this.opts.refuse(sid, reason);
-      return;
-    }
+    if (!entry?.ssh || entry.ssh.server.isClosed)
+      return this.refuseResume(sid, log, 'this agent holds no such session: it ended, or the agent restarted since');
     const claims = await this.admission.ticket(ticket, sid, log);
     if (!claims) return;
     if (claims.sub !== entry.user) {
@@ -250,9 +246,17 @@ export class SessionHost {
     // Under an organisation root the user is judged again, as for a new session: a device or
     // user revoked in the newest list does not get its session back, whatever the relay says.
     if (!(await this.admission.user(sid, claims, userChain, crl, log))) return;
+    // The session may have ended while the ticket was checked (its window ran out, the relay
+    // ended it): nothing is opened for it then.
+    const stillHeld = () => this.sessions.get(sid) === entry && !entry.ssh!.server.isClosed && !this.closing;
+    if (!stillHeld()) return this.refuseResume(sid, log, 'the session ended while its resume was checked');
     log.info({ audit: 'resume-accepted', user: claims.sub }, 'resume ticket verified; opening a new data socket');
     const socket = await this.openSocket(sid, log);
     if (!socket) return;
+    if (!stillHeld()) {
+      await closeDataSocket(socket.ws, CloseCode.agentRefused, 'the session ended');
+      return this.refuseResume(sid, log, 'the session ended while its resume connection was opened');
+    }
     const ssh = entry.ssh;
     const old = entry.ws;
     entry.ws = socket.ws;
@@ -271,6 +275,11 @@ export class SessionHost {
       timeoutMs: this.opts.config.authTimeoutMs,
       log,
     });
+  }
+
+  private refuseResume(sid: string, log: Logger, reason: string): void {
+    log.warn({ audit: 'resume-refused' }, reason);
+    this.opts.refuse(sid, reason);
   }
 
   private openSocket(sid: string, log: Logger) {
@@ -329,6 +338,8 @@ export class SessionHost {
       const text = `could not resume: not resumed within ${Math.round(windowMs / 1000)} s of its connection dropping`;
       entry.log.warn({ audit: 'session-expired' }, text);
       void entry.ssh?.close(text);
+      // A resume connection may be open and still waiting for the client's reconnect: it goes too.
+      void closeDataSocket(entry.ws, CloseCode.agentRefused, text);
       this.forget(sid, entry);
     }, windowMs);
     entry.suspended = { since: Date.now(), reason, timer };
