@@ -296,6 +296,28 @@ test('dials that arrive together are held to maxSessions; a second dial of the s
   });
 });
 
+test('a resume that the end of its session overtakes opens nothing and is refused, saying why', async () => {
+  await withOnlineAgent({}, async ({ relay, agent }) => {
+    const userKey = await generateHostKey();
+    const c = await connectClient(relay, agent, { userKey });
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid: c.sid,
+      vm: relay.vmId,
+      ukey: await keyFingerprint(userKey),
+      ports: [],
+    });
+    const socketsBefore = relay.upgrades.filter((u) => u.url.includes(c.sid)).length;
+    // The end arrives while the agent is still checking the resume's ticket.
+    relay.dial(c.sid, token, { resume: true });
+    relay.endSession(c.sid, 'revoked by an admin');
+    assert.equal(await refusedReason(relay, c.sid), 'the session ended while its resume was checked');
+    await relay.until(() => agent.activeSessions === 0 || undefined, 5000, 'the session gone');
+    assert.equal(relay.upgrades.filter((u) => u.url.includes(c.sid)).length, socketsBefore, 'no new data socket');
+    await c.close();
+  });
+});
+
 function captureLogger(): { logger: Logger; lines: { level: number; msg: string }[] } {
   const lines: { level: number; msg: string }[] = [];
   const sink = new Writable({

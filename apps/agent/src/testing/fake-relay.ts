@@ -235,6 +235,13 @@ export class FakeRelay {
     ws.send(JSON.stringify({ type: 'dial', sessionId, ticket, ...(options.resume ? { resume: true } : {}) }));
   }
 
+  /** The relay ends a session (revocation, an admin's kill). */
+  endSession(sessionId: string, reason: string): void {
+    const ws = this.control;
+    if (!ws || ws.readyState !== WebSocket.OPEN) throw new Error('fake relay: agent is not connected');
+    ws.send(JSON.stringify({ type: 'end', sessionId, reason }));
+  }
+
   /** The agent's data socket for a session (the relay's end), for tests that send raw bytes. */
   sessionSocket(sid: string, timeoutMs = 5000): Promise<WebSocket> {
     return this.until(() => this.sessionSockets.get(sid), timeoutMs, `session socket ${sid}`);
