@@ -7,9 +7,10 @@ import { asBuffer } from './session-pipe.js';
  * sent is kept, up to `limitBytes`, to be replayed once the other side is there.
  */
 export class EarlyFrameHold {
-  private readonly frames: Buffer[] = [];
+  /** Each frame with its text/binary flag: the pipe passes the flag on as it came. */
+  private readonly frames: Array<{ data: Buffer; isBinary: boolean }> = [];
   private bytes = 0;
-  private readonly hold = (data: RawData): void => {
+  private readonly hold = (data: RawData, isBinary: boolean): void => {
     const buf = asBuffer(data);
     this.bytes += buf.length;
     if (this.bytes > this.limitBytes) {
@@ -17,7 +18,7 @@ export class EarlyFrameHold {
       this.onOverflow(this.bytes);
       return;
     }
-    this.frames.push(buf);
+    this.frames.push({ data: buf, isBinary });
   };
 
   constructor(
@@ -38,7 +39,7 @@ export class EarlyFrameHold {
     return {
       replay: () => {
         // Through the new listener, in order, before anything read after resume().
-        for (const frame of this.frames) this.ws.emit('message', frame, true);
+        for (const frame of this.frames) this.ws.emit('message', frame.data, frame.isBinary);
         this.ws.resume();
       },
     };
