@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -193,6 +194,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     if (shuttingDown) return refuseUpgrade(socket, 503, 'relay is shutting down');
     routeUpgrade(req, socket, head);
   });
+  // Between listening and the API being mounted (the store, ops server and routes come after),
+  // a request gets a clear "try again" instead of no answer until Node's request timeout.
+  const starting = (_req: IncomingMessage, res: ServerResponse) =>
+    res
+      .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+      .end(JSON.stringify({ error: { code: 'starting', message: 'the relay is starting; try again in a moment' } }));
+  server.on('request', starting);
   // A client that fails the TLS handshake (wrong pin, plain HTTP) is not a relay error.
   server.on('tlsClientError', (error) => logger.debug({ error: error.message }, 'TLS handshake failed'));
 
@@ -289,6 +297,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     org,
     now,
   });
+  server.off('request', starting);
   server.on('request', app);
   const guard = new SessionGuard({
     store,

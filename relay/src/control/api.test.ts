@@ -49,6 +49,9 @@ describe('control API', () => {
       const malformed = await api(h.relay, 'POST', '/login', { rawBody: '{"user": "alice",' });
       assert.equal(malformed.status, 400);
       assert.match(malformed.body.error.message, /not valid JSON/);
+      const badPath = await api(h.relay, 'POST', '/sessions/%E0%A4%A/resume', { body: {} });
+      assert.equal(badPath.status, 400);
+      assert.equal(badPath.body.error.message, '(path): a part of the path is not valid percent-encoding');
       const notJson = await api(h.relay, 'POST', '/login/challenge', {
         rawBody: 'user=alice',
         contentType: 'text/plain',

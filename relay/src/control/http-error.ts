@@ -44,6 +44,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return sendError(res, 413, 'payload_too_large', `(body): request body is larger than ${e.limit} bytes`);
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
       return sendError(res, 415, 'unsupported_media_type', '(body): send JSON in UTF-8');
+    // The router decodes path parameters; a broken %-escape is the path's fault, not the body's.
+    if (error instanceof URIError)
+      return sendError(res, 400, 'bad_request', '(path): a part of the path is not valid percent-encoding');
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
       return sendError(res, e.status, 'bad_request', '(body): request could not be read');
     logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error in API route');
