@@ -1,5 +1,6 @@
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { makeFolders } from '@airlock/shared';
 
 export interface DataDirPrepared {
   /** Set when an existing dir was open to group or others and has been made 0700. */
@@ -12,7 +13,7 @@ export interface DataDirPrepared {
  * list it sees the audit copy and what the relay keeps, even where each secret file is 0600.
  */
 export async function prepareDataDir(dataDir: string, logger: Logger): Promise<DataDirPrepared> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeFolders(dataDir, 0o700);
   const st = await stat(dataDir);
   if (!st.isDirectory()) throw new Error(`data dir ${dataDir} is not a directory`);
   const mode = st.mode & 0o777;

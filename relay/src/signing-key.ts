@@ -1,7 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@airlock/shared';
 import { generateRelaySigningKey, relaySigningKeyFromPem, type RelaySigningKey } from '@airlock/shared';
+import { makeFolders } from '@airlock/shared';
 
 export const SIGNING_KEY_FILE = 'relay-signing-key.pem';
 export const SIGNING_PUBLIC_KEY_FILE = 'relay-signing-key.pub.pem';
@@ -23,7 +24,7 @@ export function publicKeyPemOf(key: RelaySigningKey): string {
  * (mode 0600) on first start. The public half is (re)written beside it for agents to pin.
  */
 export async function loadOrCreateSigningKey(dataDir: string): Promise<LoadedSigningKey> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeFolders(dataDir, 0o700);
   const privatePath = join(dataDir, SIGNING_KEY_FILE);
   const publicKeyPath = join(dataDir, SIGNING_PUBLIC_KEY_FILE);
   let key: RelaySigningKey;

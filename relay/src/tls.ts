@@ -1,8 +1,9 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { mintServerCertificate, readFileIfExists, spkiPin, writeFileAtomic } from '@airlock/shared';
+import { makeFolders } from '@airlock/shared';
 
 export const TLS_DIR = 'tls';
 export const TLS_CERT_FILE = 'relay-cert.pem';
@@ -34,7 +35,7 @@ export class RelayTlsError extends Error {
  */
 export async function loadOrCreateRelayTls(dataDir: string, options: { hostnames?: string[] } = {}): Promise<RelayTls> {
   const dir = join(dataDir, TLS_DIR);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeFolders(dir, 0o700);
   await chmod(dir, 0o700); // mkdir leaves an existing folder's mode alone
   const certPath = join(dir, TLS_CERT_FILE);
   const keyPath = join(dir, TLS_KEY_FILE);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileIfExists, writeFileAtomic } from './files.js';
+import { makeFolders, makeFoldersSync, readFileIfExists, writeFileAtomic } from './files.js';
 
 async function scratch(t: { after(fn: () => Promise<void>): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));
@@ -58,4 +58,19 @@ test('readFileIfExists: the text, undefined when missing, and no further than it
   // A device that never ends is read no further than the bound.
   await assert.rejects(readFileIfExists('/dev/zero', 1024 * 1024), { code: 'EFBIG' });
   await assert.rejects(readFileIfExists(dir), { code: 'EISDIR' });
+});
+
+test('makeFolders makes the missing folders with the mode, keeps existing ones, and fails where a folder cannot be', async (t) => {
+  const { dir } = await scratch(t);
+  const deep = join(dir, 'a', 'b', 'c');
+  await makeFolders(deep, 0o700);
+  assert.equal((await stat(deep)).mode & 0o777, 0o700);
+  await makeFolders(deep, 0o700);
+  makeFoldersSync(join(deep, 'd'), 0o700);
+  assert.ok((await stat(join(deep, 'd'))).isDirectory());
+  // Node's own recursive mkdir never returns here.
+  await assert.rejects(makeFolders('/proc/airlock-nope/x', 0o700), { code: 'ENOENT' });
+  assert.throws(() => makeFoldersSync('/proc/airlock-nope/x', 0o700), { code: 'ENOENT' });
+  await writeFile(join(dir, 'file'), '');
+  await assert.rejects(makeFolders(join(dir, 'file', 'x'), 0o700), { code: 'ENOTDIR' });
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { endQuietlyWhenReaderGoes, installProcessGuards, logStrayError, readSecretLine } from '@airlock/shared';
@@ -12,6 +12,7 @@ import { defaultStateDir } from './state-dir.js';
 import { agentStatus } from './status.js';
 import { printStatus } from './status-print.js';
 import { STATUS_FILE } from './status-file.js';
+import { makeFoldersSync } from '@airlock/shared';
 
 /** Exit codes: 2 for configuration/usage problems, 1 for an enrollment the relay or network refused. */
 function fail(message: string, code = 2): never {
@@ -91,7 +92,7 @@ async function run(opts: { config?: string; stateDir?: string }): Promise<void> 
   // The status file lives in the state dir; an agent configured without an enrollment may not have one yet.
   let statusFile: string | undefined = join(config.stateDir, STATUS_FILE);
   try {
-    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    makeFoldersSync(config.stateDir, 0o700);
   } catch (e) {
     log.warn(
       { stateDir: config.stateDir, error: (e as NodeJS.ErrnoException).code ?? String(e) },

@@ -1,10 +1,11 @@
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, rm, stat } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { describeZodError, tlsPinSchema, VmId, writeFileAtomic } from '@airlock/shared';
 import { parseRelayUrl } from './relay-url.js';
+import { makeFolders } from '@airlock/shared';
 
 /**
  * What `airlock-agent enroll` leaves in the state directory:
@@ -95,7 +96,7 @@ export function readEnrollment(dir: string): ReadEnrollmentResult {
  */
 export async function prepareStateDir(dir: string): Promise<{ ok: true } | { ok: false; message: string }> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeFolders(dir, 0o700);
     const s = await stat(dir);
     if (!s.isDirectory()) return { ok: false, message: `${dir} is not a directory` };
     // Only tighten a directory we own; chmod on someone else's fails and says so below.

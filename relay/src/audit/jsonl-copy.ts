@@ -1,7 +1,8 @@
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditEntry, AuditStore } from '../store/types.js';
+import { makeFolders } from '@airlock/shared';
 
 export const AUDIT_SUBDIR = 'audit';
 export const AUDIT_JSONL_FILE = 'audit.jsonl';
@@ -43,7 +44,7 @@ export class JsonlCopy {
 
   /** Opens (creating dir 0700 and file 0600) and catches up with the store. */
   static async open(path: string, store: AuditStore, logger: Logger): Promise<JsonlCopy> {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await makeFolders(dirname(path), 0o700);
     const { lastSeq, size } = await repairTail(path, logger);
     const fh = await open(path, 'a', 0o600);
     await fh.chmod(0o600);

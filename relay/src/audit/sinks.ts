@@ -1,7 +1,8 @@
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 import type { AuditEntry } from '../store/types.js';
+import { makeFolders } from '@airlock/shared';
 
 /**
  * Where audit entries are pushed, one way. `deliver` resolves only once the sink has the whole
@@ -68,7 +69,7 @@ export class FileSink implements AuditSink {
   }
 
   async deliver(entries: AuditEntry[]): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await makeFolders(dirname(this.path), 0o700);
     const fh = await open(this.path, 'a', 0o600);
     try {
       await fh.writeFile(entries.map((e) => JSON.stringify(e) + '\n').join(''), 'utf8');

@@ -65,6 +65,10 @@ test('before enrolling: commands say to enroll; login no longer takes --relay/--
     const isDir = await airlock(fresh, ['vms']);
     assert.equal(isDir.code, 255);
     assert.match(isDir.stderr, /^airlock: cannot read \S+config\.json \(EISDIR\)/);
+    // A log folder that cannot be made (Node's own recursive mkdir never returns under /proc).
+    const noLogs = await airlock(join(fresh, 'other'), ['vms'], undefined, { AIRLOCK_LOG_DIR: '/proc/airlock-nope' });
+    assert.equal(noLogs.code, 255);
+    assert.match(noLogs.stderr, /this device is not enrolled/);
   } finally {
     await rm(fresh, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
-import { mkdir, chmod } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { makeFolders } from '@airlock/shared';
 
 /** Where Connect keeps its files. Everything lives under one folder so tests and scripts can point `AIRLOCK_HOME` elsewhere. */
 export interface AirlockPaths {
@@ -35,6 +36,6 @@ export function airlockPaths(home: string = airlockHome()): AirlockPaths {
 
 /** Creates the home folder (0700) if needed and tightens its mode if it already existed. */
 export async function ensureHome(paths: AirlockPaths): Promise<void> {
-  await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  await makeFolders(paths.home, 0o700);
   await chmod(paths.home, 0o700);
 }

@@ -1,6 +1,5 @@
 // The desktop app's main process entry, bundled by `npm run desktop` and run by the Electron
 // binary. Everything but binding Electron lives in desktop-app.ts (tested against a fake seam).
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -8,11 +7,12 @@ import { REDACT_PATHS } from '@airlock/shared';
 import { airlockHome } from '../core/paths.js';
 import { runDesktopApp } from './desktop-app.js';
 import { loadElectron } from './electron-seam.js';
+import { makeFoldersSync } from '@airlock/shared';
 
 const electron = loadElectron();
 const here = dirname(fileURLToPath(import.meta.url));
 const logFolder = electron.app.getPath('logs');
-mkdirSync(logFolder, { recursive: true, mode: 0o700 });
+makeFoldersSync(logFolder, 0o700);
 const log = pino(
   {
     name: 'airlock-desktop',

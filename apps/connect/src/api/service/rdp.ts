@@ -1,4 +1,4 @@
-import { mkdir, chmod } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@airlock/shared';
 import type { ApiParams, ApiResponse, ApiResult } from '../contract/index.js';
@@ -6,6 +6,7 @@ import { done } from './failures.js';
 import type { ForwardHandlers } from './forward-handlers.js';
 import type { Platform } from './platform.js';
 import type { ServiceContext } from './service-context.js';
+import { makeFolders } from '@airlock/shared';
 
 /**
  * A Remote Desktop connection file for the forward: the local end of the tunnel, the user name to
@@ -90,7 +91,7 @@ export async function launchRdp(
     ...(enrollment.ok ? { user: enrollment.value.user } : {}),
   });
   const dir = join(ctx.paths.home, 'rdp');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeFolders(dir, 0o700);
   await chmod(dir, 0o700);
   const path = join(dir, `${p.vm}.rdp`);
   await writeFileAtomic(path, content, 0o600);

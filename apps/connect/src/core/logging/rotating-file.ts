@@ -1,15 +1,6 @@
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeFoldersSync } from '@airlock/shared';
 
 export interface RotatingFileOptions {
   folder: string;
@@ -96,7 +87,7 @@ export class RotatingFile {
   }
 
   private open(): void {
-    mkdirSync(this.options.folder, { recursive: true, mode: 0o700 });
+    makeFoldersSync(this.options.folder, 0o700);
     const fd = openSync(this.path, 'a', 0o600);
     const st = fstatSync(fd);
     this.fd = fd;
