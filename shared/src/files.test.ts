@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { lstat, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeFolders, makeFoldersSync, readFileIfExists, writeFileAtomic } from './files.js';
+import { readFileIfExists, writeFileAtomic } from './files.js';
+import { makeFolders, makeFoldersSync } from './folders.js';
 
 async function scratch(t: { after(fn: () => Promise<void>): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-atomic-'));

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { join, parse, resolve, sep } from 'node:path';
+import { open, rename, rm } from 'node:fs/promises';
 
 /**
  * Writes a file atomically with the given mode: a new temp file in the same folder, then rename.
@@ -64,36 +62,4 @@ export async function readFileIfExists(path: string, maxBytes = MAX_READ_FILE_BY
   } finally {
     await file.close();
   }
-}
-
-/** `path`'s folders from the root down: /a/b/c → /a, /a/b, /a/b/c. */
-function foldersDown(path: string): string[] {
-  const full = resolve(path);
-  const { root } = parse(full);
-  const out: string[] = [];
-  let current = root;
-  for (const part of full.slice(root.length).split(sep).filter(Boolean)) out.push((current = join(current, part)));
-  return out;
-}
-
-/**
- * `mkdir -p`, the folders it makes getting `mode`. Node's `{ recursive: true }` never returns when
- * a parent exists but refuses the folder with ENOENT (procfs, sysfs): AIRLOCK_LOG_DIR=/proc/x hung
- * every command. This walks the path once and fails with the error instead.
- */
-export async function makeFolders(path: string, mode: number): Promise<void> {
-  for (const folder of foldersDown(path))
-    await mkdir(folder, { mode }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
-}
-
-/** makeFolders, synchronously (start-up, and the log file's first line). */
-export function makeFoldersSync(path: string, mode: number): void {
-  for (const folder of foldersDown(path))
-    try {
-      mkdirSync(folder, { mode });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
 }

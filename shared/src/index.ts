@@ -24,3 +24,4 @@ export * from './process-guards.js';
 export * from './cli-support.js';
 export * from './termination-signals.js';
 export * from './printable.js';
+export * from './folders.js';

@@ -40,6 +40,13 @@ test('a relative XDG_CACHE_HOME is ignored (the XDG rule), not resolved against 
   assert.deepEqual(where, { ok: true, dir: join(home, '.cache', 'airlock', 'v8-compile-cache') });
 });
 
+test('a cache folder that cannot be made is not used, and the command does not hang on it', () => {
+  // Node's recursive mkdir never returns under /proc; the walk fails at once.
+  const r = compileCacheDir({ XDG_CACHE_HOME: '/proc/airlock-no-such-cache' });
+  assert.equal(r.ok, false);
+  assert.match(!r.ok ? r.reason : '', /ENOENT/);
+});
+
 test('the CLI fills the cache on its first run and the folder stays private', () => {
   const base = join(tmp, 'cli');
   const main = fileURLToPath(new URL('./main.ts', import.meta.url));

@@ -1,10 +1,11 @@
 // V8's compile cache for the CLI: most of a short command's start-up was Node compiling the same
 // modules again (issue 11). The cache holds compiled code that later runs as this user, so it
 // lives only in a folder of the user's own that nobody else can write — never a shared /tmp.
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { makeFoldersSync } from '@airlock/shared/folders';
 
 export type CompileCacheDir = { ok: true; dir: string } | { ok: false; reason: string };
 
@@ -18,7 +19,7 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, uid = proc
   const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME?.trim() || homedir(), '.cache');
   const dir = join(base, 'airlock', 'v8-compile-cache');
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeFoldersSync(dir, 0o700);
     const st = statSync(dir);
     if (uid !== undefined && st.uid !== uid) return { ok: false, reason: `${dir} belongs to another user` };
     if ((st.mode & 0o022) !== 0) return { ok: false, reason: `${dir} is writable by others` };
