@@ -148,6 +148,21 @@ test('no secret, a wrong one, or one from another launch: refused before the Web
   assert.equal(await connectApi(host, { secret: secretOf(host), path: '/other' }), 400);
 });
 
+test('an upgrade whose target is no URL is refused and closed, as any wrong path', async () => {
+  const { connect } = await import('node:net');
+  const socket = connect(host.port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(
+    `GET http://[/api HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
+  await once(socket, 'close');
+  assert.match(answer, /^HTTP\/1\.1 400 /);
+  assert.ok(!logLines.some((l) => /Invalid URL/.test(l)), 'no bug logged');
+});
+
 test('a page from another origin, or no origin, is refused even with the secret', async () => {
   const secret = secretOf(host);
   assert.equal(await connectApi(host, { secret, origin: 'http://evil.example' }), 403);

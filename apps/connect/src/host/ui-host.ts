@@ -99,9 +99,10 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {});
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // Any local process may connect: a target that is no URL is a wrong path like any other (it
+    // used to throw here, and the socket stayed open for good).
     const refused: Refusal | undefined =
-      path !== WIRE_PATH
+      requestPath(req) !== WIRE_PATH
         ? { status: 400, reason: 'not the API path' }
         : (checkHostAndOrigin(req, port, 'required') ??
           (secretMatches(offeredSecret(req), secret)
@@ -170,4 +171,13 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The request's path, or undefined when its target is not a URL at all. */
+function requestPath(req: IncomingMessage): string | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://x').pathname;
+  } catch {
+    return undefined;
+  }
 }
