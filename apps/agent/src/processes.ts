@@ -64,8 +64,10 @@ export function spawnPty(
     encoding: null,
   });
   let exited = false;
-  // UnixTerminal's `fd` (the master side) is public; the IPty typings leave it out.
-  const input = new PtyInput((p as unknown as { fd: number }).fd);
+  // UnixTerminal's `fd` (the master side) is public; the IPty typings leave it out. node-pty
+  // marks itself unwritable (`_close()`) before it closes that descriptor, on every path.
+  const term = p as unknown as { fd: number; _writable?: boolean };
+  const input = new PtyInput(term.fd, () => term._writable !== false);
   p.onData((d) => sinks.stdout(d as unknown as Buffer));
   p.onExit(({ exitCode, signal }) => {
     exited = true;

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { CommandRequestMessage } from '@microsoft/dev-tunnels-ssh';
+import * as pty from 'node-pty';
 import { BULK_WINDOW_BYTES, ptyRequest } from '@airlock/shared/ssh';
+import { PtyInput } from './pty-input.js';
 import { collect, connectClient, sendUntilStalled, withOnlineAgent, withTimeout } from './testing/harness.js';
 
 function exec(command: string): CommandRequestMessage {
@@ -55,4 +60,38 @@ test('a paste larger than the terminal queue reaches a program that reads, whole
       await c.close();
     }
   });
+});
+
+test('input never reaches a descriptor number node-pty has closed and the agent reused', async () => {
+  // The program lets go of the terminal but lives on: node-pty closes its side before any exit.
+  const p = pty.spawn('/bin/sh', ['-c', 'trap "" HUP; exec 0<&- 1>&- 2>&-; sleep 30'], { encoding: null });
+  const term = p as unknown as { fd: number; _writable?: boolean };
+  const input = new PtyInput(term.fd, () => term._writable !== false);
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-pty-reuse-'));
+  const opened: number[] = [];
+  try {
+    const closedAt = Date.now() + 10_000;
+    const isClosed = () => {
+      try {
+        fstatSync(term.fd);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    while (!isClosed() && Date.now() < closedAt) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(isClosed(), 'node-pty closed the terminal');
+    // Another part of the agent opens a file: it gets the lowest free number, soon the terminal's.
+    const victim = join(dir, 'victim');
+    for (let i = 0; i < 1000 && !opened.includes(term.fd); i++) opened.push(openSync(victim, 'w+'));
+    assert.ok(opened.includes(term.fd), 'the number was reused');
+    let done = false;
+    input.write(Buffer.from('keystrokes\n'), () => (done = true));
+    assert.equal(done, true, 'the input is let go');
+    assert.equal(readFileSync(victim, 'utf8'), '', 'and written nowhere');
+  } finally {
+    for (const fd of opened) closeSync(fd);
+    p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

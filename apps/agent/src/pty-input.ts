@@ -1,4 +1,4 @@
-import { write } from 'node:fs';
+import { writeSync } from 'node:fs';
 
 /** Longest pause between tries while the terminal's input queue stays full. */
 const MAX_RETRY_MS = 50;
@@ -14,21 +14,30 @@ const MAX_RETRY_MS = 50;
  * of the event loop, a busy loop for as long as the program does not read; this backs off
  * instead (1, 2, 4 … 50 ms): terminal input is typed or pasted, and a terminal that drains
  * resets the back-off at the next write.
+ *
+ * Writes are synchronous (the master side is non-blocking: a full terminal is EAGAIN, never a
+ * wait) and each is preceded by `stillOpen()`: node-pty closes the descriptor when the terminal
+ * hangs up, and its number is then reused by the next file or socket the agent opens — another
+ * session's terminal, say. An asynchronous write queued before that close would run after it;
+ * a synchronous one right after the check cannot.
  */
 export class PtyInput {
   private readonly queue: Array<{ data: Buffer; offset: number; done: () => void }> = [];
-  private writing = false;
   private retryMs = 0;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly fd: number) {}
+  /** `stillOpen`: whether the owner of `fd` still holds it open (checked before every write). */
+  constructor(
+    private readonly fd: number,
+    private readonly stillOpen: () => boolean,
+  ) {}
 
   /** `done` fires once all of `data` is in the terminal, or once this input is closed. */
   write(data: Buffer, done: () => void): void {
     if (this.closed || data.length === 0) return done();
     this.queue.push({ data, offset: 0, done });
-    if (!this.writing && !this.retry) this.pump();
+    if (!this.retry) this.pump();
   }
 
   /** Bytes accepted and not yet in the terminal. */
@@ -36,10 +45,7 @@ export class PtyInput {
     return this.queue.reduce((n, t) => n + t.data.length - t.offset, 0);
   }
 
-  /**
-   * The terminal is gone (its program exited, or the session hung it up): nothing more is
-   * written — the descriptor may be closed and its number reused — and what waited is let go.
-   */
+  /** The terminal is gone (its program exited, or the session hung it up): what waited is let go. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -49,16 +55,16 @@ export class PtyInput {
   }
 
   private pump(): void {
-    const task = this.queue[0];
-    if (!task || this.closed) return;
-    this.writing = true;
-    write(this.fd, task.data, task.offset, task.data.length - task.offset, null, (err, written) => {
-      this.writing = false;
+    for (let task = this.queue[0]; task; task = this.queue[0]) {
       if (this.closed) return;
-      if (err) {
+      if (!this.stillOpen()) return this.close();
+      let written: number;
+      try {
+        written = writeSync(this.fd, task.data, task.offset, task.data.length - task.offset);
+      } catch (e) {
         // EAGAIN: the terminal's input queue is full until the program reads.
-        if (err.code === 'EAGAIN') return this.retryLater();
-        // EIO once nothing holds the terminal's other side; EBADF once it is closed.
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return this.retryLater();
+        // EIO once nothing holds the terminal's other side.
         return this.close();
       }
       this.retryMs = 0;
@@ -67,8 +73,7 @@ export class PtyInput {
         this.queue.shift();
         task.done();
       }
-      this.pump();
-    });
+    }
   }
 
   private retryLater(): void {
