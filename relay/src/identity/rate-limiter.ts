@@ -99,7 +99,7 @@ export class RequestRateLimiter {
     const t = this.now();
     let c = this.counts.get(key);
     if (!c || c.windowStart + this.windowMs <= t) {
-      if (!c && this.counts.size >= this.maxKeys) this.makeRoom(t);
+      if (!c && this.counts.size >= this.maxKeys && !this.makeRoom(t)) return { allowed: true };
       c = { windowStart: t, count: 0 };
       this.counts.set(key, c);
     }
@@ -114,15 +114,18 @@ export class RequestRateLimiter {
   }
 
   /**
-   * Drops the counts whose window has passed, then (still full) the oldest. Clearing them all, as
-   * before, gave every source, an exhausted one too, a fresh budget after ~100 000 requests from
-   * fresh addresses.
+   * Drops the counts whose window has passed, then (still full) the oldest that still have
+   * budget. A source that used up its budget keeps its count to the end of its window: clearing
+   * them all, as before, or dropping the oldest, gave an exhausted source a fresh budget after
+   * ~100 000 requests from fresh addresses. Returns false when every count is an exhausted one
+   * (the new key then goes uncounted: refusing every new source would shut everyone out).
    */
-  private makeRoom(t: number): void {
+  private makeRoom(t: number): boolean {
     for (const [k, c] of this.counts) if (c.windowStart + this.windowMs <= t) this.counts.delete(k);
-    for (const k of this.counts.keys()) {
+    for (const [k, c] of this.counts) {
       if (this.counts.size < this.maxKeys) break;
-      this.counts.delete(k);
+      if (c.count < this.maxPerWindow) this.counts.delete(k);
     }
+    return this.counts.size < this.maxKeys;
   }
 }
