@@ -60,6 +60,8 @@ export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
   /** Dials past the limit check and not yet in `sessions`: each holds its place (and its id). */
   private readonly dialing = new Set<string>();
+  /** Dials the relay ended while they were being checked, with its reason: they host nothing. */
+  private readonly endedWhileDialing = new Map<string, string>();
   private closing = false;
 
   constructor(private readonly opts: SessionHostOptions) {
@@ -110,6 +112,7 @@ export class SessionHost {
 
   /** The relay ended a session (revocation, an admin's kill): connected or waiting for a resume. */
   end(sid: string, reason: string): void {
+    if (this.dialing.has(sid)) this.endedWhileDialing.set(sid, reason);
     const entry = this.sessions.get(sid);
     if (!entry) return;
     entry.log.warn({ audit: 'session-ended-by-relay', reason }, `the relay ended the session: ${reason}`);
@@ -142,6 +145,7 @@ export class SessionHost {
       await this.admitAndHost(sid, ticket, userChain, crl, log);
     } finally {
       this.dialing.delete(sid);
+      this.endedWhileDialing.delete(sid);
     }
   }
 
@@ -163,8 +167,15 @@ export class SessionHost {
       'ticket verified; opening data socket',
     );
 
+    // The relay may have ended the session (a revocation) while its ticket was checked.
+    const ended = () => this.endedWhileDialing.get(sid);
+    if (ended()) return this.refuseEnded(sid, log, ended()!);
     const socket = await this.openSocket(sid, log);
     if (!socket) return;
+    if (ended()) {
+      await closeDataSocket(socket.ws, CloseCode.revoked, ended()!);
+      return this.refuseEnded(sid, log, ended()!);
+    }
     const { ws, stream } = socket;
     const startedAt = Date.now();
     const entry: HostedSession = { ws, user: claims.sub, since: new Date(startedAt).toISOString(), log };
@@ -275,6 +286,11 @@ export class SessionHost {
       timeoutMs: this.opts.config.authTimeoutMs,
       log,
     });
+  }
+
+  private refuseEnded(sid: string, log: Logger, reason: string): void {
+    log.warn({ audit: 'dial-refused', reason }, `the relay ended the session while it was being opened: ${reason}`);
+    this.opts.refuse(sid, `the relay ended the session: ${reason}`.slice(0, 200));
   }
 
   private refuseResume(sid: string, log: Logger, reason: string): void {

@@ -296,6 +296,25 @@ test('dials that arrive together are held to maxSessions; a second dial of the s
   });
 });
 
+test('a dial that the end of its session overtakes opens nothing and is refused, saying why', async () => {
+  await withOnlineAgent({}, async ({ relay, agent }) => {
+    const sid = randomUUID();
+    const { token } = await relay.issuer.issueTicket({
+      sub: 'alice',
+      sid,
+      vm: relay.vmId,
+      ukey: await keyFingerprint(await generateHostKey()),
+      ports: [],
+    });
+    // The end arrives while the agent is still checking the dial's ticket.
+    relay.dial(sid, token);
+    relay.endSession(sid, 'revoked by an admin');
+    assert.equal(await refusedReason(relay, sid), 'the relay ended the session: revoked by an admin');
+    assert.ok(!relay.upgrades.some((u) => u.url.includes(sid)), 'no data socket');
+    assert.equal(agent.activeSessions, 0);
+  });
+});
+
 test('a resume that the end of its session overtakes opens nothing and is refused, saying why', async () => {
   await withOnlineAgent({}, async ({ relay, agent }) => {
     const userKey = await generateHostKey();
