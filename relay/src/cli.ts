@@ -154,7 +154,6 @@ function registerServe(program: Command, io: CliIo): void {
     );
 }
 
-/** A relay config file: JSON, an object; its fields are checked by RelayConfig when the relay starts. */
 /**
  * Where `serve` listens: a flag given on the command line wins over the config file, and the file
  * wins over the flags' defaults (before, the defaults won too, so the file's host and port were
@@ -179,6 +178,7 @@ function listenAddress(
   };
 }
 
+/** A relay config file: JSON, an object; its fields are checked by RelayConfig when the relay starts. */
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   const { readFile } = await import('node:fs/promises');
   let text: string;

@@ -18,3 +18,8 @@ test('long text is cut to the bound, counted in characters, ending in an ellipsi
   assert.equal(printableText('é'.repeat(10), 5), 'éééé…');
   assert.equal(printableText('short', 5), 'short');
 });
+
+test('a text cut before its escapes were dropped still ends in the ellipsis', () => {
+  const shown = printableText(`${'\x1b'.repeat(2000)}tail`, 10);
+  assert.equal(shown, '…');
+});

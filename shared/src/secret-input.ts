@@ -21,7 +21,8 @@ export async function readSecretLine(
   let text: string;
   try {
     // A file is read as stdin is, up to its first line and never past the bound: --code-file
-    // /dev/zero or a FIFO that stays open must not fill memory or hang.
+    // /dev/zero must not fill memory, and a FIFO is read as far as its first line (like stdin,
+    // it waits for a writer that has not written one yet).
     text = 'file' in source ? await readFirstLineOfFile(source.file) : await readFirstLine(source.stream);
   } catch (e) {
     if (e instanceof TooLong) return tooLong(what, from);
