@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { CommandRequestMessage, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
+import { CommandRequestMessage, type KeyPair, type SshClientSession } from '@microsoft/dev-tunnels-ssh';
 import { generateRelaySigningKey, REDACT_PATHS, TokenIssuer } from '@airlock/shared';
 import { generateHostKey, keyFingerprint } from '@airlock/shared/ssh';
 import { pino, type Logger } from 'pino';
@@ -19,6 +19,12 @@ import {
   withTimeout,
   withOnlineAgent,
 } from './testing/harness.js';
+
+/** A ticket for alice to `sid`, naming `userKey` (a fresh key when not given). */
+async function aliceTicket(relay: FakeRelay, sid: string, userKey?: KeyPair): Promise<string> {
+  const ukey = await keyFingerprint(userKey ?? (await generateHostKey()));
+  return (await relay.issuer.issueTicket({ sub: 'alice', sid, vm: relay.vmId, ukey, ports: [] })).token;
+}
 
 async function refusedReason(relay: FakeRelay, sid: string): Promise<string> {
   const m = await relay.until(
@@ -252,14 +258,7 @@ test('a dial beyond maxSessions is refused before any socket is opened', async (
     const c1 = await connectClient(relay, agent);
     assert.equal(c1.authenticated, true);
     const sid = randomUUID();
-    const { token } = await relay.issuer.issueTicket({
-      sub: 'alice',
-      sid,
-      vm: relay.vmId,
-      ukey: await keyFingerprint(await generateHostKey()),
-      ports: [],
-    });
-    relay.dial(sid, token);
+    relay.dial(sid, await aliceTicket(relay, sid));
     assert.equal(await refusedReason(relay, sid), 'agent is at its session limit');
     assert.ok(!relay.upgrades.some((u) => u.url.includes(sid)), 'no data socket beyond the limit');
     await c1.close();
@@ -299,13 +298,7 @@ test('dials that arrive together are held to maxSessions; a second dial of the s
 test('a dial that the end of its session overtakes opens nothing and is refused, saying why', async () => {
   await withOnlineAgent({}, async ({ relay, agent }) => {
     const sid = randomUUID();
-    const { token } = await relay.issuer.issueTicket({
-      sub: 'alice',
-      sid,
-      vm: relay.vmId,
-      ukey: await keyFingerprint(await generateHostKey()),
-      ports: [],
-    });
+    const token = await aliceTicket(relay, sid);
     // The end arrives while the agent is still checking the dial's ticket.
     relay.dial(sid, token);
     relay.endSession(sid, 'revoked by an admin');
@@ -319,13 +312,7 @@ test('a resume that the end of its session overtakes opens nothing and is refuse
   await withOnlineAgent({}, async ({ relay, agent }) => {
     const userKey = await generateHostKey();
     const c = await connectClient(relay, agent, { userKey });
-    const { token } = await relay.issuer.issueTicket({
-      sub: 'alice',
-      sid: c.sid,
-      vm: relay.vmId,
-      ukey: await keyFingerprint(userKey),
-      ports: [],
-    });
+    const token = await aliceTicket(relay, c.sid, userKey);
     const socketsBefore = relay.upgrades.filter((u) => u.url.includes(c.sid)).length;
     // The end arrives while the agent is still checking the resume's ticket.
     relay.dial(c.sid, token, { resume: true });
