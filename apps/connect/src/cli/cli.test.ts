@@ -337,3 +337,43 @@ test('ui with an unknown log level: refused before any address is given', TIMEOU
   assert.equal(r.stdout, '', 'no address printed');
   assert.match(r.stderr, /^airlock: unknown log level "chatty" — use one of fatal, error/);
 });
+
+test(
+  'ui on a first run, with a display: home made, browser sent on through a 0600 page that goes with the launch',
+  TIMEOUT,
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-ui-first-'));
+    try {
+      const fresh = join(dir, 'never-used');
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      // xdg-open as a desktop has it, recording what it was asked to open.
+      await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${join(dir, 'opened')}\n`, { mode: 0o755 });
+      const child = spawn(AIRLOCK, ['ui'], {
+        env: { ...process.env, AIRLOCK_HOME: fresh, DISPLAY: ':99', PATH: `${bin}:${process.env.PATH}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('Airlock is open in your browser') && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, /Airlock is open in your browser/, err);
+      const page = join(fresh, 'open-airlock.html');
+      assert.equal((await stat(fresh)).mode & 0o777, 0o700);
+      assert.equal((await stat(page)).mode & 0o777, 0o600);
+      while (Date.now() < deadline && !(await stat(join(dir, 'opened')).catch(() => undefined)))
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await readFile(join(dir, 'opened'), 'utf8')).trim(), page);
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      assert.equal(code, 0, err);
+      await assert.rejects(stat(page), { code: 'ENOENT' }, 'the page with the secret is gone');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

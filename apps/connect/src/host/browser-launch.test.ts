@@ -30,7 +30,7 @@ test('the browser is started on a 0600 page that sends it on: the secret is on n
     ] as const) {
       const platform = recording(os);
       const r = await openInBrowser(URL_WITH_SECRET, { home, platform, env: { DISPLAY: ':0' } });
-      assert.deepEqual(r, { opened: true });
+      assert.deepEqual(r, { opened: true, page: join(home, 'open-airlock.html') });
       assert.equal(platform.ran.length, 1);
       const argv = platform.ran[0]!;
       assert.equal(argv[0], program);
@@ -59,8 +59,34 @@ test('without a display nothing is started; a browser that does not start is sai
       platform: recording('linux', true),
       env: { DISPLAY: ':0' },
     });
-    assert.deepEqual(broken, { opened: false, reason: 'xdg-open did not start: ENOENT' });
+    assert.deepEqual(broken, {
+      opened: false,
+      reason: 'xdg-open did not start: ENOENT',
+      page: join(home, 'open-airlock.html'),
+    });
   } finally {
     await rm(home, { recursive: true, force: true });
+  }
+});
+
+test('on a first run the home folder is made (0700) before the page is written into it', async () => {
+  const parent = await mkdtemp(join(tmpdir(), 'airlock-open-'));
+  try {
+    const home = join(parent, 'fresh', '.airlock');
+    const r = await openInBrowser(URL_WITH_SECRET, { home, platform: recording('linux'), env: { DISPLAY: ':0' } });
+    assert.equal(r.opened, true);
+    assert.equal((await stat(home)).mode & 0o777, 0o700);
+    // A home that cannot be made is no crash: the address is printed instead.
+    const blocked = await openInBrowser(URL_WITH_SECRET, {
+      home: '/proc/airlock-nope/.airlock',
+      platform: recording('linux'),
+      env: { DISPLAY: ':0' },
+    });
+    assert.deepEqual(blocked, {
+      opened: false,
+      reason: 'cannot write /proc/airlock-nope/.airlock/open-airlock.html (ENOENT)',
+    });
+  } finally {
+    await rm(parent, { recursive: true, force: true });
   }
 });

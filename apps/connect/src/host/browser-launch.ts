@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '@airlock/shared';
+import { makeFolders, writeFileAtomic } from '@airlock/shared';
 import type { Platform } from '../api/service/platform.js';
 
-export type BrowserLaunch = { opened: true } | { opened: false; reason: string };
+/** `page`: the file the browser was sent to (it holds the launch secret): remove it on exit. */
+export type BrowserLaunch = { opened: true; page: string } | { opened: false; reason: string; page?: string };
 
 /** Whether a browser can be shown here: a desktop session on Linux, always on macOS and Windows. */
 export function hasDisplay(os: NodeJS.Platform, env: NodeJS.ProcessEnv): boolean {
@@ -28,12 +29,21 @@ export async function openInBrowser(
     return { opened: false, reason: 'no display (DISPLAY and WAYLAND_DISPLAY are unset)' };
   const file = join(options.home, 'open-airlock.html');
   const href = escapeHtml(url);
-  await writeFileAtomic(
-    file,
-    `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}">` +
-      `<title>Airlock</title><p><a href="${href}">Open Airlock</a></p>\n`,
-    0o600,
-  );
+  try {
+    // On a first run nothing has made the home folder yet.
+    await makeFolders(options.home, 0o700);
+    await writeFileAtomic(
+      file,
+      `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}">` +
+        `<title>Airlock</title><p><a href="${href}">Open Airlock</a></p>\n`,
+      0o600,
+    );
+  } catch (e) {
+    return {
+      opened: false,
+      reason: `cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    };
+  }
   const argv =
     platform.os === 'darwin'
       ? ['open', file]
@@ -41,5 +51,7 @@ export async function openInBrowser(
         ? ['cmd', '/c', 'start', '', file] // '' is start's window title (Node quotes it as "")
         : ['xdg-open', file];
   const launched = await platform.launch(argv);
-  return launched.ok ? { opened: true } : { opened: false, reason: `${argv[0]} did not start: ${launched.error}` };
+  return launched.ok
+    ? { opened: true, page: file }
+    : { opened: false, reason: `${argv[0]} did not start: ${launched.error}`, page: file };
 }

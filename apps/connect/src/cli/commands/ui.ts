@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { nodePlatform } from '../../api/service/platform.js';
 import { airlockHome } from '../../core/paths.js';
 import { openInBrowser } from '../../host/browser-launch.js';
@@ -42,7 +43,7 @@ export async function uiCommand(makeContext: () => Promise<CliContext>, opts: Ui
   const stopped = new Promise<void>((resolve) => onTerminationSignals(() => resolve()));
   const launch = opts.open
     ? await openInBrowser(host.url, { home: airlockHome(), platform: nodePlatform() })
-    : { opened: false as const, reason: '--no-open' };
+    : { opened: false as const, reason: '--no-open', page: undefined };
   if (launch.opened) process.stdout.write(`Airlock is open in your browser (${host.origin}); Ctrl-C stops it\n`);
   else
     process.stdout.write(
@@ -59,6 +60,8 @@ export async function uiCommand(makeContext: () => Promise<CliContext>, opts: Ui
     throw e;
   }
   await stopped;
+  // The page that sent the browser on holds this launch's secret: it goes with the launch.
+  if (launch.page) await rm(launch.page, { force: true });
   await host.close();
   await service.close();
   return EXIT.ok;
