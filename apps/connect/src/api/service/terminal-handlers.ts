@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { openTerminal, type Terminal, type TerminalEnd } from '../../core/session/terminal.js';
 import type { ApiParams, ApiResponse, ApiResult, TerminalEndView } from '../contract/index.js';
-import { done, failedWith, failureOf, unknownHandle } from './failures.js';
+import { done, failed, failedWith, failure, failureOf, unknownHandle } from './failures.js';
 import type { ServiceContext } from './service-context.js';
 
 export function terminalEndView(end: TerminalEnd): TerminalEndView {
@@ -22,15 +22,24 @@ export function terminalEndView(end: TerminalEnd): TerminalEndView {
  */
 export class TerminalHandlers {
   private readonly terminals = new Map<string, Terminal>();
+  /** Moves on at every closeAll (a logout): a terminal still opening then is closed, not kept. */
+  private generation = 0;
 
   constructor(private readonly ctx: ServiceContext) {}
 
   async open(p: ApiParams<'terminal.open'>): Promise<ApiResponse<ApiResult<'terminal.open'>>> {
+    const generation = this.generation;
     const session = await this.ctx.openSession(p.vm);
     if (!session.ok) return failedWith(session.error);
     const opened = await openTerminal(session.value, { cols: p.cols, rows: p.rows });
     if (!opened.ok) return failedWith(opened.error);
     const terminal = opened.value;
+    // Logged out while it opened: a shell left running with nobody logged in is access the person
+    // thinks they gave up.
+    if (generation !== this.generation) {
+      await terminal.close();
+      return failed(failure('logged_out', `logged out while the terminal to ${p.vm} was opening; it was closed`));
+    }
     const terminalId = `term-${randomUUID()}`;
     this.terminals.set(terminalId, terminal);
     terminal.onOutput((data) => this.ctx.events.emit({ type: 'terminal.output', terminalId, data }));
@@ -72,6 +81,7 @@ export class TerminalHandlers {
   }
 
   async closeAll(): Promise<void> {
+    this.generation++;
     await Promise.all([...this.terminals.values()].map((t) => t.close()));
   }
 }
