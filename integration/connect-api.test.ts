@@ -363,6 +363,12 @@ test('RDP: a forward to 3389, a .rdp file for it, and the native client started 
   const again = await app.must('rdp.launch', { vm: sys.vm });
   assert.equal(again.forward.forwardId, r.forward.forwardId);
   await app.must('forward.remove', { forwardId: r.forward.forwardId });
+  // Two launches at once (a double click) share one forward too.
+  const [x, y] = await Promise.all([app.must('rdp.launch', { vm: sys.vm }), app.must('rdp.launch', { vm: sys.vm })]);
+  assert.equal(x.forward.forwardId, y.forward.forwardId);
+  const toRdp = (await app.must('forward.list', {})).forwards.filter((f) => f.remotePort === RDP_PORT);
+  assert.equal(toRdp.length, 1);
+  await app.must('forward.remove', { forwardId: x.forward.forwardId });
 });
 
 test('doctor.run: the settings page gets the doctor report, each check as the CLI has it', async () => {

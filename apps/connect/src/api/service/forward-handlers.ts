@@ -39,6 +39,8 @@ export class ForwardHandlers {
   private readonly supervisors = new Map<string, Promise<Result<ForwardSupervisor, ConnectError>>>();
   private readonly live = new Map<string, ForwardSupervisor>();
   private readonly forwards = new Map<string, ForwardEntry>();
+  /** Forwards `ensure` is adding, by VM and remote port: what a second call at once waits for. */
+  private readonly ensuring = new Map<string, Promise<ApiResponse<ForwardView>>>();
   private readonly notices: BurstNotices<{ forwardId: string; failure: ApiFailure; more: number }>;
   private statsTimer: NodeJS.Timeout | undefined;
 
@@ -82,7 +84,13 @@ export class ForwardHandlers {
       if (f.vm === vm && f.remotePort === remotePort && f.state !== 'stopped') {
         return done(this.view(f));
       }
-    return this.add({ vm, remotePort, localPort });
+    // A second launch while the first is still adding (a double click) shares its forward.
+    const key = `${vm}\0${remotePort}`;
+    const adding = this.ensuring.get(key);
+    if (adding) return adding;
+    const added = this.add({ vm, remotePort, localPort }).finally(() => this.ensuring.delete(key));
+    this.ensuring.set(key, added);
+    return added;
   }
 
   async remove(p: ApiParams<'forward.remove'>): Promise<ApiResponse<ApiResult<'forward.remove'>>> {
