@@ -204,3 +204,31 @@ export function requireScope(needed: AdminScope, audit: AuditRecorder): RequestH
     );
   };
 }
+
+/**
+ * Under an organisation root the relay must never know an enrollment code: users' and agents'
+ * codes are made with `airlock-org` and only their public half reaches the relay (README,
+ * Organisation root). The routes that would make one on the relay refuse then, audited; the CLI's
+ * explicit `--relay-only` is the one way back to relay-made codes (migration).
+ */
+export function refuseRelayCodesUnderRoot(hasRoot: () => Promise<boolean>, audit: AuditRecorder): RequestHandler {
+  return async (req: Request, res, next) => {
+    if (!(await hasRoot())) return next();
+    const caller = adminCaller(res);
+    await audit.record({
+      type: 'admin.denied',
+      actor: caller.actor,
+      outcome: 'failure',
+      source: req.socket.remoteAddress ?? 'unknown',
+      data: { reason: 'organisation_root', method: req.method, path: req.originalUrl.split('?')[0] },
+    });
+    next(
+      new HttpError(
+        409,
+        'organisation_root',
+        'this relay has an organisation root: enrollment codes are made with airlock-org, never by the relay; ' +
+          'use `airlock-relay user add|new-code` or `vm add|new-token` with --request-out, then airlock-org sign and airlock-relay org accept',
+      ),
+    );
+  };
+}

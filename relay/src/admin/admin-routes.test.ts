@@ -13,6 +13,7 @@ import {
   type AdminScope,
   type RelaySigningKey,
 } from '@airlock/shared';
+import { makeTestOrg } from '@airlock/shared/testing';
 import { errorHandler, notFound } from '../control/http-error.js';
 import { Helpdesk } from '../helpdesk/helpdesk.js';
 import { createAdminRouter } from './admin-routes.js';
@@ -388,4 +389,28 @@ test('the admin flow over REST: user, VM, grant, sessions, kill, audit query', a
   const newest = await call('GET', '/audit?order=desc&limit=1');
   assert.equal(newest.body.entries.length, 1);
   assert.ok(!JSON.stringify((await call('GET', '/audit?limit=1000')).body).includes(user.body.enrollment.code));
+});
+
+test('under an organisation root the routes that would make an enrollment code refuse, audited', async (t) => {
+  const api = await startApi(t);
+  const { token } = await api.clientWith(['users.write', 'vms.write']);
+  // Before the root: codes as before.
+  const before = await api.call('POST', '/vms', { token, body: { id: 'before-root', ports: [22] } });
+  assert.equal(before.status, 201);
+  assert.match(before.body.agentEnrollment.token, /^a1\./);
+  await api.fx.store.org.setAnchor((await makeTestOrg()).anchor.text);
+  for (const [path, body] of [
+    ['/users', { name: 'dora' }],
+    ['/users/alice/enrollment-codes', undefined],
+    ['/vms', { id: 'vm-under-root', ports: [22] }],
+    ['/vms/before-root/agent-tokens', undefined],
+  ] as const) {
+    const r = await api.call('POST', path, { token, ...(body ? { body } : {}) });
+    assert.equal(r.status, 409, path);
+    assert.equal(r.body.error.code, 'organisation_root');
+    assert.match(r.body.error.message, /enrollment codes are made with airlock-org, never by the relay/);
+  }
+  const denied = await api.fx.store.audit.query({ type: 'admin.denied' });
+  assert.equal(denied.filter((e) => e.data.reason === 'organisation_root').length, 4);
+  assert.equal(await api.fx.store.vms.get('vm-under-root'), undefined, 'nothing was made');
 });

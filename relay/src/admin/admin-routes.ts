@@ -26,7 +26,14 @@ import { HttpError, errorHandler } from '../control/http-error.js';
 import type { Helpdesk } from '../helpdesk/helpdesk.js';
 import type { RelayStore } from '../store/types.js';
 import type { AdminFailure, AdminResult } from './admin-core.js';
-import { adminCaller, requireAdminClient, requireScope, tokenEndpoint } from './admin-auth.js';
+import { storedAnchor } from '../org/org-admin.js';
+import {
+  adminCaller,
+  refuseRelayCodesUnderRoot,
+  requireAdminClient,
+  requireScope,
+  tokenEndpoint,
+} from './admin-auth.js';
 import type { AdminService } from './admin-service.js';
 
 export interface AdminRouterDeps {
@@ -93,6 +100,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 
   r.use(requireAdminClient({ verifier: deps.verifier, clients: deps.store.apiClients, audit }));
   const scope = (s: Parameters<typeof requireScope>[0]) => requireScope(s, audit);
+  const noCodesUnderRoot = refuseRelayCodesUnderRoot(async () => (await storedAnchor(deps.store)) !== undefined, audit);
   const actor = (res: express.Response) => adminCaller(res).actor;
   const name = (req: Request) => parse(UserNameParam, req.params, 'path').name;
   const vmId = (req: Request) => parse(VmIdParam, req.params, 'path').id;
@@ -103,7 +111,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   r.get('/users/:name', scope('users.read'), async (req, res) => {
     res.json({ user: unwrap(await service.getUser(name(req))) });
   });
-  r.post('/users', scope('users.write'), async (req, res) => {
+  r.post('/users', scope('users.write'), noCodesUnderRoot, async (req, res) => {
     const body = parse(CreateUserBody, req.body, 'body');
     res.status(201).json(unwrap(await service.createUser(actor(res), body.name)));
   });
@@ -119,7 +127,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   r.post('/users/:name/revoke', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.revokeUser(actor(res), name(req))));
   });
-  r.post('/users/:name/enrollment-codes', scope('users.write'), async (req, res) => {
+  r.post('/users/:name/enrollment-codes', scope('users.write'), noCodesUnderRoot, async (req, res) => {
     res.status(201).json(unwrap(await service.newEnrollmentCode(actor(res), name(req))));
   });
   r.get('/devices', scope('users.read'), async (req, res) => {
@@ -132,7 +140,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 
   // --- VMs and agent credentials ---
   r.get('/vms', scope('vms.read'), async (_req, res) => void res.json({ vms: await service.listVms() }));
-  r.post('/vms', scope('vms.write'), async (req, res) => {
+  r.post('/vms', scope('vms.write'), noCodesUnderRoot, async (req, res) => {
     const body = parse(CreateVmBody, req.body, 'body');
     res.status(201).json(unwrap(await service.createVm(actor(res), body.id, body.ports)));
   });
@@ -141,7 +149,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     const body = parse(SetVmPortsBody, req.body, 'body');
     res.json(unwrap(await service.setVmPorts(actor(res), id, body.ports)));
   });
-  r.post('/vms/:id/agent-tokens', scope('vms.write'), async (req, res) => {
+  r.post('/vms/:id/agent-tokens', scope('vms.write'), noCodesUnderRoot, async (req, res) => {
     res.status(201).json(unwrap(await service.newAgentToken(actor(res), vmId(req))));
   });
   r.get('/vms/:id/credentials', scope('vms.read'), async (req, res) => {
