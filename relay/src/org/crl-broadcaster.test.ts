@@ -50,3 +50,15 @@ test('the list in force at start-up is not sent again (agents get it when they r
   );
   await broadcaster.close();
 });
+
+test("after the anchor is replaced, the new organisation's first list is sent though its number is lower", async () => {
+  const { broadcaster, sent, set } = broadcasterWith({ chain: ['old-org-crl-3'], seq: 3 });
+  await broadcaster.start();
+  set(1); // the new organisation's list 1
+  await broadcaster.tick();
+  assert.deepEqual(
+    sent.map((s) => s.seq),
+    [1, 1],
+  );
+  await broadcaster.close();
+});

@@ -9,7 +9,8 @@ import type { OrgView } from './org-view.js';
  */
 export class CrlBroadcaster {
   private timer: NodeJS.Timeout | undefined;
-  private sentSeq = 0;
+  /** The list last sent (or in force at start-up), by its content: a new organisation's may count from 1 again. */
+  private sent: string | undefined;
   private running: Promise<void> | undefined;
 
   constructor(private readonly deps: { org: OrgView; registry: AgentRegistry; logger: Logger; intervalMs: number }) {}
@@ -21,7 +22,7 @@ export class CrlBroadcaster {
    */
   async start(): Promise<void> {
     try {
-      this.sentSeq = (await this.deps.org.crl())?.seq ?? 0;
+      this.sent = identity(await this.deps.org.crl());
     } catch (error) {
       this.deps.logger.error({ error: (error as Error).message }, 'revocation list check failed');
     }
@@ -38,8 +39,10 @@ export class CrlBroadcaster {
   /** One check; public so tests can run it without waiting. */
   async tick(): Promise<void> {
     const crl = await this.deps.org.crl();
-    if (!crl || crl.seq <= this.sentSeq) return;
-    this.sentSeq = crl.seq;
+    // Any other list than the one sent: a newer one, or (after the anchor was replaced) another
+    // organisation's, which numbers its lists afresh.
+    if (!crl || identity(crl) === this.sent) return;
+    this.sent = identity(crl);
     let sent = 0;
     for (const link of this.deps.registry.list())
       if (this.deps.registry.send(link.vm, { type: 'crl', crl: crl.chain })) sent++;
@@ -51,3 +54,6 @@ export class CrlBroadcaster {
     await this.running;
   }
 }
+
+const identity = (crl: { chain: string[]; seq: number } | undefined) =>
+  crl ? `${crl.seq}\n${crl.chain.join('\n')}` : undefined;

@@ -75,3 +75,34 @@ test('revocation lists: only valid lists of this organisation, never an older on
   assert.equal(status.crl?.seq, 2);
   assert.equal(status.anchor?.afp, org.anchor.afp);
 });
+
+test("a new organisation's anchor drops the old one's list: the new one's lists count from 1", async (t) => {
+  const { admin, org, store } = await setUp(t);
+  await admin.setAnchor('test', org.anchor.text);
+  assert.ok((await admin.setCrl('test', await org.crl(3))).ok);
+  const next = await makeTestOrg('Next Org');
+  assert.ok((await admin.setAnchor('test', next.anchor.text, true)).ok);
+  assert.equal((await store.org.get()).crl, undefined, "the old organisation's list is not served");
+  const first = await admin.setCrl('test', await next.crl(1));
+  assert.ok(first.ok, first.ok ? '' : first.error.message);
+  assert.equal((await admin.status()).crl?.seq, 1);
+  // The same anchor again changes nothing and keeps the list.
+  assert.ok((await admin.setAnchor('test', next.anchor.text, true)).ok);
+  assert.equal((await store.org.get()).crl?.seq, 1);
+});
+
+test('accept refuses a code the revocation list this relay holds already revokes', async (t) => {
+  const { admin, org, store } = await setUp(t);
+  await admin.setAnchor('test', org.anchor.text);
+  assert.ok((await admin.setCrl('test', await org.crl(5, { users: ['alice'] }))).ok);
+  await store.users.create('alice');
+  await store.users.create('bob');
+  const revoked = await admin.accept('test', (await answerFor(org, 'user', 'alice')).answer);
+  assert.ok(!revoked.ok);
+  assert.match(
+    revoked.error.message,
+    /the answer's credential is refused: user alice was revoked \(revocation list 5\)/,
+  );
+  const fine = await admin.accept('test', (await answerFor(org, 'user', 'bob')).answer);
+  assert.ok(fine.ok, fine.ok ? '' : fine.error.message);
+});

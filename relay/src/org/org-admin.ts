@@ -82,7 +82,8 @@ export class OrgAdmin extends AdminCore {
             `this relay already serves organisation "${current.org}" (${current.afp}); parties that pinned it ` +
               'keep refusing anything else — pass --replace only when moving to a new organisation on purpose',
           );
-        await this.store.org.setAnchor(text);
+        // Another organisation's revocation list goes with its anchor (it no longer verifies).
+        await this.store.org.setAnchor(text, current !== undefined);
         return ok({ org: anchor.value.org, afp: anchor.value.afp, changed: true });
       },
       (v) => ({ afp: v.afp, changed: v.changed }),
@@ -122,7 +123,16 @@ export class OrgAdmin extends AdminCore {
         const { kind, sub, chain, secretSha256 } = answer.value;
         const anchor = await storedAnchor(this.store);
         if (!anchor) return noAnchor();
-        const cred = await verifyCredential(anchor, chain, { kind, sub }, this.now().getTime());
+        // The list this relay holds is checked now: a code the agents would refuse is not accepted.
+        const held = (await this.store.org.get()).crl;
+        const crl = held ? await verifyCrl(anchor, held.chain) : undefined;
+        const cred = await verifyCredential(
+          anchor,
+          chain,
+          { kind, sub },
+          this.now().getTime(),
+          crl?.ok ? crl.value : undefined,
+        );
         if (!cred.ok) return fail('invalid', `the answer's credential is refused: ${cred.error.message}`);
         const known = await this.subjectKnown(kind, sub);
         if (!known.ok) return known;

@@ -44,13 +44,18 @@ export class SqliteOrgStateStore implements OrgStateStore {
     };
   }
 
-  async setAnchor(text: string): Promise<void> {
+  async setAnchor(text: string, newOrganisation = false): Promise<void> {
     this.db
-      .prepare(
-        `INSERT INTO org_state (name, value, seq, updated_at) VALUES ('anchor', ?, NULL, ?)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      )
-      .run(text, this.now().toISOString());
+      .transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO org_state (name, value, seq, updated_at) VALUES ('anchor', ?, NULL, ?)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          )
+          .run(text, this.now().toISOString());
+        if (newOrganisation) this.db.prepare("DELETE FROM org_state WHERE name = 'crl'").run();
+      })
+      .immediate();
   }
 
   async setCrl(chain: string[], seq: number): Promise<boolean> {

@@ -373,7 +373,12 @@ export interface OrgState {
 
 export interface OrgStateStore {
   get(): Promise<OrgState>;
-  setAnchor(text: string): Promise<void>;
+  /**
+   * Serves this anchor. `newOrganisation`: it replaces another organisation's, whose revocation
+   * list (and its sequence numbers) then goes too, in the same transaction: it no longer verifies,
+   * and the new organisation's lists start their numbering afresh.
+   */
+  setAnchor(text: string, newOrganisation?: boolean): Promise<void>;
   /** Stores the list only if `seq` is higher than the one held (atomically); false otherwise. */
   setCrl(chain: string[], seq: number): Promise<boolean>;
 }

@@ -439,6 +439,8 @@ export async function verifyCredential(
   chain: unknown,
   expect: { kind: 'user' | 'vm'; sub?: string; key?: KeyObject },
   nowMs: number,
+  /** When given, a credential it revokes (its id, its key, its approver, or its subject) is refused. */
+  crl?: CrlClaims,
 ): Promise<Checked<OrgClaims<'cred'>>> {
   const s = steps(chain, 'enrollment credential');
   if (!s.ok) return s;
@@ -461,7 +463,37 @@ export async function verifyCredential(
   if (!key) return refuse('malformed', 'the enrollment credential names no usable key');
   if (expect.key && publicKeyFingerprint(key) !== publicKeyFingerprint(expect.key))
     return refuse('cred_key_mismatch', "the enrollment credential is for another key than this code's");
+  if (crl) {
+    const revoked = credentialRevocation(crl, cred, publicKeyFingerprint(key), issued.value.approver?.fingerprint);
+    if (!revoked.ok) return revoked;
+  }
   return ok(cred);
+}
+
+/** A credential not yet used to enroll: what a revocation list can already say about it. */
+function credentialRevocation(
+  crl: CrlClaims,
+  cred: OrgClaims<'cred'>,
+  keyFingerprint: string,
+  approverFingerprint: string | undefined,
+): Checked<void> {
+  const r = crl.revoked;
+  const what = `${cred.kind === 'vm' ? 'VM' : 'user'} ${cred.sub}`;
+  if (approverFingerprint && r.keys.includes(approverFingerprint))
+    return refuse(
+      'revoked:key',
+      `the approver key ${approverFingerprint} that signed it was revoked (revocation list ${crl.seq})`,
+    );
+  if (r.keys.includes(keyFingerprint))
+    return refuse('revoked:key', `its key ${keyFingerprint} was revoked (revocation list ${crl.seq})`);
+  if (r.creds.includes(cred.jti))
+    return refuse('revoked:cred', `the enrollment credential ${cred.jti} was revoked (revocation list ${crl.seq})`);
+  if ((cred.kind === 'user' ? r.users : r.vms).includes(cred.sub))
+    return refuse(
+      cred.kind === 'user' ? 'revoked:user' : 'revoked:vm',
+      `${what} was revoked (revocation list ${crl.seq})`,
+    );
+  return ok(undefined);
 }
 
 /** `[approver?, crl]`: a revocation list a root (or an approver with `crl`) signed. Freshness is the keeper's business. */
