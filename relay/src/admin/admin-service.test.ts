@@ -203,9 +203,17 @@ test('agent credentials: list, revoke (then refused), listVms counts active ones
   const creds = await service.listAgentCredentials('vm1');
   assert.ok(creds.ok);
   assert.deepEqual(Object.keys(creds.value[0]!).sort(), ['createdAt', 'id', 'vm'], 'no secret hash');
+  // A second token made before the revocation: it must not let anyone enroll again afterwards.
+  const spare = await service.newAgentToken(CLI, 'vm1');
+  assert.ok(spare.ok);
   const rev = await service.revokeAgentCredential(CLI, ex.credentialId);
   assert.ok(rev.ok);
+  assert.equal(rev.value.tokensVoided, 1);
   assert.equal(await authenticateAgent(store.agentCredentials, ex.credential), undefined);
+  const spareSecret = parseOneTimeCode(spare.value.agentEnrollment.token, 'agent');
+  assert.ok(spareSecret.ok);
+  const again = await service.exchangeAgentToken(spareSecret.value.secret);
+  assert.equal(again.ok, false, 'the spare token was voided');
   assert.equal((await service.listVms())[0]!.activeCredentials, 0);
   const missing = await service.listAgentCredentials('nope');
   assert.deepEqual(!missing.ok && missing.error.code, 'not_found');

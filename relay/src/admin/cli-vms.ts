@@ -112,7 +112,9 @@ export function registerVmCommands(program: Command, io: CliIo): void {
     });
 
   vm.command('revoke-credential')
-    .description("revoke an agent credential (see `vm credentials`); the agent's next connection is refused")
+    .description(
+      "revoke an agent credential (see `vm credentials`); the agent's next connection is refused, and the VM's unused enrollment tokens are voided",
+    )
     .argument('<credential-id>', 'credential id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
@@ -123,6 +125,10 @@ export function registerVmCommands(program: Command, io: CliIo): void {
       io.out(
         v.changed ? `agent credential ${id} of "${v.credential.vm}" revoked` : `credential ${id} was already revoked`,
       );
+      if (v.tokensVoided > 0)
+        io.out(
+          `${v.tokensVoided} unused enrollment token(s) of "${v.credential.vm}" voided; a re-install needs a new one (airlock-relay vm new-token ${v.credential.vm})`,
+        );
     });
 
   const grant = program.command('grant').description('who may reach which VM');

@@ -113,7 +113,7 @@ export abstract class VmAdmin extends ClientAdmin {
     });
   }
 
-  /** A new one-time token for the VM's agent (re-install, lost credential); older tokens stay valid until used or expired. */
+  /** A new one-time token for the VM's agent (re-install, lost credential); older tokens stay valid until used, expired, or a credential of the VM is revoked. */
   async newAgentToken(actor: string, vm: string): Promise<AdminResult<{ agentEnrollment: IssuedAgentToken }>> {
     return this.audited(
       { actor, type: 'admin.agent_token.create', data: { vm } },
@@ -136,15 +136,26 @@ export abstract class VmAdmin extends ClientAdmin {
   async revokeAgentCredential(
     actor: string,
     id: string,
-  ): Promise<AdminResult<{ credential: AdminAgentCredential; changed: boolean }>> {
-    return this.audited({ actor, type: 'admin.agent_credential.revoke', data: { credential: id } }, async () => {
-      const input = parseInput(UuidParam, { id });
-      if (!input.ok) return input;
-      const before = await this.store.agentCredentials.get(id);
-      if (!before) return fail('not_found', `no agent credential "${id}"`);
-      const changed = await this.store.agentCredentials.revoke(id);
-      return ok({ credential: toAdminCredential((await this.store.agentCredentials.get(id)) ?? before), changed });
-    });
+  ): Promise<AdminResult<{ credential: AdminAgentCredential; changed: boolean; tokensVoided: number }>> {
+    return this.audited(
+      { actor, type: 'admin.agent_credential.revoke', data: { credential: id } },
+      async () => {
+        const input = parseInput(UuidParam, { id });
+        if (!input.ok) return input;
+        const before = await this.store.agentCredentials.get(id);
+        if (!before) return fail('not_found', `no agent credential "${id}"`);
+        const changed = await this.store.agentCredentials.revoke(id);
+        // A credential is revoked because its agent is not to be trusted: an unused token for the
+        // same VM would let whoever holds it enroll again (up to 24 h). A re-install gets a new one.
+        const tokensVoided = await this.store.codes.revokeAllOf('agent-enrollment', before.vm);
+        return ok({
+          credential: toAdminCredential((await this.store.agentCredentials.get(id)) ?? before),
+          changed,
+          tokensVoided,
+        });
+      },
+      (v) => ({ tokensVoided: v.tokensVoided }),
+    );
   }
 
   /**
