@@ -71,7 +71,7 @@ test('audit verify: intact (human, --json, --jsonl) exits 0', async (t) => {
   const json = await run('audit', 'verify', '--json');
   assert.deepEqual(
     { ...(JSON.parse(json.out[0]!) as object), lastHash: undefined },
-    { ok: true, entries: 6, lastSeq: 6, checkpointsVerified: 1, lastHash: undefined },
+    { ok: true, entries: 6, lastSeq: 6, checkpointsVerified: 1, unsigned: 0, lastHash: undefined },
   );
   const jsonl = await run('audit', 'verify', '--jsonl');
   assert.equal(jsonl.code, 0);

@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry, AuditQuery, AuditStore } from '../store/types.js';
 import { SIGNING_PUBLIC_KEY_FILE } from '../signing-key.js';
 import { auditJsonlPath } from './jsonl-copy.js';
-import { verifyJsonl, verifyStore, type VerifyResult } from './verify.js';
+import { MAX_UNSIGNED_ENTRIES, verifyJsonl, verifyStore, type VerifyResult } from './verify.js';
 
 export interface AuditCommandContext {
   store: { audit: AuditStore; close(): Promise<void> };
@@ -146,19 +146,26 @@ export function registerAuditCommands(
         if (opts.jsonl) {
           const path = auditJsonlPath(dataDir);
           const checkpoints = await store.audit.checkpoints();
-          result = await verifyJsonl(path, { checkpoints, trustedPublicKeysPem }).catch((e: NodeJS.ErrnoException) => {
+          result = await verifyJsonl(path, {
+            checkpoints,
+            trustedPublicKeysPem,
+            maxUnsigned: MAX_UNSIGNED_ENTRIES,
+          }).catch((e: NodeJS.ErrnoException) => {
             if (e.code === 'ENOENT')
               throw new Error(`${path} does not exist (the relay writes it when it runs)`, { cause: e });
             throw e;
           });
-        } else result = await verifyStore(store.audit, { trustedPublicKeysPem });
+        } else result = await verifyStore(store.audit, { trustedPublicKeysPem, maxUnsigned: MAX_UNSIGNED_ENTRIES });
         if (opts.json) out(JSON.stringify(result));
         if (!result.ok) throw new AuditBrokenError(result);
         if (!opts.json)
           out(
             `${what} intact: ${result.entries} entries` +
               (result.entries > 0 ? ` (last #${result.lastSeq} ${result.lastHash.slice(0, 16)}…)` : '') +
-              `, ${result.checkpointsVerified} signed checkpoint${result.checkpointsVerified === 1 ? '' : 's'} verified`,
+              `, ${result.checkpointsVerified} signed checkpoint${result.checkpointsVerified === 1 ? '' : 's'} verified` +
+              (result.unsigned > 0
+                ? `; the last ${result.unsigned} not signed yet (the relay signs every 100 entries or minute)`
+                : ''),
           );
       });
     });

@@ -81,6 +81,7 @@ test('an untouched trail verifies, in the database and in the JSON-lines copy', 
     lastSeq: N,
     lastHash: (await tr.entries())[N - 1]!.hash,
     checkpointsVerified: 2,
+    unsigned: 0,
   });
   const checkpoints = await tr.store.audit.checkpoints();
   assert.deepEqual(await verifyJsonl(tr.jsonl, { checkpoints, trustedPublicKeysPem: tr.trusted }), r);

@@ -1,7 +1,15 @@
 import type { AuditEntry } from '../store/types.js';
 import { entryHash } from './chain.js';
 
-export type AuditProblem = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad_checkpoint';
+export type AuditProblem =
+  | 'edited'
+  | 'deleted'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'bad_checkpoint'
+  /** Too many entries after the last signed checkpoint for a relay that signs one every 100. */
+  | 'unsigned';
 
 export interface Link {
   seq: number;

@@ -25,6 +25,7 @@ test('an empty log verifies; so does a chain given as a plain array', async () =
     lastSeq: 0,
     lastHash: GENESIS_HASH,
     checkpointsVerified: 0,
+    unsigned: 0,
   });
   const store = await chainOf(3);
   const r = await verifyAuditChain(store.entries, []);
@@ -135,4 +136,16 @@ test('an entry appended with a made-up hash is edited; a duplicate of the last i
   assert.deepEqual([r.seq, r.problem], [4, 'edited']);
   const dup = broken(await verifyAuditChain([...store.entries, last], []));
   assert.deepEqual([dup.seq, dup.problem], [4, 'inserted']);
+});
+
+test('entries after the last checkpoint: counted; past the bound, refused as unsigned', async () => {
+  const store = await chainOf(30);
+  const counted = await verifyAuditChain(store.entries, []);
+  assert.equal(counted.ok && counted.unsigned, 30);
+  // A log whose entries were deleted, the rest renumbered and rehashed, and every checkpoint
+  // deleted reads like this one: only the bound on what no signature covers tells them apart.
+  const r = await verifyStore(store, { maxUnsigned: 20 });
+  assert.equal(r.ok, false);
+  assert.ok(!r.ok && r.problem === 'unsigned' && r.seq === 1, JSON.stringify(r));
+  assert.match(!r.ok ? r.message : '', /entries 1–30 \(30\) are covered by no signed checkpoint/);
 });

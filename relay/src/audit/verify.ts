@@ -10,14 +10,32 @@ import { classifyBreak, entrySelfConsistent, type AuditProblem, type Link } from
 export type { AuditProblem } from './verify-classify.js';
 
 export type VerifyResult =
-  | { ok: true; entries: number; lastSeq: number; lastHash: string; checkpointsVerified: number }
+  | {
+      ok: true;
+      entries: number;
+      lastSeq: number;
+      lastHash: string;
+      checkpointsVerified: number;
+      /** Entries after the last checkpoint that matched: nothing signed vouches for them yet. */
+      unsigned: number;
+    }
   /** `seq` is the first bad entry (for a JSON-lines file `line` says where it is). */
   | { ok: false; seq: number; problem: AuditProblem; message: string; line?: number };
 
 export interface VerifyOptions {
   /** Checkpoints must be signed by one of these keys (SPKI PEM); without it, by the key they carry. */
   trustedPublicKeysPem?: string[];
+  /**
+   * More entries than this after the last checkpoint is a failure (`unsigned`). Checkpoints are
+   * what a rewritten chain cannot forge: one deleted with them (renumbered, rehashed) reads as
+   * intact. The relay signs one every 100 entries and every minute, so a longer unsigned tail
+   * means checkpoints were removed (or the relay could not sign: its log says so).
+   */
+  maxUnsigned?: number;
 }
+
+/** `audit verify`'s bound: the relay's 100 entries per checkpoint, with room for entries written while one is signed. */
+export const MAX_UNSIGNED_ENTRIES = 250;
 
 /** One item of the walk: an entry (with its line in a file), or a line that is not an entry. */
 export type VerifyItem = { entry: AuditEntry; line?: number } | { unreadable: string; line?: number };
@@ -151,7 +169,15 @@ export async function verifyItems(
       `${missing} missing: the log ends at entry ${prev.seq} but a checkpoint signed at ${c.ts} covers entry ${c.seq}`,
     );
   }
-  return { ok: true, entries: count, lastSeq: prev.seq, lastHash: prev.hash, checkpointsVerified };
+  const unsigned = prev.seq - lastMatchedCheckpoint;
+  if (opts.maxUnsigned !== undefined && unsigned > opts.maxUnsigned)
+    return fail(
+      lastMatchedCheckpoint + 1,
+      'unsigned',
+      `entries ${lastMatchedCheckpoint + 1}–${prev.seq} (${unsigned}) are covered by no signed checkpoint, though the relay ` +
+        'signs one every 100 entries: checkpoints were removed, or the relay could not sign (see its log); a chain rewritten there could not be told from the original',
+    );
+  return { ok: true, entries: count, lastSeq: prev.seq, lastHash: prev.hash, checkpointsVerified, unsigned };
 }
 
 function fail(seq: number, problem: AuditProblem, message: string, line?: number): VerifyResult {
