@@ -21,10 +21,13 @@ export type AdminFailureCode = 'exists' | 'not_found' | 'invalid' | 'conflict';
 export interface AdminFailure {
   code: AdminFailureCode;
   message: string;
+  /** What to do next, when the code's general advice does not fit. */
+  hint?: string;
 }
 export type AdminResult<T> = Result<T, AdminFailure>;
 
-export const fail = (code: AdminFailureCode, message: string): AdminResult<never> => err({ code, message });
+export const fail = (code: AdminFailureCode, message: string, hint?: string): AdminResult<never> =>
+  err(hint ? { code, message, hint } : { code, message });
 
 export interface AdminServiceOptions {
   store: RelayStore;

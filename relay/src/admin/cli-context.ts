@@ -66,7 +66,7 @@ const HINTS: Record<AdminFailure['code'], string> = {
 
 export function unwrap<T>(r: AdminResult<T>): T {
   if (r.ok) return r.value;
-  throw new CliError(r.error.message, HINTS[r.error.code]);
+  throw new CliError(r.error.message, r.error.hint ?? HINTS[r.error.code]);
 }
 
 /** An AuditRecorder that remembers whether an append failed, so the CLI can say so (AuditLog never throws). */
@@ -107,7 +107,7 @@ export async function withAdmin<T>(
   await prepareDataDirNoting(dataDir, io);
   // Only codes carry the URL and pin; other commands need neither.
   const enrollment = opts.needsPin ? await codeTarget(cmd, io, dataDir) : { relayUrl: 'unused', pin: 'unused' };
-  const store = openSqliteStore(path);
+  const store = openStoreAt(path);
   // No dataDir: the relay's own AuditLog copies entries appended by other processes into its JSONL file.
   const log = await AuditLog.open({ store: store.audit, logger: silent });
   const audit = new CountingRecorder(log);
@@ -147,7 +147,22 @@ export async function withStoreOnly(dataDir: string, io: Pick<CliIo, 'err'>): Pr
   const path = storePathOf(dataDir);
   await requireStore(path);
   await prepareDataDirNoting(dataDir, io);
-  return openSqliteStore(path);
+  return openStoreAt(path);
+}
+
+/** The store at `path`; a file that is no SQLite database (damaged, or another file) is named, with what to do. */
+function openStoreAt(path: string): SqliteStore {
+  try {
+    return openSqliteStore(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+      throw new CliError(
+        `${path} is not a readable relay store (${(e as Error).message})`,
+        'restore relay.db from a backup, or point --data-dir (AIRLOCK_RELAY_DATA_DIR) at the right folder',
+      );
+    throw e;
+  }
 }
 
 /** Makes the data dir private like the relay does, and tells the admin when it had to. */

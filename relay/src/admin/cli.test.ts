@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -238,4 +238,19 @@ test('an admin command on a data dir open to others makes it 0700 and says so', 
   assert.equal(audit.code, 0, audit.err);
   assert.equal((await stat(dir)).mode & 0o777, 0o700, 'the audit commands too');
   assert.doesNotMatch((await run('vm', 'list')).err, /note:/, 'a private dir is left alone, silently');
+});
+
+test('a relay.db that is no database is named, with what to do', async (t) => {
+  const { dir, run } = await cliIn(t);
+  await writeFile(join(dir, 'relay.db'), 'garbage, not SQLite, long enough to have a header\n'.repeat(4));
+  for (const args of [
+    ['user', 'list'],
+    ['audit', 'verify'],
+  ]) {
+    const r = await run(...args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.err, /relay\.db is not a readable relay store \(file is not a database\)/);
+    assert.match(r.err, /restore relay\.db from a backup, or point --data-dir/);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+  }
 });

@@ -113,6 +113,12 @@ test('audit verify: checkpoints are checked against the relay key; --trusted-key
   assert.match(refused.err.join('\n'), /broken at entry 6: the checkpoint for entry 6 .* not trusted/);
   const ok = await cli(fx)('audit', 'verify', '--trusted-key', oldPub);
   assert.equal(ok.code, 0, ok.err.join('\n'));
+  // A file that is no key is refused, not dropped while verify passes on the other keys.
+  const junk = join(fx.dataDir, 'junk.txt');
+  await writeFile(junk, 'not a key\n');
+  const notKey = await cli(fx)('audit', 'verify', '--trusted-key', junk, '--trusted-key', oldPub);
+  assert.equal(notKey.code, 1);
+  assert.match(notKey.err.join('\n'), /junk\.txt is not a public key \(PEM\)/);
 });
 
 test('audit tail: last n entries, readable or JSON', async (t) => {

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -83,13 +84,22 @@ export function formatEntry(e: AuditEntry): string {
 async function trustedKeys(dataDir: string, files: string[]): Promise<string[] | undefined> {
   const keys: string[] = [];
   for (const f of files) {
+    let text: string;
     try {
-      keys.push(await readFile(f, 'utf8'));
+      text = await readFile(f, 'utf8');
     } catch (e) {
       throw new Error(`cannot read trusted key ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
         cause: e,
       });
     }
+    // A file that is no key would be dropped when checkpoints are checked, and verify would pass
+    // on the other keys alone, without a word about the one asked for.
+    try {
+      createPublicKey(text);
+    } catch {
+      throw new Error(`${f} is not a public key (PEM); give the relay's relay-signing-key.pub.pem of that time`);
+    }
+    keys.push(text);
   }
   try {
     keys.push(await readFile(join(dataDir, SIGNING_PUBLIC_KEY_FILE), 'utf8'));

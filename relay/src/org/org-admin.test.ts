@@ -106,3 +106,16 @@ test('accept refuses a code the revocation list this relay holds already revokes
   const fine = await admin.accept('test', (await answerFor(org, 'user', 'bob')).answer);
   assert.ok(fine.ok, fine.ok ? '' : fine.error.message);
 });
+
+test('the same answer accepted twice: said so, with nothing to do', async (t) => {
+  const { admin, org, store } = await setUp(t);
+  await admin.setAnchor('test', org.anchor.text);
+  await store.users.create('erin');
+  const { answer } = await answerFor(org, 'user', 'erin');
+  assert.ok((await admin.accept('test', answer)).ok);
+  const again = await admin.accept('test', answer);
+  assert.ok(!again.ok);
+  assert.equal(again.error.code, 'exists');
+  assert.match(again.error.message, /this answer was accepted before: the code for user erin is already on this relay/);
+  assert.match(again.error.hint ?? '', /^nothing to do/);
+});

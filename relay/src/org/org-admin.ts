@@ -8,7 +8,7 @@ import {
   type PinnedAnchor,
 } from '@airlock/shared/org';
 import { AdminCore, fail, parseInput, type AdminResult } from '../admin/admin-core.js';
-import type { RelayStore } from '../store/types.js';
+import { StoreError, type RelayStore } from '../store/types.js';
 
 /** What `org status` and the relay's start-up line say. */
 export interface OrgStatus {
@@ -137,13 +137,27 @@ export class OrgAdmin extends AdminCore {
         const known = await this.subjectKnown(kind, sub);
         if (!known.ok) return known;
         const expiresAt = new Date(cred.value.exp * 1000).toISOString();
-        await this.store.codes.create({
-          kind: kind === 'user' ? 'user-enrollment' : 'agent-enrollment',
-          subject: sub,
-          secretSha256,
-          expiresAt,
-          orgChain: chain,
-        });
+        const created = await this.store.codes
+          .create({
+            kind: kind === 'user' ? 'user-enrollment' : 'agent-enrollment',
+            subject: sub,
+            secretSha256,
+            expiresAt,
+            orgChain: chain,
+          })
+          .then(
+            () => true,
+            (e: unknown) => {
+              if (e instanceof StoreError && e.code === 'exists') return false;
+              throw e;
+            },
+          );
+        if (!created)
+          return fail(
+            'exists',
+            `this answer was accepted before: the code for ${kind === 'vm' ? 'VM' : 'user'} ${sub} is already on this relay`,
+            'nothing to do: the code airlock-org sign printed works once, until it expires',
+          );
         return ok({ kind, sub, credential: cred.value.jti, expiresAt });
       },
       (v) => v,
@@ -161,7 +175,11 @@ export class OrgAdmin extends AdminCore {
         if (!crl.ok) return fail('invalid', `not a revocation list of this organisation: ${crl.error.message}`);
         if (!(await this.store.org.setCrl(chain as string[], crl.value.seq))) {
           const held = (await this.store.org.get()).crl?.seq;
-          return fail('conflict', `this relay already holds revocation list ${held}, not older than ${crl.value.seq}`);
+          return fail(
+            'conflict',
+            `this relay already holds revocation list ${held}, not older than ${crl.value.seq}`,
+            'nothing to do if it is the same list; else renew it with airlock-org crl renew (a higher number) — airlock-relay org status shows the one held',
+          );
         }
         return ok({ seq: crl.value.seq, expiresAt: new Date(crl.value.exp * 1000).toISOString() });
       },
