@@ -39,10 +39,10 @@ function writeScript(name: string, version: string): string {
   return file;
 }
 
-function run(script: string, command: string, cacheDir: string | undefined, exit = 0) {
+function run(script: string, command: string, cacheDir: string | undefined, exit = 0, env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', runner, script, command, cacheDir ?? ''], {
     encoding: 'utf8',
-    env: { ...process.env, SCRIPT_EXIT: String(exit) },
+    env: { ...process.env, SCRIPT_EXIT: String(exit), ...env },
   });
   return { status: r.status, stdout: r.stdout, use: /cache: (\w+)/.exec(r.stderr)?.[1] ?? r.stderr };
 }
@@ -66,6 +66,33 @@ test('the first good run writes the command’s cache (private, after the run), 
   const second = run(script, 'exec', dir);
   assert.deepEqual([second.status, second.use, second.stdout], [0, 'hit', 'ran A 45 first.js\n']);
   assert.deepEqual(cacheFiles(dir), [file]);
+});
+
+test('a run still going after start-up has its cache taken then: what it compiles later is not in it', () => {
+  // Start-up calls sum(); 300 ms later the run calls late(), a large function. Taken at exit the
+  // cache holds both; taken at 100 ms (as a long transfer's is, before V8 flushes what start-up
+  // compiled) it holds sum() and not late().
+  const script = join(tmp, 'late.js');
+  const body = Array.from({ length: 300 }, (_, i) => `x = (x * 31 + ${i}) % 1000003;`).join(' ');
+  writeFileSync(
+    script,
+    `(function (exports, require, module, __filename, __dirname) { "use strict";
+      function sum(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }
+      function late() { let x = 1; ${body} return x; }
+      process.stdout.write('start ' + sum(10) + '\\n');
+      setTimeout(() => process.stdout.write('late ' + late() + '\\n'), 300);
+    })`,
+  );
+  const size = (takeAfter: string) => {
+    const dir = mkdtempSync(join(tmp, 'take-'));
+    const r = run(script, 'exec', dir, 0, { TAKE_CACHE_AFTER_MS: takeAfter });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^start 45\nlate \d+\n$/);
+    return statSync(join(dir, cacheFiles(dir)[0]!)).size;
+  };
+  const atExit = size('60000');
+  const early = size('100');
+  assert.ok(early < atExit - 500, `taken early ${early} bytes, at exit ${atExit}: late() is not in the early one`);
 });
 
 test('a run that fails writes no cache: its few functions would be what every later run starts from', () => {
