@@ -271,7 +271,11 @@ test('enrollment against a relay serving another anchor is refused before the co
   const other = await makeTestOrg('Intruder Org');
   assert.ok((await sys.relay.admin.createUserWithoutCode('test', 'eve')).ok);
   const code = await sys.org!.code('user', 'eve');
-  const vmToken = await sys.org!.code('vm', sys.vm);
+  // A VM of its own: the test above revoked sys.vm, and the relay accepts no code for a VM its
+  // list revokes.
+  const vm = 'vm-for-eve';
+  assert.ok((await sys.relay.admin.createVmWithoutToken('test', vm, [])).ok);
+  const vmToken = await sys.org!.code('vm', vm);
   const eveHome = join(sys.dir, 'connect-eve');
   mkdirSync(eveHome, { mode: 0o700 });
   const enrollEve = () =>
@@ -301,5 +305,5 @@ test('enrollment against a relay serving another anchor is refused before the co
     assert.ok(record && !record.usedAt, `the ${kind} code was spent`);
   };
   await unused('user-enrollment', 'eve', code);
-  await unused('agent-enrollment', sys.vm, vmToken);
+  await unused('agent-enrollment', vm, vmToken);
 });
