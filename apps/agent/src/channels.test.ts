@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import {
   ChannelOpenMessage,
   ChannelRequestMessage,
-  CommandRequestMessage,
   SessionRequestMessage,
   SshChannelError,
   SshChannelOpenFailureReason,
@@ -26,14 +25,8 @@ import {
   withTimeout,
   type TestClient,
   withOnlineAgent,
+  execRequest as exec,
 } from './testing/harness.js';
-
-function exec(command: string): CommandRequestMessage {
-  const m = new CommandRequestMessage();
-  m.command = command;
-  m.wantReply = true;
-  return m;
-}
 
 function shellRequest(): ChannelRequestMessage {
   const req = new ChannelRequestMessage();

@@ -4,18 +4,17 @@ import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CommandRequestMessage } from '@microsoft/dev-tunnels-ssh';
 import * as pty from 'node-pty';
 import { BULK_WINDOW_BYTES, ptyRequest } from '@airlock/shared/ssh';
 import { PtyInput } from './pty-input.js';
-import { collect, connectClient, sendUntilStalled, withOnlineAgent, withTimeout } from './testing/harness.js';
-
-function exec(command: string): CommandRequestMessage {
-  const m = new CommandRequestMessage();
-  m.command = command;
-  m.wantReply = true;
-  return m;
-}
+import {
+  collect,
+  connectClient,
+  sendUntilStalled,
+  withOnlineAgent,
+  withTimeout,
+  execRequest as exec,
+} from './testing/harness.js';
 
 test('terminal input to a program that does not read waits in the client, not in the agent: the window runs dry', async () => {
   await withOnlineAgent({ shell: '/bin/sh' }, async ({ relay, agent }) => {

@@ -40,11 +40,6 @@ export class PtyInput {
     if (!this.retry) this.pump();
   }
 
-  /** Bytes accepted and not yet in the terminal. */
-  get waitingBytes(): number {
-    return this.queue.reduce((n, t) => n + t.data.length - t.offset, 0);
-  }
-
   /** The terminal is gone (its program exited, or the session hung it up): what waited is let go. */
   close(): void {
     if (this.closed) return;

@@ -1,5 +1,6 @@
 import { CloseCode } from '@airlock/shared';
-import { printable, releaseSession, startSshSession } from '@airlock/shared/ssh';
+import { printableText } from '@airlock/shared';
+import { releaseSession, startSshSession } from '@airlock/shared/ssh';
 import type { Logger } from 'pino';
 import { closeDataSocket, type SessionDataSocket } from './data-socket.js';
 import type { AgentSshSession } from './ssh-session.js';
@@ -25,7 +26,7 @@ export async function takeOverConnection(o: {
   const fail = (why: string) => {
     if (failed) return Promise.resolve();
     failed = true;
-    const reason = `resume failed: ${printable(why)}`;
+    const reason = `resume failed: ${printableText(why, 200)}`;
     log.warn({ audit: 'resume-failed' }, reason);
     return closeDataSocket(socket.ws, CloseCode.protocolError, reason);
   };

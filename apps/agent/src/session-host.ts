@@ -1,5 +1,5 @@
-import { CloseCode, isResumableClose, runInSession } from '@airlock/shared';
-import { describeSshEnd, printable } from '@airlock/shared/ssh';
+import { CloseCode, isResumableClose, printableText, runInSession } from '@airlock/shared';
+import { describeSshEnd } from '@airlock/shared/ssh';
 import type { KeyPair } from '@microsoft/dev-tunnels-ssh';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
@@ -229,7 +229,7 @@ export class SessionHost {
       return;
     }
     // The client's bytes were not SSH: this session ends with the reason; nothing else is touched.
-    const reason = `SSH handshake failed: ${printable(started.error.message)}`;
+    const reason = `SSH handshake failed: ${printableText(started.error.message, 200)}`;
     log.warn({ audit: 'session-failed' }, `closing the session: ${reason}`);
     await closeDataSocket(ws, CloseCode.protocolError, reason);
     await ssh.close(reason);

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { ChannelRequestMessage, CommandRequestMessage, type SshChannel } from '@microsoft/dev-tunnels-ssh';
+import { ChannelRequestMessage, type SshChannel } from '@microsoft/dev-tunnels-ssh';
 import { PtyRequestMessage, ptyRequest, subsystemRequest, windowChange } from '@airlock/shared/ssh';
 import type { RunningAgent } from './agent.js';
 import { FakeRelay } from './testing/fake-relay.js';
-import { collect, connectClient, startTestAgent, withTimeout, type TestClient } from './testing/harness.js';
-
-function exec(command: string): CommandRequestMessage {
-  const m = new CommandRequestMessage();
-  m.command = command;
-  m.wantReply = true;
-  return m;
-}
+import {
+  collect,
+  connectClient,
+  startTestAgent,
+  withTimeout,
+  type TestClient,
+  execRequest as exec,
+} from './testing/harness.js';
 
 describe('session channel requests the agent bounds', () => {
   let relay: FakeRelay;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  CommandRequestMessage,
   SshAuthenticationType,
   SshClientSession,
   SshDisconnectReason,
@@ -199,4 +200,12 @@ export async function sendUntilStalled(ch: SshChannel, chunk: Buffer, limit: num
     sent += chunk.length;
   }
   return sent;
+}
+
+/** An `exec` channel request that wants a reply. */
+export function execRequest(command: string): CommandRequestMessage {
+  const m = new CommandRequestMessage();
+  m.command = command;
+  m.wantReply = true;
+  return m;
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { makeFolders, writeFileAtomic } from '@airlock/shared';
+import { writeFileAtomic } from '@airlock/shared';
+import { airlockPaths, ensureHome } from '../core/paths.js';
 import type { Platform } from '../api/service/platform.js';
 
 /** `page`: the file the browser was sent to (it holds the launch secret): remove it on exit. */
@@ -31,7 +32,7 @@ export async function openInBrowser(
   const href = escapeHtml(url);
   try {
     // On a first run nothing has made the home folder yet.
-    await makeFolders(options.home, 0o700);
+    await ensureHome(airlockPaths(options.home));
     await writeFileAtomic(
       file,
       `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}">` +
