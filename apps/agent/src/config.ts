@@ -9,6 +9,7 @@ import {
   tlsPinSchema,
   VmId,
 } from '@airlock/shared';
+import { MAX_UNACKNOWLEDGED_BYTES } from '@airlock/shared/ssh';
 import { parseRelayUrl } from './relay-url.js';
 import { defaultStateDir, readEnrollment, STATE_FILES, type AgentEnrollment } from './state-dir.js';
 import { join } from 'node:path';
@@ -59,6 +60,11 @@ export const AgentConfigInput = z
     maxSessions: z.number().int().positive().default(64),
     /** Forwarded connections one session may hold open at once; beyond, opens are refused (and the user told). */
     maxForwardsPerSession: z.number().int().positive().max(65_536).default(1024),
+    /**
+     * What a session may have sent and not yet had acknowledged (session resume keeps it to send
+     * again), in MiB; past it the session ends (audited). Connect acknowledges at least every 2 MiB.
+     */
+    maxUnacknowledgedMiB: z.number().int().positive().max(4096).default(MAX_UNACKNOWLEDGED_BYTES / 2 ** 20),
     backoff: z
       .object({
         minDelayMs: z.number().int().positive().default(500),

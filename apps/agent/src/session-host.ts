@@ -196,6 +196,7 @@ export class SessionHost {
       allowedPorts: config.policy.allowedPorts,
       forwardConnectTimeoutMs: config.forwardConnectTimeoutMs,
       maxForwards: config.maxForwardsPerSession,
+      maxUnacknowledgedBytes: config.maxUnacknowledgedMiB * 1024 * 1024,
       authTimeoutMs: config.authTimeoutMs,
       connector: this.opts.connector,
       onRefused: (r) => {

@@ -13,6 +13,9 @@ import {
   createServerSession,
   DirectTcpipOpenMessage,
   enforceReceiveWindow,
+  limitUnacknowledged,
+  MAX_UNACKNOWLEDGED_BYTES,
+  ReceiptAcknowledger,
   startSshSession,
   type SshStartFailure,
 } from '@airlock/shared/ssh';
@@ -47,6 +50,8 @@ export interface SshSessionOptions {
    * session for a resume.
    */
   onConnectionSilent?: () => void;
+  /** What the session may keep sent and unacknowledged before it ends (default MAX_UNACKNOWLEDGED_BYTES). */
+  maxUnacknowledgedBytes?: number;
 }
 
 export const MAX_CHANNELS_PER_SESSION = 32;
@@ -79,6 +84,8 @@ export class AgentSshSession {
   private readonly maxChannels: number;
   private readonly maxForwards: number;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Connect bounds what it keeps for resending too (see ReceiptAcknowledger). */
+  private readonly acknowledger: ReceiptAcknowledger;
   readonly closed: Promise<void>;
 
   constructor(private readonly opts: SshSessionOptions) {
@@ -88,6 +95,10 @@ export class AgentSshSession {
     this.maxChannels = opts.maxChannels ?? MAX_CHANNELS_PER_SESSION;
     this.maxForwards = opts.maxForwards ?? DEFAULT_MAX_FORWARDS_PER_SESSION;
     server.credentials = { publicKeys: [opts.hostKey] };
+    this.acknowledger = new ReceiptAcknowledger(server);
+    limitUnacknowledged(server, opts.maxUnacknowledgedBytes ?? MAX_UNACKNOWLEDGED_BYTES, (kept) =>
+      this.unacknowledged(kept),
+    );
 
     server.onAuthenticating((e) => {
       const type = e.authenticationType;
@@ -171,6 +182,7 @@ export class AgentSshSession {
     const type = e.request.channelType;
     // Before any handler that consumes the channel's data (see enforceReceiveWindow).
     enforceReceiveWindow(e.channel, (unconsumed, window) => this.windowIgnored(type ?? '(none)', unconsumed, window));
+    this.acknowledger.watch(e.channel);
     if (type === 'session') {
       if (this.sessionChannels >= this.maxChannels)
         return this.refuseForLimit(
@@ -245,6 +257,17 @@ export class AgentSshSession {
     const reason = 'the client ignored the channel window';
     this.opts.log.warn({ channelType, unconsumed, window }, `closing session: ${reason}`);
     this.refused({ channel: channelType, reason: `${reason} (${unconsumed} bytes unread, window ${window})` });
+    void this.close(reason);
+  }
+
+  /**
+   * The client keeps taking data without acknowledging it (session resume keeps all of it): it is
+   * broken or hostile, and the session ends before it can fill the agent's memory.
+   */
+  private unacknowledged(kept: number): void {
+    const reason = 'the client stopped acknowledging what it received';
+    this.opts.log.warn({ unacknowledged: kept }, `closing session: ${reason}`);
+    this.refused({ channel: '(session)', reason: `${reason} (${kept} bytes kept for resending)` });
     void this.close(reason);
   }
 

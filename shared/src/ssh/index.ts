@@ -9,3 +9,4 @@ export * from './session-start.js';
 export * from './close-reason.js';
 export * from './reused-reads.js';
 export * from './receive-window.js';
+export * from './unacknowledged.js';

@@ -3,85 +3,11 @@
 // download checksummed. The integration tests meet these moments by chance; these meet them always.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
-import { SshAuthenticationType, SshClientSession, SshServerSession, type SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { WebSocket, WebSocketServer } from 'ws';
-import { createSshConfig } from './config.js';
-import { generateHostKey } from './keys.js';
-import { releaseSession } from './session-release.js';
-import { startSshSession } from './session-start.js';
-import { webSocketSshStream } from './websocket-stream.js';
+import type { SshChannel, SshClientSession, SshServerSession } from '@microsoft/dev-tunnels-ssh';
+import { resumablePair } from '../testing/resumable-ssh-pair.js';
 
-const KEY_ROTATION_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 32 * 1024;
-
-/** A resumable client/server pair; every connection the server accepts is a server session on one reconnect list. */
-async function resumablePair(keyRotationBytes = KEY_ROTATION_BYTES) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await once(wss, 'listening');
-  const hostKey = await generateHostKey();
-  const config = () => {
-    const c = createSshConfig();
-    // Not in the library's typings, but a public field of the configuration object.
-    (c as unknown as { keyRotationThreshold: number }).keyRotationThreshold = keyRotationBytes;
-    return c;
-  };
-  const reconnectable: SshServerSession[] = [];
-  const servers: { session: SshServerSession; ws: WebSocket }[] = [];
-  wss.on('connection', (ws) => {
-    const session = new SshServerSession(config(), reconnectable);
-    session.credentials = { publicKeys: [hostKey] };
-    session.onAuthenticating((e) => {
-      if (e.authenticationType === SshAuthenticationType.clientPublicKey) e.authenticationPromise = Promise.resolve({});
-    });
-    servers.push({ session, ws });
-    void startSshSession(session, webSocketSshStream(ws));
-  });
-  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-  const dial = async () => {
-    const ws = new WebSocket(url);
-    const stream = webSocketSshStream(ws);
-    await once(ws, 'open');
-    return { ws, stream };
-  };
-  const first = await dial();
-  const client = new SshClientSession(config());
-  client.onAuthenticating((e) => (e.authenticationPromise = Promise.resolve({})));
-  const started = await startSshSession(client, first.stream);
-  assert.ok(started.ok, 'the session started');
-  assert.ok(await client.authenticate({ username: 'test', publicKeys: [await generateHostKey()] }), 'authenticated');
-  let clientWs = first.ws;
-  return {
-    client,
-    servers,
-    /**
-     * Drops the connection: both ends at once, as a relay that vanished does, or one end, which
-     * the other then learns of from its socket (a write failing, or the end of its reads).
-     */
-    drop: (ends: 'both' | 'server' | 'client' = 'both') => {
-      if (ends !== 'client') servers.at(-1)!.ws.terminate();
-      if (ends !== 'server') clientWs.terminate();
-    },
-    /**
-     * The client's reconnect over a new connection; `dies` drops that connection as soon as the
-     * server's first bytes (its version line) arrive, in the middle of the key exchange.
-     */
-    reconnect: async (dies = false) => {
-      const next = await dial();
-      clientWs = next.ws;
-      if (dies) next.ws.once('message', () => next.ws.terminate());
-      await client.reconnect(next.stream);
-    },
-    close: async () => {
-      for (const s of servers) releaseSession(s.session);
-      releaseSession(client);
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
-    },
-  };
-}
 
 /** Sends `total` random bytes on the channel; resolves with their SHA-256. */
 async function sendAll(channel: SshChannel, total: number, sent: { bytes: number }): Promise<string> {

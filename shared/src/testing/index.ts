@@ -8,3 +8,4 @@ export * from './cut-proxy.js';
 export * from './child-reaper.js';
 export * from './within.js';
 export * from './private-shell.js';
+export * from './resumable-ssh-pair.js';

@@ -12,8 +12,11 @@ import {
   BULK_WINDOW_BYTES,
   directTcpipOpen,
   enforceReceiveWindow,
+  limitUnacknowledged,
+  MAX_UNACKNOWLEDGED_BYTES,
   SHELL_MAX_PACKET_BYTES,
   ptyRequest,
+  ReceiptAcknowledger,
   subsystemRequest,
   windowChange,
 } from '@airlock/shared/ssh';
@@ -36,21 +39,36 @@ export interface ChannelTarget {
  * direct-tcpip — and turns the agent's refusals into typed errors.
  */
 export class ChannelOpener {
+  /** The agent ends a session that acknowledges too little (see ReceiptAcknowledger). */
+  private readonly acknowledger: ReceiptAcknowledger;
+
   constructor(
     private readonly client: SshClientSession,
     private readonly target: ChannelTarget,
     private readonly log: Logger,
     /** The `session_closed` error once the session is closed; undefined while it is open. */
     private readonly closedError: () => ChannelError | undefined,
-    /** The agent sent a channel more than its window: the session must end, saying why. */
-    private readonly onWindowIgnored: (detail: string) => void,
-  ) {}
+    /**
+     * The agent broke the protocol's bounds (sent a channel more than its window, or stopped
+     * acknowledging what it received): the session must end, saying why.
+     */
+    private readonly onAgentUnbounded: (detail: string) => void,
+  ) {
+    this.acknowledger = new ReceiptAcknowledger(client);
+    // What Connect sends is kept until the agent acknowledges it; a hostile agent that granted
+    // window and never acknowledged could otherwise fill Connect's memory with an upload.
+    limitUnacknowledged(client, MAX_UNACKNOWLEDGED_BYTES, (kept) => {
+      this.log.warn({ unacknowledged: kept }, 'the agent stopped acknowledging what it received');
+      this.onAgentUnbounded(`the agent stopped acknowledging what it received (${kept} bytes kept for resending)`);
+    });
+  }
 
   /** Before the caller's handlers see the channel's data (see enforceReceiveWindow). */
   private guarded(channel: SshChannel): SshChannel {
+    this.acknowledger.watch(channel);
     enforceReceiveWindow(channel, (unconsumed, window) => {
       this.log.warn({ channel: channel.channelId, unconsumed, window }, 'the agent ignored the channel window');
-      this.onWindowIgnored(`the agent sent ${unconsumed} bytes unread on a channel with a ${window}-byte window`);
+      this.onAgentUnbounded(`the agent sent ${unconsumed} bytes unread on a channel with a ${window}-byte window`);
     });
     return channel;
   }

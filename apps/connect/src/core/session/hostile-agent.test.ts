@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '@airlock/shared';
-import { BULK_WINDOW_BYTES } from '@airlock/shared/ssh';
+import { BULK_WINDOW_BYTES, MAX_UNACKNOWLEDGED_BYTES } from '@airlock/shared/ssh';
 import { listenOnLoopback } from '@airlock/shared/testing';
 import { fakeCredentials, startFakeRelay, type FakeRelay, type FakeRelayOptions } from '../test-support/fake-relay.js';
 import type { SessionClosedEvent } from './types.js';
@@ -161,6 +161,66 @@ for (const ignoresWindow of [true, false])
         );
       } finally {
         service.close();
+      }
+    },
+  );
+
+/** A service in the VM that reads and drops whatever it is sent. */
+async function sinkService(): Promise<Server> {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.resume();
+  });
+  await listenOnLoopback(server);
+  return server;
+}
+
+for (const withholds of [true, false])
+  test(
+    withholds
+      ? 'a VM side that takes an upload without acknowledging it ends the session with protocol_error before Connect keeps much more than its bound'
+      : 'a VM side that acknowledges as the agent does keeps its session through a larger upload',
+    TIMEOUT,
+    async () => {
+      const sink = await sinkService();
+      const port = (sink.address() as { port: number }).port;
+      const total = MAX_UNACKNOWLEDGED_BYTES + 32 * 1024 * 1024;
+      try {
+        await withRelay(
+          async (relay) => {
+            const { session, ended, closed } = await openedSession(relay);
+            const ch = await session.openDirectTcpip(port);
+            assert.ok(ch.ok);
+            if (!ch.ok) return;
+            const chunk = Buffer.alloc(256 * 1024, 0x63);
+            let sent = 0;
+            while (sent < total && !session.isClosed) {
+              const ok = await ch.value.send(chunk).then(
+                () => true,
+                () => false,
+              );
+              if (!ok) break;
+              sent += chunk.length;
+            }
+            if (withholds) {
+              const e = await ended;
+              assert.equal(e.error?.code, 'protocol_error', e.reason);
+              assert.match(
+                e.reason,
+                /the agent stopped acknowledging what it received \(\d+ bytes kept for resending\)/,
+              );
+              assert.equal((await closed).code, CloseCode.protocolError);
+              assert.ok(sent < total, `the upload stopped (${sent} bytes sent)`);
+            } else {
+              assert.equal(sent, total);
+              assert.equal(session.isClosed, false);
+              await session.close();
+            }
+          },
+          { ports: [port], agentWithholdsAcknowledgements: withholds },
+        );
+      } finally {
+        sink.close();
       }
     },
   );

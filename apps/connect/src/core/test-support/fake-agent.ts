@@ -23,6 +23,7 @@ import {
   webSocketSshStream,
   WindowChangeMessage,
 } from '@airlock/shared/ssh';
+import { withholdAcknowledgements } from '@airlock/shared/testing';
 
 export interface FakeAgentOptions {
   hostKey: KeyPair;
@@ -31,6 +32,8 @@ export interface FakeAgentOptions {
   agentPorts: number[];
   /** Sends as if every channel's window were endless (a hostile VM side). */
   ignoresWindow?: boolean;
+  /** Takes what Connect sends and never acknowledges it (a hostile VM side). */
+  withholdsAcknowledgements?: boolean;
   /** What the agent saw on session channels, by kind. */
   seen: { requests: string[]; windowChanges: Array<[number, number]> };
 }
@@ -87,7 +90,9 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
     }
     e.failureReason = SshChannelOpenFailureReason.unknownChannelType;
   });
-  void startSshSession(server, webSocketSshStream(ws));
+  void startSshSession(server, webSocketSshStream(ws)).then((r) => {
+    if (r.ok && options.withholdsAcknowledgements) withholdAcknowledgements(server);
+  });
   return server;
 }
 

@@ -44,6 +44,8 @@ export interface FakeRelayOptions {
   tokenTtlMs?: number;
   /** The fake agent sends past the windows Connect grants (a hostile VM side). */
   agentIgnoresWindow?: boolean;
+  /** The fake agent never acknowledges what Connect sends (a hostile VM side). */
+  agentWithholdsAcknowledgements?: boolean;
   /** Serve with this certificate instead of the shared test one (a relay whose key changed). */
   certificate?: MintedCertificate;
 }
@@ -290,6 +292,7 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
           agentPorts: options.agentPorts ?? ports,
           seen,
           ignoresWindow: options.agentIgnoresWindow ?? false,
+          withholdsAcknowledgements: options.agentWithholdsAcknowledgements ?? false,
         }),
       );
     });
