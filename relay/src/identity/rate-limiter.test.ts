@@ -64,3 +64,35 @@ test('a spray of fresh keys gives an exhausted source no fresh budget', () => {
   assert.equal(r.take('ip:spray-99').allowed, true);
   assert.equal(r.take('ip:spray-99').allowed, false);
 });
+
+test('a table full of lockouts counts every further source as one: a spray of addresses cannot guess without limit', () => {
+  let now = 0;
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => now, 10);
+  for (let i = 0; i < 10; i++) {
+    l.fail(`ip:locked-${i}`);
+    assert.equal(l.fail(`ip:locked-${i}`), true);
+  }
+  assert.deepEqual(l.check('ip:fresh-0'), { allowed: true });
+  assert.equal(l.fail('ip:fresh-0'), false);
+  assert.equal(l.fail('ip:fresh-1'), true, 'two failures from two fresh sources lock the shared count');
+  assert.equal(l.check('ip:fresh-2').allowed, false, 'a third fresh source is refused');
+  assert.equal(l.check('ip:locked-3').allowed, false, 'the tracked lockouts stay');
+  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 11);
+  // Once the lockouts are over there is room again: each source counts on its own.
+  now += 300_001;
+  assert.equal(l.fail('ip:fresh-3'), false);
+  assert.deepEqual(l.check('ip:fresh-4'), { allowed: true });
+});
+
+test('a table full of exhausted sources gives every further source one shared budget', () => {
+  let now = 0;
+  const r = new RequestRateLimiter(2, 60_000, () => now, 10);
+  for (let i = 0; i < 10; i++) for (let n = 0; n < 3; n++) r.take(`ip:busy-${i}`);
+  assert.equal(r.take('ip:fresh-0').allowed, true);
+  assert.equal(r.take('ip:fresh-1').allowed, true);
+  assert.equal(r.take('ip:fresh-2').allowed, false, 'the shared budget is used up');
+  assert.equal(r.peek('ip:fresh-3').allowed, false);
+  assert.equal(r.take('ip:busy-4').allowed, false, 'an exhausted source stays exhausted');
+  now += 60_000;
+  assert.equal(r.take('ip:fresh-2').allowed, true, 'a new window makes room');
+});

@@ -17,6 +17,16 @@ interface Entry {
   lockedUntil: number;
 }
 
+/**
+ * The one key every source is counted under while a limiter's table is full of sources it must
+ * keep (locked out, or out of budget). Such a table means an attack from very many addresses:
+ * counting the next ones together limits them as one source, where leaving them uncounted let
+ * them guess without any limit. New sources may then be refused for a while; those already
+ * counted, and the per-user limits, go on as before. Not a valid key of any caller (`ip:…`,
+ * `user:…`), and kept outside the table's bound.
+ */
+export const OVERFLOW_KEY = 'overflow:';
+
 export class FailureLimiter {
   private readonly entries = new Map<string, Entry>();
 
@@ -28,7 +38,7 @@ export class FailureLimiter {
   ) {}
 
   check(key: string): LimitCheck {
-    const e = this.entries.get(key);
+    const e = this.entries.get(key) ?? (this.tracked() >= this.maxKeys ? this.entries.get(OVERFLOW_KEY) : undefined);
     const t = this.now();
     if (e && e.lockedUntil > t) return { allowed: false, retryAfterSeconds: Math.ceil((e.lockedUntil - t) / 1000) };
     return { allowed: true };
@@ -39,11 +49,12 @@ export class FailureLimiter {
     const t = this.now();
     let e = this.entries.get(key);
     if (!e) {
-      if (this.entries.size >= this.maxKeys) this.sweep(t);
-      // Every tracked key is locked out: keep those lockouts rather than track one more sender.
-      if (this.entries.size >= this.maxKeys) return false;
-      e = { failures: [], lockedUntil: 0 };
-      this.entries.set(key, e);
+      if (this.tracked() >= this.maxKeys) this.sweep(t);
+      // Every tracked key is locked out: keep those lockouts, and count this sender with the
+      // others that found the table full.
+      const counted = this.tracked() >= this.maxKeys ? OVERFLOW_KEY : key;
+      e = this.entries.get(counted) ?? { failures: [], lockedUntil: 0 };
+      this.entries.set(counted, e);
     }
     e.failures = e.failures.filter((f) => f > t - this.policy.windowMs);
     e.failures.push(t);
@@ -69,9 +80,14 @@ export class FailureLimiter {
     for (const [k, e] of this.entries)
       if (!locked(e) && e.failures.every((f) => f <= t - this.policy.windowMs)) this.entries.delete(k);
     for (const [k, e] of this.entries) {
-      if (this.entries.size < this.maxKeys) break;
-      if (!locked(e)) this.entries.delete(k);
+      if (this.tracked() < this.maxKeys) break;
+      if (!locked(e) && k !== OVERFLOW_KEY) this.entries.delete(k);
     }
+  }
+
+  /** Keys counted against the bound (the overflow key is not one). */
+  private tracked(): number {
+    return this.entries.size - (this.entries.has(OVERFLOW_KEY) ? 1 : 0);
   }
 }
 
@@ -89,7 +105,7 @@ export class RequestRateLimiter {
   /** Whether `key` still has budget in this window, without using any. */
   peek(key: string): LimitCheck {
     const t = this.now();
-    const c = this.counts.get(key);
+    const c = this.counts.get(key) ?? (this.tracked() >= this.maxKeys ? this.counts.get(OVERFLOW_KEY) : undefined);
     if (!c || c.windowStart + this.windowMs <= t || c.count < this.maxPerWindow) return { allowed: true };
     return { allowed: false, retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000) };
   }
@@ -97,11 +113,13 @@ export class RequestRateLimiter {
   /** Uses one unit of `key`'s budget. `firstDenied`: this is the first refusal of the window. */
   take(key: string): LimitCheck | { allowed: false; retryAfterSeconds: number; firstDenied: boolean } {
     const t = this.now();
-    let c = this.counts.get(key);
+    let counted = key;
+    // Every count is an exhausted one: this source is counted with the others that found the table full.
+    if (!this.counts.has(key) && this.tracked() >= this.maxKeys && !this.makeRoom(t)) counted = OVERFLOW_KEY;
+    let c = this.counts.get(counted);
     if (!c || c.windowStart + this.windowMs <= t) {
-      if (!c && this.counts.size >= this.maxKeys && !this.makeRoom(t)) return { allowed: true };
       c = { windowStart: t, count: 0 };
-      this.counts.set(key, c);
+      this.counts.set(counted, c);
     }
     c.count += 1;
     if (c.count > this.maxPerWindow)
@@ -118,14 +136,19 @@ export class RequestRateLimiter {
    * budget. A source that used up its budget keeps its count to the end of its window: clearing
    * them all, as before, or dropping the oldest, gave an exhausted source a fresh budget after
    * ~100 000 requests from fresh addresses. Returns false when every count is an exhausted one
-   * (the new key then goes uncounted: refusing every new source would shut everyone out).
+   * (the new key is then counted under OVERFLOW_KEY).
    */
   private makeRoom(t: number): boolean {
     for (const [k, c] of this.counts) if (c.windowStart + this.windowMs <= t) this.counts.delete(k);
     for (const [k, c] of this.counts) {
-      if (this.counts.size < this.maxKeys) break;
-      if (c.count < this.maxPerWindow) this.counts.delete(k);
+      if (this.tracked() < this.maxKeys) break;
+      if (k !== OVERFLOW_KEY && c.count < this.maxPerWindow) this.counts.delete(k);
     }
-    return this.counts.size < this.maxKeys;
+    return this.tracked() < this.maxKeys;
+  }
+
+  /** Keys counted against the bound (the overflow key is not one). */
+  private tracked(): number {
+    return this.counts.size - (this.counts.has(OVERFLOW_KEY) ? 1 : 0);
   }
 }
