@@ -13,6 +13,7 @@ import { createDispatch } from '../api/dispatch.js';
 import { ConnectService } from '../api/service/connect-service.js';
 import { CONTENT_SECURITY_POLICY } from '../api/transport/csp.js';
 import { decodeWire, encodeWire, SECRET_PROTOCOL_PREFIX, WIRE_PROTOCOL } from '../api/transport/wire.js';
+import type { ApiEvent } from '../api/contract/index.js';
 import { startUiHost, type UiHost } from './ui-host.js';
 
 let dir: string;
@@ -193,6 +194,9 @@ test('files: the renderer with the CSP and no CORS; nothing outside its folder; 
   assert.equal((await get(host, '/app.js', { origin: 'http://evil.example' })).status, 403);
   assert.equal((await get(host, '/../airlock-ui-host-outside.txt')).status, 404);
   assert.equal((await get(host, '/%2e%2e/airlock-ui-host-outside.txt')).status, 404);
+  // The URL parser folds the two above away before any check; an encoded slash it keeps.
+  assert.equal((await get(host, '/%2e%2e%2fairlock-ui-host-outside.txt')).status, 404);
+  assert.equal((await get(host, '/..%2f..%2f..%2fetc%2fpasswd')).status, 404);
   assert.equal((await get(host, '/nope.js')).status, 404);
   // Only what was in the folder when the host started: no path from a request reaches the disk.
   await writeFile(join(dir, 'later.js'), 'console.log(2)');
@@ -258,5 +262,55 @@ test('when the API never comes (Connect failed to start), a waiting upgrade is d
     assert.equal(await waiting, -1);
   } finally {
     await early.close();
+  }
+});
+
+test("a terminal's events reach only the window that opened it; a window that goes away has its terminals closed", async () => {
+  const calls: Array<[unknown, unknown]> = [];
+  const listeners = new Set<(e: ApiEvent) => void>();
+  const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
+  const fake = await startUiHost({
+    api: {
+      dispatch: async (name, params) => {
+        calls.push([name, params]);
+        return name === 'terminal.open'
+          ? { ok: true, value: { terminalId: 'term-a', vm: 'lab-vm', sessionId: 's' } }
+          : { ok: true, value: {} };
+      },
+      onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
+      log: pino({ level: 'silent' }),
+    },
+    staticDir: dir,
+  });
+  const a = await connectApi(fake, { secret: secretOf(fake) });
+  const b = await connectApi(fake, { secret: secretOf(fake) });
+  assert.ok(a instanceof WebSocket && b instanceof WebSocket);
+  try {
+    const seen = (ws: WebSocket) => {
+      const events: unknown[] = [];
+      ws.on('message', (d: Buffer) => {
+        const m = decodeWire(d.toString()) as { event?: { terminalId?: string } };
+        if (m.event) events.push(m.event.terminalId ?? m.event);
+      });
+      return events;
+    };
+    const [seenA, seenB] = [seen(a), seen(b)];
+    await call(a, 1, 'terminal.open', { vm: 'lab-vm' });
+    emit({ type: 'terminal.output', terminalId: 'term-a', data: new Uint8Array([65]) });
+    emit({ type: 'terminal.output', terminalId: 'term-early', data: new Uint8Array([66]) });
+    await call(a, 2, 'app.state');
+    await call(b, 3, 'app.state');
+    assert.deepEqual(seenA, ['term-a', 'term-early']);
+    assert.deepEqual(seenB, ['term-early'], 'output nobody owns yet goes to every window');
+    calls.length = 0;
+    a.close();
+    await once(a, 'close');
+    const deadline = Date.now() + 5000;
+    while (calls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(calls, [['terminal.close', { terminalId: 'term-a' }]]);
+  } finally {
+    a.terminate();
+    b.terminate();
+    await fake.close();
   }
 });

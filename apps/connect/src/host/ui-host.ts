@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type * as z from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { Dispatch } from '../api/dispatch.js';
+import { WindowHoldings } from '../api/window-holdings.js';
 import type { ApiEvent } from '../api/contract/index.js';
 import {
   decodeWire,
@@ -78,7 +79,8 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         handleProtocols: (offered) => (offered.has(WIRE_PROTOCOL) ? WIRE_PROTOCOL : false),
       }),
   );
-  const clients = new Set<WebSocket>();
+  /** Each connected window, with what it opened through the API. */
+  const clients = new Map<WebSocket, WindowHoldings>();
   server.listen({ host: '127.0.0.1', port: options.port ?? 0, exclusive: true });
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -127,7 +129,13 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
       if (closed) return;
       unsubscribe = onEvent((event) => {
         const text = encodeWire({ event } satisfies WireMessage);
-        for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
+        // A terminal's events go to the window that opened it; the rest, and output that comes
+        // before the answer to `terminal.open` (no owner yet), to every window.
+        const owner = [...clients].find(([, holdings]) => holdings.owns(event))?.[0];
+        for (const [ws, holdings] of clients) {
+          holdings.observe(event);
+          if ((!owner || ws === owner) && ws.readyState === ws.OPEN) ws.send(text);
+        }
       });
     },
     () => {},
@@ -135,11 +143,14 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
 
   function serveClient(ws: WebSocket, { dispatch, log: parent }: UiHostApi): void {
     const log = parent.child({ component: 'ui-host' });
-    clients.add(ws);
+    const holdings = new WindowHoldings(dispatch);
+    clients.set(ws, holdings);
     log.info({ clients: clients.size }, 'a window connected');
     ws.on('close', () => {
       clients.delete(ws);
       log.info({ clients: clients.size }, 'a window went away');
+      // A reloaded or closed tab never closes its terminals itself.
+      void holdings.release();
     });
     ws.on('error', (e) => log.warn({ error: e.message }, 'window connection failed'));
     ws.on('message', (data, isBinary) => {
@@ -152,7 +163,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         log.warn('closing a window connection that sent something that is not a request');
         return ws.close(1008, 'not a request');
       }
-      void dispatch(request.request, request.params).then((response) => {
+      void holdings.windowDispatch(request.request, request.params).then((response) => {
         if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
       });
     });
@@ -165,7 +176,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
     async close() {
       closed = true;
       unsubscribe();
-      for (const ws of clients) ws.terminate();
+      for (const ws of clients.keys()) ws.terminate();
       void wssLoading.then((server) => server.close());
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

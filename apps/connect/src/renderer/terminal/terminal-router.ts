@@ -8,6 +8,12 @@ export interface TerminalSink {
 
 /** Output for a terminal whose `terminal.open` answer has not arrived yet, held for a moment. */
 const HOLD_LIMIT_BYTES = 1024 * 1024;
+/**
+ * How long output nobody claimed is held. The answer to `terminal.open` follows its first output
+ * within milliseconds; output held longer is another window's (the host sends output that comes
+ * before that answer to every window), and would otherwise stay in this page's memory for good.
+ */
+const HOLD_MS = 30_000;
 
 /**
  * Routes the service's terminal events to their tab. A shell may print its prompt before the
@@ -36,7 +42,13 @@ export class TerminalRouter {
 
   private holding(terminalId: string) {
     let h = this.held.get(terminalId);
-    if (!h) this.held.set(terminalId, (h = { chunks: [], bytes: 0 }));
+    if (!h) {
+      const held = (h = { chunks: [], bytes: 0 });
+      this.held.set(terminalId, held);
+      setTimeout(() => {
+        if (this.held.get(terminalId) === held) this.held.delete(terminalId);
+      }, HOLD_MS);
+    }
     return h;
   }
 
