@@ -275,6 +275,15 @@ test('terminal: opened by keyboard, a marker in xterm, resize, find, a second ta
   await waitForTerminal(page, /^second-4\s*$/m);
   assert.doesNotMatch(await terminalText(page), /e2e-mark-42/);
 
+  // A third, closed with Ctrl+Shift+W: the focus goes to the tab shown, not to the page.
+  await page.keyboard.press('Control+Shift+T');
+  await page.getByRole('tab', { name: `${sys.vm} (3)` }).waitFor();
+  await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+  await page.keyboard.press('Control+Shift+W');
+  await page.getByRole('tab', { name: `${sys.vm} (3)` }).waitFor({ state: 'detached' });
+  await waitForFocus(page.getByRole('tab', { name: 'VMs' }));
+  await page.getByRole('tab', { name: `${sys.vm} (2)` }).click();
+
   // Copy: a word selected with the mouse, Ctrl+Shift+C; paste: Ctrl+Shift+V into the shell.
   await page.evaluate(`navigator.clipboard.writeText('')`);
   // (xterm's screen layer takes the mouse: the double-click goes there, over the word.)
@@ -408,6 +417,12 @@ test(
     await page.getByTestId('identity').filter({ hasText: 'login expired' }).waitFor();
     await noSeriousA11yViolations('re-login');
     await screenshot(page, 'relogin');
+    // The app's shortcuts do nothing behind the modal dialog.
+    const selected = () => page.locator('[role=tab][aria-selected=true]').getAttribute('id');
+    const before = await selected();
+    await page.keyboard.press('Control+,');
+    await page.keyboard.press('Alt+1');
+    assert.equal(await selected(), before);
     await page.keyboard.type(TEST_PASSWORD);
     // The code of the last login again: refused, the password kept, the code field ready.
     const code = dialog.getByLabel('Code from your authenticator app');
@@ -451,6 +466,12 @@ test('settings and about: relay and pin, user, device, versions, folders, keycha
   }
   await noSeriousA11yViolations('settings');
   await screenshot(page, 'settings');
+  // Back to debug: the last test reads the log for secrets, and must see everything written.
+  await settings.getByLabel('Log level').selectOption('debug');
+  for (let i = 0; (await settings.getByLabel('Log level').inputValue()) !== 'debug'; i++) {
+    assert.ok(i < 50, 'the log level never changed back');
+    await page.waitForTimeout(100);
+  }
 
   // Copy all: what the page shows, one line each, on the clipboard for helpdesk.
   await settings.getByRole('button', { name: 'Copy all' }).click();

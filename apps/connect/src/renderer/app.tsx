@@ -26,6 +26,8 @@ export function App() {
   const [relogin, setRelogin] = useState<{ reason?: string; waiting: boolean } | undefined>();
   /** Set on first run: the wizard stays until its last step, though the device is enrolled before it. */
   const [enrolling, setEnrolling] = useState(false);
+  /** A logout that failed: the person must not believe they logged out. */
+  const [logoutFailure, setLogoutFailure] = useState<ApiFailure | undefined>();
   const router = useMemo(() => new TerminalRouter((l) => window.airlock.onEvent(l)), []);
 
   const refresh = async () => {
@@ -81,8 +83,14 @@ export function App() {
       <TopBar
         login={login}
         onLogin={() => setRelogin({ waiting: false })}
-        onLogout={() => void window.airlock.loginLogout({}).then(refresh)}
+        onLogout={() =>
+          void window.airlock.loginLogout({}).then((r) => {
+            setLogoutFailure(r.ok ? undefined : r.error);
+            return refresh();
+          })
+        }
       />
+      {logoutFailure && <FailureMessage failure={logoutFailure} title="Couldn't log out" />}
       {inWorkspace && <Workspace router={router} onLogin={() => setRelogin({ waiting: false })} />}
       {relogin && (
         <ReloginDialog

@@ -7,26 +7,36 @@ import { FailureMessage } from '../common/failure-message.js';
 import { PasswordInput } from '../common/password-input.js';
 import { QrCode } from './qr-code.js';
 
-export function StartStep({ onStarted }: { onStarted: (s: EnrollStarted) => void }) {
+export function StartStep({
+  onStarted,
+  ended,
+}: {
+  onStarted: (s: EnrollStarted) => void;
+  /** Why the previous enrollment ended, when a later step's failure ended it. */
+  ended?: ApiFailure | undefined;
+}) {
   const [relayUrl, setRelayUrl] = useState('');
   const [code, setCode] = useState('');
   const [deviceName, setDeviceName] = useState('');
   const [failure, setFailure] = useState<ApiFailure | undefined>();
-  const [busy, setBusy] = useState(false);
+  const busy = useBusy();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
+    // Enter in the code field submits even while the button is disabled.
+    if (busy.pending() || !relayUrl.trim() || !code.trim()) return;
+    busy.set(true);
     const r = await window.airlock.enrollStart({
       relayUrl: relayUrl.trim(),
       code,
       ...(deviceName.trim() ? { deviceName: deviceName.trim() } : {}),
     });
-    setBusy(false);
+    busy.set(false);
     if (r.ok) onStarted(r.value);
     else setFailure(r.error);
   };
   return (
-    <form className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy} noValidate>
+    <form className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy.shown} noValidate>
+      {ended && !failure && <FailureMessage failure={ended} title="That enrollment ended: start again" />}
       <p>Your IT contact gave you the relay's address and a one-time code.</p>
       <label htmlFor="enroll-relay">Relay address</label>
       <input
@@ -59,8 +69,8 @@ export function StartStep({ onStarted }: { onStarted: (s: EnrollStarted) => void
       <label htmlFor="enroll-device">Name of this device (optional)</label>
       <input id="enroll-device" value={deviceName} onChange={(e) => setDeviceName(e.target.value)} />
       {failure && <FailureMessage failure={failure} title="Couldn't enroll with this relay and code" />}
-      <button type="submit" disabled={busy || !relayUrl || !code}>
-        {busy ? 'Checking the relay…' : 'Continue'}
+      <button type="submit" disabled={busy.shown || !relayUrl || !code}>
+        {busy.shown ? 'Checking the relay…' : 'Continue'}
       </button>
     </form>
   );
@@ -70,34 +80,39 @@ export function PasswordStep({
   started,
   onSet,
   onCancel,
+  onEnded,
 }: {
   started: EnrollStarted;
   onSet: (s: EnrollPasswordSet) => void;
   onCancel: () => void;
+  onEnded: (why: ApiFailure) => void;
 }) {
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [remember, setRemember] = useState(false);
   const [failure, setFailure] = useState<ApiFailure | undefined>();
-  const [busy, setBusy] = useState(false);
+  const busy = useBusy();
   const min = started.passwordRules.minLength;
   const tooShort = password.length > 0 && password.length < min;
   const differs = repeat.length > 0 && repeat !== password;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
+    if (busy.pending() || !password || !repeat) return;
+    busy.set(true);
     const r = await window.airlock.enrollSetPassword({
       enrollmentId: started.enrollmentId,
       password,
       repeat,
       ...(remember ? { remember } : {}),
     });
-    setBusy(false);
+    busy.set(false);
     if (r.ok) onSet(r.value);
-    else setFailure(r.error);
+    // Only a password the rules refuse leaves the enrollment open; any other failure ended it.
+    else if (r.error.code === 'password_rejected' || r.error.code === 'password_mismatch') setFailure(r.error);
+    else onEnded(r.error);
   };
   return (
-    <form className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy} noValidate>
+    <form className="stack" onSubmit={(e) => void submit(e)} aria-busy={busy.shown} noValidate>
       <Facts
         label="The relay"
         rows={[
@@ -142,8 +157,8 @@ export function PasswordStep({
       </label>
       {failure && <FailureMessage failure={failure} title="Couldn't set this password" />}
       <SubmitOrCancel
-        disabled={busy || !password || !repeat}
-        text={busy ? 'Encrypting the key…' : 'Continue'}
+        disabled={busy.shown || !password || !repeat}
+        text={busy.shown ? 'Encrypting the key…' : 'Continue'}
         onCancel={onCancel}
       />
     </form>
@@ -155,22 +170,26 @@ export function CodeStep({
   set,
   onDone,
   onCancel,
+  onEnded,
 }: {
   started: EnrollStarted;
   set: EnrollPasswordSet;
   onDone: (d: EnrollDone) => void;
   onCancel: () => void;
+  onEnded: (why: ApiFailure) => void;
 }) {
   const [code, setCode] = useState('');
   const [failure, setFailure] = useState<ApiFailure | undefined>();
-  const [busy, setBusy] = useState(false);
+  const busy = useBusy();
   const codeRef = useRef<HTMLInputElement>(null);
   const confirm = async (totp: string) => {
-    if (busy || !/^\d{6}$/.test(totp)) return;
-    setBusy(true);
+    if (busy.pending() || !/^\d{6}$/.test(totp)) return;
+    busy.set(true);
     const r = await window.airlock.enrollConfirm({ enrollmentId: started.enrollmentId, totp });
-    setBusy(false);
+    busy.set(false);
     if (r.ok) return onDone(r.value);
+    // A code that may be tried again leaves the enrollment open; any other failure ended it.
+    if (!r.error.retryable) return onEnded(r.error);
     setFailure(r.error);
     setCode('');
     setTimeout(() => codeRef.current?.focus());
@@ -183,7 +202,7 @@ export function CodeStep({
         e.preventDefault();
         void confirm(code);
       }}
-      aria-busy={busy}
+      aria-busy={busy.shown}
       noValidate
     >
       {set.rememberError && <p className="warning">The password is not remembered: {set.rememberError}</p>}
@@ -212,16 +231,38 @@ export function CodeStep({
         value={code}
         onChange={setCode}
         onComplete={(c) => void confirm(c)}
-        disabled={busy}
+        disabled={busy.shown}
         autoFocus
         invalid={failure !== undefined}
         describedBy={failure ? 'enroll-totp-failure' : undefined}
       />
       {failure && <FailureMessage failure={failure} id="enroll-totp-failure" />}
       {failure?.retryable && <p className="muted">If codes keep failing, check that this computer's clock is right.</p>}
-      <SubmitOrCancel disabled={busy || code.length !== 6} text={busy ? 'Checking…' : 'Confirm'} onCancel={onCancel} />
+      <SubmitOrCancel
+        disabled={busy.shown || code.length !== 6}
+        text={busy.shown ? 'Checking…' : 'Confirm'}
+        onCancel={onCancel}
+      />
     </form>
   );
+}
+
+/**
+ * Whether a step's request is under way: `pending()` for a second submit in the same moment (the
+ * state would still say idle: Enter in a field submits even while the button is disabled), and
+ * `shown` for the form.
+ */
+function useBusy(): { shown: boolean; pending: () => boolean; set: (busy: boolean) => void } {
+  const ref = useRef(false);
+  const [shown, setShown] = useState(false);
+  return {
+    shown,
+    pending: () => ref.current,
+    set: (busy) => {
+      ref.current = busy;
+      setShown(busy);
+    },
+  };
 }
 
 /** A step's buttons: go on, or cancel the enrollment (which undoes it). */

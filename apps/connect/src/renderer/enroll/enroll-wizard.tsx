@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import type { EnrollDone, EnrollPasswordSet, EnrollStarted } from '../../api/contract/index.js';
+import type { ApiFailure, EnrollDone, EnrollPasswordSet, EnrollStarted } from '../../api/contract/index.js';
 import { CodeStep, PasswordStep, StartStep } from './enroll-steps.js';
 
 type Step =
-  | { step: 'start' }
+  /** `ended`: why the enrollment before this one ended, at a later step. */
+  | { step: 'start'; ended?: ApiFailure }
   | { step: 'password'; started: EnrollStarted }
   | { step: 'authenticator'; started: EnrollStarted; set: EnrollPasswordSet }
   | { step: 'done'; done: EnrollDone };
@@ -26,12 +27,15 @@ export function EnrollWizard({ onEnrolled }: { onEnrolled: () => void }) {
     <main className="card" aria-labelledby="enroll-title">
       <p className="muted">Set up this device · Step {NUMBER[state.step]} of 4</p>
       <h1 id="enroll-title">{TITLES[state.step]}</h1>
-      {state.step === 'start' && <StartStep onStarted={(started) => setState({ step: 'password', started })} />}
+      {state.step === 'start' && (
+        <StartStep ended={state.ended} onStarted={(started) => setState({ step: 'password', started })} />
+      )}
       {state.step === 'password' && (
         <PasswordStep
           started={state.started}
           onSet={(set) => setState({ step: 'authenticator', started: state.started, set })}
           onCancel={() => void cancel()}
+          onEnded={(ended) => setState({ step: 'start', ended })}
         />
       )}
       {state.step === 'authenticator' && (
@@ -40,6 +44,7 @@ export function EnrollWizard({ onEnrolled }: { onEnrolled: () => void }) {
           set={state.set}
           onDone={(done) => setState({ step: 'done', done })}
           onCancel={() => void cancel()}
+          onEnded={(ended) => setState({ step: 'start', ended })}
         />
       )}
       {state.step === 'done' && (

@@ -14,10 +14,13 @@ export function ForwardsPanel({
   forwards,
   connectionFailures,
   onRemove,
+  failure,
 }: {
   forwards: ForwardView[];
   connectionFailures: Record<string, { failure: ApiFailure; more: number }>;
   onRemove: (id: string) => void;
+  /** The last listing or stopping of forwards that failed. */
+  failure?: { title: string; failure: ApiFailure } | undefined;
 }) {
   return (
     <section aria-labelledby="forwards-title" className="forwards">
@@ -26,6 +29,7 @@ export function ForwardsPanel({
         Forwards listen on this computer only (127.0.0.1). Start one from a VM on the VMs tab. They survive a dropped
         session and resume after you log in again.
       </p>
+      {failure && <FailureMessage failure={failure.failure} title={failure.title} />}
       {forwards.length === 0 ? (
         <p className="empty" data-testid="forwards-empty">
           No forwards yet.

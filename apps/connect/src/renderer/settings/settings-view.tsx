@@ -12,13 +12,28 @@ const LOG_LEVELS: Settings['logLevel'][] = ['fatal', 'error', 'warn', 'info', 'd
 export function SettingsView() {
   const [settings, setSettings] = useState<Settings | undefined>();
   const [failure, setFailure] = useState<ApiFailure | undefined>();
+  /** A change that failed, said next to the controls until the next one. */
+  const [changeFailure, setChangeFailure] = useState<{ title: string; failure: ApiFailure } | undefined>();
   const load = async () => {
     const r = await window.airlock.settingsGet({});
+    setFailure(r.ok ? undefined : r.error);
     if (r.ok) setSettings(r.value);
-    else setFailure(r.error);
   };
+  const change = (title: string, request: Promise<{ ok: true } | { ok: false; error: ApiFailure }>) =>
+    void request.then((r) => {
+      setChangeFailure(r.ok ? undefined : { title, failure: r.error });
+      return load();
+    });
   useEffect(() => void load(), []);
-  if (failure) return <FailureMessage failure={failure} title="Couldn't read the settings" />;
+  if (failure)
+    return (
+      <div className="stack">
+        <FailureMessage failure={failure} title="Couldn't read the settings" />
+        <button type="button" onClick={() => void load()}>
+          Try again
+        </button>
+      </div>
+    );
   if (!settings) return <p role="status">Loading…</p>;
   const rows: [string, string][] = [
     ['Relay', settings.relay?.url ?? 'not enrolled'],
@@ -53,7 +68,7 @@ export function SettingsView() {
         value={settings.logLevel}
         onChange={(e) => {
           const level = e.target.value as Settings['logLevel'];
-          void window.airlock.settingsSetLogLevel({ level }).then(() => load());
+          change("Couldn't change the log level", window.airlock.settingsSetLogLevel({ level }));
         }}
       >
         {LOG_LEVELS.map((l) => (
@@ -64,11 +79,12 @@ export function SettingsView() {
         <button
           type="button"
           className="secondary"
-          onClick={() => void window.airlock.keychainForget({}).then(() => load())}
+          onClick={() => change("Couldn't forget the password", window.airlock.keychainForget({}))}
         >
           Forget the remembered password
         </button>
       )}
+      {changeFailure && <FailureMessage failure={changeFailure.failure} title={changeFailure.title} />}
       <h3>Keyboard shortcuts</h3>
       <table className="shortcuts">
         <thead>

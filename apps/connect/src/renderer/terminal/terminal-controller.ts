@@ -29,6 +29,8 @@ export class TerminalController {
   private readonly listeners = new Set<() => void>();
   private unacked = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The tab was closed: a shell whose opening is answered after that is closed at once. */
+  private closed = false;
 
   constructor(
     readonly vm: string,
@@ -43,15 +45,13 @@ export class TerminalController {
       fontSize: 14,
       allowProposedApi: true,
       theme: terminalTheme(),
+      // Links a program writes with OSC 8 follow the same rule as links in the text; xterm's own
+      // handler would open them on a plain click, after a confirm() worded by the remote side.
+      linkHandler: { activate: openLink },
     });
     this.term.loadAddon(this.fit);
     this.term.loadAddon(this.search);
-    // Only http(s) links, opened outside the app (Electron sends them to the system browser).
-    this.term.loadAddon(
-      new WebLinksAddon((event, uri) => {
-        if ((event.ctrlKey || event.metaKey) && /^https?:\/\//.test(uri)) window.open(uri, '_blank', 'noopener');
-      }),
-    );
+    this.term.loadAddon(new WebLinksAddon(openLink));
     this.term.attachCustomKeyEventHandler((e) => this.key(e));
     this.term.onData((data) => {
       if (this.state.phase === 'open') void window.airlock.terminalInput({ terminalId: this.state.terminalId, data });
@@ -74,12 +74,13 @@ export class TerminalController {
 
   /** Opens a session and a shell at the terminal's current size (again, after it ended). */
   async connect(): Promise<void> {
-    if (this.state.phase === 'open') return;
+    if (this.state.phase === 'open' || this.closed) return;
     if (this.state.phase !== 'connecting') this.term.write('\r\n\x1b[2m── reconnecting ──\x1b[0m\r\n');
     this.set({ phase: 'connecting' });
     const r = await window.airlock.terminalOpen({ vm: this.vm, cols: this.term.cols, rows: this.term.rows });
     if (!r.ok) return this.set({ phase: 'failed', failure: r.error });
     const { terminalId, sessionId } = r.value;
+    if (this.closed) return void window.airlock.terminalClose({ terminalId });
     this.set({ phase: 'open', terminalId, sessionId });
     this.router.claim(terminalId, {
       output: (data) => this.term.write(data, () => this.drawn(terminalId, data.byteLength)),
@@ -141,9 +142,15 @@ export class TerminalController {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.state.phase === 'open') await window.airlock.terminalClose({ terminalId: this.state.terminalId });
     this.term.dispose();
   }
+}
+
+/** Only http(s) links, with Ctrl (⌘), opened outside the app (Electron sends them to the system browser). */
+function openLink(event: MouseEvent, uri: string): void {
+  if ((event.ctrlKey || event.metaKey) && /^https?:\/\//.test(uri)) window.open(uri, '_blank', 'noopener');
 }
 
 function isTerminalShortcut(e: KeyboardEvent): boolean {

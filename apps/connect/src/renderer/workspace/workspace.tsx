@@ -41,8 +41,12 @@ export function Workspace({ router, onLogin }: { router: TerminalRouter; onLogin
   const filterRef = useRef<HTMLInputElement>(null);
   const counter = useRef(0);
 
+  const [forwardsFailure, setForwardsFailure] = useState<{ title: string; failure: ApiFailure } | undefined>();
   useEffect(() => {
-    void window.airlock.forwardList({}).then((r) => r.ok && setForwards(r.value.forwards));
+    void window.airlock.forwardList({}).then((r) => {
+      if (r.ok) setForwards(r.value.forwards);
+      else setForwardsFailure({ title: "Couldn't list the forwards", failure: r.error });
+    });
   }, []);
   useApiEvent('forward.changed', (e) =>
     setForwards((list) =>
@@ -124,7 +128,8 @@ export function Workspace({ router, onLogin }: { router: TerminalRouter; onLogin
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const action = shortcutAction(e);
-      if (!action) return;
+      // A modal dialog (the re-login) owns the keyboard: nothing may change behind it.
+      if (!action || document.querySelector('dialog:modal')) return;
       e.preventDefault();
       const index = tabs.findIndex((t) => t.key === active);
       if (typeof action === 'object') {
@@ -146,6 +151,15 @@ export function Workspace({ router, onLogin }: { router: TerminalRouter; onLogin
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   });
+  // A tab closed or switched from the keyboard must not leave the focus in a hidden panel, or
+  // nowhere: it goes to the active tab (a terminal panel has already focused its terminal).
+  const firstActive = useRef(true);
+  useEffect(() => {
+    if (firstActive.current) return void (firstActive.current = false);
+    const focused = document.activeElement as HTMLElement | null;
+    if (!focused || focused === document.body || focused.offsetParent === null)
+      document.getElementById(`tab-${active}`)?.focus();
+  }, [active]);
 
   return (
     <>
@@ -158,7 +172,12 @@ export function Workspace({ router, onLogin }: { router: TerminalRouter; onLogin
           <ForwardsPanel
             forwards={forwards}
             connectionFailures={connectionFailures}
-            onRemove={(forwardId) => void window.airlock.forwardRemove({ forwardId })}
+            failure={forwardsFailure}
+            onRemove={(forwardId) =>
+              void window.airlock.forwardRemove({ forwardId }).then((r) => {
+                setForwardsFailure(r.ok ? undefined : { title: "Couldn't stop the forward", failure: r.error });
+              })
+            }
           />
         </Panel>
         {terminals.map((t) => (

@@ -1,0 +1,98 @@
+// The real renderer in Chromium against a scripted Connect service: the moments a real relay
+// rarely gives on cue (an enrollment the service ended halfway, a slow answer to a double Enter).
+// The page, the host and the wire are the real ones; only the service behind `dispatch` is
+// scripted.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import type { Dispatch } from '../apps/connect/src/api/dispatch.js';
+import { startUiHost, type UiHost } from '../apps/connect/src/host/ui-host.js';
+import { RENDERER_DIR } from '../scripts/tasks/bundle.js';
+import { chromiumMissing, launchChromium, screenshot, seriousAxeViolations } from './src/browser.js';
+
+const skip = chromiumMissing;
+let browser: Browser;
+
+before(async () => {
+  if (skip) return;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const STARTED = {
+  enrollmentId: 'enroll-1',
+  relayUrl: 'https://relay.example.org',
+  relayPin: 'sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  deviceName: 'laptop',
+  passwordRules: { minLength: 12 },
+};
+
+/** A first-run service whose enrollment starts (after `startDelayMs`) and then fails as `setPassword` says. */
+function enrollmentService(startDelayMs: number) {
+  const calls: string[] = [];
+  const dispatch: Dispatch = async (name) => {
+    calls.push(String(name));
+    if (name === 'app.state') return { ok: true, value: { login: { state: 'not_enrolled' } } };
+    if (name === 'enroll.start') {
+      await new Promise((r) => setTimeout(r, startDelayMs));
+      return { ok: true, value: STARTED };
+    }
+    if (name === 'enroll.setPassword')
+      return {
+        ok: false,
+        error: {
+          code: 'relay_unreachable',
+          message: 'could not reach the relay at https://relay.example.org (connection refused)',
+          action: 'check_relay',
+        },
+      };
+    return { ok: true, value: {} };
+  };
+  return { dispatch, calls };
+}
+
+async function openApp(dispatch: Dispatch): Promise<{ host: UiHost; page: Page }> {
+  const host = await startUiHost({
+    api: { dispatch, onEvent: () => () => {}, log: pino({ level: 'silent' }) },
+    staticDir: RENDERER_DIR,
+  });
+  const page = await browser.newPage();
+  await page.goto(host.url);
+  await page.locator('h1#enroll-title', { hasText: 'One-time code' }).waitFor({ timeout: 30_000 });
+  return { host, page };
+}
+
+test(
+  'enrollment: a double Enter starts one enrollment; a failure that ended it goes back to the start, saying so',
+  { skip },
+  async () => {
+    const service = enrollmentService(500);
+    const { host, page } = await openApp(service.dispatch);
+    try {
+      await page.locator('#enroll-relay').fill(STARTED.relayUrl);
+      await page.locator('#enroll-code').fill('u1.secret');
+      await page.locator('#enroll-code').press('Enter');
+      await page.locator('#enroll-code').press('Enter');
+      await page.locator('h1#enroll-title', { hasText: 'Password' }).waitFor();
+      assert.equal(service.calls.filter((c) => c === 'enroll.start').length, 1, service.calls.join(', '));
+
+      await page.getByLabel('New password').fill('correct horse battery');
+      await page.getByLabel('The same password again').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Continue' }).click();
+      // The service ended that enrollment: the wizard is back at its first step, and says why.
+      await page.locator('h1#enroll-title', { hasText: 'One-time code' }).waitFor();
+      const said = page.getByRole('alert');
+      assert.match(await said.innerText(), /That enrollment ended: start again/);
+      assert.match(await said.innerText(), /could not reach the relay/i);
+      assert.deepEqual(await seriousAxeViolations(page), []);
+      await screenshot(page, 'enroll-ended');
+    } finally {
+      await page.close();
+      await host.close();
+    }
+  },
+);
