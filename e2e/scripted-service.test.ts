@@ -55,14 +55,14 @@ function enrollmentService(startDelayMs: number) {
   return { dispatch, calls };
 }
 
-async function openApp(dispatch: Dispatch): Promise<{ host: UiHost; page: Page }> {
+async function openApp(dispatch: Dispatch, title = 'One-time code'): Promise<{ host: UiHost; page: Page }> {
   const host = await startUiHost({
     api: { dispatch, onEvent: () => () => {}, log: pino({ level: 'silent' }) },
     staticDir: RENDERER_DIR,
   });
   const page = await browser.newPage();
   await page.goto(host.url);
-  await page.locator('h1#enroll-title', { hasText: 'One-time code' }).waitFor({ timeout: 30_000 });
+  if (title) await page.locator('h1#enroll-title', { hasText: title }).waitFor({ timeout: 30_000 });
   return { host, page };
 }
 
@@ -96,3 +96,58 @@ test(
     }
   },
 );
+
+/** A logged-in service with one VM whose `terminal.open` is answered only when `answer()` is called. */
+function slowTerminalService() {
+  const calls: Array<[string, unknown]> = [];
+  let answer = () => {};
+  const answered = new Promise<void>((r) => (answer = r));
+  const vms = {
+    trust: 'relay-only',
+    vms: [{ id: 'lab-vm', online: true, ports: [], grantExpiresAt: null, certificate: { state: 'relay-only' } }],
+  };
+  const dispatch: Dispatch = async (name, params) => {
+    calls.push([String(name), params]);
+    if (name === 'app.state' || name === 'login.state')
+      return {
+        ok: true,
+        value: {
+          login: {
+            state: 'logged_in',
+            user: 'alice',
+            relayUrl: STARTED.relayUrl,
+            expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+          },
+        },
+      };
+    if (name === 'vms.watch' || name === 'vms.list') return { ok: true, value: vms };
+    if (name === 'forward.list') return { ok: true, value: { forwards: [] } };
+    if (name === 'terminal.open') {
+      await answered;
+      return { ok: true, value: { terminalId: 'term-1', vm: 'lab-vm', sessionId: 'session-1' } };
+    }
+    return { ok: true, value: {} };
+  };
+  return { dispatch, calls, answer: () => answer() };
+}
+
+test('a terminal tab closed while its shell is still opening closes that shell once it opens', { skip }, async () => {
+  const service = slowTerminalService();
+  const { host, page } = await openApp(service.dispatch, '');
+  try {
+    await page.getByRole('button', { name: 'Open terminal on lab-vm' }).click();
+    await page.getByRole('tab', { name: /lab-vm/ }).waitFor();
+    await page.locator('[role=tabpanel]:not([hidden]) [data-phase=connecting]').waitFor();
+    await page.keyboard.press('Control+Shift+W');
+    await page.getByRole('tab', { name: /lab-vm/ }).waitFor({ state: 'detached' });
+    service.answer();
+    const deadline = Date.now() + 10_000;
+    const closed = () =>
+      service.calls.some(([n, p]) => n === 'terminal.close' && (p as { terminalId?: string }).terminalId === 'term-1');
+    while (!closed() && Date.now() < deadline) await page.waitForTimeout(50);
+    assert.ok(closed(), service.calls.map(([n]) => n).join(', '));
+  } finally {
+    await page.close();
+    await host.close();
+  }
+});
