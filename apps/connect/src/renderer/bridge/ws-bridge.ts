@@ -44,15 +44,21 @@ export function connectOverWebSocket(env: BrowserEnvironment): AirlockApi {
   const listeners = new Set<(e: ApiEvent) => void>();
   const pending = new Map<number, (r: ApiResponse<unknown>) => void>();
   const queued: string[] = [];
+  /** Terminals open through this page: when the host goes, their tabs must say so. */
+  const terminals = new Set<string>();
   let nextId = 1;
   let closed = false;
+  const emit = (e: ApiEvent) => {
+    if (e.type === 'terminal.ended') terminals.delete(e.terminalId);
+    for (const l of [...listeners]) l(e);
+  };
 
   ws.addEventListener('open', () => {
     for (const text of queued.splice(0)) ws.send(text);
   });
   ws.addEventListener('message', (m: MessageEvent<string>) => {
     const msg = decodeWire(m.data) as WireMessage;
-    if ('event' in msg) for (const l of [...listeners]) l(msg.event);
+    if ('event' in msg) emit(msg.event);
     else {
       pending.get(msg.id)?.(msg.response);
       pending.delete(msg.id);
@@ -62,16 +68,25 @@ export function connectOverWebSocket(env: BrowserEnvironment): AirlockApi {
     closed = true;
     for (const resolve of pending.values()) resolve({ ok: false, error: disconnected });
     pending.clear();
+    // The host's end is the end of every session it held: a tab that went on saying "connected"
+    // would take keystrokes that go nowhere.
+    for (const terminalId of [...terminals])
+      emit({ type: 'terminal.ended', terminalId, end: { kind: 'session_lost', failure: disconnected } });
   });
 
   const send = (request: string, params: unknown): Promise<ApiResponse<unknown>> => {
     if (closed) return Promise.resolve({ ok: false, error: disconnected });
     const id = nextId++;
     const text = encodeWire({ id, request, params });
-    return new Promise((resolve) => {
+    return new Promise<ApiResponse<unknown>>((resolve) => {
       pending.set(id, resolve);
       if (ws.readyState === ws.OPEN) ws.send(text);
       else queued.push(text);
+    }).then((response) => {
+      if (response.ok && request === 'terminal.open')
+        terminals.add((response.value as { terminalId: string }).terminalId);
+      if (request === 'terminal.close') terminals.delete((params as { terminalId: string }).terminalId);
+      return response;
     });
   };
 
