@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChannelOpenMessage, type SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { BULK_WINDOW_BYTES, ReceiptAcknowledger } from '@airlock/shared/ssh';
-import { withholdAcknowledgements } from '@airlock/shared/testing';
+import { createServer } from 'node:net';
+import { BULK_WINDOW_BYTES, directTcpipOpen, limitUnacknowledged, ReceiptAcknowledger } from '@airlock/shared/ssh';
+import { listenOnLoopback, portOf, withholdAcknowledgements } from '@airlock/shared/testing';
 import { connectClient, execRequest, withOnlineAgent, withTimeout } from './testing/harness.js';
 
 const LIMIT_MIB = 4;
@@ -65,4 +66,32 @@ test('a client that acknowledges as Connect does keeps its session under the sam
       await c.close();
     }
   });
+});
+
+test('the agent acknowledges an upload as it takes it: a client that holds at most 4 MiB for it keeps the session', async () => {
+  const total = 48 * 1024 * 1024;
+  const sink = createServer((s) => {
+    s.on('error', () => {});
+    s.resume();
+  });
+  await listenOnLoopback(sink);
+  try {
+    await withOnlineAgent({ policy: { allowedPorts: [portOf(sink)] } }, async ({ relay, agent }) => {
+      const c = await connectClient(relay, agent, { ports: [portOf(sink)] });
+      try {
+        const exceeded: number[] = [];
+        // The window alone (given back every 8 MiB of the forward's 16 MiB) acknowledges too seldom.
+        limitUnacknowledged(c.client, 4 * 1024 * 1024, (kept) => exceeded.push(kept));
+        const ch = await c.client.openChannel(directTcpipOpen({ host: '127.0.0.1', port: portOf(sink) }));
+        const chunk = Buffer.alloc(256 * 1024, 0x75);
+        for (let sent = 0; sent < total && exceeded.length === 0; sent += chunk.length) await ch.send(chunk);
+        assert.deepEqual(exceeded, []);
+        assert.equal(c.client.isClosed, false);
+      } finally {
+        await c.close();
+      }
+    });
+  } finally {
+    sink.close();
+  }
 });

@@ -15,13 +15,12 @@ after(async () => {
 });
 
 /**
- * The server sends TOTAL bytes on one channel to a client that never adjusts the window (it
- * granted one larger than the transfer) and so sends nothing of its own, unless `acknowledge`.
- * Returns the most the server kept unacknowledged, and what its limit reported.
+ * A resumable pair whose server ends nothing but reports (in `exceeded`) what its LIMIT sees, and
+ * one channel from the client with a window larger than the transfer: `channel` is the client's
+ * end, `sender` the server's.
  */
-async function download(acknowledge: boolean): Promise<{ maxKept: number; exceeded: number[] }> {
-  // No key re-exchange: a send made during one returns at once, its message held for later.
-  const pair = await resumablePair(2 ** 40);
+async function limitedChannel(keyRotationBytes: number) {
+  const pair = await resumablePair(keyRotationBytes);
   cleanups.push(pair.close);
   const server = pair.servers.at(-1)!.session;
   const exceeded: number[] = [];
@@ -31,7 +30,17 @@ async function download(acknowledge: boolean): Promise<{ maxKept: number; exceed
   open.channelType = 'session';
   open.maxWindowSize = 2 * TOTAL;
   const channel = await pair.client.openChannel(open);
-  const sender = await opened;
+  return { pair, server, channel, sender: await opened, exceeded };
+}
+
+/**
+ * The server sends TOTAL bytes on one channel to a client that never adjusts the window (it
+ * granted one larger than the transfer) and so sends nothing of its own, unless `acknowledge`.
+ * Returns the most the server kept unacknowledged, and what its limit reported.
+ */
+async function download(acknowledge: boolean): Promise<{ maxKept: number; exceeded: number[] }> {
+  // No key re-exchange: a send made during one returns at once, its message held for later.
+  const { pair, server, channel, sender, exceeded } = await limitedChannel(2 ** 40);
   if (acknowledge) new ReceiptAcknowledger(pair.client).watch(channel);
   let received = 0;
   const all = new Promise<void>((resolve) =>
@@ -103,4 +112,18 @@ test('a disconnected session sends no acknowledgement (the resume acknowledges)'
   const acknowledger = new ReceiptAcknowledger(session, MiB);
   for (let i = 0; i < 16; i++) acknowledger.count(MiB / 2);
   assert.equal(acknowledgements.length, 0);
+});
+
+test('a peer that starts a key exchange and never finishes it cannot make the sender hold past the limit', async () => {
+  // Keys re-exchanged every MiB: the sender then holds back every message until the exchange ends.
+  const { pair, server, channel, sender, exceeded } = await limitedChannel(MiB);
+  new ReceiptAcknowledger(pair.client).watch(channel);
+  // A hostile client: it ignores the key exchange the server starts (methods the library's types
+  // do not declare), and goes on taking data.
+  const client = pair.client as unknown as Record<string, unknown>;
+  client.handleKeyExchangeMessage = async () => {};
+  client.handleNewKeysMessage = async () => {};
+  for (let sent = 0; sent < TOTAL && exceeded.length === 0; sent += CHUNK.length) await sender.send(CHUNK);
+  assert.equal(exceeded.length, 1, `held ${unacknowledgedBytes(server)} bytes without the limit seeing them`);
+  assert.ok(exceeded[0]! > LIMIT && exceeded[0]! < LIMIT + 2 * MiB, `reported at ${exceeded[0]} bytes`);
 });

@@ -34,21 +34,45 @@ interface KeepingProtocol {
   airlockKeptBytes?: number;
 }
 
+/**
+ * The library's SshSession, as far as it holds messages not yet sent: those a key exchange holds
+ * back (`blockedMessages`), and those a drop set aside until the resume (`airlockHeld`, our
+ * patch). Fields its types do not declare.
+ */
+interface HoldingSession {
+  protocol?: KeepingProtocol;
+  blockedMessages?: readonly { data?: Uint8Array }[];
+  airlockHeld?: readonly { data?: Uint8Array }[];
+}
+
+/** What a held message costs beyond its data (the message object, its header fields). */
+const MESSAGE_OVERHEAD_BYTES = 64;
+
+function heldBytes(messages: HoldingSession['blockedMessages']): number {
+  let bytes = 0;
+  // Walked only while messages are held (a key exchange, a drop): empty, and free, otherwise.
+  for (const m of messages ?? []) bytes += (m.data?.length ?? 0) + MESSAGE_OVERHEAD_BYTES;
+  return bytes;
+}
+
 const PATCH_LEVEL = (SshChannel as unknown as { airlockPatchLevel?: number }).airlockPatchLevel ?? 0;
 
 /**
- * Bytes of sent messages the session keeps until the peer acknowledges them (0 when not
- * connected). The library keeps its protocol in a field its types do not declare (`protocol`).
+ * Bytes the session holds for the peer and the peer has not acknowledged: messages sent and kept
+ * for a resume (the current connection's count, or the last one's while disconnected), and
+ * messages not sent yet because a key exchange or a drop holds them back. The second part counts
+ * because a peer that starts a key exchange and never finishes it holds every later message back
+ * while it goes on granting window.
  */
 export function unacknowledgedBytes(session: SshSession): number {
-  const protocol = (session as unknown as { protocol?: KeepingProtocol }).protocol;
-  return protocol?.airlockKeptBytes ?? 0;
+  const s = session as unknown as HoldingSession;
+  return (s.protocol?.airlockKeptBytes ?? 0) + heldBytes(s.blockedMessages) + heldBytes(s.airlockHeld);
 }
 
 /**
- * Calls `onExceeded` (once) when, after a send, more than `maxBytes` of what the session sent is
- * kept unacknowledged. Checked on send because a peer that granted a large window once can make
- * this side send for a long time without sending anything itself.
+ * Calls `onExceeded` (once) when, after a send (or a send held back), the session holds more than
+ * `maxBytes` unacknowledged (see unacknowledgedBytes). Checked on send because a peer that granted
+ * a large window once can make this side send for a long time without sending anything itself.
  */
 export function limitUnacknowledged(session: SshSession, maxBytes: number, onExceeded: (kept: number) => void): void {
   if (PATCH_LEVEL < 3) {

@@ -224,3 +224,39 @@ for (const withholds of [true, false])
       }
     },
   );
+
+test(
+  'Connect acknowledges a download as it takes it: an agent that holds at most 4 MiB for it keeps the session',
+  TIMEOUT,
+  async () => {
+    const total = 48 * 1024 * 1024;
+    const service = await streamingService(total);
+    const port = (service.address() as { port: number }).port;
+    try {
+      await withRelay(
+        async (relay) => {
+          const { session } = await openedSession(relay);
+          const ch = await session.openDirectTcpip(port);
+          assert.ok(ch.ok);
+          if (!ch.ok) return;
+          let received = 0;
+          const all = new Promise<void>((resolve) =>
+            ch.value.onDataReceived((d) => {
+              received += d.length;
+              ch.value.adjustWindow(d.length);
+              if (received >= total) resolve();
+            }),
+          );
+          // The window alone (given back every 8 MiB of a 16 MiB bulk window) acknowledges too seldom.
+          await Promise.race([all, new Promise((r) => session.onClosed(r))]);
+          assert.equal(received, total);
+          assert.equal(session.isClosed, false);
+          await session.close();
+        },
+        { ports: [port], agentMaxUnacknowledgedBytes: 4 * 1024 * 1024 },
+      );
+    } finally {
+      service.close();
+    }
+  },
+);

@@ -4,6 +4,7 @@ import {
   CommandRequestMessage,
   SshAuthenticationType,
   SshChannelOpenFailureReason,
+  SshDisconnectReason,
   type KeyPair,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
@@ -16,8 +17,10 @@ import {
   closeForwardConnectFailed,
   createServerSession,
   DirectTcpipOpenMessage,
+  limitUnacknowledged,
   PtyRequestMessage,
   publicKeyBlob,
+  ReceiptAcknowledger,
   startSshSession,
   SubsystemRequestMessage,
   webSocketSshStream,
@@ -34,6 +37,8 @@ export interface FakeAgentOptions {
   ignoresWindow?: boolean;
   /** Takes what Connect sends and never acknowledges it (a hostile VM side). */
   withholdsAcknowledgements?: boolean;
+  /** Ends the session when Connect leaves more than this unacknowledged (the agent's bound, made small). */
+  maxUnacknowledgedBytes?: number;
   /** What the agent saw on session channels, by kind. */
   seen: { requests: string[]; windowChanges: Array<[number, number]> };
 }
@@ -47,6 +52,12 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
   const { hostKey, agentPorts, seen } = options;
   const server = createServerSession();
   server.credentials = { publicKeys: [hostKey] };
+  // As the agent does: acknowledge what Connect sends, and bound what Connect leaves unacknowledged.
+  const acknowledger = new ReceiptAcknowledger(server);
+  if (options.maxUnacknowledgedBytes !== undefined)
+    limitUnacknowledged(server, options.maxUnacknowledgedBytes, () => {
+      void server.close(SshDisconnectReason.byApplication, 'the client stopped acknowledging what it received');
+    });
   server.onClosed(() => clearKeepAliveTimer(server));
   server.onAuthenticating((e) => {
     if (
@@ -61,6 +72,7 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
     );
   });
   server.onChannelOpening((e) => {
+    if (!options.withholdsAcknowledgements) acknowledger.watch(e.channel);
     // The library's sender honours the window it was given; a hostile one does not.
     if (options.ignoresWindow) (e.channel as unknown as { remoteWindowSize: number }).remoteWindowSize = 1e13;
     if (e.request.channelType === 'session') {
