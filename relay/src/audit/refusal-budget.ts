@@ -16,8 +16,10 @@ export class RefusalAuditBudget {
     private readonly audit: AuditRecorder,
     perMinute: number,
     now: () => number = () => Date.now(),
+    /** Addresses counted one by one (see RequestRateLimiter). */
+    maxSources?: number,
   ) {
-    this.limiter = new RequestRateLimiter(perMinute, 60_000, now);
+    this.limiter = new RequestRateLimiter(perMinute, 60_000, now, maxSources);
   }
 
   /** Records `event` if `source` still has budget; returns whether it was recorded one by one. */
@@ -35,7 +37,12 @@ export class RefusalAuditBudget {
         source,
         data: {
           refused: event.type,
-          reason: `too many refusals from this address; the next ${r.retryAfterSeconds} s of them are not audited one by one`,
+          // The table of addresses is full (an attack from very many): those beyond it share one
+          // budget, so this address used up what all of them had; it names none of the others.
+          reason: r.shared
+            ? `too many refusals from many addresses at once (beyond the addresses the relay counts one by one, ` +
+              `this one among them); for the next ${r.retryAfterSeconds} s such addresses' refusals are not audited one by one`
+            : `too many refusals from this address; the next ${r.retryAfterSeconds} s of them are not audited one by one`,
         },
       });
     return false;

@@ -17,6 +17,9 @@ export interface Lockout {
  * outsider can send (unknown device, bad signature, stale challenge) counts against the source
  * alone, so knowing a user's name is not enough to lock them out.
  */
+/** What the audit records of a lockout a failure started. */
+export type LockoutStarted = 'started' | 'started for every address beyond the relay table';
+
 export class LoginLimits {
   readonly sources: FailureLimiter;
   readonly requests: RequestRateLimiter;
@@ -46,7 +49,9 @@ export class LoginLimits {
     const s = this.sources.check(`ip:${sourceNetwork(source)}`);
     if (s.allowed) return undefined;
     return {
-      message: `too many failed attempts from your address; try again in ${minutes(s.retryAfterSeconds)}`,
+      message: s.shared
+        ? `too many failed attempts from many addresses at once: the relay refuses new addresses for now; try again in ${minutes(s.retryAfterSeconds)}`
+        : `too many failed attempts from your address; try again in ${minutes(s.retryAfterSeconds)}`,
       retryAfterSeconds: s.retryAfterSeconds,
     };
   }
@@ -64,19 +69,26 @@ export class LoginLimits {
     };
   }
 
-  /** A failure anyone could cause: counts against the source only. Returns whether it locked the source. */
-  failSource(source: string): boolean {
-    return this.sources.fail(`ip:${sourceNetwork(source)}`);
+  /**
+   * A failure anyone could cause: counts against the source only. Returns the lockout it started,
+   * if any, as the audit says it: the source's own, or the one every address beyond the relay's
+   * table shares (the source is then not the only one locked out, nor necessarily the cause).
+   */
+  failSource(source: string): LockoutStarted | undefined {
+    const key = `ip:${sourceNetwork(source)}`;
+    const shared = this.sources.sharesCount(key);
+    if (!this.sources.fail(key)) return undefined;
+    return shared ? 'started for every address beyond the relay table' : 'started';
   }
 
   /**
    * A failure by someone whose device signature verified (a wrong TOTP code): counts against
-   * the user and the source. Returns whether it started a lockout of either.
+   * the user and the source. Returns the lockout it started, if any (the user's first).
    */
-  async failVerifiedDevice(source: string, user: string): Promise<boolean> {
+  async failVerifiedDevice(source: string, user: string): Promise<LockoutStarted | undefined> {
     const byUser = await this.lockouts.recordFailure(user, new Date(this.now()), this.userPolicy);
     const bySource = this.failSource(source);
-    return !!byUser.lockedUntil || bySource;
+    return byUser.lockedUntil ? 'started' : bySource;
   }
 
   async succeed(user: string): Promise<void> {

@@ -76,7 +76,7 @@ export function createLoginRouter(deps: LoginDeps): Router {
         actor: `user:${user}`,
         outcome: 'failure',
         source,
-        data: { reason, device: body.deviceId, ...(lockedNow ? { lockout: 'started' } : {}) },
+        data: { reason, device: body.deviceId, ...(lockedNow ? { lockout: lockedNow } : {}) },
       });
       return error;
     };

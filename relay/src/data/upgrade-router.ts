@@ -136,7 +136,9 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     const source = sourceAddress(req);
     const endpoint = ENDPOINTS[url.pathname] ?? 'other';
     const budget = deps.refusals.peek(sourceNetwork(source));
-    if (!budget.allowed) {
+    // Only a source's own refusals close the door: the count that addresses beyond a full table
+    // share (an attack from very many) must not shut agents and sessions from new addresses out.
+    if (!budget.allowed && !budget.shared) {
       deps.onRefused?.(endpoint, 429);
       return refuseUpgrade(
         socket,

@@ -28,7 +28,8 @@ test('failures outside the window do not add up, and a success clears the count'
 test('the tracked key count stays bounded', () => {
   const l = new FailureLimiter({ maxFailures: 5, windowMs: 1000, lockoutMs: 1000 }, () => 0, 10);
   for (let i = 0; i < 50; i++) l.fail(`ip:${i}`);
-  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 10);
+  // Ten, and the count shared by keys that found no room (a table is swept at most once a second).
+  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 11);
 });
 
 test('the request limiter refuses past the per-window budget and resets with the window', () => {
@@ -43,23 +44,25 @@ test('the request limiter refuses past the per-window budget and resets with the
 });
 
 test('a spray of fresh keys frees no lockout: the oldest unlocked keys make room instead', () => {
-  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => 0, 10);
+  let now = 0;
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => now, 10);
   l.fail('ip:locked');
   assert.equal(l.fail('ip:locked'), true);
-  for (let i = 0; i < 100; i++) l.fail(`ip:spray-${i}`);
+  for (let i = 0; i < 100; i++, now += 1000) l.fail(`ip:spray-${i}`);
   assert.equal(l.check('ip:locked').allowed, false, 'still locked out');
-  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 10);
+  assert.ok((l as unknown as { entries: Map<string, unknown> }).entries.size <= 11);
 });
 
 test('a spray of fresh keys gives an exhausted source no fresh budget', () => {
-  const r = new RequestRateLimiter(2, 60_000, () => 0, 10);
+  let now = 0;
+  const r = new RequestRateLimiter(2, 3_600_000, () => now, 10);
   r.take('ip:busy');
   r.take('ip:busy');
   assert.equal(r.take('ip:busy').allowed, false);
-  // Far past the bound: counts with budget left make room, the exhausted one stays.
-  for (let i = 0; i < 100; i++) r.take(`ip:spray-${i}`);
+  // Far past the bound, a second apart: counts with budget left make room, the exhausted one stays.
+  for (let i = 0; i < 100; i++, now += 1000) r.take(`ip:spray-${i}`);
   assert.equal(r.take('ip:busy').allowed, false, 'still out of budget for this window');
-  assert.ok((r as unknown as { counts: Map<string, unknown> }).counts.size <= 10);
+  assert.ok((r as unknown as { counts: Map<string, unknown> }).counts.size <= 11);
   // A counted spray key keeps its count while it is among the kept ones.
   assert.equal(r.take('ip:spray-99').allowed, true);
   assert.equal(r.take('ip:spray-99').allowed, false);
@@ -95,4 +98,29 @@ test('a table full of exhausted sources gives every further source one shared bu
   assert.equal(r.take('ip:busy-4').allowed, false, 'an exhausted source stays exhausted');
   now += 60_000;
   assert.equal(r.take('ip:fresh-2').allowed, true, 'a new window makes room');
+});
+
+test('a full table whose lockouts have all ended refuses no new source, even asked before any failure', () => {
+  let now = 0;
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => now, 10);
+  for (let i = 0; i < 10; i++) {
+    l.fail(`ip:locked-${i}`);
+    l.fail(`ip:locked-${i}`);
+  }
+  now = 290_000;
+  l.fail('ip:fresh-0');
+  assert.equal(l.fail('ip:fresh-1'), true, 'the shared count locked at 290 s');
+  assert.deepEqual(l.check('ip:fresh-2'), { allowed: false, retryAfterSeconds: 300, shared: true });
+  // At 300 s every tracked lockout has ended: a source that only asks is not refused.
+  now = 300_001;
+  assert.deepEqual(l.check('ip:honest'), { allowed: true });
+});
+
+test('the request limiter says when a refusal comes from the shared count', () => {
+  const r = new RequestRateLimiter(1, 60_000, () => 0, 2);
+  for (const k of ['ip:a', 'ip:b']) for (let n = 0; n < 2; n++) r.take(k);
+  assert.deepEqual(r.take('ip:c'), { allowed: true });
+  assert.deepEqual(r.take('ip:d'), { allowed: false, retryAfterSeconds: 60, firstDenied: true, shared: true });
+  assert.deepEqual(r.peek('ip:e'), { allowed: false, retryAfterSeconds: 60, shared: true });
+  assert.deepEqual(r.peek('ip:a'), { allowed: false, retryAfterSeconds: 60 }, 'its own count: not shared');
 });

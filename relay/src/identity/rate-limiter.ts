@@ -10,7 +10,13 @@ export interface LockoutPolicy {
   lockoutMs: number;
 }
 
-export type LimitCheck = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/** `shared`: refused on the count every source beyond a full table shares (see OVERFLOW_KEY), not on its own. */
+export type LimitCheck = { allowed: true } | { allowed: false; retryAfterSeconds: number; shared?: true };
+
+/** How often, at most, a full table is swept for room (a sweep walks all of it). */
+const SWEEP_INTERVAL_MS = 1000;
+/** A sweep makes room for this share of the table at once, so sweeps stay rare. */
+const ROOM_SHARE = 0.1;
 
 interface Entry {
   failures: number[];
@@ -29,6 +35,7 @@ export const OVERFLOW_KEY = 'overflow:';
 
 export class FailureLimiter {
   private readonly entries = new Map<string, Entry>();
+  private lastSweep = -Infinity;
 
   constructor(
     private readonly policy: LockoutPolicy,
@@ -38,10 +45,26 @@ export class FailureLimiter {
   ) {}
 
   check(key: string): LimitCheck {
-    const e = this.entries.get(key) ?? (this.tracked() >= this.maxKeys ? this.entries.get(OVERFLOW_KEY) : undefined);
     const t = this.now();
-    if (e && e.lockedUntil > t) return { allowed: false, retryAfterSeconds: Math.ceil((e.lockedUntil - t) / 1000) };
-    return { allowed: true };
+    let e = this.entries.get(key);
+    let shared = false;
+    if (!e && this.sharesCount(key, t)) {
+      e = this.entries.get(OVERFLOW_KEY);
+      shared = true;
+    }
+    if (!e || e.lockedUntil <= t) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: Math.ceil((e.lockedUntil - t) / 1000), ...(shared ? { shared } : {}) };
+  }
+
+  /**
+   * Whether `key` is counted on the shared key: it is not tracked and the table is full of
+   * lockouts. Makes room first (at most once a second): callers check before they fail, and a
+   * table of lockouts that have all ended must not go on refusing new sources.
+   */
+  sharesCount(key: string, t = this.now()): boolean {
+    if (this.entries.has(key) || this.tracked() < this.maxKeys) return false;
+    if (t - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(t);
+    return this.tracked() >= this.maxKeys;
   }
 
   /** Records a failure; returns whether this failure started a lockout. */
@@ -49,10 +72,9 @@ export class FailureLimiter {
     const t = this.now();
     let e = this.entries.get(key);
     if (!e) {
-      if (this.tracked() >= this.maxKeys) this.sweep(t);
       // Every tracked key is locked out: keep those lockouts, and count this sender with the
       // others that found the table full.
-      const counted = this.tracked() >= this.maxKeys ? OVERFLOW_KEY : key;
+      const counted = this.sharesCount(key, t) ? OVERFLOW_KEY : key;
       e = this.entries.get(counted) ?? { failures: [], lockedUntil: 0 };
       this.entries.set(counted, e);
     }
@@ -71,16 +93,18 @@ export class FailureLimiter {
   }
 
   /**
-   * Makes room: entries with nothing left to count go first, then the oldest that are not locked
-   * out. A lockout is never dropped to make room: a spray of fresh addresses must not be able to
+   * Makes room (a tenth of the table): entries with nothing left to count go first, then the
+   * oldest that are not locked out. A lockout is never dropped to make room: a spray of fresh addresses must not be able to
    * free a source (or itself) from one.
    */
   private sweep(t: number): void {
+    this.lastSweep = t;
     const locked = (e: Entry) => e.lockedUntil > t;
     for (const [k, e] of this.entries)
       if (!locked(e) && e.failures.every((f) => f <= t - this.policy.windowMs)) this.entries.delete(k);
+    const room = Math.floor(this.maxKeys * (1 - ROOM_SHARE));
     for (const [k, e] of this.entries) {
-      if (this.tracked() < this.maxKeys) break;
+      if (this.tracked() <= room) break;
       if (!locked(e) && k !== OVERFLOW_KEY) this.entries.delete(k);
     }
   }
@@ -94,6 +118,7 @@ export class FailureLimiter {
 /** Fixed-window request counter for unauthenticated endpoints (challenges, enrollment) per source. */
 export class RequestRateLimiter {
   private readonly counts = new Map<string, { windowStart: number; count: number }>();
+  private lastSweep = -Infinity;
 
   constructor(
     private readonly maxPerWindow: number,
@@ -105,17 +130,22 @@ export class RequestRateLimiter {
   /** Whether `key` still has budget in this window, without using any. */
   peek(key: string): LimitCheck {
     const t = this.now();
-    const c = this.counts.get(key) ?? (this.tracked() >= this.maxKeys ? this.counts.get(OVERFLOW_KEY) : undefined);
+    const shared = this.sharesCount(key, t);
+    const c = this.counts.get(shared ? OVERFLOW_KEY : key);
     if (!c || c.windowStart + this.windowMs <= t || c.count < this.maxPerWindow) return { allowed: true };
-    return { allowed: false, retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000) };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000),
+      ...(shared ? { shared } : {}),
+    };
   }
 
-  /** Uses one unit of `key`'s budget. `firstDenied`: this is the first refusal of the window. */
-  take(key: string): LimitCheck | { allowed: false; retryAfterSeconds: number; firstDenied: boolean } {
+  /** Uses one unit of `key`'s budget. `firstDenied`: this is the first refusal of the window (of the shared count, if `shared`). */
+  take(key: string): LimitCheck | { allowed: false; retryAfterSeconds: number; firstDenied: boolean; shared?: true } {
     const t = this.now();
-    let counted = key;
     // Every count is an exhausted one: this source is counted with the others that found the table full.
-    if (!this.counts.has(key) && this.tracked() >= this.maxKeys && !this.makeRoom(t)) counted = OVERFLOW_KEY;
+    const shared = this.sharesCount(key, t);
+    const counted = shared ? OVERFLOW_KEY : key;
     let c = this.counts.get(counted);
     if (!c || c.windowStart + this.windowMs <= t) {
       c = { windowStart: t, count: 0 };
@@ -127,24 +157,33 @@ export class RequestRateLimiter {
         allowed: false,
         retryAfterSeconds: Math.ceil((c.windowStart + this.windowMs - t) / 1000),
         firstDenied: c.count === this.maxPerWindow + 1,
+        ...(shared ? { shared } : {}),
       };
     return { allowed: true };
   }
 
+  /** Whether `key` is counted on the shared key (untracked, and no room: see FailureLimiter.sharesCount). */
+  private sharesCount(key: string, t: number): boolean {
+    if (this.counts.has(key) || this.tracked() < this.maxKeys) return false;
+    if (t - this.lastSweep >= SWEEP_INTERVAL_MS) this.makeRoom(t);
+    return this.tracked() >= this.maxKeys;
+  }
+
   /**
    * Drops the counts whose window has passed, then (still full) the oldest that still have
-   * budget. A source that used up its budget keeps its count to the end of its window: clearing
-   * them all, as before, or dropping the oldest, gave an exhausted source a fresh budget after
-   * ~100 000 requests from fresh addresses. Returns false when every count is an exhausted one
-   * (the new key is then counted under OVERFLOW_KEY).
+   * budget, down to nine tenths of the table. A source that used up its budget keeps its count to
+   * the end of its window: clearing them all, as before, or dropping the oldest, gave an exhausted
+   * source a fresh budget after ~100 000 requests from fresh addresses. When every count is an
+   * exhausted one no room is made (new keys are then counted under OVERFLOW_KEY).
    */
-  private makeRoom(t: number): boolean {
+  private makeRoom(t: number): void {
+    this.lastSweep = t;
     for (const [k, c] of this.counts) if (c.windowStart + this.windowMs <= t) this.counts.delete(k);
+    const room = Math.floor(this.maxKeys * (1 - ROOM_SHARE));
     for (const [k, c] of this.counts) {
-      if (this.tracked() < this.maxKeys) break;
+      if (this.tracked() <= room) break;
       if (k !== OVERFLOW_KEY && c.count < this.maxPerWindow) this.counts.delete(k);
     }
-    return this.tracked() < this.maxKeys;
   }
 
   /** Keys counted against the bound (the overflow key is not one). */
