@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChannelOpenMessage, type SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { createServer } from 'node:net';
-import { BULK_WINDOW_BYTES, directTcpipOpen, limitUnacknowledged, ReceiptAcknowledger } from '@airlock/shared/ssh';
+import { createServer, type Socket } from 'node:net';
+import {
+  ACKNOWLEDGE_EVERY_BYTES,
+  BULK_WINDOW_BYTES,
+  directTcpipOpen,
+  ReceiptAcknowledger,
+  unacknowledgedBytes,
+} from '@airlock/shared/ssh';
 import { listenOnLoopback, portOf, withholdAcknowledgements } from '@airlock/shared/testing';
-import { connectClient, execRequest, withOnlineAgent, withTimeout } from './testing/harness.js';
+import { connectClient, execRequest, sendUntilStalled, withOnlineAgent, withTimeout } from './testing/harness.js';
 
-const LIMIT_MIB = 4;
+const LIMIT_MIB = 24;
 /** Far more than the limit, from a command that writes as fast as the client takes it. */
-const OUTPUT_BYTES = 64 * 1024 * 1024;
+const OUTPUT_BYTES = 96 * 1024 * 1024;
 
 /** Takes everything the channel receives, giving the window back at once; resolves with the byte count at EOF or close. */
 function drain(ch: SshChannel): Promise<number> {
@@ -51,11 +57,11 @@ test('a client that acknowledges as Connect does keeps its session under the sam
   await withOnlineAgent({ maxUnacknowledgedMiB: LIMIT_MIB }, async ({ relay, agent }) => {
     const c = await connectClient(relay, agent);
     try {
-      // A bulk window, as Connect's sftp channels have: given back every half window (8 MiB), it
-      // alone would acknowledge too seldom for this limit.
+      // A window given back every half window (32 MiB): that alone would acknowledge too seldom
+      // for this limit, which leaves room for what is in flight under load.
       const open = new ChannelOpenMessage();
       open.channelType = 'session';
-      open.maxWindowSize = BULK_WINDOW_BYTES;
+      open.maxWindowSize = 4 * BULK_WINDOW_BYTES;
       const ch = await c.client.openChannel(open);
       new ReceiptAcknowledger(c.client).watch(ch);
       const received = drain(ch);
@@ -68,30 +74,30 @@ test('a client that acknowledges as Connect does keeps its session under the sam
   });
 });
 
-test('the agent acknowledges an upload as it takes it: a client that holds at most 4 MiB for it keeps the session', async () => {
-  const total = 48 * 1024 * 1024;
-  const sink = createServer((s) => {
-    s.on('error', () => {});
-    s.resume();
+test('the agent acknowledges what it receives even when it gives no window back: the client keeps almost nothing for it', async () => {
+  const sockets: Socket[] = [];
+  // A forward target that never reads: the agent gives back window only for what its socket took.
+  const target = createServer((sock) => {
+    sock.pause();
+    sockets.push(sock);
   });
-  await listenOnLoopback(sink);
+  await listenOnLoopback(target);
   try {
-    await withOnlineAgent({ policy: { allowedPorts: [portOf(sink)] } }, async ({ relay, agent }) => {
-      const c = await connectClient(relay, agent, { ports: [portOf(sink)] });
+    await withOnlineAgent({ policy: { allowedPorts: [portOf(target)] } }, async ({ relay, agent }) => {
+      const c = await connectClient(relay, agent, { ports: [portOf(target)] });
       try {
-        const exceeded: number[] = [];
-        // The window alone (given back every 8 MiB of the forward's 16 MiB) acknowledges too seldom.
-        limitUnacknowledged(c.client, 4 * 1024 * 1024, (kept) => exceeded.push(kept));
-        const ch = await c.client.openChannel(directTcpipOpen({ host: '127.0.0.1', port: portOf(sink) }));
-        const chunk = Buffer.alloc(256 * 1024, 0x75);
-        for (let sent = 0; sent < total && exceeded.length === 0; sent += chunk.length) await ch.send(chunk);
-        assert.deepEqual(exceeded, []);
-        assert.equal(c.client.isClosed, false);
+        const ch = await c.client.openChannel(directTcpipOpen({ host: '127.0.0.1', port: portOf(target) }));
+        const sent = await sendUntilStalled(ch, Buffer.alloc(256 * 1024, 0x75), 4 * BULK_WINDOW_BYTES, 1500);
+        assert.ok(sent >= BULK_WINDOW_BYTES, `a whole window went (${sent} bytes)`);
+        // Measured once all of it has arrived, not while in flight.
+        const kept = unacknowledgedBytes(c.client);
+        assert.ok(kept < 2 * ACKNOWLEDGE_EVERY_BYTES + 256 * 1024, `the client keeps ${kept} bytes for the agent`);
       } finally {
         await c.close();
       }
     });
   } finally {
-    sink.close();
+    for (const sock of sockets) sock.destroy();
+    target.close();
   }
 });

@@ -6,8 +6,8 @@ import { limitUnacknowledged, ReceiptAcknowledger, unacknowledgedBytes } from '.
 
 const MiB = 1024 * 1024;
 const CHUNK = Buffer.alloc(32 * 1024, 0x5a);
-const TOTAL = 48 * MiB;
-const LIMIT = 16 * MiB;
+const TOTAL = 64 * MiB;
+const LIMIT = 24 * MiB;
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -67,8 +67,9 @@ test('a receiver that sends nothing acknowledges nothing: the sender keeps the w
 
 test('a receipt acknowledger keeps what the sender holds near its interval, under the limit', async () => {
   const { maxKept, exceeded } = await download(true);
-  // Twice the interval, plus what is in flight in the WebSocket's socket buffers on 127.0.0.1.
-  assert.ok(maxKept < LIMIT / 2, `kept at most ${maxKept} bytes`);
+  // Twice the interval, plus what is in flight in the WebSocket's socket buffers on 127.0.0.1
+  // (both ends in this process: under load, several MiB); without it, the whole transfer.
+  assert.ok(maxKept < LIMIT, `kept at most ${maxKept} bytes`);
   assert.deepEqual(exceeded, []);
 });
 

@@ -4,7 +4,6 @@ import {
   CommandRequestMessage,
   SshAuthenticationType,
   SshChannelOpenFailureReason,
-  SshDisconnectReason,
   type KeyPair,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
@@ -17,7 +16,6 @@ import {
   closeForwardConnectFailed,
   createServerSession,
   DirectTcpipOpenMessage,
-  limitUnacknowledged,
   PtyRequestMessage,
   publicKeyBlob,
   ReceiptAcknowledger,
@@ -37,8 +35,6 @@ export interface FakeAgentOptions {
   ignoresWindow?: boolean;
   /** Takes what Connect sends and never acknowledges it (a hostile VM side). */
   withholdsAcknowledgements?: boolean;
-  /** Ends the session when Connect leaves more than this unacknowledged (the agent's bound, made small). */
-  maxUnacknowledgedBytes?: number;
   /** What the agent saw on session channels, by kind. */
   seen: { requests: string[]; windowChanges: Array<[number, number]> };
 }
@@ -52,12 +48,8 @@ export function runFakeAgent(ws: WebSocket, options: FakeAgentOptions): SshServe
   const { hostKey, agentPorts, seen } = options;
   const server = createServerSession();
   server.credentials = { publicKeys: [hostKey] };
-  // As the agent does: acknowledge what Connect sends, and bound what Connect leaves unacknowledged.
+  // As the agent does: acknowledge what Connect sends.
   const acknowledger = new ReceiptAcknowledger(server);
-  if (options.maxUnacknowledgedBytes !== undefined)
-    limitUnacknowledged(server, options.maxUnacknowledgedBytes, () => {
-      void server.close(SshDisconnectReason.byApplication, 'the client stopped acknowledging what it received');
-    });
   server.onClosed(() => clearKeepAliveTimer(server));
   server.onAuthenticating((e) => {
     if (

@@ -46,8 +46,6 @@ export interface FakeRelayOptions {
   agentIgnoresWindow?: boolean;
   /** The fake agent never acknowledges what Connect sends (a hostile VM side). */
   agentWithholdsAcknowledgements?: boolean;
-  /** The fake agent ends a session that leaves it more than this unacknowledged. */
-  agentMaxUnacknowledgedBytes?: number;
   /** Serve with this certificate instead of the shared test one (a relay whose key changed). */
   certificate?: MintedCertificate;
 }
@@ -295,9 +293,6 @@ export async function startFakeRelay(options: FakeRelayOptions = {}): Promise<Fa
           seen,
           ignoresWindow: options.agentIgnoresWindow ?? false,
           withholdsAcknowledgements: options.agentWithholdsAcknowledgements ?? false,
-          ...(options.agentMaxUnacknowledgedBytes !== undefined
-            ? { maxUnacknowledgedBytes: options.agentMaxUnacknowledgedBytes }
-            : {}),
         }),
       );
     });
