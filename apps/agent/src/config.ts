@@ -64,7 +64,12 @@ export const AgentConfigInput = z
      * What a session may have sent and not yet had acknowledged (session resume keeps it to send
      * again), in MiB; past it the session ends (audited). Connect acknowledges at least every 2 MiB.
      */
-    maxUnacknowledgedMiB: z.number().int().positive().max(4096).default(MAX_UNACKNOWLEDGED_BYTES / 2 ** 20),
+    maxUnacknowledgedMiB: z
+      .number()
+      .int()
+      .positive()
+      .max(4096)
+      .default(MAX_UNACKNOWLEDGED_BYTES / 2 ** 20),
     backoff: z
       .object({
         minDelayMs: z.number().int().positive().default(500),
