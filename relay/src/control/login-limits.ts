@@ -41,7 +41,12 @@ export class LoginLimits {
   takeRequest(source: string): void {
     const r = this.requests.take(`ip:${sourceNetwork(source)}`);
     if (!r.allowed)
-      throw tooMany(`too many requests from your address; try again in ${r.retryAfterSeconds} s`, r.retryAfterSeconds);
+      throw tooMany(
+        r.shared
+          ? `too many requests from many addresses at once: the relay refuses new addresses for now; try again in ${r.retryAfterSeconds} s`
+          : `too many requests from your address; try again in ${r.retryAfterSeconds} s`,
+        r.retryAfterSeconds,
+      );
   }
 
   /** Why the source address is locked out, or undefined. */

@@ -150,10 +150,13 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
       if (error instanceof Refusal) {
         deps.onRefused?.(endpoint, error.status);
         deps.logger.info({ path: url.pathname, sid, status: error.status, reason: error.reason }, 'upgrade refused');
-        if (!deps.refusals.take(sourceNetwork(source)).allowed) {
+        const budget = deps.refusals.take(sourceNetwork(source));
+        if (!budget.allowed) {
           deps.logger.warn(
-            { source },
-            'refused-upgrade budget used up; further refusals from this source are not audited',
+            { source, shared: budget.shared ?? false },
+            budget.shared
+              ? 'refused-upgrade budget of addresses beyond the counted ones used up; their refusals are not audited'
+              : 'refused-upgrade budget used up; further refusals from this source are not audited',
           );
           return refuseUpgrade(socket, error.status, error.reason);
         }

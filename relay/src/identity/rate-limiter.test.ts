@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FailureLimiter, RequestRateLimiter } from './rate-limiter.js';
+import { FailureLimiter, OVERFLOW_KEY, RequestRateLimiter } from './rate-limiter.js';
 
 test('a key is locked after maxFailures in the window, then released after the lockout', () => {
   let now = 1_000_000;
@@ -123,4 +123,16 @@ test('the request limiter says when a refusal comes from the shared count', () =
   assert.deepEqual(r.take('ip:d'), { allowed: false, retryAfterSeconds: 60, firstDenied: true, shared: true });
   assert.deepEqual(r.peek('ip:e'), { allowed: false, retryAfterSeconds: 60, shared: true });
   assert.deepEqual(r.peek('ip:a'), { allowed: false, retryAfterSeconds: 60 }, 'its own count: not shared');
+});
+
+test('a full table that can make room shares no count, however many new sources come in one second', () => {
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => 0, 100);
+  for (let i = 0; i < 100; i++) l.fail(`ip:once-${i}`);
+  // None locked: each new source takes the room of an old one, none is counted on the shared key.
+  for (let i = 0; i < 300; i++) l.fail(`ip:new-${i}`);
+  assert.equal((l as unknown as { entries: Map<string, unknown> }).entries.has(OVERFLOW_KEY), false);
+  assert.deepEqual(l.check('ip:honest'), { allowed: true });
+  const r = new RequestRateLimiter(2, 60_000, () => 0, 100);
+  for (let i = 0; i < 400; i++) r.take(`ip:new-${i}`);
+  assert.equal((r as unknown as { counts: Map<string, unknown> }).counts.has(OVERFLOW_KEY), false);
 });

@@ -13,8 +13,15 @@ export interface LockoutPolicy {
 /** `shared`: refused on the count every source beyond a full table shares (see OVERFLOW_KEY), not on its own. */
 export type LimitCheck = { allowed: true } | { allowed: false; retryAfterSeconds: number; shared?: true };
 
-/** How often, at most, a full table is swept for room (a sweep walks all of it). */
-const SWEEP_INTERVAL_MS = 1000;
+/**
+ * How soon a full table is swept again after a sweep found no room (a sweep walks all of it). A
+ * sweep that made room is not limited: it freed a tenth of the table, so the next is that many
+ * new sources away.
+ */
+const FAILED_SWEEP_INTERVAL_MS = 1000;
+
+/** Whether a sweep is due: none failed lately (a clock that went back counts as lately passed). */
+const sweepDue = (t: number, lastFailed: number) => t - lastFailed >= FAILED_SWEEP_INTERVAL_MS || t < lastFailed;
 /** A sweep makes room for this share of the table at once, so sweeps stay rare. */
 const ROOM_SHARE = 0.1;
 
@@ -35,7 +42,7 @@ export const OVERFLOW_KEY = 'overflow:';
 
 export class FailureLimiter {
   private readonly entries = new Map<string, Entry>();
-  private lastSweep = -Infinity;
+  private lastFailedSweep = -Infinity;
 
   constructor(
     private readonly policy: LockoutPolicy,
@@ -58,13 +65,15 @@ export class FailureLimiter {
 
   /**
    * Whether `key` is counted on the shared key: it is not tracked and the table is full of
-   * lockouts. Makes room first (at most once a second): callers check before they fail, and a
-   * table of lockouts that have all ended must not go on refusing new sources.
+   * lockouts. Makes room first (see FAILED_SWEEP_INTERVAL_MS): callers check before they fail,
+   * and a table of lockouts that have all ended must not go on refusing new sources.
    */
   sharesCount(key: string, t = this.now()): boolean {
     if (this.entries.has(key) || this.tracked() < this.maxKeys) return false;
-    if (t - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(t);
-    return this.tracked() >= this.maxKeys;
+    if (sweepDue(t, this.lastFailedSweep)) this.sweep(t);
+    if (this.tracked() < this.maxKeys) return false;
+    this.lastFailedSweep = t;
+    return true;
   }
 
   /** Records a failure; returns whether this failure started a lockout. */
@@ -98,7 +107,6 @@ export class FailureLimiter {
    * free a source (or itself) from one.
    */
   private sweep(t: number): void {
-    this.lastSweep = t;
     const locked = (e: Entry) => e.lockedUntil > t;
     for (const [k, e] of this.entries)
       if (!locked(e) && e.failures.every((f) => f <= t - this.policy.windowMs)) this.entries.delete(k);
@@ -118,7 +126,7 @@ export class FailureLimiter {
 /** Fixed-window request counter for unauthenticated endpoints (challenges, enrollment) per source. */
 export class RequestRateLimiter {
   private readonly counts = new Map<string, { windowStart: number; count: number }>();
-  private lastSweep = -Infinity;
+  private lastFailedSweep = -Infinity;
 
   constructor(
     private readonly maxPerWindow: number,
@@ -165,8 +173,10 @@ export class RequestRateLimiter {
   /** Whether `key` is counted on the shared key (untracked, and no room: see FailureLimiter.sharesCount). */
   private sharesCount(key: string, t: number): boolean {
     if (this.counts.has(key) || this.tracked() < this.maxKeys) return false;
-    if (t - this.lastSweep >= SWEEP_INTERVAL_MS) this.makeRoom(t);
-    return this.tracked() >= this.maxKeys;
+    if (sweepDue(t, this.lastFailedSweep)) this.makeRoom(t);
+    if (this.tracked() < this.maxKeys) return false;
+    this.lastFailedSweep = t;
+    return true;
   }
 
   /**
@@ -177,7 +187,6 @@ export class RequestRateLimiter {
    * exhausted one no room is made (new keys are then counted under OVERFLOW_KEY).
    */
   private makeRoom(t: number): void {
-    this.lastSweep = t;
     for (const [k, c] of this.counts) if (c.windowStart + this.windowMs <= t) this.counts.delete(k);
     const room = Math.floor(this.maxKeys * (1 - ROOM_SHARE));
     for (const [k, c] of this.counts) {
