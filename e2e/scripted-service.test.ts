@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
+import type { ApiEvent } from '../apps/connect/src/api/contract/index.js';
 import type { Dispatch } from '../apps/connect/src/api/dispatch.js';
 import { startUiHost, type UiHost } from '../apps/connect/src/host/ui-host.js';
 import { RENDERER_DIR } from '../scripts/tasks/bundle.js';
@@ -55,9 +56,13 @@ function enrollmentService(startDelayMs: number) {
   return { dispatch, calls };
 }
 
-async function openApp(dispatch: Dispatch, title = 'One-time code'): Promise<{ host: UiHost; page: Page }> {
+async function openApp(
+  dispatch: Dispatch,
+  title = 'One-time code',
+  onEvent: (listener: (e: ApiEvent) => void) => () => void = () => () => {},
+): Promise<{ host: UiHost; page: Page }> {
   const host = await startUiHost({
-    api: { dispatch, onEvent: () => () => {}, log: pino({ level: 'silent' }) },
+    api: { dispatch, onEvent, log: pino({ level: 'silent' }) },
     staticDir: RENDERER_DIR,
   });
   const page = await browser.newPage();
@@ -151,3 +156,48 @@ test('a terminal tab closed while its shell is still opening closes that shell o
     await host.close();
   }
 });
+
+test(
+  'a link a program writes with OSC 8 shows its real address before it opens, and only with Ctrl',
+  { skip },
+  async () => {
+    const service = slowTerminalService();
+    service.answer();
+    const listeners = new Set<(e: ApiEvent) => void>();
+    const { host, page } = await openApp(service.dispatch, '', (l) => (listeners.add(l), () => listeners.delete(l)));
+    try {
+      await page.getByRole('button', { name: 'Open terminal on lab-vm' }).click();
+      await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+      const text = '\x1b]8;;https://evil.example/login\x07intranet.example.org\x1b]8;;\x07\r\n';
+      for (const l of listeners)
+        l({ type: 'terminal.output', terminalId: 'term-1', data: new TextEncoder().encode(text) });
+      const row = page
+        .locator('[role=tabpanel]:not([hidden]) .xterm-rows > div')
+        .filter({ hasText: 'intranet.example.org' });
+      await row.waitFor();
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      const popups: string[] = [];
+      page.on('popup', (p) => popups.push(p.url()));
+      const box = (await row.boundingBox())!;
+      const at = { x: box.x + 30, y: box.y + box.height / 2 };
+      await page.mouse.move(at.x, at.y);
+      await page.mouse.click(at.x, at.y);
+      await page.waitForTimeout(300);
+      assert.deepEqual(dialogs, [], 'a plain click opens nothing and asks nothing');
+      await page.keyboard.down('Control');
+      await page.mouse.click(at.x, at.y);
+      await page.keyboard.up('Control');
+      await page.waitForTimeout(300);
+      assert.equal(dialogs.length, 1);
+      assert.match(dialogs[0]!, /https:\/\/evil\.example\/login/, 'the real address is shown');
+      assert.deepEqual(popups, [], 'dismissed: nothing opened');
+    } finally {
+      await page.close();
+      await host.close();
+    }
+  },
+);

@@ -77,3 +77,37 @@ test('a window owns the events of the terminals it opened, and no others', async
   const failed = await a.windowDispatch('terminal.close', { terminalId: 'missing' });
   assert.equal(failed.ok, false, 'a failure is passed on as it is');
 });
+
+test("a window acts only on its own terminals: another's id is answered as unknown, and never reaches the service", async () => {
+  const service = fakeService();
+  const a = new WindowHoldings(service.dispatch);
+  const b = new WindowHoldings(service.dispatch);
+  await a.windowDispatch('terminal.open', { vm: 'vm' });
+  service.calls.length = 0;
+  for (const name of ['terminal.input', 'terminal.resize', 'terminal.ack', 'terminal.close']) {
+    const r = await b.windowDispatch(name, { terminalId: 't1', data: 'rm -rf ~\r', cols: 1, rows: 1, bytes: 1 });
+    assert.equal(!r.ok && r.error.code, 'not_found', name);
+  }
+  assert.deepEqual(service.calls, []);
+  assert.equal((await a.windowDispatch('terminal.input', { terminalId: 't1', data: 'ls\r' })).ok, true);
+  assert.deepEqual(service.calls, [['terminal.input', { terminalId: 't1', data: 'ls\r' }]]);
+});
+
+test('a window gives back only watches it holds; one asked back while still being answered is given back when it is', async () => {
+  const service = fakeService();
+  const w = new WindowHoldings(service.dispatch);
+  assert.equal((await w.windowDispatch('vms.unwatch', {})).ok, true);
+  assert.deepEqual(service.calls, [], 'no watch held: nothing to give back');
+  const watching = w.windowDispatch('vms.watch', {});
+  await w.windowDispatch('vms.unwatch', {});
+  assert.deepEqual(service.calls, [['vms.watch', {}]], 'the watch is still being answered');
+  await watching;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(service.calls, [
+    ['vms.watch', {}],
+    ['vms.unwatch', {}],
+  ]);
+  service.calls.length = 0;
+  await w.release();
+  assert.deepEqual(service.calls, [], 'nothing left to give back');
+});

@@ -265,17 +265,30 @@ test('when the API never comes (Connect failed to start), a waiting upgrade is d
   }
 });
 
-test("a terminal's events reach only the window that opened it; a window that goes away has its terminals closed", async () => {
+test("a terminal's events reach only the window that opened it, from its first byte; a window that goes away has its terminals closed, unseen by others", async () => {
   const calls: Array<[unknown, unknown]> = [];
   const listeners = new Set<(e: ApiEvent) => void>();
   const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
+  const output = (terminalId: string, byte: number): ApiEvent => ({
+    type: 'terminal.output',
+    terminalId,
+    data: new Uint8Array([byte]),
+  });
   const fake = await startUiHost({
     api: {
       dispatch: async (name, params) => {
         calls.push([name, params]);
-        return name === 'terminal.open'
-          ? { ok: true, value: { terminalId: 'term-a', vm: 'lab-vm', sessionId: 's' } }
-          : { ok: true, value: {} };
+        if (name === 'terminal.open') {
+          // The shell prints before the answer is back, as a real one may.
+          emit(output('term-a', 65));
+          return { ok: true, value: { terminalId: 'term-a', vm: 'lab-vm', sessionId: 's' } };
+        }
+        // The service's close: the shell's last words, then its end.
+        if (name === 'terminal.close') {
+          emit(output('term-a', 90));
+          emit({ type: 'terminal.ended', terminalId: 'term-a', end: { kind: 'closed' } });
+        }
+        return { ok: true, value: {} };
       },
       onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
       log: pino({ level: 'silent' }),
@@ -289,25 +302,37 @@ test("a terminal's events reach only the window that opened it; a window that go
     const seen = (ws: WebSocket) => {
       const events: unknown[] = [];
       ws.on('message', (d: Buffer) => {
-        const m = decodeWire(d.toString()) as { event?: { terminalId?: string } };
-        if (m.event) events.push(m.event.terminalId ?? m.event);
+        const m = decodeWire(d.toString()) as { id?: number; event?: { type: string; terminalId?: string } };
+        events.push(m.event ? `${m.event.type}:${m.event.terminalId ?? ''}` : `answer:${m.id}`);
       });
       return events;
     };
     const [seenA, seenB] = [seen(a), seen(b)];
     await call(a, 1, 'terminal.open', { vm: 'lab-vm' });
-    emit({ type: 'terminal.output', terminalId: 'term-a', data: new Uint8Array([65]) });
-    emit({ type: 'terminal.output', terminalId: 'term-early', data: new Uint8Array([66]) });
-    await call(a, 2, 'app.state');
-    await call(b, 3, 'app.state');
-    assert.deepEqual(seenA, ['term-a', 'term-early']);
-    assert.deepEqual(seenB, ['term-early'], 'output nobody owns yet goes to every window');
+    emit(output('term-a', 66));
+    emit(output('term-nobody', 67));
+    emit({ type: 'vms.changed', vms: [] });
+    // Another window cannot act on it.
+    const typed = (await call(b, 2, 'terminal.input', { terminalId: 'term-a', data: 'x' })) as {
+      response: { ok: boolean; error?: { code: string } };
+    };
+    assert.equal(typed.response.error?.code, 'not_found');
+    await call(a, 3, 'app.state');
+    assert.deepEqual(seenA, [
+      'terminal.output:term-a',
+      'answer:1',
+      'terminal.output:term-a',
+      'vms.changed:',
+      'answer:3',
+    ]);
     calls.length = 0;
     a.close();
     await once(a, 'close');
     const deadline = Date.now() + 5000;
     while (calls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(calls, [['terminal.close', { terminalId: 'term-a' }]]);
+    await call(b, 4, 'app.state');
+    assert.deepEqual(seenB, ['vms.changed:', 'answer:2', 'answer:4'], "B saw none of A's terminal");
   } finally {
     a.terminate();
     b.terminate();

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type * as z from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { Dispatch } from '../api/dispatch.js';
+import { WindowEvents, type ApiWindow } from '../api/window-events.js';
 import { WindowHoldings } from '../api/window-holdings.js';
 import type { ApiEvent } from '../api/contract/index.js';
 import {
@@ -79,8 +80,9 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         handleProtocols: (offered) => (offered.has(WIRE_PROTOCOL) ? WIRE_PROTOCOL : false),
       }),
   );
+  const clients = new Set<WebSocket>();
   /** Each connected window, with what it opened through the API. */
-  const clients = new Map<WebSocket, WindowHoldings>();
+  const windows = new WindowEvents();
   server.listen({ host: '127.0.0.1', port: options.port ?? 0, exclusive: true });
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -127,16 +129,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
   void api.then(
     ({ onEvent }) => {
       if (closed) return;
-      unsubscribe = onEvent((event) => {
-        const text = encodeWire({ event } satisfies WireMessage);
-        // A terminal's events go to the window that opened it; the rest, and output that comes
-        // before the answer to `terminal.open` (no owner yet), to every window.
-        const owner = [...clients].find(([, holdings]) => holdings.owns(event))?.[0];
-        for (const [ws, holdings] of clients) {
-          holdings.observe(event);
-          if ((!owner || ws === owner) && ws.readyState === ws.OPEN) ws.send(text);
-        }
-      });
+      unsubscribe = onEvent((event) => windows.route(event));
     },
     () => {},
   );
@@ -144,10 +137,18 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
   function serveClient(ws: WebSocket, { dispatch, log: parent }: UiHostApi): void {
     const log = parent.child({ component: 'ui-host' });
     const holdings = new WindowHoldings(dispatch);
-    clients.set(ws, holdings);
+    const window: ApiWindow = {
+      holdings,
+      deliver: (event) => {
+        if (ws.readyState === ws.OPEN) ws.send(encodeWire({ event } satisfies WireMessage));
+      },
+    };
+    clients.add(ws);
+    windows.add(window);
     log.info({ clients: clients.size }, 'a window connected');
     ws.on('close', () => {
       clients.delete(ws);
+      windows.remove(window);
       log.info({ clients: clients.size }, 'a window went away');
       // A reloaded or closed tab never closes its terminals itself.
       void holdings.release();
@@ -164,6 +165,9 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         return ws.close(1008, 'not a request');
       }
       void holdings.windowDispatch(request.request, request.params).then((response) => {
+        // What the shell printed before this answer goes first (the page holds it until then).
+        if (request.request === 'terminal.open' && response.ok)
+          windows.opened(window, (response.value as { terminalId: string }).terminalId);
         if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
       });
     });
@@ -176,7 +180,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
     async close() {
       closed = true;
       unsubscribe();
-      for (const ws of clients.keys()) ws.terminate();
+      for (const ws of clients) ws.terminate();
       void wssLoading.then((server) => server.close());
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

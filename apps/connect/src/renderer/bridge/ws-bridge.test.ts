@@ -72,3 +72,20 @@ test('when the host goes away, every terminal still open through the page ends, 
   assert.equal(after.ok, false);
   assert.match(!after.ok ? after.error.message : '', /start it again and open the new address/);
 });
+
+test('a terminal that ended before the answer that opened it arrived is not ended again when the host goes', async () => {
+  const { api, socket, events } = bridge();
+  const answer = socket.answer;
+  socket.answer = (request, params) => {
+    // The host sends what the terminal did before its answer: here, all of its life.
+    if (request === 'terminal.open')
+      socket.receive({
+        event: { type: 'terminal.ended', terminalId: 'term-x', end: { kind: 'exited', exitStatus: 0 } },
+      });
+    return answer(request, params);
+  };
+  await api.terminalOpen({ vm: 'x', cols: 80, rows: 24 });
+  events.length = 0;
+  socket.close();
+  assert.deepEqual(events, []);
+});

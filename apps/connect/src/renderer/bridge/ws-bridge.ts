@@ -46,10 +46,16 @@ export function connectOverWebSocket(env: BrowserEnvironment): AirlockApi {
   const queued: string[] = [];
   /** Terminals open through this page: when the host goes, their tabs must say so. */
   const terminals = new Set<string>();
+  /** Terminals that ended before the answer that opened them arrived (the host sends what came first). */
+  const endedEarly = new Set<string>();
   let nextId = 1;
   let closed = false;
   const emit = (e: ApiEvent) => {
-    if (e.type === 'terminal.ended') terminals.delete(e.terminalId);
+    if (e.type === 'terminal.ended' && !terminals.delete(e.terminalId)) {
+      endedEarly.add(e.terminalId);
+      // Ids of answers that never came (the request failed): a bounded memory of them.
+      if (endedEarly.size > 64) endedEarly.delete(endedEarly.values().next().value!);
+    }
     for (const l of [...listeners]) l(e);
   };
 
@@ -83,8 +89,10 @@ export function connectOverWebSocket(env: BrowserEnvironment): AirlockApi {
       if (ws.readyState === ws.OPEN) ws.send(text);
       else queued.push(text);
     }).then((response) => {
-      if (response.ok && request === 'terminal.open')
-        terminals.add((response.value as { terminalId: string }).terminalId);
+      if (response.ok && request === 'terminal.open') {
+        const { terminalId } = response.value as { terminalId: string };
+        if (!endedEarly.delete(terminalId)) terminals.add(terminalId);
+      }
       if (request === 'terminal.close') terminals.delete((params as { terminalId: string }).terminalId);
       return response;
     });

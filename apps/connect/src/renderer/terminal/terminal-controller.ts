@@ -45,9 +45,10 @@ export class TerminalController {
       fontSize: 14,
       allowProposedApi: true,
       theme: terminalTheme(),
-      // Links a program writes with OSC 8 follow the same rule as links in the text; xterm's own
-      // handler would open them on a plain click, after a confirm() worded by the remote side.
-      linkHandler: { activate: openLink },
+      // Links a program writes with OSC 8 (text that need not be the address) follow the same
+      // rule as links in the text, and show the address before it opens; xterm's own handler
+      // opened them on a plain click, after a confirm() worded by the remote side.
+      linkHandler: { activate: openHyperlink },
     });
     this.term.loadAddon(this.fit);
     this.term.loadAddon(this.search);
@@ -151,6 +152,12 @@ export class TerminalController {
 /** Only http(s) links, with Ctrl (⌘), opened outside the app (Electron sends them to the system browser). */
 function openLink(event: MouseEvent, uri: string): void {
   if ((event.ctrlKey || event.metaKey) && /^https?:\/\//.test(uri)) window.open(uri, '_blank', 'noopener');
+}
+
+/** A link whose text the remote side chose: as openLink, once the person has seen where it goes. */
+function openHyperlink(event: MouseEvent, uri: string): void {
+  if (!(event.ctrlKey || event.metaKey) || !/^https?:\/\//.test(uri)) return;
+  if (window.confirm(`Open this address in your browser?\n\n${uri.slice(0, 2048)}`)) openLink(event, uri);
 }
 
 function isTerminalShortcut(e: KeyboardEvent): boolean {
