@@ -136,3 +136,19 @@ test('a full table that can make room shares no count, however many new sources 
   for (let i = 0; i < 400; i++) r.take(`ip:new-${i}`);
   assert.equal((r as unknown as { counts: Map<string, unknown> }).counts.has(OVERFLOW_KEY), false);
 });
+
+test('a table of lockouts but one is not walked again for every new source', () => {
+  const l = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, lockoutMs: 300_000 }, () => 0, 1000);
+  for (let i = 0; i < 999; i++) for (let n = 0; n < 2; n++) l.fail(`ip:locked-${i}`);
+  l.fail('ip:once'); // the one entry a sweep can free
+  const entries = (l as unknown as { entries: Map<string, unknown> }).entries;
+  // Count the walks: a sweep iterates the whole table.
+  let walks = 0;
+  const iterate = entries[Symbol.iterator].bind(entries);
+  entries[Symbol.iterator] = () => (walks++, iterate());
+  for (let i = 0; i < 200; i++) {
+    l.check(`ip:new-${i}`);
+    l.fail(`ip:new-${i}`);
+  }
+  assert.ok(walks <= 4, `${walks} walks of the table for 200 new sources in one second`);
+});

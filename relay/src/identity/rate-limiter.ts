@@ -14,9 +14,9 @@ export interface LockoutPolicy {
 export type LimitCheck = { allowed: true } | { allowed: false; retryAfterSeconds: number; shared?: true };
 
 /**
- * How soon a full table is swept again after a sweep found no room (a sweep walks all of it). A
- * sweep that made room is not limited: it freed a tenth of the table, so the next is that many
- * new sources away.
+ * How soon a full table is swept again after a sweep that could not free a tenth of it (a sweep
+ * walks all of it). A sweep that did is not limited: the next is that many new sources away. One
+ * that freed less (a table of lockouts but a few) must not let every new source walk the table.
  */
 const FAILED_SWEEP_INTERVAL_MS = 1000;
 
@@ -24,6 +24,8 @@ const FAILED_SWEEP_INTERVAL_MS = 1000;
 const sweepDue = (t: number, lastFailed: number) => t - lastFailed >= FAILED_SWEEP_INTERVAL_MS || t < lastFailed;
 /** A sweep makes room for this share of the table at once, so sweeps stay rare. */
 const ROOM_SHARE = 0.1;
+/** How many entries a sweep leaves, at most. */
+const roomAfterSweep = (maxKeys: number) => Math.floor(maxKeys * (1 - ROOM_SHARE));
 
 interface Entry {
   failures: number[];
@@ -70,10 +72,11 @@ export class FailureLimiter {
    */
   sharesCount(key: string, t = this.now()): boolean {
     if (this.entries.has(key) || this.tracked() < this.maxKeys) return false;
-    if (sweepDue(t, this.lastFailedSweep)) this.sweep(t);
-    if (this.tracked() < this.maxKeys) return false;
-    this.lastFailedSweep = t;
-    return true;
+    if (sweepDue(t, this.lastFailedSweep)) {
+      this.sweep(t);
+      if (this.tracked() > roomAfterSweep(this.maxKeys)) this.lastFailedSweep = t;
+    }
+    return this.tracked() >= this.maxKeys;
   }
 
   /** Records a failure; returns whether this failure started a lockout. */
@@ -110,7 +113,7 @@ export class FailureLimiter {
     const locked = (e: Entry) => e.lockedUntil > t;
     for (const [k, e] of this.entries)
       if (!locked(e) && e.failures.every((f) => f <= t - this.policy.windowMs)) this.entries.delete(k);
-    const room = Math.floor(this.maxKeys * (1 - ROOM_SHARE));
+    const room = roomAfterSweep(this.maxKeys);
     for (const [k, e] of this.entries) {
       if (this.tracked() <= room) break;
       if (!locked(e) && k !== OVERFLOW_KEY) this.entries.delete(k);
@@ -173,10 +176,11 @@ export class RequestRateLimiter {
   /** Whether `key` is counted on the shared key (untracked, and no room: see FailureLimiter.sharesCount). */
   private sharesCount(key: string, t: number): boolean {
     if (this.counts.has(key) || this.tracked() < this.maxKeys) return false;
-    if (sweepDue(t, this.lastFailedSweep)) this.makeRoom(t);
-    if (this.tracked() < this.maxKeys) return false;
-    this.lastFailedSweep = t;
-    return true;
+    if (sweepDue(t, this.lastFailedSweep)) {
+      this.makeRoom(t);
+      if (this.tracked() > roomAfterSweep(this.maxKeys)) this.lastFailedSweep = t;
+    }
+    return this.tracked() >= this.maxKeys;
   }
 
   /**
@@ -188,7 +192,7 @@ export class RequestRateLimiter {
    */
   private makeRoom(t: number): void {
     for (const [k, c] of this.counts) if (c.windowStart + this.windowMs <= t) this.counts.delete(k);
-    const room = Math.floor(this.maxKeys * (1 - ROOM_SHARE));
+    const room = roomAfterSweep(this.maxKeys);
     for (const [k, c] of this.counts) {
       if (this.tracked() <= room) break;
       if (k !== OVERFLOW_KEY && c.count < this.maxPerWindow) this.counts.delete(k);

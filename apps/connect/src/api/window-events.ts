@@ -10,6 +10,9 @@ export interface ApiWindow {
 /** Bound on terminal events held for an answer to `terminal.open` still on its way. */
 const HELD_LIMIT_BYTES = 4 * 1024 * 1024;
 
+/** Terminals of departed windows remembered until they end. */
+const ORPHANS_REMEMBERED = 1024;
+
 const sizeOf = (e: ApiEvent) => (e.type === 'terminal.output' ? e.data.byteLength : 0) + 64;
 
 /**
@@ -24,18 +27,31 @@ export class WindowEvents {
   private readonly windows = new Set<ApiWindow>();
   private readonly held = new Map<string, ApiEvent[]>();
   private heldBytes = 0;
+  /** Terminals of windows that went away, until they end: their events go nowhere. */
+  private readonly orphaned = new Set<string>();
 
   add(window: ApiWindow): void {
     this.windows.add(window);
   }
 
+  /** Call before the window's holdings are released. */
   remove(window: ApiWindow): void {
     this.windows.delete(window);
+    for (const id of window.holdings.terminalIds) this.orphaned.add(id);
+    // Bounded: ids whose end never came are forgotten oldest first.
+    for (const id of this.orphaned) {
+      if (this.orphaned.size <= ORPHANS_REMEMBERED) break;
+      this.orphaned.delete(id);
+    }
   }
 
   route(event: ApiEvent): void {
     if (!('terminalId' in event)) {
       for (const w of this.windows) w.deliver(event);
+      return;
+    }
+    if (this.orphaned.has(event.terminalId)) {
+      if (event.type === 'terminal.ended') this.orphaned.delete(event.terminalId);
       return;
     }
     for (const w of this.windows)
@@ -53,7 +69,11 @@ export class WindowEvents {
     else this.held.set(event.terminalId, [event]);
   }
 
-  /** `window`'s `terminal.open` was answered with `terminalId`: what came for it goes to it now. */
+  /**
+   * `window` now owns `terminalId` (its `terminal.open` was answered): what came for it goes to
+   * it now, ahead of anything later. Held events of opens that failed go at the next event that
+   * finds no open waiting.
+   */
   opened(window: ApiWindow, terminalId: string): void {
     const events = this.held.get(terminalId) ?? [];
     this.held.delete(terminalId);
@@ -62,7 +82,6 @@ export class WindowEvents {
       window.holdings.observe(e);
       window.deliver(e);
     }
-    if (![...this.windows].some((w) => w.holdings.opening)) this.dropHeld();
   }
 
   private dropHeld(): void {

@@ -111,3 +111,26 @@ test('a window gives back only watches it holds; one asked back while still bein
   await w.release();
   assert.deepEqual(service.calls, [], 'nothing left to give back');
 });
+
+test('a watch that fails while it is owed back does not pass that debt on to the next watch', async () => {
+  const calls: string[] = [];
+  let failNext = true;
+  let answer: () => void = () => {};
+  const dispatch: Dispatch = async (name) => {
+    calls.push(String(name));
+    if (name === 'vms.watch' && failNext) {
+      failNext = false;
+      await new Promise<void>((r) => (answer = r));
+      return { ok: false, error: { code: 'relay_unreachable', message: 'no relay', action: 'check_relay' } };
+    }
+    return { ok: true, value: {} };
+  };
+  const w = new WindowHoldings(dispatch);
+  const failing = w.windowDispatch('vms.watch', {});
+  await w.windowDispatch('vms.unwatch', {});
+  answer();
+  await failing;
+  await w.windowDispatch('vms.watch', {});
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(calls, ['vms.watch', 'vms.watch'], 'the second watch stands');
+});

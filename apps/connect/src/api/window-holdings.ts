@@ -23,7 +23,19 @@ export class WindowHoldings {
   private opens = 0;
   private released = false;
 
-  constructor(private readonly dispatch: Dispatch) {}
+  constructor(
+    private readonly dispatch: Dispatch,
+    /**
+     * Told of each terminal this window opened, at the moment it becomes the owner, in the same
+     * step: events routed in between would otherwise find neither an owner nor an open waiting.
+     */
+    private readonly onTerminalOpened: (terminalId: string) => void = () => {},
+  ) {}
+
+  /** The terminals this window holds now. */
+  get terminalIds(): readonly string[] {
+    return [...this.terminals];
+  }
 
   /** Whether a `terminal.open` of this window is waiting for its answer. */
   get opening(): boolean {
@@ -49,19 +61,32 @@ export class WindowHoldings {
 
   private async open(params: unknown) {
     this.opens++;
-    const response = await this.dispatch('terminal.open', params).finally(() => this.opens--);
-    if (!response.ok) return response;
-    const { terminalId } = response.value as { terminalId: string };
-    // The window went away while the terminal was opening: nobody will ever close it.
-    if (this.released) void this.dispatch('terminal.close', { terminalId });
-    else this.terminals.add(terminalId);
-    return response;
+    let response;
+    try {
+      response = await this.dispatch('terminal.open', params);
+      if (!response.ok) return response;
+      const { terminalId } = response.value as { terminalId: string };
+      // The window went away while the terminal was opening: nobody will ever close it.
+      if (this.released) void this.dispatch('terminal.close', { terminalId });
+      else {
+        this.terminals.add(terminalId);
+        this.onTerminalOpened(terminalId);
+      }
+      return response;
+    } finally {
+      // Only now: until the terminal has its owner, its events are held for this answer.
+      this.opens--;
+    }
   }
 
   private async watch(params: unknown) {
     this.watchesAsked++;
     const response = await this.dispatch('vms.watch', params).finally(() => this.watchesAsked--);
-    if (!response.ok) return response;
+    if (!response.ok) {
+      // What was owed to this watch is not passed on to the next one.
+      this.unwatchesOwed = Math.min(this.unwatchesOwed, this.watchesAsked);
+      return response;
+    }
     if (this.released || this.unwatchesOwed > 0) {
       if (!this.released) this.unwatchesOwed--;
       void this.dispatch('vms.unwatch', {});

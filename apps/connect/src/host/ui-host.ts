@@ -136,7 +136,7 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
 
   function serveClient(ws: WebSocket, { dispatch, log: parent }: UiHostApi): void {
     const log = parent.child({ component: 'ui-host' });
-    const holdings = new WindowHoldings(dispatch);
+    const holdings = new WindowHoldings(dispatch, (terminalId) => windows.opened(window, terminalId));
     const window: ApiWindow = {
       holdings,
       deliver: (event) => {
@@ -165,9 +165,6 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         return ws.close(1008, 'not a request');
       }
       void holdings.windowDispatch(request.request, request.params).then((response) => {
-        // What the shell printed before this answer goes first (the page holds it until then).
-        if (request.request === 'terminal.open' && response.ok)
-          windows.opened(window, (response.value as { terminalId: string }).terminalId);
         if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
       });
     });
