@@ -3,7 +3,7 @@ import { createDispatch } from '../api/dispatch.js';
 import { ConnectService } from '../api/service/connect-service.js';
 import { appProtocolResponse, APP_SCHEME_PRIVILEGES } from './app-protocol.js';
 import { denyPermissions, hardenWebContents } from './hardening.js';
-import { forwardEvents, wireIpc } from './ipc.js';
+import { forwardEvents, pageScopedDispatch, wireIpc } from './ipc.js';
 import { SafeStorageSecretCache } from './safe-storage-cache.js';
 import type { ElectronSeam, WindowSeam } from './seam.js';
 import { APP_ENTRY, APP_SCHEME, windowOptions } from './window.js';
@@ -62,8 +62,8 @@ export function runDesktopApp(electron: ElectronSeam, options: DesktopOptions): 
   const started = app.whenReady().then(async () => {
     denyPermissions(electron);
     electron.protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, options.rendererDir));
-    wireIpc(electron.ipcMain, createDispatch(service));
     window = electron.createWindow(windowOptions(options.preload));
+    wireIpc(electron.ipcMain, pageScopedDispatch(createDispatch(service), window.webContents));
     void service.warmUp();
     // Also hardened through web-contents-created; this does not depend on the order of the two.
     hardenWebContents(window.webContents, openExternal);

@@ -2,6 +2,7 @@ import type { Dispatch } from '../api/dispatch.js';
 import { API_REQUEST_NAMES, IPC_EVENT_CHANNEL, ipcRequestChannel } from '../api/contract/request-names.js';
 import type { ApiEvent, ApiResponse } from '../api/contract/index.js';
 import { failed, failure } from '../api/service/failures.js';
+import { WindowHoldings } from '../api/window-holdings.js';
 import { isAppUrl } from './hardening.js';
 import type { ElectronSeam, WebContentsSeam } from './seam.js';
 
@@ -17,6 +18,22 @@ export function wireIpc(ipcMain: ElectronSeam['ipcMain'], dispatch: Dispatch): v
       if (args.length !== 1) return failed(failure('bad_request', `${name}: takes one argument`));
       return dispatch(name, args[0]);
     });
+}
+
+/**
+ * The dispatch for what the page loaded in `contents` opens: when a new document replaces it (a
+ * reload: Electron's default menu keeps View › Reload), the terminals the previous page opened
+ * are closed and its VM-list watches given back — a shell nobody can see any more is access the
+ * person thinks they gave up — and the new page cannot act on them.
+ */
+export function pageScopedDispatch(dispatch: Dispatch, contents: WebContentsSeam): Dispatch {
+  let page = new WindowHoldings(dispatch);
+  contents.on('did-navigate', () => {
+    const gone = page;
+    page = new WindowHoldings(dispatch);
+    void gone.release();
+  });
+  return (name, params) => page.windowDispatch(name, params);
 }
 
 /** Sends the service's events to the window while it lives. */

@@ -38,6 +38,8 @@ export interface NavigationEvent {
 export interface WebContentsSeam {
   on(event: 'will-navigate' | 'will-redirect', listener: (e: NavigationEvent, url: string) => void): unknown;
   on(event: 'will-attach-webview', listener: (e: NavigationEvent) => void): unknown;
+  /** A new document was loaded in the main frame (the first page, or a reload). */
+  on(event: 'did-navigate', listener: () => void): unknown;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
   send(channel: string, ...args: unknown[]): void;
   isDestroyed(): boolean;
