@@ -37,7 +37,11 @@ export class WindowEvents {
   /** Call before the window's holdings are released. */
   remove(window: ApiWindow): void {
     this.windows.delete(window);
-    for (const id of window.holdings.terminalIds) this.orphaned.add(id);
+    for (const id of window.holdings.terminalIds) this.orphan(id);
+  }
+
+  private orphan(terminalId: string): void {
+    this.orphaned.add(terminalId);
     // Bounded: ids whose end never came are forgotten oldest first.
     for (const id of this.orphaned) {
       if (this.orphaned.size <= ORPHANS_REMEMBERED) break;
@@ -77,8 +81,11 @@ export class WindowEvents {
   opened(window: ApiWindow, terminalId: string): void {
     const events = this.held.get(terminalId) ?? [];
     this.held.delete(terminalId);
+    // Answered after its window went away: the terminal is closing, and nobody's.
+    if (!this.windows.has(window)) this.orphan(terminalId);
     for (const e of events) {
       this.heldBytes -= sizeOf(e);
+      if (!this.windows.has(window)) continue;
       window.holdings.observe(e);
       window.deliver(e);
     }

@@ -66,12 +66,11 @@ export class WindowHoldings {
       response = await this.dispatch('terminal.open', params);
       if (!response.ok) return response;
       const { terminalId } = response.value as { terminalId: string };
-      // The window went away while the terminal was opening: nobody will ever close it.
+      // The window went away while the terminal was opening: nobody will ever close it. (Its
+      // transport is told all the same, so it stops holding the terminal's events.)
       if (this.released) void this.dispatch('terminal.close', { terminalId });
-      else {
-        this.terminals.add(terminalId);
-        this.onTerminalOpened(terminalId);
-      }
+      else this.terminals.add(terminalId);
+      this.onTerminalOpened(terminalId);
       return response;
     } finally {
       // Only now: until the terminal has its owner, its events are held for this answer.

@@ -8,7 +8,8 @@ import type { Logger } from '../core/logger.js';
 import type { Dispatch } from '../api/dispatch.js';
 import { WindowEvents, type ApiWindow } from '../api/window-events.js';
 import { WindowHoldings } from '../api/window-holdings.js';
-import type { ApiEvent } from '../api/contract/index.js';
+import type { ApiEvent, ApiResponse } from '../api/contract/index.js';
+import { failed, failure } from '../api/service/failures.js';
 import {
   decodeWire,
   encodeWire,
@@ -164,9 +165,18 @@ export async function startUiHost(options: UiHostOptions): Promise<UiHost> {
         log.warn('closing a window connection that sent something that is not a request');
         return ws.close(1008, 'not a request');
       }
-      void holdings.windowDispatch(request.request, request.params).then((response) => {
-        if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
-      });
+      void holdings
+        .windowDispatch(request.request, request.params)
+        .catch((e: unknown): ApiResponse<unknown> => {
+          // A bug on this side (the dispatch answers every failure it expects): logged, answered.
+          log.error({ request: request.request, error: (e as Error).stack ?? String(e) }, 'request failed with a bug');
+          return failed(
+            failure('internal', `internal error while handling ${request.request} (a bug; the log has the detail)`),
+          );
+        })
+        .then((response) => {
+          if (ws.readyState === ws.OPEN) ws.send(encodeWire({ id: request.id, response } satisfies WireMessage));
+        });
     });
   }
 
