@@ -21,9 +21,12 @@ test('terminal input to a program that does not read waits in the client, not in
     const c = await connectClient(relay, agent);
     try {
       const ch = await c.client.openChannel();
-      collect(ch);
+      const out = collect(ch);
       assert.equal(await ch.request(ptyRequest({ term: 'xterm', cols: 80, rows: 24 })), true);
-      assert.equal(await ch.request(exec('sleep 60')), true);
+      // Raw mode: a terminal in canonical mode with a full line and no newline takes (and drops)
+      // input one byte at a time so as not to deadlock, which would count as reading here.
+      assert.equal(await ch.request(exec('stty raw -echo; echo ready; sleep 60')), true);
+      await out.waitFor('ready');
       // Three windows' worth offered. Acknowledging on node-pty's write (before) took all of it
       // at once, queued in the agent; now the client stops within one window.
       const limit = 3 * BULK_WINDOW_BYTES;
