@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { CutProxy, listenOnLoopback, portOf as port } from '@airlock/shared/testing';
+import { CutProxy, listenOnLoopback, portOf as port, within } from '@airlock/shared/testing';
 import { airlockBin, startSystem, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
 import { forwardVia, type ForwardCli } from './support/forward-cli.js';
@@ -26,9 +26,11 @@ before(async () => {
 });
 
 after(async () => {
-  await forward?.stop();
-  await connectPath?.close();
-  await sys?.close();
+  // Each step bounded and named: this teardown once waited out the runner's 180 s (CI at stop 32,
+  // twice in four runs, never here), and the runner keeps no output to say which step it was.
+  await within(forward?.stop() ?? Promise.resolve(), 20_000, 'airlock forward to stop');
+  await within(connectPath?.close() ?? Promise.resolve(), 20_000, 'the cut proxy to close');
+  await within(sys?.close() ?? Promise.resolve(), 30_000, 'the relay and the agent to stop');
   source.server.close();
   if (home) rmSync(home, { recursive: true, force: true });
 });
