@@ -26,13 +26,20 @@ before(async () => {
 });
 
 after(async () => {
-  // Each step bounded and named: this teardown once waited out the runner's 180 s (CI at stop 32,
-  // twice in four runs, never here), and the runner keeps no output to say which step it was.
-  await within(forward?.stop() ?? Promise.resolve(), 20_000, 'airlock forward to stop');
-  await within(connectPath?.close() ?? Promise.resolve(), 20_000, 'the cut proxy to close');
-  await within(sys?.close() ?? Promise.resolve(), 30_000, 'the relay and the agent to stop');
+  // Every step runs, each bounded and named, and the first failure is reported once all have run:
+  // this teardown outlived the runner's 180 s in two CI runs of stop 32 (never here). A step that
+  // failed and skipped the rest would leave the in-process relay listening, and the file hanging
+  // with nothing said; a forward that does not stop says why in its stderr.
+  const failures: unknown[] = [];
+  for (const [what, step] of [
+    ['airlock forward to stop', () => forward?.stop()],
+    ['the cut proxy to close', () => connectPath?.close()],
+    ['the relay and the agent to stop', () => sys?.close()],
+  ] as const)
+    await within(step() ?? Promise.resolve(), 30_000, what).catch((e: unknown) => failures.push(e));
   source.server.close();
   if (home) rmSync(home, { recursive: true, force: true });
+  if (failures.length > 0) throw failures[0];
 });
 
 test('Connect’s connection reset mid-download under the organisation root: the chain is judged again and the session resumes whole', async () => {
