@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { BULK_WINDOW_BYTES, directTcpipOpen } from '@airlock/shared/ssh';
-import { listenOnLoopback, portOf } from '@airlock/shared/testing';
-import { connectClient, sendUntilStalled, withOnlineAgent, withTimeout } from './testing/harness.js';
+import {
+  connectClient,
+  sendUntilStalled,
+  targetThatNeverReads,
+  withOnlineAgent,
+  withTimeout,
+} from './testing/harness.js';
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
-
-/** A forward target that accepts and never reads: whatever the agent is given for it waits in the agent. */
-async function targetThatNeverReads() {
-  const sockets: Socket[] = [];
-  const server = createServer((s) => {
-    s.pause();
-    sockets.push(s);
-  });
-  await listenOnLoopback(server);
-  return {
-    port: portOf(server),
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 test('a client that ignores the channel window has its session closed, with a reason reported for the audit', async () => {
   const target = await targetThatNeverReads();

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChannelOpenMessage, type SshChannel } from '@microsoft/dev-tunnels-ssh';
-import { createServer, type Socket } from 'node:net';
 import {
   ACKNOWLEDGE_EVERY_BYTES,
   BULK_WINDOW_BYTES,
@@ -9,8 +8,15 @@ import {
   ReceiptAcknowledger,
   unacknowledgedBytes,
 } from '@airlock/shared/ssh';
-import { listenOnLoopback, portOf, withholdAcknowledgements } from '@airlock/shared/testing';
-import { connectClient, execRequest, sendUntilStalled, withOnlineAgent, withTimeout } from './testing/harness.js';
+import { withholdAcknowledgements } from '@airlock/shared/testing';
+import {
+  connectClient,
+  execRequest,
+  sendUntilStalled,
+  targetThatNeverReads,
+  withOnlineAgent,
+  withTimeout,
+} from './testing/harness.js';
 
 const LIMIT_MIB = 24;
 /** Far more than the limit, from a command that writes as fast as the client takes it. */
@@ -75,18 +81,13 @@ test('a client that acknowledges as Connect does keeps its session under the sam
 });
 
 test('the agent acknowledges what it receives even when it gives no window back: the client keeps almost nothing for it', async () => {
-  const sockets: Socket[] = [];
   // A forward target that never reads: the agent gives back window only for what its socket took.
-  const target = createServer((sock) => {
-    sock.pause();
-    sockets.push(sock);
-  });
-  await listenOnLoopback(target);
+  const target = await targetThatNeverReads();
   try {
-    await withOnlineAgent({ policy: { allowedPorts: [portOf(target)] } }, async ({ relay, agent }) => {
-      const c = await connectClient(relay, agent, { ports: [portOf(target)] });
+    await withOnlineAgent({ policy: { allowedPorts: [target.port] } }, async ({ relay, agent }) => {
+      const c = await connectClient(relay, agent, { ports: [target.port] });
       try {
-        const ch = await c.client.openChannel(directTcpipOpen({ host: '127.0.0.1', port: portOf(target) }));
+        const ch = await c.client.openChannel(directTcpipOpen({ host: '127.0.0.1', port: target.port }));
         const sent = await sendUntilStalled(ch, Buffer.alloc(256 * 1024, 0x75), 4 * BULK_WINDOW_BYTES, 1500);
         assert.ok(sent >= BULK_WINDOW_BYTES, `a whole window went (${sent} bytes)`);
         // Measured once all of it has arrived, not while in flight.
@@ -97,7 +98,6 @@ test('the agent acknowledges what it receives even when it gives no window back:
       }
     });
   } finally {
-    for (const sock of sockets) sock.destroy();
     target.close();
   }
 });

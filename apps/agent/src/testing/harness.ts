@@ -13,7 +13,8 @@ import { pino } from 'pino';
 import { startAgent, type RunningAgent, type StartAgentOptions } from '../agent.js';
 import { resolveAgentConfig, type AgentConfigInput } from '../config.js';
 import { releaseSession } from '@airlock/shared/ssh';
-import { privateTestShell } from '@airlock/shared/testing';
+import { createServer, type Socket } from 'node:net';
+import { listenOnLoopback, portOf, privateTestShell } from '@airlock/shared/testing';
 import { FakeRelay } from './fake-relay.js';
 
 /** Logs go to stderr only when AIRLOCK_TEST_LOG is set (e.g. AIRLOCK_TEST_LOG=debug). */
@@ -208,4 +209,21 @@ export function execRequest(command: string): CommandRequestMessage {
   m.command = command;
   m.wantReply = true;
   return m;
+}
+
+/** A forward target that accepts and never reads: whatever the agent is given for it waits in the agent. */
+export async function targetThatNeverReads(): Promise<{ port: number; close(): void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => {
+    s.pause();
+    sockets.push(s);
+  });
+  await listenOnLoopback(server);
+  return {
+    port: portOf(server),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }

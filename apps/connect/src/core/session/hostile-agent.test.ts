@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
+import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '@airlock/shared';
 import {
@@ -126,50 +127,6 @@ async function streamingService(bytes: number): Promise<Server> {
   return server;
 }
 
-for (const ignoresWindow of [true, false])
-  test(
-    ignoresWindow
-      ? 'a VM side that sends past the channel window ends the session with protocol_error, saying why'
-      : 'a VM side that fills the channel window and waits keeps its session',
-    TIMEOUT,
-    async () => {
-      const service = await streamingService(4 * BULK_WINDOW_BYTES);
-      const port = (service.address() as { port: number }).port;
-      try {
-        await withRelay(
-          async (relay) => {
-            const { session, ended, closed } = await openedSession(relay);
-            // Connect's caller never takes the data in, so it never gives window back.
-            let received = 0;
-            const ch = await session.openDirectTcpip(port);
-            assert.ok(ch.ok);
-            if (!ch.ok) return;
-            ch.value.onDataReceived((d) => (received += d.length));
-            if (ignoresWindow) {
-              const e = await ended;
-              assert.equal(e.error?.code, 'protocol_error', e.reason);
-              assert.match(e.reason, /the agent sent \d+ bytes unread on a channel with a 16777216-byte window/);
-              const seen = await closed;
-              assert.equal(seen.code, CloseCode.protocolError);
-              assert.match(seen.reason, /unread on a channel/);
-            } else {
-              const deadline = Date.now() + 10_000;
-              while (received < BULK_WINDOW_BYTES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-              assert.equal(received, BULK_WINDOW_BYTES, 'exactly one window arrived');
-              await new Promise((r) => setTimeout(r, 500)); // room for anything past the window
-              assert.equal(received, BULK_WINDOW_BYTES, 'and nothing past it');
-              assert.equal(session.isClosed, false);
-              await session.close();
-            }
-          },
-          { ports: [port], agentIgnoresWindow: ignoresWindow },
-        );
-      } finally {
-        service.close();
-      }
-    },
-  );
-
 /** A service in the VM that reads and drops whatever it is sent. */
 async function sinkService(): Promise<Server> {
   const server = createServer((s) => {
@@ -180,6 +137,70 @@ async function sinkService(): Promise<Server> {
   return server;
 }
 
+/** A session through a fake relay whose agent forwards to `service`, and a channel to it; `service` is closed after. */
+async function withChannelTo(
+  service: Server,
+  options: FakeRelayOptions,
+  body: (
+    opened: Awaited<ReturnType<typeof openedSession>> & { channel: SshChannel; relay: FakeRelay },
+  ) => Promise<void>,
+): Promise<void> {
+  const port = (service.address() as { port: number }).port;
+  try {
+    await withRelay(
+      async (relay) => {
+        const opened = await openedSession(relay);
+        const ch = await opened.session.openDirectTcpip(port);
+        if (!ch.ok) assert.fail(ch.error.message);
+        await body({ ...opened, channel: ch.value, relay });
+      },
+      { ports: [port], ...options },
+    );
+  } finally {
+    service.close();
+  }
+}
+
+/** Waits (up to 10 s) until `received()` reaches one bulk window. */
+async function oneWindowArrived(received: () => number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (received() < BULK_WINDOW_BYTES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+for (const ignoresWindow of [true, false])
+  test(
+    ignoresWindow
+      ? 'a VM side that sends past the channel window ends the session with protocol_error, saying why'
+      : 'a VM side that fills the channel window and waits keeps its session',
+    TIMEOUT,
+    async () => {
+      await withChannelTo(
+        await streamingService(4 * BULK_WINDOW_BYTES),
+        { agentIgnoresWindow: ignoresWindow },
+        async ({ session, ended, closed, channel }) => {
+          // Connect's caller never takes the data in, so it never gives window back.
+          let received = 0;
+          channel.onDataReceived((d) => (received += d.length));
+          if (ignoresWindow) {
+            const e = await ended;
+            assert.equal(e.error?.code, 'protocol_error', e.reason);
+            assert.match(e.reason, /the agent sent \d+ bytes unread on a channel with a 16777216-byte window/);
+            const seen = await closed;
+            assert.equal(seen.code, CloseCode.protocolError);
+            assert.match(seen.reason, /unread on a channel/);
+          } else {
+            await oneWindowArrived(() => received);
+            assert.equal(received, BULK_WINDOW_BYTES, 'exactly one window arrived');
+            await new Promise((r) => setTimeout(r, 500)); // room for anything past the window
+            assert.equal(received, BULK_WINDOW_BYTES, 'and nothing past it');
+            assert.equal(session.isClosed, false);
+            await session.close();
+          }
+        },
+      );
+    },
+  );
+
 for (const withholds of [true, false])
   test(
     withholds
@@ -187,46 +208,34 @@ for (const withholds of [true, false])
       : 'a VM side that acknowledges as the agent does keeps its session through a larger upload',
     TIMEOUT,
     async () => {
-      const sink = await sinkService();
-      const port = (sink.address() as { port: number }).port;
       const total = MAX_UNACKNOWLEDGED_BYTES + 32 * 1024 * 1024;
-      try {
-        await withRelay(
-          async (relay) => {
-            const { session, ended, closed } = await openedSession(relay);
-            const ch = await session.openDirectTcpip(port);
-            assert.ok(ch.ok);
-            if (!ch.ok) return;
-            const chunk = Buffer.alloc(256 * 1024, 0x63);
-            let sent = 0;
-            while (sent < total && !session.isClosed) {
-              const ok = await ch.value.send(chunk).then(
-                () => true,
-                () => false,
-              );
-              if (!ok) break;
-              sent += chunk.length;
-            }
-            if (withholds) {
-              const e = await ended;
-              assert.equal(e.error?.code, 'protocol_error', e.reason);
-              assert.match(
-                e.reason,
-                /the agent stopped acknowledging what it received \(\d+ bytes kept for resending\)/,
-              );
-              assert.equal((await closed).code, CloseCode.protocolError);
-              assert.ok(sent < total, `the upload stopped (${sent} bytes sent)`);
-            } else {
-              assert.equal(sent, total);
-              assert.equal(session.isClosed, false);
-              await session.close();
-            }
-          },
-          { ports: [port], agentWithholdsAcknowledgements: withholds },
-        );
-      } finally {
-        sink.close();
-      }
+      await withChannelTo(
+        await sinkService(),
+        { agentWithholdsAcknowledgements: withholds },
+        async ({ session, ended, closed, channel }) => {
+          const chunk = Buffer.alloc(256 * 1024, 0x63);
+          let sent = 0;
+          while (sent < total && !session.isClosed) {
+            const ok = await channel.send(chunk).then(
+              () => true,
+              () => false,
+            );
+            if (!ok) break;
+            sent += chunk.length;
+          }
+          if (withholds) {
+            const e = await ended;
+            assert.equal(e.error?.code, 'protocol_error', e.reason);
+            assert.match(e.reason, /the agent stopped acknowledging what it received \(\d+ bytes kept for resending\)/);
+            assert.equal((await closed).code, CloseCode.protocolError);
+            assert.ok(sent < total, `the upload stopped (${sent} bytes sent)`);
+          } else {
+            assert.equal(sent, total);
+            assert.equal(session.isClosed, false);
+            await session.close();
+          }
+        },
+      );
     },
   );
 
@@ -234,31 +243,17 @@ test(
   'Connect acknowledges what it receives even when it gives no window back: the agent keeps almost nothing for it',
   TIMEOUT,
   async () => {
-    const service = await streamingService(4 * BULK_WINDOW_BYTES);
-    const port = (service.address() as { port: number }).port;
-    try {
-      await withRelay(
-        async (relay) => {
-          const { session } = await openedSession(relay);
-          const ch = await session.openDirectTcpip(port);
-          assert.ok(ch.ok);
-          if (!ch.ok) return;
-          // The caller takes nothing in: one window arrives, and no window adjustment (which would
-          // acknowledge) ever goes back. Measured once it has all arrived, not while in flight.
-          let received = 0;
-          ch.value.onDataReceived((d) => (received += d.length));
-          const deadline = Date.now() + 10_000;
-          while (received < BULK_WINDOW_BYTES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-          assert.equal(received, BULK_WINDOW_BYTES);
-          await new Promise((r) => setTimeout(r, 300));
-          const kept = unacknowledgedBytes(relay.agentSessions.at(-1)!);
-          assert.ok(kept < 2 * ACKNOWLEDGE_EVERY_BYTES + 64 * 1024, `the agent keeps ${kept} bytes for Connect`);
-          await session.close();
-        },
-        { ports: [port] },
-      );
-    } finally {
-      service.close();
-    }
+    await withChannelTo(await streamingService(4 * BULK_WINDOW_BYTES), {}, async ({ session, channel, relay }) => {
+      // The caller takes nothing in: one window arrives, and no window adjustment (which would
+      // acknowledge) ever goes back. Measured once it has all arrived, not while in flight.
+      let received = 0;
+      channel.onDataReceived((d) => (received += d.length));
+      await oneWindowArrived(() => received);
+      assert.equal(received, BULK_WINDOW_BYTES);
+      await new Promise((r) => setTimeout(r, 300));
+      const kept = unacknowledgedBytes(relay.agentSessions.at(-1)!);
+      assert.ok(kept < 2 * ACKNOWLEDGE_EVERY_BYTES + 64 * 1024, `the agent keeps ${kept} bytes for Connect`);
+      await session.close();
+    });
   },
 );
