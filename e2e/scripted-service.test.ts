@@ -201,3 +201,59 @@ test(
     }
   },
 );
+
+test(
+  'failures said in place: forwards that could not be listed, a setting not changed, a logout refused',
+  { skip },
+  async () => {
+    const service = slowTerminalService();
+    const relayDown = {
+      code: 'relay_unreachable',
+      message: 'could not reach the relay (connection refused)',
+      action: 'check_relay' as const,
+    };
+    const dispatch: Dispatch = async (name, params) => {
+      if (name === 'forward.list' || name === 'settings.setLogLevel' || name === 'login.logout')
+        return { ok: false, error: relayDown };
+      if (name === 'settings.get')
+        return {
+          ok: true,
+          value: {
+            relay: { url: STARTED.relayUrl, pin: STARTED.relayPin },
+            user: 'alice',
+            deviceId: 'device-1',
+            home: '/home/alice/.airlock',
+            versions: { connect: '0.1.0', node: '22', platform: 'linux x64' },
+            logFolder: '/home/alice/.airlock/logs',
+            logLevel: 'info',
+            keychain: { backend: 'the OS keychain', available: true, remembered: false },
+          },
+        };
+      return service.dispatch(name, params);
+    };
+    const { host, page } = await openApp(dispatch, '');
+    try {
+      // Once the workspace is there (the VM list asked for), its Forwards tab.
+      await page.getByRole('button', { name: 'Open terminal on lab-vm' }).waitFor();
+      await page.getByRole('tab', { name: 'Forwards' }).click();
+      await page.getByRole('alert').filter({ hasText: "Couldn't list the forwards" }).waitFor();
+      assert.equal(await page.getByTestId('forwards-empty').count(), 0, 'not said to be none');
+      assert.deepEqual(await seriousAxeViolations(page), []);
+      await screenshot(page, 'forwards-list-failed');
+      await page.keyboard.press('Control+,');
+      await page.getByLabel('Log level').selectOption('debug');
+      await page.getByRole('alert').filter({ hasText: "Couldn't change the log level" }).waitFor();
+      assert.equal(await page.getByLabel('Log level').inputValue(), 'info', "the level shown is the service's");
+      assert.deepEqual(await seriousAxeViolations(page), []);
+      await screenshot(page, 'settings-change-failed');
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      const confirm = page.getByTestId('logout-confirm');
+      if (await confirm.count()) await confirm.getByRole('button', { name: /Log out/ }).click();
+      await page.getByRole('alert').filter({ hasText: "Couldn't log out" }).waitFor();
+      await screenshot(page, 'logout-failed');
+    } finally {
+      await page.close();
+      await host.close();
+    }
+  },
+);

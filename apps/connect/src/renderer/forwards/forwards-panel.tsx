@@ -30,7 +30,8 @@ export function ForwardsPanel({
         session and resume after you log in again.
       </p>
       {failure && <FailureMessage failure={failure.failure} title={failure.title} />}
-      {forwards.length === 0 ? (
+      {/* Not "none yet" when they could not be listed: that is not known. */}
+      {forwards.length === 0 && failure ? null : forwards.length === 0 ? (
         <p className="empty" data-testid="forwards-empty">
           No forwards yet.
         </p>
