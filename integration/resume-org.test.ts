@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { CutProxy, listenOnLoopback, portOf as port, within } from '@airlock/shared/testing';
+import { CutProxy, listenOnLoopback, portOf as port, tearDown } from '@airlock/shared/testing';
 import { airlockBin, startSystem, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
 import { forwardVia, type ForwardCli } from './support/forward-cli.js';
@@ -25,22 +25,15 @@ before(async () => {
   forward = await forwardVia({ airlockBin, vm: sys.vm, cliEnv: sys.cliEnv }, home, [port(source.server)]);
 });
 
-after(async () => {
-  // Every step runs, each bounded and named, and the first failure is reported once all have run:
-  // this teardown outlived the runner's 180 s in two CI runs of stop 32 (never here). A step that
-  // failed and skipped the rest would leave the in-process relay listening, and the file hanging
-  // with nothing said; a forward that does not stop says why in its stderr.
-  const failures: unknown[] = [];
-  for (const [what, step] of [
+after(() =>
+  tearDown('resume-org.test.ts', [
     ['airlock forward to stop', () => forward?.stop()],
     ['the cut proxy to close', () => connectPath?.close()],
     ['the relay and the agent to stop', () => sys?.close()],
-  ] as const)
-    await within(step() ?? Promise.resolve(), 30_000, what).catch((e: unknown) => failures.push(e));
-  source.server.close();
-  if (home) rmSync(home, { recursive: true, force: true });
-  if (failures.length > 0) throw failures[0];
-});
+    ['the source to close', () => source.server.close()],
+    ['the home to be removed', () => home && rmSync(home, { recursive: true, force: true })],
+  ]),
+);
 
 test('Connect’s connection reset mid-download under the organisation root: the chain is judged again and the session resumes whole', async () => {
   let cut = false;

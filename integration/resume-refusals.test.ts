@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
+import { listenOnLoopback, portOf as port, tearDown } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type AgentProcess, type OtherUser, type System } from './harness.js';
 import { download, downloadServer } from './support/checked-download.js';
 import { CutProxy } from '@airlock/shared/testing';
@@ -35,13 +35,14 @@ before(async () => {
   bob = await sys.addUser('bob');
 });
 
-after(async () => {
-  await agentPath?.close();
-  await connectPath?.close();
-  await sys?.close();
-  source.server.close();
-  if (home) rmSync(home, { recursive: true, force: true });
-});
+after(() =>
+  tearDown('resume-refusals.test.ts', [
+    ['the cut proxies to close', () => Promise.all([agentPath?.close(), connectPath?.close()])],
+    ['the relay and agent to stop', () => sys?.close()],
+    ['the source to close', () => source.server.close()],
+    ['the home to be removed', () => home && rmSync(home, { recursive: true, force: true })],
+  ]),
+);
 
 async function startAgentViaProxy(resumeWindowMs = AGENT_WINDOW_MS): Promise<AgentProcess> {
   const started = await sys.startAgent({

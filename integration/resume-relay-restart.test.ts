@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listenOnLoopback, portOf as port } from '@airlock/shared/testing';
+import { listenOnLoopback, portOf as port, tearDown } from '@airlock/shared/testing';
 import { repoRoot, startSystem, waitFor, type AgentProcess, type System } from './harness.js';
 import { forwardStarted, type ForwardCli } from './support/forward-cli.js';
 import { relayCli } from './support/relay-cli.js';
@@ -69,12 +69,14 @@ before(async () => {
   forward = await forwardStarted(sys.spawnCli(['forward', sys.vm, String(port(source.server)), '--json']), 1);
 });
 
-after(async () => {
-  await forward?.stop();
-  if (relay) await stopRelay('SIGKILL');
-  await sys?.close();
-  source.server.close();
-});
+after(() =>
+  tearDown('resume-relay-restart.test.ts', [
+    ['airlock forward to stop', () => forward?.stop()],
+    ['the relay process to stop', () => relay && stopRelay('SIGKILL')],
+    ['the agent to stop', () => sys?.close()],
+    ['the source to close', () => source.server.close()],
+  ]),
+);
 
 for (const [how, signal] of [
   ['killed (SIGKILL)', 'SIGKILL'],

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listenOnLoopback, portOf as port, within } from '@airlock/shared/testing';
+import { listenOnLoopback, portOf as port, tearDown } from '@airlock/shared/testing';
 import { airlockBin, startSystem, waitFor, type System } from './harness.js';
 import { CutProxy } from '@airlock/shared/testing';
 import { forwardVia, type ForwardCli } from './support/forward-cli.js';
@@ -41,14 +41,15 @@ before(async () => {
   forward = await forwardVia({ airlockBin, vm: sys.vm, cliEnv: sys.cliEnv }, home, [port(source.server)]);
 });
 
-after(async () => {
-  // Each step bounded and named: a teardown that hangs says which step it was.
-  await forward?.stop();
-  await within(Promise.all([agentPath?.close(), connectPath?.close()]), 15_000, 'the cut proxies to close');
-  await within(sys?.close() ?? Promise.resolve(), 30_000, 'the relay and agent to stop');
-  source.server.close();
-  if (home) rmSync(home, { recursive: true, force: true });
-});
+after(() =>
+  tearDown('resume.test.ts', [
+    ['airlock forward to stop', () => forward?.stop()],
+    ['the cut proxies to close', () => Promise.all([agentPath?.close(), connectPath?.close()])],
+    ['the relay and agent to stop', () => sys?.close()],
+    ['the source to close', () => source.server.close()],
+    ['the home to be removed', () => home && rmSync(home, { recursive: true, force: true })],
+  ]),
+);
 
 test('both connections reset mid-download: the session resumes and every byte arrives once, in order', async () => {
   let cut = false;

@@ -7,5 +7,6 @@ export * from './org.js';
 export * from './cut-proxy.js';
 export * from './child-reaper.js';
 export * from './within.js';
+export * from './teardown.js';
 export * from './private-shell.js';
 export * from './resumable-ssh-pair.js';
