@@ -29,12 +29,15 @@ export class LoginLimits {
     config: RelayConfig,
     private readonly lockouts: LoginLockoutStore,
     private readonly now: () => number = () => Date.now(),
+    /** Addresses counted one by one (see FailureLimiter); beyond them, addresses share one count. */
+    maxSources?: number,
   ) {
     const windowMs = config.failureWindowSeconds * 1000;
     const lockoutMs = config.lockoutSeconds * 1000;
     this.userPolicy = { maxFailures: config.loginMaxFailuresPerUser, windowMs, lockoutMs };
-    this.sources = new FailureLimiter({ maxFailures: config.maxFailuresPerSource, windowMs, lockoutMs }, now);
-    this.requests = new RequestRateLimiter(config.unauthenticatedRequestsPerMinute, 60_000, now);
+    const policy = { maxFailures: config.maxFailuresPerSource, windowMs, lockoutMs };
+    this.sources = new FailureLimiter(policy, now, maxSources);
+    this.requests = new RequestRateLimiter(config.unauthenticatedRequestsPerMinute, 60_000, now, maxSources);
   }
 
   /** Throws a 429 when the source has used its request budget. */

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { WebSocket } from 'ws';
 import { ok } from '@airlock/shared';
+import { within } from '@airlock/shared/testing';
 import { createDispatch } from '../api/dispatch.js';
 import { ConnectService } from '../api/service/connect-service.js';
 import { CONTENT_SECURITY_POLICY } from '../api/transport/csp.js';
@@ -113,7 +114,7 @@ test('with this launch secret, from this origin, the API answers and events arri
   assert.ok(ws instanceof WebSocket);
   try {
     assert.equal(ws.protocol, WIRE_PROTOCOL, 'the secret is never echoed back as the chosen protocol');
-    assert.deepEqual(await call(ws, 1, 'app.state'), {
+    assert.deepEqual(await within(call(ws, 1, 'app.state'), 5000, 'an answer to the request that threw'), {
       id: 1,
       response: { ok: true, value: { login: { state: 'not_enrolled' } } },
     });
@@ -240,7 +241,7 @@ test('the page is served before the API is ready; upgrades are checked at once a
     const ws = await waiting;
     assert.ok(ws instanceof WebSocket);
     try {
-      assert.deepEqual(await call(ws, 1, 'app.state'), {
+      assert.deepEqual(await within(call(ws, 1, 'app.state'), 5000, 'an answer to the request that threw'), {
         id: 1,
         response: { ok: true, value: { login: { state: 'not_enrolled' } } },
       });
@@ -337,5 +338,43 @@ test("a terminal's events reach only the window that opened it, from its first b
     a.terminate();
     b.terminate();
     await fake.close();
+  }
+});
+
+test('a request whose handling throws (a bug on this side) is answered as an internal error and logged; the window stays connected', async () => {
+  const logged: string[] = [];
+  const buggy = await startUiHost({
+    api: {
+      dispatch: async (name) => {
+        if (name === 'app.state') throw new TypeError('a bug in the dispatch');
+        return { ok: true, value: { level: 'info' } };
+      },
+      onEvent: () => () => {},
+      log: pino(
+        { level: 'trace' },
+        new Writable({ write: (chunk: Buffer, _e, cb) => (logged.push(chunk.toString()), cb()) }),
+      ),
+    },
+    staticDir: dir,
+  });
+  try {
+    const ws = await connectApi(buggy, { secret: secretOf(buggy) });
+    assert.ok(ws instanceof WebSocket);
+    assert.deepEqual(await within(call(ws, 1, 'app.state'), 5000, 'an answer to the request that threw'), {
+      id: 1,
+      response: {
+        ok: false,
+        error: {
+          code: 'internal',
+          message: 'internal error while handling app.state (a bug; the log has the detail)',
+          action: 'none',
+        },
+      },
+    });
+    assert.ok(logged.some((l) => /request failed with a bug/.test(l) && /a bug in the dispatch/.test(l)));
+    assert.deepEqual(await call(ws, 2, 'settings.get'), { id: 2, response: { ok: true, value: { level: 'info' } } });
+    ws.close();
+  } finally {
+    await buggy.close();
   }
 });
