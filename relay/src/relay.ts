@@ -22,7 +22,8 @@ import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
 import { createApiApp } from './control/api-routes.js';
 import { LoginLimits } from './control/login-limits.js';
-import { RequestRateLimiter } from './identity/rate-limiter.js';
+import { EVERY_KEY, RequestRateLimiter } from './identity/rate-limiter.js';
+import { SourceReleaseWatcher } from './identity/source-release-watcher.js';
 import { sourceAddress } from './control/request-source.js';
 import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
@@ -46,7 +47,7 @@ import { timedStore } from './ops/timed-store.js';
 import { openRelayState, RELAY_RESTARTED, type RelayTls } from './relay-state.js';
 import { writeServedAt } from './served-at.js';
 import { publicKeyPemOf } from './signing-key.js';
-import type { RelayStore } from './store/types.js';
+import { EVERY_SOURCE, type RelayStore } from './store/types.js';
 
 export interface RelayOptions {
   /** Validated with the RelayConfig schema; omitted fields take their defaults. */
@@ -161,6 +162,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
   let shuttingDown = false;
+  const upgradeRefusals = new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now);
   const routeUpgrade = createUpgradeHandler({
     wss,
     store,
@@ -175,7 +177,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
     },
-    refusals: new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now),
+    refusals: upgradeRefusals,
     onAgentControl: (ws, agent) =>
       runAgentControl(ws, agent, {
         registry,
@@ -250,6 +252,14 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     now: () => new Date(now()),
   });
   const limits = new LoginLimits(config, store.loginLockouts, now);
+  const sourceReleases = new SourceReleaseWatcher({
+    store: store.sourceReleases,
+    release: (network) =>
+      limits.releaseSource(network) + upgradeRefusals.release(network === EVERY_SOURCE ? EVERY_KEY : network),
+    logger,
+    intervalMs: config.revocationCheckMs,
+  });
+  await sourceReleases.start();
   const helpdesk = new Helpdesk({
     store,
     now: () => new Date(now()),
@@ -320,6 +330,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       const reason = 'relay is shutting down';
       shuttingDown = true;
       heartbeat.close();
+      sourceReleases.close();
       await guard.close();
       await crlBroadcaster.close();
       pairer.closeAll(CloseCode.shuttingDown, reason);

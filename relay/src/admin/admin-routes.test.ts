@@ -225,6 +225,32 @@ test('users.write unlocks a user over REST; users.read may not', async (t) => {
   assert.equal(audited.actor, `client:${writer.clientId}`);
 });
 
+test('users.write unlocks a source address over REST (an IPv6 one with its /64); a name is 400; users.read may not', async (t) => {
+  const api = await startApi(t);
+  const reader = await api.clientWith(['users.read']);
+  assert.equal((await api.call('POST', '/sources/203.0.113.7/unlock', { token: reader.token })).status, 403);
+  const writer = await api.clientWith(['users.write']);
+  const v6 = await api.call('POST', '/sources/2001:db8:0:1:aaaa::7/unlock', { token: writer.token });
+  assert.equal(v6.status, 200, JSON.stringify(v6.body));
+  assert.deepEqual(v6.body, { source: '2001:db8:0:1:aaaa::7', network: '2001:db8:0:1::/64', every: false });
+  assert.equal((await api.call('POST', '/sources/all/unlock', { token: writer.token })).body.network, '*');
+  const bad = await api.call('POST', '/sources/lab-gateway/unlock', { token: writer.token });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /address.*must be an IP address, as the audit log names the source, or "all"/);
+  assert.deepEqual(
+    (await api.fx.store.sourceReleases.after(0)).map((r) => r.network),
+    ['2001:db8:0:1::/64', '*'],
+  );
+  const audited = (await api.fx.entries()).filter((e) => e.type === 'admin.source.unlock');
+  assert.deepEqual(
+    audited.map((e) => [e.actor, e.outcome]),
+    [
+      [`client:${writer.clientId}`, 'success'],
+      [`client:${writer.clientId}`, 'success'],
+    ],
+  );
+});
+
 test('a revoked client is refused at once although its token has not expired', async (t) => {
   const api = await startApi(t);
   const admin = await api.clientWith(['admin']);

@@ -14,6 +14,7 @@ import {
   PutGrantBody,
   SessionIdParam,
   SessionsQuery,
+  SourceAddressParam,
   SetVmPortsBody,
   UserNameParam,
   UuidParam,
@@ -123,6 +124,9 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   });
   r.post('/users/:name/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockUser(actor(res), name(req))));
+  });
+  r.post('/sources/:address/unlock', scope('users.write'), async (req, res) => {
+    res.json(unwrap(await service.unlockSource(actor(res), parse(SourceAddressParam, req.params, 'path').address)));
   });
   r.post('/users/:name/revoke', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.revokeUser(actor(res), name(req))));

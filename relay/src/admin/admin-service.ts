@@ -1,5 +1,14 @@
-import { CreateUserBody, UuidParam, ok, type AdminDevice, type AdminUser, type IssuedCode } from '@airlock/shared';
-import type { DeviceRecord, UserRecord, UserStatus } from '../store/types.js';
+import {
+  CreateUserBody,
+  SourceAddressParam,
+  UuidParam,
+  ok,
+  type AdminDevice,
+  type AdminUser,
+  type IssuedCode,
+} from '@airlock/shared';
+import { sourceNetwork } from '../control/request-source.js';
+import { EVERY_SOURCE, type DeviceRecord, type UserRecord, type UserStatus } from '../store/types.js';
 import { fail, parseInput, type AdminResult } from './admin-core.js';
 import { VmAdmin } from './vm-admin.js';
 
@@ -85,6 +94,30 @@ export class AdminService extends VmAdmin {
     if (!known.ok) return known;
     const lockedUntil = await this.store.loginLockouts.lockedUntil(name, this.now());
     return ok(toAdminUser(known.value, await this.activeDevices(name), lockedUntil?.toISOString()));
+  }
+
+  /**
+   * Asks the running relay to forget a source address's lockout, failed attempts and request
+   * budgets (`all`: every source's, and those that addresses beyond a full table share). Those
+   * live in the relay's memory; it reads the request from the store within a second, so this
+   * reaches it from the admin CLI too. An IPv6 address is released with its /64, as it is counted.
+   */
+  async unlockSource(
+    actor: string,
+    address: string,
+  ): Promise<AdminResult<{ source: string; network: string; every: boolean }>> {
+    return this.audited(
+      { actor, type: 'admin.source.unlock', data: { source: address } },
+      async () => {
+        const parsed = parseInput(SourceAddressParam, { address });
+        if (!parsed.ok) return parsed;
+        const every = parsed.value.address === 'all';
+        const network = every ? EVERY_SOURCE : sourceNetwork(parsed.value.address);
+        await this.store.sourceReleases.request(network);
+        return ok({ source: address, network, every });
+      },
+      ({ network }) => ({ network }),
+    );
   }
 
   /**

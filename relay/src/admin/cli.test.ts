@@ -254,3 +254,41 @@ test('a relay.db that is no database is named, with what to do', async (t) => {
     assert.doesNotMatch(r.err, /\n\s+at /);
   }
 });
+
+test('source unlock: an address (an IPv6 one with its /64) or all, for the running relay to apply; anything else is a usage error', async (t) => {
+  const { dir, run, json } = await cliIn(t);
+  await run('user', 'add', 'alice');
+  const v4 = await run('source', 'unlock', '203.0.113.7');
+  assert.equal(v4.code, 0, v4.err);
+  assert.equal(v4.out, '203.0.113.7 unlocked (the running relay applies it within a second)');
+  assert.deepEqual(await json('source', 'unlock', '2001:db8:0:1:aaaa::7'), {
+    source: '2001:db8:0:1:aaaa::7',
+    network: '2001:db8:0:1::/64',
+    every: false,
+  });
+  assert.equal(
+    (await run('source', 'unlock', 'all')).out,
+    'every source address unlocked (the running relay applies it within a second)',
+  );
+  for (const bad of ['lab-gateway', '203.0.113.256', '']) {
+    const r = await run('source', 'unlock', bad);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.err, /must be an IP address, as the audit log names the source, or "all"/);
+    assert.ok(!r.err.includes('    at '), 'no stack trace');
+  }
+  const store = openSqliteStore(join(dir, 'relay.db'));
+  t.after(() => store.close());
+  assert.deepEqual(
+    (await store.sourceReleases.after(0)).map((r) => r.network),
+    ['203.0.113.7', '2001:db8:0:1::/64', '*'],
+  );
+  const audited = await store.audit.query({ type: 'admin.source.unlock' });
+  assert.deepEqual(
+    audited.map((e) => [e.actor, e.outcome, e.data.source]),
+    [
+      ['cli:tester', 'success', '203.0.113.7'],
+      ['cli:tester', 'success', '2001:db8:0:1:aaaa::7'],
+      ['cli:tester', 'success', 'all'],
+    ],
+  );
+});

@@ -1,7 +1,7 @@
 import type { RelayConfig } from '../config.js';
-import { FailureLimiter, RequestRateLimiter } from '../identity/rate-limiter.js';
+import { EVERY_KEY, FailureLimiter, RequestRateLimiter } from '../identity/rate-limiter.js';
 import { sourceNetwork } from './request-source.js';
-import type { LockoutPolicy, LoginLockoutStore } from '../store/types.js';
+import { EVERY_SOURCE, type LockoutPolicy, type LoginLockoutStore } from '../store/types.js';
 import { HttpError } from './http-error.js';
 
 export interface Lockout {
@@ -50,6 +50,16 @@ export class LoginLimits {
           : `too many requests from your address; try again in ${r.retryAfterSeconds} s`,
         r.retryAfterSeconds,
       );
+  }
+
+  /**
+   * An administrator's release of a source network (as sourceNetwork gives it), or of every
+   * source (EVERY_SOURCE): its lockout and failures, and its request budget, are forgotten.
+   * Returns how many counts were.
+   */
+  releaseSource(network: string): number {
+    const key = network === EVERY_SOURCE ? EVERY_KEY : `ip:${network}`;
+    return this.sources.release(key) + this.requests.release(key);
   }
 
   /** Why the source address is locked out, or undefined. */

@@ -17,6 +17,7 @@ import {
   nextTotp,
   signedLoginBody,
   startHarness,
+  waitFor,
   type ClientCert,
   type Harness,
 } from '../test-support/harness.js';
@@ -305,6 +306,43 @@ describe('login: knowing a user name is not enough to lock the account', () => {
     assert.ok(audited.some((e) => e.data.reason === 'bad signature'));
     assert.ok(audited.some((e) => e.data.reason === 'unknown device'));
     assert.ok(audited.some((e) => e.source === '127.0.0.2' && e.data.reason === 'locked out'));
+  });
+
+  test("an administrator unlocks a locked-out address in the running relay; another address's lockout stays", async () => {
+    const cert = await mintCert();
+    const forged = {
+      user: 'bob',
+      deviceId: crypto.randomUUID(),
+      certThumbprint: cert.thumbprint,
+      signature: Buffer.alloc(64).toString('base64'),
+      totp: '123456',
+    };
+    for (const source of ['127.0.0.5', '127.0.0.6'])
+      for (let i = 0; i < 4; i++) assert.equal((await loginFrom(source, forged, cert)).status, 401);
+    for (const source of ['127.0.0.5', '127.0.0.6'])
+      assert.equal((await loginFrom(source, forged, cert)).status, 429, `${source} is locked out`);
+
+    const unlocked = await h.relay.admin.unlockSource('cli:helpdesk', '127.0.0.5');
+    assert.deepEqual(unlocked, { ok: true, value: { source: '127.0.0.5', network: '127.0.0.5', every: false } });
+    // The relay reads the request from the store (where the admin CLI, another process, writes it).
+    // Every attempt costs the address two requests of its budget, so not asked more often than that.
+    const unlockedYet = async () => {
+      if ((await loginFrom('127.0.0.5', forged, cert)).status === 401) return true;
+      await new Promise((r) => setTimeout(r, 100));
+      return false;
+    };
+    await waitFor(unlockedYet, 'the address unlocked');
+    assert.equal((await loginFrom('127.0.0.6', forged, cert)).status, 429, 'the other address stays locked out');
+    const [entry] = await h.relay.store.audit.query({ type: 'admin.source.unlock', descending: true, limit: 1 });
+    assert.equal(entry?.actor, 'cli:helpdesk');
+    assert.deepEqual(entry?.data, { source: '127.0.0.5', network: '127.0.0.5' });
+
+    const refused = await h.relay.admin.unlockSource('cli:helpdesk', 'lab-gateway');
+    assert.equal(refused.ok, false);
+    assert.match(
+      !refused.ok ? refused.error.message : '',
+      /must be an IP address, as the audit log names the source, or "all"/,
+    );
   });
 
   test('a wrong code from the holder of the device key still counts against the user', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FailureLimiter, OVERFLOW_KEY, RequestRateLimiter } from './rate-limiter.js';
+import { EVERY_KEY, FailureLimiter, OVERFLOW_KEY, RequestRateLimiter } from './rate-limiter.js';
 
 test('a key is locked after maxFailures in the window, then released after the lockout', () => {
   let now = 1_000_000;
@@ -151,4 +151,33 @@ test('a table of lockouts but one is not walked again for every new source', () 
     l.fail(`ip:new-${i}`);
   }
   assert.ok(walks <= 4, `${walks} walks of the table for 200 new sources in one second`);
+});
+
+test("an administrator's release forgets one source's lockout, or every one and the shared one", () => {
+  const l = new FailureLimiter({ maxFailures: 1, windowMs: 60_000, lockoutMs: 300_000 }, () => 0, 2);
+  l.fail('ip:a');
+  l.fail('ip:b');
+  l.fail('ip:c'); // counted on the shared key: the table holds two
+  assert.equal(l.check('ip:a').allowed, false);
+  assert.equal(l.release('ip:a'), 1);
+  assert.deepEqual(l.check('ip:a'), { allowed: true });
+  assert.equal(l.check('ip:b').allowed, false, 'another source stays locked out');
+  assert.equal(l.release('ip:a'), 0, 'nothing left to forget');
+  // Room again (a was released): a new source is counted on its own, so not refused.
+  assert.deepEqual(l.check('ip:z'), { allowed: true });
+  l.fail('ip:a');
+  assert.deepEqual(l.check('ip:z'), { allowed: false, retryAfterSeconds: 300, shared: true });
+  assert.equal(l.release(EVERY_KEY), 3, 'a, b and the shared lockout');
+  for (const key of ['ip:a', 'ip:b', 'ip:z']) assert.deepEqual(l.check(key), { allowed: true });
+});
+
+test("an administrator's release gives a source, or every source, its budget back", () => {
+  const r = new RequestRateLimiter(1, 60_000, () => 0, 2);
+  for (const key of ['ip:a', 'ip:b', 'ip:c']) for (let n = 0; n < 2; n++) r.take(key);
+  assert.equal(r.release('ip:a'), 1);
+  assert.equal(r.take('ip:a').allowed, true);
+  assert.equal(r.take('ip:b').allowed, false);
+  assert.equal(r.peek('ip:z').allowed, false, 'the shared budget is used up');
+  assert.equal(r.release(EVERY_KEY), 3, 'a, b and the shared budget');
+  for (const key of ['ip:b', 'ip:z']) assert.equal(r.take(key).allowed, true);
 });

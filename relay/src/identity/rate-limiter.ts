@@ -42,6 +42,20 @@ interface Entry {
  */
 export const OVERFLOW_KEY = 'overflow:';
 
+/** What an administrator releases to forget every count: each source's and the shared one. */
+export const EVERY_KEY = Symbol('every key');
+
+/**
+ * Forgets `key`'s count, lockout included, or every count (EVERY_KEY); returns how many were
+ * forgotten. A key that is counted on the shared key has no count of its own to forget.
+ */
+function releaseCounts(counts: Map<string, unknown>, key: string | typeof EVERY_KEY): number {
+  if (key !== EVERY_KEY) return counts.delete(key) ? 1 : 0;
+  const n = counts.size;
+  counts.clear();
+  return n;
+}
+
 export class FailureLimiter {
   private readonly entries = new Map<string, Entry>();
   private lastFailedSweep = -Infinity;
@@ -102,6 +116,11 @@ export class FailureLimiter {
 
   succeed(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** An administrator's release (see releaseCounts). */
+  release(key: string | typeof EVERY_KEY): number {
+    return releaseCounts(this.entries, key);
   }
 
   /**
@@ -171,6 +190,11 @@ export class RequestRateLimiter {
         ...(shared ? { shared } : {}),
       };
     return { allowed: true };
+  }
+
+  /** An administrator's release (see releaseCounts). */
+  release(key: string | typeof EVERY_KEY): number {
+    return releaseCounts(this.counts, key);
   }
 
   /** Whether `key` is counted on the shared key (untracked, and no room: see FailureLimiter.sharesCount). */

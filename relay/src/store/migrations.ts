@@ -4,6 +4,7 @@ import { SCHEMA_V2_LOGIN_LOCKOUTS } from './schema-v2.js';
 import { SCHEMA_V3_AGENT_PRESENCE } from './schema-v3.js';
 import { SCHEMA_V4_REVOCATION_EPOCH } from './schema-v4.js';
 import { SCHEMA_V5_ORG_ROOT } from './schema-v5.js';
+import { SCHEMA_V6_SOURCE_RELEASES } from './schema-v6.js';
 
 export interface Migration {
   version: number;
@@ -49,6 +50,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'organisation root: anchor, revocation list, credential chains',
     up: (db) => {
       db.exec(SCHEMA_V5_ORG_ROOT);
+    },
+  },
+  {
+    version: 6,
+    name: "source releases: the admin CLI reaching the running relay's per-source lockouts",
+    up: (db) => {
+      db.exec(SCHEMA_V6_SOURCE_RELEASES);
     },
   },
 ];

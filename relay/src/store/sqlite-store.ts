@@ -7,6 +7,7 @@ import { BUSY_TIMEOUT_MS, type Db, openDatabase, tightenFileModes } from './data
 import { SqliteDeviceStore } from './devices.js';
 import { SqliteGrantStore } from './grants.js';
 import { SqliteLoginLockoutStore } from './login-lockouts.js';
+import { SqliteSourceReleaseStore } from './source-releases.js';
 import { SqliteOrgStateStore } from './org-state.js';
 import { migrate } from './migrations.js';
 import { SqliteSessionStore } from './sessions.js';
@@ -40,6 +41,7 @@ export class SqliteStore implements RelayStore {
   readonly audit: SqliteAuditStore;
   readonly agentPresence: SqliteAgentPresenceStore;
   readonly revocations: RevocationStore;
+  readonly sourceReleases: SqliteSourceReleaseStore;
   readonly org: SqliteOrgStateStore;
 
   /** The migrated connection; for tests and tooling that must reach past the interfaces. */
@@ -67,6 +69,7 @@ export class SqliteStore implements RelayStore {
       epoch: async () =>
         (db.prepare('SELECT epoch FROM revocation_epoch WHERE id = 1').get() as { epoch: number }).epoch,
     };
+    this.sourceReleases = new SqliteSourceReleaseStore(db, now);
     this.org = new SqliteOrgStateStore(db, now);
   }
 

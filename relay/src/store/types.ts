@@ -35,6 +35,25 @@ export interface RevocationStore {
   epoch(): Promise<number>;
 }
 
+/** Every source, in a release request: each source's lockout and budgets, and the shared ones. */
+export const EVERY_SOURCE = '*';
+
+/** A request to release one source network (or EVERY_SOURCE) from the relay's per-source limits. */
+export interface SourceRelease {
+  id: number;
+  network: string;
+}
+
+/** See schema-v6.ts: the admin CLI's way to the running relay's per-source lockouts. */
+export interface SourceReleaseStore {
+  /** Records a request for the running relay; returns its id. */
+  request(network: string): Promise<number>;
+  /** Requests newer than `id`, oldest first. */
+  after(id: number): Promise<SourceRelease[]>;
+  /** The newest request's id (0 when none): a relay that starts owes nothing to older ones. */
+  latest(): Promise<number>;
+}
+
 export interface RelayStore {
   users: UserStore;
   loginLockouts: LoginLockoutStore;
@@ -49,6 +68,7 @@ export interface RelayStore {
   audit: AuditStore;
   agentPresence: AgentPresenceStore;
   revocations: RevocationStore;
+  sourceReleases: SourceReleaseStore;
   org: OrgStateStore;
   /**
    * Checks that the store is there and answers, within a short bound (the relay's readiness).
