@@ -163,6 +163,16 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const sockets = new Set<WebSocket>();
   let shuttingDown = false;
   const upgradeRefusals = new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now);
+  const limits = new LoginLimits(config, store.loginLockouts, now);
+  // Before the relay listens: a release written once it counts anything is one it must apply.
+  const sourceReleases = new SourceReleaseWatcher({
+    store: store.sourceReleases,
+    release: (network) =>
+      limits.releaseSource(network) + upgradeRefusals.release(network === EVERY_SOURCE ? EVERY_KEY : network),
+    logger,
+    intervalMs: config.revocationCheckMs,
+  });
+  await sourceReleases.start().catch(abandon);
   const routeUpgrade = createUpgradeHandler({
     wss,
     store,
@@ -214,6 +224,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   }).catch(async (error: unknown) => {
     heartbeat.close();
+    sourceReleases.close();
     await audit.close();
     return abandon(error);
   });
@@ -224,6 +235,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ops = await startOpsServer({ ...config.metrics, metrics, readiness, logger }).catch(async (error: unknown) => {
       server.close();
       heartbeat.close();
+      sourceReleases.close();
       await audit.close();
       return abandon(error);
     });
@@ -251,15 +263,6 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     agentTokenTtlMs: config.enrollmentCodeTtlSeconds * 1000,
     now: () => new Date(now()),
   });
-  const limits = new LoginLimits(config, store.loginLockouts, now);
-  const sourceReleases = new SourceReleaseWatcher({
-    store: store.sourceReleases,
-    release: (network) =>
-      limits.releaseSource(network) + upgradeRefusals.release(network === EVERY_SOURCE ? EVERY_KEY : network),
-    logger,
-    intervalMs: config.revocationCheckMs,
-  });
-  await sourceReleases.start();
   const helpdesk = new Helpdesk({
     store,
     now: () => new Date(now()),

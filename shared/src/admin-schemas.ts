@@ -83,11 +83,18 @@ export const VmIdParam = lazySchema(() => z.object({ id: VmId }));
 export const UuidParam = lazySchema(() => z.object({ id: z.string().uuid('must be a UUID') }));
 export const SessionIdParam = lazySchema(() => z.object({ id: SessionId }));
 export const ClientIdParam = lazySchema(() => z.object({ id: ClientId }));
-/** A source address as the audit log names it, or `all` (see `airlock-relay source unlock`). */
+/**
+ * A source address as the audit log names it (a link-local IPv6 one with its zone, `fe80::1%eth0`),
+ * or `all` (see `airlock-relay source unlock`).
+ */
 export const SourceAddress = lazySchema(() =>
-  z.union([z.literal('all'), z.ipv4(), z.ipv6()], {
-    error: 'must be an IP address, as the audit log names the source, or "all"',
-  }),
+  z
+    .string()
+    .max(64)
+    .refine(
+      (v) => v === 'all' || z.ipv4().safeParse(v).success || z.ipv6().safeParse(v.replace(/%[\w.-]+$/, '')).success,
+      { error: 'must be an IP address, as the audit log names the source, or "all"' },
+    ),
 );
 export const SourceAddressParam = lazySchema(() => z.object({ address: SourceAddress }));
 

@@ -7,7 +7,7 @@ import {
   type AdminUser,
   type IssuedCode,
 } from '@airlock/shared';
-import { sourceNetwork } from '../control/request-source.js';
+import { canonicalAddress, sourceNetwork } from '../control/request-source.js';
 import { EVERY_SOURCE, type DeviceRecord, type UserRecord, type UserStatus } from '../store/types.js';
 import { fail, parseInput, type AdminResult } from './admin-core.js';
 import { VmAdmin } from './vm-admin.js';
@@ -112,7 +112,7 @@ export class AdminService extends VmAdmin {
         const parsed = parseInput(SourceAddressParam, { address });
         if (!parsed.ok) return parsed;
         const every = parsed.value.address === 'all';
-        const network = every ? EVERY_SOURCE : sourceNetwork(parsed.value.address);
+        const network = every ? EVERY_SOURCE : sourceNetwork(canonicalAddress(parsed.value.address));
         await this.store.sourceReleases.request(network);
         return ok({ source: address, network, every });
       },

@@ -167,10 +167,11 @@ export function registerUserCommands(program: Command, io: CliIo): void {
 
   program
     .command('source')
-    .description('the per-address limits on logins and enrollments')
+    .description('the per-address limits on logins, enrollments, admin tokens and WebSocket upgrades')
     .command('unlock')
     .description(
-      'lift the lockout and request budgets of a source address (all: of every address) in the running relay, within a second',
+      'lift the lockout and request budgets of a source address in the running relay, within a second ' +
+        '(all: of every address, and the ones that addresses beyond a full table share)',
     )
     .argument(
       '<address>',

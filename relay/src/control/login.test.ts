@@ -263,7 +263,12 @@ describe('refused access tokens: audited within a budget per source', () => {
 describe('login: knowing a user name is not enough to lock the account', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ loginMaxFailuresPerUser: 3, maxFailuresPerSource: 4, lockoutSeconds: 600 });
+    h = await startHarness({
+      loginMaxFailuresPerUser: 3,
+      maxFailuresPerSource: 4,
+      lockoutSeconds: 600,
+      revocationCheckMs: 100,
+    });
   });
   after(() => h.close());
 

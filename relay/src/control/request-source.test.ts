@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sourceNetwork } from './request-source.js';
+import { canonicalAddress, sourceNetwork } from './request-source.js';
 
 test('per-source limits count an IPv6 host by its /64, and an IPv4 address as itself however it arrives', () => {
   assert.equal(sourceNetwork('203.0.113.7'), '203.0.113.7');
@@ -12,4 +12,17 @@ test('per-source limits count an IPv6 host by its /64, and an IPv4 address as it
   assert.equal(sourceNetwork('::1'), '0:0:0:0::/64');
   assert.equal(sourceNetwork('fe80::1%eth0'), 'fe80:0:0:0::/64');
   assert.equal(sourceNetwork('unknown'), 'unknown');
+});
+
+test('an address an administrator types is counted as the relay counts the same peer, however it is written', () => {
+  const cases: [string, string][] = [
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['0:0:0:0:0:ffff:203.0.113.7', '203.0.113.7'],
+    ['::FFFF:CB00:7107', '203.0.113.7'],
+    ['2001:DB8:0:1:0:0:0:7', '2001:db8:0:1::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ];
+  for (const [typed, counted] of cases) assert.equal(sourceNetwork(canonicalAddress(typed)), counted, typed);
+  assert.equal(sourceNetwork(canonicalAddress('fe80::1%eth0')), sourceNetwork('fe80::1%eth0'));
 });

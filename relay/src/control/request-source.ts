@@ -9,6 +9,22 @@ export function sourceAddress(req: IncomingMessage): string {
 }
 
 /**
+ * An address an administrator typed, as the relay's sockets name it: IPv6 in its compressed
+ * lower-case form, and an IPv4-mapped one however written (`0:0:0:0:0:ffff:203.0.113.7`,
+ * `::ffff:cb00:7107`) as `::ffff:` and the dotted IPv4 address, which sourceNetwork counts as the
+ * IPv4 address itself. Other input is returned as it is.
+ */
+export function canonicalAddress(address: string): string {
+  const bare = address.replace(/%.*$/, '');
+  if (!isIPv6(bare)) return address;
+  const compressed = new URL(`http://[${bare}]`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
+  if (!mapped) return compressed;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `::ffff:${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
+/**
  * What per-source limits count by: an IPv4 address (also when it arrives IPv4-mapped), or an IPv6
  * address's /64 — one host usually holds a whole /64, and counting its addresses one by one would
  * give it 2⁶⁴ fresh budgets.

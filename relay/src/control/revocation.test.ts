@@ -62,16 +62,34 @@ describe('revocation reaches live sessions', () => {
 describe('refused upgrades are budgeted per source', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ refusedUpgradesPerMinute: 3 });
+    h = await startHarness({ refusedUpgradesPerMinute: 3, revocationCheckMs: 50 });
   });
   after(() => h.close());
+  const junk = () => openConnect(h.relay, crypto.randomUUID(), 'not-a-ticket');
+  const budgetSpent = /upgrade refused 429: too many refused connections from your address/;
 
   test('past the budget a source is refused at once and no longer fills the audit log', async () => {
-    const junk = () => openConnect(h.relay, crypto.randomUUID(), 'not-a-ticket');
     for (let i = 0; i < 3; i++) await assert.rejects(junk(), /upgrade refused 404/);
-    await assert.rejects(junk(), /upgrade refused 429: too many refused connections from your address/);
+    await assert.rejects(junk(), budgetSpent);
     const audited = await h.relay.store.audit.query({ type: 'session.join_refused' });
     assert.equal(audited.length, 3);
+  });
+
+  test("an administrator's unlock of the address (however written), or of all, gives it its budget back", async () => {
+    // A refusal at the budget's gate takes no budget, so waiting here costs nothing.
+    const refusal = () =>
+      junk().then(
+        () => 'not refused',
+        (e: Error) => e.message,
+      );
+    const heardAgain = async () => /upgrade refused 404/.test(await refusal());
+    for (const typed of ['::ffff:127.0.0.1', 'all']) {
+      let spent = false;
+      for (let i = 0; i < 4 && !spent; i++) spent = budgetSpent.test(await refusal());
+      assert.ok(spent, 'the budget is spent again');
+      assert.ok((await h.relay.admin.unlockSource('cli:helpdesk', typed)).ok);
+      await waitFor(heardAgain, `the upgrade budget given back by unlocking ${typed}`);
+    }
   });
 });
 

@@ -14,6 +14,7 @@ const AREAS = [
   'audit',
   'agentPresence',
   'revocations',
+  'sourceReleases',
   'org',
 ] as const satisfies readonly (keyof RelayStore)[];
 
