@@ -4,27 +4,18 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
-  AccessTokenVerifier,
-  AdminTokenIssuer,
-  AdminTokenVerifier,
   CloseCode,
-  LOGIN_NONCE_TTL_SECONDS,
   TICKET_TTL_SECONDS,
   TicketVerifier,
   TokenIssuer,
   curlPin,
   type RelaySigningKey,
 } from '@airlock/shared';
-import { AdminService } from './admin/admin-service.js';
-import { createAdminRouter } from './admin/admin-routes.js';
-import { RefusalAuditBudget } from './audit/refusal-budget.js';
+import type { AdminService } from './admin/admin-service.js';
 import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
-import { createApiApp } from './control/api-routes.js';
-import { LoginLimits } from './control/login-limits.js';
-import { EVERY_KEY, RequestRateLimiter } from './identity/rate-limiter.js';
-import { SourceReleaseWatcher } from './identity/source-release-watcher.js';
-import { sourceAddress } from './control/request-source.js';
+import { SourceLimits } from './control/source-limits.js';
+import { createControlPlane } from './control-plane.js';
 import { SessionGuard } from './control/session-guard.js';
 import { AgentRegistry, type AgentLink } from './data/agent-registry.js';
 import { announceOrgRoot } from './org/announce.js';
@@ -38,7 +29,7 @@ import type { DataPlaneObserver, SessionSnapshot } from './data/observer.js';
 import { SessionPairer } from './data/session-pairer.js';
 import { combineObservers, sessionRecorder } from './data/session-recorder.js';
 import { createUpgradeHandler } from './data/upgrade-router.js';
-import { Helpdesk } from './helpdesk/helpdesk.js';
+import type { Helpdesk } from './helpdesk/helpdesk.js';
 import { createRelayLogger } from './logger.js';
 import { RelayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/ops-server.js';
@@ -47,7 +38,7 @@ import { timedStore } from './ops/timed-store.js';
 import { openRelayState, RELAY_RESTARTED, type RelayTls } from './relay-state.js';
 import { writeServedAt } from './served-at.js';
 import { publicKeyPemOf } from './signing-key.js';
-import { EVERY_SOURCE, type RelayStore } from './store/types.js';
+import type { RelayStore } from './store/types.js';
 
 export interface RelayOptions {
   /** Validated with the RelayConfig schema; omitted fields take their defaults. */
@@ -162,17 +153,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
   let shuttingDown = false;
-  const upgradeRefusals = new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now);
-  const limits = new LoginLimits(config, store.loginLockouts, now);
-  // Before the relay listens: a release written once it counts anything is one it must apply.
-  const sourceReleases = new SourceReleaseWatcher({
-    store: store.sourceReleases,
-    release: (network) =>
-      limits.releaseSource(network) + upgradeRefusals.release(network === EVERY_SOURCE ? EVERY_KEY : network),
-    logger,
-    intervalMs: config.revocationCheckMs,
-  });
-  await sourceReleases.start().catch(abandon);
+  const sourceLimits = new SourceLimits(config, store, logger, now);
+  await sourceLimits.start().catch(abandon);
   const routeUpgrade = createUpgradeHandler({
     wss,
     store,
@@ -187,7 +169,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
     },
-    refusals: upgradeRefusals,
+    refusals: sourceLimits.upgradeRefusals,
     onAgentControl: (ws, agent) =>
       runAgentControl(ws, agent, {
         registry,
@@ -224,7 +206,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   }).catch(async (error: unknown) => {
     heartbeat.close();
-    sourceReleases.close();
+    sourceLimits.close();
     await audit.close();
     return abandon(error);
   });
@@ -235,7 +217,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ops = await startOpsServer({ ...config.metrics, metrics, readiness, logger }).catch(async (error: unknown) => {
       server.close();
       heartbeat.close();
-      sourceReleases.close();
+      sourceLimits.close();
       await audit.close();
       return abandon(error);
     });
@@ -255,60 +237,22 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       ...(state.tls.certPath ? { tlsCertFile: state.tls.certPath } : {}),
     });
 
-  const admin = new AdminService({
-    store,
-    audit: recorder,
-    enrollment: { relayUrl: publicUrl, pin: tls.pin },
-    userCodeTtlMs: config.enrollmentCodeTtlSeconds * 1000,
-    agentTokenTtlMs: config.enrollmentCodeTtlSeconds * 1000,
-    now: () => new Date(now()),
-  });
-  const helpdesk = new Helpdesk({
-    store,
-    now: () => new Date(now()),
-    relay: () => ({ running: true, url: publicUrl }),
-    live: (sid) => pairer.snapshot(sid),
-  });
-  const adminRouter = createAdminRouter({
-    service: admin,
-    helpdesk,
+  const { app, admin, helpdesk } = createControlPlane({
+    config,
     store,
     audit: recorder,
     logger,
-    issuer: new AdminTokenIssuer(signingKey.privateKey, now),
-    verifier: new AdminTokenVerifier(signingKey.publicKey, now),
-    // Client secrets are 256-bit random, so this only bounds the work a flood can cause.
-    tokenRateLimit: (req, _res, next) => {
-      try {
-        limits.takeRequest(sourceAddress(req));
-        next();
-      } catch (error) {
-        next(error);
-      }
-    },
-  });
-  const app = createApiApp({
-    store,
-    audit: recorder,
-    admin,
-    helpdesk,
-    readiness,
-    adminRouter,
+    now,
+    signingKey,
+    publicKeyPem,
+    publicUrl,
+    tlsPin: tls.pin,
     registry,
     pairer,
     issuer,
-    accessTokens: new AccessTokenVerifier(signingKey.publicKey, now),
-    limits,
-    refusals: new RefusalAuditBudget(recorder, config.refusedUpgradesPerMinute, now),
-    logger,
-    jsonBodyLimitBytes: config.jsonBodyLimitBytes,
-    maxPendingChallenges: config.maxPendingChallenges,
-    loginNonceTtlSeconds: LOGIN_NONCE_TTL_SECONDS,
-    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    relaySigningKeyPem: publicKeyPem,
-    totpIssuerLabel: new URL(publicUrl).hostname,
+    readiness,
     org,
-    now,
+    limits: sourceLimits.login,
   });
   server.off('request', starting);
   server.on('request', app);
@@ -333,7 +277,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       const reason = 'relay is shutting down';
       shuttingDown = true;
       heartbeat.close();
-      sourceReleases.close();
+      sourceLimits.close();
       await guard.close();
       await crlBroadcaster.close();
       pairer.closeAll(CloseCode.shuttingDown, reason);

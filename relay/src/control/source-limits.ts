@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../config.js';
+import { EVERY_KEY, RequestRateLimiter } from '../identity/rate-limiter.js';
+import { SourceReleaseWatcher } from '../identity/source-release-watcher.js';
+import { EVERY_SOURCE, type RelayStore } from '../store/types.js';
+import { LoginLimits } from './login-limits.js';
+
+/**
+ * Every limit the relay keeps per source address, in its memory: failed logins and enrollments,
+ * request budgets (LoginLimits) and refused WebSocket upgrades; and an administrator's way to
+ * release them (`airlock-relay source unlock`, read from the store by a SourceReleaseWatcher).
+ */
+export class SourceLimits {
+  readonly login: LoginLimits;
+  readonly upgradeRefusals: RequestRateLimiter;
+  private readonly releases: SourceReleaseWatcher;
+
+  constructor(
+    config: RelayConfig,
+    store: Pick<RelayStore, 'loginLockouts' | 'sourceReleases'>,
+    logger: Logger,
+    now: () => number,
+  ) {
+    this.login = new LoginLimits(config, store.loginLockouts, now);
+    this.upgradeRefusals = new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now);
+    this.releases = new SourceReleaseWatcher({
+      store: store.sourceReleases,
+      release: (network) => this.release(network),
+      logger,
+      intervalMs: config.revocationCheckMs,
+    });
+  }
+
+  /** Before the relay listens: a release written once it counts anything is one it must apply. */
+  start(): Promise<void> {
+    return this.releases.start();
+  }
+
+  close(): void {
+    this.releases.close();
+  }
+
+  /** Forgets `network`'s counts (EVERY_SOURCE: every count) in every limiter; returns how many. */
+  private release(network: string): number {
+    const key = network === EVERY_SOURCE ? EVERY_KEY : network;
+    return this.login.releaseSource(network) + this.upgradeRefusals.release(key);
+  }
+}
