@@ -14,8 +14,8 @@ import type { AuditRecorder } from './audit/recorder.js';
 import { RefusalAuditBudget } from './audit/refusal-budget.js';
 import type { RelayConfig } from './config.js';
 import { createApiApp } from './control/api-routes.js';
-import type { LoginLimits } from './control/login-limits.js';
 import { sourceAddress } from './control/request-source.js';
+import type { SourceLimits } from './control/source-limits.js';
 import type { AgentRegistry } from './data/agent-registry.js';
 import type { SessionPairer } from './data/session-pairer.js';
 import { Helpdesk } from './helpdesk/helpdesk.js';
@@ -39,7 +39,7 @@ export interface ControlPlaneDeps {
   issuer: TokenIssuer;
   readiness: Readiness;
   org: OrgView;
-  limits: LoginLimits;
+  sourceLimits: SourceLimits;
 }
 
 /**
@@ -51,7 +51,8 @@ export function createControlPlane(deps: ControlPlaneDeps): {
   admin: AdminService;
   helpdesk: Helpdesk;
 } {
-  const { config, store, audit, logger, now, signingKey, publicUrl, limits } = deps;
+  const { config, store, audit, logger, now, signingKey, publicUrl } = deps;
+  const limits = deps.sourceLimits.login;
   const admin = new AdminService({
     store,
     audit,
@@ -74,6 +75,7 @@ export function createControlPlane(deps: ControlPlaneDeps): {
     logger,
     issuer: new AdminTokenIssuer(signingKey.privateKey, now),
     verifier: new AdminTokenVerifier(signingKey.publicKey, now),
+    heldSources: () => deps.sourceLimits.held(),
     // Client secrets are 256-bit random, so this only bounds the work a flood can cause.
     tokenRateLimit: (req, _res, next) => {
       try {

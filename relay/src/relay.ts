@@ -252,7 +252,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     issuer,
     readiness,
     org,
-    limits: sourceLimits.login,
+    sourceLimits,
   });
   server.off('request', starting);
   server.on('request', app);

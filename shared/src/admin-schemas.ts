@@ -98,6 +98,18 @@ export const SourceAddress = lazySchema(() =>
 );
 export const SourceAddressParam = lazySchema(() => z.object({ address: SourceAddress }));
 
+/**
+ * A source address the running relay refuses now (`GET /admin/sources`): locked out after failed
+ * logins or enrollments, or out of its budget of requests or of refused WebSocket upgrades.
+ * `source` is the address as it is counted (an IPv6 /64), or `shared` for the count that
+ * addresses beyond a full table share.
+ */
+export interface HeldSource {
+  source: string;
+  limit: 'failed-attempts' | 'requests' | 'refused-upgrades';
+  retryAfterSeconds: number;
+}
+
 // --- Bodies ------------------------------------------------------------------------------
 export const CreateUserBody = lazySchema(() => z.object({ name: UserName }).strict());
 export const CreateVmBody = lazySchema(() => z.object({ id: VmId, ports: PortList }).strict());

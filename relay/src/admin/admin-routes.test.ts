@@ -48,6 +48,7 @@ async function startApi(t: TestContext, now?: () => number): Promise<Api> {
       logger,
       issuer: new AdminTokenIssuer(key.privateKey, now),
       verifier: new AdminTokenVerifier(key.publicKey, now),
+      heldSources: () => [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
     }),
   );
   app.use('/api/v1', api);
@@ -225,10 +226,15 @@ test('users.write unlocks a user over REST; users.read may not', async (t) => {
   assert.equal(audited.actor, `client:${writer.clientId}`);
 });
 
-test('users.write unlocks a source address over REST (an IPv6 one with its /64); a name is 400; users.read may not', async (t) => {
+test('users.read lists the source addresses held back; users.write unlocks one over REST (an IPv6 one with its /64); a name is 400', async (t) => {
   const api = await startApi(t);
   const reader = await api.clientWith(['users.read']);
   assert.equal((await api.call('POST', '/sources/203.0.113.7/unlock', { token: reader.token })).status, 403);
+  assert.deepEqual((await api.call('GET', '/sources', { token: reader.token })).body, {
+    sources: [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
+  });
+  const vmReader = await api.clientWith(['vms.read']);
+  assert.equal((await api.call('GET', '/sources', { token: vmReader.token })).status, 403);
   const writer = await api.clientWith(['users.write']);
   const v6 = await api.call('POST', '/sources/2001:db8:0:1:aaaa::7/unlock', { token: writer.token });
   assert.equal(v6.status, 200, JSON.stringify(v6.body));

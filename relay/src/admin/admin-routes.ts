@@ -20,6 +20,7 @@ import {
   UuidParam,
   VmIdParam,
   type AdminTokenIssuer,
+  type HeldSource,
   type AdminTokenVerifier,
 } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
@@ -50,6 +51,8 @@ export interface AdminRouterDeps {
   tokenTtlSeconds?: number;
   /** Runs before `POST /token` (the relay's rate limiter plugs in here). */
   tokenRateLimit?: RequestHandler;
+  /** The source addresses the running relay refuses now (its per-source limits, in its memory). */
+  heldSources(): HeldSource[];
 }
 
 type Where = 'body' | 'query' | 'path';
@@ -125,6 +128,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   r.post('/users/:name/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockUser(actor(res), name(req))));
   });
+  r.get('/sources', scope('users.read'), (_req, res) => void res.json({ sources: deps.heldSources() }));
   r.post('/sources/:address/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockSource(actor(res), parse(SourceAddressParam, req.params, 'path').address)));
   });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import type { HeldSource } from '@airlock/shared';
 import type { RelayConfig } from '../config.js';
-import { EVERY_KEY, RequestRateLimiter } from '../identity/rate-limiter.js';
+import { EVERY_KEY, OVERFLOW_KEY, RequestRateLimiter, type HeldBack } from '../identity/rate-limiter.js';
 import { SourceReleaseWatcher } from '../identity/source-release-watcher.js';
 import { EVERY_SOURCE, type RelayStore } from '../store/types.js';
 import { LoginLimits } from './login-limits.js';
@@ -38,6 +39,21 @@ export class SourceLimits {
 
   close(): void {
     this.releases.close();
+  }
+
+  /** The sources refused now, and by which limit, soonest free first. */
+  held(): HeldSource[] {
+    const named = (limit: HeldSource['limit'], list: HeldBack[]): HeldSource[] =>
+      list.map(({ key, retryAfterSeconds }) => ({
+        source: key === OVERFLOW_KEY ? 'shared' : key.replace(/^ip:/, ''),
+        limit,
+        retryAfterSeconds,
+      }));
+    return [
+      ...named('failed-attempts', this.login.sources.lockedOut()),
+      ...named('requests', this.login.requests.exhausted()),
+      ...named('refused-upgrades', this.upgradeRefusals.exhausted()),
+    ].sort((a, b) => a.retryAfterSeconds - b.retryAfterSeconds || a.source.localeCompare(b.source));
   }
 
   /** Forgets `network`'s counts (EVERY_SOURCE: every count) in every limiter; returns how many. */

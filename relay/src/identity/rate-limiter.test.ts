@@ -167,7 +167,13 @@ test("an administrator's release forgets one source's lockout, or every one and 
   assert.deepEqual(l.check('ip:z'), { allowed: true });
   l.fail('ip:a');
   assert.deepEqual(l.check('ip:z'), { allowed: false, retryAfterSeconds: 300, shared: true });
+  assert.deepEqual(
+    l.lockedOut().map((h) => h.key),
+    ['ip:b', OVERFLOW_KEY, 'ip:a'],
+    'the list an administrator sees names the shared lockout',
+  );
   assert.equal(l.release(EVERY_KEY), 3, 'a, b and the shared lockout');
+  assert.deepEqual(l.lockedOut(), []);
   for (const key of ['ip:a', 'ip:b', 'ip:z']) assert.deepEqual(l.check(key), { allowed: true });
 });
 

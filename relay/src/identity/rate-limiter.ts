@@ -42,6 +42,17 @@ interface Entry {
  */
 export const OVERFLOW_KEY = 'overflow:';
 
+/** A count that refuses its key now (a lockout, or a used-up budget), for an administrator's list. */
+export interface HeldBack {
+  key: string;
+  retryAfterSeconds: number;
+}
+
+const heldBack = (key: string, until: number, t: number): HeldBack => ({
+  key,
+  retryAfterSeconds: Math.ceil((until - t) / 1000),
+});
+
 /** What an administrator releases to forget every count: each source's and the shared one. */
 export const EVERY_KEY = Symbol('every key');
 
@@ -123,6 +134,12 @@ export class FailureLimiter {
     return releaseCounts(this.entries, key);
   }
 
+  /** The keys locked out now (OVERFLOW_KEY: the lockout shared beyond a full table). */
+  lockedOut(): HeldBack[] {
+    const t = this.now();
+    return [...this.entries].filter(([, e]) => e.lockedUntil > t).map(([k, e]) => heldBack(k, e.lockedUntil, t));
+  }
+
   /**
    * Makes room (a tenth of the table): entries with nothing left to count go first, then the
    * oldest that are not locked out. A lockout is never dropped to make room: a spray of fresh addresses must not be able to
@@ -195,6 +212,14 @@ export class RequestRateLimiter {
   /** An administrator's release (see releaseCounts). */
   release(key: string | typeof EVERY_KEY): number {
     return releaseCounts(this.counts, key);
+  }
+
+  /** The keys whose budget is used up now (OVERFLOW_KEY: the budget shared beyond a full table). */
+  exhausted(): HeldBack[] {
+    const t = this.now();
+    return [...this.counts]
+      .filter(([, c]) => c.windowStart + this.windowMs > t && c.count >= this.maxPerWindow)
+      .map(([k, c]) => heldBack(k, c.windowStart + this.windowMs, t));
   }
 
   /** Whether `key` is counted on the shared key (untracked, and no room: see FailureLimiter.sharesCount). */
