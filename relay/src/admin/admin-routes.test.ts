@@ -48,7 +48,10 @@ async function startApi(t: TestContext, now?: () => number): Promise<Api> {
       logger,
       issuer: new AdminTokenIssuer(key.privateKey, now),
       verifier: new AdminTokenVerifier(key.publicKey, now),
-      heldSources: () => [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
+      heldSources: () => ({
+        sources: [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
+        total: 1,
+      }),
     }),
   );
   app.use('/api/v1', api);
@@ -232,6 +235,7 @@ test('users.read lists the source addresses held back; users.write unlocks one o
   assert.equal((await api.call('POST', '/sources/203.0.113.7/unlock', { token: reader.token })).status, 403);
   assert.deepEqual((await api.call('GET', '/sources', { token: reader.token })).body, {
     sources: [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
+    total: 1,
   });
   const vmReader = await api.clientWith(['vms.read']);
   assert.equal((await api.call('GET', '/sources', { token: vmReader.token })).status, 403);

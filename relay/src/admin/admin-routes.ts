@@ -51,8 +51,8 @@ export interface AdminRouterDeps {
   tokenTtlSeconds?: number;
   /** Runs before `POST /token` (the relay's rate limiter plugs in here). */
   tokenRateLimit?: RequestHandler;
-  /** The source addresses the running relay refuses now (its per-source limits, in its memory). */
-  heldSources(): HeldSource[];
+  /** The source addresses the running relay refuses now (its per-source limits, in its memory): some, and how many. */
+  heldSources(): { sources: HeldSource[]; total: number };
 }
 
 type Where = 'body' | 'query' | 'path';
@@ -128,7 +128,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   r.post('/users/:name/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockUser(actor(res), name(req))));
   });
-  r.get('/sources', scope('users.read'), (_req, res) => void res.json({ sources: deps.heldSources() }));
+  r.get('/sources', scope('users.read'), (_req, res) => void res.json(deps.heldSources()));
   r.post('/sources/:address/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockSource(actor(res), parse(SourceAddressParam, req.params, 'path').address)));
   });

@@ -14,7 +14,7 @@ test('the sources refused now: by which limit, counted as what, and for how long
     refusedUpgradesPerMinute: 1,
   });
   const limits = new SourceLimits(config, {} as RelayStore, pino({ level: 'silent' }), () => now);
-  assert.deepEqual(limits.held(), []);
+  assert.deepEqual(limits.held(), { sources: [], total: 0 });
 
   for (let i = 0; i < 2; i++) limits.login.failSource('203.0.113.7');
   limits.login.failSource('203.0.113.8'); // one failure: not refused
@@ -22,11 +22,13 @@ test('the sources refused now: by which limit, counted as what, and for how long
   assert.throws(() => limits.login.takeRequest('2001:db8:0:1::7'), /too many requests/);
   for (let i = 0; i < 2; i++) limits.upgradeRefusals.take('198.51.100.1');
   now += 30_000;
-  assert.deepEqual(limits.held(), [
+  const held = [
     { source: '198.51.100.1', limit: 'refused-upgrades', retryAfterSeconds: 30 },
     { source: '2001:db8:0:1::/64', limit: 'requests', retryAfterSeconds: 30 },
     { source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 570 },
-  ]);
+  ];
+  assert.deepEqual(limits.held(), { sources: held, total: 3 });
+  assert.deepEqual(limits.held(2), { sources: held.slice(0, 2), total: 3 }, 'a long list is cut, and says so');
   now += 600_000;
-  assert.deepEqual(limits.held(), [], 'lockouts and budgets that have run out are not listed');
+  assert.deepEqual(limits.held(), { sources: [], total: 0 }, 'lockouts and budgets that have run out are not listed');
 });

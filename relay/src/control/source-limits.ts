@@ -6,6 +6,9 @@ import { SourceReleaseWatcher } from '../identity/source-release-watcher.js';
 import { EVERY_SOURCE, type RelayStore } from '../store/types.js';
 import { LoginLimits } from './login-limits.js';
 
+/** How many held-back sources an administrator's list shows at most. */
+const MAX_LISTED = 1000;
+
 /**
  * Every limit the relay keeps per source address, in its memory: failed logins and enrollments,
  * request budgets (LoginLimits) and refused WebSocket upgrades; and an administrator's way to
@@ -41,19 +44,23 @@ export class SourceLimits {
     this.releases.close();
   }
 
-  /** The sources refused now, and by which limit, soonest free first. */
-  held(): HeldSource[] {
+  /**
+   * The sources refused now, and by which limit, soonest free first: at most `max` of them (a
+   * spray can hold back every address of three 100 000-entry tables), and how many there are.
+   */
+  held(max = MAX_LISTED): { sources: HeldSource[]; total: number } {
     const named = (limit: HeldSource['limit'], list: HeldBack[]): HeldSource[] =>
       list.map(({ key, retryAfterSeconds }) => ({
         source: key === OVERFLOW_KEY ? 'shared' : key.replace(/^ip:/, ''),
         limit,
         retryAfterSeconds,
       }));
-    return [
+    const all = [
       ...named('failed-attempts', this.login.sources.lockedOut()),
       ...named('requests', this.login.requests.exhausted()),
       ...named('refused-upgrades', this.upgradeRefusals.exhausted()),
     ].sort((a, b) => a.retryAfterSeconds - b.retryAfterSeconds || a.source.localeCompare(b.source));
+    return { sources: all.slice(0, max), total: all.length };
   }
 
   /** Forgets `network`'s counts (EVERY_SOURCE: every count) in every limiter; returns how many. */

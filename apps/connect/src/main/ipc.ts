@@ -25,6 +25,14 @@ export function wireIpc(ipcMain: ElectronSeam['ipcMain'], dispatch: Dispatch): v
  * reload: Electron's default menu keeps View › Reload), the terminals the previous page opened
  * are closed and its VM-list watches given back — a shell nobody can see any more is access the
  * person thinks they gave up — and the new page cannot act on them.
+ *
+ * Why `did-navigate` comes before the new page's first request (read in Electron's and Chromium's
+ * sources at stop 33, not documented by either): Electron emits it synchronously while the browser
+ * handles the renderer's commit acknowledgement, and the renderer IPC interface is associated with
+ * the frame's channel, which keeps messages in order across interfaces; Blink sends that
+ * acknowledgement before it creates the new document's script context, where the preload runs.
+ * A message the old page sends while it unloads after a frame swap has no live `senderFrame` and is
+ * refused by wireIpc.
  */
 export function pageScopedDispatch(dispatch: Dispatch, contents: WebContentsSeam): Dispatch {
   let page = new WindowHoldings(dispatch);
