@@ -5,9 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
-import { API_PREFIX, AccessTokenVerifier, certThumbprint } from '@airlock/shared';
+import { API_PREFIX, AccessTokenVerifier, certThumbprint, type HeldSource } from '@airlock/shared';
 import { totpCodeAt } from '../identity/totp.js';
 import {
+  adminToken,
   api,
   certOf,
   login,
@@ -327,6 +328,14 @@ describe('login: knowing a user name is not enough to lock the account', () => {
     for (const source of ['127.0.0.5', '127.0.0.6'])
       assert.equal((await loginFrom(source, forged, cert)).status, 429, `${source} is locked out`);
 
+    const token = await adminToken(h.relay, ['users.read']);
+    const lockedOut = async () =>
+      (await api<{ sources: HeldSource[] }>(h.relay, 'GET', '/admin/sources', { token })).body.sources
+        .filter((s) => s.limit === 'failed-attempts' && ['127.0.0.5', '127.0.0.6'].includes(s.source))
+        .map((s) => s.source)
+        .sort();
+    assert.deepEqual(await lockedOut(), ['127.0.0.5', '127.0.0.6']);
+
     const unlocked = await h.relay.admin.unlockSource('cli:helpdesk', '127.0.0.5');
     assert.deepEqual(unlocked, { ok: true, value: { source: '127.0.0.5', network: '127.0.0.5', every: false } });
     // The relay reads the request from the store (where the admin CLI, another process, writes it).
@@ -338,6 +347,7 @@ describe('login: knowing a user name is not enough to lock the account', () => {
     };
     await waitFor(unlockedYet, 'the address unlocked');
     assert.equal((await loginFrom('127.0.0.6', forged, cert)).status, 429, 'the other address stays locked out');
+    assert.deepEqual(await lockedOut(), ['127.0.0.6']);
     const [entry] = await h.relay.store.audit.query({ type: 'admin.source.unlock', descending: true, limit: 1 });
     assert.equal(entry?.actor, 'cli:helpdesk');
     assert.deepEqual(entry?.data, { source: '127.0.0.5', network: '127.0.0.5' });
