@@ -85,14 +85,18 @@ export const SessionIdParam = lazySchema(() => z.object({ id: SessionId }));
 export const ClientIdParam = lazySchema(() => z.object({ id: ClientId }));
 /**
  * A source address as the audit log names it (a link-local IPv6 one with its zone, `fe80::1%eth0`),
- * or `all` (see `airlock-relay source unlock`).
+ * an IPv6 /64 as `GET /admin/sources` lists it (`2001:db8:0:1::/64`), or `all` (see
+ * `airlock-relay source unlock`).
  */
 export const SourceAddress = lazySchema(() =>
   z
     .string()
     .max(64)
     .refine(
-      (v) => v === 'all' || z.ipv4().safeParse(v).success || z.ipv6().safeParse(v.replace(/%[\w.-]+$/, '')).success,
+      (v) =>
+        v === 'all' ||
+        z.ipv4().safeParse(v).success ||
+        z.ipv6().safeParse(v.replace(/%[\w.-]+$/, '').replace(/\/64$/, '')).success,
       { error: 'must be an IP address, as the audit log names the source, or "all"' },
     ),
 );

@@ -229,16 +229,20 @@ test('users.write unlocks a user over REST; users.read may not', async (t) => {
   assert.equal(audited.actor, `client:${writer.clientId}`);
 });
 
-test('users.read lists the source addresses held back; users.write unlocks one over REST (an IPv6 one with its /64); a name is 400', async (t) => {
+test('audit.read lists the source addresses held back; users.write unlocks one over REST (an IPv6 one with its /64); a name is 400', async (t) => {
   const api = await startApi(t);
   const reader = await api.clientWith(['users.read']);
   assert.equal((await api.call('POST', '/sources/203.0.113.7/unlock', { token: reader.token })).status, 403);
-  assert.deepEqual((await api.call('GET', '/sources', { token: reader.token })).body, {
+  assert.equal(
+    (await api.call('GET', '/sources', { token: reader.token })).status,
+    403,
+    'source addresses are audit data',
+  );
+  const auditor = await api.clientWith(['audit.read']);
+  assert.deepEqual((await api.call('GET', '/sources', { token: auditor.token })).body, {
     sources: [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
     total: 1,
   });
-  const vmReader = await api.clientWith(['vms.read']);
-  assert.equal((await api.call('GET', '/sources', { token: vmReader.token })).status, 403);
   const writer = await api.clientWith(['users.write']);
   const v6 = await api.call('POST', '/sources/2001:db8:0:1:aaaa::7/unlock', { token: writer.token });
   assert.equal(v6.status, 200, JSON.stringify(v6.body));

@@ -128,7 +128,8 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   r.post('/users/:name/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockUser(actor(res), name(req))));
   });
-  r.get('/sources', scope('users.read'), (_req, res) => void res.json(deps.heldSources()));
+  // Source addresses are otherwise seen only in the audit log: the same scope.
+  r.get('/sources', scope('audit.read'), (_req, res) => void res.json(deps.heldSources()));
   r.post('/sources/:address/unlock', scope('users.write'), async (req, res) => {
     res.json(unwrap(await service.unlockSource(actor(res), parse(SourceAddressParam, req.params, 'path').address)));
   });

@@ -112,7 +112,8 @@ export class AdminService extends VmAdmin {
         const parsed = parseInput(SourceAddressParam, { address });
         if (!parsed.ok) return parsed;
         const every = parsed.value.address === 'all';
-        const network = every ? EVERY_SOURCE : sourceNetwork(canonicalAddress(parsed.value.address));
+        const typed = parsed.value.address.replace(/\/64$/, ''); // as GET /admin/sources lists an IPv6 /64
+        const network = every ? EVERY_SOURCE : sourceNetwork(canonicalAddress(typed));
         await this.store.sourceReleases.request(network);
         return ok({ source: address, network, every });
       },

@@ -268,11 +268,12 @@ test('source unlock: an address (an IPv6 one with its /64) or all, for the runni
   });
   assert.equal((await json('source', 'unlock', '::FFFF:CB00:7107')).network, '203.0.113.7');
   assert.equal((await json('source', 'unlock', 'fe80::1%eth0')).network, 'fe80:0:0:0::/64');
+  assert.equal((await json('source', 'unlock', '2001:db8:0:1::/64')).network, '2001:db8:0:1::/64');
   assert.equal(
     (await run('source', 'unlock', 'all')).out,
     'every source address unlocked (the running relay applies it within a second)',
   );
-  for (const bad of ['lab-gateway', '203.0.113.256', '']) {
+  for (const bad of ['lab-gateway', '203.0.113.256', '', 'shared', '203.0.113.0/24']) {
     const r = await run('source', 'unlock', bad);
     assert.equal(r.code, 2, bad);
     assert.match(r.err, /must be an IP address, as the audit log names the source, or "all"/);
@@ -282,7 +283,7 @@ test('source unlock: an address (an IPv6 one with its /64) or all, for the runni
   t.after(() => store.close());
   assert.deepEqual(
     (await store.sourceReleases.after(0)).map((r) => r.network),
-    ['203.0.113.7', '2001:db8:0:1::/64', '203.0.113.7', 'fe80:0:0:0::/64', '*'],
+    ['203.0.113.7', '2001:db8:0:1::/64', '203.0.113.7', 'fe80:0:0:0::/64', '2001:db8:0:1::/64', '*'],
   );
   const audited = await store.audit.query({ type: 'admin.source.unlock' });
   assert.deepEqual(
@@ -292,6 +293,7 @@ test('source unlock: an address (an IPv6 one with its /64) or all, for the runni
       ['cli:tester', 'success', '2001:db8:0:1:aaaa::7'],
       ['cli:tester', 'success', '::FFFF:CB00:7107'],
       ['cli:tester', 'success', 'fe80::1%eth0'],
+      ['cli:tester', 'success', '2001:db8:0:1::/64'],
       ['cli:tester', 'success', 'all'],
     ],
   );

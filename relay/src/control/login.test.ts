@@ -328,7 +328,7 @@ describe('login: knowing a user name is not enough to lock the account', () => {
     for (const source of ['127.0.0.5', '127.0.0.6'])
       assert.equal((await loginFrom(source, forged, cert)).status, 429, `${source} is locked out`);
 
-    const token = await adminToken(h.relay, ['users.read']);
+    const token = await adminToken(h.relay, ['audit.read']);
     const lockedOut = async () =>
       (await api<{ sources: HeldSource[] }>(h.relay, 'GET', '/admin/sources', { token })).body.sources
         .filter((s) => s.limit === 'failed-attempts' && ['127.0.0.5', '127.0.0.6'].includes(s.source))

@@ -32,3 +32,31 @@ test('the sources refused now: by which limit, counted as what, and for how long
   now += 600_000;
   assert.deepEqual(limits.held(), { sources: [], total: 0 }, 'lockouts and budgets that have run out are not listed');
 });
+
+test('the list is made at most every 5 s (or after a release); the shared count of refused upgrades, which refuses nobody, is not in it', () => {
+  let now = 0;
+  const config = RelayConfig.parse({ maxFailuresPerSource: 1, refusedUpgradesPerMinute: 1 });
+  const limits = new SourceLimits(config, {} as RelayStore, pino({ level: 'silent' }), () => now);
+  assert.equal(limits.held().total, 0);
+  limits.login.failSource('203.0.113.7');
+  assert.equal(limits.held().total, 0, 'served from the list made a moment ago');
+  now += 5000;
+  assert.deepEqual(limits.held().sources, [
+    { source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 895 },
+  ]);
+
+  // A spray fills the upgrade table (100 000 addresses) and then the count they share.
+  for (let i = 0; i < 100_000; i++)
+    for (let n = 0; n < 2; n++) limits.upgradeRefusals.take(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+  for (let n = 0; n < 2; n++) limits.upgradeRefusals.take('198.51.100.1');
+  assert.deepEqual(limits.upgradeRefusals.peek('198.51.100.2'), {
+    allowed: false,
+    retryAfterSeconds: 60,
+    shared: true,
+  });
+  now += 5000;
+  const held = limits.held();
+  assert.equal(held.total, 100_001, 'every address counted on its own, and the lockout');
+  assert.equal(held.sources.length, 1000, 'a long list is cut');
+  assert.ok(!held.sources.some((s) => s.source === 'shared'));
+});

@@ -8,6 +8,14 @@ import { LoginLimits } from './login-limits.js';
 
 /** How many held-back sources an administrator's list shows at most. */
 const MAX_LISTED = 1000;
+/** How long a list of held-back sources is served before it is made again. */
+const LIST_FRESH_MS = 5000;
+
+interface Listed {
+  source: string;
+  limit: HeldSource['limit'];
+  until: number;
+}
 
 /**
  * Every limit the relay keeps per source address, in its memory: failed logins and enrollments,
@@ -18,12 +26,13 @@ export class SourceLimits {
   readonly login: LoginLimits;
   readonly upgradeRefusals: RequestRateLimiter;
   private readonly releases: SourceReleaseWatcher;
+  private listed: { at: number; entries: Listed[] } | undefined;
 
   constructor(
     config: RelayConfig,
     store: Pick<RelayStore, 'loginLockouts' | 'sourceReleases'>,
     logger: Logger,
-    now: () => number,
+    private readonly now: () => number,
   ) {
     this.login = new LoginLimits(config, store.loginLockouts, now);
     this.upgradeRefusals = new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now);
@@ -47,24 +56,45 @@ export class SourceLimits {
   /**
    * The sources refused now, and by which limit, soonest free first: at most `max` of them (a
    * spray can hold back every address of three 100 000-entry tables), and how many there are.
+   * Walking and sorting full tables takes the event loop tens of milliseconds, so the list is
+   * made at most once every LIST_FRESH_MS (or after a release), whoever asks how often.
    */
   held(max = MAX_LISTED): { sources: HeldSource[]; total: number } {
-    const named = (limit: HeldSource['limit'], list: HeldBack[]): HeldSource[] =>
-      list.map(({ key, retryAfterSeconds }) => ({
+    const t = this.now();
+    if (!this.listed || t - this.listed.at >= LIST_FRESH_MS || t < this.listed.at)
+      this.listed = { at: t, entries: this.collect() };
+    const live = this.listed.entries.filter((e) => e.until > t);
+    return {
+      sources: live.slice(0, max).map(({ source, limit, until }) => ({
+        source,
+        limit,
+        retryAfterSeconds: Math.ceil((until - t) / 1000),
+      })),
+      total: live.length,
+    };
+  }
+
+  private collect(): Listed[] {
+    const named = (limit: HeldSource['limit'], list: HeldBack[]): Listed[] =>
+      list.map(({ key, until }) => ({
         source: key === OVERFLOW_KEY ? 'shared' : key.replace(/^ip:/, ''),
         limit,
-        retryAfterSeconds,
+        until,
       }));
-    const all = [
+    return [
       ...named('failed-attempts', this.login.sources.lockedOut()),
       ...named('requests', this.login.requests.exhausted()),
-      ...named('refused-upgrades', this.upgradeRefusals.exhausted()),
-    ].sort((a, b) => a.retryAfterSeconds - b.retryAfterSeconds || a.source.localeCompare(b.source));
-    return { sources: all.slice(0, max), total: all.length };
+      // The shared count of refused upgrades refuses nobody (see upgrade-router.ts): not listed.
+      ...named(
+        'refused-upgrades',
+        this.upgradeRefusals.exhausted().filter((h) => h.key !== OVERFLOW_KEY),
+      ),
+    ].sort((a, b) => a.until - b.until || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   }
 
   /** Forgets `network`'s counts (EVERY_SOURCE: every count) in every limiter; returns how many. */
   private release(network: string): number {
+    this.listed = undefined;
     const key = network === EVERY_SOURCE ? EVERY_KEY : network;
     return this.login.releaseSource(network) + this.upgradeRefusals.release(key);
   }

@@ -45,13 +45,9 @@ export const OVERFLOW_KEY = 'overflow:';
 /** A count that refuses its key now (a lockout, or a used-up budget), for an administrator's list. */
 export interface HeldBack {
   key: string;
-  retryAfterSeconds: number;
+  /** When the key is free again (the clock's ms). */
+  until: number;
 }
-
-const heldBack = (key: string, until: number, t: number): HeldBack => ({
-  key,
-  retryAfterSeconds: Math.ceil((until - t) / 1000),
-});
 
 /** What an administrator releases to forget every count: each source's and the shared one. */
 export const EVERY_KEY = Symbol('every key');
@@ -137,7 +133,7 @@ export class FailureLimiter {
   /** The keys locked out now (OVERFLOW_KEY: the lockout shared beyond a full table). */
   lockedOut(): HeldBack[] {
     const t = this.now();
-    return [...this.entries].filter(([, e]) => e.lockedUntil > t).map(([k, e]) => heldBack(k, e.lockedUntil, t));
+    return [...this.entries].filter(([, e]) => e.lockedUntil > t).map(([key, e]) => ({ key, until: e.lockedUntil }));
   }
 
   /**
@@ -219,7 +215,7 @@ export class RequestRateLimiter {
     const t = this.now();
     return [...this.counts]
       .filter(([, c]) => c.windowStart + this.windowMs > t && c.count >= this.maxPerWindow)
-      .map(([k, c]) => heldBack(k, c.windowStart + this.windowMs, t));
+      .map(([key, c]) => ({ key, until: c.windowStart + this.windowMs }));
   }
 
   /** Whether `key` is counted on the shared key (untracked, and no room: see FailureLimiter.sharesCount). */

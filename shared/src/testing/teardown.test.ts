@@ -27,7 +27,7 @@ test('every teardown step runs, though one before it failed or hung; the first f
 test('a process still alive after its teardown says what holds it open; one that ends says nothing', async () => {
   const script = (keepOpen: boolean) => `
     import { createServer } from 'node:net';
-    import { reportWhatOutlivesTeardown } from './shared/src/testing/teardown.ts';
+    import { reportWhatOutlivesTeardown } from '${new URL('./teardown.ts', import.meta.url).href}';
     const server = createServer().listen(0, '127.0.0.1', () => {
       reportWhatOutlivesTeardown('held.test.ts', 300);
       ${keepOpen ? 'setTimeout(() => server.close(), 1500);' : 'server.close();'}

@@ -28,7 +28,11 @@ export function reportWhatOutlivesTeardown(file: string, afterMs = 15_000): void
   setTimeout(() => {
     // Node's only way to name the handles, not only count their kinds; used for a diagnosis only.
     const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
-    const lines = handles.map(describeHandle).filter((l) => l !== undefined);
+    // This process's own stdio is always listed and never what keeps it alive.
+    const lines = handles
+      .filter((h) => h !== process.stdout && h !== process.stderr && h !== process.stdin)
+      .map(describeHandle)
+      .filter((l) => l !== undefined);
     process.stderr.write(
       `${file}: still running ${afterMs / 1000} s after its teardown; held open by:\n` +
         lines.map((l) => `  ${l}\n`).join('') +
@@ -37,14 +41,23 @@ export function reportWhatOutlivesTeardown(file: string, afterMs = 15_000): void
   }, afterMs).unref();
 }
 
+/** One line for a handle; a diagnosis must never throw from its timer. */
 function describeHandle(handle: unknown): string | undefined {
+  try {
+    return describe(handle);
+  } catch (e) {
+    return `a ${(handle as object | null)?.constructor?.name ?? 'handle'} (not described: ${(e as Error).message})`;
+  }
+}
+
+function describe(handle: unknown): string | undefined {
   if (handle instanceof Server) return `a server listening on ${JSON.stringify(handle.address())}`;
   if (handle instanceof ChildProcess) return `child process ${handle.pid}: ${handle.spawnargs.join(' ')}`;
   if (handle instanceof Socket) {
     if (handle.remotePort !== undefined)
       return `a socket ${handle.localAddress}:${handle.localPort} → ${handle.remoteAddress}:${handle.remotePort}`;
     const fd = (handle as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    return `a pipe (fd ${fd ?? '?'}; a child's stdio, or this process's own)`;
+    return `a pipe or unconnected socket (fd ${fd ?? '?'}; a child's stdio?)`;
   }
   // Timers are not handles here; the resources line counts them.
   return (handle as object | null)?.constructor?.name ?? String(handle);
