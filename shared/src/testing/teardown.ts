@@ -9,7 +9,7 @@ export type TeardownStep = readonly [what: string, step: () => unknown];
  * Runs every step of a test file's teardown in turn, each bounded by `stepMs` and named, and
  * rejects with the first failure once all have run: a step that failed and skipped the rest would
  * leave a server listening and the file hanging until the runner's timeout with nothing said.
- * Then, if the process is still alive `lingerMs` later, it says on stderr what holds it open.
+ * Then, if the process is still alive 15 s later, it says on stderr what holds it open.
  */
 export async function tearDown(file: string, steps: readonly TeardownStep[], stepMs = 30_000): Promise<void> {
   const failures: unknown[] = [];
@@ -28,9 +28,10 @@ export function reportWhatOutlivesTeardown(file: string, afterMs = 15_000): void
   setTimeout(() => {
     // Node's only way to name the handles, not only count their kinds; used for a diagnosis only.
     const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
-    // This process's own stdio is always listed and never what keeps it alive.
+    // This process's own stdout and stderr are always listed and never what keeps it alive (stdin
+    // is left alone: reading process.stdin would open it).
     const lines = handles
-      .filter((h) => h !== process.stdout && h !== process.stderr && h !== process.stdin)
+      .filter((h) => h !== process.stdout && h !== process.stderr)
       .map(describeHandle)
       .filter((l) => l !== undefined);
     process.stderr.write(
