@@ -56,19 +56,28 @@ function enrollmentService(startDelayMs: number) {
   return { dispatch, calls };
 }
 
-async function openApp(
-  dispatch: Dispatch,
-  title = 'One-time code',
-  onEvent: (listener: (e: ApiEvent) => void) => () => void = () => () => {},
-): Promise<{ host: UiHost; page: Page }> {
-  const host = await startUiHost({
-    api: { dispatch, onEvent, log: pino({ level: 'silent' }) },
+/**
+ * Runs `run` on the real renderer in a new Chromium page, against a UI host serving `dispatch`
+ * (and `onEvent`), once `title` (if any) shows; the page and the host are closed whatever happens.
+ */
+async function withApp(
+  app: { dispatch: Dispatch; title?: string; onEvent?: (listener: (e: ApiEvent) => void) => () => void },
+  run: (page: Page) => Promise<void>,
+): Promise<void> {
+  const host: UiHost = await startUiHost({
+    api: { dispatch: app.dispatch, onEvent: app.onEvent ?? (() => () => {}), log: pino({ level: 'silent' }) },
     staticDir: RENDERER_DIR,
   });
   const page = await browser.newPage();
-  await page.goto(host.url);
-  if (title) await page.locator('h1#enroll-title', { hasText: title }).waitFor({ timeout: 30_000 });
-  return { host, page };
+  try {
+    await page.goto(host.url);
+    const title = app.title ?? 'One-time code';
+    if (title) await page.locator('h1#enroll-title', { hasText: title }).waitFor({ timeout: 30_000 });
+    await run(page);
+  } finally {
+    await page.close();
+    await host.close();
+  }
 }
 
 test(
@@ -76,8 +85,7 @@ test(
   { skip },
   async () => {
     const service = enrollmentService(500);
-    const { host, page } = await openApp(service.dispatch);
-    try {
+    await withApp({ dispatch: service.dispatch }, async (page) => {
       await page.locator('#enroll-relay').fill(STARTED.relayUrl);
       await page.locator('#enroll-code').fill('u1.secret');
       await page.locator('#enroll-code').press('Enter');
@@ -95,10 +103,7 @@ test(
       assert.match(await said.innerText(), /could not reach the relay/i);
       assert.deepEqual(await seriousAxeViolations(page), []);
       await screenshot(page, 'enroll-ended');
-    } finally {
-      await page.close();
-      await host.close();
-    }
+    });
   },
 );
 
@@ -138,8 +143,7 @@ function slowTerminalService() {
 
 test('a terminal tab closed while its shell is still opening closes that shell once it opens', { skip }, async () => {
   const service = slowTerminalService();
-  const { host, page } = await openApp(service.dispatch, '');
-  try {
+  await withApp({ dispatch: service.dispatch, title: '' }, async (page) => {
     await page.getByRole('button', { name: 'Open terminal on lab-vm' }).click();
     await page.getByRole('tab', { name: /lab-vm/ }).waitFor();
     await page.locator('[role=tabpanel]:not([hidden]) [data-phase=connecting]').waitFor();
@@ -151,10 +155,7 @@ test('a terminal tab closed while its shell is still opening closes that shell o
       service.calls.some(([n, p]) => n === 'terminal.close' && (p as { terminalId?: string }).terminalId === 'term-1');
     while (!closed() && Date.now() < deadline) await page.waitForTimeout(50);
     assert.ok(closed(), service.calls.map(([n]) => n).join(', '));
-  } finally {
-    await page.close();
-    await host.close();
-  }
+  });
 });
 
 test(
@@ -164,41 +165,40 @@ test(
     const service = slowTerminalService();
     service.answer();
     const listeners = new Set<(e: ApiEvent) => void>();
-    const { host, page } = await openApp(service.dispatch, '', (l) => (listeners.add(l), () => listeners.delete(l)));
-    try {
-      await page.getByRole('button', { name: 'Open terminal on lab-vm' }).click();
-      await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
-      const text = '\x1b]8;;https://evil.example/login\x07intranet.example.org\x1b]8;;\x07\r\n';
-      for (const l of listeners)
-        l({ type: 'terminal.output', terminalId: 'term-1', data: new TextEncoder().encode(text) });
-      const row = page
-        .locator('[role=tabpanel]:not([hidden]) .xterm-rows > div')
-        .filter({ hasText: 'intranet.example.org' });
-      await row.waitFor();
-      const dialogs: string[] = [];
-      page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
-      });
-      const popups: string[] = [];
-      page.on('popup', (p) => popups.push(p.url()));
-      const box = (await row.boundingBox())!;
-      const at = { x: box.x + 30, y: box.y + box.height / 2 };
-      await page.mouse.move(at.x, at.y);
-      await page.mouse.click(at.x, at.y);
-      await page.waitForTimeout(300);
-      assert.deepEqual(dialogs, [], 'a plain click opens nothing and asks nothing');
-      await page.keyboard.down('Control');
-      await page.mouse.click(at.x, at.y);
-      await page.keyboard.up('Control');
-      await page.waitForTimeout(300);
-      assert.equal(dialogs.length, 1);
-      assert.match(dialogs[0]!, /https:\/\/evil\.example\/login/, 'the real address is shown');
-      assert.deepEqual(popups, [], 'dismissed: nothing opened');
-    } finally {
-      await page.close();
-      await host.close();
-    }
+    await withApp(
+      { dispatch: service.dispatch, title: '', onEvent: (l) => (listeners.add(l), () => listeners.delete(l)) },
+      async (page) => {
+        await page.getByRole('button', { name: 'Open terminal on lab-vm' }).click();
+        await page.locator('[role=tabpanel]:not([hidden]) [data-phase=open]').waitFor();
+        const text = '\x1b]8;;https://evil.example/login\x07intranet.example.org\x1b]8;;\x07\r\n';
+        for (const l of listeners)
+          l({ type: 'terminal.output', terminalId: 'term-1', data: new TextEncoder().encode(text) });
+        const row = page
+          .locator('[role=tabpanel]:not([hidden]) .xterm-rows > div')
+          .filter({ hasText: 'intranet.example.org' });
+        await row.waitFor();
+        const dialogs: string[] = [];
+        page.on('dialog', (d) => {
+          dialogs.push(d.message());
+          void d.dismiss();
+        });
+        const popups: string[] = [];
+        page.on('popup', (p) => popups.push(p.url()));
+        const box = (await row.boundingBox())!;
+        const at = { x: box.x + 30, y: box.y + box.height / 2 };
+        await page.mouse.move(at.x, at.y);
+        await page.mouse.click(at.x, at.y);
+        await page.waitForTimeout(300);
+        assert.deepEqual(dialogs, [], 'a plain click opens nothing and asks nothing');
+        await page.keyboard.down('Control');
+        await page.mouse.click(at.x, at.y);
+        await page.keyboard.up('Control');
+        await page.waitForTimeout(300);
+        assert.equal(dialogs.length, 1);
+        assert.match(dialogs[0]!, /https:\/\/evil\.example\/login/, 'the real address is shown');
+        assert.deepEqual(popups, [], 'dismissed: nothing opened');
+      },
+    );
   },
 );
 
@@ -231,8 +231,7 @@ test(
         };
       return service.dispatch(name, params);
     };
-    const { host, page } = await openApp(dispatch, '');
-    try {
+    await withApp({ dispatch, title: '' }, async (page) => {
       // Once the workspace is there (the VM list asked for), its Forwards tab.
       await page.getByRole('button', { name: 'Open terminal on lab-vm' }).waitFor();
       await page.getByRole('tab', { name: 'Forwards' }).click();
@@ -251,9 +250,6 @@ test(
       if (await confirm.count()) await confirm.getByRole('button', { name: /Log out/ }).click();
       await page.getByRole('alert').filter({ hasText: "Couldn't log out" }).waitFor();
       await screenshot(page, 'logout-failed');
-    } finally {
-      await page.close();
-      await host.close();
-    }
+    });
   },
 );
