@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -9,6 +12,24 @@ import { createRelayLogger } from './logger.js';
 import { createRelay } from './relay.js';
 import { SERVED_AT_FILE } from './served-at.js';
 import { exited, relayProcess, run, serve } from './test-support/relay-process.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function tlsConnect(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
 
 async function tmpDataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-lock-'));
@@ -56,6 +77,33 @@ test('a relay that cannot listen lets go of the data dir', async (t) => {
   await assert.rejects(createRelay({ config: { port: holder.port, dataDir: dir }, logger }), { code: 'EADDRINUSE' });
   assert.equal(dataDirInUse(dir), false);
   await (await createRelay({ config: { port: 0, dataDir: dir }, logger })).close();
+});
+
+test('a relay whose start fails after it listened closes its port and lets go of the data dir', async (t) => {
+  const dir = await tmpDataDir(t);
+  const logger = createRelayLogger('silent');
+  // Writing served-at.json comes after the listener is up; a directory in its place makes it fail.
+  await mkdir(join(dir, SERVED_AT_FILE));
+  const port = await freePort();
+  await assert.rejects(createRelay({ config: { port, dataDir: dir }, logger }), { code: 'EISDIR' });
+  assert.equal(dataDirInUse(dir), false);
+  await assert.rejects(tlsConnect(port), { code: 'ECONNREFUSED' });
+  await rm(join(dir, SERVED_AT_FILE), { recursive: true });
+  // The same port and data dir at once: nothing of the failed start holds either.
+  await (await createRelay({ config: { port, dataDir: dir }, logger })).close();
+});
+
+test('real processes: serve whose start fails after it listened exits 1 saying why, instead of hanging', async (t) => {
+  const dir = await tmpDataDir(t);
+  await mkdir(join(dir, SERVED_AT_FILE));
+  const child = relayProcess(dir, ['serve', '--port', '0', '--log-level', 'warn']);
+  t.after(() => void child.kill('SIGKILL'));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await exited(child);
+  clearTimeout(timer);
+  assert.equal(code, 1, child.stderrText());
+  assert.match(child.stderrText(), /^error: .*EISDIR/m);
+  assert.doesNotMatch(child.stderrText(), /\n\s+at /, 'no stack trace');
 });
 
 function curl(args: string[]): Promise<{ code: number | null; stdout: string }> {

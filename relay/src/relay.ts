@@ -3,14 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import {
-  CloseCode,
-  TICKET_TTL_SECONDS,
-  TicketVerifier,
-  TokenIssuer,
-  curlPin,
-  type RelaySigningKey,
-} from '@airlock/shared';
+import { TICKET_TTL_SECONDS, TicketVerifier, TokenIssuer, curlPin, type RelaySigningKey } from '@airlock/shared';
 import type { AdminService } from './admin/admin-service.js';
 import { openAuditTrail, type AuditTrail } from './audit/trail.js';
 import { RelayConfig, type RelayConfigInput } from './config.js';
@@ -35,6 +28,7 @@ import { RelayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/ops-server.js';
 import { Readiness } from './ops/readiness.js';
 import { timedStore } from './ops/timed-store.js';
+import { listen, shutDownRelay } from './relay-lifecycle.js';
 import { openRelayState, RELAY_RESTARTED, type RelayTls } from './relay-state.js';
 import { writeServedAt } from './served-at.js';
 import { publicKeyPemOf } from './signing-key.js';
@@ -88,8 +82,6 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-const SHUTDOWN_GRACE_MS = 1000;
-
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = RelayConfig.parse(options.config ?? {});
   const logger = options.logger ?? createRelayLogger();
@@ -113,15 +105,6 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const audit = await openAuditTrail({ store, config, signingKey, logger }).catch(abandon);
   // Every audited event passes the metrics on its way: refusal counters cannot miss a refusal.
   const recorder = metrics.meter(audit);
-  // A killed relay wrote no close for its live sessions: each open in the audit log gets its close.
-  for (const s of state.endedByRestart)
-    await recorder.record({
-      type: 'session.close',
-      actor: `user:${s.user}`,
-      outcome: 'failure',
-      sid: s.id,
-      data: { vm: s.vm, paired: s.openedAt !== undefined, reason: s.endReason ?? RELAY_RESTARTED },
-    });
 
   const issuer = new TokenIssuer(signingKey.privateKey, now);
   const heartbeat = new Heartbeat(config.pingIntervalMs);
@@ -154,7 +137,6 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const sockets = new Set<WebSocket>();
   let shuttingDown = false;
   const sourceLimits = new SourceLimits(config, store, logger, now);
-  await sourceLimits.start().catch(abandon);
   const routeUpgrade = createUpgradeHandler({
     wss,
     store,
@@ -198,64 +180,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   // A client that fails the TLS handshake (wrong pin, plain HTTP) is not a relay error.
   server.on('tlsClientError', (error) => logger.debug({ error: error.message }, 'TLS handshake failed'));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch(async (error: unknown) => {
-    heartbeat.close();
-    sourceLimits.close();
-    await audit.close();
-    return abandon(error);
-  });
   const readiness = new Readiness({ store, signingKey, logger, now });
-  let ops: OpsServer | undefined;
-  if (config.metrics) {
-    metrics.enableProcessMetrics();
-    ops = await startOpsServer({ ...config.metrics, metrics, readiness, logger }).catch(async (error: unknown) => {
-      server.close();
-      heartbeat.close();
-      sourceLimits.close();
-      await audit.close();
-      return abandon(error);
-    });
-  }
-  const port = (server.address() as AddressInfo).port;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `https://${hostForUrl}:${port}`;
-  const publicUrl = config.publicUrl ?? url;
-  // The admin CLI reads this so the codes it prints name the URL and certificate this relay
-  // serves; a relay refused the data dir reads it to name the process that holds it.
-  if (config.dataDir)
-    await writeServedAt(config.dataDir, {
-      pid: process.pid,
-      url,
-      publicUrl,
-      startedAt: new Date().toISOString(),
-      ...(state.tls.certPath ? { tlsCertFile: state.tls.certPath } : {}),
-    });
-
-  const { app, admin, helpdesk } = createControlPlane({
-    config,
-    store,
-    audit: recorder,
-    logger,
-    now,
-    signingKey,
-    publicKeyPem,
-    publicUrl,
-    tlsPin: tls.pin,
-    registry,
-    pairer,
-    issuer,
-    readiness,
-    org,
-    sourceLimits,
-  });
-  server.off('request', starting);
-  server.on('request', app);
   const guard = new SessionGuard({
     store,
     pairer,
@@ -265,39 +190,98 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     intervalMs: config.revocationCheckMs,
     now,
   });
-  guard.start();
   const crlBroadcaster = new CrlBroadcaster({ org, registry, logger, intervalMs: config.revocationCheckMs });
-  await crlBroadcaster.start();
-  logger.info({ url, publicUrl, tlsPin: curlPin(tls.pin), publicKeyPath: state.publicKeyPath }, 'relay listening');
-  await announceOrgRoot(org, logger, now);
-
+  let ops: OpsServer | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const reason = 'relay is shutting down';
       shuttingDown = true;
-      heartbeat.close();
-      sourceLimits.close();
-      await guard.close();
-      await crlBroadcaster.close();
-      pairer.closeAll(CloseCode.shuttingDown, reason);
-      for (const ws of sockets) ws.close(CloseCode.shuttingDown, reason);
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const ws of sockets) ws.terminate();
-      server.closeAllConnections();
-      wss.close();
-      await serverClosed;
-      await ops?.close();
-      // Session-close records are written in the background; let them land before the store closes.
-      await new Promise((r) => setImmediate(r));
-      await audit.close();
-      if (!options.store) await state.store.close();
-      state.releaseDataDir();
+      await shutDownRelay(
+        {
+          heartbeat,
+          sourceLimits,
+          guard,
+          crlBroadcaster,
+          pairer,
+          sockets,
+          server,
+          wss,
+          ops,
+          audit,
+          releaseState: async () => {
+            if (!options.store) await state.store.close();
+            state.releaseDataDir();
+          },
+        },
+        'relay is shutting down',
+      );
       logger.info('relay stopped');
     })());
+
+  /** Every step after the audit trail opened: one that fails is undone by `close`, listener included. */
+  const startServing = async () => {
+    // A killed relay wrote no close for its live sessions: each open in the audit log gets its close.
+    for (const s of state.endedByRestart)
+      await recorder.record({
+        type: 'session.close',
+        actor: `user:${s.user}`,
+        outcome: 'failure',
+        sid: s.id,
+        data: { vm: s.vm, paired: s.openedAt !== undefined, reason: s.endReason ?? RELAY_RESTARTED },
+      });
+    // The watcher starts before the relay listens: an unlock written in between is not skipped.
+    await sourceLimits.start();
+    await listen(server, config.port, config.host);
+    if (config.metrics) {
+      metrics.enableProcessMetrics();
+      ops = await startOpsServer({ ...config.metrics, metrics, readiness, logger });
+    }
+    const port = (server.address() as AddressInfo).port;
+    const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `https://${hostForUrl}:${port}`;
+    const publicUrl = config.publicUrl ?? url;
+    // The admin CLI reads this so the codes it prints name the URL and certificate this relay
+    // serves; a relay refused the data dir reads it to name the process that holds it.
+    if (config.dataDir)
+      await writeServedAt(config.dataDir, {
+        pid: process.pid,
+        url,
+        publicUrl,
+        startedAt: new Date().toISOString(),
+        ...(state.tls.certPath ? { tlsCertFile: state.tls.certPath } : {}),
+      });
+    const { app, admin, helpdesk } = createControlPlane({
+      config,
+      store,
+      audit: recorder,
+      logger,
+      now,
+      signingKey,
+      publicKeyPem,
+      publicUrl,
+      tlsPin: tls.pin,
+      registry,
+      pairer,
+      issuer,
+      readiness,
+      org,
+      sourceLimits,
+    });
+    server.off('request', starting);
+    server.on('request', app);
+    guard.start();
+    await crlBroadcaster.start();
+    logger.info({ url, publicUrl, tlsPin: curlPin(tls.pin), publicKeyPath: state.publicKeyPath }, 'relay listening');
+    await announceOrgRoot(org, logger, now);
+    return { port, url, publicUrl, admin, helpdesk };
+  };
+  const { port, url, publicUrl, admin, helpdesk } = await startServing().catch(async (error: unknown) => {
+    // The start's own error is what the caller needs; a failure to clean up after it is logged.
+    await close().catch((closeError: unknown) =>
+      logger.error({ error: (closeError as Error).message }, 'stopping after a failed start failed'),
+    );
+    throw error;
+  });
 
   return {
     url,
