@@ -16,7 +16,7 @@ import { createDigestServer, listenOnLoopback, privateTestShell } from '@airlock
 import type { RunningAgent } from './agent.js';
 import { FakeRelay } from './testing/fake-relay.js';
 import { MAX_PENDING_INPUT_BYTES } from './session-channel.js';
-import { MAX_CHANNELS_PER_SESSION } from './ssh-session.js';
+import { MAX_CHANNELS_PER_SESSION } from './channel-admission.js';
 import {
   collect,
   connectClient,

@@ -6,7 +6,7 @@ import { SshChannelError, SshChannelOpenFailureReason, type SshChannel } from '@
 import { BULK_WINDOW_BYTES, directTcpipOpen, FORWARD_CONNECT_FAILED_SIGNAL } from '@airlock/shared/ssh';
 import { createDigestServer, listenOnLoopback, portOf, streamEnd } from '@airlock/shared/testing';
 import type { RunningAgent } from './agent.js';
-import { BULK_FORWARDS_PER_SESSION, SMALL_FORWARD_WINDOW_BYTES } from './ssh-session.js';
+import { BULK_FORWARDS_PER_SESSION, SMALL_FORWARD_WINDOW_BYTES } from './channel-admission.js';
 import { FakeRelay } from './testing/fake-relay.js';
 import { collect, connectClient, startTestAgent, withTimeout, type TestClient } from './testing/harness.js';
 

@@ -11,6 +11,7 @@ import { DialAdmission } from './dial-admission.js';
 import type { AgentOrgTrust } from './org-trust.js';
 import type { OsUser } from './os-user.js';
 import type { RefusalReporter } from './refusal-reporter.js';
+import { HostedSessions, type HostedSession } from './hosted-sessions.js';
 import { takeOverConnection } from './resume-takeover.js';
 import { AgentSshSession } from './ssh-session.js';
 
@@ -43,21 +44,10 @@ export interface Dial {
   resume?: boolean;
 }
 
-interface HostedSession {
-  /** The session's current data socket (a resume replaces it). */
-  ws: WebSocket;
-  ssh?: AgentSshSession;
-  user: string;
-  since: string;
-  log: Logger;
-  /** Set while its connection is down and it waits for a resume. */
-  suspended?: { since: number; reason: string; timer: NodeJS.Timeout };
-}
-
 /** Handles dial requests: verify the ticket, open the data socket, run the SSH server side; and resumes. */
 export class SessionHost {
   private readonly admission: DialAdmission;
-  private readonly sessions = new Map<string, HostedSession>();
+  private readonly sessions: HostedSessions;
   /** Dials past the limit check and not yet in `sessions`: each holds its place (and its id). */
   private readonly dialing = new Set<string>();
   /** Dials the relay ended while they were being checked, with its reason: they host nothing. */
@@ -66,6 +56,11 @@ export class SessionHost {
 
   constructor(private readonly opts: SessionHostOptions) {
     this.admission = new DialAdmission(opts);
+    this.sessions = new HostedSessions({
+      resumeWindowMs: opts.config.resumeWindowMs,
+      onForgotten: (sid) => opts.refusals.endSession(sid),
+      ...(opts.onSessionsChanged ? { onSessionsChanged: opts.onSessionsChanged } : {}),
+    });
   }
 
   get activeSessions(): number {
@@ -73,21 +68,8 @@ export class SessionHost {
   }
 
   /** The sessions held now: id, the user the ticket names, since when, and whether it waits for a resume. */
-  list(): { sid: string; user: string; since: string; suspended?: boolean }[] {
-    return [...this.sessions].map(([sid, s]) => ({
-      sid,
-      user: s.user,
-      since: s.since,
-      ...(s.suspended ? { suspended: true } : {}),
-    }));
-  }
-
-  private forget(sid: string, entry: HostedSession): void {
-    if (this.sessions.get(sid) !== entry) return;
-    clearTimeout(entry.suspended?.timer);
-    this.sessions.delete(sid);
-    this.opts.refusals.endSession(sid);
-    this.opts.onSessionsChanged?.();
+  list(): ReturnType<HostedSessions['list']> {
+    return this.sessions.list();
   }
 
   /**
@@ -118,7 +100,7 @@ export class SessionHost {
     entry.log.warn({ audit: 'session-ended-by-relay', reason }, `the relay ended the session: ${reason}`);
     void closeDataSocket(entry.ws, CloseCode.revoked, reason);
     void entry.ssh?.close(reason);
-    this.forget(sid, entry);
+    this.sessions.forget(sid, entry);
   }
 
   /** Ends one session after a bug in its handling; the relay audits the close reason. */
@@ -127,7 +109,7 @@ export class SessionHost {
     if (!entry) return;
     void closeDataSocket(entry.ws, CloseCode.internalError, reason);
     void entry.ssh?.close(reason);
-    this.forget(sid, entry);
+    this.sessions.forget(sid, entry);
   }
 
   private async dial({ sessionId: sid, ticket, userChain, crl }: Dial): Promise<void> {
@@ -180,8 +162,7 @@ export class SessionHost {
     const startedAt = Date.now();
     const entry: HostedSession = { ws, user: claims.sub, since: new Date(startedAt).toISOString(), log };
     this.dialing.delete(sid);
-    this.sessions.set(sid, entry);
-    this.opts.onSessionsChanged?.();
+    this.sessions.add(sid, entry);
     this.watchSocket(sid, entry, ws, startedAt);
     if (!(await this.clientJoined(socket, log))) return;
 
@@ -212,18 +193,9 @@ export class SessionHost {
       const end = describeSshEnd(e);
       if (end.failure) log.warn({ audit: 'session-failed' }, `closing the session: ${end.text}`);
       void closeDataSocket(entry.ws, end.failure ? CloseCode.protocolError : CloseCode.normal, end.text);
-      this.forget(sid, entry);
+      this.sessions.forget(sid, entry);
     });
-    ssh.onResumed(() => {
-      const was = entry.suspended;
-      clearTimeout(was?.timer);
-      entry.suspended = undefined;
-      log.info(
-        { audit: 'session-resumed', ...(was ? { downMs: Date.now() - was.since } : {}) },
-        'session resumed over a new connection',
-      );
-      this.opts.onSessionsChanged?.();
-    });
+    ssh.onResumed(() => this.sessions.resumed(entry));
     const started = await ssh.start(stream);
     if (started.ok) {
       log.debug('ssh handshake done');
@@ -274,7 +246,7 @@ export class SessionHost {
     entry.ws = socket.ws;
     // The old connection is history now; its close must not be taken for the session's.
     if (old.readyState !== WebSocket.CLOSED) old.terminate();
-    if (!entry.suspended) this.suspend(sid, entry, 'a resume took over its connection');
+    if (!entry.suspended) this.sessions.suspend(sid, entry, 'a resume took over its connection');
     this.watchSocket(sid, entry, socket.ws, Date.now());
     if (!(await this.clientJoined(socket, log))) return;
     await takeOverConnection({
@@ -339,50 +311,18 @@ export class SessionHost {
       if (entry.ws !== ws) return;
       const ssh = entry.ssh;
       if (ssh && !ssh.server.isClosed && !this.closing && isResumableClose(code)) {
-        this.suspend(sid, entry, reason || `code ${code}`);
+        this.sessions.suspend(sid, entry, reason || `code ${code}`);
         return;
       }
       if (entry.suspended && !ssh?.server.isClosed) return; // a failed resume: still waiting for the next
-      this.forget(sid, entry);
+      this.sessions.forget(sid, entry);
       void ssh?.close('data socket closed');
     });
-  }
-
-  private suspend(sid: string, entry: HostedSession, reason: string): void {
-    if (entry.suspended) return;
-    const windowMs = this.opts.config.resumeWindowMs;
-    const timer = setTimeout(() => {
-      const text = `could not resume: not resumed within ${Math.round(windowMs / 1000)} s of its connection dropping`;
-      entry.log.warn({ audit: 'session-expired' }, text);
-      void entry.ssh?.close(text);
-      // A resume connection may be open and still waiting for the client's reconnect: it goes too.
-      void closeDataSocket(entry.ws, CloseCode.agentRefused, text);
-      this.forget(sid, entry);
-    }, windowMs);
-    entry.suspended = { since: Date.now(), reason, timer };
-    entry.log.info({ reason, windowMs }, 'session connection lost; keeping the session for a resume');
-    this.opts.onSessionsChanged?.();
   }
 
   /** Ends every session: closes SSH (children get SIGHUP) and the data sockets. */
   async closeAll(): Promise<void> {
     this.closing = true;
-    const all = [...this.sessions.values()];
-    await Promise.all(
-      all.map(async ({ ws, ssh, suspended }) => {
-        clearTimeout(suspended?.timer);
-        await ssh?.close('agent shutting down');
-        const closed = new Promise<void>((r) =>
-          ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r()),
-        );
-        if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.shuttingDown, 'agent shutting down');
-        else ws.terminate();
-        const t = setTimeout(() => ws.terminate(), 1000);
-        await closed;
-        clearTimeout(t);
-      }),
-    );
-    this.sessions.clear();
-    this.opts.onSessionsChanged?.();
+    await this.sessions.closeAll();
   }
 }
