@@ -13,6 +13,7 @@ import {
 import { registerAuditCommands } from './audit/audit-commands.js';
 import { registerAccessCommands } from './admin/cli-access.js';
 import { CliError, dataDirOf, defaultIo, withStoreOnly, type CliIo } from './admin/cli-context.js';
+import { registerSourceCommands } from './admin/cli-sources.js';
 import { registerUserCommands } from './admin/cli-users.js';
 import { registerVmCommands } from './admin/cli-vms.js';
 import { registerExplain } from './helpdesk/cli-helpdesk.js';
@@ -223,6 +224,7 @@ export function buildProgram(io: CliIo = defaultIo()): Command {
 
   registerServe(program, io);
   registerUserCommands(program, io);
+  registerSourceCommands(program, io);
   registerVmCommands(program, io);
   registerAccessCommands(program, io);
   registerExplain(program, io);

@@ -49,6 +49,7 @@ async function startApi(t: TestContext, now?: () => number): Promise<Api> {
       issuer: new AdminTokenIssuer(key.privateKey, now),
       verifier: new AdminTokenVerifier(key.publicKey, now),
       heldSources: () => ({
+        at: '2026-12-03T18:00:00.000Z',
         sources: [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
         total: 1,
       }),
@@ -240,6 +241,7 @@ test('audit.read lists the source addresses held back; users.write unlocks one o
   );
   const auditor = await api.clientWith(['audit.read']);
   assert.deepEqual((await api.call('GET', '/sources', { token: auditor.token })).body, {
+    at: '2026-12-03T18:00:00.000Z',
     sources: [{ source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 840 }],
     total: 1,
   });

@@ -52,7 +52,7 @@ export interface AdminRouterDeps {
   /** Runs before `POST /token` (the relay's rate limiter plugs in here). */
   tokenRateLimit?: RequestHandler;
   /** The source addresses the running relay refuses now (its per-source limits, in its memory): some, and how many. */
-  heldSources(): { sources: HeldSource[]; total: number };
+  heldSources(): { at: string; sources: HeldSource[]; total: number };
 }
 
 type Where = 'body' | 'query' | 'path';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SourceAddress, UserName, type IssuedCode } from '@airlock/shared';
+import { UserName, type IssuedCode } from '@airlock/shared';
 import type { AdminResult } from './admin-core.js';
 import type { AdminService } from './admin-service.js';
 import { json, table, unwrap, withAdmin, zodArg, type CliIo } from './cli-context.js';
@@ -15,7 +15,7 @@ function printCode(io: CliIo, who: string, e: IssuedCode): void {
   io.out(`  ${e.command}`);
 }
 
-/** `user add|list|disable|enable|revoke|unlock|enroll-code`, `device list|revoke` and `source unlock`. */
+/** `user add|list|disable|enable|revoke|unlock|enroll-code` and `device list|revoke`. */
 export function registerUserCommands(program: Command, io: CliIo): void {
   const user = program.command('user').description('manage users');
 
@@ -162,30 +162,6 @@ export function registerUserCommands(program: Command, io: CliIo): void {
         v.changed
           ? `device ${id} of "${v.device.user}" revoked; ${v.liveSessions} live session(s) to be closed by the relay`
           : `device ${id} was already revoked`,
-      );
-    });
-
-  program
-    .command('source')
-    .description('the per-address limits on logins, enrollments, admin tokens and WebSocket upgrades')
-    .command('unlock')
-    .description(
-      'lift the lockout and request budgets of a source address in the running relay, within a second ' +
-        '(all: of every address, and the ones that addresses beyond a full table share)',
-    )
-    .argument(
-      '<address>',
-      'the address the audit log names as the source (an IPv6 address counts with its /64), or "all"',
-      zodArg(SourceAddress),
-    )
-    .option('--json', 'print JSON')
-    .action(async (address: string, opts: { json?: boolean }, cmd: Command) => {
-      const v = unwrap(await withAdmin(cmd, io, { create: false }, (s) => s.service.unlockSource(io.actor, address)));
-      if (opts.json) return json(io, v);
-      io.out(
-        v.every
-          ? 'every source address unlocked (the running relay applies it within a second)'
-          : `${v.network === address ? address : `${address} (counted as ${v.network})`} unlocked (the running relay applies it within a second)`,
       );
     });
 }

@@ -4,40 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseOneTimeCode, spkiPin } from '@airlock/shared';
-import { main } from '../cli.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
-import type { CliIo } from './cli-context.js';
-import { addDevice } from './test-support.js';
+import { addDevice, cliIn } from './test-support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** The CLI in-process on a fresh data dir, output captured, acting as `cli:tester`. */
-async function cliIn(t: TestContext, env: NodeJS.ProcessEnv = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-relay-cli-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const run = async (...args: string[]): Promise<Run> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = { out: (l) => void out.push(l), err: (l) => void err.push(l), actor: 'cli:tester', env };
-    const code = await main(['--data-dir', dir, ...args], io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-  const json = async (...args: string[]) => {
-    const r = await run(...args, '--json');
-    assert.equal(r.code, 0, r.err);
-    return JSON.parse(r.out);
-  };
-  return { dir, run, json };
-}
 
 test('user add prints an enroll command whose code carries the pin of the relay certificate it minted', async (t) => {
   const { dir, run, json } = await cliIn(t, { AIRLOCK_RELAY_PUBLIC_URL: 'https://relay.example.org:7443' });

@@ -1,4 +1,5 @@
 /** Helpers for the admin tests: a real SQLite file, the real audit log and an AdminService on them. */
+import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,9 +9,11 @@ import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { sshFingerprintFromPem } from '@airlock/shared';
 import { AuditLog } from '../audit/audit-log.js';
+import { main } from '../cli.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
 import type { AuditEntry } from '../store/types.js';
 import { AdminService } from './admin-service.js';
+import type { CliIo } from './cli-context.js';
 
 export const TEST_PIN = `sha256/${Buffer.alloc(32, 7).toString('base64')}`;
 export const TEST_RELAY_URL = 'https://relay.test:7443';
@@ -53,4 +56,29 @@ export async function addDevice(store: SqliteStore, user: string, name = 'laptop
     .publicKey.export({ type: 'spki', format: 'pem' })
     .toString();
   return store.devices.create({ user, name, publicKeyPem, fingerprint: sshFingerprintFromPem(publicKeyPem) });
+}
+
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** The CLI in-process on a fresh data dir, output captured, acting as `cli:tester`. */
+export async function cliIn(t: TestContext, env: NodeJS.ProcessEnv = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-relay-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const run = async (...args: string[]): Promise<CliRun> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { out: (l) => void out.push(l), err: (l) => void err.push(l), actor: 'cli:tester', env };
+    const code = await main(['--data-dir', dir, ...args], io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const json = async (...args: string[]) => {
+    const r = await run(...args, '--json');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  };
+  return { dir, run, json };
 }

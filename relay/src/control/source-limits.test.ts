@@ -14,7 +14,7 @@ test('the sources refused now: by which limit, counted as what, and for how long
     refusedUpgradesPerMinute: 1,
   });
   const limits = new SourceLimits(config, {} as RelayStore, pino({ level: 'silent' }), () => now);
-  assert.deepEqual(limits.held(), { sources: [], total: 0 });
+  assert.deepEqual(limits.held(), { at: '1970-01-01T00:00:00.000Z', sources: [], total: 0 });
 
   for (let i = 0; i < 2; i++) limits.login.failSource('203.0.113.7');
   limits.login.failSource('203.0.113.8'); // one failure: not refused
@@ -27,10 +27,15 @@ test('the sources refused now: by which limit, counted as what, and for how long
     { source: '2001:db8:0:1::/64', limit: 'requests', retryAfterSeconds: 30 },
     { source: '203.0.113.7', limit: 'failed-attempts', retryAfterSeconds: 570 },
   ];
-  assert.deepEqual(limits.held(), { sources: held, total: 3 });
-  assert.deepEqual(limits.held(2), { sources: held.slice(0, 2), total: 3 }, 'a long list is cut, and says so');
+  const at = '1970-01-01T00:00:30.000Z';
+  assert.deepEqual(limits.held(), { at, sources: held, total: 3 });
+  assert.deepEqual(limits.held(2), { at, sources: held.slice(0, 2), total: 3 }, 'a long list is cut, and says so');
   now += 600_000;
-  assert.deepEqual(limits.held(), { sources: [], total: 0 }, 'lockouts and budgets that have run out are not listed');
+  assert.deepEqual(
+    limits.held(),
+    { at: '1970-01-01T00:10:30.000Z', sources: [], total: 0 },
+    'lockouts and budgets that have run out are not listed',
+  );
 });
 
 test('the list is made at most every 5 s (or after a release); the shared count of refused upgrades, which refuses nobody, is not in it', () => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { HeldSource } from '@airlock/shared';
 import type { RelayConfig } from '../config.js';
 import { EVERY_KEY, OVERFLOW_KEY, RequestRateLimiter, type HeldBack } from '../identity/rate-limiter.js';
-import { SourceReleaseWatcher } from '../identity/source-release-watcher.js';
+import { SourceRequestWatcher } from '../identity/source-request-watcher.js';
 import { EVERY_SOURCE, type RelayStore } from '../store/types.js';
 import { LoginLimits } from './login-limits.js';
 
@@ -20,25 +20,27 @@ interface Listed {
 /**
  * Every limit the relay keeps per source address, in its memory: failed logins and enrollments,
  * request budgets (LoginLimits) and refused WebSocket upgrades; and an administrator's way to
- * release them (`airlock-relay source unlock`, read from the store by a SourceReleaseWatcher).
+ * release and list them (`airlock-relay source unlock|list`, through the store: SourceRequestWatcher).
  */
 export class SourceLimits {
   readonly login: LoginLimits;
   readonly upgradeRefusals: RequestRateLimiter;
-  private readonly releases: SourceReleaseWatcher;
+  private readonly requests: SourceRequestWatcher;
   private listed: { at: number; entries: Listed[] } | undefined;
 
   constructor(
     config: RelayConfig,
-    store: Pick<RelayStore, 'loginLockouts' | 'sourceReleases'>,
+    store: Pick<RelayStore, 'loginLockouts' | 'sourceReleases' | 'sourceLists'>,
     logger: Logger,
     private readonly now: () => number,
   ) {
     this.login = new LoginLimits(config, store.loginLockouts, now);
     this.upgradeRefusals = new RequestRateLimiter(config.refusedUpgradesPerMinute, 60_000, now);
-    this.releases = new SourceReleaseWatcher({
-      store: store.sourceReleases,
+    this.requests = new SourceRequestWatcher({
+      releases: store.sourceReleases,
+      lists: store.sourceLists,
       release: (network) => this.release(network),
+      held: () => this.held(),
       logger,
       intervalMs: config.revocationCheckMs,
     });
@@ -46,11 +48,11 @@ export class SourceLimits {
 
   /** Before the relay listens: a release written once it counts anything is one it must apply. */
   start(): Promise<void> {
-    return this.releases.start();
+    return this.requests.start();
   }
 
   close(): void {
-    this.releases.close();
+    this.requests.close();
   }
 
   /**
@@ -59,12 +61,14 @@ export class SourceLimits {
    * Walking and sorting full tables takes the event loop tens of milliseconds, so the list is
    * made at most once every LIST_FRESH_MS (or after a release), whoever asks how often.
    */
-  held(max = MAX_LISTED): { sources: HeldSource[]; total: number } {
+  held(max = MAX_LISTED): { at: string; sources: HeldSource[]; total: number } {
     const t = this.now();
     if (!this.listed || t - this.listed.at >= LIST_FRESH_MS || t < this.listed.at)
       this.listed = { at: t, entries: this.collect() };
     const live = this.listed.entries.filter((e) => e.until > t);
     return {
+      // When the list was made: a source held back since is not in it yet.
+      at: new Date(this.listed.at).toISOString(),
       sources: live.slice(0, max).map(({ source, limit, until }) => ({
         source,
         limit,

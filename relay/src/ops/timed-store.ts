@@ -15,6 +15,7 @@ const AREAS = [
   'agentPresence',
   'revocations',
   'sourceReleases',
+  'sourceLists',
   'org',
 ] as const satisfies readonly (keyof RelayStore)[];
 

@@ -5,6 +5,7 @@ import { SCHEMA_V3_AGENT_PRESENCE } from './schema-v3.js';
 import { SCHEMA_V4_REVOCATION_EPOCH } from './schema-v4.js';
 import { SCHEMA_V5_ORG_ROOT } from './schema-v5.js';
 import { SCHEMA_V6_SOURCE_RELEASES } from './schema-v6.js';
+import { SCHEMA_V7_SOURCE_LISTS } from './schema-v7.js';
 
 export interface Migration {
   version: number;
@@ -57,6 +58,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "source releases: the admin CLI reaching the running relay's per-source lockouts",
     up: (db) => {
       db.exec(SCHEMA_V6_SOURCE_RELEASES);
+    },
+  },
+  {
+    version: 7,
+    name: "source lists: the admin CLI reading the running relay's per-source refusals",
+    up: (db) => {
+      db.exec(SCHEMA_V7_SOURCE_LISTS);
     },
   },
 ];

@@ -8,6 +8,7 @@ import { SqliteDeviceStore } from './devices.js';
 import { SqliteGrantStore } from './grants.js';
 import { SqliteLoginLockoutStore } from './login-lockouts.js';
 import { SqliteSourceReleaseStore } from './source-releases.js';
+import { SqliteSourceListStore } from './source-lists.js';
 import { SqliteOrgStateStore } from './org-state.js';
 import { migrate } from './migrations.js';
 import { SqliteSessionStore } from './sessions.js';
@@ -42,6 +43,7 @@ export class SqliteStore implements RelayStore {
   readonly agentPresence: SqliteAgentPresenceStore;
   readonly revocations: RevocationStore;
   readonly sourceReleases: SqliteSourceReleaseStore;
+  readonly sourceLists: SqliteSourceListStore;
   readonly org: SqliteOrgStateStore;
 
   /** The migrated connection; for tests and tooling that must reach past the interfaces. */
@@ -70,6 +72,7 @@ export class SqliteStore implements RelayStore {
         (db.prepare('SELECT epoch FROM revocation_epoch WHERE id = 1').get() as { epoch: number }).epoch,
     };
     this.sourceReleases = new SqliteSourceReleaseStore(db, now);
+    this.sourceLists = new SqliteSourceListStore(db, now);
     this.org = new SqliteOrgStateStore(db, now);
   }
 

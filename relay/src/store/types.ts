@@ -7,6 +7,7 @@
  * Times are ISO-8601 strings (UTC). Secrets are never stored: only their sha256 (hex) — they
  * are 256-bit random values, so a fast hash is enough (no password hashing needed).
  */
+import type { HeldSource } from '@airlock/shared';
 import type { ApiClientStore } from './api-client-types.js';
 import type { AuditStore } from './audit-types.js';
 import type { OneTimeCodeStore, PendingEnrollmentStore } from './enrollment-types.js';
@@ -54,6 +55,27 @@ export interface SourceReleaseStore {
   latest(): Promise<number>;
 }
 
+/** The running relay's per-source refusals as it answered a list request (see schema-v7.ts). */
+export interface HeldSourceList {
+  /** When the relay made the list (ISO 8601); `retryAfterSeconds` counts from then. */
+  at: string;
+  sources: HeldSource[];
+  /** How many sources are held back; `sources` holds at most 1 000 of them, soonest free first. */
+  total: number;
+}
+
+/** See schema-v7.ts: the admin CLI's way to read the running relay's per-source refusals. */
+export interface SourceListStore {
+  /** Records a request for the running relay; returns its id. */
+  request(): Promise<number>;
+  /** The oldest requests not answered yet (a bounded number). */
+  unanswered(): Promise<number[]>;
+  /** Writes the relay's answer (once: a request already answered keeps its first answer). */
+  answer(id: number, list: HeldSourceList): Promise<void>;
+  /** The answer, once the relay has written one. */
+  answerOf(id: number): Promise<HeldSourceList | undefined>;
+}
+
 export interface RelayStore {
   users: UserStore;
   loginLockouts: LoginLockoutStore;
@@ -69,6 +91,7 @@ export interface RelayStore {
   agentPresence: AgentPresenceStore;
   revocations: RevocationStore;
   sourceReleases: SourceReleaseStore;
+  sourceLists: SourceListStore;
   org: OrgStateStore;
   /**
    * Checks that the store is there and answers, within a short bound (the relay's readiness).
