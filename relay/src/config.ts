@@ -46,6 +46,11 @@ export const RelayConfig = z
       .default(DATA_FRAME_MAX_BYTES),
     /** An agent's control socket must send `register` within this time. */
     agentRegisterTimeoutMs: z.number().int().positive().default(10_000),
+    /**
+     * A connection must finish its TLS handshake within this time (Node's default is 2 min: each
+     * silent connection would hold a socket, and a stopping relay, that long).
+     */
+    tlsHandshakeTimeoutMs: z.number().int().positive().max(120_000).default(10_000),
     /** Ping period; a socket that shows no sign of life for a whole period is terminated. */
     pingIntervalMs: z.number().int().positive().default(20_000),
     /** JSON body limit of the REST API. */

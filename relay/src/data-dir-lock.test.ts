@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { mintServerCertificate } from '@airlock/shared';
 import { DataDirInUseError, LOCK_FILE, dataDirInUse, lockDataDir } from './data-dir-lock.js';
 import { createRelayLogger } from './logger.js';
 import { createRelay } from './relay.js';
@@ -104,6 +106,39 @@ test('real processes: serve whose start fails after it listened exits 1 saying w
   assert.equal(code, 1, child.stderrText());
   assert.match(child.stderrText(), /^error: .*EISDIR/m);
   assert.doesNotMatch(child.stderrText(), /\n\s+at /, 'no stack trace');
+});
+
+test('real processes: serve with a TLS key OpenSSL refuses exits 1 at once naming it, even with audit sinks; the next serve starts', async (t) => {
+  const dir = await tmpDataDir(t);
+  const keyPem = generateKeyPairSync('rsa', { modulusLength: 512 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const weak = await mintServerCertificate({ commonName: 'relay', keyPem });
+  await writeFile(join(dir, 'weak-cert.pem'), weak.certPem);
+  await writeFile(join(dir, 'weak-key.pem'), weak.keyPem, { mode: 0o600 });
+  // An audit sink keeps timers running: a start that failed after opening it used to hang here.
+  await writeFile(join(dir, 'relay.json'), JSON.stringify({ auditSinks: [{ type: 'file', path: 'sink.jsonl' }] }));
+  const child = relayProcess(dir, [
+    'serve',
+    '--port',
+    '0',
+    '--config',
+    join(dir, 'relay.json'),
+    '--tls-cert',
+    join(dir, 'weak-cert.pem'),
+    '--tls-key',
+    join(dir, 'weak-key.pem'),
+  ]);
+  t.after(() => void child.kill('SIGKILL'));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await exited(child);
+  clearTimeout(timer);
+  assert.equal(code, 1, child.stderrText());
+  assert.match(child.stderrText(), /^error: OpenSSL refuses the certificate in .*weak-cert\.pem .*key too small/m);
+  assert.doesNotMatch(child.stderrText(), /\n\s+at /, 'no stack trace');
+  const next = await serve(t, dir);
+  next.child.kill('SIGTERM');
+  assert.equal(await exited(next.child), 0);
 });
 
 function curl(args: string[]): Promise<{ code: number | null; stdout: string }> {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:https';
+import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '@airlock/shared';
 import type { AuditTrail } from './audit/trail.js';
@@ -23,6 +24,8 @@ export interface RelayParts {
   pairer: SessionPairer;
   /** Every WebSocket the relay accepted and has not yet seen close. */
   sockets: Set<WebSocket>;
+  /** Every TCP connection the server accepted and has not yet seen close. */
+  connections: Set<Socket>;
   server: Server;
   wss: WebSocketServer;
   ops: OpsServer | undefined;
@@ -51,13 +54,18 @@ export async function shutDownRelay(parts: RelayParts, reason: string): Promise<
   while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   for (const ws of sockets) ws.terminate();
   server.closeAllConnections();
+  for (const socket of parts.connections) socket.destroy();
   wss.close();
   await serverClosed;
-  await parts.ops?.close();
-  // Session-close records are written in the background; let them land before the store closes.
-  await new Promise((r) => setImmediate(r));
-  await parts.audit.close();
-  await parts.releaseState();
+  try {
+    await parts.ops?.close();
+    // Session-close records are written in the background; let them land before the store closes.
+    await new Promise((r) => setImmediate(r));
+    await parts.audit.close();
+  } finally {
+    // Whatever failed above, the store and the data dir are let go: the next relay needs them.
+    await parts.releaseState();
+  }
 }
 
 /** Listens, or rejects with the listener's error (EADDRINUSE, EACCES) instead of emitting it. */

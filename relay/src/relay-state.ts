@@ -102,12 +102,18 @@ async function openState(
   }
 
   const store = given.store ?? openSqliteStore(dataDir ? join(dataDir, STORE_FILE) : ':memory:');
-  // Sessions marked live belong to a previous run of this relay; none of their sockets survived.
-  const endedByRestart = await store.sessions.endAllLive(RELAY_RESTARTED);
-  if (endedByRestart.length > 0)
-    logger.info({ sessions: endedByRestart.length }, 'marked sessions of the previous run as ended');
-  // Likewise the agent links: an agent that is still up reconnects within its backoff.
-  const links = await store.agentPresence.markAllOffline('relay restarted');
-  if (links > 0) logger.info({ agents: links }, 'marked agent links of the previous run as offline');
-  return { store, signingKey, ...(publicKeyPath ? { publicKeyPath } : {}), tls, endedByRestart };
+  try {
+    // Sessions marked live belong to a previous run of this relay; none of their sockets survived.
+    const endedByRestart = await store.sessions.endAllLive(RELAY_RESTARTED);
+    if (endedByRestart.length > 0)
+      logger.info({ sessions: endedByRestart.length }, 'marked sessions of the previous run as ended');
+    // Likewise the agent links: an agent that is still up reconnects within its backoff.
+    const links = await store.agentPresence.markAllOffline('relay restarted');
+    if (links > 0) logger.info({ agents: links }, 'marked agent links of the previous run as offline');
+    return { store, signingKey, ...(publicKeyPath ? { publicKeyPath } : {}), tls, endedByRestart };
+  } catch (error) {
+    // A store this relay opened is its to close (a locked or damaged file); a given one is not.
+    if (!given.store) await store.close();
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { TICKET_TTL_SECONDS, TicketVerifier, TokenIssuer, curlPin, type RelaySigningKey } from '@airlock/shared';
@@ -95,6 +95,23 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     state.releaseDataDir();
     throw error;
   };
+  // Client certificates are self-signed by Connect; what binds one to a user is the access
+  // token's `cnf`, checked per request — so the TLS layer asks for a certificate but does not judge it.
+  // Made before the audit trail opens (whose sinks keep timers): OpenSSL may still refuse the pair.
+  let server: Server;
+  try {
+    server = createServer({
+      cert: tls.certPem,
+      key: tls.keyPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: config.tlsHandshakeTimeoutMs,
+    });
+  } catch (error) {
+    return abandon(error);
+  }
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false });
   // Read when scraped, so they may name what is defined below.
   const metrics: RelayMetrics = new RelayMetrics({
     sessions: (): SessionSnapshot[] => pairer.list(),
@@ -124,17 +141,14 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     observer: combineObservers(sessionRecorder(store, recorder, logger), metrics.observer(), options.observer),
   });
 
-  // Client certificates are self-signed by Connect; what binds one to a user is the access
-  // token's `cnf`, checked per request — so the TLS layer asks for a certificate but does not judge it.
-  const server: Server = createServer({
-    cert: tls.certPem,
-    key: tls.keyPem,
-    requestCert: true,
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-  });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
+  // Every TCP connection, handshaken or not: the HTTP layer's closeAllConnections reaches only
+  // those that finished TLS, and a silent one would otherwise hold up a stop until its timeout.
+  const connections = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   let shuttingDown = false;
   const sourceLimits = new SourceLimits(config, store, logger, now);
   const routeUpgrade = createUpgradeHandler({
@@ -204,6 +218,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
           crlBroadcaster,
           pairer,
           sockets,
+          connections,
           server,
           wss,
           ops,

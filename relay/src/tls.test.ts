@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -98,5 +99,15 @@ test('an institution certificate and its key load; bad files give clear errors',
   await expectError(
     loadRelayTlsFromFiles(cert, await file('other-key.pem', stranger.keyPem)),
     /private key in .*other-key\.pem does not belong to the certificate in .*cert\.pem/,
+  );
+  // A matching pair that OpenSSL's security level refuses (what createServer would throw later).
+  const weakKey = generateKeyPairSync('rsa', { modulusLength: 512 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  });
+  const weak = await mintServerCertificate({ commonName: 'relay', keyPem: weakKey.toString() });
+  await expectError(
+    loadRelayTlsFromFiles(await file('weak-cert.pem', weak.certPem), await file('weak-key.pem', weak.keyPem)),
+    /OpenSSL refuses the certificate in .*weak-cert\.pem with the key in .*weak-key\.pem \(.*key too small\); use an RSA key of at least 2048 bits/,
   );
 });

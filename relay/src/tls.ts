@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { join } from 'node:path';
 import { mintServerCertificate, readFileIfExists, spkiPin, writeFileAtomic } from '@airlock/shared';
 import { makeFolders } from '@airlock/shared';
@@ -105,5 +106,16 @@ function checkPair(certPem: string, certPath: string, keyPem: string, keyPath: s
   }
   if (!cert.checkPrivateKey(key))
     throw new RelayTlsError(`the private key in ${keyPath} does not belong to the certificate in ${certPath}`);
+  // A pair that parses and matches can still be refused by OpenSSL's security level (an RSA key
+  // under 2048 bits, a SHA-1 signature). Found here, before the relay takes its data dir, the
+  // admin hears why instead of a server that fails half-way through starting.
+  try {
+    createSecureContext({ cert: certPem, key: keyPem });
+  } catch (e) {
+    throw new RelayTlsError(
+      `OpenSSL refuses the certificate in ${certPath} with the key in ${keyPath} (${(e as Error).message}); ` +
+        'use an RSA key of at least 2048 bits or an EC key (P-256 or P-384), signed with SHA-256 or better',
+    );
+  }
   return { certPem, keyPem, pin: spkiPin(cert), certPath, keyPath };
 }

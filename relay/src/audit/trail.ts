@@ -38,7 +38,14 @@ export async function openAuditTrail(deps: {
     logger,
     beforeSign: (seq) => log.copyUpTo(seq),
   });
-  await checkpointer.start();
+  try {
+    await checkpointer.start();
+  } catch (error) {
+    // The last checkpoint could not be read (its timer starts only after): the JSONL copy this
+    // opened must not stay open.
+    await log.close();
+    throw error;
+  }
   const sinks = new SinkPusher({ store: store.audit, sinks: sinkTargets, logger });
   sinks.start();
   log.onAppended((entry) => {
@@ -51,9 +58,17 @@ export async function openAuditTrail(deps: {
     sinks,
     record: (event: AuditEventInput): Promise<AuditEntry | undefined> => log.record(event),
     async close() {
-      await checkpointer.close();
-      await sinks.close();
-      await log.close();
+      // In this order (the last checkpoint copies the log first); each part is closed even if
+      // one before it failed, and the first failure is reported.
+      let failure: { error: unknown } | undefined;
+      for (const step of [() => checkpointer.close(), () => sinks.close(), () => log.close()]) {
+        try {
+          await step();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+      if (failure) throw failure.error;
     },
   };
 }
