@@ -369,6 +369,29 @@ test('RDP: a forward to 3389, a .rdp file for it, and the native client started 
   const toRdp = (await app.must('forward.list', {})).forwards.filter((f) => f.remotePort === RDP_PORT);
   assert.equal(toRdp.length, 1);
   await app.must('forward.remove', { forwardId: x.forward.forwardId });
+
+  // The .rdp file cannot be written (a file where its folder goes): a failure that says so, and
+  // the forward opened for the launch is taken away again; one the user had open stays.
+  const rdpDir = join(app.home, 'rdp');
+  const rdpForwards = async () =>
+    (await app.must('forward.list', {})).forwards.filter((f) => f.remotePort === RDP_PORT).map((f) => f.forwardId);
+  rmSync(rdpDir, { recursive: true, force: true });
+  writeFileSync(rdpDir, 'not a folder');
+  try {
+    const refused = await app.call('rdp.launch', { vm: sys.vm });
+    assert.ok(!refused.ok && refused.error.code === 'local_file', JSON.stringify(refused));
+    assert.match(
+      refused.error.message,
+      /^could not write the Remote Desktop file .*\/rdp\/[\w.-]+\.rdp \(E[A-Z]+\); check that .*\/rdp is a folder you can write to$/,
+    );
+    assert.deepEqual(await rdpForwards(), []);
+    const kept = await app.must('forward.add', { vm: sys.vm, remotePort: RDP_PORT });
+    assert.equal((await app.call('rdp.launch', { vm: sys.vm })).ok, false);
+    assert.deepEqual(await rdpForwards(), [kept.forwardId]);
+    await app.must('forward.remove', { forwardId: kept.forwardId });
+  } finally {
+    rmSync(rdpDir, { force: true });
+  }
 });
 
 test('doctor.run: the settings page gets the doctor report, each check as the CLI has it', async () => {

@@ -79,18 +79,29 @@ export class ForwardHandlers {
   }
 
   /** An existing forward to `vm:remotePort`, or a new one (RDP reuses its forward). */
-  async ensure(vm: string, remotePort: number, localPort?: number): Promise<ApiResponse<ForwardView>> {
+  /**
+   * The VM's forward to `remotePort`, added unless one is there. `created`: this call added it,
+   * so a caller whose later step fails takes it away again (a second call that shared the adding
+   * is told `created` too; the second removal then finds nothing, which is fine).
+   */
+  async ensure(
+    vm: string,
+    remotePort: number,
+    localPort?: number,
+  ): Promise<ApiResponse<ForwardView & { created: boolean }>> {
     for (const f of this.forwards.values())
       if (f.vm === vm && f.remotePort === remotePort && f.state !== 'stopped') {
-        return done(this.view(f));
+        return done({ ...this.view(f), created: false });
       }
     // A second launch while the first is still adding (a double click) shares its forward.
     const key = `${vm}\0${remotePort}`;
-    const adding = this.ensuring.get(key);
-    if (adding) return adding;
-    const added = this.add({ vm, remotePort, localPort }).finally(() => this.ensuring.delete(key));
-    this.ensuring.set(key, added);
-    return added;
+    let adding = this.ensuring.get(key);
+    if (!adding) {
+      adding = this.add({ vm, remotePort, localPort }).finally(() => this.ensuring.delete(key));
+      this.ensuring.set(key, adding);
+    }
+    const added = await adding;
+    return added.ok ? done({ ...added.value, created: true }) : added;
   }
 
   async remove(p: ApiParams<'forward.remove'>): Promise<ApiResponse<ApiResult<'forward.remove'>>> {

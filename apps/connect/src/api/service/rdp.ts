@@ -2,7 +2,7 @@ import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@airlock/shared';
 import type { ApiParams, ApiResponse, ApiResult } from '../contract/index.js';
-import { done } from './failures.js';
+import { done, failed, failure } from './failures.js';
 import type { ForwardHandlers } from './forward-handlers.js';
 import type { Platform } from './platform.js';
 import type { ServiceContext } from './service-context.js';
@@ -83,22 +83,36 @@ export async function launchRdp(
   forwards: ForwardHandlers,
   p: ApiParams<'rdp.launch'>,
 ): Promise<ApiResponse<ApiResult<'rdp.launch'>>> {
-  const forward = await forwards.ensure(p.vm, 3389, p.localPort);
-  if (!forward.ok) return forward;
+  const ensured = await forwards.ensure(p.vm, 3389, p.localPort);
+  if (!ensured.ok) return ensured;
+  const { created, ...forward } = ensured.value;
   const enrollment = await ctx.login.enrollment();
   const content = rdpFileContent({
-    port: forward.value.localPort,
+    port: forward.localPort,
     ...(enrollment.ok ? { user: enrollment.value.user } : {}),
   });
   const dir = join(ctx.paths.home, 'rdp');
-  await makeFolders(dir, 0o700);
-  await chmod(dir, 0o700);
   const path = join(dir, `${p.vm}.rdp`);
-  await writeFileAtomic(path, content, 0o600);
+  try {
+    await makeFolders(dir, 0o700);
+    await chmod(dir, 0o700);
+    await writeFileAtomic(path, content, 0o600);
+  } catch (error) {
+    // Nothing was launched: a forward opened for it alone must not stay open behind the user's back.
+    if (created) await forwards.remove({ forwardId: forward.forwardId });
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    ctx.log.warn({ path, error: (error as Error).message }, 'could not write the .rdp file');
+    return failed(
+      failure(
+        'local_file',
+        `could not write the Remote Desktop file ${path} (${reason}); check that ${dir} is a folder you can write to`,
+      ),
+    );
+  }
   const choice = await chooseRdpClient(ctx.platform, path);
   if ('install' in choice)
     return done({
-      forward: forward.value,
+      forward,
       rdpFile: { path, content },
       client: null,
       launched: false,
@@ -107,7 +121,7 @@ export async function launchRdp(
   const launched = await ctx.platform.launch(choice.client.command);
   if (!launched.ok) ctx.log.warn({ command: choice.client.command, error: launched.error }, 'RDP client did not start');
   return done({
-    forward: forward.value,
+    forward,
     rdpFile: { path, content },
     client: choice.client,
     launched: launched.ok,
