@@ -100,6 +100,29 @@ test('closing the manager stops its listeners', TIMEOUT, async () => {
   }
 });
 
+test(
+  'a forward still being added when the manager closes is refused and leaves no listener behind',
+  TIMEOUT,
+  async () => {
+    const relay = await startFakeRelay({ ports: [8888] });
+    const opened = await openVmSession({ credentials: await fakeCredentials(relay), vm: 'demo-vm' });
+    assert.ok(opened.ok);
+    const manager = new ForwardManager(opened.value);
+    try {
+      // What a dropped session, a stopped supervisor or a logout does while an add is on its way.
+      const adding = manager.add(8888);
+      await manager.close();
+      const added = await adding;
+      assert.ok(!added.ok, 'an add that finished after the close was kept');
+      assert.equal(added.error.code, 'session_closed');
+      assert.deepEqual(manager.forwards, []);
+    } finally {
+      await opened.value.close();
+      await relay.close();
+    }
+  },
+);
+
 test('a new session swapped under the listeners keeps the local port working', TIMEOUT, async () => {
   const svc = await startDigestService();
   const svcPort = portOf(svc);

@@ -184,12 +184,7 @@ export class ForwardManager {
     const { session } = this;
     // Keeping listeners, a forward may be added while a new session is on its way: its
     // connections wait for it like the others'.
-    if (this.closed || (session.isClosed && !this.keepListeners))
-      return err({
-        code: 'session_closed',
-        sessionId: session.sessionId,
-        message: `the session to ${session.vm} is closed`,
-      });
+    if (this.closed || (session.isClosed && !this.keepListeners)) return this.sessionClosed();
     const allowed = await this.checkPort(remotePort);
     if (!allowed.ok) return allowed;
     const sockets = new Set<Socket>();
@@ -221,6 +216,12 @@ export class ForwardManager {
         message: `cannot listen on ${FORWARD_BIND_HOST}:${localPort}: ${code ?? (e as Error).message}`,
       });
     }
+    // The manager closed while this add was on its way (a dropped session, a logout): the
+    // listener it has just opened would outlive it, unlisted and holding the port.
+    if (this.closed) {
+      server.close();
+      return this.sessionClosed();
+    }
     server.on('error', (e) => this.session.log.warn({ remotePort, error: e.message }, 'forward listener error'));
     const port = (server.address() as AddressInfo).port;
     listener.forward = {
@@ -232,6 +233,15 @@ export class ForwardManager {
     this.listeners.push(listener);
     session.log.info({ remotePort, localPort: port }, 'forward listening');
     return ok({ ...listener.forward });
+  }
+
+  private sessionClosed(): Result<never, ForwardError> {
+    const { session } = this;
+    return err({
+      code: 'session_closed',
+      sessionId: session.sessionId,
+      message: `the session to ${session.vm} is closed`,
+    });
   }
 
   private accept(listener: Listener, socket: Socket): void {
