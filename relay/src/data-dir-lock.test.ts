@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { mintServerCertificate } from '@airlock/shared';
+import { freePort } from '@airlock/shared/testing';
 import { DataDirInUseError, LOCK_FILE, dataDirInUse, lockDataDir } from './data-dir-lock.js';
 import { createRelayLogger } from './logger.js';
 import { createRelay } from './relay.js';
 import { SERVED_AT_FILE } from './served-at.js';
 import { exited, relayProcess, run, serve } from './test-support/relay-process.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function tlsConnect(port: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -22,3 +22,6 @@ if (!binary || !existsSync(binary)) {
 await bundlePrograms();
 const app = spawn(binary, [join(DESKTOP_DIR, 'main.mjs')], { stdio: 'inherit', env: process.env });
 app.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// A stop sent to this task (npm's bootstrap passes SIGTERM on) goes to Electron, which closes its
+// sessions; without this the task died and left Electron running, reparented to init.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => app.kill(signal));

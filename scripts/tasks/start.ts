@@ -2,10 +2,10 @@
 // 127.0.0.1 (HTTPS with its own self-signed certificate), an agent enrolled as "demo-vm" on this
 // machine, a small web page on the VM's one allowed port (8888, or AIRLOCK_DEMO_APP_PORT) for
 // the forward demo, and a demo user with a one-time enrollment code. Then it prints what to type
-// next. State lives in .demo/ (ignored by git) and survives restarts.
+// next. State lives in .demo/ (ignored by git; AIRLOCK_DEMO_DIR elsewhere) and survives restarts.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import pino from 'pino';
 import { STATUS_FILE, enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
 import { DataDirInUseError, createRelay, type Relay } from '@airlock/relay';
@@ -24,8 +24,12 @@ const USER = 'demo';
 const relayPort = portFromEnv('AIRLOCK_RELAY_PORT', 7443);
 const DEMO_APP_PORT = portFromEnv('AIRLOCK_DEMO_APP_PORT', 8888);
 const PORTS = [DEMO_APP_PORT];
-const demo = join(repoRoot, '.demo');
+// AIRLOCK_DEMO_DIR elsewhere: a second demo beside this one (its tests use it).
+const demo = process.env.AIRLOCK_DEMO_DIR || join(repoRoot, '.demo');
 const connectHome = join(demo, 'connect');
+/** How the banner names the demo's folder: as typed from the repository, or in full elsewhere. */
+const shown =
+  relative(repoRoot, demo).startsWith('..') || isAbsolute(relative(repoRoot, demo)) ? demo : relative(repoRoot, demo);
 const agentState = join(demo, 'agent');
 const log = pino({ level: process.env.AIRLOCK_LOG_LEVEL ?? 'warn', timestamp: pino.stdTimeFunctions.isoTime });
 
@@ -160,12 +164,12 @@ or on the command line:
   ./airlock login`;
 console.log(`
 Airlock is running on this machine (Ctrl-C stops everything):
-  relay   ${relay.url}   TLS pin ${curlPin(relay.tls.pin)}   (data in .demo/relay)
+  relay   ${relay.url}   TLS pin ${curlPin(relay.tls.pin)}   (data in ${shown}/relay)
   agent   ${VM}  host key ${agent.hostKeyFingerprint}  (this machine plays the VM; ports ${PORTS.join(', ')})
-  user    ${USER}  (Connect's files in .demo/connect)
+  user    ${USER}  (Connect's files in ${shown}/connect)
   app     ${app ? `http://127.0.0.1:${DEMO_APP_PORT} inside the "VM"` : `port ${DEMO_APP_PORT} was busy, no demo page (set AIRLOCK_DEMO_APP_PORT)`}
-  admin   ./airlock-relay --data-dir .demo/relay user list | session list | audit tail
-  help    ./airlock-relay --data-dir .demo/relay explain ${USER} ${VM}   ./airlock-agent status --state-dir .demo/agent
+  admin   ./airlock-relay --data-dir ${shown}/relay user list | session list | audit tail
+  help    ./airlock-relay --data-dir ${shown}/relay explain ${USER} ${VM}   ./airlock-agent status --state-dir ${shown}/agent
   metrics ${relay.metricsUrl}/metrics
   connect ${uiLine}
 
@@ -181,15 +185,26 @@ Then:
 
 let stopping = false;
 const stop = async (): Promise<void> => {
-  if (stopping) return;
+  // A second Ctrl-C while a close hangs: stop now (what a third would do anyway).
+  if (stopping) process.exit(1);
   stopping = true;
-  console.log('\nstopping…');
+  console.log('\nstopping… (Ctrl-C again to stop at once)');
   app?.close();
-  await ui.close();
-  await connect.close();
-  await agent.close();
-  await relay.close();
-  process.exit(0);
+  // Each in turn (the relay last: it writes the sessions' close records), each even if one before
+  // it failed — a failed close must not cost the relay its final audit checkpoint.
+  let failed = false;
+  for (const [name, part] of [
+    ['ui', ui],
+    ['connect', connect],
+    ['agent', agent],
+    ['relay', relay],
+  ] as const) {
+    await part.close().catch((error: unknown) => {
+      failed = true;
+      console.error(`stopping the ${name} failed: ${(error as Error).message}`);
+    });
+  }
+  process.exit(failed ? 1 : 0);
 };
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
