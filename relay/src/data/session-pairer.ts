@@ -5,6 +5,7 @@ import type { Heartbeat } from './heartbeat.js';
 import type { DataPlaneObserver, SessionCloseStats, SessionSnapshot } from './observer.js';
 import { EarlyFrameHold } from './early-frames.js';
 import { PendingSessionQuota, type QuotaRefusal } from './pending-quota.js';
+import { ResumeWindows } from './resume-windows.js';
 import { SessionPipe, type FlowLimits } from './session-pipe.js';
 
 export type Side = 'agent' | 'connect';
@@ -48,14 +49,6 @@ interface Session {
   resume: boolean;
 }
 
-/** A session whose connection dropped, kept until it is resumed or its window passes. */
-interface Suspended {
-  vm: string;
-  user: string;
-  since: number;
-  timer: NodeJS.Timeout;
-}
-
 /** What one side may send before the other joins (an SSH version line and KEXINIT are < 4 KiB). */
 const EARLY_FRAMES_LIMIT_BYTES = 256 * 1024;
 
@@ -77,10 +70,17 @@ export class SessionPairer {
   private readonly unchecked = new Set<string>();
   /** Sessions not yet paired (pending or refused). */
   private readonly pending: PendingSessionQuota;
-  private readonly suspended = new Map<string, Suspended>();
+  private readonly suspended: ResumeWindows;
 
   constructor(private readonly opts: PairerOptions) {
     this.pending = new PendingSessionQuota({ perUser: opts.maxPendingSessionsPerUser, total: opts.maxPendingSessions });
+    this.suspended = new ResumeWindows({
+      windowMs: opts.resumeWindowMs,
+      onEnded: (stats) => {
+        this.opts.logger.info(stats, 'session closed');
+        this.notifyClosed(stats);
+      },
+    });
   }
 
   /**
@@ -106,7 +106,7 @@ export class SessionPairer {
     // A resume takes over whatever is left of the session's previous connection on this relay.
     const previous = this.sessions.get(s.sid);
     if (previous) this.terminate(s.sid, CloseCode.replaced, 'resumed over a new connection');
-    this.unsuspend(s.sid);
+    this.suspended.release(s.sid);
     const session: Session = { ...fields, createdAt: Date.now(), state: 'pending', countedPending: true, resume };
     this.pending.take(s.user);
     session.lifetimeTimer = setTimeout(() => {
@@ -272,61 +272,18 @@ export class SessionPairer {
   }
 
   suspendedIds(): string[] {
-    return [...this.suspended.keys()];
+    return this.suspended.ids();
   }
 
   /** Ends a session that waits to be resumed (revocation): recorded as closed with `reason`. */
   endSuspended(sid: string, reason: string): boolean {
-    const held = this.suspended.get(sid);
-    if (!held) return false;
-    this.unsuspend(sid);
-    this.recordSuspendedEnd(sid, held, reason);
-    return true;
-  }
-
-  private recordSuspendedEnd(sid: string, held: Suspended, reason: string): void {
-    const stats: SessionCloseStats = {
-      sid,
-      vm: held.vm,
-      user: held.user,
-      paired: true,
-      bytesUp: 0,
-      bytesDown: 0,
-      durationMs: Date.now() - held.since,
-      reason,
-    };
-    this.opts.logger.info(stats, 'session closed');
-    this.notifyClosed(stats);
-  }
-
-  /** Keeps a dropped session resumable; past the window it is recorded as ended. */
-  private suspend(s: Session): void {
-    this.unsuspend(s.sid);
-    const held: Suspended = {
-      vm: s.vm,
-      user: s.user,
-      since: Date.now(),
-      timer: setTimeout(() => {
-        this.suspended.delete(s.sid);
-        const secs = Math.round(this.opts.resumeWindowMs / 1000);
-        this.recordSuspendedEnd(s.sid, held, `not resumed within ${secs} s of its connection dropping`);
-      }, this.opts.resumeWindowMs),
-    };
-    held.timer.unref();
-    this.suspended.set(s.sid, held);
-  }
-
-  private unsuspend(sid: string): void {
-    const held = this.suspended.get(sid);
-    if (!held) return;
-    clearTimeout(held.timer);
-    this.suspended.delete(sid);
+    return this.suspended.end(sid, reason);
   }
 
   /** Ends every connection (relay shutdown); suspended sessions are left to the next start to close. */
   closeAll(code: number, reason: string): void {
     for (const sid of [...this.sessions.keys()]) this.terminate(sid, code, reason);
-    for (const sid of [...this.suspended.keys()]) this.unsuspend(sid);
+    this.suspended.releaseAll();
   }
 
   /**
@@ -414,7 +371,7 @@ export class SessionPairer {
       ...(interrupted ? { interrupted } : {}),
     };
     this.opts.logger.info(stats, interrupted ? 'session interrupted; resumable' : 'session closed');
-    if (interrupted) this.suspend(s);
+    if (interrupted) this.suspended.hold(s.sid, s.vm, s.user);
     this.notifyClosed(stats);
   }
 
