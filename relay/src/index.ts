@@ -1,7 +1,7 @@
 export { createRelay, type Relay, type RelayOptions } from './relay.js';
 export { RelayConfig, type RelayConfigInput } from './config.js';
 export { STORE_FILE } from './relay-state.js';
-export { DataDirInUseError } from './data-dir-lock.js';
+export { DataDirInUseError, dataDirInUse } from './data-dir-lock.js';
 export { openSqliteStore } from './store/sqlite-store.js';
 export * from './store/types.js';
 export { AdminService } from './admin/admin-service.js';

@@ -20,8 +20,16 @@ if (!binary || !existsSync(binary)) {
   process.exit(1);
 }
 await bundlePrograms();
-const app = spawn(binary, [join(DESKTOP_DIR, 'main.mjs')], { stdio: 'inherit', env: process.env });
+// In a process group of its own: Electron takes a second stop signal as "die now" (its graceful
+// quit is one shot), and a terminal's Ctrl-C would reach it directly besides the one passed on below.
+const app = spawn(binary, [join(DESKTOP_DIR, 'main.mjs')], { stdio: 'inherit', env: process.env, detached: true });
 app.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-// A stop sent to this task (npm's bootstrap passes SIGTERM on) goes to Electron, which closes its
-// sessions; without this the task died and left Electron running, reparented to init.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => app.kill(signal));
+// A stop sent to this task (a terminal's Ctrl-C, and npm's bootstrap passing it on) reaches
+// Electron once, which then closes the app's sessions before it quits (desktop-app.ts, before-quit).
+let passedOn = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    if (passedOn) return;
+    passedOn = true;
+    app.kill(signal);
+  });

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { isAbsolute, join, relative } from 'node:path';
 import pino from 'pino';
 import { STATUS_FILE, enrollAgent, hasEnrollment, resolveAgentConfig, startAgent } from '@airlock/agent';
-import { DataDirInUseError, createRelay, type Relay } from '@airlock/relay';
+import { DataDirInUseError, createRelay, dataDirInUse, type Relay } from '@airlock/relay';
 import { curlPin } from '@airlock/shared';
 import { KeychainCache } from '@airlock/connect';
 import { createDispatch } from '@airlock/connect/api/dispatch';
@@ -105,7 +105,12 @@ async function demoApp(): Promise<Server | undefined> {
   });
 }
 
-await bundlePrograms();
+// Before building: a second start must not rewrite the bundles the running one serves.
+if (existsSync(join(demo, 'relay')) && dataDirInUse(join(demo, 'relay')))
+  die(`Airlock is already running on ${shown}. Use that one, or stop it first (Ctrl-C in its terminal).`);
+// AIRLOCK_SKIP_BUNDLE=1: the bundles are built already (npm test builds them first, and its
+// other test files run them meanwhile).
+if (process.env.AIRLOCK_SKIP_BUNDLE !== '1') await bundlePrograms();
 mkdirSync(connectHome, { recursive: true, mode: 0o700 });
 let relay: Relay;
 try {
@@ -183,11 +188,18 @@ Then:
   sftp -D "./airlock sftp-stdio ${VM}"
 `);
 
-let stopping = false;
+let stoppingSince: number | undefined;
+/**
+ * A Ctrl-C in a terminal reaches this task twice (from the terminal, and passed on by the npm
+ * scripts' bootstrap): one request. Another one a second later, while a close hangs, stops at once.
+ */
+const REPEAT_IS_SAME_MS = 1000;
 const stop = async (): Promise<void> => {
-  // A second Ctrl-C while a close hangs: stop now (what a third would do anyway).
-  if (stopping) process.exit(1);
-  stopping = true;
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince >= REPEAT_IS_SAME_MS) process.exit(1);
+    return;
+  }
+  stoppingSince = Date.now();
   console.log('\nstopping… (Ctrl-C again to stop at once)');
   app?.close();
   // Each in turn (the relay last: it writes the sessions' close records), each even if one before

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { API_REQUEST_NAMES, IPC_EVENT_CHANNEL, ipcRequestChannel } from '../api/contract/request-names.js';
 import { CONTENT_SECURITY_POLICY } from '../api/transport/csp.js';
+import { within } from '@airlock/shared/testing';
 import { silentLogger } from '../core/logger.js';
 import { runDesktopApp, type DesktopApp } from './desktop-app.js';
 import { FakeElectron } from './test-support/fake-electron.js';
@@ -149,4 +150,32 @@ test('a second instance quits at once; the first one comes to the front', async 
   assert.equal(second.ipcHandlers.size, 0);
   electron.appEvents.emit('second-instance');
   assert.equal(electron.windows[0]!.focused, 1);
+});
+
+test('a quit from anywhere closes the service first, then quits for real; closing the window quits', async () => {
+  const own = new FakeElectron();
+  const r = runDesktopApp(own, { home: dir, rendererDir: dir, preload: '/p', log: silentLogger, logFolder: null });
+  assert.equal(await r.started, 'window');
+  let closes = 0;
+  let finishClose: () => void = () => {};
+  const close = r.service!.close.bind(r.service!);
+  r.service!.close = () => {
+    closes++;
+    return new Promise<void>((resolve) => (finishClose = resolve)).then(close);
+  };
+  own.appEvents.emit('window-all-closed');
+  assert.equal(own.quits, 1, 'closing the last window quits');
+  let prevented = 0;
+  own.appEvents.emit('before-quit', { preventDefault: () => prevented++ });
+  assert.deepEqual([prevented, closes, own.quits], [1, 1, 1], 'held while the service closes');
+  finishClose();
+  await within(
+    (async () => {
+      while (own.quits < 2) await new Promise((resolve) => setImmediate(resolve));
+    })(),
+    5000,
+    'the quit made again once the service closed',
+  );
+  own.appEvents.emit('before-quit', { preventDefault: () => prevented++ });
+  assert.deepEqual([prevented, closes], [1, 1], 'the second quit goes through');
 });

@@ -55,8 +55,18 @@ export function runDesktopApp(electron: ElectronSeam, options: DesktopOptions): 
     if (window.isMinimized()) window.restore();
     window.focus();
   });
-  app.on('window-all-closed', () => {
-    void service.close().finally(() => app.quit());
+  app.on('window-all-closed', () => app.quit());
+  // Every quit — the window closed, the menu's Quit, Cmd-Q, a stop signal — closes the service
+  // first, so open terminals and forwards end with a close the agent and relay record, not a
+  // reset; the quit is held until it is done, then made again.
+  let serviceClosed = false;
+  app.on('before-quit', (event) => {
+    if (serviceClosed) return;
+    event.preventDefault();
+    void service.close().finally(() => {
+      serviceClosed = true;
+      app.quit();
+    });
   });
 
   const started = app.whenReady().then(async () => {

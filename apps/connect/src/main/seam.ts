@@ -76,6 +76,7 @@ export interface ElectronSeam {
     whenReady(): Promise<unknown>;
     quit(): void;
     on(event: 'second-instance' | 'window-all-closed', listener: () => void): unknown;
+    on(event: 'before-quit', listener: (e: { preventDefault(): void }) => void): unknown;
     on(event: 'web-contents-created', listener: (e: unknown, contents: WebContentsSeam) => void): unknown;
     getPath(name: 'logs'): string;
   };
