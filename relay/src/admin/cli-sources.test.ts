@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { lockDataDir } from '../data-dir-lock.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
 import { openConnect, startHarness } from '../test-support/harness.js';
 import { cliIn } from './test-support.js';
 
@@ -54,6 +56,17 @@ test('source list without a running relay says there is nothing to list; a relay
   assert.equal(silent.code, 1);
   assert.match(silent.err, new RegExp(`^error: the relay running on ${dir} did not answer within 0.3 s$`, 'm'));
   assert.match(silent.err, /^hint: .*try again with --timeout.*GET \/api\/v1\/admin\/sources/m);
+
+  // A relay that stops while the command waits: said so, not taken for a slow one.
+  const waiting = run('source', 'list', '--timeout', '1');
+  setTimeout(() => lock.release(), 200);
+  const gone = await waiting;
+  assert.equal(gone.code, 1);
+  assert.match(gone.err, new RegExp(`^error: the relay on ${dir} stopped before it answered$`, 'm'));
+  // Each request's row went with its command (an answer can hold 1 000 sources).
+  const store = openSqliteStore(join(dir, 'relay.db'));
+  t.after(() => store.close());
+  assert.equal((store.db.prepare('SELECT COUNT(*) AS n FROM source_lists').get() as { n: number }).n, 0);
 
   for (const bad of ['0', '-1', 'soon', '301']) {
     const r = await run('source', 'list', '--timeout', bad);

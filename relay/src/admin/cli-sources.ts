@@ -57,18 +57,31 @@ export function registerSourceCommands(program: Command, io: CliIo): void {
       const list = await withAdmin(cmd, io, { create: false }, async (s) => {
         // The limits live in a running relay's memory; without one there are none to list.
         if (!dataDirInUse(dataDir)) return undefined;
-        const id = await s.store.sourceLists.request();
+        const lists = s.store.sourceLists;
+        const id = await lists.request();
         const deadline = Date.now() + opts.timeout * 1000;
-        for (;;) {
-          const answer = await s.store.sourceLists.answerOf(id);
-          if (answer) return answer;
-          if (Date.now() >= deadline)
-            throw new CliError(
-              `the relay running on ${dataDir} did not answer within ${opts.timeout} s`,
-              'it may be starting, stopping or overloaded: try again with --timeout, check its log, ' +
-                'or ask it over HTTPS (GET /api/v1/admin/sources with an audit.read client)',
-            );
-          await new Promise((r) => setTimeout(r, POLL_MS));
+        try {
+          for (;;) {
+            const answer = await lists.answerOf(id);
+            if (answer) return answer;
+            if (Date.now() >= deadline) {
+              if (!dataDirInUse(dataDir))
+                throw new CliError(
+                  `the relay on ${dataDir} stopped before it answered`,
+                  'start it again, then ask again',
+                );
+              throw new CliError(
+                `the relay running on ${dataDir} did not answer within ${opts.timeout} s`,
+                'it may be starting, stopping, overloaded or older than this command (relays answer since ' +
+                  'schema 7): try again with --timeout, check its log, or ask it over HTTPS ' +
+                  '(GET /api/v1/admin/sources with an audit.read client)',
+              );
+            }
+            await new Promise((r) => setTimeout(r, POLL_MS));
+          }
+        } finally {
+          // The answer can be large (1 000 sources); nobody else reads it.
+          await lists.forget(id).catch(() => {});
         }
       });
       if (opts.json) return json(io, list ? { running: true, ...list } : { running: false, total: 0, sources: [] });

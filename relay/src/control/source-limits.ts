@@ -67,8 +67,9 @@ export class SourceLimits {
       this.listed = { at: t, entries: this.collect() };
     const live = this.listed.entries.filter((e) => e.until > t);
     return {
-      // When the list was made: a source held back since is not in it yet.
-      at: new Date(this.listed.at).toISOString(),
+      // What `retryAfterSeconds` counts from. Which sources are listed was decided when the list
+      // was last made, up to LIST_FRESH_MS before: one held back since may be missing.
+      at: new Date(t).toISOString(),
       sources: live.slice(0, max).map(({ source, limit, until }) => ({
         source,
         limit,

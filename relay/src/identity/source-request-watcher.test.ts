@@ -29,6 +29,7 @@ function requests() {
     unanswered: async () => (failable(), [...lists].filter(([, a]) => !a).map(([id]) => id)),
     answer: async (id, list) => void lists.set(id, list),
     answerOf: async (id) => lists.get(id),
+    forget: async (id) => void lists.delete(id),
   };
   return { releaseStore, listStore, fail: (on: boolean) => (failing = on) };
 }

@@ -12,9 +12,9 @@ const list = (at: string) => ({
   ],
 });
 
-test('source lists: the admin CLI asks, the relay (another connection) answers once; the CLI reads the answer; a day later requests are pruned', async (t) => {
+test('source lists: the admin CLI asks, the relay (another connection) answers once; the CLI reads and removes the answer; stale requests are passed over and pruned', async (t) => {
   const { store: admin, path, clock } = await tmpStore(t);
-  const relay = openSqliteStore(path);
+  const relay = openSqliteStore(path, { now: clock.now });
   t.after(() => relay.close());
 
   assert.deepEqual(await relay.sourceLists.unanswered(), []);
@@ -35,10 +35,23 @@ test('source lists: the admin CLI asks, the relay (another connection) answers o
   assert.equal(batch.length, 10);
   assert.equal(batch[0], second);
 
-  clock.advance(24 * 60 * 60 * 1000 + 1);
+  // Nobody waits longer than 5 min for an answer: older requests are passed over, then pruned.
+  clock.advance(5 * 60 * 1000 + 1);
+  assert.deepEqual(await relay.sourceLists.unanswered(), []);
   const third = await admin.sourceLists.request();
-  assert.deepEqual(await relay.sourceLists.unanswered(), [third], 'older requests are pruned');
+  assert.deepEqual(await relay.sourceLists.unanswered(), [third]);
   assert.ok(third > second);
+  clock.advance(5 * 60 * 1000);
+  const fourth = await admin.sourceLists.request();
+  assert.deepEqual(await relay.sourceLists.unanswered(), [third, fourth]);
+  const rows = () => (admin.db.prepare('SELECT COUNT(*) AS n FROM source_lists').get() as { n: number }).n;
+  assert.equal(rows(), 2, 'rows older than 10 min are pruned');
+
+  // The asker, done with its answer, removes its row: a list of 1 000 sources is not kept.
+  await relay.sourceLists.answer(third, list('2026-12-03T18:10:00.000Z'));
+  await admin.sourceLists.forget(third);
+  assert.equal(await admin.sourceLists.answerOf(third), undefined);
+  assert.equal(rows(), 1);
 });
 
 test('an answer that is not what a relay writes is an error that says so, not a list', async (t) => {

@@ -2,8 +2,10 @@ import * as z from 'zod';
 import type { Db } from './database.js';
 import type { HeldSourceList, SourceListStore } from './types.js';
 
-/** Requests older than this are of no use to anyone (the CLI waits seconds): pruned. */
-const KEEP_MS = 24 * 60 * 60 * 1000;
+/** The longest a CLI waits for an answer (`source list --timeout`): older requests go unanswered. */
+export const MAX_LIST_WAIT_MS = 300_000;
+/** Rows older than this are of no use to anyone: pruned at the next request. */
+const KEEP_MS = 2 * MAX_LIST_WAIT_MS;
 /** A relay answers at most this many requests a poll: a flood of them costs it a bounded amount. */
 const ANSWERS_PER_POLL = 10;
 
@@ -39,12 +41,22 @@ export class SqliteSourceListStore implements SourceListStore {
     return write.immediate();
   }
 
+  /**
+   * The oldest requests still waited for. Newest would starve a waiting CLI behind a backlog
+   * (left by a relay that was hung, or too old to answer): nobody waits longer than
+   * MAX_LIST_WAIT_MS, so older ones are passed over.
+   */
   async unanswered(): Promise<number[]> {
+    const since = new Date(this.now().getTime() - MAX_LIST_WAIT_MS).toISOString();
     return (
       this.db
-        .prepare('SELECT id FROM source_lists WHERE answered_at IS NULL ORDER BY id LIMIT ?')
-        .all(ANSWERS_PER_POLL) as { id: number }[]
+        .prepare('SELECT id FROM source_lists WHERE answered_at IS NULL AND requested_at >= ? ORDER BY id LIMIT ?')
+        .all(since, ANSWERS_PER_POLL) as { id: number }[]
     ).map((r) => r.id);
+  }
+
+  async forget(id: number): Promise<void> {
+    this.db.prepare('DELETE FROM source_lists WHERE id = ?').run(id);
   }
 
   async answer(id: number, list: HeldSourceList): Promise<void> {

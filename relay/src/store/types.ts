@@ -57,7 +57,10 @@ export interface SourceReleaseStore {
 
 /** The running relay's per-source refusals as it answered a list request (see schema-v7.ts). */
 export interface HeldSourceList {
-  /** When the relay made the list (ISO 8601); `retryAfterSeconds` counts from then. */
+  /**
+   * When the relay answered (ISO 8601); `retryAfterSeconds` counts from then. The relay makes its
+   * list at most every 5 s: a source held back in the 5 s before may not be in it yet.
+   */
   at: string;
   sources: HeldSource[];
   /** How many sources are held back; `sources` holds at most 1 000 of them, soonest free first. */
@@ -74,6 +77,8 @@ export interface SourceListStore {
   answer(id: number, list: HeldSourceList): Promise<void>;
   /** The answer, once the relay has written one. */
   answerOf(id: number): Promise<HeldSourceList | undefined>;
+  /** The asker is done with its request (answered or given up): its row goes. */
+  forget(id: number): Promise<void>;
 }
 
 export interface RelayStore {
