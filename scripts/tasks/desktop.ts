@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundlePrograms, DESKTOP_DIR } from './bundle.js';
+import { passOnStopSignals } from './pass-on-stop-signals.js';
 import { repoRoot } from './tools.js';
 
 const electronDir = join(repoRoot, 'node_modules', 'electron');
@@ -20,16 +21,8 @@ if (!binary || !existsSync(binary)) {
   process.exit(1);
 }
 await bundlePrograms();
-// In a process group of its own: Electron takes a second stop signal as "die now" (its graceful
-// quit is one shot), and a terminal's Ctrl-C would reach it directly besides the one passed on below.
-const app = spawn(binary, [join(DESKTOP_DIR, 'main.mjs')], { stdio: 'inherit', env: process.env, detached: true });
+const app = spawn(binary, [join(DESKTOP_DIR, 'main.mjs')], { stdio: 'inherit', env: process.env });
 app.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-// A stop sent to this task (a terminal's Ctrl-C, and npm's bootstrap passing it on) reaches
-// Electron once, which then closes the app's sessions before it quits (desktop-app.ts, before-quit).
-let passedOn = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-  process.on(signal, () => {
-    if (passedOn) return;
-    passedOn = true;
-    app.kill(signal);
-  });
+// Electron's graceful quit (which closes the app's sessions, desktop-app.ts) is one shot: a second
+// stop signal kills it. It hears each stop request once (see passOnStopSignals).
+passOnStopSignals(app, (signal, handler) => process.on(signal, handler));

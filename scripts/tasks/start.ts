@@ -111,6 +111,8 @@ if (existsSync(join(demo, 'relay')) && dataDirInUse(join(demo, 'relay')))
 // AIRLOCK_SKIP_BUNDLE=1: the bundles are built already (npm test builds them first, and its
 // other test files run them meanwhile).
 if (process.env.AIRLOCK_SKIP_BUNDLE !== '1') await bundlePrograms();
+else if (!existsSync(join(RENDERER_DIR, 'index.html')))
+  die('AIRLOCK_SKIP_BUNDLE=1 but the programs are not built yet; run without it once.');
 mkdirSync(connectHome, { recursive: true, mode: 0o700 });
 let relay: Relay;
 try {
@@ -196,10 +198,10 @@ let stoppingSince: number | undefined;
 const REPEAT_IS_SAME_MS = 1000;
 const stop = async (): Promise<void> => {
   if (stoppingSince !== undefined) {
-    if (Date.now() - stoppingSince >= REPEAT_IS_SAME_MS) process.exit(1);
+    if (performance.now() - stoppingSince >= REPEAT_IS_SAME_MS) process.exit(1);
     return;
   }
-  stoppingSince = Date.now();
+  stoppingSince = performance.now();
   console.log('\nstopping… (Ctrl-C again to stop at once)');
   app?.close();
   // Each in turn (the relay last: it writes the sessions' close records), each even if one before
@@ -218,5 +220,5 @@ const stop = async (): Promise<void> => {
   }
   process.exit(failed ? 1 : 0);
 };
-process.on('SIGINT', () => void stop());
-process.on('SIGTERM', () => void stop());
+// SIGHUP: the terminal closed; the relay still writes its last audit checkpoint.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop());

@@ -168,6 +168,10 @@ test('a quit from anywhere closes the service first, then quits for real; closin
   let prevented = 0;
   own.appEvents.emit('before-quit', { preventDefault: () => prevented++ });
   assert.deepEqual([prevented, closes, own.quits], [1, 1, 1], 'held while the service closes');
+  // Asked again while it closes (Cmd-Q twice, or Quit and then the window closed): still held,
+  // and the same close goes on.
+  own.appEvents.emit('before-quit', { preventDefault: () => prevented++ });
+  assert.deepEqual([prevented, closes, own.quits], [2, 1, 1], 'one close, the quit still held');
   finishClose();
   await within(
     (async () => {
@@ -177,5 +181,5 @@ test('a quit from anywhere closes the service first, then quits for real; closin
     'the quit made again once the service closed',
   );
   own.appEvents.emit('before-quit', { preventDefault: () => prevented++ });
-  assert.deepEqual([prevented, closes], [1, 1], 'the second quit goes through');
+  assert.deepEqual([prevented, closes], [2, 1], 'the quit after the close goes through');
 });

@@ -59,11 +59,14 @@ export function runDesktopApp(electron: ElectronSeam, options: DesktopOptions): 
   // Every quit — the window closed, the menu's Quit, Cmd-Q, a stop signal — closes the service
   // first, so open terminals and forwards end with a close the agent and relay record, not a
   // reset; the quit is held until it is done, then made again.
+  // One close, however many quits are asked for meanwhile (Cmd-Q twice, or Quit and then the
+  // window closed): a second close would find the parts already closing and return at once.
+  let closing: Promise<void> | undefined;
   let serviceClosed = false;
   app.on('before-quit', (event) => {
     if (serviceClosed) return;
     event.preventDefault();
-    void service.close().finally(() => {
+    closing ??= service.close().finally(() => {
       serviceClosed = true;
       app.quit();
     });
