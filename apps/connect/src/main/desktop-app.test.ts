@@ -183,3 +183,26 @@ test('a quit from anywhere closes the service first, then quits for real; closin
   own.appEvents.emit('before-quit', { preventDefault: () => prevented++ });
   assert.deepEqual([prevented, closes], [2, 1], 'the quit after the close goes through');
 });
+
+test('a quit whose sessions do not close in time quits anyway after the deadline', async () => {
+  const own = new FakeElectron();
+  const r = runDesktopApp(own, {
+    home: dir,
+    rendererDir: dir,
+    preload: '/p',
+    log: silentLogger,
+    logFolder: null,
+    quitCloseDeadlineMs: 50,
+  });
+  assert.equal(await r.started, 'window');
+  r.service!.close = () => new Promise<void>(() => {}); // a session whose network went silent
+  own.appEvents.emit('before-quit', { preventDefault: () => {} });
+  assert.equal(own.quits, 0);
+  await within(
+    (async () => {
+      while (own.quits < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    })(),
+    5000,
+    'the quit after the deadline',
+  );
+});

@@ -8,6 +8,8 @@ import { SafeStorageSecretCache } from './safe-storage-cache.js';
 import type { ElectronSeam, WindowSeam } from './seam.js';
 import { APP_ENTRY, APP_SCHEME, windowOptions } from './window.js';
 
+const QUIT_CLOSE_DEADLINE_MS = 10_000;
+
 export interface DesktopOptions {
   /** AIRLOCK_HOME. */
   home: string;
@@ -17,6 +19,8 @@ export interface DesktopOptions {
   preload: string;
   log: Logger;
   logFolder: string | null;
+  /** How long a quit waits for open sessions to close before it quits anyway (default 10 s). */
+  quitCloseDeadlineMs?: number;
 }
 
 export interface DesktopApp {
@@ -58,15 +62,28 @@ export function runDesktopApp(electron: ElectronSeam, options: DesktopOptions): 
   app.on('window-all-closed', () => app.quit());
   // Every quit — the window closed, the menu's Quit, Cmd-Q, a stop signal — closes the service
   // first, so open terminals and forwards end with a close the agent and relay record, not a
-  // reset; the quit is held until it is done, then made again.
-  // One close, however many quits are asked for meanwhile (Cmd-Q twice, or Quit and then the
-  // window closed): a second close would find the parts already closing and return at once.
+  // reset; the quit is held until it is done, then made again. One close, however many quits are
+  // asked for meanwhile (Cmd-Q twice, or Quit and then the window closed): a second close would
+  // find the parts already closing and return at once.
   let closing: Promise<void> | undefined;
   let serviceClosed = false;
   app.on('before-quit', (event) => {
     if (serviceClosed) return;
     event.preventDefault();
-    closing ??= service.close().finally(() => {
+    // A session whose network went silent can hold its close for minutes (TCP retries): the
+    // person asked to quit, so after the deadline the app quits anyway (the relay and agent then
+    // see a reset, as before this handler existed).
+    const deadlineMs = options.quitCloseDeadlineMs ?? QUIT_CLOSE_DEADLINE_MS;
+    closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        options.log.warn({ deadlineMs }, 'open sessions did not close in time; quitting anyway');
+        resolve();
+      }, deadlineMs);
+      void service.close().finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).then(() => {
       serviceClosed = true;
       app.quit();
     });
