@@ -47,3 +47,23 @@ test('a process still alive after its teardown says what holds it open; one that
   assert.match(held, /\(resources: .*TCPServerWrap.*\)\n$/);
   assert.equal(await run(false), '');
 });
+
+test('a failed teardown step is said on stderr at once, before the steps after it run', async () => {
+  const script = `
+    import { tearDown } from '${new URL('./teardown.ts', import.meta.url).href}';
+    await tearDown('slow.test.ts', [
+      ['a step that hangs', () => new Promise(() => {})],
+      ['the last step', () => process.stderr.write('last step ran\\n')],
+    ], 100).catch(() => {});
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await once(child, 'exit');
+  assert.equal(
+    stderr,
+    'slow.test.ts: teardown step failed: timed out after 100 ms waiting for a step that hangs\nlast step ran\n',
+  );
+});

@@ -14,7 +14,12 @@ export type TeardownStep = readonly [what: string, step: () => unknown];
 export async function tearDown(file: string, steps: readonly TeardownStep[], stepMs = 30_000): Promise<void> {
   const failures: unknown[] = [];
   for (const [what, step] of steps)
-    await within(Promise.resolve().then(step), stepMs, what).catch((e: unknown) => failures.push(e));
+    await within(Promise.resolve().then(step), stepMs, what).catch((e: unknown) => {
+      failures.push(e);
+      // Said at once: several slow steps can outlast the runner's timeout for the file, which
+      // then kills it before anything below is written (seen: resume-org.test.ts at 180 s).
+      process.stderr.write(`${file}: teardown step failed: ${(e as Error).message}\n`);
+    });
   reportWhatOutlivesTeardown(file);
   if (failures.length > 0) throw failures[0];
 }
