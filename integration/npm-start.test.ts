@@ -2,44 +2,18 @@
 // a demo folder and on ports of its own, so a developer's running demo is left alone), a second
 // start on the same folder says one is running, and Ctrl-C stops everything with exit 0.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, within } from '@airlock/shared/testing';
+import { endsWithThisProcess, freePort, within } from '@airlock/shared/testing';
 import { repoRoot } from '../bench/src/processes.js';
 
 const demo = mkdtempSync(join(tmpdir(), 'airlock-npm-start-'));
-const started: ChildProcess[] = [];
-/** Each start runs in a process group of its own (the bootstrap, its runner and the task): all go. */
-function killStarted(): void {
-  for (const child of started)
-    if (child.exitCode === null && child.signalCode === null)
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-}
-after(() => {
-  killStarted();
-  rmSync(demo, { recursive: true, force: true });
-});
-// A test run stopped from outside (Ctrl-C, the runner's timeout) ends this file without `after`:
-// the detached groups would run on under init.
-process.on('exit', killStarted);
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const)
-  process.once(signal, () => {
-    killStarted();
-    rmSync(demo, { recursive: true, force: true });
-    process.exit(code);
-  });
+after(() => rmSync(demo, { recursive: true, force: true }));
 
 function npmStart(env: NodeJS.ProcessEnv) {
   const { DISPLAY: _display, WAYLAND_DISPLAY: _wayland, ...rest } = process.env;
@@ -51,7 +25,9 @@ function npmStart(env: NodeJS.ProcessEnv) {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  started.push(child);
+  // Its own process group (the bootstrap, its runner and the task): all of it ends with this file,
+  // also when the test run is stopped from outside.
+  endsWithThisProcess(child, { group: true });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
