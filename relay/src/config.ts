@@ -90,8 +90,18 @@ export const RelayConfig = z
       .int()
       .positive()
       .default(24 * 3600),
-    /** How often live sessions and agent links are checked against revocations and kill requests. */
-    revocationCheckMs: z.number().int().positive().default(1000),
+    /**
+     * How often live sessions and agent links are checked against revocations and kill requests
+     * (and unlock or list requests from the CLI are read). At most a minute: this is how long a
+     * revoked user may keep a session, so a value meant as seconds must not pass as milliseconds
+     * of an hour.
+     */
+    revocationCheckMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000, 'at most 60000 (a minute): a revoked user keeps a live session until the next check')
+      .default(1000),
     /** Login failures per user before the account is locked for `lockoutSeconds`. */
     loginMaxFailuresPerUser: z.number().int().positive().default(5),
     /** Login or enrollment failures per source address before it is locked out. */

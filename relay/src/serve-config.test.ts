@@ -45,3 +45,11 @@ test('a config file with a port of the wrong type names the field', async (t) =>
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /bad relay configuration: .*port/);
 });
+
+test('a revocation check interval over a minute is refused: revoked users would keep their sessions that long', async (t) => {
+  const { dir, file } = await dirWithConfig(t, { revocationCheckMs: 3_600_000 });
+  const r = await run(dir, ['serve', '--config', file]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /bad relay configuration: .*revocationCheckMs/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
