@@ -9,6 +9,7 @@ import { build, transformSync, type BuildOptions } from 'esbuild';
 import { META_CONTENT_SECURITY_POLICY } from '../../apps/connect/src/api/transport/csp.js';
 import { SCRIPT_FILE } from '../../apps/connect/src/cli/cached-script.js';
 import { writeBundleInputs } from './bundle-inputs.js';
+import { BuildStamp, sourceFingerprint } from './build-stamp.js';
 import { repoRoot } from './tools.js';
 
 export const BUNDLES = [
@@ -240,7 +241,35 @@ const OPTIONAL = ['node-rsa'];
 const CJS_IN_ESM_BANNER =
   "import { createRequire as __airlockRequire } from 'node:module'; const require = __airlockRequire(import.meta.url);";
 
-export async function bundlePrograms(): Promise<void> {
+const DIST = join(repoRoot, '.tools', 'dist');
+
+/** The stamp of the last whole build, and the files it must have left. */
+function buildStamp(): BuildStamp {
+  return new BuildStamp(join(DIST, 'build.stamp'), [
+    ...BUNDLES.map((b) => join(DIST, b.out)),
+    join(DIST, 'airlock.mjs'),
+    join(DIST, SCRIPT_FILE),
+    join(RENDERER_DIR, 'index.html'),
+    join(RENDERER_DIR, 'app.js'),
+    ...desktopBuilds().flatMap((b) => (b.outfile ? [b.outfile] : [])),
+  ]);
+}
+
+/**
+ * Builds every program, unless nothing they are made of changed since the last whole build
+ * (build-stamp.ts says why a rebuild is not free). Returns which it did.
+ */
+export async function bundlePrograms(): Promise<'built' | 'current'> {
+  const stamp = buildStamp();
+  const fingerprint = sourceFingerprint();
+  if (stamp.isCurrent(fingerprint)) return 'current';
+  stamp.clear();
+  await buildAll();
+  stamp.write(fingerprint);
+  return 'built';
+}
+
+async function buildAll(): Promise<void> {
   const external = thirdPartyDependencies();
   await Promise.all([
     bundleRenderer(),

@@ -26,7 +26,8 @@ const files = patterns
   .sort();
 
 // The tests drive ./airlock, ./airlock-agent … as users do: through the fresh bundles.
-await bundlePrograms();
+if ((await bundlePrograms()) === 'current')
+  console.log('programs: built already from these sources (.tools/dist/build.stamp); not rebuilt');
 
 let passed = 0;
 let failed = 0;
