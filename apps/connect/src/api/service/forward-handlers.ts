@@ -78,9 +78,8 @@ export class ForwardHandlers {
     return done(this.tell(entry));
   }
 
-  /** An existing forward to `vm:remotePort`, or a new one (RDP reuses its forward). */
   /**
-   * The VM's forward to `remotePort`, added unless one is there. `created`: this call added it,
+   * The VM's forward to `remotePort` (RDP reuses one), added unless one is there. `created`: this call added it,
    * so a caller whose later step fails takes it away again (a second call that shared the adding
    * is told `created` too; the second removal then finds nothing, which is fine).
    */
