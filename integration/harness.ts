@@ -4,24 +4,26 @@
  * CLI run through the repo's wrapper with its own AIRLOCK_HOME.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { fetch as undiciFetch } from 'undici';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { createRelay, type Direction, type Relay } from '@airlock/relay';
-import { endsWithThisProcess, privateTestShell } from '@airlock/shared/testing';
+import { privateTestShell } from '@airlock/shared/testing';
 import { setUpOrg, type OrgSetup } from './org-harness.js';
+import { spawnAgent, type AgentProcess } from './support/agent-process.js';
 import {
-  API_PREFIX,
-  SESSION_ID_PARAM,
-  WS_PATHS,
-  createPinnedDispatcher,
-  createPinnedHttpsAgent,
-} from '@airlock/shared';
+  dataSocket,
+  readUserSession,
+  relayApi,
+  type ApiReply,
+  type ClientCert,
+  type UserSession,
+} from './support/relay-user.js';
+
+export type { AgentProcess, ApiReply, ClientCert, UserSession };
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const airlockBin = join(repoRoot, 'airlock');
@@ -87,28 +89,6 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   stdoutBytes: Buffer;
-}
-
-export interface ClientCert {
-  certPem: string;
-  keyPem: string;
-}
-
-export interface UserSession {
-  accessToken: string;
-  cert: ClientCert;
-}
-
-export interface ApiReply {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect bodies loosely
-  body: any;
-}
-
-export interface AgentProcess {
-  child: ChildProcess;
-  output: () => string;
-  stop(): Promise<void>;
 }
 
 export interface SystemOptions {
@@ -242,7 +222,7 @@ async function setUpSystem(
     const cfgFile = join(dir, `agent-${agents.length}.json`);
     writeFileSync(cfgFile, JSON.stringify({ ...agentConfigBase, ...overrides }), { mode: 0o600 });
     chmodSync(cfgFile, 0o600);
-    const a = spawnAgent(cfgFile);
+    const a = spawnAgent(repoRoot, cfgFile);
     agents.push(a);
     return a;
   };
@@ -294,77 +274,6 @@ async function setUpSystem(
       await Promise.all(agents.map((a) => a.stop()));
       await relay.close();
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Connect's data socket for a session, presenting the client certificate of the login in `home` (or `cert`). */
-function dataSocket(relay: Relay, home: string, sid: string, ticket: string, cert?: ClientCert | null): WebSocket {
-  const presented = cert === null ? undefined : (cert ?? readUserSession(home).cert);
-  return new WebSocket(`${relay.wsUrl}${WS_PATHS.connect}?${SESSION_ID_PARAM}=${sid}`, {
-    headers: { authorization: `Bearer ${ticket}` },
-    agent: createPinnedHttpsAgent({ pin: relay.tls.pin, ...(presented ? { clientCert: presented } : {}) }),
-  });
-}
-
-function readUserSession(home: string): UserSession {
-  const s = JSON.parse(readFileSync(join(home, 'session.json'), 'utf8')) as {
-    accessToken: string;
-    clientCertPem: string;
-    clientKeyPem: string;
-  };
-  return { accessToken: s.accessToken, cert: { certPem: s.clientCertPem, keyPem: s.clientKeyPem } };
-}
-
-async function relayApi(
-  relay: Relay,
-  session: UserSession,
-  method: string,
-  path: string,
-  body?: unknown,
-  as: { token?: string; cert?: ClientCert | null } = {},
-): Promise<ApiReply> {
-  const cert = as.cert === null ? undefined : (as.cert ?? session.cert);
-  const res = await undiciFetch(`${relay.url}${API_PREFIX}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${as.token ?? session.accessToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    dispatcher: createPinnedDispatcher({ pin: relay.tls.pin, ...(cert ? { clientCert: cert } : {}) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: parsed };
-}
-
-function spawnAgent(configFile: string): AgentProcess {
-  const child = endsWithThisProcess(
-    spawn(join(repoRoot, 'airlock-agent'), ['--config', configFile], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AIRLOCK_LOG_LEVEL: 'debug' },
-    }),
-  );
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return {
-    child,
-    output: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await once(child, 'exit');
-      clearTimeout(t);
     },
   };
 }
