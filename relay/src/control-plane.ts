@@ -67,7 +67,10 @@ export function createControlPlane(deps: ControlPlaneDeps): {
     relay: () => ({ running: true, url: publicUrl }),
     live: (sid) => deps.pairer.snapshot(sid),
   });
+  // One budget for refused tokens, user and admin alike: a source spends it on either door.
+  const refusals = new RefusalAuditBudget(audit, config.refusedUpgradesPerMinute, now);
   const adminRouter = createAdminRouter({
+    refusals,
     service: admin,
     helpdesk,
     store,
@@ -98,7 +101,7 @@ export function createControlPlane(deps: ControlPlaneDeps): {
     issuer: deps.issuer,
     accessTokens: new AccessTokenVerifier(signingKey.publicKey, now),
     limits,
-    refusals: new RefusalAuditBudget(audit, config.refusedUpgradesPerMinute, now),
+    refusals,
     logger,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     maxPendingChallenges: config.maxPendingChallenges,

@@ -9,7 +9,9 @@ import {
   type AdminTokenVerifier,
 } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { RefusalAuditBudget } from '../audit/refusal-budget.js';
 import { HttpError } from '../control/http-error.js';
+import { sourceAddress } from '../control/request-source.js';
 import type { ApiClientStore } from '../store/types.js';
 import type { AdminService } from './admin-service.js';
 
@@ -28,6 +30,15 @@ export function adminCaller(res: Response): AdminCaller {
 }
 
 const REALM = 'realm="airlock-admin"';
+
+/** Kept in the audit log of a refusal: enough to see which route, never a caller's 15 KB of path. */
+const AUDITED_PATH_CHARS = 200;
+
+/** The request's path for an audit entry, without the query, cut to AUDITED_PATH_CHARS. */
+function auditedPath(req: Request): string {
+  const path = req.originalUrl.split('?')[0] ?? '';
+  return path.length > AUDITED_PATH_CHARS ? `${path.slice(0, AUDITED_PATH_CHARS)}…` : path;
+}
 
 function bearerToken(header: string | undefined): string | undefined {
   const m = header ? /^Bearer[ \t]+(\S+)\s*$/i.exec(header) : null;
@@ -127,16 +138,18 @@ export function tokenEndpoint(deps: {
 export function requireAdminClient(deps: {
   verifier: AdminTokenVerifier;
   clients: Pick<ApiClientStore, 'get'>;
-  audit: AuditRecorder;
+  /** Refusals are audited within a per-source budget: junk tokens must not grow the chain without bound. */
+  refusals: RefusalAuditBudget;
 }): RequestHandler {
   return async (req, res, next) => {
     const deny = async (actor: string, reason: string, code: string, message: string) => {
-      await deps.audit.record({
+      const source = sourceAddress(req);
+      await deps.refusals.record(source, {
         type: 'admin.denied',
         actor,
         outcome: 'failure',
-        source: req.socket.remoteAddress ?? 'unknown',
-        data: { reason, method: req.method, path: req.originalUrl.split('?')[0] },
+        source,
+        data: { reason, method: req.method, path: auditedPath(req) },
       });
       const challenge = `Bearer ${REALM}, error="invalid_token"`;
       return next(new HttpError(401, code, message, { 'WWW-Authenticate': challenge }));
@@ -185,13 +198,13 @@ export function requireScope(needed: AdminScope, audit: AuditRecorder): RequestH
       type: 'admin.denied',
       actor: caller.actor,
       outcome: 'failure',
-      source: req.socket.remoteAddress ?? 'unknown',
+      source: sourceAddress(req),
       data: {
         reason: 'insufficient_scope',
         needed,
         scopes: caller.scopes,
         method: req.method,
-        path: req.originalUrl.split('?')[0],
+        path: auditedPath(req),
       },
     });
     next(
@@ -219,8 +232,8 @@ export function refuseRelayCodesUnderRoot(hasRoot: () => Promise<boolean>, audit
       type: 'admin.denied',
       actor: caller.actor,
       outcome: 'failure',
-      source: req.socket.remoteAddress ?? 'unknown',
-      data: { reason: 'organisation_root', method: req.method, path: req.originalUrl.split('?')[0] },
+      source: sourceAddress(req),
+      data: { reason: 'organisation_root', method: req.method, path: auditedPath(req) },
     });
     next(
       new HttpError(

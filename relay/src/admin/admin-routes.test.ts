@@ -16,8 +16,12 @@ import {
 import { makeTestOrg } from '@airlock/shared/testing';
 import { errorHandler, notFound } from '../control/http-error.js';
 import { Helpdesk } from '../helpdesk/helpdesk.js';
+import { RefusalAuditBudget } from '../audit/refusal-budget.js';
 import { createAdminRouter } from './admin-routes.js';
 import { addDevice, adminFixture, type AdminFixture } from './test-support.js';
+
+/** Refused admin tokens audited one by one per source and minute (the relay's is `refusedUpgradesPerMinute`). */
+const REFUSALS_AUDITED_PER_MINUTE = 5;
 
 interface Api {
   fx: AdminFixture;
@@ -45,6 +49,7 @@ async function startApi(t: TestContext, now?: () => number): Promise<Api> {
       helpdesk: new Helpdesk({ store: fx.store, now: () => new Date(), relay: () => ({ running: true }) }),
       store: fx.store,
       audit: fx.audit,
+      refusals: new RefusalAuditBudget(fx.audit, REFUSALS_AUDITED_PER_MINUTE, now),
       logger,
       issuer: new AdminTokenIssuer(key.privateKey, now),
       verifier: new AdminTokenVerifier(key.publicKey, now),
@@ -286,6 +291,27 @@ test('a revoked client is refused at once although its token has not expired', a
   assert.deepEqual([last.actor, last.data.reason], [`client:${victim.clientId}`, 'client revoked']);
   const revokeEvent = (await api.fx.entries()).find((e) => e.type === 'admin.client.revoke')!;
   assert.equal(revokeEvent.actor, `client:${admin.clientId}`);
+});
+
+test('junk admin tokens are audited within a per-source budget, with the path cut short: they cannot grow the chain without bound', async (t) => {
+  const api = await startApi(t);
+  const longPath = `/users/${'x'.repeat(15_000)}`;
+  for (let i = 0; i < 40; i++) {
+    const r = await api.call('GET', i % 2 ? longPath : '/users', { token: `junk.${i}.token` });
+    assert.equal(r.status, 401);
+  }
+  const entries = await api.fx.entries();
+  const denied = entries.filter((e) => e.type === 'admin.denied');
+  assert.equal(denied.length, REFUSALS_AUDITED_PER_MINUTE, 'one by one up to the budget');
+  assert.ok(denied.every((e) => e.source === '127.0.0.1' || e.source === '::ffff:127.0.0.1'));
+  const suppressed = entries.filter((e) => e.type === 'audit.refusals_suppressed');
+  assert.equal(suppressed.length, 1, 'then one entry saying the rest of the minute is not audited one by one');
+  assert.equal(suppressed[0]!.data.refused, 'admin.denied');
+  const long = denied.find((e) => String(e.data.path).startsWith('/api/v1/admin/users/x'))!;
+  assert.ok(String(long.data.path).length <= 201, `path kept short (${String(long.data.path).length} chars)`);
+  // A valid client is not held back by someone else's junk: the budget limits auditing, not access.
+  const c = await api.clientWith(['users.read']);
+  assert.equal((await api.call('GET', '/users', { token: c.token })).status, 200);
 });
 
 test('missing, forged, expired and wrong-type tokens are 401', async (t) => {

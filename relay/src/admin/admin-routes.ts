@@ -24,6 +24,7 @@ import {
   type AdminTokenVerifier,
 } from '@airlock/shared';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { RefusalAuditBudget } from '../audit/refusal-budget.js';
 import { HttpError, errorHandler } from '../control/http-error.js';
 import type { Helpdesk } from '../helpdesk/helpdesk.js';
 import type { RelayStore } from '../store/types.js';
@@ -49,6 +50,8 @@ export interface AdminRouterDeps {
   logger: Logger;
   /** Lifetime of issued admin tokens; default ADMIN_TOKEN_TTL_SECONDS (10 min). */
   tokenTtlSeconds?: number;
+  /** Audits refused admin tokens within a per-source budget (shared with the user API's). */
+  refusals: RefusalAuditBudget;
   /** Runs before `POST /token` (the relay's rate limiter plugs in here). */
   tokenRateLimit?: RequestHandler;
   /** The source addresses the running relay refuses now (its per-source limits, in its memory): some, and how many. */
@@ -102,7 +105,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     }),
   );
 
-  r.use(requireAdminClient({ verifier: deps.verifier, clients: deps.store.apiClients, audit }));
+  r.use(requireAdminClient({ verifier: deps.verifier, clients: deps.store.apiClients, refusals: deps.refusals }));
   const scope = (s: Parameters<typeof requireScope>[0]) => requireScope(s, audit);
   const noCodesUnderRoot = refuseRelayCodesUnderRoot(async () => (await storedAnchor(deps.store)) !== undefined, audit);
   const actor = (res: express.Response) => adminCaller(res).actor;
