@@ -130,6 +130,14 @@ export function createEnrollmentRouter(deps: EnrollmentDeps): Router {
     if (!pending || Date.parse(pending.expiresAt) <= deps.now()) {
       limits.failSource(source);
       if (pending) await store.pendingEnrollments.delete(pending.id);
+      // Counted towards the source's lockout, so audited too: a lockout must be explainable from the log.
+      await audit.record({
+        type: 'enroll.complete',
+        actor: pending ? `user:${pending.user}` : 'anonymous',
+        outcome: 'failure',
+        source,
+        data: { enrollmentId: body.enrollmentId, reason: pending ? 'enrollment expired' : 'unknown enrollment' },
+      });
       throw new HttpError(
         404,
         'enrollment_not_found',

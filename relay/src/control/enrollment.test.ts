@@ -76,6 +76,42 @@ describe('enrollment', () => {
     assert.match(late.body.error.message, /start again with a new enrollment code/);
   });
 
+  test('completing an unknown or expired enrollment is audited, as it counts towards the source lockout', async () => {
+    const key = newDeviceKey();
+    const unknownId = '7d3c2b9e-55c4-4a44-9d1e-0c7f3b2a1e90';
+    const unknown = await api(h.relay, 'POST', '/enroll/complete', {
+      body: {
+        enrollmentId: unknownId,
+        totp: '123456',
+        signature: signStatement(key.privateKey, enrollSigningInput(unknownId)),
+      },
+    });
+    assert.equal(unknown.status, 404);
+    const [last] = await h.relay.store.audit.query({ type: 'enroll.complete', descending: true, limit: 1 });
+    assert.deepEqual(
+      [last!.actor, last!.outcome, last!.data.reason, last!.data.enrollmentId],
+      ['anonymous', 'failure', 'unknown enrollment', unknownId],
+    );
+
+    const { secret } = await newCode('gina');
+    const started = await begin(secret, key);
+    const id = started.body.enrollmentId as string;
+    h.clock.advance(60 * 60 * 1000);
+    const expired = await api(h.relay, 'POST', '/enroll/complete', {
+      body: {
+        enrollmentId: id,
+        totp: nextTotp(h.relay, { totpSecret: started.body.totp.secretBase32 }),
+        signature: signStatement(key.privateKey, enrollSigningInput(id)),
+      },
+    });
+    assert.equal(expired.status, 404);
+    const [after] = await h.relay.store.audit.query({ type: 'enroll.complete', descending: true, limit: 1 });
+    assert.deepEqual(
+      [after!.actor, after!.data.reason, after!.data.enrollmentId],
+      ['user:gina', 'enrollment expired', id],
+    );
+  });
+
   test('a second device of an enrolled user confirms with the existing authenticator', async () => {
     const code = await h.relay.admin.newEnrollmentCode('test', 'alice');
     assert.ok(code.ok);
