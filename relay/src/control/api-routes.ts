@@ -17,7 +17,7 @@ import type { AgentRegistry } from '../data/agent-registry.js';
 import type { SessionPairer } from '../data/session-pairer.js';
 import type { RelayStore } from '../store/types.js';
 import { createEnrollmentRouter } from './enrollment-routes.js';
-import { errorHandler, notFound } from './http-error.js';
+import { errorHandler, notFound, refuseDeclaredOversizedBody } from './http-error.js';
 import { LoginChallenges } from './login-challenges.js';
 import type { LoginLimits } from './login-limits.js';
 import { createLoginRouter } from './login-routes.js';
@@ -93,6 +93,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.get('/readyz', readyz);
 
   const api: Router = express.Router();
+  api.use(refuseDeclaredOversizedBody(deps.jsonBodyLimitBytes));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
   api.get('/healthz', healthz);
   api.get('/readyz', readyz);

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import {
   SessionResponse,
   TicketVerifier,
@@ -61,6 +63,34 @@ describe('control API', () => {
       const huge = await api(h.relay, 'POST', '/login', { body: { user: 'alice', pad: 'x'.repeat(100_000) } });
       assert.equal(huge.status, 413);
       assert.equal(huge.body.error.code, 'payload_too_large');
+    });
+
+    test('a body declared over the limit is refused before it is read, and the connection closed', async () => {
+      // Only the headers and 1 KiB of the declared 100 MB are sent: the answer must not wait for the rest.
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: Number(new URL(h.relay.url).port),
+        rejectUnauthorized: false,
+      });
+      await once(socket, 'secureConnect');
+      socket.write(
+        'POST /api/v1/login/challenge HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100000000\r\n\r\n' +
+          '{"user":"' +
+          'x'.repeat(1024),
+      );
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      const closed = await Promise.race([
+        once(socket, 'close').then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+      ]);
+      socket.destroy();
+      assert.ok(closed, `the relay closed the connection (answer so far: ${JSON.stringify(answer.slice(0, 200))})`);
+      assert.match(answer, /^HTTP\/1\.1 413 /);
+      assert.match(answer, /\r\nconnection: close\r\n/i);
+      assert.match(answer, /"payload_too_large"/);
+      assert.match(answer, /request body is larger than \d+ bytes/);
     });
   });
 

@@ -23,6 +23,23 @@ export const notFound: RequestHandler = (req, res) => {
   sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}; the API lives under /api/v1`);
 };
 
+/**
+ * Refuses a request whose declared body is over `limitBytes` before any of it is read, and closes
+ * the connection after the answer. body-parser answers a body over its limit only once it has
+ * read (and the relay decrypted) all of it — a declared 2 GB took the relay 2.6 s of reading.
+ */
+export function refuseDeclaredOversizedBody(limitBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = Number(req.headers['content-length']);
+    if (!(declared > limitBytes)) return next();
+    next(
+      new HttpError(413, 'payload_too_large', `(body): request body is larger than ${limitBytes} bytes`, {
+        Connection: 'close',
+      }),
+    );
+  };
+}
+
 /** Body-parser errors carry `type` and `status`; everything else unexpected is a 500 without details. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
