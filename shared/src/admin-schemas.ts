@@ -49,12 +49,22 @@ export const PortList = lazySchema(() =>
     .max(64)
     .transform((ports) => [...new Set(ports)].sort((a, b) => a - b)),
 );
-/** An ISO-8601 instant with a time zone (`2025-01-31T12:00:00Z`). */
+/**
+ * An ISO-8601 instant with a time zone (`2025-01-31T12:00:00Z`), in years 0000–9999 once in UTC:
+ * the store compares instants as text, and one that an offset moves past 9999
+ * (`9999-12-31T23:59:59-23:59`) becomes `+010000-…`, which sorts before every ordinary year.
+ */
 export const IsoInstant = lazySchema(() =>
-  z.iso.datetime({
-    offset: true,
-    message: 'must be an ISO-8601 time such as 2025-01-31T12:00:00Z',
-  }),
+  z.iso
+    .datetime({
+      offset: true,
+      message: 'must be an ISO-8601 time such as 2025-01-31T12:00:00Z',
+    })
+    // Zod runs a refinement even after the format check failed: a value that is no date at all
+    // is left to that check's message (toISOString would throw on it).
+    .refine((value) => Number.isNaN(Date.parse(value)) || /^\d{4}-/.test(new Date(value).toISOString()), {
+      message: 'must be a time in the years 0000 to 9999 (in UTC)',
+    }),
 );
 
 // --- Token endpoint (RFC 6749 §4.4) ------------------------------------------------------

@@ -353,6 +353,15 @@ test('bad input is 400 naming the field; unknown ids 404; duplicates 409', async
   await bad('POST', '/vms', { id: 'vm1', ports: [22, 70000] }, /^ports\.1: /);
   await bad('POST', '/vms', { id: 'vm1' }, /^ports: /);
   await bad('PUT', '/grants', { user: 'bob', vm: 'vm1', expiresAt: 'tomorrow' }, /^expiresAt: /);
+  // An offset that moves an instant past 9999 would be stored as `+010000-…`, which sorts before every year.
+  const pastYear9999 = '9999-12-31T23:59:59-23:59';
+  await bad('PUT', '/grants', { user: 'bob', vm: 'vm1', expiresAt: pastYear9999 }, /^expiresAt: .*9999/);
+  await bad('GET', `/audit?since=${encodeURIComponent(pastYear9999)}`, undefined, /^since: .*9999/);
+  assert.equal(
+    (await api.call('GET', '/audit?since=9999-12-31T23:59:59Z', { token })).status,
+    200,
+    'the last instant is fine',
+  );
   await bad('POST', '/clients', { name: 'x', scopes: ['root'] }, /^scopes\.0: /);
   await bad('GET', '/sessions?live=yes', undefined, /^live: /);
   await bad('GET', '/audit?limit=0', undefined, /^limit: /);
