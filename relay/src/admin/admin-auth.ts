@@ -142,7 +142,13 @@ export function requireAdminClient(deps: {
   refusals: RefusalAuditBudget;
 }): RequestHandler {
   return async (req, res, next) => {
-    const deny = async (actor: string, reason: string, code: string, message: string) => {
+    const deny = async (
+      actor: string,
+      reason: string,
+      code: string,
+      message: string,
+      challenge = `Bearer ${REALM}, error="invalid_token"`,
+    ) => {
       const source = sourceAddress(req);
       await deps.refusals.record(source, {
         type: 'admin.denied',
@@ -151,18 +157,16 @@ export function requireAdminClient(deps: {
         source,
         data: { reason, method: req.method, path: auditedPath(req) },
       });
-      const challenge = `Bearer ${REALM}, error="invalid_token"`;
       return next(new HttpError(401, code, message, { 'WWW-Authenticate': challenge }));
     };
     const token = bearerToken(req.headers.authorization);
     if (!token)
-      return next(
-        new HttpError(
-          401,
-          'unauthenticated',
-          'missing "Authorization: Bearer <admin token>"; get one from POST /api/v1/admin/token',
-          { 'WWW-Authenticate': `Bearer ${REALM}` },
-        ),
+      return deny(
+        'client:unknown',
+        'no token',
+        'unauthenticated',
+        'missing "Authorization: Bearer <admin token>"; get one from POST /api/v1/admin/token',
+        `Bearer ${REALM}`,
       );
     const verified = await deps.verifier.verify(token);
     if (!verified.ok) {

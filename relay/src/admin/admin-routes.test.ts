@@ -297,12 +297,17 @@ test('junk admin tokens are audited within a per-source budget, with the path cu
   const api = await startApi(t);
   const longPath = `/users/${'x'.repeat(15_000)}`;
   for (let i = 0; i < 40; i++) {
-    const r = await api.call('GET', i % 2 ? longPath : '/users', { token: `junk.${i}.token` });
+    // Every third one has no token at all: a refusal like the others.
+    const r = await api.call('GET', i % 2 ? longPath : '/users', i % 3 ? { token: `junk.${i}.token` } : {});
     assert.equal(r.status, 401);
   }
   const entries = await api.fx.entries();
   const denied = entries.filter((e) => e.type === 'admin.denied');
   assert.equal(denied.length, REFUSALS_AUDITED_PER_MINUTE, 'one by one up to the budget');
+  assert.deepEqual(
+    denied.map((e) => e.data.reason),
+    ['no token', 'token rejected: malformed', 'token rejected: malformed', 'no token', 'token rejected: malformed'],
+  );
   assert.ok(denied.every((e) => e.source === '127.0.0.1' || e.source === '::ffff:127.0.0.1'));
   const suppressed = entries.filter((e) => e.type === 'audit.refusals_suppressed');
   assert.equal(suppressed.length, 1, 'then one entry saying the rest of the minute is not audited one by one');

@@ -159,19 +159,20 @@ describe('login: device signature + TOTP + certificate binding', () => {
     );
   });
 
-  test('junk and forged access tokens are refused and audited without trusting what they name', async () => {
+  test('junk, forged and missing access tokens are refused and audited without trusting what they name', async () => {
     const token = await login(h.relay, h.alice);
     const [header, payload] = token.split('.');
     const forged = `${header}.${payload}.${'A'.repeat(86)}`;
-    for (const junk of ['not-a-jwt', forged]) {
-      const r = await api(h.relay, 'GET', '/vms', { token: junk, cert: certOf(token)! });
+    for (const junk of ['not-a-jwt', forged, undefined]) {
+      const r = await api(h.relay, 'GET', '/vms', { ...(junk ? { token: junk } : {}), cert: certOf(token)! });
       assert.equal(r.status, 401);
       assert.equal(r.body.error.code, 'unauthenticated');
     }
-    const refused = await h.relay.store.audit.query({ type: 'token.refused', descending: true, limit: 2 });
+    const refused = await h.relay.store.audit.query({ type: 'token.refused', descending: true, limit: 3 });
     assert.deepEqual(
       refused.map((e) => [e.actor, e.outcome, e.source, e.data.reason, e.data.path]),
       [
+        ['anonymous', 'failure', '127.0.0.1', 'no token', '/vms'],
         ['anonymous', 'failure', '127.0.0.1', 'invalid token', '/vms'],
         ['anonymous', 'failure', '127.0.0.1', 'invalid token', '/vms'],
       ],

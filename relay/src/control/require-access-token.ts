@@ -47,7 +47,12 @@ export function requireAccessToken(deps: {
     try {
       const token = bearerToken(req.headers.authorization);
       if (!token)
-        throw new HttpError(401, 'unauthenticated', 'missing "Authorization: Bearer <access token>"; log in first');
+        throw await refuse(
+          'anonymous',
+          'no token',
+          {},
+          new HttpError(401, 'unauthenticated', 'missing "Authorization: Bearer <access token>"; log in first'),
+        );
       const r = await deps.verifier.verify(token);
       if (!r.ok) {
         // Nothing in a token that failed verification can be trusted, not even who it names.
