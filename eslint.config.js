@@ -67,6 +67,18 @@ export default tseslint.config(
     },
   },
   {
+    // Node's resetAndDestroy() on a socket whose FIN is queued leaks its handle (README, library
+    // quirks); resetSocket (@airlock/shared) waits for that FIN first. Tests may still crash a peer.
+    files: ['**/*.ts'],
+    ignores: ['shared/src/socket-reset.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'resetAndDestroy', message: 'reset a socket with resetSocket (@airlock/shared)' },
+      ],
+    },
+  },
+  {
     // The renderer runs in a browser (Electron's sandboxed renderer, or any browser in browser
     // mode): it reaches Connect only through window.airlock, typed by the API's contract.
     files: ['apps/connect/src/renderer/**'],

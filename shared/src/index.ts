@@ -25,3 +25,4 @@ export * from './cli-support.js';
 export * from './termination-signals.js';
 export * from './printable.js';
 export * from './folders.js';
+export * from './socket-reset.js';

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { SshChannel, type SshChannelClosedEventArgs } from '@microsoft/dev-tunnels-ssh';
+import { resetSocket } from '../socket-reset.js';
 import { forwardConnectFailure } from './forward-failure.js';
 import { readChunks } from './reused-reads.js';
 
@@ -80,7 +81,7 @@ export function bridgeChannel(channel: SshChannel, socket: Socket, options: Brid
   const channelLost = (reason: string, connectFailed?: string): void => {
     if (finished) return;
     finished = true;
-    socket.resetAndDestroy();
+    resetSocket(socket);
     done({ kind: 'channel-lost', reason, ...(connectFailed ? { connectFailed } : {}) });
   };
   const maybeCompleted = (): void => {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { resetSocket } from '../socket-reset.js';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the relay whose `cut()` resets every connection through it
@@ -26,7 +27,7 @@ export class CutProxy {
   }
 
   private relay(inbound: Socket, targetPort: number): void {
-    if (this.blocked) return void inbound.resetAndDestroy();
+    if (this.blocked) return void resetSocket(inbound);
     const outbound = connect({ host: '127.0.0.1', port: targetPort });
     const pair: [Socket, Socket] = [inbound, outbound];
     this.pairs.add(pair);
@@ -50,8 +51,8 @@ export class CutProxy {
   cut(): number {
     const n = this.pairs.size;
     for (const [a, b] of [...this.pairs]) {
-      a.resetAndDestroy();
-      b.resetAndDestroy();
+      resetSocket(a);
+      resetSocket(b);
     }
     this.pairs.clear();
     return n;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { err, ok, type Result } from '@airlock/shared';
+import { err, ok, resetSocket, type Result } from '@airlock/shared';
 import { bridgeChannel } from '@airlock/shared/ssh';
 import { portNotAllowed, portUnreachable } from '../session/channel-opener.js';
 import type { ChannelError, VmSession } from '../session/types.js';
@@ -267,13 +267,13 @@ export class ForwardManager {
       const log = (session ?? this.session).log;
       if (!opened.ok) {
         log.info({ ...base, code: opened.error.code }, `forwarded connection refused: ${opened.error.message}`);
-        socket.resetAndDestroy();
+        resetSocket(socket);
         this.emit({ type: 'connection-refused', ...base, error: opened.error });
         return;
       }
       if (socket.destroyed || this.closed) {
         void opened.value.close().catch(() => {});
-        if (!socket.destroyed) socket.resetAndDestroy();
+        resetSocket(socket);
         return;
       }
       this.emit({ type: 'connection-opened', ...base });
@@ -318,7 +318,7 @@ export class ForwardManager {
       all.map(
         (l) =>
           new Promise<void>((r) => {
-            for (const s of l.sockets) s.resetAndDestroy();
+            for (const s of l.sockets) resetSocket(s);
             l.server.close(() => r());
           }),
       ),
