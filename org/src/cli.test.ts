@@ -91,6 +91,33 @@ test('sign: the code pins the organisation; the relay gets only the hash of its 
   assert.match(foreign.err, /holds organisation A+, not this one/);
 });
 
+test('sign with a --code-out that cannot be written signs nothing: no answer, nothing recorded, the path named', async () => {
+  const anchor = await new OrgDir(dir).anchor();
+  const req = request('user', 'gina', anchor.afp);
+  const issuedBefore = (await new OrgDir(dir).issued()).length;
+  for (const codeOut of [join(tmp, 'no-such-folder', 'code'), tmp]) {
+    const r = await run('sign', req, '--password-file', pw, '--code-out', codeOut);
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      new RegExp(
+        `cannot write the code to ${codeOut.replaceAll('/', '\\/')} \\((ENOENT|EISDIR)\\); nothing was signed`,
+      ),
+    );
+    assert.match(r.err, /name a file in a folder you can write to/);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+    assert.throws(() => statSync(join(tmp, 'gina.user.answer.json')), /ENOENT/, 'no answer for the relay');
+    assert.equal((await new OrgDir(dir).issued()).length, issuedBefore, 'no credential recorded as issued');
+  }
+  // An answer that cannot be written takes the code it had written with it.
+  const code = join(tmp, 'gina.code');
+  const r = await run('sign', req, '--password-file', pw, '--code-out', code, '--out', join(tmp, 'nope', 'a.json'));
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /cannot write the answer to/);
+  assert.throws(() => statSync(code), /ENOENT/, 'the code is gone with its answer');
+  assert.equal((await new OrgDir(dir).issued()).length, issuedBefore);
+});
+
 test('an approver signs codes and lists within its powers; the backup root signs too', async () => {
   const anchor = await new OrgDir(dir).anchor();
   const added = await run(

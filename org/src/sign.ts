@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { curlPin, deriveCodeSecrets, formatOrgCode, hashSecret, newCodeKey, writeFileAtomic } from '@airlock/shared';
 import { ed25519FromSeed, issueCredential, OrgRequest, type OrgAnswer } from '@airlock/shared/org';
@@ -45,7 +45,17 @@ export async function signRequest(
   };
   const out =
     o.out ?? join(dirname(o.request), `${basename(o.request).replace(/(\.request)?\.json$/, '')}.answer.json`);
-  await writeFileAtomic(out, `${JSON.stringify(answer, null, 2)}\n`, 0o644);
+  const code = formatOrgCode(request.kind === 'user' ? 'user' : 'agent', key, request.relayPin, anchor.afp);
+  const command = `${request.kind === 'user' ? 'airlock enroll' : 'airlock-agent enroll'} ${request.relayUrl} ${code}`;
+  // The code goes first: an answer the relay accepts for a code nobody holds would be a credential
+  // issued for nothing, recorded as handed over.
+  if (o.codeOut) await writeOrRefuse(o.codeOut, `${code}\n`, 0o600, 'the code', 'nothing was signed');
+  try {
+    await writeOrRefuse(out, `${JSON.stringify(answer, null, 2)}\n`, 0o644, 'the answer', 'nothing was signed');
+  } catch (error) {
+    if (o.codeOut) await rm(o.codeOut, { force: true });
+    throw error;
+  }
   await dir.record({
     at: new Date().toISOString(),
     kind: request.kind,
@@ -54,19 +64,35 @@ export async function signRequest(
     expiresAt,
     by: signer.name,
   });
-  const code = formatOrgCode(request.kind === 'user' ? 'user' : 'agent', key, request.relayPin, anchor.afp);
-  const command = `${request.kind === 'user' ? 'airlock enroll' : 'airlock-agent enroll'} ${request.relayUrl} ${code}`;
   io.err(
     `signed a one-time ${request.kind === 'user' ? 'enrollment code for user' : 'agent token for VM'} ${request.sub} (credential ${cred.claims.jti}, until ${expiresAt}), as ${signer.name}`,
   );
   io.err(`  relay ${request.relayUrl} (TLS pin ${curlPin(request.relayPin)}), organisation ${anchor.afp}`);
   io.err(`answer for the relay: ${out}  →  airlock-relay org accept ${basename(out)}`);
   if (o.codeOut) {
-    await writeFileAtomic(o.codeOut, `${code}\n`, 0o600);
     io.err(`the code is in ${o.codeOut} (0600); hand it over a channel you trust, then delete it`);
   } else {
     io.err('hand this to the person over a channel you trust (it works once):');
     io.out(command);
+  }
+}
+
+/** Writes `path`, or fails as a CliError naming it and what to do (a folder that is not there, not writable, a folder in its place). */
+async function writeOrRefuse(
+  path: string,
+  text: string,
+  mode: number,
+  what: string,
+  consequence: string,
+): Promise<void> {
+  try {
+    await writeFileAtomic(path, text, mode);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new CliError(
+      `cannot write ${what} to ${path} (${reason}); ${consequence}`,
+      `name a file in a folder you can write to (${dirname(path)}), then run the same command again`,
+    );
   }
 }
 
