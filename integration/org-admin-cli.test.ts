@@ -124,6 +124,47 @@ test('a code through both tools: the relay writes a request, airlock-org signs i
   assert.ok(!readFileSync(answer, 'utf8').includes(code));
 });
 
+test('under a root, --json is JSON (the request and the next steps), and a request that cannot be written says how to write it again', async () => {
+  const request = join(tmp, 'dora.user.request.json');
+  const add = await relay('user', 'add', 'dora', '--json', '--request-out', request);
+  assert.equal(add.code, 0, add.stderr);
+  const shown = JSON.parse(add.stdout) as Record<string, unknown>;
+  assert.deepEqual(shown, {
+    user: 'dora',
+    created: true,
+    organisationRoot: true,
+    request,
+    next: {
+      onAdminWorkstation: `airlock-org sign ${request}`,
+      here: `airlock-relay org accept ${join(tmp, 'dora.user.answer.json')}`,
+    },
+  });
+  const again = await relay('user', 'enroll-code', 'dora', '--json', '--request-out', request);
+  assert.equal(JSON.parse(again.stdout).request, request);
+  const vm = await relay(
+    'vm',
+    'add',
+    'lab-9',
+    '--ports',
+    '22',
+    '--json',
+    '--request-out',
+    join(tmp, 'lab-9.vm.request.json'),
+  );
+  assert.equal(JSON.parse(vm.stdout).vm, 'lab-9');
+
+  const unwritable = join(tmp, 'no-such-folder', 'ed.user.request.json');
+  const ed = await relay('user', 'add', 'ed', '--request-out', unwritable);
+  refused(
+    ed,
+    1,
+    new RegExp(`^error: user "ed" created, but the request could not be written to ${unwritable} \\(ENOENT\\)`),
+    /^hint: write it to a folder you can write to: airlock-relay org request user ed --out <file>/m,
+  );
+  const retried = await relay('org', 'request', 'user', 'ed', '--out', join(tmp, 'ed.user.request.json'));
+  assert.equal(retried.code, 0, retried.stderr);
+});
+
 test('org request and accept: usage errors exit 2, bad files exit 1, each saying what was expected', async () => {
   writeFileSync(join(tmp, 'not-json'), 'nope');
   const [kind, name, nobody, notAnswer, notJson, unknown] = await Promise.all([

@@ -30,8 +30,11 @@ export function registerUserCommands(program: Command, io: CliIo): void {
       const r = await withAdmin(cmd, io, { create: true, needsPin: true }, async (s) => {
         if (!(await orgCodes(s, opts.relayOnly))) return s.service.createUser(io.actor, name);
         unwrap(await s.service.createUserWithoutCode(io.actor, name));
-        io.out(`user "${name}" created`);
-        await exportRequest(s, io, 'user', name, opts.requestOut);
+        await exportRequest(s, io, 'user', name, {
+          out: opts.requestOut,
+          json: opts.json,
+          created: `user "${name}" created`,
+        });
         return undefined;
       });
       if (!r) return;
@@ -125,7 +128,7 @@ export function registerUserCommands(program: Command, io: CliIo): void {
     .action(async (name: string, opts: { json?: boolean; relayOnly?: boolean; requestOut?: string }, cmd: Command) => {
       const r = await withAdmin(cmd, io, { create: false, needsPin: true }, async (s) => {
         if (!(await orgCodes(s, opts.relayOnly))) return s.service.newEnrollmentCode(io.actor, name);
-        await exportRequest(s, io, 'user', name, opts.requestOut);
+        await exportRequest(s, io, 'user', name, { out: opts.requestOut, json: opts.json });
         return undefined;
       });
       if (!r) return;

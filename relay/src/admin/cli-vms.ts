@@ -39,8 +39,11 @@ export function registerVmCommands(program: Command, io: CliIo): void {
         const r = await withAdmin(cmd, io, { create: true, needsPin: true }, async (s) => {
           if (!(await orgCodes(s, opts.relayOnly))) return s.service.createVm(io.actor, id, opts.ports);
           const added = unwrap(await s.service.createVmWithoutToken(io.actor, id, opts.ports));
-          io.out(`VM "${id}" added (ports ${added.vm.ports.join(',')})`);
-          await exportRequest(s, io, 'vm', id, opts.requestOut);
+          await exportRequest(s, io, 'vm', id, {
+            out: opts.requestOut,
+            json: opts.json,
+            created: `VM "${id}" added (ports ${added.vm.ports.join(',')})`,
+          });
           return undefined;
         });
         if (!r) return;
@@ -87,7 +90,7 @@ export function registerVmCommands(program: Command, io: CliIo): void {
     .action(async (id: string, opts: { json?: boolean; relayOnly?: boolean; requestOut?: string }, cmd: Command) => {
       const r = await withAdmin(cmd, io, { create: false, needsPin: true }, async (s) => {
         if (!(await orgCodes(s, opts.relayOnly))) return s.service.newAgentToken(io.actor, id);
-        await exportRequest(s, io, 'vm', id, opts.requestOut);
+        await exportRequest(s, io, 'vm', id, { out: opts.requestOut, json: opts.json });
         return undefined;
       });
       if (!r) return;

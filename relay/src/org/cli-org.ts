@@ -55,24 +55,47 @@ export async function orgCodes(s: AdminSession, relayOnly: boolean | undefined):
 
 /**
  * Exports the request an administrator signs on the admin workstation, and says the two steps
- * that follow. The code is made there, never here: the relay must not know it.
+ * that follow (as JSON with `json`). The code is made there, never here: the relay must not know
+ * it. `created`: the user or VM this command has just created, so a request file that cannot be
+ * written still says so, and how to write the request again.
  */
 export async function exportRequest(
   s: AdminSession,
   io: CliIo,
   kind: 'user' | 'vm',
   sub: string,
-  out: string | undefined,
+  opts: { out?: string | undefined; json?: boolean | undefined; created?: string | undefined } = {},
 ): Promise<{ path: string }> {
   await requireAnchor(s);
   const request = unwrap(await s.org.request(io.actor, kind, sub));
-  const path = resolve(out ?? `${sub}.${kind}.request.json`);
-  await writeFileAtomic(path, `${JSON.stringify(request, null, 2)}\n`, 0o644);
+  const path = resolve(opts.out ?? `${sub}.${kind}.request.json`);
+  try {
+    await writeFileAtomic(path, `${JSON.stringify(request, null, 2)}\n`, 0o644);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new CliError(
+      `${opts.created ? `${opts.created}, but ` : ''}the request could not be written to ${path} (${reason})`,
+      `write it to a folder you can write to: airlock-relay org request ${kind} ${sub} --out <file>`,
+    );
+  }
+  const answer = `${path.replace(/\.request\.json$/, '')}.answer.json`;
+  const steps = [`airlock-org sign ${path}`, `airlock-relay org accept ${answer}`];
+  if (opts.json) {
+    json(io, {
+      [kind]: sub,
+      ...(opts.created ? { created: true } : {}),
+      organisationRoot: true,
+      request: path,
+      next: { onAdminWorkstation: steps[0], here: steps[1] },
+    });
+    return { path };
+  }
+  if (opts.created) io.out(opts.created);
   io.out(
     `this relay has an organisation root: the ${kind === 'user' ? 'enrollment code' : 'agent token'} is made on an admin workstation`,
   );
-  io.out(`  1. there:  airlock-org sign ${path}     (prints the code to hand over)`);
-  io.out(`  2. here:   airlock-relay org accept ${path.replace(/\.request\.json$/, '')}.answer.json`);
+  io.out(`  1. there:  ${steps[0]}     (prints the code to hand over)`);
+  io.out(`  2. here:   ${steps[1]}`);
   return { path };
 }
 
@@ -144,7 +167,9 @@ export function registerOrgCommands(program: Command, io: CliIo): void {
             code: 'airlock.usage',
           },
         );
-      await withAdmin(cmd, io, { create: false, needsPin: true }, (s) => exportRequest(s, io, kind, name, opts.out));
+      await withAdmin(cmd, io, { create: false, needsPin: true }, (s) =>
+        exportRequest(s, io, kind, name, { out: opts.out }),
+      );
     });
 
   org
