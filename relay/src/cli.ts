@@ -13,6 +13,7 @@ import {
 import { registerAuditCommands } from './audit/audit-commands.js';
 import { registerAccessCommands } from './admin/cli-access.js';
 import { CliError, dataDirOf, defaultIo, withStoreOnly, type CliIo } from './admin/cli-context.js';
+import { givenRelayUrl } from './admin/code-target.js';
 import { registerSourceCommands } from './admin/cli-sources.js';
 import { registerUserCommands } from './admin/cli-users.js';
 import { registerVmCommands } from './admin/cli-vms.js';
@@ -71,8 +72,8 @@ function registerServe(program: Command, io: CliIo): void {
         const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
         const level = levels.find((l) => l === opts.logLevel);
         if (!level) throw new CliError(`unknown log level "${opts.logLevel}"`, `use one of ${levels.join(', ')}`);
-        const globals = cmd.optsWithGlobals() as { relayUrl?: string; tlsCert?: string };
-        const publicUrl = globals.relayUrl ?? io.env.AIRLOCK_RELAY_PUBLIC_URL;
+        const globals = cmd.optsWithGlobals() as { tlsCert?: string };
+        const publicUrl = givenRelayUrl(cmd, io.env);
         const certFile = globals.tlsCert ?? io.env.AIRLOCK_RELAY_TLS_CERT;
         const keyFile = opts.tlsKey ?? io.env.AIRLOCK_RELAY_TLS_KEY;
         if (!certFile !== !keyFile)
@@ -130,8 +131,18 @@ function registerServe(program: Command, io: CliIo): void {
                 `port ${listen.port} on ${listen.host} is already in use`,
                 'stop the other process or pass --port',
               );
-            if (e.code === 'EACCES')
+            if (e.code === 'EACCES' && (e.syscall === 'listen' || e.syscall === 'bind'))
               throw new CliError(`not allowed to listen on ${listen.host}:${listen.port}`, 'use a port above 1023');
+            if (e.path && ['ENOENT', 'ENOTDIR', 'EISDIR', 'EROFS', 'ENOSPC'].includes(e.code ?? ''))
+              throw new CliError(
+                `cannot use ${e.path} (${e.code})`,
+                'pass a --data-dir (or AIRLOCK_RELAY_DATA_DIR) in a folder this user can write to',
+              );
+            if (e.code === 'EACCES' || e.code === 'EPERM')
+              throw new CliError(
+                `permission denied${e.path ? ` on ${e.path}` : ''} (${e.code})`,
+                'run the relay as the user that owns its data dir, or give that user the data dir',
+              );
             throw e;
           })
           .catch((e: unknown) => {

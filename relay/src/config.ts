@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { DATA_FRAME_MAX_BYTES, DATA_FRAME_MIN_BYTES, DEFAULT_RESUME_WINDOW_SECONDS } from '@airlock/shared';
+import {
+  DATA_FRAME_MAX_BYTES,
+  DATA_FRAME_MIN_BYTES,
+  DEFAULT_RESUME_WINDOW_SECONDS,
+  parseRelayUrl,
+} from '@airlock/shared';
 import { AuditSinksConfig } from './audit/sinks.js';
 
 /**
@@ -69,7 +74,13 @@ export const RelayConfig = z
      * The URL people and agents use to reach this relay; it goes into enrollment codes.
      * Default: `https://<host>:<port>`.
      */
-    publicUrl: z.string().url().optional(),
+    publicUrl: z
+      .string()
+      .refine((u) => parseRelayUrl(u).ok, {
+        message:
+          'must be the https:// URL of the relay, without a password, query or fragment (e.g. https://relay.example.org:7443)',
+      })
+      .optional(),
     /** An institution's certificate instead of the self-signed one minted on first start. */
     tls: z
       .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })

@@ -53,3 +53,17 @@ test('a revocation check interval over a minute is refused: revoked users would 
   assert.match(r.stderr, /bad relay configuration: .*revocationCheckMs/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('a data dir that cannot be made is named, with what to do, not as a bare errno', async () => {
+  // procfs refuses new folders with ENOENT, for root too.
+  const r = await run('/proc/airlock-no-such-data-dir', ['serve', '--port', '0']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^error: cannot use \/proc\/airlock-no-such-data-dir \(ENOENT\)\nhint: pass a --data-dir/);
+});
+
+test('a publicUrl in the config file that devices would refuse is refused at start', async (t) => {
+  const { dir, file } = await dirWithConfig(t, { publicUrl: 'http://relay.example.org' });
+  const r = await run(dir, ['serve', '--config', file, '--port', '0']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /bad relay configuration: publicUrl: must be the https:\/\/ URL of the relay/);
+});

@@ -26,3 +26,4 @@ export * from './termination-signals.js';
 export * from './printable.js';
 export * from './folders.js';
 export * from './socket-reset.js';
+export * from './relay-url.js';

@@ -8,9 +8,9 @@ import {
   publicKeyFromPem,
   tlsPinSchema,
   VmId,
+  parseRelayUrl,
 } from '@airlock/shared';
 import { MAX_UNACKNOWLEDGED_BYTES } from '@airlock/shared/ssh';
-import { parseRelayUrl } from './relay-url.js';
 import { defaultStateDir, readEnrollment, STATE_FILES, type AgentEnrollment } from './state-dir.js';
 import { join } from 'node:path';
 

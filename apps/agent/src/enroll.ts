@@ -10,11 +10,11 @@ import {
   TlsConnectError,
   TlsPinMismatchError,
   type Result,
+  parseRelayUrl,
 } from '@airlock/shared';
 import type { KeyObject } from 'node:crypto';
 import { certifyWithCredential, generateEd25519, parseAnchor, type PinnedAnchor } from '@airlock/shared/org';
 import { AgentOrgTrust } from './org-trust.js';
-import { parseRelayUrl } from './relay-url.js';
 import { prepareStateDir, readEnrollment, hasEnrollment, writeEnrollment, type AgentEnrollment } from './state-dir.js';
 
 export type EnrollErrorCode =

@@ -23,7 +23,7 @@ export {
   STATE_FILES,
   type AgentEnrollment,
 } from './state-dir.js';
-export { parseRelayUrl, type RelayAddress } from './relay-url.js';
+export { parseRelayUrl, type RelayAddress } from '@airlock/shared';
 export { RefusalReporter, type ChannelRefusal } from './refusal-reporter.js';
 export { agentStatus, type AgentStatusReport, type StatusCheck } from './status.js';
 export { readStatusFile, STATUS_FILE, type AgentStatusFile } from './status-file.js';

@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { describeZodError, tlsPinSchema, VmId, writeFileAtomic } from '@airlock/shared';
-import { parseRelayUrl } from './relay-url.js';
+import { describeZodError, tlsPinSchema, VmId, writeFileAtomic, parseRelayUrl } from '@airlock/shared';
 import { makeFolders } from '@airlock/shared';
 
 /**

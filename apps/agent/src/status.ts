@@ -1,8 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { curlPin, processAlive } from '@airlock/shared';
+import { curlPin, processAlive, parseRelayUrl } from '@airlock/shared';
 import { ConfigError, resolveAgentConfig, type AgentConfig } from './config.js';
-import { parseRelayUrl } from './relay-url.js';
 import { readStatusFile, STATUS_FILE, type AgentStatusFile } from './status-file.js';
 import { fail, pass, type StatusCheck } from './status-check.js';
 import type { AgentStatusReport } from './status-report.js';

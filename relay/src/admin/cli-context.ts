@@ -131,15 +131,21 @@ export function relayCertPath(dataDir: string): string {
 }
 
 async function requireStore(path: string): Promise<void> {
-  const found = await access(path).then(
-    () => true,
-    () => false,
+  const missing = await access(path).then(
+    () => undefined,
+    (e: NodeJS.ErrnoException) => e,
   );
-  if (!found)
+  if (!missing) return;
+  // Only "not there" means there is no store: a store this user may not read is somebody else's.
+  if (missing.code === 'ENOENT' || missing.code === 'ENOTDIR')
     throw new CliError(
       `no relay store at ${path}`,
       'pass the relay data folder with --data-dir (or AIRLOCK_RELAY_DATA_DIR), or create something first',
     );
+  throw new CliError(
+    `cannot open the relay store ${path} (${missing.code ?? missing.message})`,
+    "run this as the user that owns the relay's data dir (the one the relay runs as)",
+  );
 }
 
 /** The store alone (for `audit …`): refuses a data dir without one instead of creating it. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -125,6 +125,9 @@ test('usage errors exit 2, refusals exit 1, both without a stack trace', async (
     [['grant', 'add', 'bob', 'vm1', '--expires', 'soon'], 2, /duration/],
     [['user', 'frobnicate'], 2, /unknown command/],
     [['user', 'list'], 1, /^error: no relay store at .*relay\.db\nhint: /],
+    // Codes must name a URL Connect and the agent accept: TLS, no password, no query.
+    [['--relay-url', 'http://relay.example.org', 'user', 'add', 'bob'], 2, /^error: --relay-url: .*TLS only/],
+    [['--relay-url', 'https://u:pw@relay.example.org/?x', 'vm', 'add', 'vm2'], 2, /without credentials, query/],
   ];
   for (const [args, code, pattern] of cases) {
     const r = await run(...args);
@@ -139,6 +142,24 @@ test('usage errors exit 2, refusals exit 1, both without a stack trace', async (
   const nobody = await run('grant', 'add', 'nobody', 'vm1');
   assert.equal(nobody.code, 1);
   assert.match(nobody.err, /no user "nobody"/);
+});
+
+test('a store this user cannot open is not called missing: the error names it and says whose it is', async (t) => {
+  const { dir, run } = await cliIn(t);
+  // A symlink loop stands in for a store of another user (root passes every permission check).
+  await symlink(join(dir, 'relay.db'), join(dir, 'relay.db'));
+  for (const args of [
+    ['user', 'list'],
+    ['audit', 'verify'],
+  ]) {
+    const r = await run(...args);
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /^error: cannot open the relay store .*relay\.db \(ELOOP\)\nhint: run this as the user that owns/,
+    );
+    assert.doesNotMatch(r.err, /no relay store|create something first/);
+  }
 });
 
 test('the airlock-relay binary: exit codes and output as a real process', async (t) => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { curlPin, spkiPin } from '@airlock/shared';
+import { curlPin, parseRelayUrl, spkiPin } from '@airlock/shared';
 import { dataDirInUse } from '../data-dir-lock.js';
 import { readServedAt } from '../served-at.js';
 import { loadOrCreateRelayTls } from '../tls.js';
@@ -12,6 +12,23 @@ export const DEFAULT_RELAY_URL = 'https://127.0.0.1:7443';
 interface Given {
   relayUrl?: string;
   tlsCert?: string;
+}
+
+/**
+ * The relay URL the admin gave (--relay-url, else AIRLOCK_RELAY_PUBLIC_URL), checked as Connect and
+ * the agent will check it: a code naming an http:// URL, or one with a password in it, would be
+ * printed here and refused by every device it is handed to. A bad one is a usage error (exit 2).
+ */
+export function givenRelayUrl(cmd: Command, env: NodeJS.ProcessEnv): string | undefined {
+  const flag = (cmd.optsWithGlobals() as Given).relayUrl;
+  const given = flag ?? nonEmpty(env.AIRLOCK_RELAY_PUBLIC_URL);
+  if (given === undefined) return undefined;
+  const parsed = parseRelayUrl(given);
+  if (parsed.ok) return parsed.value.https;
+  return cmd.error(`error: ${flag !== undefined ? '--relay-url' : 'AIRLOCK_RELAY_PUBLIC_URL'}: ${parsed.message}`, {
+    exitCode: 2,
+    code: 'airlock.usage',
+  });
 }
 
 /**
@@ -27,7 +44,7 @@ export async function codeTarget(
   dataDir: string,
 ): Promise<{ relayUrl: string; pin: string }> {
   const flags = cmd.optsWithGlobals() as Given;
-  const givenUrl = flags.relayUrl ?? nonEmpty(io.env.AIRLOCK_RELAY_PUBLIC_URL);
+  const givenUrl = givenRelayUrl(cmd, io.env);
   const givenCert = flags.tlsCert ?? nonEmpty(io.env.AIRLOCK_RELAY_TLS_CERT);
   const served = givenUrl && givenCert ? {} : readServedAt(dataDir);
   const relayUrl = givenUrl ?? served.publicUrl ?? DEFAULT_RELAY_URL;

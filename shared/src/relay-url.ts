@@ -1,4 +1,7 @@
-/** The relay's address in the two forms the agent needs: https for enrollment, wss for its sockets. */
+/**
+ * The relay's address in its two forms: https for its API (and the codes that name it), wss for
+ * the agent's sockets. One parser for the relay, which prints the URL into codes, and the agent.
+ */
 export interface RelayAddress {
   /** `https://host[:port][/prefix]`, no trailing slash. */
   https: string;
