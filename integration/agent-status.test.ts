@@ -189,3 +189,21 @@ test('airlock-agent status: enrollment, pinned relay and its clock, control link
     new RegExp(`its process ${pid} is gone without stopping .* it may have crashed`),
   );
 });
+
+test('airlock-agent\'s usage errors exit 2 with a usage hint, apart from status\'s 1 for "problems found"', async () => {
+  const run = async (args: string[]) => {
+    const child = spawn(join(repoRoot, 'airlock-agent'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    return { code, err };
+  };
+  for (const args of [['--bogus'], ['status', 'extra'], ['enroll'], ['status', '--timeout', 'soon']]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /error|--timeout/, args.join(' '));
+    assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+  }
+  assert.match((await run(['--bogus'])).err, /^error: unknown option '--bogus'\n\(add --help for usage\)/);
+  assert.equal((await run(['--help'])).code, 0);
+});

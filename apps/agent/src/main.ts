@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { endQuietlyWhenReaderGoes, installProcessGuards, logStrayError, readSecretLine } from '@airlock/shared';
 import { startAgent, AGENT_VERSION } from './agent.js';
 import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
@@ -158,6 +158,10 @@ const program = new Command('airlock-agent')
   .version(AGENT_VERSION)
   // `enroll --state-dir` belongs to enroll, not to the agent's own --state-dir.
   .enablePositionalOptions()
+  // Usage errors exit 2, as the agent's other configuration errors do: 1 is `status`'s "problems
+  // found" and an enrollment the relay refused. Set before the subcommands, which inherit it.
+  .exitOverride()
+  .showHelpAfterError('(add --help for usage)')
   .option('-c, --config <file>', 'JSON configuration file (AIRLOCK_* environment variables override it)')
   .option(
     '--state-dir <dir>',
@@ -198,4 +202,8 @@ program
   .option('--timeout <ms>', 'for reaching the relay and probing ports', '5000')
   .action(status);
 
-program.parseAsync(process.argv).catch((e: unknown) => fail((e as Error).message));
+program.parseAsync(process.argv).catch((e: unknown) => {
+  // Commander has printed its own message (or the help, or the version) already.
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  fail((e as Error).message);
+});
