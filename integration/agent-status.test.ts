@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -206,4 +207,15 @@ test('airlock-agent\'s usage errors exit 2 with a usage hint, apart from status\
   }
   assert.match((await run(['--bogus'])).err, /^error: unknown option '--bogus'\n\(add --help for usage\)/);
   assert.equal((await run(['--help'])).code, 0);
+  // A config file that is not JSON is quoted in the error: never its terminal escapes.
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-agent-usage-'));
+  try {
+    writeFileSync(join(dir, 'agent.json'), '\x1b]0;owned\x07\x1b[2J');
+    const bad = await run(['status', '--config', join(dir, 'agent.json')]);
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /is not valid JSON/);
+    assert.ok(!bad.err.includes('\x1b') && !bad.err.includes('\x07'), 'no control characters on the terminal');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

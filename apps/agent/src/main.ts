@@ -2,7 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { endQuietlyWhenReaderGoes, installProcessGuards, logStrayError, readSecretLine } from '@airlock/shared';
+import {
+  endQuietlyWhenReaderGoes,
+  installProcessGuards,
+  logStrayError,
+  printableText,
+  readSecretLine,
+} from '@airlock/shared';
 import { startAgent, AGENT_VERSION } from './agent.js';
 import { ConfigError, configFromEnv, mergeConfigInput, resolveAgentConfig, takeConfigFromEnv } from './config.js';
 import { enrollAgent } from './enroll.js';
@@ -32,7 +38,8 @@ function readConfigFile(path: string): Record<string, unknown> {
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
     return v as Record<string, unknown>;
   } catch (e) {
-    fail(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    // JSON.parse quotes the file's text: whatever control characters it holds must not reach the terminal.
+    fail(`config file ${path} is not valid JSON: ${printableText((e as Error).message)}`);
   }
 }
 
